@@ -1,0 +1,74 @@
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { ContrastError } from '../internal/errors.js';
+import { isLogLevel, log, setLogLevel } from '../internal/log.js';
+import { registerAuthShow } from './auth-show.js';
+import { registerGenerate } from './generate.js';
+import { registerImageAnalyze } from './image-analyze.js';
+import { registerImageInspect } from './image-inspect.js';
+import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
+import { registerMirror } from './mirror.js';
+import { registerPolicyEval } from './policy-eval.js';
+import { registerPolicyGenerate } from './policy-generate.js';
+import { registerPullSecret } from './pull-secret.js';
+import { registerRegistryCheck } from './registry-check.js';
+
+export function buildProgram(): Command {
+  const program = new Command('contrast')
+    .description('Generate Kata agent policies and the Contrast manifest for confidential Kubernetes workloads')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
+    .showHelpAfterError()
+    .hook('preAction', (cmd) => {
+      const level = String(cmd.optsWithGlobals()['logLevel'] ?? 'info');
+      if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
+      setLogLevel(level);
+    });
+
+  registerGenerate(program);
+  registerLogin(program);
+  registerLogout(program);
+  registerMirror(program);
+  registerPullSecret(program);
+
+  const auth = program.command('auth').description('Inspect registry credentials');
+  registerAuthShow(auth);
+
+  const image = program.command('image').description('Inspect and analyze container images');
+  registerImageInspect(image);
+  registerImageAnalyze(image);
+
+  const policy = program.command('policy').description('Generate and evaluate Kata agent policies');
+  registerPolicyGenerate(policy);
+  registerPolicyEval(policy);
+
+  const registry = program.command('registry').description('Check registries for confidential-guest pulls');
+  registerRegistryCheck(registry);
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. User errors print one clear message, no stack. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ContrastError) {
+      log.error(err.message);
+      if (err.hint) log.error(`hint: ${err.hint}`);
+      return 1;
+    }
+    log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    return 2;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv);
+}

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { ContrastError } from '../internal/errors.js';
+
+// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+export function registerPolicyGenerate(parent: Command): void {
+  parent
+    .command('generate')
+    .description('Generate Kata agent policies for Kubernetes YAML')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new ContrastError('generate: not implemented yet');
+    });
+}

@@ -1,0 +1,19 @@
+/**
+ * An error meant for the user: the message names what was wrong and where, `hint` says what to do.
+ * The CLI prints these without a stack trace; anything else is a bug and keeps its stack.
+ */
+export class ContrastError extends Error {
+  readonly hint: string | undefined;
+  readonly code: string;
+
+  constructor(message: string, options: { code?: string; hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ContrastError';
+    this.code = options.code ?? 'ERROR';
+    this.hint = options.hint;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

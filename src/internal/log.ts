@@ -1,0 +1,63 @@
+/**
+ * Leveled logging to stderr. stdout is reserved for command output (JSON must stay parseable).
+ *
+ * Secrets never reach a log line: callers never pass them, and as a second line of defence every
+ * value registered with `registerSecret` is replaced by `***` in everything written here.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+const secrets = new Set<string>();
+let level: LogLevel = 'info';
+let sink: LogSink = { write: (line) => process.stderr.write(line) };
+
+export function setLogLevel(next: LogLevel): void {
+  level = next;
+}
+
+export function getLogLevel(): LogLevel {
+  return level;
+}
+
+export function isLogLevel(value: string): value is LogLevel {
+  return value in order;
+}
+
+/** Redirects log output (tests capture it to prove no secret is written). Returns the previous sink. */
+export function setLogSink(next: LogSink): LogSink {
+  const prev = sink;
+  sink = next;
+  return prev;
+}
+
+/** Registers a secret so that it is masked if it ever appears in a log line. Short values are ignored. */
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+export function redact(text: string): string {
+  let out = text;
+  for (const s of secrets) {
+    if (out.includes(s)) out = out.split(s).join('***');
+  }
+  return out;
+}
+
+function emit(at: LogLevel, message: string): void {
+  if (order[at] < order[level]) return;
+  const prefix = at === 'info' ? '' : `${at}: `;
+  sink.write(redact(`${prefix}${message}`) + '\n');
+}
+
+export const log = {
+  debug: (message: string) => emit('debug', message),
+  info: (message: string) => emit('info', message),
+  warn: (message: string) => emit('warn', message),
+  error: (message: string) => emit('error', message),
+  enabled: (at: LogLevel) => order[at] >= order[level],
+};

@@ -1,0 +1,18 @@
+// Third-party data (rego conformance cases, recorded agent requests) lives in ../shared, never in this
+// repo. Tests read it from there and skip with a clear message where it is absent.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const sharedDir = process.env['CONTRAST_SHARED'] ?? resolve(repoRoot, '../shared');
+
+/** Path of a file or folder under ../shared, or undefined (and the test skipped) when missing. */
+export function sharedPath(t: TestContext, rel: string): string | undefined {
+  const p = join(sharedDir, rel);
+  if (!existsSync(p)) {
+    t.skip(`${p} not found: this test reads third-party data from ../shared (set CONTRAST_SHARED)`);
+    return undefined;
+  }
+  return p;
+}
