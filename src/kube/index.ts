@@ -1,0 +1,16 @@
+// Kubernetes YAML in/out and the workloads in it. See README.md.
+export { parseKubeFile, readKubeFiles, serializeKubeFile } from './yaml.js';
+export type { KubeFile } from './yaml.js';
+export {
+  ConfigObjects,
+  DEFAULT_RUNTIME_CLASS_PREFIX,
+  WORKLOAD_TEMPLATE_PATHS,
+  findWorkloads,
+  getPodAnnotation,
+  listResources,
+  podTemplate,
+  podTemplateNode,
+  setPodAnnotation,
+  workloadImages,
+} from './workloads.js';
+export type { ConfigObject, FindWorkloadsOptions, PathItem, Resource, Workload } from './workloads.js';

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ContrastError } from '../internal/errors.js';
+import {
+  ConfigObjects,
+  findWorkloads,
+  getPodAnnotation,
+  parseKubeFile,
+  podTemplate,
+  readKubeFiles,
+  serializeKubeFile,
+  setPodAnnotation,
+  workloadImages,
+} from './index.js';
+
+const testdata = join(import.meta.dirname, 'testdata');
+
+test('an unchanged file round-trips byte for byte', async () => {
+  const text = await readFile(join(testdata, 'commented.yaml'), 'utf8');
+  assert.equal(serializeKubeFile(parseKubeFile('commented.yaml', text)), text);
+});
+
+test('adding an annotation changes only that line (golden)', async () => {
+  const text = await readFile(join(testdata, 'commented.yaml'), 'utf8');
+  const f = parseKubeFile('commented.yaml', text);
+  const [w] = findWorkloads([f]);
+  assert.ok(w);
+  setPodAnnotation(w, 'io.katacontainers.config.agent.policy', 'cG9saWN5');
+  const out = serializeKubeFile(f);
+  const expected = text.replace(
+    '        example.com/order: b\n',
+    '        example.com/order: b\n        io.katacontainers.config.agent.policy: cG9saWN5\n',
+  );
+  assert.equal(out, expected);
+  // Replacing it again edits the same line in place.
+  setPodAnnotation(w, 'io.katacontainers.config.agent.policy', 'bmV3');
+  assert.equal(serializeKubeFile(f), expected.replace('cG9saWN5', 'bmV3'));
+  assert.equal(getPodAnnotation(w, 'io.katacontainers.config.agent.policy'), 'bmV3');
+});
+
+test('annotations and metadata are created when missing, inside Lists and CronJobs', async () => {
+  const text = await readFile(join(testdata, 'pod-no-metadata-annotations.yaml'), 'utf8');
+  const f = parseKubeFile('x.yaml', text);
+  const ws = findWorkloads([f]);
+  assert.deepEqual(
+    ws.map((w) => [w.kind, w.name, w.namespace, w.templatePath.join('.')]),
+    [
+      ['Pod', 'listed', 'default', 'items.0'],
+      ['CronJob', 'cron', 'jobs', 'items.1.spec.jobTemplate.spec.template'],
+    ],
+  );
+  assert.deepEqual(workloadImages(ws[1]!), [
+    'localhost:5000/init',
+    'busybox@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  ]);
+  for (const w of ws) setPodAnnotation(w, 'k', 'v');
+  const out = serializeKubeFile(f);
+  const again = parseKubeFile('x.yaml', out);
+  const ws2 = findWorkloads([again]);
+  assert.equal(getPodAnnotation(ws2[0]!, 'k'), 'v');
+  assert.equal(getPodAnnotation(ws2[1]!, 'k'), 'v');
+  assert.deepEqual(podTemplate(ws2[1]!).metadata, { annotations: { k: 'v' } });
+  // Everything else is unchanged: the input's lines are a subsequence of the output's, plus 5 new
+  // lines (Pod: annotations + key; CronJob template: metadata + annotations + key).
+  const inLines = text.split('\n');
+  const outLines = out.split('\n');
+  assert.equal(outLines.length, inLines.length + 5);
+  let i = 0;
+  for (const l of outLines) if (l === inLines[i]) i++;
+  assert.equal(i, inLines.length);
+});
+
+test('runtime class prefix selects workloads; empty prefix selects all', () => {
+  const f = parseKubeFile(
+    'p.yaml',
+    'kind: Pod\nmetadata: {name: a}\nspec: {runtimeClassName: kata, containers: [{name: c, image: x}]}\n',
+  );
+  assert.equal(findWorkloads([f]).length, 0);
+  assert.equal(findWorkloads([f], { runtimeClassPrefix: 'kata' }).length, 1);
+  assert.equal(findWorkloads([f], { runtimeClassPrefix: '' }).length, 1);
+});
+
+test('malformed YAML names file, line and column', () => {
+  assert.throws(
+    () => parseKubeFile('bad.yaml', 'kind: Pod\nmetadata:\n  name: [a, b\nspec: {}\n'),
+    (err: unknown) => err instanceof ContrastError && /^bad\.yaml:\d+:\d+: invalid YAML/.test(err.message),
+  );
+  assert.throws(
+    () => parseKubeFile('tab.yaml', 'a: 1\n\tb: 2\n'),
+    (err: unknown) => err instanceof ContrastError && err.message.startsWith('tab.yaml:2:'),
+  );
+});
+
+test('unknown kinds and unknown fields pass through untouched', () => {
+  const text = 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {whatever: [1, 2]}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n  futureField: {x: 1}\n  containers: [{name: c, image: x, newThing: true}]\n';
+  const f = parseKubeFile('u.yaml', text);
+  const ws = findWorkloads([f]);
+  assert.equal(ws.length, 1);
+  assert.equal(serializeKubeFile(f), text);
+});
+
+test('ConfigMaps and Secrets are matched by name and namespace', () => {
+  const f = parseKubeFile(
+    'c.yaml',
+    [
+      'kind: ConfigMap\nmetadata: {name: cfg, namespace: a}\ndata: {k: va}\nbinaryData: {b: AAE=}',
+      'kind: ConfigMap\nmetadata: {name: cfg}\ndata: {k: vdefault}',
+      'kind: Secret\nmetadata: {name: s, namespace: a}\ndata: {p: cGFzcw==}\nstringData: {q: plain}',
+    ].join('\n---\n'),
+  );
+  const c = ConfigObjects.from([f]);
+  assert.equal(c.get('ConfigMap', 'a', 'cfg')?.data['k'], 'va');
+  assert.equal(c.get('ConfigMap', 'default', 'cfg')?.data['k'], 'vdefault');
+  assert.equal(c.get('ConfigMap', 'b', 'cfg'), undefined);
+  assert.equal(c.get('ConfigMap', 'a', 'cfg')?.binaryData['b'], 'AAE=');
+  assert.deepEqual(c.get('Secret', 'a', 's')?.data, { p: 'pass', q: 'plain' });
+});
+
+test('readKubeFiles walks directories recursively, .yml/.yaml only, sorted', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kube-'));
+  await mkdir(join(dir, 'sub'));
+  await writeFile(join(dir, 'b.yaml'), 'kind: B\n');
+  await writeFile(join(dir, 'a.yml'), 'kind: A\n');
+  await writeFile(join(dir, 'notes.txt'), 'not yaml: [\n');
+  await writeFile(join(dir, 'sub', 'c.yaml'), 'kind: C\n');
+  const files = await readKubeFiles([dir]);
+  assert.deepEqual(
+    files.map((f) => f.path.slice(dir.length + 1)),
+    ['a.yml', 'b.yaml', join('sub', 'c.yaml')],
+  );
+  await assert.rejects(readKubeFiles([join(dir, 'missing.yaml')]), /missing\.yaml: cannot read: ENOENT/);
+});

@@ -1,0 +1,227 @@
+// Finding the pod templates in Kubernetes resources, and ConfigMaps/Secrets they reference.
+import { isMap } from 'yaml';
+import type { Document, YAMLMap } from 'yaml';
+import { ContrastError } from '../internal/errors.js';
+import type { KubeFile } from './yaml.js';
+
+export type PathItem = string | number;
+
+/** A resource with a pod template (Pod itself, or a controller / Job / CronJob). */
+export interface Workload {
+  file: KubeFile;
+  doc: Document;
+  kind: string;
+  /** metadata.name, or generateName when only that is set. */
+  name: string;
+  /** True when the name came from metadata.generateName. */
+  generateName: boolean;
+  /** metadata.namespace, default `default`. */
+  namespace: string;
+  /** Path of the resource in `doc` (empty for a top-level resource, `['items', i, …]` inside a List). */
+  resourcePath: PathItem[];
+  /** Path of the pod template (the object with `metadata` and `spec`) in `doc`. */
+  templatePath: PathItem[];
+  /** 0-based index of the document in `file.docs`. */
+  docIndex: number;
+}
+
+/** Kinds that carry a pod template, and where it lives relative to the resource. */
+export const WORKLOAD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export const DEFAULT_RUNTIME_CLASS_PREFIX = 'contrast-cc';
+
+export interface FindWorkloadsOptions {
+  /** Only pods whose runtimeClassName starts with this are returned ('' = all pods). Default `contrast-cc`. */
+  runtimeClassPrefix?: string;
+}
+
+/** A resource found in the input: kind plus its location (List items are flattened). */
+export interface Resource {
+  file: KubeFile;
+  doc: Document;
+  docIndex: number;
+  path: PathItem[];
+  kind: string;
+  value: Record<string, unknown>;
+}
+
+/** Every resource in the files, with `List`s expanded recursively. Documents that are not maps are skipped. */
+export function listResources(files: KubeFile[]): Resource[] {
+  const out: Resource[] = [];
+  for (const file of files) {
+    file.docs.forEach((doc, docIndex) => {
+      if (!isMap(doc.contents)) return;
+      walk(file, doc, docIndex, [], asRecord(doc.toJS({ maxAliasCount: -1 })), out);
+    });
+  }
+  return out;
+}
+
+function walk(file: KubeFile, doc: Document, docIndex: number, path: PathItem[], value: Record<string, unknown>, out: Resource[]): void {
+  const kind = typeof value['kind'] === 'string' ? value['kind'] : '';
+  if (kind === 'List' || (kind.endsWith('List') && Array.isArray(value['items']))) {
+    const items = value['items'];
+    if (Array.isArray(items)) {
+      items.forEach((item, i) => {
+        if (isRecord(item)) walk(file, doc, docIndex, [...path, 'items', i], item, out);
+      });
+    }
+    return;
+  }
+  out.push({ file, doc, docIndex, path, kind, value });
+}
+
+export function findWorkloads(files: KubeFile[], options: FindWorkloadsOptions = {}): Workload[] {
+  const prefix = options.runtimeClassPrefix ?? DEFAULT_RUNTIME_CLASS_PREFIX;
+  const out: Workload[] = [];
+  for (const r of listResources(files)) {
+    const rel = WORKLOAD_TEMPLATE_PATHS[r.kind];
+    if (!rel) continue;
+    const metadata = asRecord(r.value['metadata']);
+    const template = asRecord(getPath(r.value, rel));
+    const spec = asRecord(template['spec']);
+    const rc = spec['runtimeClassName'];
+    if (prefix !== '' && !(typeof rc === 'string' && rc.startsWith(prefix))) continue;
+    const where = `${r.file.path} (document ${r.docIndex + 1}, ${r.kind})`;
+    const rawName = metadata['name'];
+    const rawGen = metadata['generateName'];
+    let name: string;
+    let generateName = false;
+    if (typeof rawName === 'string' && rawName !== '') name = rawName;
+    else if (typeof rawGen === 'string' && rawGen !== '') {
+      name = rawGen;
+      generateName = true;
+    } else throw new ContrastError(`${where}: metadata.name is missing`, { code: 'KUBE_NO_NAME' });
+    const ns = metadata['namespace'];
+    if (ns !== undefined && typeof ns !== 'string') throw new ContrastError(`${where}: metadata.namespace must be a string`);
+    if (!isRecord(spec) || !Array.isArray(spec['containers'])) {
+      throw new ContrastError(`${where} ${name}: pod template has no spec.containers`, { code: 'KUBE_NO_CONTAINERS' });
+    }
+    out.push({
+      file: r.file,
+      doc: r.doc,
+      kind: r.kind,
+      name,
+      generateName,
+      namespace: typeof ns === 'string' && ns !== '' ? ns : 'default',
+      resourcePath: r.path,
+      templatePath: [...r.path, ...rel],
+      docIndex: r.docIndex,
+    });
+  }
+  return out;
+}
+
+/** The pod template (`{metadata, spec}`) as plain JSON. */
+export function podTemplate(w: Workload): { metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+  const obj = asRecord(getPath(w.doc.toJS({ maxAliasCount: -1 }), w.templatePath));
+  return { metadata: asRecord(obj['metadata']), spec: asRecord(obj['spec']) };
+}
+
+/** The pod template node, for callers that edit it (injection). */
+export function podTemplateNode(w: Workload): YAMLMap {
+  const node = w.templatePath.length === 0 ? w.doc.contents : w.doc.getIn(w.templatePath, true);
+  if (!isMap(node)) throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: pod template is not a mapping`);
+  return node;
+}
+
+/** Sets metadata.annotations[key] on the pod template: replaced in place if present, else appended. */
+export function setPodAnnotation(w: Workload, key: string, value: string): void {
+  const node = podTemplateNode(w);
+  const meta = node.get('metadata', true);
+  if (meta !== undefined && meta !== null && !isMap(meta)) {
+    throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata is not a mapping`);
+  }
+  node.setIn(['metadata', 'annotations', key], value);
+}
+
+export function getPodAnnotation(w: Workload, key: string): string | undefined {
+  const v = asRecord(podTemplate(w).metadata['annotations'])[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Images as written in the YAML: init containers, then containers (then ephemeral containers). */
+export function workloadImages(w: Workload): string[] {
+  const spec = podTemplate(w).spec;
+  const out: string[] = [];
+  for (const key of ['initContainers', 'containers', 'ephemeralContainers']) {
+    const list = spec[key];
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      const image = asRecord(c)['image'];
+      if (typeof image !== 'string' || image === '') {
+        throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: container "${String(asRecord(c)['name'])}" has no image`);
+      }
+      out.push(image);
+    }
+  }
+  return out;
+}
+
+/** ConfigMaps and Secrets, keyed by namespace and name (unlike genpolicy, the namespace matters). */
+export interface ConfigObject {
+  kind: 'ConfigMap' | 'Secret';
+  name: string;
+  namespace: string;
+  /** data (Secrets: base64-decoded) merged with stringData; binaryData kept separately. */
+  data: Record<string, string>;
+  binaryData: Record<string, string>;
+  source: string;
+}
+
+export class ConfigObjects {
+  private readonly byKey = new Map<string, ConfigObject>();
+
+  static from(files: KubeFile[]): ConfigObjects {
+    const c = new ConfigObjects();
+    for (const r of listResources(files)) {
+      if (r.kind !== 'ConfigMap' && r.kind !== 'Secret') continue;
+      const meta = asRecord(r.value['metadata']);
+      const name = typeof meta['name'] === 'string' ? meta['name'] : '';
+      const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : 'default';
+      const source = `${r.file.path} (document ${r.docIndex + 1})`;
+      const data: Record<string, string> = {};
+      for (const [k, v] of Object.entries(asRecord(r.value['data']))) {
+        const s = v === null || v === undefined ? '' : String(v);
+        data[k] = r.kind === 'Secret' ? Buffer.from(s, 'base64').toString('utf8') : s;
+      }
+      if (r.kind === 'Secret') for (const [k, v] of Object.entries(asRecord(r.value['stringData']))) data[k] = String(v ?? '');
+      const binaryData: Record<string, string> = {};
+      for (const [k, v] of Object.entries(asRecord(r.value['binaryData']))) binaryData[k] = String(v ?? '');
+      c.byKey.set(`${r.kind}/${namespace}/${name}`, { kind: r.kind, name, namespace, data, binaryData, source });
+    }
+    return c;
+  }
+
+  get(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): ConfigObject | undefined {
+    return this.byKey.get(`${kind}/${namespace}/${name}`);
+  }
+
+  /** Same name in another namespace, for a helpful error message. */
+  elsewhere(kind: 'ConfigMap' | 'Secret', name: string): ConfigObject[] {
+    return [...this.byKey.values()].filter((o) => o.kind === kind && o.name === name);
+  }
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function asRecord(v: unknown): Record<string, unknown> {
+  return isRecord(v) ? v : {};
+}
+
+function getPath(v: unknown, path: readonly PathItem[]): unknown {
+  let cur = v;
+  for (const p of path) cur = isRecord(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[p as string] : undefined;
+  return cur;
+}

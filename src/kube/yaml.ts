@@ -1,0 +1,144 @@
+// Kubernetes YAML in and out. Documents are kept as `yaml` Document objects so that callers edit the
+// tree, and serialization rewrites only the lines their edits touched: comments, key order, quoting
+// and formatting of everything else stay byte-identical to the input.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Document, LineCounter, Parser, parseAllDocuments, parseDocument } from 'yaml';
+import type { ToStringOptions } from 'yaml';
+import { ContrastError } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import { spliceLineDiff } from './linediff.js';
+
+export interface KubeFile {
+  path: string;
+  text: string;
+  docs: Document[];
+}
+
+/** Source text of each parsed document, so unchanged documents are written back verbatim. */
+const origins = new WeakMap<Document, { source: string }>();
+
+/** Parses a multi-document YAML stream. Malformed YAML is a ContrastError naming path:line:col. */
+export function parseKubeFile(path: string, text: string): KubeFile {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  if (!Array.isArray(docs)) return { path, text, docs: [] }; // empty stream
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) {
+      const { line, col } = lineCounter.linePos(err.pos[0]);
+      const firstLine = err.message.split('\n')[0] ?? err.message;
+      throw new ContrastError(`${path}:${line}:${col}: invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`, {
+        code: 'KUBE_YAML',
+      });
+    }
+  }
+  const bounds = documentOffsets(text);
+  if (bounds.length !== docs.length) {
+    // Cannot happen for a stream the composer accepted; keep correctness by never splicing.
+    log.debug(`${path}: document boundaries disagree (${bounds.length} vs ${docs.length}); output will be re-rendered`);
+  } else {
+    docs.forEach((doc, i) => {
+      const start = i === 0 ? 0 : (bounds[i] ?? 0);
+      const end = bounds[i + 1] ?? text.length;
+      origins.set(doc, { source: text.slice(start, end) });
+    });
+  }
+  return { path, text, docs };
+}
+
+/** Offsets at which each top-level document token starts (the `---` marker when present). */
+function documentOffsets(text: string): number[] {
+  const out: number[] = [];
+  for (const token of new Parser().parse(text)) {
+    if (token.type === 'document') out.push(token.offset);
+  }
+  return out;
+}
+
+/** Reads files or directories (recursively: `.yml`/`.yaml`, sorted by path). */
+export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
+  const files: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch (err) {
+      throw new ContrastError(`${p}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { code: 'KUBE_READ' });
+    }
+    if (st.isDirectory()) files.push(...(await yamlFilesUnder(p)));
+    else files.push(p);
+  }
+  const out: KubeFile[] = [];
+  for (const f of files) out.push(parseKubeFile(f, await readFile(f, 'utf8')));
+  return out;
+}
+
+async function yamlFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await yamlFilesUnder(p)));
+    else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Writes the stream back. A document nobody changed is emitted verbatim. A changed document is its
+ * original text with only the lines that differ between the library's rendering before and after the
+ * edit replaced; if that cannot be mapped safely, the whole document is re-rendered by the library
+ * (still comment- and order-preserving, possibly reformatted).
+ */
+export function serializeKubeFile(f: KubeFile): string {
+  let out = '';
+  for (const doc of f.docs) {
+    const origin = origins.get(doc);
+    let piece: string;
+    if (origin) {
+      piece = serializeKnown(doc, origin.source);
+    } else {
+      piece = doc.toString(renderOptions(true));
+      if (out !== '' || f.docs.length > 1) piece = (piece.startsWith('---') ? '' : '---\n') + piece;
+    }
+    if (out !== '' && !out.endsWith('\n')) out += '\n';
+    out += piece;
+  }
+  return out;
+}
+
+function renderOptions(indentSeq: boolean): ToStringOptions {
+  return { lineWidth: 0, minContentWidth: 0, indentSeq };
+}
+
+function serializeKnown(doc: Document, source: string): string {
+  const pristine = parseDocument(source, { prettyErrors: false });
+  let best: { before: string; after: string; score: number; opts: ToStringOptions } | undefined;
+  for (const indentSeq of [true, false]) {
+    const opts = renderOptions(indentSeq);
+    const after = doc.toString(opts);
+    const before = pristine.toString(opts);
+    if (after === before) return source;
+    const score = commonLines(before, source);
+    if (!best || score > best.score) best = { before, after, score, opts };
+  }
+  if (!best) return source;
+  const spliced = spliceLineDiff(source, best.before, best.after);
+  // Accept the splice only if it means exactly what the edited document means.
+  if (spliced !== undefined && parseDocument(spliced, { prettyErrors: false }).toString(best.opts) === best.after) return spliced;
+  log.debug('a changed YAML document could not be spliced into its original text; re-rendered');
+  const rendered = best.after;
+  // Keep the separator the original document had.
+  return /^---/m.test(source.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '') && !rendered.startsWith('---')
+    ? '---\n' + rendered
+    : rendered;
+}
+
+function commonLines(a: string, b: string): number {
+  const set = new Set(b.split('\n'));
+  let n = 0;
+  for (const l of a.split('\n')) if (set.has(l)) n++;
+  return n;
+}
