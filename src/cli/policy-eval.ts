@@ -1,14 +1,108 @@
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import {
+  AgentSession,
+  evaluateQuery,
+  formatExplanation,
+  loadPolicy,
+  loadRequestLog,
+  readDataOption,
+  readJsonFile,
+  replay,
+  replayJson,
+  toJsonValue,
+  type FailedExpression,
+} from '../policyeval/index.js';
 
-// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+interface EvalOptions {
+  policy: string;
+  query?: string;
+  input?: string;
+  replay?: string;
+  data?: string;
+  workload?: string;
+  json?: boolean;
+  explain?: boolean;
+}
+
 export function registerPolicyEval(parent: Command): void {
   parent
     .command('eval')
-    .description('Evaluate a policy against requests')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new ContrastError('eval: not implemented yet');
+    .description('Evaluate a Kata agent policy against an input or a recorded agent request log')
+    .requiredOption('--policy <file>', 'policy: a .rego file, a Kubernetes YAML with the policy annotation, or initdata')
+    .option('--workload <kind/name>', 'which workload of the YAML to take the policy from')
+    .option('--query <ref>', 'rule or query to evaluate, e.g. data.agent_policy.CreateContainerRequest')
+    .option('--input <file>', 'JSON input for --query (- for stdin)')
+    .option('--replay <file>', 'recorded agent request log to judge request by request, keeping the agent state')
+    .option('--data <json>', 'extra data document: a JSON file, or inline JSON starting with {')
+    .option('--json', 'machine-readable output')
+    .option('--explain', 'for refused or undefined requests, show which expressions failed and why')
+    .addHelpText(
+      'after',
+      '\nExit status with --replay: 0 when the agent would allow every request, 1 when it refuses one.',
+    )
+    .action(async (opts: EvalOptions) => {
+      if ((opts.replay === undefined) === (opts.query === undefined)) {
+        throw new ContrastError('give either --replay <file> or --query <ref> with --input <file>');
+      }
+      if (opts.query !== undefined && opts.input === undefined) {
+        throw new ContrastError('--query needs --input <file> (use --input - for stdin)');
+      }
+      if (opts.replay !== undefined && opts.input !== undefined) {
+        throw new ContrastError('--input is for --query; a --replay log carries its own inputs');
+      }
+      const policy = loadPolicy(opts.policy, opts.workload === undefined ? {} : { workload: opts.workload });
+      const data = opts.data === undefined ? undefined : readDataOption(opts.data);
+      // Read the inputs before compiling so that a typo in a file name fails fast.
+      const requests = opts.replay === undefined ? undefined : loadRequestLog(opts.replay);
+      const input = opts.input === undefined ? undefined : readJsonFile('--input', opts.input);
+      log.debug(`policy from ${policy.origin} (${policy.text.length} bytes)`);
+      const session = await AgentSession.create(policy, data === undefined ? {} : { data });
+      if (session.allowFailures) log.warn(`${policy.origin}: AllowRequestsFailingPolicy is true: the agent ignores every refusal`);
+
+      if (requests !== undefined) {
+        const entries = replay(session, requests, { explain: opts.explain === true });
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(entries.map(replayJson), null, 2) + '\n');
+        } else {
+          const width = Math.max(...entries.map((e) => e.verdict.request.length));
+          for (const [i, e] of entries.entries()) {
+            const v = e.verdict;
+            let note = '';
+            if (v.allowed && !v.policyAllowed) note = '  (refused by the policy, allowed by AllowRequestsFailingPolicy)';
+            else if (!v.allowed) note = `  (${v.reason === 'false' ? 'false' : v.reason === 'undefined' ? 'undefined' : v.error})`;
+            else if (v.appliedOps > 0) note = `  (state: ${v.appliedOps} op${v.appliedOps === 1 ? '' : 's'} applied)`;
+            process.stdout.write(`${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${note}\n`);
+            for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
+            if (e.explanation) process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
+          }
+        }
+        const refused = entries.filter((e) => !e.verdict.allowed).length;
+        log.info(`${entries.length} requests: ${entries.length - refused} allowed, ${refused} refused`);
+        if (refused > 0) process.exitCode = 1;
+        return;
+      }
+
+      const result = evaluateQuery(session, opts.query!, input, { explain: opts.explain === true });
+      if (result.error) log.error(`${result.query}: ${result.error}`);
+      if (opts.json) {
+        const out: Record<string, unknown> = { result: toJsonValue(result.result), prints: result.prints };
+        if (result.explanation) out['explain'] = toJsonValue(result.explanation);
+        if (result.failures) out['explain'] = { failures: toJsonValue(result.failures) };
+        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      } else {
+        for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
+        process.stdout.write(
+          (result.result === undefined ? 'undefined' : JSON.stringify(toJsonValue(result.result), null, 2)) + '\n',
+        );
+        if (result.explanation) process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
+        if (result.failures) process.stdout.write(formatFailures(result.failures).join('\n') + '\n');
+      }
+      if (result.error) process.exitCode = 1;
     });
+}
+
+function formatFailures(failures: FailedExpression[]): string[] {
+  return formatExplanation({ request: '', summary: 'the query did not hold', failures }, '  ');
 }
