@@ -1,0 +1,348 @@
+// One streaming pass over one layer blob: compressed digest and size, decompression chosen by media
+// type, diff_id, tar walk (passwd/group, tarfs index) and the dm-verity root over tar ‖ index.
+// Nothing is written to disk; memory is bounded by the tar reader's and index builder's limits.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import type { Descriptor } from '../registry/types.js';
+import { TarReader, defaultTarLimits, type TarLimits } from './tar.js';
+import { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
+import { UserFilesCollector, type LayerUserFiles } from './users.js';
+import { VerityHasher } from './verity.js';
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+const MEDIA_TYPES: Record<string, Compression> = {
+  'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip': 'gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': 'gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd': 'zstd',
+  'application/vnd.oci.image.layer.v1.tar': 'none',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar': 'none',
+  'application/vnd.docker.image.rootfs.diff.tar': 'none',
+};
+
+export function compressionOf(mediaType: string): Compression {
+  const c = MEDIA_TYPES[mediaType];
+  if (!c) {
+    throw new ContrastError(`unsupported layer media type "${mediaType}"`, {
+      code: 'LAYER_MEDIA_TYPE',
+      hint: 'supported: OCI/Docker tar, tar+gzip and tar+zstd layers',
+    });
+  }
+  return c;
+}
+
+export interface LayerPassOptions {
+  /** Build the tarfs index and compute the dm-verity root (AKS / tarfs-era policies). */
+  verity?: boolean;
+  tarfs?: TarfsOptions;
+  tarLimits?: TarLimits;
+  /** Stop decompressing past this many bytes (zip bombs). Default 64 GiB. */
+  maxUncompressedSize?: number;
+  /** zstd decoder: the `zstd` program when installed (fast, `auto`), or the pure-JS fzstd. */
+  zstdDecoder?: 'auto' | 'fzstd' | 'program';
+  /** Called with the compressed bytes read so far. */
+  onProgress?: (compressedBytes: number) => void;
+}
+
+export interface LayerPassResult {
+  digest: string;
+  mediaType: string;
+  size: number;
+  diffId: string;
+  uncompressedSize: number;
+  verityRoot?: string;
+  users: LayerUserFiles;
+}
+
+function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
+  const alg = digest.slice(0, digest.indexOf(':'));
+  if (alg !== 'sha256' && alg !== 'sha512') {
+    throw new ContrastError(`${what} "${digest}" uses an unsupported digest algorithm`, { code: 'DIGEST_ALGORITHM' });
+  }
+  return { alg, hash: createHash(alg) };
+}
+
+/** Consumes the decompressed tar: diff_id, tar walk, tarfs index and verity. */
+class TarSink {
+  readonly hash: Hash;
+  readonly alg: string;
+  bytes = 0;
+  private readonly tar: TarReader;
+  private readonly users = new UserFilesCollector();
+  private readonly index: TarfsIndexBuilder | undefined;
+  private readonly verity: VerityHasher | undefined;
+
+  constructor(
+    diffId: string,
+    private readonly options: LayerPassOptions,
+    private readonly maxBytes: number,
+  ) {
+    ({ alg: this.alg, hash: this.hash } = hasherFor(diffId, 'diff_id'));
+    if (options.verity) {
+      this.index = new TarfsIndexBuilder(options.tarfs);
+      this.verity = new VerityHasher();
+    }
+    const index = this.index;
+    const users = this.users;
+    this.tar = new TarReader(
+      {
+        onEntry: (e) => {
+          index?.add(e);
+          return users.onEntry(e);
+        },
+        onData: (e, data) => users.onData(e, data),
+      },
+      options.tarLimits ?? defaultTarLimits,
+    );
+  }
+
+  write(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      throw new ContrastError(`layer decompresses to more than ${this.maxBytes} bytes; refusing it (decompression bomb?)`, {
+        code: 'LAYER_LIMIT',
+      });
+    }
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.hash.update(buf);
+    this.verity?.update(buf);
+    this.tar.write(buf);
+  }
+
+  finish(): { diffId: string; verityRoot?: string; users: LayerUserFiles } {
+    this.tar.end();
+    const diffId = `${this.alg}:${this.hash.digest('hex')}`;
+    let verityRoot: string | undefined;
+    if (this.index && this.verity) {
+      for (const piece of this.index.build(this.bytes)) this.verity.update(piece);
+      verityRoot = this.verity.digest();
+    }
+    return { diffId, ...(verityRoot === undefined ? {} : { verityRoot }), users: this.users.result };
+  }
+}
+
+/** A decompressor fed compressed chunks; it calls `out` with decompressed data. */
+interface Decoder {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+  abort(): void;
+}
+
+function identityDecoder(out: (b: Uint8Array) => void): Decoder {
+  return {
+    write: async (c) => out(c),
+    end: async () => {},
+    abort: () => {},
+  };
+}
+
+function gunzipDecoder(out: (b: Uint8Array) => void): Decoder {
+  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
+  const z = createGunzip({ chunkSize: 256 * 1024 });
+  let failure: unknown;
+  z.on('data', (b: Buffer) => {
+    if (failure) return;
+    try {
+      out(b);
+    } catch (err) {
+      failure = err;
+      z.destroy();
+    }
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    z.on('end', resolve);
+    z.on('error', (err) => reject(failure ?? err));
+    z.on('close', () => (failure ? reject(failure) : undefined));
+  });
+  done.catch(() => {});
+  return {
+    async write(c) {
+      if (failure) throw failure;
+      if (!z.write(c)) await Promise.race([once(z, 'drain'), done]);
+      if (failure) throw failure;
+    },
+    async end() {
+      z.end();
+      await done;
+      if (failure) throw failure;
+    },
+    abort: () => z.destroy(),
+  };
+}
+
+function fzstdDecoder(out: (b: Uint8Array) => void): Decoder {
+  const d = new ZstdDecompress((chunk) => out(chunk));
+  return {
+    write: async (c) => {
+      d.push(c);
+      // Yield so other layers' streams progress while this pure-JS decoder works.
+      await new Promise<void>((r) => setImmediate(r));
+    },
+    end: async () => {
+      d.push(new Uint8Array(0), true);
+    },
+    abort: () => {},
+  };
+}
+
+let zstdProgram: boolean | undefined;
+function hasZstdProgram(): boolean {
+  if (zstdProgram === undefined) {
+    try {
+      zstdProgram = spawnSync('zstd', ['--version'], { stdio: 'ignore' }).status === 0;
+    } catch {
+      zstdProgram = false;
+    }
+  }
+  return zstdProgram;
+}
+
+function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
+  // --memory caps the window a frame may ask for (bounded memory against hostile frames).
+  const child = spawn('zstd', ['-d', '-c', '-q', '--memory=512MB'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let failure: unknown;
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s;
+  });
+  child.stdout.on('data', (b: Buffer) => {
+    if (failure) return;
+    try {
+      out(b);
+    } catch (err) {
+      failure = err;
+      child.kill();
+    }
+  });
+  child.stdin.on('error', () => {});
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (failure) reject(failure);
+      else if (code !== 0) reject(new Error(`zstd: ${stderr.trim() || `exit code ${code}`}`));
+      else resolve();
+    });
+  });
+  done.catch(() => {});
+  return {
+    async write(c) {
+      if (failure) throw failure;
+      if (!child.stdin.write(c)) await Promise.race([once(child.stdin, 'drain'), done]);
+    },
+    async end() {
+      child.stdin.end();
+      await done;
+    },
+    abort: () => child.kill(),
+  };
+}
+
+function decoderFor(compression: Compression, out: (b: Uint8Array) => void, options: LayerPassOptions): Decoder {
+  if (compression === 'gzip') return gunzipDecoder(out);
+  if (compression === 'none') return identityDecoder(out);
+  const choice = options.zstdDecoder ?? 'auto';
+  if (choice === 'program' || (choice === 'auto' && hasZstdProgram())) return programZstdDecoder(out);
+  return fzstdDecoder(out);
+}
+
+/**
+ * Reads a layer blob once and returns its analysis. Fails (ContrastError) when the blob's size or
+ * digest differs from the descriptor, the uncompressed digest differs from `expectedDiffId`, or the
+ * content is not a well-formed tar. A digest mismatch is reported in preference to the decoding
+ * error it usually causes.
+ */
+export async function analyzeLayerStream(
+  source: Readable | AsyncIterable<Uint8Array>,
+  descriptor: Descriptor,
+  expectedDiffId: string,
+  options: LayerPassOptions = {},
+): Promise<LayerPassResult> {
+  const compression = compressionOf(descriptor.mediaType);
+  const { hash: blobHash } = hasherFor(descriptor.digest, 'layer digest');
+  const sink = new TarSink(expectedDiffId, options, options.maxUncompressedSize ?? 64 * 2 ** 30);
+  const decoder = decoderFor(compression, (b) => sink.write(b), options);
+  let compressed = 0;
+  let decodeError: unknown;
+  const where = `layer ${descriptor.digest}`;
+  try {
+    for await (const c of source) {
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c);
+      compressed += chunk.length;
+      if (compressed > descriptor.size) {
+        throw new ContrastError(`${where}: blob is larger than the ${descriptor.size} bytes its descriptor declares`, {
+          code: 'BLOB_SIZE',
+        });
+      }
+      blobHash.update(chunk);
+      options.onProgress?.(compressed);
+      // After a decoding error keep reading, so a tampered blob is reported as such.
+      if (decodeError === undefined) {
+        try {
+          await decoder.write(chunk);
+        } catch (err) {
+          decodeError = err;
+          decoder.abort();
+        }
+      }
+    }
+  } catch (err) {
+    decoder.abort();
+    throw err;
+  }
+  if (compressed !== descriptor.size) {
+    decoder.abort();
+    throw new ContrastError(`${where}: blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`, {
+      code: 'BLOB_SIZE',
+    });
+  }
+  const got = `${descriptor.digest.slice(0, descriptor.digest.indexOf(':'))}:${blobHash.digest('hex')}`;
+  if (got !== descriptor.digest) {
+    decoder.abort();
+    throw new ContrastError(`${where}: content digest is ${got}; refusing the tampered or corrupt blob`, {
+      code: 'BLOB_DIGEST',
+    });
+  }
+  if (decodeError === undefined) {
+    try {
+      await decoder.end();
+    } catch (err) {
+      decodeError = err;
+    }
+  }
+  let result: ReturnType<TarSink['finish']>;
+  try {
+    if (decodeError !== undefined) throw decodeError;
+    result = sink.finish();
+  } catch (err) {
+    if (err instanceof ContrastError) {
+      throw new ContrastError(`${where}: ${err.message}`, { code: err.code, ...(err.hint ? { hint: err.hint } : {}) });
+    }
+    throw new ContrastError(`${where}: cannot decompress (${compression}): ${errorMessage(err)}`, {
+      code: 'LAYER_DECODE',
+      cause: err,
+    });
+  }
+  if (result.diffId !== expectedDiffId) {
+    throw new ContrastError(
+      `${where}: uncompressed content has diff_id ${result.diffId}, but the image config says ${expectedDiffId}`,
+      { code: 'DIFF_ID_MISMATCH', hint: 'the image config and its layers do not belong together; refusing the image' },
+    );
+  }
+  return {
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    size: descriptor.size,
+    diffId: result.diffId,
+    uncompressedSize: sink.bytes,
+    ...(result.verityRoot === undefined ? {} : { verityRoot: result.verityRoot }),
+    users: result.users,
+  };
+}

@@ -1,0 +1,285 @@
+// The tarfs index that tardev-snapshotter appends to a layer's decompressed tar (rev 06183a5, the
+// whiteout-aware 4096-aligned variant), built from the tar entries as they stream past. The dm-verity
+// root of tar ‖ index is what tarfs-era policies pin. Layout and edge cases: docs/policy-generation.md §6.
+import { ContrastError } from '../internal/errors.js';
+import type { TarEntry } from './tar.js';
+
+const S_IFMT = 0o170000;
+const S_IFSOCK = 0o140000;
+const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+const S_IFBLK = 0o060000;
+const S_IFDIR = 0o040000;
+const S_IFCHR = 0o020000;
+const S_IFIFO = 0o010000;
+const OPAQUE = 1;
+
+export interface TarfsOptions {
+  /** Use PAX `uid`/`gid` for owner/group (genpolicy ≥ 3.9.0, tar crate ≥ 0.4.41). Default true. */
+  paxOwners?: boolean;
+  /** Refuse layers with more tar members than this (bounds memory). Default 2,000,000. */
+  maxEntries?: number;
+}
+
+class Node {
+  mode = 0;
+  flags = 0;
+  owner = 0;
+  group = 0;
+  mtimeHi = 0;
+  mtimeLo = 0;
+  size = 0;
+  offset = 0;
+  children: Map<string, Node> | null = null;
+}
+
+/** Splits a path (raw bytes as latin1) into components; `""`/`.` dropped, `..` pops; null if it escapes. */
+function clean(path: Buffer): string[] | null {
+  const out: string[] = [];
+  for (const c of path.toString('latin1').split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) return null;
+      out.pop();
+      continue;
+    }
+    out.push(c);
+  }
+  return out;
+}
+
+function direntType(mode: number): number {
+  switch (mode & S_IFMT) {
+    case S_IFIFO:
+      return 1;
+    case S_IFCHR:
+      return 2;
+    case S_IFDIR:
+      return 4;
+    case S_IFBLK:
+      return 6;
+    case S_IFREG:
+      return 8;
+    case S_IFLNK:
+      return 10;
+    case S_IFSOCK:
+      return 12;
+    default:
+      return 0;
+  }
+}
+
+export class TarfsIndexBuilder {
+  private root = new Node();
+  private readonly paxOwners: boolean;
+  private readonly maxEntries: number;
+  private entries = 0;
+
+  constructor(options: TarfsOptions = {}) {
+    this.root.mode = S_IFDIR | 0o555;
+    this.paxOwners = options.paxOwners ?? true;
+    this.maxEntries = options.maxEntries ?? 2_000_000;
+  }
+
+  private child(parent: Node, name: string): Node {
+    parent.children ??= new Map();
+    let n = parent.children.get(name);
+    if (!n) {
+      if (++this.entries > this.maxEntries) {
+        throw new ContrastError(`layer has more than ${this.maxEntries} tar entries; refusing to index it`, {
+          code: 'LAYER_LIMIT',
+        });
+      }
+      n = new Node();
+      parent.children.set(name, n);
+    }
+    return n;
+  }
+
+  private lookup(comps: readonly string[]): Node {
+    let n = this.root;
+    for (const c of comps) n = this.child(n, c);
+    return n;
+  }
+
+  add(e: TarEntry): void {
+    const known = '\x000123456';
+    if (!known.includes(e.type)) return;
+    if (e.mode === null) return;
+    const comps = clean(e.path);
+    if (comps === null) return;
+    const last = comps[comps.length - 1];
+    if (last !== undefined && last.startsWith('.wh.')) {
+      const dir = comps.slice(0, -1);
+      if (last === '.wh..wh..opq') {
+        this.lookup(dir).flags |= OPAQUE;
+        return;
+      }
+      const n = this.lookup([...dir, last.slice(4)]);
+      n.children = null;
+      n.mode = (n.mode & 0o777) | S_IFCHR;
+      n.size = 0;
+      n.offset = 0;
+      return;
+    }
+    if (e.type === '1') {
+      const target = clean(e.linkTarget);
+      if (target === null) return;
+      const t = this.lookup(target);
+      if ((t.mode & S_IFMT) !== S_IFREG) return;
+      if (last === undefined) {
+        this.root = t;
+        return;
+      }
+      const parent = this.lookup(comps.slice(0, -1));
+      if (!parent.children?.has(last) && ++this.entries > this.maxEntries) {
+        throw new ContrastError(`layer has more than ${this.maxEntries} tar entries; refusing to index it`, {
+          code: 'LAYER_LIMIT',
+        });
+      }
+      parent.children ??= new Map();
+      parent.children.set(last, t);
+      return;
+    }
+    let type: number;
+    let size = 0;
+    let offset = 0;
+    switch (e.type) {
+      case '0':
+      case '\0':
+        type = S_IFREG;
+        size = e.size;
+        offset = e.dataOffset;
+        break;
+      case '5':
+        type = S_IFDIR;
+        break;
+      case '6':
+        type = S_IFIFO;
+        break;
+      case '3':
+      case '4':
+        if (e.devMajor === null || e.devMinor === null) return;
+        type = e.type === '3' ? S_IFCHR : S_IFBLK;
+        // minor | major << 32, as a u64
+        offset = e.devMajor * 2 ** 32 + e.devMinor;
+        break;
+      case '2':
+        if (!e.linkTarget.equals(e.headerLinkname)) return;
+        type = S_IFLNK;
+        size = e.linkTarget.length;
+        offset = e.headerOffset + 157;
+        break;
+      default:
+        return;
+    }
+    const n = last === undefined ? this.root : this.child(this.lookup(comps.slice(0, -1)), last);
+    n.children = null;
+    n.flags = 0;
+    n.mode = type | (e.mode & 0o777);
+    n.owner = this.paxOwners && e.paxUid !== null ? e.paxUid : e.uid;
+    n.group = this.paxOwners && e.paxGid !== null ? e.paxGid : e.gid;
+    n.mtimeHi = Number((e.mtime >> 32n) & 0xfn);
+    n.mtimeLo = Number(e.mtime & 0xffffffffn);
+    n.size = size;
+    n.offset = offset;
+  }
+
+  /**
+   * The index bytes that follow a tar of `tarSize` bytes, handed out in pieces (the zero gap in
+   * bounded chunks) so the caller can hash them without holding a second copy.
+   */
+  *build(tarSize: number): Generator<Buffer> {
+    // Breadth-first walk over every name; entries are numbered at their first visit.
+    const ino = new Map<Node, number>([[this.root, 1]]);
+    const order: Node[] = [this.root];
+    const visits: Node[] = [this.root];
+    const sorted = new Map<Node, Array<[string, Node]>>();
+    const maxVisits = this.maxEntries * 4 + 16;
+    for (let i = 0; i < visits.length; i++) {
+      const n = visits[i]!;
+      if (!n.children || n.children.size === 0) continue;
+      let kids = sorted.get(n);
+      if (!kids) {
+        kids = [...n.children.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        sorted.set(n, kids);
+      }
+      for (const [, c] of kids) {
+        if (!ino.has(c)) {
+          ino.set(c, order.length + 1);
+          order.push(c);
+        }
+        visits.push(c);
+      }
+      if (visits.length > maxVisits) {
+        throw new ContrastError('tarfs index: hard links form a cycle; refusing the layer', { code: 'LAYER_LIMIT' });
+      }
+    }
+
+    // Directory bodies, once per visit of a directory; a directory keeps the offset of its last body.
+    const inodeTable = tarSize;
+    const bodiesStart = inodeTable + 32 * order.length;
+    let bodyBytes = 0;
+    let nameBytes = 0;
+    const dirOffset = new Map<Node, { offset: number; size: number }>();
+    const bodies: Array<Array<[string, Node]>> = [];
+    for (const n of visits) {
+      if ((n.mode & S_IFMT) !== S_IFDIR) continue;
+      const kids = sorted.get(n) ?? [];
+      dirOffset.set(n, { offset: bodiesStart + bodyBytes, size: 32 * kids.length });
+      bodyBytes += 32 * kids.length;
+      for (const [name] of kids) nameBytes += Buffer.byteLength(name, 'latin1');
+      bodies.push(kids);
+    }
+    const namesStart = bodiesStart + bodyBytes;
+    const namesEnd = namesStart + nameBytes;
+
+    const table = Buffer.alloc(32 * order.length);
+    order.forEach((n, i) => {
+      const o = i * 32;
+      const d = dirOffset.get(n);
+      table.writeUInt16LE(n.mode & 0xffff, o);
+      table.writeUInt8(n.flags, o + 2);
+      table.writeUInt8(n.mtimeHi, o + 3);
+      table.writeUInt32LE(n.owner >>> 0, o + 4);
+      table.writeUInt32LE(n.group >>> 0, o + 8);
+      table.writeUInt32LE(n.mtimeLo >>> 0, o + 12);
+      table.writeBigUInt64LE(BigInt(d ? d.size : n.size), o + 16);
+      table.writeBigUInt64LE(BigInt(d ? d.offset : n.offset), o + 24);
+    });
+    yield table;
+
+    const dirents = Buffer.alloc(bodyBytes);
+    const names = Buffer.alloc(nameBytes);
+    let dp = 0;
+    let np = 0;
+    for (const kids of bodies) {
+      for (const [name, c] of kids) {
+        const len = names.write(name, np, 'latin1');
+        dirents.writeBigUInt64LE(BigInt(ino.get(c)!), dp);
+        dirents.writeBigUInt64LE(BigInt(namesStart + np), dp + 8);
+        dirents.writeBigUInt64LE(BigInt(len), dp + 16);
+        dirents.writeUInt8(direntType(c.mode), dp + 24);
+        dp += 32;
+        np += len;
+      }
+    }
+    yield dirents;
+    yield names;
+
+    // Upstream counts the names twice when sizing, then rounds up to 4096; the superblock sits
+    // 512 bytes before the end of the following 4096-byte block.
+    const e = Math.ceil((namesEnd + nameBytes) / 4096) * 4096;
+    let gap = e + 3584 - namesEnd;
+    const zeros = Buffer.alloc(Math.min(gap, 1 << 20));
+    while (gap > 0) {
+      const n = Math.min(gap, zeros.length);
+      yield zeros.subarray(0, n);
+      gap -= n;
+    }
+    const tail = Buffer.alloc(512);
+    tail.writeBigUInt64LE(BigInt(tarSize), 0);
+    tail.writeBigUInt64LE(BigInt(order.length), 8);
+    yield tail;
+  }
+}
