@@ -67,3 +67,13 @@ export interface ResolvedImage {
   layers: Descriptor[];
   credential: CredentialUse;
 }
+
+/**
+ * The credential fields the registry client needs; structurally a subset of
+ * `Credential` from src/credentials (so either can be passed).
+ */
+export interface RegistryCredential extends CredentialUse {
+  password?: string;
+  identityToken?: string;
+  registryToken?: string;
+}

@@ -1,0 +1,429 @@
+// Pull-side registry client: manifests (index → platform), configs and layer streams, all verified
+// against their digests, fetched through mirrors from registries.conf while keeping the original name.
+import { Readable } from 'node:stream';
+import { parseReference, repositoryName, type Reference } from '../reference/index.js';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import { DigestVerifier, digestOf, parseDigest, verifyBytes } from './digest.js';
+import { readText, type SendResult } from './http.js';
+import { isNonDistributable, manifestAccept, maxManifestBytes, parseManifest } from './manifest.js';
+import { defaultPlatform, formatPlatform, platformMatches, selectPlatform } from './platform.js';
+import { loadRegistriesConf, pullSources, type PullSource, type RegistriesConf } from './registries-conf.js';
+import { RegistryError } from './registry-error.js';
+import { backoffDelay, defaultRetryPolicy, isRetryableError, networkErrorCode, sleep } from './retry.js';
+import { RegistryTransport, type RegistryResponse, type TransportOptions } from './transport.js';
+import type { CredentialUse, Descriptor, ImageConfigFile, Platform, ResolvedImage } from './types.js';
+
+export interface RegistryClientOptions extends TransportOptions {
+  /** registries.conf path (else CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf if present). */
+  registriesConf?: string;
+  /** An already parsed registries.conf (takes precedence over `registriesConf`). */
+  registriesConfig?: RegistriesConf;
+  /** Default platform for `resolveImage` (linux/amd64 when unset). */
+  platform?: Platform;
+  /** Shorthand for `retry.maxRetries`. */
+  maxRetries?: number;
+  /** Environment for proxies, registries.conf and NODE_EXTRA_CA_CERTS lookup (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Largest config blob read into memory. */
+  maxConfigBytes?: number;
+}
+
+export interface FetchedManifest {
+  bytes: Uint8Array;
+  mediaType: string;
+  digest: string;
+  credential: CredentialUse;
+  /** Where it came from (a mirror when registries.conf has one). */
+  source: { registry: string; repository: string; mirror: boolean };
+}
+
+interface CachedManifest {
+  bytes: Uint8Array;
+  mediaType: string;
+  credential: CredentialUse;
+  source: FetchedManifest['source'];
+}
+
+/** Stored in the user's reference order; resuming an interrupted blob counts against this. */
+const maxBlobResumes = 3;
+
+function toReference(ref: string | Reference): Reference {
+  return typeof ref === 'string' ? parseReference(ref) : ref;
+}
+
+function display(ref: Reference): string {
+  return `${repositoryName(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+async function readCapped(body: SendResult['body'], cap: number, what: string): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > cap) {
+      body.destroy();
+      throw new ContrastError(`${what}: larger than the ${cap}-byte limit`, { code: 'TOO_LARGE' });
+    }
+    chunks.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function header(res: SendResult, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export class RegistryClient {
+  readonly transport: RegistryTransport;
+  private readonly options: RegistryClientOptions;
+  private conf: RegistriesConf | undefined;
+  private readonly manifests = new Map<string, CachedManifest>();
+  private readonly configs = new Map<string, ImageConfigFile>();
+  private readonly tagDigests = new Map<string, string>();
+  /** Index of the pull source that last worked per repository, tried first next time. */
+  private readonly preferredSource = new Map<string, number>();
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.options = options;
+    const retry = { ...options.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) };
+    this.transport = new RegistryTransport({ ...options, retry });
+  }
+
+  requestCount(): number {
+    return this.transport.requestCount();
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  private registriesConf(): RegistriesConf {
+    this.conf ??= this.options.registriesConfig ?? loadRegistriesConf(this.options.registriesConf, this.options.env);
+    return this.conf;
+  }
+
+  /** Pull sources for a reference, the one that worked last time first. */
+  private sources(ref: Reference): PullSource[] {
+    const list = pullSources(this.registriesConf(), ref.domain, ref.path, ref.digest !== undefined);
+    for (const s of list) if (s.insecure) this.transport.addInsecure(s.domain);
+    const pref = this.preferredSource.get(repositoryName(ref));
+    if (pref !== undefined && pref > 0 && pref < list.length) {
+      const [p] = list.splice(pref, 1);
+      list.unshift(p as PullSource);
+    }
+    return list;
+  }
+
+  /** Runs `fn` against each source until one succeeds; the primary's error wins when all fail. */
+  private async withSources<T>(ref: Reference, fn: (src: PullSource) => Promise<T>): Promise<T> {
+    const all = pullSources(this.registriesConf(), ref.domain, ref.path, ref.digest !== undefined);
+    const ordered = this.sources(ref);
+    let primaryError: unknown;
+    let lastError: unknown;
+    for (const src of ordered) {
+      try {
+        const out = await fn(src);
+        this.preferredSource.set(
+          repositoryName(ref),
+          all.findIndex((s) => s.domain === src.domain && s.path === src.path),
+        );
+        return out;
+      } catch (err) {
+        lastError = err;
+        if (!src.mirror) primaryError = err;
+        if (ordered.length > 1) log.debug(`${src.mirror ? 'mirror' : 'registry'} ${src.domain}/${src.path} failed: ${errorMessage(err)}`);
+        // A digest mismatch from the primary is not cured by asking elsewhere, but a mirror's might be.
+      }
+    }
+    throw primaryError ?? lastError;
+  }
+
+  /** The manifest (or index) a reference names, exactly as served and digest-verified. */
+  async fetchManifest(input: string | Reference): Promise<FetchedManifest> {
+    const ref = toReference(input);
+    const what = `manifest ${display(ref)}`;
+    return this.withSources(ref, (src) => this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what));
+  }
+
+  /** Fetches `tagOrDigest` from one source; by-tag lookups go through a HEAD once a tag was seen. */
+  private async manifestFrom(
+    src: PullSource,
+    ref: Reference,
+    tagOrDigest: string,
+    expected: Descriptor | undefined,
+    what: string,
+  ): Promise<FetchedManifest> {
+    const name = repositoryName(ref);
+    const byDigest = tagOrDigest.includes(':');
+    const source = { registry: src.domain, repository: src.path, mirror: src.mirror };
+    if (byDigest) {
+      const hit = this.manifests.get(`${name}@${tagOrDigest}`);
+      if (hit) return { ...hit, digest: tagOrDigest };
+    } else {
+      const known = this.tagDigests.get(`${name}:${tagOrDigest}@${src.domain}/${src.path}`);
+      if (known) {
+        // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
+        const head = await this.transport.request({
+          registry: src.domain,
+          repository: src.path,
+          actions: ['pull'],
+          method: 'HEAD',
+          path: `/v2/${src.path}/manifests/${tagOrDigest}`,
+          headers: { accept: manifestAccept },
+          expect: [200, 404, 405],
+          what,
+        });
+        await head.body.dump();
+        const digest = header(head, 'docker-content-digest');
+        const hit = digest ? this.manifests.get(`${name}@${digest}`) : undefined;
+        if (head.status === 200 && digest && hit) return { ...hit, digest };
+      }
+    }
+    const res = await this.transport.request({
+      registry: src.domain,
+      repository: src.path,
+      actions: ['pull'],
+      method: 'GET',
+      path: `/v2/${src.path}/manifests/${tagOrDigest}`,
+      headers: { accept: manifestAccept },
+      what,
+    });
+    const length = Number(header(res, 'content-length') ?? '0');
+    if (length > maxManifestBytes) {
+      await res.body.dump().catch(() => undefined);
+      throw new ContrastError(`${what}: manifest of ${length} bytes exceeds the ${maxManifestBytes}-byte limit`, {
+        code: 'TOO_LARGE',
+      });
+    }
+    const bytes = await readCapped(res.body, maxManifestBytes, what);
+    const mediaType = (header(res, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
+    let digest: string;
+    if (byDigest) {
+      verifyBytes(bytes, tagOrDigest, expected?.size, what);
+      digest = tagOrDigest;
+    } else {
+      const served = header(res, 'docker-content-digest');
+      if (served) {
+        verifyBytes(bytes, served, undefined, `${what} (Docker-Content-Digest)`);
+        digest = served;
+      } else {
+        digest = digestOf(bytes);
+      }
+      if (digest.startsWith('sha512:')) this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
+      else this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
+    }
+    const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
+    this.manifests.set(`${name}@${digest}`, entry);
+    return { ...entry, digest };
+  }
+
+  /** Manifest + config for one platform (an index is resolved to `platform`, default linux/amd64). */
+  async resolveImage(input: string | Reference, options: { platform?: Platform } = {}): Promise<ResolvedImage> {
+    const ref = toReference(input);
+    const wanted = options.platform ?? this.options.platform ?? defaultPlatform;
+    const what = display(ref);
+    const top = await this.fetchManifest(ref);
+    let parsed = parseManifest(top.bytes, top.mediaType, `manifest ${what}`);
+    let current = top;
+    let indexDigest: string | undefined;
+    let selected: Descriptor | undefined;
+    if (parsed.kind === 'index') {
+      selected = selectPlatform(parsed.manifests, wanted, `image index ${what}`);
+      indexDigest = top.digest;
+      const childWhat = `manifest ${what} (${formatPlatform(wanted)}: ${selected.digest})`;
+      const desc = selected;
+      current = await this.withSources({ ...ref, digest: desc.digest }, (src) =>
+        this.manifestFrom(src, ref, desc.digest, desc, childWhat),
+      );
+      parsed = parseManifest(current.bytes, current.mediaType || desc.mediaType, childWhat);
+      if (parsed.kind === 'index') {
+        throw new ContrastError(`${childWhat}: nested image indexes are not supported`, { code: 'MANIFEST_UNSUPPORTED' });
+      }
+    }
+    const config = await this.fetchConfig(ref, parsed.config);
+    const platform: Platform = {
+      os: config.os,
+      architecture: config.architecture,
+      ...(config.variant ? { variant: config.variant } : selected?.platform?.variant ? { variant: selected.platform.variant } : {}),
+    };
+    if (!selected && !platformMatches(wanted, platform)) {
+      log.warn(`${what} is a single-platform image for ${formatPlatform(platform)}, not ${formatPlatform(wanted)}`);
+    }
+    return {
+      reference: ref,
+      digest: current.digest,
+      ...(indexDigest ? { indexDigest } : {}),
+      mediaType: parsed.mediaType,
+      manifestBytes: current.bytes,
+      platform,
+      configDigest: parsed.config.digest,
+      config,
+      layers: parsed.layers,
+      credential: current.credential,
+    };
+  }
+
+  /** The image config blob, verified and parsed. */
+  async fetchConfig(input: string | Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
+    const ref = toReference(input);
+    const key = `${repositoryName(ref)}@${descriptor.digest}`;
+    const hit = this.configs.get(key);
+    if (hit) return hit;
+    const bytes = await this.fetchBlob(ref, descriptor, this.options.maxConfigBytes ?? 64 * 1024 * 1024);
+    let config: ImageConfigFile;
+    try {
+      config = JSON.parse(Buffer.from(bytes).toString('utf8')) as ImageConfigFile;
+    } catch {
+      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} is not valid JSON`, { code: 'CONFIG_INVALID' });
+    }
+    if (!config || typeof config !== 'object' || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
+      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} lacks os/architecture`, { code: 'CONFIG_INVALID' });
+    }
+    this.configs.set(key, config);
+    return config;
+  }
+
+  /** A whole (small) blob in memory, verified. */
+  async fetchBlob(input: string | Reference, descriptor: Descriptor, maxBytes: number): Promise<Uint8Array> {
+    if (descriptor.size > maxBytes) {
+      throw new ContrastError(`blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte limit`, {
+        code: 'TOO_LARGE',
+      });
+    }
+    const stream = await this.openBlob(input, descriptor);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  /**
+   * Streams a blob. The promise rejects for errors before the first byte (404, auth); afterwards the
+   * stream errors — always before 'end' — on a size or digest mismatch or when the connection breaks
+   * more often than we resume. Interrupted downloads resume with a Range request.
+   */
+  async openBlob(input: string | Reference, descriptor: Descriptor): Promise<Readable> {
+    const ref = toReference(input);
+    parseDigest(descriptor.digest);
+    const what = `blob ${descriptor.digest} of ${display(ref)}`;
+    const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
+    let refetch: (offset: number) => Promise<SendResult>;
+    let first: SendResult;
+    try {
+      first = await this.withSources(ref, async (src) => {
+        const fetchFrom = (offset: number): Promise<RegistryResponse> =>
+          this.transport.request({
+            registry: src.domain,
+            repository: src.path,
+            actions: ['pull'],
+            method: 'GET',
+            path: `/v2/${src.path}/blobs/${descriptor.digest}`,
+            headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+            expect: offset > 0 ? [200, 206] : [200],
+            what,
+          });
+        const res = await fetchFrom(0);
+        refetch = fetchFrom;
+        return res;
+      });
+    } catch (err) {
+      if (!(err instanceof RegistryError && err.status === 404 && descriptor.urls?.length)) throw err;
+      ({ first, refetch } = await this.foreignLayer(descriptor, what));
+    }
+    return Readable.from(this.blobChunks(first, (o) => refetch(o), verifier, what), { objectMode: false });
+  }
+
+  /** Layers with `urls` that the registry does not hold: fetched without any credentials. */
+  private async foreignLayer(descriptor: Descriptor, what: string): Promise<{ first: SendResult; refetch: (o: number) => Promise<SendResult> }> {
+    if (!isNonDistributable(descriptor.mediaType)) log.debug(`${what}: not in the registry; trying its urls`);
+    let lastErr: unknown;
+    for (const u of descriptor.urls ?? []) {
+      let url: URL;
+      try {
+        url = new URL(u);
+      } catch {
+        continue;
+      }
+      if (url.protocol !== 'https:' && !this.transport.isInsecure(url.host)) continue;
+      const get = async (offset: number): Promise<SendResult> => {
+        const res = await this.transport.http.send(url, {
+          method: 'GET',
+          headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          what: `${what} (foreign URL ${url.host})`,
+        });
+        if (res.status !== 200 && res.status !== 206) {
+          const text = await readText(res.body);
+          throw new ContrastError(`${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
+            code: 'FOREIGN_LAYER',
+          });
+        }
+        return res;
+      };
+      try {
+        return { first: await get(0), refetch: get };
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw lastErr ?? new ContrastError(`${what}: not in the registry and no usable https URL`, { code: 'FOREIGN_LAYER' });
+  }
+
+  private async *blobChunks(
+    first: SendResult,
+    refetch: (offset: number) => Promise<SendResult>,
+    verifier: DigestVerifier,
+    what: string,
+  ): AsyncGenerator<Buffer> {
+    let res = first;
+    let offset = 0;
+    let resumes = 0;
+    for (;;) {
+      let skip = 0;
+      if (offset > 0) {
+        if (res.status === 206) {
+          const range = header(res, 'content-range') ?? '';
+          if (!range.startsWith(`bytes ${offset}-`)) {
+            res.body.destroy();
+            throw new ContrastError(`${what}: resumed download returned range "${range}", wanted bytes ${offset}-`, {
+              code: 'BLOB_RANGE',
+            });
+          }
+        } else {
+          skip = offset; // server ignored Range: drop what we already have
+        }
+      }
+      try {
+        for await (const raw of res.body as AsyncIterable<Buffer>) {
+          let chunk = raw;
+          if (skip > 0) {
+            if (chunk.length <= skip) {
+              skip -= chunk.length;
+              continue;
+            }
+            chunk = chunk.subarray(skip);
+            skip = 0;
+          }
+          verifier.update(chunk);
+          offset += chunk.length;
+          yield chunk;
+        }
+        break;
+      } catch (err) {
+        if (err instanceof ContrastError) throw err;
+        if (!isRetryableError(err) || resumes >= maxBlobResumes) {
+          throw new ContrastError(
+            `${what}: download interrupted after ${offset} of ${verifier.expectedSize ?? '?'} bytes (${networkErrorCode(err) ?? errorMessage(err)})`,
+            { code: 'BLOB_INTERRUPTED', cause: err },
+          );
+        }
+        resumes++;
+        const delay = backoffDelay(resumes - 1, defaultRetryPolicy) / 4;
+        log.debug(`${what}: ${networkErrorCode(err)} after ${offset} bytes; resuming in ${delay} ms`);
+        await sleep(delay);
+        res = await refetch(offset);
+      }
+    }
+    verifier.finish();
+  }
+}

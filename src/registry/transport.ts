@@ -1,0 +1,345 @@
+// Authenticated requests to a registry's /v2/ API — the piece every other registry operation uses
+// (pull here; push and mirror build on `request` / `authorize` with `actions: ['pull', 'push']` and
+// extra scopes such as `repository:<from>:pull` for cross-repository mounts).
+//
+// Flow per request: ping /v2/ once per registry (learn the challenges and, for insecure registries,
+// whether it speaks HTTPS); pick Bearer over Basic; get a token for the scope set from the cache or the
+// token server; send; on a 401 merge the challenged scope (first) or drop an invalid token and
+// re-authenticate exactly once; a second 401 is an error that quotes the server.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { CredentialOptions } from '../credentials/types.js';
+import { ContrastError } from '../internal/errors.js';
+import { log, registerSecret } from '../internal/log.js';
+import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
+import { Connections } from './connection.js';
+import { HttpSender, readText, type HttpMethod, type SendResult } from './http.js';
+import { registryError } from './registry-error.js';
+import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { mergeScopes, repositoryScope, scopeSetKey, splitScopes } from './scope.js';
+import { TokenCache } from './token-cache.js';
+import { describeSource, fetchToken } from './token.js';
+import type { TlsOptions } from './tls.js';
+import type { CredentialUse, RegistryCredential } from './types.js';
+
+export type CredentialResolver = (domain: string, repository: string) => Promise<RegistryCredential>;
+
+export interface TransportOptions extends TlsOptions {
+  credentials?: CredentialOptions;
+  /** Replaces the credential lookup (tests, callers holding credentials already). */
+  credentialResolver?: CredentialResolver;
+  /**
+   * host[:port] values allowed to use plain HTTP or unverified TLS. `http://host:port` forces plain
+   * HTTP; a bare host tries HTTPS without verification first, then HTTP.
+   */
+  insecureRegistries?: string[];
+  retry?: Partial<RetryPolicy>;
+  /** `client_id` sent to token servers. */
+  clientId?: string;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+export interface RegistryRequest {
+  /** Registry as in references: `docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
+  registry: string;
+  /** Repository path on that registry, e.g. `library/nginx`. */
+  repository: string;
+  /** Actions on `repository`: `['pull']`, or `['pull', 'push']` for uploads. */
+  actions: readonly string[];
+  /** More scopes, e.g. `repository:<source>:pull` for a cross-repository blob mount. */
+  extraScopes?: readonly string[];
+  method: HttpMethod;
+  /** `/v2/...` path (with query) or an absolute URL on the registry (upload `Location`). */
+  path: string;
+  headers?: Record<string, string>;
+  /** A stream body is sent once: no retry, no re-auth (call `authorize` first). */
+  body?: string | Uint8Array | Readable | null;
+  /** Statuses returned to the caller; anything else throws a RegistryError. Default: 200-299. */
+  expect?: readonly number[];
+  followRedirects?: boolean;
+  /** Description for errors: "manifest test/app:v1". */
+  what: string;
+}
+
+export interface RegistryResponse extends SendResult {
+  credential: CredentialUse;
+}
+
+interface RegistryState {
+  domain: string;
+  base: URL;
+  challenges: Challenge[];
+}
+
+interface AuthHeader {
+  header: string;
+  label: string;
+}
+
+/** Docker Hub's images are named docker.io, its API lives on registry-1.docker.io. */
+export function apiHost(domain: string): string {
+  return domain === 'docker.io' || domain === 'index.docker.io' ? 'registry-1.docker.io' : domain;
+}
+
+function secretFingerprint(c: RegistryCredential): string {
+  const secret = c.password ?? c.identityToken ?? c.registryToken ?? '';
+  return createHash('sha256').update(secret).digest('hex').slice(0, 16);
+}
+
+export function credentialUse(c: RegistryCredential): CredentialUse {
+  return { kind: c.kind, username: c.username, source: c.source };
+}
+
+async function defaultResolver(options: CredentialOptions | undefined): Promise<CredentialResolver> {
+  // Loaded lazily: the credential resolver reads config files and may run helpers.
+  const modulePath = '../credentials/index.js'; // TEMP until src/credentials/index.ts lands: keeps tsc green
+  const mod = (await import(modulePath)) as {
+    resolveCredential: (target: { domain: string; path: string }, o?: CredentialOptions) => Promise<RegistryCredential>;
+  };
+  return (domain, repository) => mod.resolveCredential({ domain, path: repository }, options);
+}
+
+export class RegistryTransport {
+  readonly http: HttpSender;
+  readonly connections: Connections;
+  private readonly states = new Map<string, Promise<RegistryState>>();
+  private readonly creds = new Map<string, Promise<RegistryCredential>>();
+  /** Scope sets that worked per repository, so later requests skip a known challenge round trip. */
+  private readonly learnedScopes = new Map<string, string[]>();
+  private readonly tokens = new TokenCache();
+  private readonly insecure: Map<string, 'http' | 'any'>;
+  private resolver: Promise<CredentialResolver> | undefined;
+
+  constructor(private readonly options: TransportOptions = {}) {
+    this.insecure = new Map();
+    for (const raw of options.insecureRegistries ?? []) {
+      const forced = /^http:\/\//i.test(raw);
+      const host = raw.replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase();
+      this.insecure.set(host, forced ? 'http' : 'any');
+    }
+    this.connections = new Connections({
+      ...options,
+      isInsecure: (h) => this.isInsecure(h),
+    });
+    this.http = new HttpSender(this.connections, { ...defaultRetryPolicy, ...options.retry }, (h) => this.isInsecure(h));
+  }
+
+  isInsecure(hostPort: string): boolean {
+    const h = hostPort.toLowerCase();
+    return this.insecure.has(h) || this.insecure.has(h.replace(/:443$/, ''));
+  }
+
+  /** Marks a host insecure after construction (registries.conf `insecure = true`). */
+  addInsecure(hostPort: string): void {
+    const h = hostPort.toLowerCase();
+    if (!this.insecure.has(h)) this.insecure.set(h, 'any');
+  }
+
+  requestCount(): number {
+    return this.http.requests;
+  }
+
+  /** The credential for a repository (resolved once per registry+repository). */
+  credential(domain: string, repository: string): Promise<RegistryCredential> {
+    const key = `${domain}/${repository}`;
+    let p = this.creds.get(key);
+    if (!p) {
+      p = (async () => {
+        if (this.options.credentialResolver) return this.options.credentialResolver(domain, repository);
+        this.resolver ??= defaultResolver(this.options.credentials);
+        return (await this.resolver)(domain, repository);
+      })().then((c) => {
+        registerSecret(c.password);
+        registerSecret(c.identityToken);
+        registerSecret(c.registryToken);
+        log.debug(`credential for ${domain}/${repository}: ${describeSource(c)}`);
+        return c;
+      });
+      p.catch(() => this.creds.delete(key));
+      this.creds.set(key, p);
+    }
+    return p;
+  }
+
+  /** Pings `/v2/` once per registry: which scheme works and which auth challenges it sends. */
+  ping(domain: string): Promise<RegistryState> {
+    let p = this.states.get(domain);
+    if (!p) {
+      p = this.doPing(domain);
+      p.catch(() => this.states.delete(domain));
+      this.states.set(domain, p);
+    }
+    return p;
+  }
+
+  private async doPing(domain: string): Promise<RegistryState> {
+    const host = apiHost(domain);
+    const mode = this.insecure.get(host.toLowerCase()) ?? this.insecure.get(domain.toLowerCase());
+    const what = `ping of registry ${domain}`;
+    const attempt = async (scheme: 'https' | 'http', retry: boolean): Promise<RegistryState> => {
+      const base = new URL(`${scheme}://${host}/`);
+      const res = await this.http.send(new URL('/v2/', base), { method: 'GET', what, retry });
+      const text = await readText(res.body);
+      const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
+      if (res.status === 401 || (res.status >= 200 && res.status < 300)) {
+        const ch = preferredChallenge(challenges);
+        log.debug(`registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']})` : ''}` : 'no auth'}`);
+      } else {
+        // Some registries answer /v2/ oddly; the real request will say what is wrong.
+        log.debug(`registry ${domain}: /v2/ answered ${res.status}: ${text.slice(0, 200)}`);
+      }
+      return { domain, base, challenges };
+    };
+    if (mode === 'http') return attempt('http', true);
+    if (mode === 'any') {
+      try {
+        return await attempt('https', false);
+      } catch (err) {
+        log.debug(`registry ${domain}: HTTPS failed (${(err as Error).message}); trying plain HTTP (configured insecure)`);
+        return attempt('http', true);
+      }
+    }
+    return attempt('https', true);
+  }
+
+  private tokenKey(realm: string, service: string | undefined, c: RegistryCredential, scopes: string[]): string {
+    return [realm, service ?? '', c.kind, c.username ?? '', secretFingerprint(c), scopeSetKey(scopes)].join('|');
+  }
+
+  private async authHeader(
+    state: RegistryState,
+    repository: string,
+    scopes: string[],
+    challenge: Challenge | undefined,
+  ): Promise<{ auth: AuthHeader | undefined; credential: RegistryCredential }> {
+    const credential = await this.credential(state.domain, repository);
+    const ch = challenge ?? preferredChallenge(state.challenges);
+    if (!ch) return { auth: undefined, credential };
+    if (ch.scheme === 'basic') {
+      if (credential.kind === 'basic' && credential.username !== null && credential.password !== undefined) {
+        const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+        registerSecret(header.slice(6));
+        return { auth: { header, label: `basic (${credential.source.description})` }, credential };
+      }
+      return { auth: undefined, credential };
+    }
+    // bearer
+    if (credential.kind === 'registry-token' && credential.registryToken) {
+      return { auth: { header: `Bearer ${credential.registryToken}`, label: 'bearer (registry token)' }, credential };
+    }
+    const realm = ch.params['realm'];
+    if (!realm) {
+      throw new ContrastError(`registry ${state.domain} sent a Bearer challenge without a realm`, { code: 'AUTH_REALM' });
+    }
+    const service = ch.params['service'];
+    const key = this.tokenKey(realm, service, credential, scopes);
+    const t = await this.tokens.get(key, () =>
+      fetchToken(this.http, {
+        realm,
+        service,
+        scopes,
+        credential,
+        clientId: this.options.clientId ?? 'contrast',
+        registry: state.domain,
+        allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
+      }),
+    );
+    return { auth: { header: `Bearer ${t.token}`, label: `bearer (${describeSource(credential)})` }, credential };
+  }
+
+  /**
+   * Makes sure a token for these scopes is cached (e.g. before a streamed upload that cannot be
+   * re-sent after a 401). Returns the Authorization value, undefined when the registry needs none.
+   */
+  async authorize(registry: string, repository: string, actions: readonly string[], extraScopes: readonly string[] = []): Promise<string | undefined> {
+    const state = await this.ping(registry);
+    const scopes = this.scopesFor(registry, repository, actions, extraScopes);
+    return (await this.authHeader(state, repository, scopes, undefined)).auth?.header;
+  }
+
+  private scopesFor(registry: string, repository: string, actions: readonly string[], extra: readonly string[]): string[] {
+    const base = mergeScopes([repositoryScope(repository, actions)], extra);
+    const learned = this.learnedScopes.get(`${registry}|${scopeSetKey(base)}`);
+    return learned ?? base;
+  }
+
+  /** Sends an authenticated request (see RegistryRequest); non-expected statuses throw RegistryError. */
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const state = await this.ping(req.registry);
+    const url = /^https?:\/\//i.test(req.path) ? new URL(req.path) : new URL(req.path, state.base);
+    const baseScopes = mergeScopes([repositoryScope(req.repository, req.actions)], req.extraScopes ?? []);
+    let scopes = this.scopesFor(req.registry, req.repository, req.actions, req.extraScopes ?? []);
+    let { auth, credential } = await this.authHeader(state, req.repository, scopes, undefined);
+    const streamed = !!req.body && typeof (req.body as Readable).pipe === 'function';
+    for (let reauthed = false; ; reauthed = true) {
+      const res = await this.http.send(url, {
+        method: req.method,
+        ...(req.headers ? { headers: req.headers } : {}),
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(auth ? { authorization: auth.header, authLabel: auth.label } : {}),
+        ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
+        what: req.what,
+      });
+      if (res.status === 401) {
+        const text = await readText(res.body);
+        const fresh = parseChallenges(res.headers['www-authenticate']);
+        const challenges = fresh.length ? fresh : state.challenges; // gcr.io-style 401 without a header
+        const ch = preferredChallenge(challenges);
+        const canRetry = !reauthed && !streamed && ch !== undefined && !(ch.scheme === 'basic' && auth !== undefined);
+        if (!canRetry || !ch) throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
+        if (state.challenges.length === 0) state.challenges = challenges; // /v2/ was open, the repository is not
+        if (ch.scheme === 'bearer') {
+          const before = scopeSetKey(scopes);
+          scopes = mergeScopes(splitScopes(ch.params['scope']), scopes);
+          if (ch.params['error'] === 'invalid_token' || scopeSetKey(scopes) === before) {
+            this.tokens.invalidate(this.tokenKey(ch.params['realm'] ?? '', ch.params['service'], credential, scopes));
+          }
+          log.debug(`  401 from ${state.domain} (${ch.params['error'] ?? 'no error code'}); re-authenticating once for [${scopes.join(' ')}]`);
+        }
+        ({ auth, credential } = await this.authHeader(state, req.repository, scopes, ch));
+        if (!auth) throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
+        continue;
+      }
+      if (reauthed) this.learnedScopes.set(`${req.registry}|${scopeSetKey(baseScopes)}`, scopes);
+      const expect = req.expect;
+      const ok = expect ? expect.includes(res.status) : res.status >= 200 && res.status < 300;
+      if (!ok) {
+        const text = req.method === 'HEAD' ? '' : await readText(res.body);
+        if (req.method === 'HEAD') await res.body.dump();
+        throw registryError(req.what, state.domain, res.status, res.headers, text, describeSource(credential));
+      }
+      return { ...res, credential: credentialUse(credential) };
+    }
+  }
+
+  private authFailure(
+    req: RegistryRequest,
+    state: RegistryState,
+    status: number,
+    headers: IncomingHttpHeaders,
+    text: string,
+    credential: RegistryCredential,
+    ch: Challenge | undefined,
+  ): ContrastError {
+    const detail = ch?.params['error']
+      ? `challenge error: ${ch.params['error']}${ch.params['error_description'] ? ` (${ch.params['error_description']})` : ''}`
+      : '';
+    const err = registryError(req.what, state.domain, status, headers, text, describeSource(credential), detail);
+    if (credential.kind === 'anonymous') {
+      return new ContrastError(err.message, {
+        code: 'AUTH_REQUIRED',
+        hint: `no credential was found for ${state.domain}; log in (contrast login ${state.domain}) or pass --authfile`,
+      });
+    }
+    if (credential.kind === 'registry-token') {
+      return new ContrastError(err.message, { code: 'AUTH_REJECTED', hint: 'the registry token from the auth file was rejected (expired?); log in again' });
+    }
+    return err;
+  }
+
+  async close(): Promise<void> {
+    await this.connections.close();
+  }
+}
