@@ -1,0 +1,42 @@
+// Public surface of the credential resolver. See README.md for the lookup order.
+export type {
+  AuthEntry,
+  Credential,
+  CredentialKind,
+  CredentialOptions,
+  CredentialSource,
+  ExtraAuthEntries,
+} from './types.js';
+export {
+  credentialTarget,
+  dockerConfigKey,
+  isDockerHub,
+  isValidRegistryId,
+  registryId,
+  normalizeRegistryHost,
+  DOCKER_HUB,
+  DOCKER_HUB_CONFIG_KEY,
+  type CredentialTarget,
+} from './host.js';
+export {
+  describeAttempts,
+  describeCredential,
+  forgetCredential,
+  resolveCredential,
+  TOKEN_USERNAME,
+} from './resolve.js';
+export { dockerConfigLocation, podmanAuthFiles } from './config.js';
+export {
+  HelperFailedError,
+  HelperMissingError,
+  NOT_FOUND_MESSAGE,
+  DEFAULT_HELPER_TIMEOUT_MS,
+} from './helper.js';
+export {
+  loginRegistry,
+  removeCredential,
+  storeCredential,
+  type RemoveResult,
+  type StoreOptions,
+  type StoreResult,
+} from './store.js';
