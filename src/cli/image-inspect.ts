@@ -1,14 +1,93 @@
 import type { Command } from 'commander';
-import { ContrastError } from '../internal/errors.js';
+import { formatReference, parseReference } from '../reference/index.js';
+import { RegistryClient, formatPlatform, type ResolvedImage } from '../registry/index.js';
+import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 
-// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds the registry connection flags (credentials, TLS, insecure hosts, mirrors) to a command. */
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option('--authfile <path>', 'auth file to use instead of the docker/podman config search')
+    .option('--ca-file <path>', 'extra CA certificate(s) (PEM) to trust for registries')
+    .option('--cert-dir <dir>', 'directory with *.crt CAs and a *.cert/*.key client pair, for every registry')
+    .option('--insecure-registry <host[:port]>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect)
+    .option('--registries-conf <path>', 'containers-registries.conf file with mirrors (default: CONTAINERS_REGISTRIES_CONF)');
+}
+
+interface InspectFlags extends RegistryFlags {
+  json?: boolean;
+  raw?: boolean;
+}
+
+function inspectJson(img: ResolvedImage): object {
+  const c = img.config.config ?? {};
+  return {
+    reference: formatReference(img.reference),
+    digest: img.digest,
+    ...(img.indexDigest ? { indexDigest: img.indexDigest } : {}),
+    mediaType: img.mediaType,
+    platform: img.platform,
+    configDigest: img.configDigest,
+    config: {
+      Entrypoint: c.Entrypoint ?? null,
+      Cmd: c.Cmd ?? null,
+      Env: c.Env ?? [],
+      WorkingDir: c.WorkingDir ?? '',
+      User: c.User ?? '',
+      Volumes: c.Volumes ?? null,
+    },
+    layers: img.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
+    credential: { kind: img.credential.kind, username: img.credential.username, source: img.credential.source },
+  };
+}
+
+function inspectText(img: ResolvedImage): string {
+  const c = img.config.config ?? {};
+  const list = (v: string[] | null | undefined) => (v ? JSON.stringify(v) : '(none)');
+  const lines = [
+    `Reference:   ${formatReference(img.reference)}`,
+    `Digest:      ${img.digest}`,
+    ...(img.indexDigest ? [`Index:       ${img.indexDigest}`] : []),
+    `Media type:  ${img.mediaType}`,
+    `Platform:    ${formatPlatform(img.platform)}`,
+    `Credential:  ${img.credential.kind}${img.credential.username ? ` (${img.credential.username})` : ''}, ${img.credential.source.description}`,
+    `Config:      ${img.configDigest}`,
+    `  Entrypoint: ${list(c.Entrypoint)}`,
+    `  Cmd:        ${list(c.Cmd)}`,
+    `  WorkingDir: ${c.WorkingDir || '(none)'}`,
+    `  User:       ${c.User || '(none)'}`,
+    `  Volumes:    ${c.Volumes && Object.keys(c.Volumes).length ? Object.keys(c.Volumes).join(', ') : '(none)'}`,
+    `  Env:${(c.Env ?? []).length ? '' : '        (none)'}`,
+    ...(c.Env ?? []).map((e) => `    ${e}`),
+    `Layers:`,
+    ...img.layers.map((l) => `  ${l.digest}  ${l.size.toString().padStart(12)}  ${l.mediaType}`),
+  ];
+  return lines.join('\n') + '\n';
+}
+
 export function registerImageInspect(parent: Command): void {
-  parent
-    .command('inspect')
-    .description('Show an image manifest, config and layers')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new ContrastError('inspect: not implemented yet');
-    });
+  addRegistryOptions(
+    parent
+      .command('inspect')
+      .description('Show an image manifest, config and layers (the digest-verified platform image)')
+      .argument('<reference>', 'image reference, e.g. ghcr.io/org/app:1.0 or docker.io/library/nginx@sha256:…')
+      .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default linux/amd64)')
+      .option('--json', 'machine-readable output')
+      .option('--raw', 'print the manifest (or index) bytes exactly as the registry served them'),
+  ).action(async (reference: string, flags: InspectFlags) => {
+    const client = new RegistryClient(clientOptionsFromFlags(flags));
+    try {
+      const ref = parseReference(reference);
+      if (flags.raw) {
+        const m = await client.fetchManifest(ref);
+        process.stdout.write(m.bytes);
+        return;
+      }
+      const img = await client.resolveImage(ref);
+      process.stdout.write(flags.json ? JSON.stringify(inspectJson(img), null, 2) + '\n' : inspectText(img));
+    } finally {
+      await client.close();
+    }
+  });
 }

@@ -211,8 +211,7 @@ export class RegistryClient {
       } else {
         digest = digestOf(bytes);
       }
-      if (digest.startsWith('sha512:')) this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
-      else this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
+      this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
     }
     const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
     this.manifests.set(`${name}@${digest}`, entry);

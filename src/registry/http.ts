@@ -205,7 +205,8 @@ export class HttpSender {
 
 export function networkError(url: URL, what: string, err: unknown, attempts: number): ContrastError {
   const code = networkErrorCode(err);
-  const detail = code ? `${code}: ${errorMessage(err)}` : errorMessage(err);
+  const message = errorMessage(err).split('\n')[0] ?? '';
+  const detail = code && !message.includes(code) ? `${code}: ${message}` : message;
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   if (code && tlsErrorCodes.has(code)) {
     return new ContrastError(`${what}: TLS verification of ${url.host} failed (${detail})`, {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { CredentialOptions } from '../credentials/types.js';
+import { resolveCredential, type CredentialOptions } from '../credentials/index.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
@@ -92,13 +92,8 @@ export function credentialUse(c: RegistryCredential): CredentialUse {
   return { kind: c.kind, username: c.username, source: c.source };
 }
 
-async function defaultResolver(options: CredentialOptions | undefined): Promise<CredentialResolver> {
-  // Loaded lazily: the credential resolver reads config files and may run helpers.
-  const modulePath = '../credentials/index.js'; // TEMP until src/credentials/index.ts lands: keeps tsc green
-  const mod = (await import(modulePath)) as {
-    resolveCredential: (target: { domain: string; path: string }, o?: CredentialOptions) => Promise<RegistryCredential>;
-  };
-  return (domain, repository) => mod.resolveCredential({ domain, path: repository }, options);
+function defaultResolver(options: CredentialOptions | undefined): CredentialResolver {
+  return (domain, repository) => resolveCredential({ domain, path: repository }, options);
 }
 
 export class RegistryTransport {
@@ -110,9 +105,10 @@ export class RegistryTransport {
   private readonly learnedScopes = new Map<string, string[]>();
   private readonly tokens = new TokenCache();
   private readonly insecure: Map<string, 'http' | 'any'>;
-  private resolver: Promise<CredentialResolver> | undefined;
+  private readonly resolver: CredentialResolver;
 
   constructor(private readonly options: TransportOptions = {}) {
+    this.resolver = options.credentialResolver ?? defaultResolver(options.credentials);
     this.insecure = new Map();
     for (const raw of options.insecureRegistries ?? []) {
       const forced = /^http:\/\//i.test(raw);
@@ -147,9 +143,7 @@ export class RegistryTransport {
     let p = this.creds.get(key);
     if (!p) {
       p = (async () => {
-        if (this.options.credentialResolver) return this.options.credentialResolver(domain, repository);
-        this.resolver ??= defaultResolver(this.options.credentials);
-        return (await this.resolver)(domain, repository);
+        return this.resolver(domain, repository);
       })().then((c) => {
         registerSecret(c.password);
         registerSecret(c.identityToken);
