@@ -31,4 +31,6 @@ export interface AnalyzedImage extends ResolvedImage {
   /** Effective /etc/passwd and /etc/group after all layers ('' when absent), for securityContext lookups. */
   passwd: string;
   group: string;
+  /** Problems met while resolving the user (also logged), e.g. USER not in /etc/passwd. */
+  warnings?: string[];
 }

@@ -1,0 +1,248 @@
+// Images → analysed layers: resolves each image through the registry client, streams every layer
+// at most once per run (deduplicated across images by blob digest and diff_id), bounded parallelism,
+// the layer cache, progress, and the image USER resolved against the merged passwd/group.
+import { availableParallelism } from 'node:os';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import { formatReference } from '../reference/index.js';
+import type { RegistryClient } from '../registry/index.js';
+import type { Descriptor, Platform, ResolvedImage } from '../registry/types.js';
+import { loadCache, saveCache, type CachedImage, type CachedLayer, type ParsedCache } from './cache.js';
+import { analyzeLayerStream, compressionOf, type LayerPassOptions } from './layer.js';
+import { createProgress, type Progress, type ProgressMode } from './progress.js';
+import type { TarfsOptions } from './tarfs.js';
+import type { AnalyzedImage, LayerAnalysis } from './types.js';
+import { mergeUserFiles, resolveImageUser, type LayerUserFiles } from './users.js';
+
+export interface ImageAnalyzerOptions {
+  client: RegistryClient;
+  /** Layer cache file; null = no cache. Default `layers-cache.json`. */
+  cachePath?: string | null;
+  /** Compute tarfs dm-verity roots (AKS / tarfs-era policies). */
+  verity?: boolean;
+  /** Layers analysed at once. Default: CPU count + 1 (one more to overlap network with CPU). */
+  concurrency?: number;
+  progress?: ProgressMode;
+  tarfs?: TarfsOptions;
+  zstdDecoder?: LayerPassOptions['zstdDecoder'];
+  maxUncompressedSize?: number;
+}
+
+interface LayerOutcome {
+  analysis: Omit<LayerAnalysis, 'digest' | 'mediaType' | 'size'>;
+  users: LayerUserFiles;
+}
+
+/** A counting semaphore. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+function platformKey(p: Platform | undefined): string {
+  return p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : '';
+}
+
+export class ImageAnalyzer {
+  private readonly client: RegistryClient;
+  private readonly cachePath: string | null;
+  private readonly verity: boolean;
+  private readonly limiter: Limiter;
+  private readonly progressMode: ProgressMode;
+  private readonly passOptions: LayerPassOptions;
+  /** Whether cached verity roots apply (they were computed with the default tarfs options). */
+  private readonly verityCacheable: boolean;
+  private cache: Promise<ParsedCache> | undefined;
+  private readonly layers = new Map<string, Promise<LayerOutcome>>();
+  private readonly images = new Map<string, Promise<AnalyzedImage>>();
+  private readonly newLayers = new Map<string, CachedLayer>();
+  private readonly newImages = new Map<string, CachedImage>();
+  private progress: Progress | undefined;
+  private active = 0;
+  /** Layer blobs actually streamed in this run (tests, benchmarks). */
+  fetchedLayers = 0;
+
+  constructor(o: ImageAnalyzerOptions) {
+    this.client = o.client;
+    this.cachePath = o.cachePath === undefined ? 'layers-cache.json' : o.cachePath;
+    this.verity = o.verity ?? false;
+    this.limiter = new Limiter(Math.max(1, o.concurrency ?? availableParallelism() + 1));
+    this.progressMode = o.progress ?? 'auto';
+    this.verityCacheable = (o.tarfs?.paxOwners ?? true) === true;
+    this.passOptions = {
+      verity: this.verity,
+      ...(o.tarfs ? { tarfs: o.tarfs } : {}),
+      ...(o.zstdDecoder ? { zstdDecoder: o.zstdDecoder } : {}),
+      ...(o.maxUncompressedSize ? { maxUncompressedSize: o.maxUncompressedSize } : {}),
+    };
+  }
+
+  private loadCache(): Promise<ParsedCache> {
+    this.cache ??= this.cachePath === null ? Promise.resolve({ layers: new Map(), images: new Map() }) : loadCache(this.cachePath);
+    return this.cache;
+  }
+
+  async analyze(ref: string, options: { platform?: Platform } = {}): Promise<AnalyzedImage> {
+    const out = await this.run(() => this.image(ref, options.platform));
+    return out;
+  }
+
+  /** Analyses several images concurrently (shared layers once); results keyed by the given ref. */
+  async analyzeMany(refs: string[], options: { platform?: Platform } = {}): Promise<Map<string, AnalyzedImage>> {
+    return this.run(async () => {
+      const unique = [...new Set(refs)];
+      const settled = await Promise.allSettled(unique.map((r) => this.image(r, options.platform)));
+      const out = new Map<string, AnalyzedImage>();
+      const errors: string[] = [];
+      settled.forEach((s, i) => {
+        if (s.status === 'fulfilled') out.set(unique[i]!, s.value);
+        else errors.push(errorMessage(s.reason));
+      });
+      if (errors.length === 1) throw settled.find((s) => s.status === 'rejected')!.reason;
+      if (errors.length > 1) {
+        throw new ContrastError(`${errors.length} images could not be analysed:\n  ${errors.join('\n  ')}`, { code: 'IMAGE_ANALYSIS' });
+      }
+      return out;
+    });
+  }
+
+  /** Writes the new cache entries gathered so far (also done at the end of analyze/analyzeMany). */
+  async flush(): Promise<void> {
+    if (this.cachePath === null || (this.newLayers.size === 0 && this.newImages.size === 0)) return;
+    const layers = [...this.newLayers.values()];
+    const images = [...this.newImages.values()];
+    this.newLayers.clear();
+    this.newImages.clear();
+    await saveCache(this.cachePath, layers, images);
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active++ === 0) this.progress = createProgress(this.progressMode);
+    try {
+      return await fn();
+    } finally {
+      if (--this.active === 0) {
+        this.progress?.close();
+        this.progress = undefined;
+        await this.flush();
+      }
+    }
+  }
+
+  private image(ref: string, platform: Platform | undefined): Promise<AnalyzedImage> {
+    const key = `${ref}\n${platformKey(platform)}`;
+    let p = this.images.get(key);
+    if (!p) {
+      p = this.analyzeImage(ref, platform);
+      this.images.set(key, p);
+    }
+    return p;
+  }
+
+  private async analyzeImage(ref: string, platform: Platform | undefined): Promise<AnalyzedImage> {
+    const resolved = await this.client.resolveImage(ref, platform ? { platform } : {});
+    const name = formatReference(resolved.reference);
+    const diffIds = resolved.config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== resolved.layers.length) {
+      throw new ContrastError(
+        `${name}: manifest has ${resolved.layers.length} layers but the config lists ${diffIds.length} diff_ids`,
+        { code: 'DIFF_ID_COUNT' },
+      );
+    }
+    // Reject unknown media types before downloading anything.
+    for (const l of resolved.layers) {
+      try {
+        compressionOf(l.mediaType);
+      } catch (err) {
+        throw new ContrastError(`${name}: layer ${l.digest}: ${errorMessage(err)}`, { code: 'LAYER_MEDIA_TYPE' });
+      }
+    }
+    let outcomes: LayerOutcome[];
+    try {
+      outcomes = await Promise.all(resolved.layers.map((d, i) => this.layer(resolved, d, diffIds[i]!)));
+    } catch (err) {
+      if (err instanceof ContrastError) {
+        throw new ContrastError(`${name}: ${err.message}`, { code: err.code, ...(err.hint ? { hint: err.hint } : {}) });
+      }
+      throw err;
+    }
+    const merged = mergeUserFiles(outcomes.map((o) => o.users));
+    const { user, warnings } = resolveImageUser(resolved.config.config?.User ?? '', merged.passwd, merged.group);
+    const allWarnings = [...merged.warnings, ...warnings];
+    for (const w of allWarnings) log.warn(`${name}: ${w}`);
+    const layerAnalysis: LayerAnalysis[] = resolved.layers.map((d, i) => ({
+      digest: d.digest,
+      mediaType: d.mediaType,
+      size: d.size,
+      ...outcomes[i]!.analysis,
+    }));
+    this.newImages.set(name, {
+      imageRef: name,
+      layers: layerAnalysis.map((l) => ({ diffId: l.diffId, compressedSize: l.size })),
+    });
+    return { ...resolved, layerAnalysis, user, passwd: merged.passwd, group: merged.group, warnings: allWarnings };
+  }
+
+  private layer(image: ResolvedImage, d: Descriptor, diffId: string): Promise<LayerOutcome> {
+    const key = `${d.digest} ${diffId}`;
+    let p = this.layers.get(key);
+    if (!p) {
+      p = this.layerUncached(image, d, diffId);
+      this.layers.set(key, p);
+    }
+    return p;
+  }
+
+  private async layerUncached(image: ResolvedImage, d: Descriptor, diffId: string): Promise<LayerOutcome> {
+    const cache = await this.loadCache();
+    const hit = this.newLayers.get(diffId) ?? cache.layers.get(diffId);
+    if (hit && (!this.verity || (this.verityCacheable && hit.verityHash))) {
+      return {
+        analysis: {
+          diffId,
+          uncompressedSize: hit.uncompressedSize,
+          ...(this.verity ? { verityRoot: hit.verityHash! } : {}),
+        },
+        users: hit.users,
+      };
+    }
+    return this.limiter.run(async () => {
+      const task = this.progress?.task(`layer ${d.digest.slice(0, 19)}`, d.size);
+      try {
+        const stream = await this.client.openBlob(image.reference, d);
+        this.fetchedLayers++;
+        const r = await analyzeLayerStream(stream, d, diffId, { ...this.passOptions, onProgress: (n) => task?.update(n) });
+        task?.done();
+        const entry: CachedLayer = {
+          diffId: r.diffId,
+          uncompressedSize: r.uncompressedSize,
+          users: r.users,
+          ...(r.verityRoot !== undefined && this.verityCacheable ? { verityHash: r.verityRoot } : {}),
+        };
+        this.newLayers.set(r.diffId, entry);
+        return {
+          analysis: {
+            diffId: r.diffId,
+            uncompressedSize: r.uncompressedSize,
+            ...(r.verityRoot !== undefined ? { verityRoot: r.verityRoot } : {}),
+          },
+          users: r.users,
+        };
+      } catch (err) {
+        task?.fail();
+        throw err;
+      }
+    });
+  }
+}
