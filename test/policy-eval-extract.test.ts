@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ContrastError } from '../src/internal/errors.js';
-import { INITDATA_ANNOTATION, loadPolicy, parseRequestLog, POLICY_ANNOTATION } from '../src/policyeval/index.js';
+import {
+  INITDATA_ANNOTATION,
+  loadPolicy,
+  parseRequestLog,
+  POLICY_ANNOTATION,
+} from '../src/policyeval/index.js';
 import { sharedPath } from './helpers/shared.js';
 import { policyText } from './policy-eval/fixture.js';
 
@@ -128,7 +133,13 @@ spec:
 
   it('names the file and the annotation when the value is not base64', () => {
     const f = write('bad.yaml', deployment('web', { [POLICY_ANNOTATION]: 'not base64 at all!' }));
-    rejects(() => loadPolicy(f), /bad\.yaml/, /Deployment\/web/, new RegExp(POLICY_ANNOTATION.replace(/\./g, '\\.')), /not base64/);
+    rejects(
+      () => loadPolicy(f),
+      /bad\.yaml/,
+      /Deployment\/web/,
+      new RegExp(POLICY_ANNOTATION.replace(/\./g, '\\.')),
+      /not base64/,
+    );
   });
 
   it('rejects initdata without a policy.rego entry, listing what it has', () => {
@@ -139,7 +150,10 @@ spec:
 
   it('rejects corrupt gzip in initdata', () => {
     const gz = gzipSync(initdataToml(policy));
-    const f = write('corrupt.yaml', deployment('web', { [INITDATA_ANNOTATION]: b64(gz.subarray(0, gz.length - 12)) }));
+    const f = write(
+      'corrupt.yaml',
+      deployment('web', { [INITDATA_ANNOTATION]: b64(gz.subarray(0, gz.length - 12)) }),
+    );
     rejects(() => loadPolicy(f), /corrupt\.yaml/, /gzip/);
   });
 
@@ -161,7 +175,8 @@ spec:
 
 describe('request log parsing', () => {
   it('reads the recorded format and plain JSON lines', () => {
-    const text = '["ep":"CreateSandboxRequest",{"hostname":"a"}],\n\n["ExecProcessRequest", {"x": [1, "]"]}]\n';
+    const text =
+      '["ep":"CreateSandboxRequest",{"hostname":"a"}],\n\n["ExecProcessRequest", {"x": [1, "]"]}]\n';
     const reqs = parseRequestLog(text, 'log.txt');
     assert.deepEqual(
       reqs.map((r) => [r.type, r.input, r.line]),

@@ -3,6 +3,7 @@ import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import {
   AgentSession,
+  ALLOW_FAILURES_RULE,
   evaluateQuery,
   formatExplanation,
   loadPolicy,
@@ -30,11 +31,17 @@ export function registerPolicyEval(parent: Command): void {
   parent
     .command('eval')
     .description('Evaluate a Kata agent policy against an input or a recorded agent request log')
-    .requiredOption('--policy <file>', 'policy: a .rego file, a Kubernetes YAML with the policy annotation, or initdata')
+    .requiredOption(
+      '--policy <file>',
+      'policy: a .rego file, a Kubernetes YAML with the policy annotation, or initdata',
+    )
     .option('--workload <kind/name>', 'which workload of the YAML to take the policy from')
     .option('--query <ref>', 'rule or query to evaluate, e.g. data.agent_policy.CreateContainerRequest')
     .option('--input <file>', 'JSON input for --query (- for stdin)')
-    .option('--replay <file>', 'recorded agent request log to judge request by request, keeping the agent state')
+    .option(
+      '--replay <file>',
+      'recorded agent request log to judge request by request, keeping the agent state',
+    )
     .option('--data <json>', 'extra data document: a JSON file, or inline JSON starting with {')
     .option('--json', 'machine-readable output')
     .option('--explain', 'for refused or undefined requests, show which expressions failed and why')
@@ -59,7 +66,8 @@ export function registerPolicyEval(parent: Command): void {
       const input = opts.input === undefined ? undefined : readJsonFile('--input', opts.input);
       log.debug(`policy from ${policy.origin} (${policy.text.length} bytes)`);
       const session = await AgentSession.create(policy, data === undefined ? {} : { data });
-      if (session.allowFailures) log.warn(`${policy.origin}: AllowRequestsFailingPolicy is true: the agent ignores every refusal`);
+      if (session.allowFailures)
+        log.warn(`${policy.origin}: AllowRequestsFailingPolicy is true: the agent ignores every refusal`);
 
       if (requests !== undefined) {
         const entries = replay(session, requests, { explain: opts.explain === true });
@@ -70,15 +78,29 @@ export function registerPolicyEval(parent: Command): void {
           for (const [i, e] of entries.entries()) {
             const v = e.verdict;
             let note = '';
-            if (v.allowed && !v.policyAllowed) note = '  (refused by the policy, allowed by AllowRequestsFailingPolicy)';
-            else if (!v.allowed) note = `  (${v.reason === 'false' ? 'false' : v.reason === 'undefined' ? 'undefined' : v.error})`;
-            else if (v.appliedOps > 0) note = `  (state: ${v.appliedOps} op${v.appliedOps === 1 ? '' : 's'} applied)`;
-            process.stdout.write(`${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${note}\n`);
+            if (v.request === ALLOW_FAILURES_RULE)
+              note = v.allowed
+                ? '  (debug setting: refusals are ignored)'
+                : '  (setting: refusals are enforced)';
+            else if (v.allowed && !v.policyAllowed)
+              note = '  (refused by the policy, allowed by AllowRequestsFailingPolicy)';
+            else if (!v.allowed)
+              note = `  (${v.reason === 'false' ? 'false' : v.reason === 'undefined' ? 'undefined' : v.error})`;
+            else if (v.appliedOps > 0)
+              note = `  (state: ${v.appliedOps} op${v.appliedOps === 1 ? '' : 's'} applied)`;
+            process.stdout.write(
+              `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${note}\n`,
+            );
             for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
-            if (e.explanation) process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
+            if (e.explanation)
+              process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
           }
         }
-        const refused = entries.filter((e) => !e.verdict.allowed).length;
+        // The agent evaluates AllowRequestsFailingPolicy as a setting when it loads the policy (the
+        // recorded logs start with it); its `false` is not a refused request.
+        const refused = entries.filter(
+          (e) => !e.verdict.allowed && e.verdict.request !== ALLOW_FAILURES_RULE,
+        ).length;
         log.info(`${entries.length} requests: ${entries.length - refused} allowed, ${refused} refused`);
         if (refused > 0) process.exitCode = 1;
         return;
@@ -94,9 +116,11 @@ export function registerPolicyEval(parent: Command): void {
       } else {
         for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
         process.stdout.write(
-          (result.result === undefined ? 'undefined' : JSON.stringify(toJsonValue(result.result), null, 2)) + '\n',
+          (result.result === undefined ? 'undefined' : JSON.stringify(toJsonValue(result.result), null, 2)) +
+            '\n',
         );
-        if (result.explanation) process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
+        if (result.explanation)
+          process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
         if (result.failures) process.stdout.write(formatFailures(result.failures).join('\n') + '\n');
       }
       if (result.error) process.exitCode = 1;

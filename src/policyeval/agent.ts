@@ -103,7 +103,14 @@ export class AgentSession {
     }
     const prints = this.engine.takePrints();
 
-    const verdict: Verdict = { request, result: value ?? null, prints, allowed: false, policyAllowed: false, appliedOps: 0 };
+    const verdict: Verdict = {
+      request,
+      result: value ?? null,
+      prints,
+      allowed: false,
+      policyAllowed: false,
+      appliedOps: 0,
+    };
     if (evalError !== undefined) {
       verdict.result = null;
       verdict.reason = 'error';
@@ -182,7 +189,9 @@ export class AgentSession {
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Set) && !(v instanceof Map);
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Set) && !(v instanceof Map)
+  );
 }
 
 export function describeType(v: unknown): string {

@@ -51,7 +51,9 @@ export function policyStringMatches(policy: string, request: string): boolean {
       if (policy.startsWith('^')) {
         re = new RegExp(policy.replace(/\$\([a-z0-9_-]+\)/gi, '.*'));
       } else if (policy.includes('$(')) {
-        const parts = policy.split(/\$\([a-z0-9_-]+\)/gi).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+        const parts = policy
+          .split(/\$\([a-z0-9_-]+\)/gi)
+          .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
         re = new RegExp('^' + parts.join('.*') + '$');
       }
     } catch {
@@ -72,7 +74,9 @@ function valuesMatch(policy: unknown, request: unknown): boolean {
     const r = request as Obj;
     return Object.keys(p).every((k) => valuesMatch(p[k], r[k]));
   }
-  return policy === request || (policy === undefined && (request === null || request === false || request === ''));
+  return (
+    policy === request || (policy === undefined && (request === null || request === false || request === ''))
+  );
 }
 
 /** Expands capability placeholders (`$(default_caps)`) from `policy_data.common`. */
@@ -100,7 +104,11 @@ function compareContainer(policyContainer: unknown, input: Obj, policyData: Obj)
   const out: Comparison[] = [];
   const simple = (field: string, p: unknown, r: unknown, note?: string) => {
     const ok = valuesMatch(p, r);
-    out.push({ field, ok, ...(ok ? {} : { diff: { field, policy: p, request: r, ...(note ? { note } : {}) } }) });
+    out.push({
+      field,
+      ok,
+      ...(ok ? {} : { diff: { field, policy: p, request: r, ...(note ? { note } : {}) } }),
+    });
   };
 
   // Annotations the policy pins (container name, image, sandbox name/namespace, container type).
@@ -111,10 +119,12 @@ function compareContainer(policyContainer: unknown, input: Obj, policyData: Obj)
     simple(`OCI.Annotations["${key}"]`, pAnn[key], rAnn[key]);
   }
 
-  simple('OCI.Process.Args', pProc['Args'] ?? [], rProc['Args'] ?? []);
-  simple('OCI.Process.Cwd', pProc['Cwd'], rProc['Cwd']);
+  // Only what the policy container pins is compared: a field it leaves out is not checked there.
+  if ('Args' in pProc) simple('OCI.Process.Args', pProc['Args'] ?? [], rProc['Args'] ?? []);
+  if ('Cwd' in pProc) simple('OCI.Process.Cwd', pProc['Cwd'], rProc['Cwd']);
   if ('Terminal' in pProc) simple('OCI.Process.Terminal', pProc['Terminal'], rProc['Terminal']);
-  if ('NoNewPrivileges' in pProc) simple('OCI.Process.NoNewPrivileges', pProc['NoNewPrivileges'], rProc['NoNewPrivileges']);
+  if ('NoNewPrivileges' in pProc)
+    simple('OCI.Process.NoNewPrivileges', pProc['NoNewPrivileges'], rProc['NoNewPrivileges']);
 
   const pUser = obj(pProc['User']);
   const rUser = obj(rProc['User']);
@@ -123,14 +133,18 @@ function compareContainer(policyContainer: unknown, input: Obj, policyData: Obj)
   }
 
   // Env: every request entry must be allowed by a policy entry or by allow_env_regex.
-  const allowEnvRegex = strs(obj(obj(policyData['request_defaults'])['CreateContainerRequest'])['allow_env_regex']);
+  const allowEnvRegex = strs(
+    obj(obj(policyData['request_defaults'])['CreateContainerRequest'])['allow_env_regex'],
+  );
   const pEnv = strs(pProc['Env']);
   const rEnv = strs(rProc['Env']);
   const notAllowed = rEnv.filter(
     (e) => !pEnv.some((p) => policyStringMatches(p, e)) && !allowEnvRegex.some((re) => safeTest(re, e)),
   );
   const missing = pEnv.filter((p) => !rEnv.some((e) => policyStringMatches(p, e)));
-  if (notAllowed.length === 0) out.push({ field: 'OCI.Process.Env', ok: true });
+  if (!('Env' in pProc)) {
+    // not pinned by the policy container
+  } else if (notAllowed.length === 0) out.push({ field: 'OCI.Process.Env', ok: true });
   else {
     out.push({
       field: 'OCI.Process.Env',
@@ -139,7 +153,8 @@ function compareContainer(policyContainer: unknown, input: Obj, policyData: Obj)
         field: 'OCI.Process.Env',
         policy: missing,
         request: notAllowed,
-        note: `request has ${notAllowed.length} entr${notAllowed.length === 1 ? 'y' : 'ies'} the policy does not allow` +
+        note:
+          `request has ${notAllowed.length} entr${notAllowed.length === 1 ? 'y' : 'ies'} the policy does not allow` +
           (missing.length ? `; policy expects ${missing.length} not in the request` : ''),
       },
     });
@@ -156,29 +171,43 @@ function compareContainer(policyContainer: unknown, input: Obj, policyData: Obj)
     out.push({
       field: `OCI.Process.Capabilities.${set}`,
       ok,
-      ...(ok ? {} : { diff: { field: `OCI.Process.Capabilities.${set}`, policy: p, request: r, note: `not allowed: ${extra.join(', ')}` } }),
+      ...(ok
+        ? {}
+        : {
+            diff: {
+              field: `OCI.Process.Capabilities.${set}`,
+              policy: p,
+              request: r,
+              note: `not allowed: ${extra.join(', ')}`,
+            },
+          }),
     });
   }
 
   const pRoot = obj(pOCI['Root']);
   if ('Readonly' in pRoot) simple('OCI.Root.Readonly', pRoot['Readonly'], obj(rOCI['Root'])['Readonly']);
 
-  compareMounts(arr(pOCI['Mounts']), arr(rOCI['Mounts']), out);
+  if ('Mounts' in pOCI) compareMounts(arr(pOCI['Mounts']), arr(rOCI['Mounts']), out);
 
   if ('sandbox_pidns' in pc) simple('sandbox_pidns', pc['sandbox_pidns'], input['sandbox_pidns'] ?? false);
-  const storages = (s: unknown) => arr(s).filter((x) => obj(x)['driver'] !== 'image_guest_pull').length;
-  const ps = storages(pc['storages']);
-  const rs = storages(input['storages']);
-  out.push({
-    field: 'storages',
-    ok: ps === rs,
-    ...(ps === rs ? {} : { diff: { field: 'storages', policy: `${ps} storages`, request: `${rs} storages` } }),
-  });
+  if ('storages' in pc) {
+    const storages = (s: unknown) => arr(s).filter((x) => obj(x)['driver'] !== 'image_guest_pull').length;
+    const ps = storages(pc['storages']);
+    const rs = storages(input['storages']);
+    out.push({
+      field: 'storages',
+      ok: ps === rs,
+      ...(ps === rs
+        ? {}
+        : { diff: { field: 'storages', policy: `${ps} storages`, request: `${rs} storages` } }),
+    });
+  }
   return out;
 }
 
 function compareMounts(pMounts: unknown[], rMounts: unknown[], out: Comparison[]): void {
-  const byDest = (list: unknown[]) => new Map(list.map((m) => [String(obj(m)['destination']), obj(m)] as const));
+  const byDest = (list: unknown[]) =>
+    new Map(list.map((m) => [String(obj(m)['destination']), obj(m)] as const));
   const p = byDest(pMounts);
   const r = byDest(rMounts);
   const unexpected = [...r.keys()].filter((d) => !p.has(d));
@@ -281,7 +310,9 @@ export function formatContainerAnalysis(matches: ContainerMatch[], indent = '  '
       `${best.matched} of ${best.compared} compared fields match`,
   ];
   if (best.differences.length === 0) {
-    lines.push(`${indent}  no difference in the compared fields; the refusal comes from a check not compared here (see the failed expressions)`);
+    lines.push(
+      `${indent}  no difference in the compared fields; the refusal comes from a check not compared here (see the failed expressions)`,
+    );
   }
   for (const d of best.differences) {
     if (d.note) lines.push(`${indent}  ${d.field}: ${d.note}`);
@@ -296,7 +327,9 @@ export function formatContainerAnalysis(matches: ContainerMatch[], indent = '  '
   }
   const runnerUp = matches[1];
   if (runnerUp) {
-    lines.push(`${indent}next closest: ${runnerUp.label} (${runnerUp.matched} of ${runnerUp.compared} match)`);
+    lines.push(
+      `${indent}next closest: ${runnerUp.label} (${runnerUp.matched} of ${runnerUp.compared} match)`,
+    );
   }
   return lines;
 }

@@ -3,7 +3,12 @@
 // file, line and the values bound at that point; plus, for CreateContainerRequest, the policy
 // container the request came closest to and the fields that differ.
 import type { AgentSession, Verdict } from './agent.js';
-import { closestContainers, formatContainerAnalysis, formatValue, type ContainerMatch } from './containers.js';
+import {
+  closestContainers,
+  formatContainerAnalysis,
+  formatValue,
+  type ContainerMatch,
+} from './containers.js';
 import type { TraceEntry } from './engine.js';
 
 export interface FailedExpression {
@@ -68,7 +73,13 @@ export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
   };
   for (const e of trace) {
     const top = open[open.length - 1];
-    if (top && top.first.depth === e.depth && top.first.rule === e.rule && !before(e, top.first) && !sameSpot(e, top.first)) {
+    if (
+      top &&
+      top.first.depth === e.depth &&
+      top.first.rule === e.rule &&
+      !before(e, top.first) &&
+      !sameSpot(e, top.first)
+    ) {
       if (!before(e, top.furthest)) top.furthest = e;
     } else if (top && top.first.depth < e.depth) {
       open.push({ first: e, furthest: e });
@@ -161,9 +172,12 @@ export function formatExplanation(x: Explanation, indent = '    '): string[] {
       for (const [k, v] of vars) lines.push(`${pad}    ${k} = ${formatValue(v)}`);
       if (Object.keys(f.bindings).length > MAX_BINDINGS) lines.push(`${pad}    …`);
     }
-    if (x.failures.length > MAX_FAILURES) lines.push(`${indent}  … ${x.failures.length - MAX_FAILURES} more (use --json)`);
+    if (x.failures.length > MAX_FAILURES)
+      lines.push(`${indent}  … ${x.failures.length - MAX_FAILURES} more (use --json)`);
   } else if (!x.error) {
-    lines.push(`${indent}no rule body for ${x.request} was tried (the policy has no rule for it, or only a default)`);
+    lines.push(
+      `${indent}no rule body for ${x.request} was tried (the policy has no rule for it, or only a default)`,
+    );
   }
   if (x.containers) lines.push(...formatContainerAnalysis(x.containers, indent));
   return lines;

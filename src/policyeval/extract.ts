@@ -142,11 +142,15 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       const line = e.linePos?.[0]?.line;
-      throw new ContrastError(`${file}${line ? `:${line}` : ''}: invalid YAML (document ${i + 1}): ${e.message.split('\n')[0]}`);
+      throw new ContrastError(
+        `${file}${line ? `:${line}` : ''}: invalid YAML (document ${i + 1}): ${e.message.split('\n')[0]}`,
+      );
     }
     collectWorkloads(doc.toJS() as unknown, all);
   }
-  const withPolicy = all.filter((w) => POLICY_ANNOTATION in w.annotations || INITDATA_ANNOTATION in w.annotations);
+  const withPolicy = all.filter(
+    (w) => POLICY_ANNOTATION in w.annotations || INITDATA_ANNOTATION in w.annotations,
+  );
   const label = (w: Workload) => `${w.kind}/${w.name}`;
 
   let chosen: Workload | undefined;
@@ -155,7 +159,9 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
     const matches = all.filter((w) => label(w).toLowerCase() === want || w.name.toLowerCase() === want);
     if (matches.length === 0) {
       throw new ContrastError(`${file}: no workload "${options.workload}"`, {
-        hint: all.length ? `workloads in the file: ${all.map(label).join(', ')}` : 'the file has no workloads',
+        hint: all.length
+          ? `workloads in the file: ${all.map(label).join(', ')}`
+          : 'the file has no workloads',
       });
     }
     if (matches.length > 1) {
@@ -165,9 +171,12 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
     }
     chosen = matches[0]!;
     if (!withPolicy.includes(chosen)) {
-      throw new ContrastError(`${file}: ${label(chosen)} has no ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`, {
-        hint: 'run `contrast generate` on the file first',
-      });
+      throw new ContrastError(
+        `${file}: ${label(chosen)} has no ${POLICY_ANNOTATION} or ${INITDATA_ANNOTATION} annotation`,
+        {
+          hint: 'run `contrast generate` on the file first',
+        },
+      );
     }
   } else if (withPolicy.length === 0) {
     throw new ContrastError(
@@ -176,9 +185,12 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
       { hint: 'run `contrast generate` on the file first' },
     );
   } else if (withPolicy.length > 1) {
-    throw new ContrastError(`${file}: ${withPolicy.length} workloads carry a policy: ${withPolicy.map(label).join(', ')}`, {
-      hint: 'select one with --workload kind/name',
-    });
+    throw new ContrastError(
+      `${file}: ${withPolicy.length} workloads carry a policy: ${withPolicy.map(label).join(', ')}`,
+      {
+        hint: 'select one with --workload kind/name',
+      },
+    );
   } else {
     chosen = withPolicy[0]!;
   }
@@ -188,11 +200,13 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
   // legacy annotation is what an older runtime sends with SetPolicy. We follow the newer agent.
   const initdata = chosen.annotations[INITDATA_ANNOTATION];
   if (initdata !== undefined) {
-    if (typeof initdata !== 'string') throw new ContrastError(`${where}: annotation ${INITDATA_ANNOTATION} is not a string`);
+    if (typeof initdata !== 'string')
+      throw new ContrastError(`${where}: annotation ${INITDATA_ANNOTATION} is not a string`);
     return fromBase64(`${where} annotation ${INITDATA_ANNOTATION}`, initdata, `${file}#${label(chosen)}`);
   }
   const legacy = chosen.annotations[POLICY_ANNOTATION];
-  if (typeof legacy !== 'string') throw new ContrastError(`${where}: annotation ${POLICY_ANNOTATION} is not a string`);
+  if (typeof legacy !== 'string')
+    throw new ContrastError(`${where}: annotation ${POLICY_ANNOTATION} is not a string`);
   const policyText = decodeBase64(`${where} annotation ${POLICY_ANNOTATION}`, legacy).toString('utf8');
   if (!/^\s*package\s/m.test(policyText)) {
     throw new ContrastError(`${where}: annotation ${POLICY_ANNOTATION} does not decode to a Rego module`);
@@ -201,7 +215,9 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
 }
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 }
 
 /** Pod template metadata per kind, as genpolicy places the annotation (policy-generation.md §1.1). */

@@ -7,10 +7,28 @@ import { explainVerdict, failedExpressions, type Explanation, type FailedExpress
 import type { RecordedRequest } from './requests.js';
 
 export { AgentSession, ALLOW_FAILURES_RULE, PACKAGE_PATH, type DenyReason, type Verdict } from './agent.js';
-export { closestContainers, formatContainerAnalysis, policyStringMatches, type ContainerMatch, type FieldDiff } from './containers.js';
+export {
+  closestContainers,
+  formatContainerAnalysis,
+  policyStringMatches,
+  type ContainerMatch,
+  type FieldDiff,
+} from './containers.js';
 export { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
-export { explainVerdict, failedExpressions, formatExplanation, type Explanation, type FailedExpression } from './explain.js';
-export { extractPolicy, INITDATA_ANNOTATION, loadPolicy, POLICY_ANNOTATION, type PolicySource } from './extract.js';
+export {
+  explainVerdict,
+  failedExpressions,
+  formatExplanation,
+  type Explanation,
+  type FailedExpression,
+} from './explain.js';
+export {
+  extractPolicy,
+  INITDATA_ANNOTATION,
+  loadPolicy,
+  POLICY_ANNOTATION,
+  type PolicySource,
+} from './extract.js';
 export { loadRequestLog, parseRequestLog, type RecordedRequest } from './requests.js';
 
 export interface ReplayEntry {
@@ -20,12 +38,17 @@ export interface ReplayEntry {
 }
 
 /** Evaluates every request in order on one session; the agent state flows from one to the next. */
-export function replay(session: AgentSession, requests: RecordedRequest[], options: { explain?: boolean } = {}): ReplayEntry[] {
+export function replay(
+  session: AgentSession,
+  requests: RecordedRequest[],
+  options: { explain?: boolean } = {},
+): ReplayEntry[] {
   return requests.map((r) => {
     const verdict = session.evaluate(r.type, r.input);
     const entry: ReplayEntry = { line: r.line, verdict };
     // A refused request changes no state, so tracing it again afterwards sees what the agent saw.
-    if (options.explain && !verdict.policyAllowed) entry.explanation = explainVerdict(session, verdict, r.input);
+    if (options.explain && !verdict.policyAllowed)
+      entry.explanation = explainVerdict(session, verdict, r.input);
     return entry;
   });
 }
@@ -58,12 +81,21 @@ const REF = /^(data|input)(\.[A-Za-z_][A-Za-z0-9_]*|\[("[^"]*"|\d+)\])*$/;
  * that request (its explanation includes the container analysis); another ref is evaluated as a
  * rule; anything else runs as a general query and yields its bindings.
  */
-export function evaluateQuery(session: AgentSession, query: string, input: unknown, options: { explain?: boolean } = {}): QueryResult {
+export function evaluateQuery(
+  session: AgentSession,
+  query: string,
+  input: unknown,
+  options: { explain?: boolean } = {},
+): QueryResult {
   const q = query.trim();
   const m = new RegExp(`^${PACKAGE_PATH.replace('.', '\\.')}\\.([A-Za-z_][A-Za-z0-9_]*Request)$`).exec(q);
   if (m) {
     const verdict = session.evaluate(m[1]!, input);
-    const out: QueryResult = { query: q, result: verdict.reason === 'error' ? undefined : (verdict.result ?? undefined), prints: verdict.prints };
+    const out: QueryResult = {
+      query: q,
+      result: verdict.reason === 'error' ? undefined : (verdict.result ?? undefined),
+      prints: verdict.prints,
+    };
     if (verdict.error) out.error = verdict.error;
     if (options.explain && !verdict.policyAllowed) out.explanation = explainVerdict(session, verdict, input);
     return out;
@@ -80,7 +112,10 @@ export function evaluateQuery(session: AgentSession, query: string, input: unkno
     out.prints = engine.takePrints();
     const trace = engine.takeTrace();
     engine.enableTrace(false);
-    const failed = out.result === undefined || out.result === false || (Array.isArray(out.result) && out.result.length === 0);
+    const failed =
+      out.result === undefined ||
+      out.result === false ||
+      (Array.isArray(out.result) && out.result.length === 0);
     if (options.explain && failed) out.failures = failedExpressions(trace);
   }
   return out;

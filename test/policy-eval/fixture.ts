@@ -14,7 +14,10 @@ export function readLog(path: string): RecordedRequest[] {
 }
 
 /** policy_data with one container per CreateContainerRequest of `requests`. */
-export function policyDataFromLog(requests: RecordedRequest[], execCommands: Record<string, string[][]> = {}): Obj {
+export function policyDataFromLog(
+  requests: RecordedRequest[],
+  execCommands: Record<string, string[][]> = {},
+): Obj {
   const containers = requests
     .filter((r) => r.type === 'CreateContainerRequest')
     .map((r) => {
@@ -23,7 +26,11 @@ export function policyDataFromLog(requests: RecordedRequest[], execCommands: Rec
       const proc = oci['Process'] as Obj;
       const user = proc['User'] as Obj;
       const annotations: Record<string, string> = {};
-      for (const k of ['io.kubernetes.cri.container-type', 'io.kubernetes.cri.container-name', 'io.kubernetes.cri.image-name']) {
+      for (const k of [
+        'io.kubernetes.cri.container-type',
+        'io.kubernetes.cri.container-name',
+        'io.kubernetes.cri.image-name',
+      ]) {
         if (ann[k] !== undefined) annotations[k] = ann[k];
       }
       const name = ann['io.kubernetes.cri.container-name'] ?? 'pause';

@@ -1,0 +1,304 @@
+// Replay of the recorded agent request logs on one engine with the agent's state semantics, and
+// the --explain output. Uses the real Rego engine (src/rego) and the test policy in
+// test/policy-eval/agent-test.rego, with policy_data derived from the recorded pod at test time.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import { AgentSession, formatExplanation, replay, type PolicySource } from '../src/policyeval/index.js';
+import { runCli } from './helpers/cli.js';
+import { sharedPath } from './helpers/shared.js';
+import {
+  jsonLines,
+  lineOf,
+  policyDataFromLog,
+  policyText,
+  readLog,
+  rulesFile,
+} from './policy-eval/fixture.js';
+
+type Obj = Record<string, unknown>;
+
+const dir = mkdtempSync(join(tmpdir(), 'policy-eval-replay-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Exec commands the test policy allows per container (by container name); the others are refused.
+const execAllowed: Record<string, string[][]> = {
+  busybox: [
+    ['echo', 'Ready ${POD_IP}!'],
+    ['echo', '${ISTIO_META_APP_CONTAINERS}'],
+    ['echo', 'hello from postStart hook'],
+  ],
+};
+
+function source(text: string, name = rulesFile): PolicySource {
+  return { text, name, origin: name };
+}
+
+function logPath(t: TestContext, name: string): string | undefined {
+  return sharedPath(t, join('agent-requests', name));
+}
+
+const logs = ['k8s-policy-pod.txt', 'pod-cm1.txt', 'pod-exec.txt', 'pod-lifecycle.txt'];
+
+describe('replay of recorded agent request logs', () => {
+  for (const name of logs) {
+    it(`judges ${name} request by request, keeping the agent state`, async (t) => {
+      const p = logPath(t, name);
+      if (!p) return;
+      const requests = readLog(p);
+      const session = await AgentSession.create(source(policyText(policyDataFromLog(requests, execAllowed))));
+      const entries = replay(session, requests);
+      assert.equal(entries.length, requests.length);
+      entries.forEach((e, i) => assert.equal(e.verdict.request, requests[i]!.type));
+
+      for (const [i, e] of entries.entries()) {
+        const v = e.verdict;
+        const input = requests[i]!.input as Obj;
+        switch (v.request) {
+          case 'AllowRequestsFailingPolicy':
+          case 'UpdateEphemeralMountsRequest':
+            assert.equal(v.result, false);
+            assert.equal(v.allowed, false);
+            break;
+          case 'GetOOMEventRequest':
+            // no rule at all: undefined, refused by the agent
+            assert.equal(v.result, null);
+            assert.equal(v.reason, 'undefined');
+            assert.equal(v.allowed, false);
+            break;
+          case 'CreateSandboxRequest':
+          case 'CreateContainerRequest':
+            assert.equal(v.allowed, true, `${v.request} at line ${e.line}`);
+            assert.equal((v.result as Obj)['allowed'], true);
+            assert.ok(v.appliedOps > 0);
+            break;
+          case 'CopyFileRequest':
+            assert.equal(v.allowed, !String(input['path']).includes('/..'), String(input['path']));
+            break;
+          case 'ExecProcessRequest': {
+            const args = JSON.stringify((input['process'] as Obj)['Args']);
+            assert.equal(
+              v.allowed,
+              execAllowed['busybox']!.some((c) => JSON.stringify(c) === args),
+              args,
+            );
+            break;
+          }
+          default:
+            assert.equal(v.allowed, true, `${v.request} at line ${e.line}`);
+        }
+      }
+
+      // The state the rules wrote: sandbox name, and each container id mapped to its policy index.
+      const creates = requests.filter((r) => r.type === 'CreateContainerRequest');
+      const pstate = (session.state() as Obj)['pstate'] as Obj;
+      const sandbox = requests.find((r) => r.type === 'CreateSandboxRequest')!.input as Obj;
+      assert.equal(pstate['sandbox_name'], sandbox['hostname']);
+      assert.deepEqual(
+        pstate['containers'],
+        Object.fromEntries(creates.map((r, i) => [(r.input as Obj)['container_id'], i])),
+      );
+    });
+  }
+
+  it('carries state between requests: exec is refused when its container was never created', async (t) => {
+    const p = logPath(t, 'pod-exec.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const policy = source(policyText(policyDataFromLog(requests, execAllowed)));
+    const allowedExecs = async (list: typeof requests) =>
+      replay(await AgentSession.create(policy), list).filter(
+        (e) => e.verdict.request === 'ExecProcessRequest' && e.verdict.allowed,
+      ).length;
+
+    assert.ok((await allowedExecs(requests)) > 0, 'with the CreateContainerRequests, allowed execs exist');
+    const withoutCreates = requests.filter((r) => r.type !== 'CreateContainerRequest');
+    assert.equal(
+      await allowedExecs(withoutCreates),
+      0,
+      'without them, the state has no container and every exec is refused',
+    );
+
+    // and CreateContainerRequest itself depends on the sandbox name recorded by CreateSandboxRequest
+    const session = await AgentSession.create(policy);
+    const entries = replay(
+      session,
+      requests.filter((r) => r.type !== 'CreateSandboxRequest'),
+    );
+    for (const e of entries.filter((x) => x.verdict.request === 'CreateContainerRequest')) {
+      assert.equal(e.verdict.allowed, false);
+    }
+  });
+
+  it('applies ops only when allowed, and refuses a request whose ops do not apply, leaving the state as it was', async () => {
+    const rules = `package agent_policy
+import future.keywords.if
+default AllowRequestsFailingPolicy := false
+AddRequest := {"allowed": true, "ops": [{"op": "add", "path": concat("/", ["", "pstate", input.key]), "value": input.value}]}
+DenyWithOps := {"allowed": false, "ops": [{"op": "add", "path": "/pstate/denied", "value": true}]}
+BadOps := {"allowed": true, "ops": [{"op": "add", "path": "/pstate/a", "value": 1}, {"op": "remove", "path": "/pstate/missing"}]}
+ReadRequest if data.pstate[input.key] == input.value
+NotAnAnswer := "yes"
+`;
+    const session = await AgentSession.create(source(rules, 'inline.rego'));
+    assert.equal(session.evaluate('ReadRequest', { key: 'k', value: 1 }).allowed, false);
+    assert.equal(session.evaluate('AddRequest', { key: 'k', value: 1 }).allowed, true);
+    assert.equal(session.evaluate('ReadRequest', { key: 'k', value: 1 }).allowed, true);
+    assert.equal(session.evaluate('DenyWithOps', {}).allowed, false);
+    const bad = session.evaluate('BadOps', {});
+    assert.equal(bad.allowed, false);
+    assert.equal(bad.reason, 'error');
+    assert.deepEqual(
+      (session.state() as Obj)['pstate'],
+      { k: 1 },
+      'no ops of refused requests, none of a failed patch',
+    );
+    const odd = session.evaluate('NotAnAnswer', {});
+    assert.equal(odd.allowed, false);
+    assert.equal(odd.reason, 'invalid-result');
+    assert.equal(session.evaluate('NoSuchRequest', {}).reason, 'undefined');
+  });
+
+  it('AllowRequestsFailingPolicy := true turns every refusal into an allow, as in the agent', async () => {
+    const rules = `package agent_policy
+default AllowRequestsFailingPolicy := true
+default CreateContainerRequest := false
+`;
+    const session = await AgentSession.create(source(rules, 'debug.rego'));
+    assert.equal(session.allowFailures, true);
+    const v = session.evaluate('CreateContainerRequest', {});
+    assert.equal(v.policyAllowed, false);
+    assert.equal(v.allowed, true);
+    assert.equal(session.evaluate('GetOOMEventRequest', {}).allowed, true);
+  });
+});
+
+describe('explain', () => {
+  it('names the failing expression with file and line, and the container field that differs', async (t) => {
+    const p = logPath(t, 'k8s-policy-pod.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const session = await AgentSession.create(source(policyText(policyDataFromLog(requests))));
+    const tampered = requests.map((r) => structuredClone(r));
+    const busybox = tampered.filter((r) => r.type === 'CreateContainerRequest')[1]!;
+    ((busybox.input as Obj)['OCI'] as Obj)['Process'] = {
+      ...(((busybox.input as Obj)['OCI'] as Obj)['Process'] as Obj),
+      Args: ['sh', '-c', 'wget evil'],
+    };
+    const entries = replay(session, tampered, { explain: true });
+    const denied = entries.find((e) => e.verdict.request === 'CreateContainerRequest' && !e.verdict.allowed);
+    assert.ok(denied?.explanation, 'the tampered CreateContainerRequest is refused and explained');
+    const text = formatExplanation(denied.explanation).join('\n');
+    const argsLine = lineOf('p_oci.Process.Args == i_oci.Process.Args');
+    assert.match(text, new RegExp(`agent-test\\.rego:${argsLine}\\b`), text);
+    assert.match(text, /closest policy container: "busybox"/);
+    assert.match(text, /OCI\.Process\.Args/);
+    assert.match(text, /wget evil/);
+    // the pause container and the untampered requests are not explained
+    assert.equal(
+      entries.filter((e) => e.explanation && e.verdict.request === 'CreateContainerRequest').length,
+      1,
+    );
+  });
+});
+
+describe('contrast policy eval (CLI)', () => {
+  it('--replay --json prints one object per request with result and prints', async (t) => {
+    const p = logPath(t, 'k8s-policy-pod.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const policyFile = join(dir, 'k8s-policy-pod.rego');
+    writeFileSync(policyFile, policyText(policyDataFromLog(requests)));
+    const r = await runCli(['policy', 'eval', '--policy', policyFile, '--replay', p, '--json']);
+    assert.equal(r.code, 1, r.stderr); // GetOOMEvent and UpdateEphemeralMounts are refused
+    const out = JSON.parse(r.stdout) as Array<{ request: string; result: unknown; prints: string[] }>;
+    assert.equal(out.length, requests.length);
+    assert.deepEqual(Object.keys(out[0]!), ['request', 'result', 'prints']);
+    const creates = out.filter((o) => o.request === 'CreateContainerRequest');
+    assert.equal(creates.length, 2);
+    assert.deepEqual(
+      creates.map((c) => c.prints),
+      [
+        ['CreateContainerRequest: matches policy container 0'],
+        ['CreateContainerRequest: matches policy container 1'],
+      ],
+    );
+    assert.equal((creates[0]!.result as Obj)['allowed'], true);
+    assert.equal(out.find((o) => o.request === 'GetOOMEventRequest')!.result, null);
+  });
+
+  it('--replay prints ALLOW/DENY lines, --explain adds the reasons; JSON lines work as input', async (t) => {
+    const p = logPath(t, 'pod-exec.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const policyFile = join(dir, 'pod-exec.rego');
+    writeFileSync(policyFile, policyText(policyDataFromLog(requests, execAllowed)));
+    const log = join(dir, 'pod-exec.jsonl');
+    writeFileSync(log, jsonLines(requests));
+    const r = await runCli(['policy', 'eval', '--policy', policyFile, '--replay', log, '--explain']);
+    assert.equal(r.code, 1);
+    const lines = r.stdout.split('\n').filter((l) => /^\s*\d+\s+(ALLOW|DENY)/.test(l));
+    assert.equal(lines.length, requests.length);
+    assert.match(r.stdout, /DENY\s+ExecProcessRequest/);
+    assert.match(r.stdout, /ALLOW\s+ExecProcessRequest/);
+    assert.match(r.stdout, /ALLOW\s+CreateContainerRequest/);
+    assert.match(r.stdout, /agent-test\.rego|pod-exec\.rego/);
+    assert.match(r.stdout, /input\.process\.Args in p_container\.exec_commands/);
+  });
+
+  it('takes the policy from an annotated YAML and evaluates --query with --input', async (t) => {
+    const p = logPath(t, 'k8s-policy-pod.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const text = policyText(policyDataFromLog(requests));
+    const yaml = join(dir, 'pod.yaml');
+    writeFileSync(
+      yaml,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: policy-pod\n  annotations:\n    io.katacontainers.config.agent.policy: ${Buffer.from(text).toString('base64')}\nspec:\n  containers: []\n`,
+    );
+    const input = join(dir, 'copy.json');
+    writeFileSync(input, JSON.stringify({ path: '/etc/passwd' }));
+    const r = await runCli([
+      'policy',
+      'eval',
+      '--policy',
+      yaml,
+      '--query',
+      'data.agent_policy.CopyFileRequest',
+      '--input',
+      input,
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { result: false, prints: [] });
+
+    const q = await runCli([
+      'policy',
+      'eval',
+      '--policy',
+      yaml,
+      '--query',
+      'data.agent_policy.policy_data.request_defaults.CopyFileRequest',
+      '--input',
+      input,
+    ]);
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal((JSON.parse(q.stdout) as string[]).length, 1);
+  });
+
+  it('rejects contradicting options and names a broken policy', async () => {
+    const bad = join(dir, 'broken.rego');
+    writeFileSync(bad, 'package agent_policy\n\nCreateContainerRequest if {\n');
+    const log = join(dir, 'one.jsonl');
+    writeFileSync(log, '["CreateContainerRequest", {}]\n');
+    const r1 = await runCli(['policy', 'eval', '--policy', bad, '--replay', log, '--query', 'data.x']);
+    assert.equal(r1.code, 1);
+    assert.match(r1.stderr, /either --replay/);
+    const r2 = await runCli(['policy', 'eval', '--policy', bad, '--replay', log]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /broken\.rego/);
+    assert.match(r2.stderr, /does not compile/);
+  });
+});
