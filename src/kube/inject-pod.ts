@@ -1,0 +1,182 @@
+// Pod-template access for the generate-time patchers (injections, verifiers, replacements, runtime
+// classes). They edit the parsed YAML documents node by node, so comments and formatting of
+// everything they do not change survive, and every edit is an upsert so running twice changes nothing.
+import { isMap, isScalar, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+
+/** What the patchers need of a workload; `Workload` from ./index.js satisfies it. */
+export interface PodWorkload {
+  file: { path: string };
+  doc: Document;
+  kind: string;
+  name: string;
+  namespace: string;
+  /** Where the pod template lives in `doc` (handles List items); derived from `kind` when absent. */
+  templatePath?: readonly (string | number)[];
+}
+
+export type Path = readonly (string | number)[];
+
+const TEMPLATE_PATHS: Record<string, Path> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export const POD_BEARING_KINDS: readonly string[] = Object.keys(TEMPLATE_PATHS);
+
+/** Path of the pod template (metadata + spec) inside the document; [] for a Pod. */
+export function templatePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
+  return w.templatePath ?? TEMPLATE_PATHS[w.kind];
+}
+
+export function podSpecPath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
+  const t = templatePath(w);
+  return t ? [...t, 'spec'] : undefined;
+}
+
+/** Path of the resource itself (the template path minus its kind-specific suffix). */
+export function resourcePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path {
+  const t = templatePath(w) ?? [];
+  const rel = TEMPLATE_PATHS[w.kind] ?? [];
+  return t.slice(0, t.length - rel.length);
+}
+
+export function describe(w: PodWorkload): string {
+  return `${w.file.path}: ${w.kind}/${w.name}`;
+}
+
+/** Plain JS value at `path` (undefined when absent). */
+export function getJS(doc: Document, path: Path): unknown {
+  const node = doc.getIn(path, true);
+  if (node === undefined || node === null) return undefined;
+  if (isScalar(node)) return node.value;
+  if (isMap(node) || isSeq(node)) return node.toJSON();
+  return node;
+}
+
+function stringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = String(x);
+  }
+  return out;
+}
+
+/**
+ * Contrast reads its control annotations from the object's metadata (and the role from the pod
+ * template's); we accept both, the object's winning, so either place works.
+ */
+export function workloadAnnotations(w: PodWorkload): Record<string, string> {
+  const t = templatePath(w) ?? [];
+  return { ...stringMap(getJS(w.doc, [...t, 'metadata', 'annotations'])), ...stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations'])) };
+}
+
+/** Annotations of the pod template only (what ends up on the pod). */
+export function templateAnnotations(w: PodWorkload): Record<string, string> {
+  const t = templatePath(w) ?? [];
+  return stringMap(getJS(w.doc, [...t, 'metadata', 'annotations']));
+}
+
+export function setTemplateAnnotation(w: PodWorkload, key: string, value: string): void {
+  const t = templatePath(w) ?? [];
+  w.doc.setIn([...t, 'metadata', 'annotations', key], value);
+}
+
+export interface ContainerRef {
+  list: 'containers' | 'initContainers';
+  index: number;
+  node: YAMLMap;
+  name: string;
+}
+
+/** The seq at `path`, created empty when absent. */
+export function ensureSeq(doc: Document, path: Path): YAMLSeq {
+  const node = doc.getIn(path, true);
+  if (isSeq(node)) return node;
+  const seq = doc.createNode([]) as YAMLSeq;
+  doc.setIn(path, seq);
+  return seq;
+}
+
+function seqAt(doc: Document, path: Path): YAMLSeq | undefined {
+  const node = doc.getIn(path, true);
+  return isSeq(node) ? node : undefined;
+}
+
+export function containers(w: PodWorkload, which: 'containers' | 'initContainers' | 'both' = 'both'): ContainerRef[] {
+  const spec = podSpecPath(w);
+  if (!spec) return [];
+  const lists: Array<'containers' | 'initContainers'> = which === 'both' ? ['initContainers', 'containers'] : [which];
+  const out: ContainerRef[] = [];
+  for (const list of lists) {
+    const seq = seqAt(w.doc, [...spec, list]);
+    seq?.items.forEach((item, index) => {
+      if (isMap(item)) out.push({ list, index, node: item, name: String(item.get('name') ?? '') });
+    });
+  }
+  return out;
+}
+
+export type Placement = 'first' | 'last' | 'in-place-or-last';
+
+/**
+ * Puts `container` into the pod's init containers: same-name containers are removed first and the new
+ * one goes first, last, or where the old one was. Each choice is idempotent.
+ */
+export function upsertInitContainer(w: PodWorkload, container: Record<string, unknown>, placement: Placement): void {
+  const spec = podSpecPath(w)!;
+  const seq = ensureSeq(w.doc, [...spec, 'initContainers']);
+  const name = container['name'];
+  const oldIndex = seq.items.findIndex((i) => isMap(i) && i.get('name') === name);
+  seq.items = seq.items.filter((i) => !(isMap(i) && i.get('name') === name));
+  const node = w.doc.createNode(container);
+  if (placement === 'first') seq.items.unshift(node);
+  else if (placement === 'in-place-or-last' && oldIndex >= 0) seq.items.splice(oldIndex, 0, node);
+  else seq.items.push(node);
+}
+
+export interface VolumeCheck {
+  /** Returns an error message when an existing same-name volume is unacceptable. */
+  (existing: Record<string, unknown>): string | undefined;
+}
+
+/** Adds the volume unless one with its name exists (which `check` may reject). */
+export function ensureVolume(w: PodWorkload, volume: Record<string, unknown>, check?: VolumeCheck): string | undefined {
+  const spec = podSpecPath(w)!;
+  const seq = ensureSeq(w.doc, [...spec, 'volumes']);
+  const existing = seq.items.find((i) => isMap(i) && i.get('name') === volume['name']);
+  if (existing && isMap(existing)) return check?.(existing.toJSON() as Record<string, unknown>);
+  seq.items.push(w.doc.createNode(volume));
+  return undefined;
+}
+
+/** Replaces a same-name or same-path mount in the container, or appends the mount. */
+export function upsertMount(w: PodWorkload, container: YAMLMap, mount: { name: string; mountPath: string; [k: string]: unknown }): void {
+  const existing: unknown = container.get('volumeMounts', true);
+  let s: YAMLSeq;
+  if (isSeq(existing)) s = existing;
+  else {
+    s = w.doc.createNode([]) as YAMLSeq;
+    container.set('volumeMounts', s);
+  }
+  const same = (i: unknown): boolean => isMap(i) && (i.get('name') === mount.name || i.get('mountPath') === mount.mountPath);
+  const at = s.items.findIndex(same);
+  const node = w.doc.createNode(mount);
+  if (at < 0) {
+    s.items.push(node);
+    return;
+  }
+  s.items = s.items.flatMap((i, idx) => (idx === at ? [node] : same(i) ? [] : [i]));
+}
+
+export function runtimeClassName(w: PodWorkload): string | undefined {
+  const spec = podSpecPath(w);
+  if (!spec) return undefined;
+  const v = getJS(w.doc, [...spec, 'runtimeClassName']);
+  return typeof v === 'string' ? v : undefined;
+}

@@ -1,0 +1,172 @@
+// Verifiers (contrast-generate.md §3): rules a confidential deployment must satisfy before and after
+// patching. Every finding names file, resource, container and rule; all findings are reported at once.
+import { ContrastError } from '../internal/errors.js';
+import { parseRuntimeClass } from '../manifest/platforms.js';
+import { containers, describe, getJS, podSpecPath, runtimeClassName, workloadAnnotations, type PodWorkload } from './inject-pod.js';
+import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
+
+export interface Finding {
+  workload: string;
+  container?: string;
+  rule: string;
+  message: string;
+}
+
+export function formatFinding(f: Finding): string {
+  return `${f.workload}${f.container ? `: container "${f.container}"` : ''}: ${f.rule}: ${f.message}`;
+}
+
+const DIGEST_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+|[.:/-]|[a-zA-Z0-9._-])*@sha256:[0-9a-f]{64}$/;
+/** Contrast's own images are pinned later by the release's replacements (or by us, see pin.ts). */
+const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast';
+
+export function isDigestReference(image: string): boolean {
+  return DIGEST_REF.test(image);
+}
+
+/** Tag of `name[:tag][@digest]`, '' when there is none. */
+export function imageTag(image: string): string {
+  const noDigest = image.split('@')[0]!;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.indexOf(':', lastSlash + 1);
+  return colon >= 0 ? noDigest.slice(colon + 1) : '';
+}
+
+/**
+ * ImageRefValid. Unlike upstream we check init containers too: an init container runs in the same
+ * guest and a tag can move, so it needs a digest as much as a regular container does.
+ */
+export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages: boolean }): Finding[] {
+  const out: Finding[] = [];
+  for (const c of containers(w)) {
+    const image = c.node.get('image');
+    if (typeof image !== 'string') {
+      out.push({ workload: describe(w), container: c.name, rule: 'ImageRefValid', message: 'container has no image' });
+      continue;
+    }
+    if (options.skipContrastImages && image.startsWith(CONTRAST_IMAGE_PREFIX)) continue;
+    if (!isDigestReference(image)) {
+      out.push({
+        workload: describe(w),
+        container: c.name,
+        rule: 'ImageRefValid',
+        message: `image "${image}" is not pinned by digest (expected name[:tag]@sha256:<64 hex>)`,
+      });
+    }
+  }
+  return out;
+}
+
+/** ServiceMeshEgressNotEmpty. */
+export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
+  const v = workloadAnnotations(w)[ANNOTATION.meshEgress];
+  if (v !== undefined && v.trim() === '') {
+    return [{ workload: describe(w), rule: 'ServiceMeshEgressNotEmpty', message: `annotation ${ANNOTATION.meshEgress} is present but empty` }];
+  }
+  return [];
+}
+
+/** RuntimeClassesExist. */
+export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatform: boolean }): Finding[] {
+  const rc = runtimeClassName(w);
+  if (rc === undefined) return [];
+  if (rc === 'contrast-cc' && !options.haveDefaultPlatform) {
+    return [
+      {
+        workload: describe(w),
+        rule: 'RuntimeClassesExist',
+        message: 'runtimeClassName "contrast-cc" names no platform: pass --reference-values <platform> or use contrast-cc-<platform>-<hash>',
+      },
+    ];
+  }
+  try {
+    parseRuntimeClass(rc);
+  } catch (err) {
+    return [{ workload: describe(w), rule: 'RuntimeClassesExist', message: (err as Error).message }];
+  }
+  return [];
+}
+
+const ALLOWED_VOLUME_TYPES = ['configMap', 'downwardAPI', 'emptyDir', 'ephemeral', 'projected', 'secret'];
+
+/** NoSharedFSMount: host-shared file systems bypass the guest's integrity protection. */
+export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
+  const spec = podSpecPath(w);
+  if (!spec) return [];
+  const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
+  const out: Finding[] = [];
+  for (const c of containers(w)) {
+    const mounts = (c.node.toJSON() as { volumeMounts?: Array<{ name?: string; mountPath?: string }> }).volumeMounts ?? [];
+    for (const m of mounts) {
+      const vol = volumes.find((v) => v['name'] === m.name);
+      if (!vol) {
+        out.push({ workload: describe(w), container: c.name, rule: 'NoSharedFSMount', message: `volume mount "${m.name}" names no volume of the pod` });
+        continue;
+      }
+      const type = Object.keys(vol).find((k) => k !== 'name');
+      if (!type || !ALLOWED_VOLUME_TYPES.includes(type)) {
+        out.push({
+          workload: describe(w),
+          container: c.name,
+          rule: 'NoSharedFSMount',
+          message: `volume "${m.name}" (mounted at ${m.mountPath ?? '?'}) is of type ${type ?? 'unknown'}; confidential pods may only mount ${ALLOWED_VOLUME_TYPES.join(', ')} volumes (use volumeDevices for block storage)`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * VersionsMatch, in the form that makes sense outside a Contrast release: Contrast's own components
+ * (Coordinator, Initializer, service mesh, PVC holder) must all carry the same tag, so a deployment
+ * never mixes releases.
+ */
+export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Finding[] {
+  const seen: Array<{ workload: string; container: string; image: string; tag: string }> = [];
+  for (const w of workloads) {
+    for (const c of containers(w)) {
+      const component =
+        [INITIALIZER_NAME, SERVICE_MESH_NAME, PVC_HOLDER_NAME].includes(c.name) || (isCoordinator(w) && c.list === 'containers' && c.index === 0);
+      const image = c.node.get('image');
+      if (!component || typeof image !== 'string') continue;
+      const tag = imageTag(image);
+      if (tag && tag !== 'latest') seen.push({ workload: describe(w), container: c.name, image, tag });
+    }
+  }
+  const tags = [...new Set(seen.map((s) => s.tag))];
+  if (tags.length <= 1) return [];
+  const first = seen[0]!;
+  return seen
+    .filter((s) => s.tag !== first.tag)
+    .map((s) => ({
+      workload: s.workload,
+      container: s.container,
+      rule: 'VersionsMatch',
+      message: `image "${s.image}" has version ${s.tag} but ${first.workload} container "${first.container}" has ${first.tag}`,
+    }));
+}
+
+export function throwFindings(findings: Finding[], phase: string): void {
+  if (findings.length === 0) return;
+  throw new ContrastError(`${phase}: ${findings.length} verifier finding(s):\n  ${findings.map(formatFinding).join('\n  ')}`, {
+    code: 'VERIFIER',
+  });
+}
+
+export function verifyBefore(workloads: readonly PodWorkload[], options: { haveDefaultPlatform: boolean }): void {
+  const findings = workloads.flatMap((w) => [
+    ...verifyImagesPinned(w, { skipContrastImages: true }),
+    ...verifyServiceMeshEgress(w),
+    ...verifyRuntimeClass(w, options),
+  ]);
+  throwFindings(findings, 'verifying workloads');
+}
+
+export function verifyAfter(workloads: readonly PodWorkload[]): void {
+  const findings = [
+    ...workloads.flatMap((w) => [...verifyImagesPinned(w, { skipContrastImages: false }), ...verifyNoSharedFSMount(w)]),
+    ...verifyInjectedVersions(workloads),
+  ];
+  throwFindings(findings, 'verifying patched workloads');
+}

@@ -1,0 +1,170 @@
+// manifest.json: the document the Coordinator enforces. Field names, nesting, null-vs-empty and the
+// byte format follow Contrast's Go types (encoding/json.MarshalIndent, 2 spaces, trailing newline),
+// so a manifest we write can be `contrast set` by the Go CLI and one it wrote can be updated by us.
+import { readFile } from 'node:fs/promises';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import { parseSeedshareOwnerPubKey } from './keys.js';
+import { orderReferenceValues, validateReferenceValues, type ReferenceValues } from './referencevalues.js';
+import { formatIssue, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
+
+export type Role = '' | 'coordinator';
+
+export interface PolicyEntry {
+  SANs: string[] | null;
+  /** omitempty */
+  WorkloadSecretID?: string;
+  /** omitempty; `coordinator` or absent. */
+  Role?: Role;
+}
+
+export interface Manifest {
+  /** Hex digest of the policy (initdata TOML or legacy policy text) → entry. */
+  Policies: Record<string, PolicyEntry> | null;
+  ReferenceValues: ReferenceValues;
+  /** Hex sha256 of PKIX DER ECDSA public keys; null = the manifest can never be updated. */
+  WorkloadOwnerKeyDigests: string[] | null;
+  /** Hex PKCS#1 DER RSA public keys. */
+  SeedshareOwnerPubKeys: string[] | null;
+}
+
+const TOP_LEVEL = ['Policies', 'ReferenceValues', 'WorkloadOwnerKeyDigests', 'SeedshareOwnerPubKeys'] as const;
+
+export function emptyManifest(referenceValues: ReferenceValues): Manifest {
+  return { Policies: {}, ReferenceValues: referenceValues, WorkloadOwnerKeyDigests: [], SeedshareOwnerPubKeys: [] };
+}
+
+/**
+ * Serializes like Go's `json.MarshalIndent(m, "", "  ")` + "\n": struct fields in declaration order,
+ * map keys sorted, nil slices as null, and `<`, `>`, `&`, U+2028, U+2029 escaped.
+ */
+export function serializeManifest(m: Manifest): string {
+  const policies: Record<string, unknown> | null = m.Policies === null ? null : {};
+  if (m.Policies && policies) {
+    for (const key of Object.keys(m.Policies).sort()) {
+      const e = m.Policies[key]!;
+      const entry: Record<string, unknown> = { SANs: e.SANs };
+      if (e.WorkloadSecretID) entry['WorkloadSecretID'] = e.WorkloadSecretID;
+      if (e.Role) entry['Role'] = e.Role;
+      policies[key] = entry;
+    }
+  }
+  const doc = {
+    Policies: policies,
+    ReferenceValues: orderReferenceValues(m.ReferenceValues),
+    WorkloadOwnerKeyDigests: m.WorkloadOwnerKeyDigests,
+    SeedshareOwnerPubKeys: m.SeedshareOwnerPubKeys,
+  };
+  return (
+    JSON.stringify(doc, null, 2)
+      .replace(/</g, '\\u003c')
+      .replace(/>/g, '\\u003e')
+      .replace(/&/g, '\\u0026')
+      .replace(/\u2028/g, '\\u2028')
+      .replace(/\u2029/g, '\\u2029') + '\n'
+  );
+}
+
+/** Structural and semantic checks; every finding carries its JSON path. */
+export function validateManifest(m: unknown): ValidationIssue[] {
+  if (!isPlainObject(m)) return [issue('', `manifest must be a JSON object, got ${typeName(m)}`)];
+  const out: ValidationIssue[] = [];
+  for (const k of Object.keys(m)) {
+    if (!(TOP_LEVEL as readonly string[]).includes(k)) out.push(issue(k, `unknown field (expected ${TOP_LEVEL.join(', ')})`));
+  }
+  const policies = m['Policies'];
+  if (policies !== null && policies !== undefined) {
+    if (!isPlainObject(policies)) out.push(issue('Policies', `expected an object, got ${typeName(policies)}`));
+    else {
+      for (const [hash, entry] of Object.entries(policies)) {
+        const p = `Policies[${JSON.stringify(hash)}]`;
+        if (!isHex(hash) || hash.length !== 64) out.push(issue(p, 'policy hash must be 64 hex characters (sha256)'));
+        if (!isPlainObject(entry)) {
+          out.push(issue(p, `expected an object, got ${typeName(entry)}`));
+          continue;
+        }
+        for (const k of Object.keys(entry)) {
+          if (!['SANs', 'WorkloadSecretID', 'Role'].includes(k)) out.push(issue(`${p}.${k}`, 'unknown field'));
+        }
+        const sans = entry['SANs'];
+        if (sans !== null && sans !== undefined && !(Array.isArray(sans) && sans.every((s) => typeof s === 'string'))) {
+          out.push(issue(`${p}.SANs`, 'expected an array of strings'));
+        }
+        const id = entry['WorkloadSecretID'];
+        if (id !== undefined && typeof id !== 'string') out.push(issue(`${p}.WorkloadSecretID`, 'expected a string'));
+        const role = entry['Role'];
+        if (role !== undefined && role !== '' && role !== 'coordinator') {
+          out.push(issue(`${p}.Role`, `unknown role ${JSON.stringify(role)} (expected "" or "coordinator")`));
+        }
+      }
+    }
+  }
+  out.push(...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues'));
+  const digests = m['WorkloadOwnerKeyDigests'];
+  if (digests !== null && digests !== undefined) {
+    if (!Array.isArray(digests)) out.push(issue('WorkloadOwnerKeyDigests', `expected an array, got ${typeName(digests)}`));
+    else
+      digests.forEach((d, i) => {
+        if (typeof d !== 'string' || !isHex(d) || d.length !== 64) {
+          out.push(issue(`WorkloadOwnerKeyDigests[${i}]`, 'workload owner key digest must be 64 hex characters (sha256)'));
+        }
+      });
+  }
+  const seedKeys = m['SeedshareOwnerPubKeys'];
+  if (seedKeys !== null && seedKeys !== undefined) {
+    if (!Array.isArray(seedKeys)) out.push(issue('SeedshareOwnerPubKeys', `expected an array, got ${typeName(seedKeys)}`));
+    else
+      seedKeys.forEach((k, i) => {
+        try {
+          if (typeof k !== 'string') throw new Error('expected a hex string');
+          parseSeedshareOwnerPubKey(k);
+        } catch (err) {
+          out.push(issue(`SeedshareOwnerPubKeys[${i}]`, `invalid seed share owner public key: ${errorMessage(err)}`));
+        }
+      });
+  }
+  return out;
+}
+
+/** Counts coordinator entries: Contrast requires exactly one. */
+export function coordinatorIssues(m: Manifest): ValidationIssue[] {
+  const n = Object.values(m.Policies ?? {}).filter((e) => e.Role === 'coordinator').length;
+  if (n === 1) return [];
+  return [issue('Policies', `expected exactly 1 policy with role 'coordinator', got ${n}`)];
+}
+
+/** Parses and validates an existing manifest; fatal findings throw, expected-missing ones are returned. */
+export function parseManifest(text: string, path: string): { manifest: Manifest; warnings: ValidationIssue[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ContrastError(`${path}: not valid JSON: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
+  }
+  const issues = validateManifest(raw);
+  const fatal = issues.filter((i) => !i.expectedMissing);
+  if (fatal.length) {
+    throw new ContrastError(`${path}: invalid manifest:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
+      code: 'BAD_MANIFEST',
+      hint: 'fix the fields above, or move the file away to start from a new manifest',
+    });
+  }
+  const r = raw as Record<string, unknown>;
+  const manifest: Manifest = {
+    Policies: (r['Policies'] as Manifest['Policies']) ?? null,
+    ReferenceValues: (r['ReferenceValues'] as ReferenceValues) ?? {},
+    WorkloadOwnerKeyDigests: (r['WorkloadOwnerKeyDigests'] as string[] | null | undefined) ?? null,
+    SeedshareOwnerPubKeys: (r['SeedshareOwnerPubKeys'] as string[] | null | undefined) ?? null,
+  };
+  return { manifest, warnings: issues };
+}
+
+export async function readManifestFile(path: string): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[] } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ContrastError(`reading manifest ${path}: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
+  }
+  return { ...parseManifest(text, path), text };
+}
