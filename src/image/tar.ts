@@ -254,7 +254,7 @@ export class TarReader {
     const devMinor = hasDev ? octal(h, 337, 8) : undefined;
     this.ext = {};
 
-    let dataOffset = at + BLOCK;
+    const dataOffset = at + BLOCK;
     this.sparseBlocksPending = false;
     if (type === 'S' && isGnu) {
       validateSparse(h, 386, 4, at);
@@ -283,7 +283,6 @@ export class TarReader {
       this.state = 'sparse';
       return;
     }
-    void dataOffset;
     this.beginMember(entry);
   }
 
