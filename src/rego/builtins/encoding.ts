@@ -1,0 +1,537 @@
+// Encoding, regex (RE2 semantics via re2js), glob, net, units, semver, uuid and time builtins.
+import { isIP } from 'node:net';
+import { RE2JS } from 're2js';
+import YAML from 'yaml';
+import { BuiltinError } from '../errors.js';
+import { fromJSON, normInt, RObject, RSet, stringifyValue, toJSON, type Value } from '../value.js';
+import { arr, def, int, num, obj, str } from './registry.js';
+
+// ---------------------------------------------------------------- json / yaml
+function parseJsonExact(s: string): unknown {
+  // keep big integers exact
+  return JSON.parse(s, (_k, v: unknown, ctx?: { source?: string }) => {
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) && ctx?.source && /^-?\d+$/.test(ctx.source)) {
+      return BigInt(ctx.source);
+    }
+    return v;
+  });
+}
+def('json.marshal', 1, ([a]) => stringifyValue(a!));
+def('json.marshal_with_options', 2, ([a, o]) => {
+  const opts = obj('json.marshal_with_options', o);
+  const indent = opts.getStr('indent');
+  const prefix = opts.getStr('prefix');
+  const pretty = opts.getStr('pretty');
+  if (pretty === false || (indent === undefined && prefix === undefined && pretty !== true)) return stringifyValue(a!);
+  const text = JSON.stringify(toJSON(a!), jsonReplacer, typeof indent === 'string' ? indent : '\t');
+  const pfx = typeof prefix === 'string' ? prefix : '';
+  return text
+    .split('\n')
+    .map((l) => pfx + l)
+    .join('\n');
+});
+function jsonReplacer(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+def('json.unmarshal', 1, ([a]) => {
+  try {
+    return fromJSON(parseJsonExact(str('json.unmarshal', a)));
+  } catch (e) {
+    if (e instanceof BuiltinError) throw e;
+    throw new BuiltinError('`json.unmarshal` could not parse JSON');
+  }
+});
+def('json.is_valid', 1, ([a]) => {
+  if (typeof a !== 'string') return false;
+  try {
+    JSON.parse(a);
+    return true;
+  } catch {
+    return false;
+  }
+});
+def('yaml.marshal', 1, ([a]) => YAML.stringify(toJSON(a!)));
+def('yaml.unmarshal', 1, ([a]) => {
+  try {
+    return fromJSON(YAML.parse(str('yaml.unmarshal', a), { intAsBigInt: true }));
+  } catch {
+    throw new BuiltinError('`yaml.unmarshal` could not parse YAML');
+  }
+});
+def('yaml.is_valid', 1, ([a]) => {
+  if (typeof a !== 'string') return false;
+  try {
+    YAML.parse(a);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+// ---------------------------------------------------------------- base64 / hex / url
+def('base64.encode', 1, ([a]) => Buffer.from(str('base64.encode', a), 'utf8').toString('base64'));
+def('base64.decode', 1, ([a]) => {
+  const s = str('base64.decode', a);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new BuiltinError('`base64.decode` failed to decode');
+  return Buffer.from(s, 'base64').toString('utf8');
+});
+def('base64.is_valid', 1, ([a]) => typeof a === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(a) && a.length % 4 === 0);
+def('base64url.encode', 1, ([a]) => Buffer.from(str('base64url.encode', a), 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_'));
+def('base64url.encode_no_pad', 1, ([a]) => Buffer.from(str('base64url.encode_no_pad', a), 'utf8').toString('base64url'));
+def('base64url.decode', 1, ([a]) => Buffer.from(str('base64url.decode', a), 'base64url').toString('utf8'));
+def('hex.encode', 1, ([a]) => Buffer.from(str('hex.encode', a), 'utf8').toString('hex'));
+def('hex.decode', 1, ([a]) => {
+  const s = str('hex.decode', a);
+  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new BuiltinError('`hex.decode` invalid hex string');
+  return Buffer.from(s, 'hex').toString('utf8');
+});
+def('urlquery.encode', 1, ([a]) => encodeURIComponent(str('urlquery.encode', a)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()));
+def('urlquery.decode', 1, ([a]) => decodeURIComponent(str('urlquery.decode', a).replace(/\+/g, ' ')));
+def('urlquery.encode_object', 1, ([a]) => {
+  const o = obj('urlquery.encode_object', a);
+  const parts: string[] = [];
+  const enc = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
+  for (const [k, v] of o.sortedEntries()) {
+    const key = str('urlquery.encode_object', k);
+    const vals = Array.isArray(v) ? v : v instanceof RSet ? v.sortedValues() : [v];
+    for (const x of vals) parts.push(enc(key) + '=' + enc(str('urlquery.encode_object', x)));
+  }
+  return parts.join('&');
+});
+
+// ---------------------------------------------------------------- regex (RE2)
+const reCache = new Map<string, RE2JS>();
+function re(name: string, pattern: string): RE2JS {
+  let r = reCache.get(pattern);
+  if (!r) {
+    try {
+      r = RE2JS.compile(pattern);
+    } catch (e) {
+      throw new BuiltinError(`\`${name}\`: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    }
+    if (reCache.size > 1000) reCache.clear();
+    reCache.set(pattern, r);
+  }
+  return r;
+}
+def('regex.match', 2, ([p, s]) => re('regex.match', str('regex.match', p)).test(str('regex.match', s)));
+def('re_match', 2, ([p, s]) => re('re_match', str('re_match', p)).test(str('re_match', s)));
+def('regex.is_valid', 1, ([p]) => {
+  if (typeof p !== 'string') return false;
+  try {
+    RE2JS.compile(p);
+    return true;
+  } catch {
+    return false;
+  }
+});
+def('regex.replace', 3, ([s, p, r]) => {
+  const m = re('regex.replace', str('regex.replace', p)).matcher(str('regex.replace', s));
+  return m.replaceAll(str('regex.replace', r));
+});
+def('regex.split', 2, ([p, s]) => {
+  const input = str('regex.split', s);
+  const m = re('regex.split', str('regex.split', p)).matcher(input);
+  const out: Value[] = [];
+  let last = 0;
+  while (m.find()) {
+    if (m.end() === 0 && m.start() === 0 && input.length > 0) continue;
+    out.push(input.slice(last, m.start()));
+    last = m.end();
+  }
+  out.push(input.slice(last));
+  return out;
+});
+def('regex.find_n', 3, ([p, s, n]) => {
+  const input = str('regex.find_n', s);
+  const limit = int('regex.find_n', n);
+  const m = re('regex.find_n', str('regex.find_n', p)).matcher(input);
+  const out: Value[] = [];
+  while ((limit < 0 || out.length < limit) && m.find()) out.push(m.group() ?? '');
+  return out;
+});
+def('regex.find_all_string_submatch_n', 3, ([p, s, n]) => {
+  const input = str('regex.find_all_string_submatch_n', s);
+  const limit = int('regex.find_all_string_submatch_n', n);
+  const m = re('regex.find_all_string_submatch_n', str('regex.find_all_string_submatch_n', p)).matcher(input);
+  const out: Value[] = [];
+  while ((limit < 0 || out.length < limit) && m.find()) {
+    const g: Value[] = [];
+    for (let i = 0; i <= m.groupCount(); i++) g.push(m.group(i) ?? '');
+    out.push(g);
+  }
+  return out;
+});
+def('regex.template_match', 4, ([t, s, d1, d2]) => {
+  const tpl = str('regex.template_match', t);
+  const input = str('regex.template_match', s);
+  const open = str('regex.template_match', d1);
+  const close = str('regex.template_match', d2);
+  let pat = '^';
+  let i = 0;
+  while (i < tpl.length) {
+    const a = tpl.indexOf(open, i);
+    if (a < 0) {
+      pat += RE2JS.quote(tpl.slice(i));
+      break;
+    }
+    const b = tpl.indexOf(close, a + open.length);
+    if (b < 0) throw new BuiltinError('`regex.template_match` unbalanced delimiters');
+    pat += RE2JS.quote(tpl.slice(i, a)) + '(?:' + tpl.slice(a + open.length, b) + ')';
+    i = b + close.length;
+  }
+  return re('regex.template_match', pat + '$').test(input);
+});
+def('regex.globs_match', 2, ([a, b]) => {
+  str('regex.globs_match', a);
+  str('regex.globs_match', b);
+  throw new BuiltinError('`regex.globs_match` is not supported');
+});
+
+// ---------------------------------------------------------------- glob
+def('glob.quote_meta', 1, ([a]) => str('glob.quote_meta', a).replace(/[*?\\[\]{}]/g, (c) => '\\' + c));
+def('glob.match', 3, ([p, d, s]) => {
+  const pattern = str('glob.match', p);
+  let delims: string[];
+  if (d === null) delims = [];
+  else delims = arr('glob.match', d).map((x) => str('glob.match', x));
+  if (d !== null && delims.length === 0) delims = ['.'];
+  return re('glob.match', globToRegex(pattern, delims)).matches(str('glob.match', s));
+});
+
+function globToRegex(p: string, delims: string[]): string {
+  const notDelim = delims.length ? '[^' + delims.map((c) => RE2JS.quote(c).replace(/\]/g, '\\]')).join('') + ']' : '.';
+  let out = '';
+  let i = 0;
+  const depth: number[] = [];
+  while (i < p.length) {
+    const c = p[i]!;
+    if (c === '\\') {
+      out += RE2JS.quote(p[i + 1] ?? '\\');
+      i += 2;
+      continue;
+    }
+    if (c === '*') {
+      if (p[i + 1] === '*') {
+        out += '.*';
+        i += 2;
+      } else {
+        out += notDelim + '*';
+        i++;
+      }
+      continue;
+    }
+    if (c === '?') {
+      out += notDelim;
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      const end = p.indexOf(']', i + 1);
+      if (end < 0) throw new BuiltinError('`glob.match` unterminated character class');
+      let cls = p.slice(i + 1, end);
+      if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+      out += '[' + cls + ']';
+      i = end + 1;
+      continue;
+    }
+    if (c === '{') {
+      out += '(?:';
+      depth.push(1);
+      i++;
+      continue;
+    }
+    if (c === '}' && depth.length) {
+      out += ')';
+      depth.pop();
+      i++;
+      continue;
+    }
+    if (c === ',' && depth.length) {
+      out += '|';
+      i++;
+      continue;
+    }
+    out += RE2JS.quote(c);
+    i++;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- net
+function parseCidr(name: string, s: string): { bits: bigint; len: number; width: number } {
+  const [addr, lenS] = s.split('/');
+  const fam = isIP(addr ?? '');
+  if (!fam) throw new BuiltinError(`\`${name}\` invalid CIDR ${JSON.stringify(s)}`);
+  const width = fam === 4 ? 32 : 128;
+  const len = lenS === undefined ? width : Number(lenS);
+  if (!Number.isInteger(len) || len < 0 || len > width) throw new BuiltinError(`\`${name}\` invalid CIDR ${JSON.stringify(s)}`);
+  return { bits: ipBits(addr!, fam), len, width };
+}
+function ipBits(addr: string, fam: number): bigint {
+  if (fam === 4) return addr.split('.').reduce((a, x) => (a << 8n) | BigInt(Number(x)), 0n);
+  let parts = addr.split('::');
+  const head = parts[0] ? parts[0].split(':') : [];
+  const tail = parts.length > 1 && parts[1] ? parts[1].split(':') : [];
+  const fill = 8 - head.length - tail.length;
+  parts = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
+  return parts.reduce((a, x) => (a << 16n) | BigInt(parseInt(x || '0', 16)), 0n);
+}
+function inCidr(net: { bits: bigint; len: number; width: number }, ip: { bits: bigint; len: number; width: number }): boolean {
+  if (net.width !== ip.width || ip.len < net.len) return false;
+  const shift = BigInt(net.width - net.len);
+  return net.bits >> shift === ip.bits >> shift;
+}
+def('net.cidr_contains', 2, ([a, b]) => inCidr(parseCidr('net.cidr_contains', str('net.cidr_contains', a)), parseCidr('net.cidr_contains', str('net.cidr_contains', b))));
+def('net.cidr_intersects', 2, ([a, b]) => {
+  const x = parseCidr('net.cidr_intersects', str('net.cidr_intersects', a));
+  const y = parseCidr('net.cidr_intersects', str('net.cidr_intersects', b));
+  return inCidr(x, y) || inCidr(y, x);
+});
+def('net.cidr_is_valid', 1, ([a]) => {
+  if (typeof a !== 'string' || !a.includes('/')) return false;
+  try {
+    parseCidr('net.cidr_is_valid', a);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+// ---------------------------------------------------------------- units
+const UNITS: Record<string, number | bigint> = {
+  '': 1,
+  m: 0.001,
+  k: 1e3,
+  K: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  ki: 1024,
+  Ki: 1024,
+  mi: 1024 ** 2,
+  Mi: 1024 ** 2,
+  gi: 1024 ** 3,
+  Gi: 1024 ** 3,
+  ti: 1024 ** 4,
+  Ti: 1024 ** 4,
+  pi: 1024 ** 5,
+  Pi: 1024 ** 5,
+  ei: 1n << 60n,
+  Ei: 1n << 60n,
+};
+function unitsParse(name: string, s: string, bytes: boolean): Value {
+  let t = s.replace(/"/g, '').trim();
+  if (t.includes(' ')) throw new BuiltinError(`\`${name}\`: spaces not allowed in resource string`);
+  if (bytes) t = t.replace(/[bB]$/, '').replace(/([kKmMgGtTpPeE])[iI][bB]?$/, '$1i');
+  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.)([a-zA-Z]*)$/.exec(t);
+  if (!m) throw new BuiltinError(`\`${name}\`: could not parse ${JSON.stringify(s)}`);
+  let unit = m[2]!;
+  if (bytes) unit = unit.length === 1 ? unit.toUpperCase() : unit.length === 2 ? unit[0]!.toUpperCase() + 'i' : unit;
+  if (bytes && unit === 'M') unit = 'M';
+  const mult = UNITS[unit] ?? UNITS[unit.toLowerCase()];
+  if (mult === undefined || (bytes && unit === 'm')) throw new BuiltinError(`\`${name}\`: unknown unit ${JSON.stringify(m[2])}`);
+  const numText = m[1]!;
+  if (/^[0-9]+$/.test(numText)) {
+    const r = BigInt(numText) * (typeof mult === 'bigint' ? mult : Number.isInteger(mult) ? BigInt(mult) : 0n);
+    if (typeof mult === 'bigint' || Number.isInteger(mult)) return normInt(r);
+  }
+  const v = Number(numText) * Number(mult);
+  return bytes ? Math.trunc(v) : v;
+}
+def('units.parse', 1, ([a]) => unitsParse('units.parse', str('units.parse', a), false));
+def('units.parse_bytes', 1, ([a]) => unitsParse('units.parse_bytes', str('units.parse_bytes', a), true));
+
+// ---------------------------------------------------------------- semver
+const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+def('semver.is_valid', 1, ([a]) => typeof a === 'string' && SEMVER.test(a) && !a.startsWith('v'));
+def('semver.compare', 2, ([a, b]) => {
+  const x = SEMVER.exec(str('semver.compare', a));
+  const y = SEMVER.exec(str('semver.compare', b));
+  if (!x || !y) throw new BuiltinError('`semver.compare` expects valid semantic versions');
+  for (let i = 1; i <= 3; i++) {
+    const d = Number(x[i]) - Number(y[i]);
+    if (d) return d < 0 ? -1 : 1;
+  }
+  const pa = x[4];
+  const pb = y[4];
+  if (pa === pb) return 0;
+  if (pa === undefined) return 1;
+  if (pb === undefined) return -1;
+  const as = pa.split('.');
+  const bs = pb.split('.');
+  for (let i = 0; i < Math.max(as.length, bs.length); i++) {
+    const p = as[i];
+    const q = bs[i];
+    if (p === undefined) return -1;
+    if (q === undefined) return 1;
+    const pn = /^\d+$/.test(p);
+    const qn = /^\d+$/.test(q);
+    if (pn && qn) {
+      const d = Number(p) - Number(q);
+      if (d) return d < 0 ? -1 : 1;
+    } else if (pn !== qn) return pn ? -1 : 1;
+    else if (p !== q) return p < q ? -1 : 1;
+  }
+  return 0;
+});
+
+// ---------------------------------------------------------------- uuid
+def('uuid.rfc4122', 1, ([a]) => {
+  str('uuid.rfc4122', a);
+  return crypto.randomUUID();
+});
+def('uuid.parse', 1, ([a]) => {
+  const s = str('uuid.parse', a);
+  const m = /^(?:urn:uuid:)?\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/.exec(s);
+  if (!m) return undefined;
+  const hex = m.slice(1).join('').toLowerCase();
+  const version = parseInt(hex[12]!, 16);
+  const varNib = parseInt(hex[16]!, 16);
+  const variant = varNib < 8 ? 'Reserved, NCS backward compatibility.' : varNib < 12 ? 'RFC4122' : varNib < 14 ? 'Reserved, Microsoft Corporation backward compatibility.' : 'Reserved for future definition.';
+  const out = new RObject();
+  out.set('version', version);
+  out.set('variant', variant);
+  if (version === 1 || version === 2) {
+    const timeLow = BigInt('0x' + hex.slice(0, 8));
+    const timeMid = BigInt('0x' + hex.slice(8, 12));
+    const timeHi = BigInt('0x' + hex.slice(13, 16));
+    const ts = (timeHi << 48n) | (timeMid << 32n) | timeLow;
+    const nsSinceEpoch = (ts - 0x01b21dd213814000n) * 100n;
+    out.set('time', normInt(nsSinceEpoch));
+    const clockSeq = parseInt(hex.slice(16, 20), 16) & 0x3fff;
+    out.set('clocksequence', clockSeq);
+    const node = hex.slice(20).match(/../g)!.join('-');
+    out.set('nodeid', node);
+    const first = parseInt(hex.slice(20, 22), 16);
+    out.set('macvariables', (first & 1 ? 'multicast' : 'unicast') + ' and ' + (first & 2 ? 'local' : 'global'));
+    if (version === 2) {
+      out.set('id', Number(timeLow));
+      const dom = parseInt(hex.slice(18, 20), 16);
+      out.set('domain', dom === 0 ? 'Person' : dom === 1 ? 'Group' : dom === 2 ? 'Org' : `Domain${dom}`);
+    }
+  }
+  return out;
+});
+
+// ---------------------------------------------------------------- time (UTC only)
+function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string } {
+  if (typeof v === 'number' || typeof v === 'bigint') return { ns: BigInt(Math.trunc(Number(v))), tz: 'UTC' };
+  if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'bigint')) {
+    if (typeof v[1] !== 'string') {
+      throw new BuiltinError(`\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[1]!)}\` instead`);
+    }
+    return { ns: BigInt(v[0]), tz: v[1] };
+  }
+  if (Array.isArray(v) && v.length === 3 && name === 'time.format') {
+    if (typeof v[2] !== 'string') {
+      throw new BuiltinError(`\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[2]!)}\` instead`);
+    }
+    return { ns: BigInt(num(name, v[0])), tz: String(v[1]) };
+  }
+  throw new BuiltinError(`\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${stringifyValue(v ?? null)}\` instead`);
+}
+function dateOf(ns: bigint): Date {
+  return new Date(Number(ns / 1000000n));
+}
+def('time.now_ns', 0, () => normInt(BigInt(Date.now()) * 1000000n));
+def('time.parse_rfc3339_ns', 1, ([a]) => {
+  const s = str('time.parse_rfc3339_ns', a);
+  const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) throw new BuiltinError(`\`time.parse_rfc3339_ns\` could not parse ${JSON.stringify(s)}`);
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`);
+  if (Number.isNaN(ms)) throw new BuiltinError(`\`time.parse_rfc3339_ns\` could not parse ${JSON.stringify(s)}`);
+  const frac = m[3] ? BigInt((m[3].slice(1) + '000000000').slice(0, 9)) : 0n;
+  return normInt(BigInt(ms) * 1000000n + frac);
+});
+def('time.parse_ns', 2, ([l, a]) => {
+  str('time.parse_ns', l);
+  const s = str('time.parse_ns', a);
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) throw new BuiltinError(`\`time.parse_ns\` could not parse ${JSON.stringify(s)}`);
+  return normInt(BigInt(ms) * 1000000n);
+});
+const DUR: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+def('time.parse_duration_ns', 1, ([a]) => {
+  const s = str('time.parse_duration_ns', a);
+  const re1 = /([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let t = s;
+  let sign = 1;
+  if (t.startsWith('-')) {
+    sign = -1;
+    t = t.slice(1);
+  } else if (t.startsWith('+')) t = t.slice(1);
+  if (t === '0') return 0;
+  let total = 0;
+  let pos = 0;
+  re1.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re1.exec(t))) {
+    total += Number(m[1]) * DUR[m[2]!]!;
+    pos = re1.lastIndex;
+  }
+  if (pos !== t.length || t.length === 0) throw new BuiltinError(`\`time.parse_duration_ns\` could not parse ${JSON.stringify(s)}`);
+  return sign * Math.round(total);
+});
+def('time.date', 1, ([a]) => {
+  const d = dateOf(nsArg('time.date', a).ns);
+  return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+});
+def('time.clock', 1, ([a]) => {
+  const d = dateOf(nsArg('time.clock', a).ns);
+  return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+});
+def('time.weekday', 1, ([a]) => {
+  const d = dateOf(nsArg('time.weekday', a).ns);
+  return ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][d.getUTCDay()]!;
+});
+def('time.add_date', 4, ([a, y, mo, dd]) => {
+  const { ns } = nsArg('time.add_date', a);
+  const d = dateOf(ns);
+  const sub = ns % 1000000n;
+  d.setUTCFullYear(d.getUTCFullYear() + int('time.add_date', y), d.getUTCMonth() + int('time.add_date', mo), d.getUTCDate() + int('time.add_date', dd));
+  return normInt(BigInt(d.getTime()) * 1000000n + sub);
+});
+def('time.diff', 2, ([a, b]) => {
+  let x = dateOf(nsArg('time.diff', a).ns);
+  let y = dateOf(nsArg('time.diff', b).ns);
+  if (x > y) [x, y] = [y, x];
+  let yr = y.getUTCFullYear() - x.getUTCFullYear();
+  let mo = y.getUTCMonth() - x.getUTCMonth();
+  let dy = y.getUTCDate() - x.getUTCDate();
+  let hr = y.getUTCHours() - x.getUTCHours();
+  let mi = y.getUTCMinutes() - x.getUTCMinutes();
+  let se = y.getUTCSeconds() - x.getUTCSeconds();
+  if (se < 0) {
+    se += 60;
+    mi--;
+  }
+  if (mi < 0) {
+    mi += 60;
+    hr--;
+  }
+  if (hr < 0) {
+    hr += 24;
+    dy--;
+  }
+  if (dy < 0) {
+    dy += new Date(Date.UTC(y.getUTCFullYear(), y.getUTCMonth(), 0)).getUTCDate();
+    mo--;
+  }
+  if (mo < 0) {
+    mo += 12;
+    yr--;
+  }
+  return [yr, mo, dy, hr, mi, se];
+});
+def('time.format', 1, ([a]) => {
+  const { ns } = nsArg('time.format', a);
+  const d = dateOf(ns);
+  const frac = ns % 1000000000n;
+  const base = d.toISOString().slice(0, 19);
+  return frac === 0n ? base + 'Z' : base + '.' + frac.toString().padStart(9, '0').replace(/0+$/, '') + 'Z';
+});
+
+export { RSet };

@@ -1,0 +1,316 @@
+// Compilation: builds the tree of rules under `data`, resolves names in rule bodies (local variable,
+// rule of the package, import, builtin) and checks declarations.
+import type { Expr, Literal, Module, Rule } from './ast.js';
+import { RegoParseError } from './errors.js';
+
+export interface RuleNode {
+  name: string;
+  path: string[];
+  children: Map<string, RuleNode>;
+  /** complete rules defined exactly at this path (incl. default) */
+  complete: Rule[];
+  /** partial set rules producing this node's value */
+  sets: Rule[];
+  /** object-producing rules (partial object, ref heads with variable keys) */
+  objects: Rule[];
+  funcs: Rule[];
+  /** true when some rule is defined at or below this node */
+  hasRules: boolean;
+}
+
+export function newNode(name: string, path: string[]): RuleNode {
+  return { name, path, children: new Map(), complete: [], sets: [], objects: [], funcs: [], hasRules: false };
+}
+
+export function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNode | undefined {
+  let n = root;
+  for (const seg of path) {
+    let c = n.children.get(seg);
+    if (!c) {
+      if (!create) return undefined;
+      c = newNode(seg, [...n.path, seg]);
+      n.children.set(seg, c);
+    }
+    n = c;
+  }
+  return n;
+}
+
+export function buildTree(modules: Module[]): RuleNode {
+  const root = newNode('data', []);
+  for (const m of modules) {
+    nodeAt(root, m.pkg, true);
+    for (const r of m.rules) {
+      const n = nodeAt(root, [...m.pkg, ...r.path], true)!;
+      switch (r.kind) {
+        case 'complete':
+          n.complete.push(r);
+          break;
+        case 'set':
+          n.sets.push(r);
+          break;
+        case 'object':
+          n.objects.push(r);
+          break;
+        case 'function':
+          n.funcs.push(r);
+          break;
+      }
+      let x: RuleNode | undefined = root;
+      x.hasRules = true;
+      for (const seg of [...m.pkg, ...r.path]) {
+        x = x.children.get(seg);
+        if (!x) break;
+        x.hasRules = true;
+      }
+    }
+  }
+  for (const m of modules) for (const r of m.rules) checkConflicts(root, m, r);
+  return root;
+}
+
+function checkConflicts(root: RuleNode, m: Module, r: Rule): void {
+  const n = nodeAt(root, [...m.pkg, ...r.path], false)!;
+  const kinds = [n.complete.length > 0, n.sets.length > 0, n.objects.length > 0, n.funcs.length > 0].filter(Boolean);
+  if (kinds.length > 1) {
+    if (n.funcs.length > 0 && n.complete.some((x) => x.isDefault) && n.complete.every((x) => x.isDefault)) return;
+    throw new RegoParseError('rule conflicts with the following rule', r.loc);
+  }
+  if (n.funcs.length > 0) {
+    const arity = n.funcs[0]!.args.length;
+    if (n.funcs.some((f) => f.args.length !== arity)) {
+      throw new RegoParseError('function has conflicting arities: rule conflicts with the following rule', r.loc);
+    }
+  }
+  if (n.complete.filter((x) => x.isDefault).length > 1) {
+    throw new RegoParseError('multiple default rules: rule conflicts with the following rule', r.loc);
+  }
+}
+
+/** names visible at package level in a module: rule names and import aliases */
+export interface ModuleScope {
+  module: Module;
+  ruleNames: Set<string>;
+  imports: Map<string, { root: 'data' | 'input'; path: string[] }>;
+}
+
+export function moduleScope(m: Module, pkgRuleNames: Set<string>): ModuleScope {
+  const imports = new Map<string, { root: 'data' | 'input'; path: string[] }>();
+  for (const im of m.imports) imports.set(im.alias, { root: im.root, path: im.path });
+  return { module: m, ruleNames: pkgRuleNames, imports };
+}
+
+/** Resolved global reference for a var name, or null when it is a local variable. */
+export function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
+  const im = scope.imports.get(name);
+  if (im) {
+    const head: Expr = im.root === 'data' ? { t: 'data', p } : { t: 'input', p };
+    if (im.path.length === 0) return head;
+    return { t: 'ref', head, path: im.path.map((s) => ({ t: 'scalar', v: s, p })), p };
+  }
+  if (scope.ruleNames.has(name)) {
+    return {
+      t: 'ref',
+      head: { t: 'data', p },
+      path: [...scope.module.pkg, name].map((s) => ({ t: 'scalar', v: s, p })),
+      p,
+    };
+  }
+  return null;
+}
+
+type Scope = { declared: Set<string>; seen: Set<string>; parent: Scope | null };
+
+/**
+ * Rewrites var nodes that name rules/imports into refs (in place, by returning new trees) and checks
+ * that declarations (`:=`, `some`) do not redeclare variables already used in the same body.
+ */
+export class Resolver {
+  constructor(private readonly scope: ModuleScope) {}
+
+  resolveRule(r: Rule): void {
+    const s: Scope = { declared: new Set(), seen: new Set(), parent: null };
+    const file = r.module.file;
+    if (r.kind === 'function') {
+      for (const a of r.args) for (const v of varsOf(a)) {
+        s.declared.add(v);
+        s.seen.add(v);
+      }
+    }
+    if (r.body) r.body = this.body(r.body, s, file);
+    for (const e of r.elses) e.body = this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file);
+    // head terms see the body's variables
+    r.keys = r.keys.map((k) => this.expr(k, s, file));
+    if (r.value) r.value = this.expr(r.value, s, file);
+    for (const e of r.elses) if (e.value) e.value = this.expr(e.value, s, file);
+    r.args = r.args.map((a) => this.expr(a, s, file));
+    r.constValue = r.kind === 'complete' && isConst(r.value) && r.elses.length === 0;
+  }
+
+  body(lits: Literal[], s: Scope, file: string): Literal[] {
+    return lits.map((l) => this.literal(l, s, file));
+  }
+
+  private isLocal(name: string, s: Scope | null): boolean {
+    for (let x = s; x; x = x.parent) if (x.declared.has(name)) return true;
+    return false;
+  }
+
+  private declare(names: string[], s: Scope, file: string, p: Expr['p']): void {
+    for (const n of names) {
+      if (n.startsWith('_$')) continue;
+      if (s.seen.has(n)) {
+        throw new RegoParseError(`var \`${n}\` used before definition below`, { file, line: p.line, col: p.col });
+      }
+      s.declared.add(n);
+      s.seen.add(n);
+    }
+  }
+
+  literal(l: Literal, s: Scope, file: string): Literal {
+    switch (l.t) {
+      case 'some':
+        this.declare(l.vars, s, file, l.p);
+        return l;
+      case 'somein': {
+        const coll = this.expr(l.coll, s, file);
+        const names = [...(l.key ? varsOf(l.key) : []), ...varsOf(l.value)];
+        this.declare(names, s, file, l.p);
+        return {
+          ...l,
+          coll,
+          key: l.key ? this.expr(l.key, s, file) : null,
+          value: this.expr(l.value, s, file),
+          withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })),
+        };
+      }
+      case 'every': {
+        const coll = this.expr(l.coll, s, file);
+        const inner: Scope = { declared: new Set(), seen: new Set(), parent: s };
+        const names = [...(l.key ? varsOf(l.key) : []), ...varsOf(l.value)];
+        for (const n of names) inner.declared.add(n);
+        return {
+          ...l,
+          coll,
+          key: l.key ? this.expr(l.key, inner, file) : null,
+          value: this.expr(l.value, inner, file),
+          body: this.body(l.body, inner, file),
+          withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })),
+        };
+      }
+      case 'expr': {
+        let e = l.e;
+        if (e.t === 'assign') {
+          const r = this.expr(e.r, s, file);
+          this.declare(varsOf(e.l), s, file, e.p);
+          e = { ...e, l: this.expr(e.l, s, file), r };
+        } else e = this.expr(e, s, file);
+        return { ...l, e, withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })) };
+      }
+    }
+  }
+
+  expr(e: Expr, s: Scope, file: string): Expr {
+    switch (e.t) {
+      case 'var': {
+        if (this.isLocal(e.name, s)) return e;
+        const g = e.name.startsWith('_$') ? null : globalFor(this.scope, e.name, e.p);
+        if (g) return g;
+        s.seen.add(e.name);
+        return e;
+      }
+      case 'scalar':
+      case 'input':
+      case 'data':
+        return e;
+      case 'ref': {
+        const head = this.expr(e.head, s, file);
+        const path = e.path.map((x) => this.expr(x, s, file));
+        if (head.t === 'ref') return { t: 'ref', head: head.head, path: [...head.path, ...path], p: e.p };
+        return { ...e, head, path };
+      }
+      case 'array':
+        return { ...e, items: e.items.map((x) => this.expr(x, s, file)) };
+      case 'set':
+        return { ...e, items: e.items.map((x) => this.expr(x, s, file)) };
+      case 'object':
+        return { ...e, entries: e.entries.map(([k, v]) => [this.expr(k, s, file), this.expr(v, s, file)] as [Expr, Expr]) };
+      case 'arraycompr':
+      case 'setcompr': {
+        const inner: Scope = { declared: new Set(), seen: new Set(), parent: s };
+        const body = this.body(e.body, inner, file);
+        return { ...e, body, term: this.expr(e.term, inner, file) };
+      }
+      case 'objcompr': {
+        const inner: Scope = { declared: new Set(), seen: new Set(), parent: s };
+        const body = this.body(e.body, inner, file);
+        return { ...e, body, key: this.expr(e.key, inner, file), value: this.expr(e.value, inner, file) };
+      }
+      case 'call':
+        return { ...e, args: e.args.map((a) => this.expr(a, s, file)), target: this.callTarget(e.name, s) };
+      case 'bin':
+        return { ...e, l: this.expr(e.l, s, file), r: this.expr(e.r, s, file) };
+      case 'neg':
+        return { ...e, e: this.expr(e.e, s, file) };
+      case 'in':
+        return {
+          ...e,
+          key: e.key ? this.expr(e.key, s, file) : null,
+          value: this.expr(e.value, s, file),
+          coll: this.expr(e.coll, s, file),
+        };
+      case 'unify':
+      case 'assign':
+        return { ...e, l: this.expr(e.l, s, file), r: this.expr(e.r, s, file) };
+    }
+  }
+
+  private callTarget(name: string, s: Scope): NonNullable<Extract<Expr, { t: 'call' }>['target']> {
+    const parts = name.split('.');
+    const first = parts[0]!;
+    if (first === 'data') return { k: 'rule', path: parts.slice(1) };
+    if (!this.isLocal(first, s)) {
+      const im = this.scope.imports.get(first);
+      if (im && im.root === 'data') return { k: 'rule', path: [...im.path, ...parts.slice(1)] };
+      if (this.scope.ruleNames.has(first)) return { k: 'rule', path: [...this.scope.module.pkg, ...parts] };
+    }
+    return { k: 'builtin', name };
+  }
+}
+
+export function varsOf(e: Expr): string[] {
+  const out: string[] = [];
+  const walk = (x: Expr): void => {
+    switch (x.t) {
+      case 'var':
+        out.push(x.name);
+        return;
+      case 'array':
+      case 'set':
+        x.items.forEach(walk);
+        return;
+      case 'object':
+        x.entries.forEach(([, v]) => walk(v));
+        return;
+      default:
+        return;
+    }
+  };
+  walk(e);
+  return out;
+}
+
+function isConst(e: Expr | null): boolean {
+  if (!e) return true;
+  switch (e.t) {
+    case 'scalar':
+      return true;
+    case 'array':
+    case 'set':
+      return e.items.every(isConst);
+    case 'object':
+      return e.entries.every(([k, v]) => isConst(k) && isConst(v));
+    default:
+      return false;
+  }
+}

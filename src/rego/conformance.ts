@@ -1,0 +1,154 @@
+// Runner for the regorus YAML conformance cases (read from ../shared/rego-cases, never copied here).
+// Used by conformance.test.ts; `node --import tsx src/rego/conformance.ts [dir] [filter]` prints
+// the failures for debugging.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import YAML from 'yaml';
+import { Engine } from './index.js';
+import { compare, fromJSON, RObject, RSet, stringifyValue, type Value } from './value.js';
+
+export interface CaseOutcome {
+  id: string;
+  ok: boolean;
+  detail: string;
+}
+
+interface RawCase {
+  note: string;
+  data?: unknown;
+  input?: unknown;
+  modules?: string[];
+  query: string;
+  want_result?: unknown;
+  error?: string;
+  no_result?: boolean;
+  strict?: boolean;
+}
+
+export function listCaseFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.yaml')) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** test-encoding of values: `set!`, `object!`, `#undefined` */
+function processValue(v: Value): Value | undefined {
+  if (v === '#undefined') return undefined;
+  if (Array.isArray(v)) return v.map((x) => processValue(x) as Value);
+  if (v instanceof RObject) {
+    if (v.size === 1) {
+      const s = v.getStr('set!');
+      if (Array.isArray(s)) return RSet.of(s.map((x) => processValue(x) as Value));
+      const o = v.getStr('object!');
+      if (Array.isArray(o)) {
+        const out = new RObject();
+        for (const e of o) {
+          if (e instanceof RObject) out.set(processValue(e.getStr('key') ?? null) as Value, processValue(e.getStr('value') ?? null) as Value);
+        }
+        return out;
+      }
+    }
+    const out = new RObject();
+    for (const [k, x] of v.m.values()) {
+      const px = processValue(x);
+      if (px !== undefined) out.set(k, px);
+    }
+    return out;
+  }
+  return v;
+}
+
+function many(v: Value | undefined): Value[] | null {
+  if (v instanceof RObject && v.size === 1) {
+    const m = v.getStr('many!');
+    if (Array.isArray(m)) return m;
+  }
+  return null;
+}
+
+export function runCase(c: RawCase): { ok: boolean; detail: string } {
+  const strict = c.strict ?? true;
+  const results: (Value | undefined)[] = [];
+  try {
+    const engine = new Engine({ strictBuiltinErrors: strict });
+    (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}.rego`, m));
+    engine.setData(c.data ?? {});
+    const dataV = c.data === undefined ? undefined : fromJSON(c.data);
+    void dataV;
+    const inputV = c.input === undefined ? undefined : fromJSON(c.input);
+    const inputs = inputV === undefined ? [undefined] : (many(inputV) ?? [inputV]);
+    for (const inp of inputs) {
+      engine.setInputValue(inp);
+      for (const r of engine.evalQueryValues(c.query)) {
+        const names = Object.keys(r.bindings);
+        if (names.length) results.push(RObject.fromEntries(names.map((n) => [n, r.bindings[n]!])));
+        else if (r.values.length === 1) results.push(r.values[0]);
+        else results.push(r.values);
+      }
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (c.error !== undefined) {
+      return msg.includes(c.error) ? { ok: true, detail: '' } : { ok: false, detail: `error mismatch: got ${msg} want ${c.error}` };
+    }
+    return { ok: false, detail: `unexpected error: ${msg}` };
+  }
+  if (c.error !== undefined) return { ok: false, detail: `expected error ${c.error}, got ${results.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ')}` };
+  let expected: (Value | undefined)[];
+  if (c.no_result) expected = [];
+  else {
+    const want = fromJSON(c.want_result ?? null);
+    const m = many(want);
+    expected = (m ?? [want]).map(processValue);
+  }
+  const show = (xs: (Value | undefined)[]): string => xs.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ');
+  const same = (a: Value | undefined, b: Value | undefined): boolean =>
+    a === undefined || b === undefined ? a === b : compare(a, b) === 0;
+  if (expected.length !== results.length) {
+    // the regorus harness keeps only the last result of a query
+    if (expected.length === 1 && results.length > 1 && same(results[results.length - 1], expected[0])) return { ok: true, detail: '' };
+    return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
+  }
+  for (let i = 0; i < expected.length; i++) {
+    if (!same(results[i], expected[i])) return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
+  }
+  return { ok: true, detail: '' };
+}
+
+export function runAll(dir: string, filter?: string): CaseOutcome[] {
+  const out: CaseOutcome[] = [];
+  for (const file of listCaseFiles(dir)) {
+    const rel = relative(dir, file);
+    if (filter && !rel.includes(filter)) continue;
+    // serde_yaml is more lenient about flow-sequence indentation than the yaml package: keep the
+    // document even when it reports indentation errors
+    const parsed = YAML.parseDocument(readFileSync(file, 'utf8'), { intAsBigInt: true, strict: false, uniqueKeys: false });
+    const doc = parsed.toJS({ maxAliasCount: -1 }) as { cases?: RawCase[] };
+    for (const c of doc.cases ?? []) {
+      const id = `${rel}#${c.note}`;
+      let r: { ok: boolean; detail: string };
+      try {
+        r = runCase(c);
+      } catch (e) {
+        r = { ok: false, detail: `runner crash: ${(e as Error).stack}` };
+      }
+      out.push({ id, ...r });
+    }
+  }
+  return out;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/src\//, '/src/'))) {
+  const dir = process.argv[2] ?? join(import.meta.dirname, '../../../shared/rego-cases');
+  const res = runAll(dir, process.argv[3]);
+  const failed = res.filter((r) => !r.ok);
+  for (const f of failed) console.log(`FAIL ${f.id}\n    ${f.detail.slice(0, 400)}`);
+  console.log(`${res.length - failed.length}/${res.length} passed`);
+}

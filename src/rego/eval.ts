@@ -1,0 +1,1140 @@
+// Evaluator: backtracking search written in continuation-passing style. Every enumerator takes a
+// callback and returns `true` when the search should stop (e.g. `not` found a solution, a complete
+// rule with a constant value found one). Variable bindings live in one Map per rule body with undo
+// on backtrack. Rule values are cached per evaluation context (a `with` creates a fresh context).
+import type { Expr, Literal, Rule, WithMod } from './ast.js';
+import { builtinArity, callBuiltin, type BuiltinContext } from './builtins/index.js';
+import type { RuleNode } from './compile.js';
+import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
+import { arith, setOp } from './numbers.js';
+import {
+  compare,
+  displayValue,
+  equal,
+  RObject,
+  RSet,
+  stringifyValue,
+  toJSON,
+  type Value,
+} from './value.js';
+
+export type Env = Map<string, Value>;
+type K = () => boolean;
+type KV = (v: Value) => boolean;
+
+export interface TraceEntry {
+  rule: string;
+  file: string;
+  line: number;
+  col: number;
+  text: string;
+  bindings: Record<string, unknown>;
+  depth: number;
+}
+
+interface Frame {
+  rule: string;
+  file: string;
+  src: string;
+  lits: Literal[];
+  maxIdx: number;
+  bindings: Record<string, unknown>;
+}
+
+const IN_PROGRESS = Symbol('in-progress');
+
+export interface EvalShared {
+  root: RuleNode;
+  strict: boolean;
+  prints: string[];
+  trace: TraceEntry[] | null;
+  depth: number;
+  deadline?: { check: () => void };
+}
+
+export class Ctx {
+  readonly cache = new Map<RuleNode, Value | undefined | typeof IN_PROGRESS>();
+  constructor(
+    readonly shared: EvalShared,
+    readonly input: Value | undefined,
+    readonly data: Value,
+    /** `with data.x as v`: path key -> value */
+    readonly overrides: Map<string, Value> | null,
+    /** `with f as g`: builtin or function name -> replacement */
+    readonly mocks: Map<string, Expr | Value> | null,
+  ) {}
+}
+
+function evalErr(msg: string, e: { p: { line: number; col: number } } | null, file?: string): RegoEvalError {
+  const loc: Loc | undefined = e && file ? { file, line: e.p.line, col: e.p.col } : undefined;
+  return new RegoEvalError(msg, loc);
+}
+
+export class Evaluator {
+  /** file of the module whose rule is being evaluated (for error locations) */
+  private file = '<query>';
+  private src = '';
+  private frame: Frame | null = null;
+
+  constructor(readonly shared: EvalShared) {}
+
+  // ------------------------------------------------------------------ bodies
+  evalBody(lits: Literal[], i: number, env: Env, ctx: Ctx, k: K): boolean {
+    if (i === lits.length) return k();
+    const lit = lits[i]!;
+    const fr = this.frame;
+    if (fr && fr.lits === lits && i >= fr.maxIdx) {
+      fr.maxIdx = i;
+      fr.bindings = this.snapshot(lit, env, ctx);
+    }
+    if (this.shared.deadline) this.shared.deadline.check();
+    const next = (): boolean => this.evalBody(lits, i + 1, env, ctx, k);
+    if (lit.t !== 'some' && lit.withs.length > 0) {
+      return this.withMods(lit.withs, env, ctx, (c2) => this.evalLiteral(lit, env, c2, next));
+    }
+    return this.evalLiteral(lit, env, ctx, next);
+  }
+
+  private evalLiteral(lit: Literal, env: Env, ctx: Ctx, k: K): boolean {
+    switch (lit.t) {
+      case 'some': {
+        // shadow outer bindings of the declared names
+        const saved: [string, Value][] = [];
+        for (const v of lit.vars) {
+          const old = env.get(v);
+          if (old !== undefined) {
+            saved.push([v, old]);
+            env.delete(v);
+          }
+        }
+        const r = k();
+        for (const [n, v] of saved) env.set(n, v);
+        return r;
+      }
+      case 'somein':
+        return this.shadowing([lit.key, lit.value], env, () =>
+          this.evalExpr(lit.coll, env, ctx, (coll) => this.iterateIn(lit.key, lit.value, coll, env, ctx, k, lit)),
+        );
+      case 'every':
+        return this.evalEvery(lit, env, ctx, k);
+      case 'expr': {
+        if (lit.neg) {
+          let found = false;
+          this.evalTruthy(lit.e, env, ctx, () => {
+            found = true;
+            return true;
+          });
+          return found ? false : k();
+        }
+        return this.evalTruthy(lit.e, env, ctx, k);
+      }
+    }
+  }
+
+  private shadowing(pats: (Expr | null)[], env: Env, k: K): boolean {
+    const saved: [string, Value][] = [];
+    for (const p of pats) {
+      if (!p) continue;
+      for (const n of patternVars(p)) {
+        const old = env.get(n);
+        if (old !== undefined) {
+          saved.push([n, old]);
+          env.delete(n);
+        }
+      }
+    }
+    if (saved.length === 0) return k();
+    const r = k();
+    for (const [n, v] of saved) env.set(n, v);
+    return r;
+  }
+
+  private iterateIn(key: Expr | null, value: Expr, coll: Value, env: Env, ctx: Ctx, k: K, at: { p: Expr['p'] }): boolean {
+    if (Array.isArray(coll)) {
+      for (let i = 0; i < coll.length; i++) {
+        const r = key
+          ? this.match(key, i, env, ctx, () => this.match(value, coll[i]!, env, ctx, k))
+          : this.match(value, coll[i]!, env, ctx, k);
+        if (r) return true;
+      }
+      return false;
+    }
+    if (coll instanceof RSet) {
+      for (const v of coll.sortedValues()) {
+        const r = key
+          ? this.match(key, v, env, ctx, () => this.match(value, v, env, ctx, k))
+          : this.match(value, v, env, ctx, k);
+        if (r) return true;
+      }
+      return false;
+    }
+    if (coll instanceof RObject) {
+      for (const [kk, v] of coll.sortedEntries()) {
+        const r = key
+          ? this.match(key, kk, env, ctx, () => this.match(value, v, env, ctx, k))
+          : this.match(value, v, env, ctx, k);
+        if (r) return true;
+      }
+      return false;
+    }
+    return this.builtinFailure('`some .. in collection` expects array/set/object.', at);
+  }
+
+  private builtinFailure(msg: string, at: { p: Expr['p'] }): boolean {
+    if (this.shared.strict) throw evalErr(msg, at, this.file);
+    return false;
+  }
+
+  private evalEvery(lit: Extract<Literal, { t: 'every' }>, env: Env, ctx: Ctx, k: K): boolean {
+    let ok = true;
+    let any = false;
+    this.evalExpr(lit.coll, env, ctx, (coll) => {
+      any = true;
+      const each = (kv: Value | null, v: Value): boolean => {
+        let sat = false;
+        this.shadowing([lit.key, lit.value], env, () => {
+          const body = (): boolean => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true));
+          if (lit.key) return this.match(lit.key, kv as Value, env, ctx, () => this.match(lit.value, v, env, ctx, body));
+          return this.match(lit.value, v, env, ctx, body);
+        });
+        if (!sat) {
+          ok = false;
+          return true;
+        }
+        return false;
+      };
+      if (Array.isArray(coll)) {
+        for (let i = 0; i < coll.length; i++) if (each(i, coll[i]!)) return true;
+      } else if (coll instanceof RSet) {
+        for (const v of coll.sortedValues()) if (each(v, v)) return true;
+      } else if (coll instanceof RObject) {
+        for (const [kk, v] of coll.sortedEntries()) if (each(kk, v)) return true;
+      } else {
+        ok = false;
+        return true;
+      }
+      return true;
+    });
+    if (!any) return k(); // every over undefined: OPA treats as true
+    return ok ? k() : false;
+  }
+
+  /** expression as a literal: succeeds for each value that is not false */
+  private evalTruthy(e: Expr, env: Env, ctx: Ctx, k: K): boolean {
+    switch (e.t) {
+      case 'unify':
+        return this.unify(e.l, e.r, env, ctx, k, e, false);
+      case 'assign':
+        return this.unify(e.l, e.r, env, ctx, k, e, true);
+      case 'in':
+        if (e.key === null && e.value.t === 'var' && !env.has(e.value.name)) {
+          // unbound membership acts like `some x in coll` (regorus allows it in queries)
+          return this.evalExpr(e.coll, env, ctx, (coll) => this.iterateIn(null, e.value, coll, env, ctx, k, e));
+        }
+        break;
+      default:
+        break;
+    }
+    return this.evalExpr(e, env, ctx, (v) => (v === false ? false : k()));
+  }
+
+  // ------------------------------------------------------------------ unification
+  private unify(l: Expr, r: Expr, env: Env, ctx: Ctx, k: K, at: Expr, isAssign: boolean): boolean {
+    if (l.t === 'array' && r.t === 'array') {
+      if (l.items.length !== r.items.length) {
+        throw evalErr('mismatch in number of array elements', at, this.file);
+      }
+      const step = (i: number): boolean =>
+        i === l.items.length ? k() : this.unify(l.items[i]!, r.items[i]!, env, ctx, () => step(i + 1), at, isAssign);
+      return step(0);
+    }
+    if (l.t === 'object' && r.t === 'object' && this.isPattern(l, env) && this.isPattern(r, env)) {
+      return this.evalExpr(r, env, ctx, (rv) => this.match(l, rv, env, ctx, k, at));
+    }
+    if ((l.t === 'array' && r.t === 'object') || (l.t === 'object' && r.t === 'array')) {
+      throw evalErr(
+        'incompatible destructuring patterns: both sides must be arrays or objects with matching structure',
+        at,
+        this.file,
+      );
+    }
+    if (isAssign || this.isPattern(l, env)) {
+      return this.evalExpr(r, env, ctx, (rv) => this.match(l, rv, env, ctx, k, at));
+    }
+    if (this.isPattern(r, env)) {
+      return this.evalExpr(l, env, ctx, (lv) => this.match(r, lv, env, ctx, k, at));
+    }
+    return this.evalExpr(l, env, ctx, (lv) => this.evalExpr(r, env, ctx, (rv) => (equal(lv, rv) ? k() : false)));
+  }
+
+  /** does the term contain an unbound local variable outside of refs/calls (a binding position)? */
+  private isPattern(e: Expr, env: Env): boolean {
+    switch (e.t) {
+      case 'var':
+        return !env.has(e.name);
+      case 'array':
+      case 'set':
+        return e.items.some((x) => this.isPattern(x, env));
+      case 'object':
+        return e.entries.some(([, v]) => this.isPattern(v, env));
+      default:
+        return false;
+    }
+  }
+
+  /** match a pattern term against a value, binding unbound variables */
+  match(p: Expr, v: Value, env: Env, ctx: Ctx, k: K, at?: Expr): boolean {
+    switch (p.t) {
+      case 'var': {
+        const cur = env.get(p.name);
+        if (cur !== undefined) return equal(cur, v) ? k() : false;
+        env.set(p.name, v);
+        const r = k();
+        env.delete(p.name);
+        return r;
+      }
+      case 'array': {
+        if (!this.isPattern(p, env)) break;
+        if (!Array.isArray(v)) return false;
+        if (v.length !== p.items.length) {
+          if (at) throw evalErr('mismatch in number of array elements', at, this.file);
+          return false;
+        }
+        const step = (i: number): boolean => (i === p.items.length ? k() : this.match(p.items[i]!, v[i]!, env, ctx, () => step(i + 1), at));
+        return step(0);
+      }
+      case 'object': {
+        if (!this.isPattern(p, env)) break;
+        if (!(v instanceof RObject)) return false;
+        const keys: Value[] = [];
+        for (const [ke] of p.entries) {
+          const kv = this.evalOne(ke, env, ctx);
+          if (kv === undefined) return false;
+          keys.push(kv);
+        }
+        if (at && at.t === 'assign') {
+          if (keys.length !== v.size) {
+            throw evalErr(
+              `object field count mismatch in assignment: left has ${keys.length} fields, right has ${v.size} fields`,
+              at,
+              this.file,
+            );
+          }
+        }
+        if (keys.length !== v.size || keys.some((kk) => !v.has(kk))) {
+          if (at && at.t === 'unify' && keys.length === v.size) {
+            const ek = keys.map(stringifyValue).sort();
+            const gk = v.sortedKeys().map(stringifyValue);
+            throw evalErr(`object literal keys mismatch. Expected keys [${ek.join(', ')}] got [${gk.join(', ')}].`, at, this.file);
+          }
+          return false;
+        }
+        const step = (i: number): boolean =>
+          i === keys.length ? k() : this.match(p.entries[i]![1], v.get(keys[i]!)!, env, ctx, () => step(i + 1), at);
+        return step(0);
+      }
+      default:
+        break;
+    }
+    return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
+  }
+
+  // ------------------------------------------------------------------ expressions
+  evalOne(e: Expr, env: Env, ctx: Ctx): Value | undefined {
+    let out: Value | undefined;
+    this.evalExpr(e, env, ctx, (v) => {
+      out = v;
+      return true;
+    });
+    return out;
+  }
+
+  evalExpr(e: Expr, env: Env, ctx: Ctx, k: KV): boolean {
+    switch (e.t) {
+      case 'scalar':
+        return k(e.v);
+      case 'var': {
+        const v = env.get(e.name);
+        return v === undefined ? false : k(v);
+      }
+      case 'input':
+        return ctx.input === undefined ? false : k(ctx.input);
+      case 'data':
+        return this.evalDataRef([], 0, this.shared.root, env, ctx, k);
+      case 'ref':
+        return this.evalRef(e, env, ctx, k);
+      case 'array':
+        return this.evalList(e.items, 0, [], env, ctx, (items) => k(items));
+      case 'set':
+        return this.evalList(e.items, 0, [], env, ctx, (items) => k(RSet.of(items)));
+      case 'object': {
+        const flat: Expr[] = [];
+        for (const [kk, vv] of e.entries) flat.push(kk, vv);
+        return this.evalList(flat, 0, [], env, ctx, (vals) => {
+          const o = new RObject();
+          for (let i = 0; i < vals.length; i += 2) o.set(vals[i]!, vals[i + 1]!);
+          return k(o);
+        });
+      }
+      case 'arraycompr': {
+        const out: Value[] = [];
+        this.evalBody(e.body, 0, env, ctx, () =>
+          this.evalExpr(e.term, env, ctx, (v) => {
+            out.push(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'setcompr': {
+        const out = new RSet();
+        this.evalBody(e.body, 0, env, ctx, () =>
+          this.evalExpr(e.term, env, ctx, (v) => {
+            out.add(v);
+            return false;
+          }),
+        );
+        return k(out);
+      }
+      case 'objcompr': {
+        const out = new RObject();
+        this.evalBody(e.body, 0, env, ctx, () =>
+          this.evalExpr(e.key, env, ctx, (kv) =>
+            this.evalExpr(e.value, env, ctx, (vv) => {
+              const old = out.get(kv);
+              if (old !== undefined && !equal(old, vv)) {
+                throw evalErr(
+                  `value for key \`${stringifyValue(kv)}\` generated multiple times: \`${stringifyValue(old)}\` and \`${stringifyValue(vv)}\``,
+                  e,
+                  this.file,
+                );
+              }
+              out.set(kv, vv);
+              return false;
+            }),
+          ),
+        );
+        return k(out);
+      }
+      case 'call':
+        return this.evalCall(e, env, ctx, k);
+      case 'bin':
+        return this.evalBin(e, env, ctx, k);
+      case 'neg':
+        return this.evalExpr(e.e, env, ctx, (v) => {
+          const r = this.guard(() => arith('-', 0, v, 'sub'), e);
+          return r === undefined ? false : k(r);
+        });
+      case 'in':
+        return this.evalExpr(e.coll, env, ctx, (coll) => {
+          if (e.key) {
+            return this.evalExpr(e.key, env, ctx, (kv) =>
+              this.evalExpr(e.value, env, ctx, (vv) => {
+                let found = false;
+                if (Array.isArray(coll)) found = typeof kv === 'number' && coll[kv] !== undefined && equal(coll[kv]!, vv);
+                else if (coll instanceof RObject) {
+                  const x = coll.get(kv);
+                  found = x !== undefined && equal(x, vv);
+                } else if (coll instanceof RSet) found = coll.has(vv) && equal(kv, vv);
+                return k(found);
+              }),
+            );
+          }
+          return this.evalExpr(e.value, env, ctx, (vv) => {
+            let found = false;
+            if (Array.isArray(coll)) found = coll.some((x) => equal(x, vv));
+            else if (coll instanceof RSet) found = coll.has(vv);
+            else if (coll instanceof RObject) {
+              for (const [, x] of coll.m.values()) if (equal(x, vv)) {
+                found = true;
+                break;
+              }
+            }
+            return k(found);
+          });
+        });
+      case 'unify':
+      case 'assign':
+        return this.unify(e.l, e.r, env, ctx, () => k(true), e, e.t === 'assign');
+    }
+  }
+
+  private evalList(items: Expr[], i: number, acc: Value[], env: Env, ctx: Ctx, k: (vals: Value[]) => boolean): boolean {
+    if (i === items.length) return k(acc.slice());
+    return this.evalExpr(items[i]!, env, ctx, (v) => {
+      acc[i] = v;
+      const r = this.evalList(items, i + 1, acc, env, ctx, k);
+      acc.length = i;
+      return r;
+    });
+  }
+
+  private guard<T>(fn: () => T, at: { p: Expr['p'] }): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof BuiltinError) {
+        if (this.shared.strict) throw evalErr(err.message, at, this.file);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private evalBin(e: Extract<Expr, { t: 'bin' }>, env: Env, ctx: Ctx, k: KV): boolean {
+    if (e.op === 'or') {
+      let produced = false;
+      const r = this.evalExpr(e.l, env, ctx, (lv) => {
+        if (lv === false || lv === null) return false;
+        produced = true;
+        return k(lv);
+      });
+      if (r) return true;
+      if (produced) return false;
+      return this.evalExpr(e.r, env, ctx, k);
+    }
+    return this.evalExpr(e.l, env, ctx, (lv) =>
+      this.evalExpr(e.r, env, ctx, (rv) => {
+        switch (e.op) {
+          case '==':
+            return k(equal(lv, rv));
+          case '!=':
+            return k(!equal(lv, rv));
+          case '<':
+            return k(compare(lv, rv) < 0);
+          case '<=':
+            return k(compare(lv, rv) <= 0);
+          case '>':
+            return k(compare(lv, rv) > 0);
+          case '>=':
+            return k(compare(lv, rv) >= 0);
+          case '|':
+          case '&': {
+            const r = this.guard(() => setOp(e.op, lv, rv), e);
+            return r === undefined ? false : k(r);
+          }
+          default: {
+            const r = this.guard(() => arith(e.op, lv, rv), e);
+            return r === undefined ? false : k(r);
+          }
+        }
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------ refs
+  private evalRef(e: Extract<Expr, { t: 'ref' }>, env: Env, ctx: Ctx, k: KV): boolean {
+    if (e.head.t === 'data') return this.evalDataRef(e.path, 0, this.shared.root, env, ctx, k);
+    return this.evalExpr(e.head, env, ctx, (hv) => this.walk(hv, e.path, 0, env, ctx, k));
+  }
+
+  /** index a value by the remaining path, iterating over unbound variables */
+  walk(cur: Value, path: Expr[], i: number, env: Env, ctx: Ctx, k: KV): boolean {
+    for (; i < path.length; i++) {
+      const pe = path[i]!;
+      if (pe.t === 'scalar') {
+        const nv = index(cur, pe.v);
+        if (nv === undefined) return false;
+        cur = nv;
+        continue;
+      }
+      if (pe.t === 'var' && !env.has(pe.name)) {
+        const name = pe.name;
+        const rest = i + 1;
+        const bindAnd = (key: Value, val: Value): boolean => {
+          env.set(name, key);
+          const r = this.walk(val, path, rest, env, ctx, k);
+          env.delete(name);
+          return r;
+        };
+        if (Array.isArray(cur)) {
+          for (let j = 0; j < cur.length; j++) if (bindAnd(j, cur[j]!)) return true;
+        } else if (cur instanceof RObject) {
+          for (const [kk, vv] of cur.sortedEntries()) if (bindAnd(kk, vv)) return true;
+        } else if (cur instanceof RSet) {
+          for (const vv of cur.sortedValues()) if (bindAnd(vv, vv)) return true;
+        }
+        return false;
+      }
+      if (this.isPattern(pe, env)) {
+        // e.g. x[[a, b]] over a set: match elements/keys
+        const here = cur;
+        const rest = i + 1;
+        const keys: [Value, Value][] = Array.isArray(here)
+          ? here.map((v, j) => [j, v] as [Value, Value])
+          : here instanceof RObject
+            ? here.sortedEntries()
+            : here instanceof RSet
+              ? here.sortedValues().map((v) => [v, v] as [Value, Value])
+              : [];
+        for (const [kk, vv] of keys) {
+          if (this.match(pe, kk, env, ctx, () => this.walk(vv, path, rest, env, ctx, k))) return true;
+        }
+        return false;
+      }
+      const here = cur;
+      const rest = i + 1;
+      return this.evalExpr(pe, env, ctx, (key) => {
+        const nv = index(here, key);
+        return nv === undefined ? false : this.walk(nv, path, rest, env, ctx, k);
+      });
+    }
+    return k(cur);
+  }
+
+  private evalDataRef(path: Expr[], i: number, node: RuleNode, env: Env, ctx: Ctx, k: KV): boolean {
+    if (ctx.overrides) {
+      const ov = ctx.overrides.get(node.path.join('\u0000'));
+      if (ov !== undefined) return this.walk(ov, path, i, env, ctx, k);
+    }
+    if (i === path.length || !node.hasRules || node.complete.length || node.sets.length || node.objects.length) {
+      const v = this.nodeValue(node, ctx);
+      if (v === undefined) return false;
+      return this.walk(v, path, i, env, ctx, k);
+    }
+    const pe = path[i]!;
+    if (pe.t === 'scalar') return this.dataStep(pe.v, path, i, node, env, ctx, k);
+    if (pe.t === 'var' && !env.has(pe.name)) {
+      const v = this.nodeValue(node, ctx);
+      if (v === undefined) return false;
+      return this.walk(v, path, i, env, ctx, k);
+    }
+    return this.evalExpr(pe, env, ctx, (key) => this.dataStep(key, path, i, node, env, ctx, k));
+  }
+
+  private dataStep(key: Value, path: Expr[], i: number, node: RuleNode, env: Env, ctx: Ctx, k: KV): boolean {
+    const child = typeof key === 'string' ? node.children.get(key) : undefined;
+    if (child) {
+      if (child.funcs.length && !child.complete.length) return false;
+      return this.evalDataRef(path, i + 1, child, env, ctx, k);
+    }
+    const base = this.baseAt(node.path, ctx);
+    if (base === undefined) return false;
+    const nv = index(base, key);
+    if (nv === undefined) return false;
+    return this.walk(nv, path, i + 1, env, ctx, k);
+  }
+
+  private baseAt(path: string[], ctx: Ctx): Value | undefined {
+    let cur: Value | undefined = ctx.data;
+    for (const seg of path) {
+      if (!(cur instanceof RObject)) return undefined;
+      cur = cur.getStr(seg);
+      if (cur === undefined) return undefined;
+    }
+    return cur;
+  }
+
+  // ------------------------------------------------------------------ rules
+  nodeValue(node: RuleNode, ctx: Ctx): Value | undefined {
+    const cached = ctx.cache.get(node);
+    if (cached === IN_PROGRESS) {
+      throw new RegoEvalError(`recursion detected when evaluating data.${node.path.join('.')}`);
+    }
+    if (cached !== undefined || ctx.cache.has(node)) return cached as Value | undefined;
+    ctx.cache.set(node, IN_PROGRESS);
+    let v: Value | undefined;
+    try {
+      v = this.computeNode(node, ctx);
+    } catch (err) {
+      ctx.cache.delete(node);
+      throw err;
+    }
+    ctx.cache.set(node, v);
+    return v;
+  }
+
+  private computeNode(node: RuleNode, ctx: Ctx): Value | undefined {
+    if (ctx.overrides) {
+      const ov = ctx.overrides.get(node.path.join('\u0000'));
+      if (ov !== undefined) return ov;
+    }
+    if (node.complete.length) return this.evalComplete(node, ctx);
+    if (node.sets.length) {
+      const out = new RSet();
+      for (const r of node.sets) this.evalSetRule(r, ctx, out);
+      return out;
+    }
+    if (node.funcs.length && !node.children.size) return undefined;
+    const base = this.baseAt(node.path, ctx);
+    let out: RObject;
+    if (base instanceof RObject) out = base.clone();
+    else if (base !== undefined && !node.hasRules) return base;
+    else out = new RObject();
+    for (const [name, child] of node.children) {
+      if (!child.hasRules) continue;
+      const v = this.nodeValue(child, ctx);
+      if (v !== undefined) out.set(name, v);
+    }
+    for (const r of node.objects) this.evalObjectRule(r, ctx, out);
+    return out;
+  }
+
+  private withRule<T>(r: Rule, fn: () => T): T {
+    const savedFile = this.file;
+    const savedSrc = this.src;
+    this.file = r.module.file;
+    this.src = r.module.src;
+    this.shared.depth++;
+    try {
+      return fn();
+    } finally {
+      this.shared.depth--;
+      this.file = savedFile;
+      this.src = savedSrc;
+    }
+  }
+
+  /** run a rule body, recording a trace entry when it yields no solution */
+  private runBody(r: Rule, body: Literal[], env: Env, ctx: Ctx, k: K): boolean {
+    if (!this.shared.trace) return this.evalBody(body, 0, env, ctx, k);
+    const saved = this.frame;
+    const fr: Frame = {
+      rule: 'data.' + [...r.module.pkg, ...r.path].join('.'),
+      file: r.module.file,
+      src: r.module.src,
+      lits: body,
+      maxIdx: -1,
+      bindings: {},
+    };
+    this.frame = fr;
+    let solutions = 0;
+    let res: boolean;
+    const depth = this.shared.depth;
+    try {
+      res = this.evalBody(body, 0, env, ctx, () => {
+        solutions++;
+        this.frame = saved;
+        try {
+          return k();
+        } finally {
+          this.frame = fr;
+        }
+      });
+    } finally {
+      this.frame = saved;
+    }
+    if (solutions === 0 && fr.maxIdx >= 0) {
+      const lit = body[fr.maxIdx]!;
+      this.shared.trace.push({
+        rule: fr.rule,
+        file: fr.file,
+        line: lit.p.line,
+        col: lit.p.col,
+        text: fr.src.slice(lit.p.start, lit.p.end),
+        bindings: fr.bindings,
+        depth,
+      });
+    }
+    return res;
+  }
+
+  private snapshot(lit: Literal, env: Env, ctx: Ctx): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const names = new Set<string>();
+    const collect = (e: Expr | null): void => {
+      if (!e) return;
+      walkExpr(e, (x) => {
+        if (x.t === 'var' && !x.name.startsWith('_$')) names.add(x.name);
+      });
+    };
+    if (lit.t === 'expr') collect(lit.e);
+    else if (lit.t === 'somein' || lit.t === 'every') {
+      collect(lit.coll);
+    }
+    for (const n of names) {
+      const v = env.get(n);
+      if (v !== undefined) out[n] = toJSON(v);
+    }
+    // values compared by a failing comparison
+    if (lit.t === 'expr') {
+      const e = lit.e.t === 'unify' || lit.e.t === 'bin' ? lit.e : null;
+      if (e && (e.t === 'unify' || ['==', '!=', '<', '<=', '>', '>='].includes(e.op))) {
+        const saved = this.frame;
+        this.frame = null;
+        try {
+          for (const side of [e.l, e.r]) {
+            if (side.t === 'scalar' || side.t === 'var') continue;
+            const text = this.src.slice(side.p.start, side.p.end);
+            let v: Value | undefined;
+            try {
+              v = this.evalOne(side, env, ctx);
+            } catch {
+              v = undefined;
+            }
+            out[text] = v === undefined ? '<undefined>' : toJSON(v);
+          }
+        } finally {
+          this.frame = saved;
+        }
+      }
+    }
+    return out;
+  }
+
+  private evalComplete(node: RuleNode, ctx: Ctx): Value | undefined {
+    let result: Value | undefined;
+    let def: Rule | undefined;
+    for (const r of node.complete) {
+      if (r.isDefault) {
+        def = r;
+        continue;
+      }
+      const v = this.evalRuleDef(r, ctx, new Map(), r.constValue);
+      if (v === undefined) continue;
+      if (result !== undefined && !equal(result, v)) {
+        throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
+      }
+      result = v;
+    }
+    if (result === undefined && def) {
+      result = this.withRule(def, () => this.evalOne(def.value!, new Map(), ctx));
+    }
+    return result;
+  }
+
+  /** evaluate a definition and its else chain; values from several solutions must agree */
+  private evalRuleDef(r: Rule, ctx: Ctx, env: Env, firstOnly: boolean, what = 'rules'): Value | undefined {
+    return this.withRule(r, () => {
+      const chain: { value: Expr | null; body: Literal[] }[] = [{ value: r.value, body: r.body ?? [] }, ...r.elses];
+      for (const step of chain) {
+        let out: Value | undefined;
+        let found = false;
+        const valueExpr: Expr = step.value ?? { t: 'scalar', v: true, p: r.p };
+        this.runBody(r, step.body, env, ctx, () => {
+          found = true;
+          return this.evalExpr(valueExpr, env, ctx, (v) => {
+            if (out !== undefined && !equal(out, v)) {
+              throw new RegoEvalError(
+                what === 'functions'
+                  ? 'functions must not produce multiple outputs for same inputs'
+                  : 'complete rules should not produce multiple outputs',
+                r.loc,
+              );
+            }
+            out = v;
+            return firstOnly;
+          });
+        });
+        if (found) return out;
+      }
+      return undefined;
+    });
+  }
+
+  private evalSetRule(r: Rule, ctx: Ctx, out: RSet): void {
+    this.withRule(r, () => {
+      const env: Env = new Map();
+      this.runBody(r, r.body ?? [], env, ctx, () =>
+        this.evalExpr(r.keys[0]!, env, ctx, (v) => {
+          out.add(v);
+          return false;
+        }),
+      );
+    });
+  }
+
+  private evalObjectRule(r: Rule, ctx: Ctx, out: RObject): void {
+    this.withRule(r, () => {
+      const env: Env = new Map();
+      this.runBody(r, r.body ?? [], env, ctx, () =>
+        this.evalList(r.keys, 0, [], env, ctx, (keys) =>
+          this.evalExpr(r.value!, env, ctx, (v) => {
+            let o = out;
+            for (let i = 0; i < keys.length - 1; i++) {
+              const kk = keys[i]!;
+              let nx = o.get(kk);
+              if (!(nx instanceof RObject)) {
+                nx = new RObject();
+                o.set(kk, nx);
+              }
+              o = nx;
+            }
+            const last = keys[keys.length - 1]!;
+            const old = o.get(last);
+            if (old !== undefined && !equal(old, v)) {
+              throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
+            }
+            o.set(last, v);
+            return false;
+          }),
+        ),
+      );
+    });
+  }
+
+  callFunction(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
+    let result: Value | undefined;
+    let def: Rule | undefined;
+    for (const r of node.funcs) {
+      if (r.isDefault) {
+        def = r;
+        continue;
+      }
+      if (r.args.length !== args.length) continue;
+      const env: Env = new Map();
+      let v: Value | undefined;
+      const bindArgs = (i: number): boolean => {
+        if (i === args.length) {
+          const got = this.evalRuleDef(r, ctx, env, false, 'functions');
+          if (got !== undefined) {
+            if (v !== undefined && !equal(v, got)) {
+              throw new RegoEvalError('functions must not produce multiple outputs for same inputs', r.loc);
+            }
+            v = got;
+          }
+          return false;
+        }
+        return this.withRule(r, () => this.match(r.args[i]!, args[i]!, env, ctx, () => bindArgs(i + 1)));
+      };
+      bindArgs(0);
+      if (v === undefined) continue;
+      if (result !== undefined && !equal(result, v)) {
+        throw new RegoEvalError('functions must not produce multiple outputs for same inputs', r.loc);
+      }
+      result = v;
+    }
+    for (const r of node.complete) if (r.isDefault) def = r;
+    if (result === undefined && def) result = this.withRule(def, () => this.evalOne(def.value!, new Map(), ctx));
+    return result;
+  }
+
+  // ------------------------------------------------------------------ calls
+  private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV): boolean {
+    const target = e.target ?? { k: 'builtin', name: e.name };
+    if (target.k === 'builtin' && target.name === 'print') return this.evalPrint(e, env, ctx, k);
+    let mocked: Expr | Value | undefined;
+    if (ctx.mocks) mocked = ctx.mocks.get(target.k === 'rule' ? 'data.' + target.path.join('.') : e.name);
+    let arity: number;
+    let invoke: (args: Value[]) => Value | undefined;
+    if (mocked !== undefined) {
+      const m = mocked;
+      if (isExprObj(m)) {
+        // replacement function (builtin or rule)
+        const mc: Extract<Expr, { t: 'call' }> = { ...e, target: m.t === 'call' ? m.target : undefined };
+        void mc;
+      }
+      arity = e.args.length;
+      invoke = (args) => this.invokeMock(m, args, ctx, e);
+    } else if (target.k === 'rule') {
+      let node: RuleNode | undefined = this.shared.root;
+      for (const seg of target.path) {
+        node = node.children.get(seg);
+        if (!node) break;
+      }
+      if (!node || !node.funcs.length) {
+        // calling a non-function rule or a missing function
+        throw evalErr(`could not find function ${target.path.join('.')}`, e, this.file);
+      }
+      arity = node.funcs[0]!.args.length;
+      const n = node;
+      invoke = (args) => this.callFunction(n, args, ctx);
+    } else {
+      const a = builtinArity(target.name);
+      if (a === undefined) throw evalErr(`could not find function ${target.name}`, e, this.file);
+      arity = a;
+      const bctx: BuiltinContext = { strict: this.shared.strict };
+      invoke = (args) => this.guard(() => callBuiltin(target.name, args, bctx), e);
+    }
+    const nargs = e.args.length;
+    if (nargs !== arity && nargs !== arity + 1) {
+      const plural = arity === 1 ? 'argument' : 'arguments';
+      throw evalErr(`\`${e.name}\` expects ${arity} ${plural}`, e, this.file);
+    }
+    const inArgs = e.args.slice(0, arity);
+    return this.evalList(inArgs, 0, [], env, ctx, (vals) => {
+      const r = invoke(vals);
+      if (r === undefined) return false;
+      if (nargs === arity + 1) return this.match(e.args[arity]!, r, env, ctx, () => k(true));
+      return k(r);
+    });
+  }
+
+  private invokeMock(m: Expr | Value, args: Value[], ctx: Ctx, at: Expr): Value | undefined {
+    if (isExprObj(m)) {
+      if (m.t === 'call' || m.t === 'var' || m.t === 'ref') {
+        const name = m.t === 'call' ? m.name : exprName(m);
+        const target = m.t === 'call' ? m.target : undefined;
+        if (target?.k === 'rule' || (m.t === 'ref' && m.head.t === 'data')) {
+          const path = target?.k === 'rule' ? target.path : exprName(m)!.split('.').slice(1);
+          let node: RuleNode | undefined = this.shared.root;
+          for (const seg of path) node = node?.children.get(seg);
+          if (node) return this.callFunction(node, args, ctx);
+        }
+        if (name) {
+          const bctx: BuiltinContext = { strict: this.shared.strict };
+          return this.guard(() => callBuiltin(name, args, bctx), at);
+        }
+      }
+      return undefined;
+    }
+    return m;
+  }
+
+  private evalPrint(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV): boolean {
+    const parts: string[] = [];
+    for (const a of e.args) {
+      const vals: Value[] = [];
+      this.evalExpr(a, env, ctx, (v) => {
+        vals.push(v);
+        return false;
+      });
+      if (vals.length === 0) parts.push('<undefined>');
+      else if (vals.length === 1) parts.push(printText(vals[0]!));
+      else parts.push('{' + vals.map((v) => stringifyValue(v)).join(', ') + '}');
+    }
+    this.shared.prints.push(parts.join(' '));
+    return k(true);
+  }
+
+  // ------------------------------------------------------------------ with
+  private withMods(withs: WithMod[], env: Env, ctx: Ctx, k: (c: Ctx) => boolean): boolean {
+    let input = ctx.input;
+    let overrides: Map<string, Value> | null = ctx.overrides ? new Map(ctx.overrides) : null;
+    let mocks: Map<string, Expr | Value> | null = ctx.mocks ? new Map(ctx.mocks) : null;
+    for (const w of withs) {
+      const path = refPath(w.target);
+      if (!path) {
+        throw evalErr('invalid target for `with`', w, this.file);
+      }
+      const [root, ...rest] = path;
+      if (root === 'input') {
+        const v = this.evalOne(w.value, env, ctx);
+        if (v === undefined) return false;
+        input = setPath(input, rest, v);
+        continue;
+      }
+      if (root === 'data') {
+        // a function rule being mocked?
+        let node: RuleNode | undefined = this.shared.root;
+        for (const seg of rest) node = node?.children.get(seg);
+        if (node && node.funcs.length) {
+          mocks ??= new Map();
+          mocks.set('data.' + rest.join('.'), this.mockValue(w.value, env, ctx));
+          continue;
+        }
+        const v = this.evalOne(w.value, env, ctx);
+        if (v === undefined) return false;
+        overrides ??= new Map();
+        overrides.set(rest.join('\u0000'), v);
+        // overriding a path inside a rule/base document: also patch parents via base data
+        continue;
+      }
+      mocks ??= new Map();
+      mocks.set(path.join('.'), this.mockValue(w.value, env, ctx));
+    }
+    const c2 = new Ctx(this.shared, input, ctx.data, overrides, mocks);
+    return k(c2);
+  }
+
+  private mockValue(e: Expr, env: Env, ctx: Ctx): Expr | Value {
+    if (e.t === 'var' && !env.has(e.name)) return e;
+    if (e.t === 'ref' && e.head.t === 'data') {
+      let node: RuleNode | undefined = this.shared.root;
+      for (const p of e.path) node = p.t === 'scalar' && typeof p.v === 'string' ? node?.children.get(p.v) : undefined;
+      if (node && node.funcs.length) return { t: 'call', name: exprName(e)!, fn: e, args: [], p: e.p, target: { k: 'rule', path: e.path.map((p) => String((p as { v: Value }).v)) } };
+    }
+    if (e.t === 'ref' && e.head.t === 'var' && !env.has(e.head.name)) return e;
+    const v = this.evalOne(e, env, ctx);
+    return v === undefined ? null : v;
+  }
+}
+
+function isExprObj(m: Expr | Value): m is Expr {
+  return typeof m === 'object' && m !== null && !Array.isArray(m) && !(m instanceof RObject) && !(m instanceof RSet) && 't' in m;
+}
+
+function exprName(e: Expr): string | null {
+  if (e.t === 'var') return e.name;
+  if (e.t === 'data') return 'data';
+  if (e.t === 'input') return 'input';
+  if (e.t === 'ref') {
+    const h = exprName(e.head);
+    if (!h) return null;
+    const parts = [h];
+    for (const p of e.path) {
+      if (p.t !== 'scalar' || typeof p.v !== 'string') return null;
+      parts.push(p.v);
+    }
+    return parts.join('.');
+  }
+  return null;
+}
+
+function refPath(e: Expr): string[] | null {
+  const n = exprName(e);
+  return n ? n.split('.') : null;
+}
+
+function setPath(root: Value | undefined, path: string[], v: Value): Value {
+  if (path.length === 0) return v;
+  const o = root instanceof RObject ? root.clone() : new RObject();
+  const [first, ...rest] = path;
+  o.set(first!, setPath(o.getStr(first!), rest, v));
+  return o;
+}
+
+export function index(cur: Value, key: Value): Value | undefined {
+  if (cur instanceof RObject) return cur.get(key);
+  if (Array.isArray(cur)) {
+    if (typeof key === 'number' && Number.isInteger(key)) return cur[key];
+    return undefined;
+  }
+  if (cur instanceof RSet) return cur.has(key) ? key : undefined;
+  return undefined;
+}
+
+function patternVars(e: Expr): string[] {
+  const out: string[] = [];
+  walkPattern(e, out);
+  return out;
+}
+
+function walkPattern(e: Expr, out: string[]): void {
+  if (e.t === 'var') out.push(e.name);
+  else if (e.t === 'array' || e.t === 'set') e.items.forEach((x) => walkPattern(x, out));
+  else if (e.t === 'object') e.entries.forEach(([, v]) => walkPattern(v, out));
+}
+
+export function walkExpr(e: Expr, f: (x: Expr) => void): void {
+  f(e);
+  switch (e.t) {
+    case 'ref':
+      walkExpr(e.head, f);
+      e.path.forEach((x) => walkExpr(x, f));
+      return;
+    case 'array':
+    case 'set':
+      e.items.forEach((x) => walkExpr(x, f));
+      return;
+    case 'object':
+      e.entries.forEach(([a, b]) => {
+        walkExpr(a, f);
+        walkExpr(b, f);
+      });
+      return;
+    case 'call':
+      e.args.forEach((x) => walkExpr(x, f));
+      return;
+    case 'bin':
+    case 'unify':
+    case 'assign':
+      walkExpr(e.l, f);
+      walkExpr(e.r, f);
+      return;
+    case 'neg':
+      walkExpr(e.e, f);
+      return;
+    case 'in':
+      if (e.key) walkExpr(e.key, f);
+      walkExpr(e.value, f);
+      walkExpr(e.coll, f);
+      return;
+    default:
+      return;
+  }
+}
+
+function printText(v: Value): string {
+  return typeof v === 'string' ? v : displayValue(v);
+}

@@ -1,0 +1,210 @@
+// Public API of the Rego engine: load policies and data, set input, evaluate rules and queries.
+import type { Literal, Module } from './ast.js';
+import { buildTree, moduleScope, Resolver, type RuleNode } from './compile.js';
+import { RegoEvalError, RegoParseError } from './errors.js';
+import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
+import { Parser } from './parser.js';
+import { fromJSON, RObject, toJSON, type Value } from './value.js';
+
+export { RegoEvalError, RegoParseError } from './errors.js';
+export type { TraceEntry } from './eval.js';
+export { toJSON, fromJSON, stringifyValue, type Value } from './value.js';
+
+export interface EngineOptions {
+  /** builtin errors abort evaluation (default false: they make the expression undefined, as in the Kata agent) */
+  strictBuiltinErrors?: boolean;
+  /** parse every module as Rego v1 */
+  regoV1?: boolean;
+}
+
+/** One query solution: variable bindings and the value of each query expression (JSON). */
+export type QueryResult = { bindings: Record<string, unknown>; expressions: unknown[] };
+
+export class Engine {
+  private readonly modules = new Map<string, Module>();
+  private data: Value = new RObject();
+  private input: Value | undefined;
+  private root: RuleNode | null = null;
+  private prints: string[] = [];
+  private traceOn = false;
+  private trace: TraceEntry[] = [];
+
+  constructor(private readonly options: EngineOptions = {}) {}
+
+  /** Parse and add (or replace) a module. Throws RegoParseError with file:line:col. */
+  addPolicy(path: string, text: string): void {
+    const opts = this.options.regoV1 ? { regoV1: true } : {};
+    const mod = new Parser(path, text, opts).parseModule();
+    this.modules.set(path, mod);
+    this.root = null;
+    this.compile();
+  }
+
+  setData(data: unknown): void {
+    this.data = fromJSON(data ?? {});
+    if (!(this.data instanceof RObject)) throw new RegoEvalError('data must be a JSON object');
+  }
+
+  /** Deep-merge a JSON object into the data document. */
+  addData(data: unknown): void {
+    const v = fromJSON(data);
+    if (!(v instanceof RObject)) throw new RegoEvalError('data must be a JSON object');
+    this.data = mergeObjects(this.data as RObject, v);
+  }
+
+  getData(): unknown {
+    return toJSON(this.data);
+  }
+
+  setInput(input: unknown): void {
+    this.input = input === undefined ? undefined : fromJSON(input);
+  }
+
+  /** Set the input as an already converted Rego value (sets allowed). */
+  setInputValue(input: Value | undefined): void {
+    this.input = input;
+  }
+
+  /** Evaluate `data.x.y` (a ref, may contain brackets); undefined when the value is undefined. */
+  evalRule(path: string): unknown | undefined {
+    const results = this.runQuery(path);
+    const first = results[0];
+    if (!first) return undefined;
+    const v = first.values[first.values.length - 1];
+    return v === undefined ? undefined : toJSON(v);
+  }
+
+  /**
+   * Evaluate a query (literals separated by `;` or newlines). Returns one entry per solution with
+   * the bindings of the query's named variables and the value of each expression. A single
+   * expression query that evaluates to `false` yields one result with expressions [false]; with
+   * several expressions, false ones fail the query (as regorus does).
+   */
+  evalQuery(query: string): QueryResult[] {
+    return this.runQuery(query).map((r) => ({
+      bindings: Object.fromEntries(Object.entries(r.bindings).map(([k, v]) => [k, toJSON(v)])),
+      expressions: r.values.map((v) => toJSON(v)),
+    }));
+  }
+
+  /** Raw results with Rego values (sets stay sets): used by the conformance test. */
+  evalQueryValues(query: string): { bindings: Record<string, Value>; values: Value[] }[] {
+    return this.runQuery(query);
+  }
+
+  takePrints(): string[] {
+    const p = this.prints;
+    this.prints = [];
+    return p;
+  }
+
+  enableTrace(on: boolean): void {
+    this.traceOn = on;
+  }
+
+  takeTrace(): TraceEntry[] {
+    const t = this.trace;
+    this.trace = [];
+    return t;
+  }
+
+  private compile(): RuleNode {
+    if (this.root) return this.root;
+    const mods = [...this.modules.values()];
+    // rule names per package (a name is visible in every module of its package)
+    const pkgNames = new Map<string, Set<string>>();
+    for (const m of mods) {
+      const key = m.pkg.join('.');
+      let s = pkgNames.get(key);
+      if (!s) pkgNames.set(key, (s = new Set()));
+      for (const r of m.rules) s.add(r.path[0]!);
+    }
+    for (const m of mods) {
+      const resolver = new Resolver(moduleScope(m, pkgNames.get(m.pkg.join('.'))!));
+      for (const r of m.rules) resolver.resolveRule(r);
+    }
+    this.root = buildTree(mods);
+    return this.root;
+  }
+
+  private runQuery(query: string): { bindings: Record<string, Value>; values: Value[] }[] {
+    const root = this.compile();
+    const parser = new Parser('<query>', query, { regoV1: true });
+    parser.enableFutureKeywords();
+    let lits: Literal[];
+    try {
+      lits = parser.parseQuery();
+    } catch (e) {
+      if (e instanceof RegoParseError) throw e;
+      throw e;
+    }
+    const qmod: Module = { file: '<query>', src: query, pkg: [], imports: [], rules: [], v1: true };
+    const resolver = new Resolver(moduleScope(qmod, new Set()));
+    lits = resolver.body(lits, { declared: new Set(), seen: new Set(), parent: null }, '<query>');
+    const shared: EvalShared = {
+      root,
+      strict: this.options.strictBuiltinErrors ?? false,
+      prints: this.prints,
+      trace: this.traceOn ? this.trace : null,
+      depth: 0,
+    };
+    const ev = new Evaluator(shared);
+    const ctx = new Ctx(shared, this.input, this.data, null, null);
+    const env = new Map<string, Value>();
+    const names = new Set<string>();
+    for (const l of lits) collectVars(l, names);
+    const out: { bindings: Record<string, Value>; values: Value[] }[] = [];
+    const single = lits.length === 1 && lits[0]!.t === 'expr' && !lits[0]!.neg && lits[0]!.withs.length === 0;
+    const values: Value[] = [];
+    const step = (i: number): boolean => {
+      if (i === lits.length) {
+        const b: Record<string, Value> = {};
+        for (const n of names) {
+          const v = env.get(n);
+          if (v !== undefined) b[n] = v;
+        }
+        out.push({ bindings: b, values: values.slice() });
+        return false;
+      }
+      const lit = lits[i]!;
+      if (lit.t === 'expr' && !lit.neg && lit.withs.length === 0 && lit.e.t !== 'unify' && lit.e.t !== 'assign') {
+        return ev.evalExpr(lit.e, env, ctx, (v) => {
+          if (v === false && !single) return false;
+          values[i] = v;
+          const r = step(i + 1);
+          values.length = i;
+          return r;
+        });
+      }
+      return ev.evalBody([lit], 0, env, ctx, () => {
+        values[i] = true;
+        const r = step(i + 1);
+        values.length = i;
+        return r;
+      });
+    };
+    step(0);
+    return out;
+  }
+}
+
+function collectVars(l: Literal, names: Set<string>): void {
+  const visit = (e: unknown): void => {
+    if (!e || typeof e !== 'object') return;
+    const x = e as { t?: string; name?: string };
+    if (x.t === 'var' && x.name && !x.name.startsWith('_$')) names.add(x.name);
+    if (x.t === 'arraycompr' || x.t === 'setcompr' || x.t === 'objcompr' || x.t === 'every') return;
+    for (const v of Object.values(e)) if (v && typeof v === 'object') visit(v);
+  };
+  if (l.t === 'some') l.vars.forEach((v) => names.add(v));
+  else visit(l);
+}
+
+function mergeObjects(a: RObject, b: RObject): RObject {
+  const out = a.clone();
+  for (const [k, v] of b.m.values()) {
+    const old = out.get(k);
+    out.set(k, old instanceof RObject && v instanceof RObject ? mergeObjects(old, v) : v);
+  }
+  return out;
+}

@@ -1,0 +1,850 @@
+// Recursive-descent parser for Rego v0 and v1 modules and queries.
+import type { Expr, Import, Literal, Module, Pos, Rule, WithMod } from './ast.js';
+import { RegoParseError } from './errors.js';
+import { tokenize, type Token } from './lexer.js';
+import { normInt, type Value } from './value.js';
+
+const RESERVED = new Set(['some', 'not', 'with', 'as', 'default', 'else', 'package', 'import', 'every', 'in']);
+const COMPARE = new Set(['==', '!=', '<', '<=', '>', '>=']);
+
+let wildcardCounter = 0;
+
+export interface ParseOptions {
+  regoV1?: boolean;
+}
+
+export class Parser {
+  private toks: Token[];
+  private i = 0;
+  v1: boolean;
+  private futureKw = false;
+  private noUnion = 0;
+
+  constructor(
+    readonly file: string,
+    readonly src: string,
+    opts: ParseOptions = {},
+  ) {
+    this.toks = tokenize(src, file);
+    this.v1 = opts.regoV1 ?? false;
+  }
+
+  // ---- token helpers
+  private get tok(): Token {
+    return this.toks[this.i]!;
+  }
+  private peek(n = 1): Token {
+    return this.toks[Math.min(this.i + n, this.toks.length - 1)]!;
+  }
+  private next(): Token {
+    const t = this.tok;
+    if (t.k !== 'eof') this.i++;
+    return t;
+  }
+  private isOp(v: string, t: Token = this.tok): boolean {
+    return t.k === 'op' && t.v === v;
+  }
+  private isId(v: string, t: Token = this.tok): boolean {
+    return t.k === 'id' && t.v === v;
+  }
+  private fail(msg: string, t: Token = this.tok): never {
+    throw new RegoParseError(msg, { file: this.file, line: t.line, col: t.col });
+  }
+  private expectOp(v: string): Token {
+    if (!this.isOp(v)) this.fail(`expecting \`${v}\`, found \`${this.tok.v || 'EOF'}\``);
+    return this.next();
+  }
+  private pos(start: Token): Pos {
+    const prev = this.toks[this.i - 1] ?? start;
+    return { line: start.line, col: start.col, start: start.start, end: Math.max(prev.end, start.end) };
+  }
+  private kwEnabled(): boolean {
+    return this.v1 || this.futureKw;
+  }
+
+  // ---- module
+  parseModule(): Module {
+    const mod: Module = { file: this.file, src: this.src, pkg: [], imports: [], rules: [], v1: this.v1 };
+    if (!this.isId('package')) this.fail('expecting `package`');
+    this.next();
+    mod.pkg = this.parsePathRef('package');
+    while (this.isId('import')) {
+      const t = this.next();
+      const path = this.parsePathRef('import');
+      let alias: string | undefined;
+      if (this.isId('as')) {
+        this.next();
+        alias = this.next().v;
+      }
+      const head = path[0];
+      if (head === 'future') {
+        if (path[1] !== 'keywords') this.fail('invalid future import', t);
+        this.futureKw = true;
+        continue;
+      }
+      if (head === 'rego') {
+        if (path[1] === 'v1' && path.length === 2) {
+          this.v1 = true;
+          mod.v1 = true;
+          continue;
+        }
+        this.fail('invalid rego import', t);
+      }
+      if (head !== 'data' && head !== 'input') {
+        this.fail('import path must begin with one of: {data, future, input, rego}', t);
+      }
+      const name = alias ?? (path.length > 1 ? path[path.length - 1]! : head);
+      if (name === 'input' && (head !== 'input' || path.length > 1)) this.fail('input cannot be shadowed', t);
+      if (name === 'data' && (head !== 'data' || path.length > 1)) this.fail('data cannot be shadowed', t);
+      if (mod.imports.some((im) => im.alias === name)) this.fail('this import shadows previous import', t);
+      mod.imports.push({
+        path: path.slice(1),
+        root: head,
+        alias: name,
+        loc: { file: this.file, line: t.line, col: t.col },
+      } satisfies Import);
+    }
+    while (this.tok.k !== 'eof') {
+      mod.rules.push(...this.parseRule(mod));
+    }
+    return mod;
+  }
+
+  private parsePathRef(what: string): string[] {
+    const out: string[] = [];
+    const first = this.next();
+    if (first.k !== 'id') this.fail(`invalid ${what} path`, first);
+    out.push(first.v);
+    for (;;) {
+      if (this.isOp('.') && !this.tok.ws) {
+        this.next();
+        const id = this.next();
+        if (id.k !== 'id') this.fail(`invalid ${what} path`, id);
+        if (id.ws) this.fail('invalid whitespace between . and identifier', id);
+        out.push(id.v);
+      } else if (this.isOp('[') && !this.tok.ws) {
+        this.next();
+        const s = this.next();
+        if (s.k !== 'str') this.fail(`invalid ${what} path`, s);
+        out.push(s.v);
+        this.expectOp(']');
+      } else break;
+    }
+    return out;
+  }
+
+  private parseRule(mod: Module): Rule[] {
+    const start = this.tok;
+    let isDefault = false;
+    if (this.isId('default')) {
+      this.next();
+      isDefault = true;
+    }
+    const nameTok = this.next();
+    if (nameTok.k !== 'id' || RESERVED.has(nameTok.v)) this.fail(`unexpected \`${nameTok.v || 'EOF'}\``, nameTok);
+    const refTerms: Expr[] = [];
+    let bracketCount = 0;
+    for (;;) {
+      if (this.isOp('.') && !this.tok.ws) {
+        this.next();
+        const id = this.next();
+        if (id.k !== 'id') this.fail('expecting identifier', id);
+        refTerms.push({ t: 'scalar', v: id.v, p: this.pos(id) });
+      } else if (this.isOp('[') && !this.tok.ws) {
+        this.next();
+        refTerms.push(this.parseExpr());
+        this.expectOp(']');
+        bracketCount++;
+      } else break;
+    }
+    let args: Expr[] | null = null;
+    if (this.isOp('(') && !this.tok.ws) {
+      this.next();
+      args = [];
+      while (!this.isOp(')')) {
+        args.push(this.parseExpr());
+        if (!this.isOp(',')) break;
+        this.next();
+      }
+      this.expectOp(')');
+    }
+    let containsKey: Expr | null = null;
+    if (this.isId('contains') && !this.tok.nl) {
+      this.next();
+      containsKey = this.parseNoAssign();
+    }
+    let value: Expr | null = null;
+    let assignOp = '';
+    if ((this.isOp('=') || this.isOp(':=')) && !(this.tok.nl && !isDefault && false)) {
+      assignOp = this.next().v;
+      value = this.parseNoAssign();
+    }
+    if (isDefault) {
+      if (!value) this.fail('default rule must have a value', start);
+      checkDefaultValue(value, this);
+    }
+    const loc = { file: this.file, line: nameTok.line, col: nameTok.col };
+    let body: Literal[] | null = null;
+    let sawIf = false;
+    if (!isDefault) {
+      if (this.isId('if') && this.kwEnabled()) {
+        this.next();
+        sawIf = true;
+        if (this.isOp('{')) body = this.parseBlock();
+        else body = [this.parseLiteral()];
+      } else if (this.isOp('{') && !(this.tok.nl && value)) {
+        if (this.v1) this.fail('`if` keyword is required before rule body');
+        body = this.parseBlock();
+      }
+    }
+    void sawIf;
+    const elses: Rule['elses'] = [];
+    while (this.isId('else')) {
+      const et = this.next();
+      let ev: Expr | null = null;
+      if (this.isOp('=') || this.isOp(':=')) {
+        this.next();
+        ev = this.parseNoAssign();
+      }
+      let eb: Literal[];
+      if (this.isId('if') && this.kwEnabled()) {
+        this.next();
+        eb = this.isOp('{') ? this.parseBlock() : [this.parseLiteral()];
+      } else if (this.isOp('{')) {
+        if (this.v1) this.fail('`if` keyword is required before rule body');
+        eb = this.parseBlock();
+      } else {
+        eb = [];
+      }
+      elses.push({ value: ev, body: eb, p: this.pos(et) });
+    }
+    // v0: additional bodies `p { a } { b }`
+    const extraBodies: Literal[][] = [];
+    while (!this.v1 && body && this.isOp('{') && !this.tok.nl) extraBodies.push(this.parseBlock());
+
+    if (!isDefault && body === null && value === null && containsKey === null) {
+      if (args) this.fail('rule must have a body or assignment', nameTok);
+      if (this.v1 || refTerms.length === 0) this.fail('rule must have a body or assignment', nameTok);
+    }
+    if (!isDefault && body === null && value === null && containsKey === null) {
+      // v0 `p[x]` without body: partial set with a true body
+    }
+    void assignOp;
+
+    const constPath: string[] = [nameTok.v];
+    let keys: Expr[] = [];
+    let kind: Rule['kind'];
+    if (args) {
+      kind = 'function';
+      for (const r of refTerms) {
+        if (r.t !== 'scalar' || typeof r.v !== 'string') this.fail('invalid function name', nameTok);
+        constPath.push(r.v);
+      }
+    } else if (containsKey) {
+      kind = 'set';
+      for (const r of refTerms) {
+        if (r.t !== 'scalar' || typeof r.v !== 'string') this.fail('invalid rule reference', nameTok);
+        constPath.push(r.v);
+      }
+      keys = [containsKey];
+    } else if (!this.v1 && value === null && bracketCount === 1 && refTerms.length === 1 && !isDefault) {
+      kind = 'set';
+      keys = [refTerms[0]!];
+    } else {
+      let j = 0;
+      for (; j < refTerms.length; j++) {
+        const r = refTerms[j]!;
+        if (r.t === 'scalar' && typeof r.v === 'string') constPath.push(r.v);
+        else break;
+      }
+      keys = refTerms.slice(j);
+      if (keys.length === 0) kind = 'complete';
+      else {
+        if (this.v1 && value === null && keys.length === 1 && refTerms.length === 1) {
+          this.fail('`contains` keyword is required for partial set rules', nameTok);
+        }
+        kind = 'object';
+      }
+    }
+    const trueExpr: Expr = { t: 'scalar', v: true, p: this.pos(nameTok) };
+    const mk = (b: Literal[] | null, els: Rule['elses']): Rule => ({
+      kind,
+      path: constPath,
+      keys,
+      args: args ?? [],
+      value: value ?? (kind === 'set' ? null : trueExpr),
+      body: b,
+      elses: els,
+      isDefault,
+      module: mod,
+      loc,
+      p: this.pos(start),
+      constValue: false,
+    });
+    const rules = [mk(body ?? (isDefault ? null : []), elses)];
+    for (const b of extraBodies) rules.push(mk(b, []));
+    return rules;
+  }
+
+  private parseBlock(): Literal[] {
+    this.expectOp('{');
+    const lits = this.parseLiterals('}');
+    this.expectOp('}');
+    return lits;
+  }
+
+  /** literals separated by `;` or line breaks, up to (not including) the closing token */
+  private parseLiterals(close: string): Literal[] {
+    const lits: Literal[] = [];
+    while (!this.isOp(close)) {
+      if (this.tok.k === 'eof') this.fail(`expecting \`${close}\``);
+      lits.push(this.parseLiteral());
+      if (this.isOp(';')) {
+        this.next();
+        continue;
+      }
+      if (this.isOp(close)) break;
+      if (!this.tok.nl) this.fail(`expecting \`${close}\` or newline, found \`${this.tok.v || 'EOF'}\``);
+    }
+    return lits;
+  }
+
+  parseLiteral(): Literal {
+    const start = this.tok;
+    if (this.isId('some')) {
+      this.next();
+      const first = this.parseUnion();
+      let second: Expr | null = null;
+      if (this.isOp(',')) {
+        // either `some k, v in coll` or `some a, b, c`
+        const save = this.i;
+        this.next();
+        second = this.parseUnion();
+        if (!this.isId('in')) {
+          this.i = save;
+          second = null;
+        }
+      }
+      if (this.isId('in')) {
+        this.next();
+        const coll = this.parseUnion();
+        const withs = this.parseWiths();
+        return second
+          ? { t: 'somein', key: first, value: second, coll, withs, p: this.pos(start) }
+          : { t: 'somein', key: null, value: first, coll, withs, p: this.pos(start) };
+      }
+      const vars: string[] = [];
+      let e: Expr = first;
+      for (;;) {
+        if (e.t !== 'var') this.fail('expecting variable in `some` declaration', start);
+        vars.push(e.name);
+        if (!this.isOp(',')) break;
+        this.next();
+        e = this.parseTerm();
+      }
+      return { t: 'some', vars, p: this.pos(start) };
+    }
+    if (this.isId('every')) {
+      this.next();
+      const first = this.parseUnion();
+      let key: Expr | null = null;
+      let value = first;
+      if (this.isOp(',')) {
+        this.next();
+        key = first;
+        value = this.parseUnion();
+      }
+      if (!this.isId('in')) this.fail('expecting `in` in `every`');
+      this.next();
+      const coll = this.parseUnion();
+      const body = this.parseBlock();
+      const withs = this.parseWiths();
+      return { t: 'every', key, value, coll, body, withs, p: this.pos(start) };
+    }
+    let neg = false;
+    if (this.isId('not')) {
+      this.next();
+      neg = true;
+    }
+    let e = this.parseExpr();
+    if (this.isOp(',') && !neg) {
+      // `k, v in coll` membership at literal level
+      const save = this.i;
+      this.next();
+      const v = this.parseUnion();
+      if (this.isId('in')) {
+        this.next();
+        const coll = this.parseUnion();
+        e = { t: 'in', key: e, value: v, coll, p: this.pos(start) };
+      } else this.i = save;
+    }
+    const withs = this.parseWiths();
+    return { t: 'expr', e, neg, withs, p: this.pos(start) };
+  }
+
+  private parseWiths(): WithMod[] {
+    const withs: WithMod[] = [];
+    while (this.isId('with')) {
+      const t = this.next();
+      const target = this.parseTerm();
+      if (!this.isId('as')) this.fail('expecting `as`');
+      this.next();
+      const value = this.parseUnion();
+      withs.push({ target, value, p: this.pos(t) });
+    }
+    return withs;
+  }
+
+  // ---- expressions
+  parseExpr(): Expr {
+    const start = this.tok;
+    const l = this.parseOr();
+    if (this.isOp('=')) {
+      this.next();
+      const r = this.parseOr();
+      return { t: 'unify', l, r, p: this.pos(start) };
+    }
+    if (this.isOp(':=')) {
+      this.next();
+      const r = this.parseOr();
+      if (!hasVar(l)) this.fail('assignment operator := requires left-hand side to have bindable variables', start);
+      return { t: 'assign', l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  /** expression without top-level `=`/`:=` (rule values, with values) */
+  private parseNoAssign(): Expr {
+    return this.parseOr();
+  }
+
+  private parseOr(): Expr {
+    const start = this.tok;
+    let l = this.parseIn();
+    while (this.isId('or')) {
+      this.next();
+      const r = this.parseIn();
+      l = { t: 'bin', op: 'or', l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseIn(): Expr {
+    const start = this.tok;
+    let l = this.parseCompare();
+    while (this.isId('in')) {
+      this.next();
+      const coll = this.parseCompare();
+      l = { t: 'in', key: null, value: l, coll, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseCompare(): Expr {
+    const start = this.tok;
+    let l = this.parseUnion();
+    while (this.tok.k === 'op' && COMPARE.has(this.tok.v)) {
+      const op = this.next().v;
+      const r = this.parseUnion();
+      l = { t: 'bin', op, l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseUnion(): Expr {
+    const start = this.tok;
+    let l = this.parseInter();
+    while (this.isOp('|') && this.noUnion === 0) {
+      this.next();
+      const r = this.parseInter();
+      l = { t: 'bin', op: '|', l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseInter(): Expr {
+    const start = this.tok;
+    let l = this.parseAdd();
+    while (this.isOp('&')) {
+      this.next();
+      const r = this.parseAdd();
+      l = { t: 'bin', op: '&', l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseAdd(): Expr {
+    const start = this.tok;
+    let l = this.parseMul();
+    while (this.isOp('+') || this.isOp('-')) {
+      const op = this.next().v;
+      const r = this.parseMul();
+      l = { t: 'bin', op, l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseMul(): Expr {
+    const start = this.tok;
+    let l = this.parseUnary();
+    while (this.isOp('*') || this.isOp('/') || this.isOp('%')) {
+      const op = this.next().v;
+      const r = this.parseUnary();
+      l = { t: 'bin', op, l, r, p: this.pos(start) };
+    }
+    return l;
+  }
+
+  private parseUnary(): Expr {
+    const start = this.tok;
+    if (this.isOp('-')) {
+      this.next();
+      if (this.tok.k === 'num' && !this.tok.ws) {
+        const n = this.next();
+        return this.postfix({ t: 'scalar', v: negate(parseNumber(n.v)), p: this.pos(start) }, start);
+      }
+      const e = this.parseUnary();
+      if (e.t === 'scalar' && (typeof e.v === 'number' || typeof e.v === 'bigint')) {
+        return { t: 'scalar', v: negate(e.v), p: this.pos(start) };
+      }
+      return { t: 'neg', e, p: this.pos(start) };
+    }
+    return this.parseTerm();
+  }
+
+  parseTerm(): Expr {
+    const start = this.tok;
+    const t = this.next();
+    let e: Expr;
+    switch (t.k) {
+      case 'num':
+        e = { t: 'scalar', v: parseNumber(t.v), p: this.pos(start) };
+        break;
+      case 'str':
+        e = { t: 'scalar', v: t.v, p: this.pos(start) };
+        break;
+      case 'id':
+        if (t.v === 'true' || t.v === 'false') e = { t: 'scalar', v: t.v === 'true', p: this.pos(start) };
+        else if (t.v === 'null') e = { t: 'scalar', v: null, p: this.pos(start) };
+        else if (t.v === 'set' && this.isOp('(') && !this.tok.ws && this.isOp(')', this.peek())) {
+          this.next();
+          this.next();
+          e = { t: 'set', items: [], p: this.pos(start) };
+        } else {
+          if (RESERVED.has(t.v) && (t.v !== 'in' || this.kwEnabled() || true)) this.fail(`unexpected keyword \`${t.v}\``, t);
+          let name = t.v;
+          if (name === '_') name = `_$${++wildcardCounter}`;
+          e =
+            name === 'input'
+              ? { t: 'input', p: this.pos(start) }
+              : name === 'data'
+                ? { t: 'data', p: this.pos(start) }
+                : { t: 'var', name, p: this.pos(start) };
+        }
+        break;
+      case 'op':
+        if (t.v === '(') {
+          this.noUnionSave(() => {
+            e = this.parseExpr();
+          });
+          this.expectOp(')');
+          e = e!;
+          break;
+        }
+        if (t.v === '[') {
+          e = this.parseArrayLike(start);
+          break;
+        }
+        if (t.v === '{') {
+          e = this.parseBraceLike(start);
+          break;
+        }
+        this.fail(`unexpected \`${t.v}\``, t);
+        break;
+      default:
+        this.fail('unexpected end of input', t);
+    }
+    return this.postfix(e!, start);
+  }
+
+  private noUnionSave(fn: () => void): void {
+    const saved = this.noUnion;
+    this.noUnion = 0;
+    try {
+      fn();
+    } finally {
+      this.noUnion = saved;
+    }
+  }
+
+  private postfix(e: Expr, start: Token): Expr {
+    for (;;) {
+      const t = this.tok;
+      if (this.isOp('.') && !t.ws) {
+        this.next();
+        const id = this.next();
+        if (id.k !== 'id') this.fail('expecting identifier after `.`', id);
+        if (id.ws) this.fail('invalid whitespace between . and identifier', id);
+        e = appendRef(e, { t: 'scalar', v: id.v, p: this.pos(id) }, this.pos(start));
+      } else if (this.isOp('[') && !t.ws) {
+        this.next();
+        let k!: Expr;
+        this.noUnionSave(() => {
+          k = this.parseExpr();
+        });
+        this.expectOp(']');
+        e = appendRef(e, k, this.pos(start));
+      } else if (this.isOp('(') && !t.ws) {
+        const name = callName(e);
+        if (name === null) this.fail('invalid function call', t);
+        this.next();
+        const args: Expr[] = [];
+        this.noUnionSave(() => {
+          while (!this.isOp(')')) {
+            args.push(this.parseExpr());
+            if (!this.isOp(',')) break;
+            this.next();
+          }
+        });
+        this.expectOp(')');
+        e = { t: 'call', name, fn: e, args, p: this.pos(start) };
+      } else break;
+    }
+    return e;
+  }
+
+  private parseArrayLike(start: Token): Expr {
+    if (this.isOp(']')) {
+      this.next();
+      return { t: 'array', items: [], p: this.pos(start) };
+    }
+    const save = this.i;
+    let first!: Expr;
+    this.noUnion++;
+    try {
+      first = this.parseIn();
+    } finally {
+      this.noUnion--;
+    }
+    if (this.isOp('|') && first.t !== 'bin') {
+      this.next();
+      const afterBar = this.i;
+      try {
+        const body = this.noUnionBody(']');
+        if (this.isOp(']')) {
+          this.next();
+          return { t: 'arraycompr', term: first, body, p: this.pos(start) };
+        }
+      } catch (err) {
+        if (!(err instanceof RegoParseError)) throw err;
+      }
+      void afterBar;
+    }
+    this.i = save;
+    const items: Expr[] = [];
+    this.noUnionSave(() => {
+      while (!this.isOp(']')) {
+        items.push(this.parseExpr());
+        if (!this.isOp(',')) break;
+        this.next();
+      }
+    });
+    this.expectOp(']');
+    return { t: 'array', items, p: this.pos(start) };
+  }
+
+  private noUnionBody(close: string): Literal[] {
+    let body!: Literal[];
+    this.noUnionSave(() => {
+      body = this.parseLiterals(close);
+    });
+    return body;
+  }
+
+  private parseBraceLike(start: Token): Expr {
+    if (this.isOp('}')) {
+      this.next();
+      return { t: 'object', entries: [], p: this.pos(start) };
+    }
+    const save = this.i;
+    let first!: Expr;
+    this.noUnion++;
+    try {
+      first = this.parseIn();
+    } finally {
+      this.noUnion--;
+    }
+    if (this.isOp(':')) {
+      this.next();
+      let val!: Expr;
+      this.noUnion++;
+      try {
+        val = this.parseIn();
+      } finally {
+        this.noUnion--;
+      }
+      if (this.isOp('|') && val.t !== 'bin') {
+        this.next();
+        try {
+          const body = this.noUnionBody('}');
+          if (this.isOp('}')) {
+            this.next();
+            return { t: 'objcompr', key: first, value: val, body, p: this.pos(start) };
+          }
+        } catch (err) {
+          if (!(err instanceof RegoParseError)) throw err;
+        }
+      }
+      this.i = save;
+      const entries: [Expr, Expr][] = [];
+      this.noUnionSave(() => {
+        while (!this.isOp('}')) {
+          const k = this.parseIn();
+          this.expectOp(':');
+          const v = this.parseIn();
+          entries.push([k, v]);
+          if (!this.isOp(',')) break;
+          this.next();
+        }
+      });
+      this.expectOp('}');
+      return { t: 'object', entries, p: this.pos(start) };
+    }
+    if (this.isOp('|') && first.t !== 'bin') {
+      this.next();
+      try {
+        const body = this.noUnionBody('}');
+        if (this.isOp('}')) {
+          this.next();
+          return { t: 'setcompr', term: first, body, p: this.pos(start) };
+        }
+      } catch (err) {
+        if (!(err instanceof RegoParseError)) throw err;
+      }
+    }
+    this.i = save;
+    const items: Expr[] = [];
+    this.noUnionSave(() => {
+      while (!this.isOp('}')) {
+        items.push(this.parseExpr());
+        if (!this.isOp(',')) break;
+        this.next();
+      }
+    });
+    this.expectOp('}');
+    return { t: 'set', items, p: this.pos(start) };
+  }
+
+  /** a query: literals separated by `;` or newlines up to EOF */
+  parseQuery(): Literal[] {
+    const lits: Literal[] = [];
+    while (this.tok.k !== 'eof') {
+      lits.push(this.parseLiteral());
+      if (this.isOp(';')) {
+        this.next();
+        continue;
+      }
+      if ((this.tok as Token).k === 'eof') break;
+      if (!this.tok.nl) this.fail('expecting EOF');
+    }
+    return lits;
+  }
+
+  enableFutureKeywords(): void {
+    this.futureKw = true;
+  }
+}
+
+function appendRef(e: Expr, k: Expr, p: Pos): Expr {
+  if (e.t === 'ref') return { t: 'ref', head: e.head, path: [...e.path, k], p };
+  return { t: 'ref', head: e, path: [k], p };
+}
+
+function callName(e: Expr): string | null {
+  if (e.t === 'var') return e.name;
+  if (e.t === 'data') return 'data';
+  if (e.t === 'ref') {
+    const h = e.head.t === 'var' ? e.head.name : e.head.t === 'data' ? 'data' : null;
+    if (h === null) return null;
+    const parts = [h];
+    for (const x of e.path) {
+      if (x.t !== 'scalar' || typeof x.v !== 'string') return null;
+      parts.push(x.v);
+    }
+    return parts.join('.');
+  }
+  return null;
+}
+
+function hasVar(e: Expr): boolean {
+  switch (e.t) {
+    case 'var':
+      return true;
+    case 'array':
+    case 'set':
+      return e.items.some(hasVar);
+    case 'object':
+      return e.entries.some(([, v]) => hasVar(v));
+    default:
+      return false;
+  }
+}
+
+function checkDefaultValue(e: Expr, p: Parser): void {
+  const bad = (what: string): never => {
+    throw new RegoParseError(`invalid \`${what}\` in default value`, { file: p.file, line: e.p.line, col: e.p.col });
+  };
+  const walk = (x: Expr): void => {
+    switch (x.t) {
+      case 'scalar':
+        return;
+      case 'var':
+        return bad('var');
+      case 'ref':
+      case 'input':
+      case 'data':
+        return bad('ref');
+      case 'call':
+        return bad('call');
+      case 'neg':
+        return bad('unaryexpr');
+      case 'bin':
+        if (x.op === '|' || x.op === '&') return bad('binexpr');
+        if (COMPARE.has(x.op)) return bad('boolexpr');
+        return bad('arithexpr');
+      case 'in':
+        return bad('membership');
+      case 'array':
+      case 'set':
+        x.items.forEach(walk);
+        return;
+      case 'object':
+        x.entries.forEach(([k, v]) => {
+          walk(k);
+          walk(v);
+        });
+        return;
+      default:
+        return;
+    }
+  };
+  walk(e);
+}
+
+export function parseNumber(s: string): Value {
+  if (/^[0-9]+$/.test(s)) {
+    if (s.length < 16) return Number(s);
+    return normInt(BigInt(s));
+  }
+  return Number(s);
+}
+
+function negate(v: Value): Value {
+  if (typeof v === 'bigint') return normInt(-v);
+  if (typeof v === 'number') return v === 0 ? 0 : -v;
+  return v;
+}
+
+export function parseModule(file: string, src: string, opts: ParseOptions = {}): Module {
+  return new Parser(file, src, opts).parseModule();
+}
