@@ -25,7 +25,7 @@ const sharedDir = process.env['CONTRAST_SHARED'] ?? resolve(repoRoot, '../shared
 const LOG = 'k8s-policy-pod.txt';
 const TARGET_PARSE_MS = 50;
 const TARGET_EVAL_MS = 5;
-const SIDECARS = 6;
+const SIDECARS = Number(process.env['BENCH_SIDECARS'] ?? 4);
 
 export async function run(): Promise<void> {
   const logPath = join(sharedDir, 'agent-requests', LOG);
@@ -34,18 +34,24 @@ export async function run(): Promise<void> {
     return;
   }
   const requests = parseRequestLog(readFileSync(logPath, 'utf8'), logPath);
+  const suites: Array<[string, string]> = [
+    ['representative rules (bench/rego.bench.ts)', representativeRules],
+  ];
   const ownRules = join(repoRoot, 'src/policy/rules.rego');
-  const rules = existsSync(ownRules) ? readFileSync(ownRules, 'utf8') : representativeRules;
-  const rulesName = existsSync(ownRules)
-    ? 'src/policy/rules.rego'
-    : 'representative rules (bench/rego.bench.ts)';
+  if (existsSync(ownRules) && /^package\s/m.test(readFileSync(ownRules, 'utf8'))) {
+    suites.push(['src/policy/rules.rego (with the bench policy_data)', readFileSync(ownRules, 'utf8')]);
+  }
+  for (const [name, rules] of suites) await measure(name, rules, requests);
+}
+
+async function measure(rulesName: string, rules: string, requests: RecordedRequest[]): Promise<void> {
   const text = rules + '\npolicy_data := ' + JSON.stringify(policyData(requests), null, 2);
   console.log(
-    `policy: ${rulesName}, ${(rules.length / 1024).toFixed(1)} KB rules + policy_data = ${(text.length / 1024).toFixed(1)} KB`,
+    `\npolicy: ${rulesName}, ${(rules.length / 1024).toFixed(1)} KB rules + policy_data = ${(text.length / 1024).toFixed(1)} KB`,
   );
 
   // Parse + compile: a fresh engine each time, as the agent does on SetPolicy. The first evaluation
-  // is included once more separately, in case the engine compiles lazily.
+  // is measured separately, in case the engine compiles lazily.
   const parseTimes: number[] = [];
   const firstEval: number[] = [];
   for (let i = 0; i < 15; i++) {
@@ -67,7 +73,7 @@ export async function run(): Promise<void> {
   const create = requests[createIndex]!;
   const verdict = session.evaluate(create.type, create.input);
   console.log(
-    `CreateContainerRequest (line ${create.line}): ${verdict.allowed ? 'allowed' : `refused (${verdict.reason})`}`,
+    `CreateContainerRequest (${LOG} line ${create.line}): ${verdict.allowed ? 'allowed' : `refused (${verdict.reason}${verdict.error ? ': ' + verdict.error : ''})`}`,
   );
   const engine = session.engine;
   engine.setInput(create.input);
@@ -75,7 +81,12 @@ export async function run(): Promise<void> {
   const deadline = performance.now() + 3000;
   for (let i = 0; i < 300 && (i < 20 || performance.now() < deadline); i++) {
     const t0 = performance.now();
-    engine.evalRule('data.agent_policy.CreateContainerRequest');
+    try {
+      engine.evalRule('data.agent_policy.CreateContainerRequest');
+    } catch (err) {
+      console.log(`CreateContainerRequest eval: failed: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     evalTimes.push(performance.now() - t0);
     engine.takePrints();
   }
@@ -155,7 +166,8 @@ function generalize(s: string): string {
     .replace(hex64, '[a-z0-9]{64}');
 }
 
-function policyData(requests: RecordedRequest[]): Obj {
+/** policy_data of the benchmark policy (exported for probing the policy by hand). */
+export function policyData(requests: RecordedRequest[]): Obj {
   const containers = requests
     .filter((r) => r.type === 'CreateContainerRequest')
     .map((r) => {
@@ -240,7 +252,7 @@ function policyData(requests: RecordedRequest[]): Obj {
 
 // Representative agent rules (our own): the checks of policy-generation.md §10 for the requests in
 // the recorded logs. Only used when src/policy/rules.rego does not exist yet.
-const representativeRules = String.raw`package agent_policy
+export const representativeRules = String.raw`package agent_policy
 
 import future.keywords.every
 import future.keywords.if

@@ -98,10 +98,9 @@ export function registerPolicyEval(parent: Command): void {
         }
         // The agent evaluates AllowRequestsFailingPolicy as a setting when it loads the policy (the
         // recorded logs start with it); its `false` is not a refused request.
-        const refused = entries.filter(
-          (e) => !e.verdict.allowed && e.verdict.request !== ALLOW_FAILURES_RULE,
-        ).length;
-        log.info(`${entries.length} requests: ${entries.length - refused} allowed, ${refused} refused`);
+        const judged = entries.filter((e) => e.verdict.request !== ALLOW_FAILURES_RULE);
+        const refused = judged.filter((e) => !e.verdict.allowed).length;
+        log.info(`${judged.length} requests: ${judged.length - refused} allowed, ${refused} refused`);
         if (refused > 0) process.exitCode = 1;
         return;
       }

@@ -175,7 +175,13 @@ export class AgentSession {
     }
     if (Array.isArray(ops) && ops.length > 0) {
       try {
-        const patched = applyPatch(this.engine.getData(), ops as Operation[], true, false).newDocument;
+        // structuredClone (not the library's JSON round trip) keeps big integers intact.
+        const patched = applyPatch(
+          structuredClone(this.engine.getData()),
+          ops as Operation[],
+          true,
+          true,
+        ).newDocument;
         this.engine.setData(patched);
         verdict.appliedOps = ops.length;
       } catch (err) {

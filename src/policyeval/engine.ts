@@ -1,5 +1,6 @@
 // The Rego engine as this package uses it: the API of src/rego (agreed interface). Kept as a
 // structural type so the replay logic depends on what it calls, not on the engine's internals.
+/** One rule body that produced no solution, at the expression where it stopped (src/rego). */
 export interface TraceEntry {
   rule: string;
   file: string;
@@ -8,8 +9,6 @@ export interface TraceEntry {
   text: string;
   bindings: Record<string, unknown>;
   depth: number;
-  /** Optional extras an engine may add (kind of event, outcome); used when present. */
-  [extra: string]: unknown;
 }
 
 export interface PolicyEngine {

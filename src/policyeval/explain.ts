@@ -35,69 +35,16 @@ export interface Explanation {
   error?: string;
 }
 
-/** Whether a trace entry says explicitly that its expression failed / succeeded (engines may add it). */
-function outcome(e: TraceEntry): boolean | undefined {
-  for (const k of ['ok', 'success', 'result', 'passed']) {
-    const v = e[k];
-    if (typeof v === 'boolean') return v;
-  }
-  const ev = e['event'] ?? e['kind'] ?? e['op'];
-  if (typeof ev === 'string') {
-    if (/fail/i.test(ev)) return false;
-    if (/exit|redo|succ|pass/i.test(ev)) return true;
-  }
-  return undefined;
-}
-
-function before(a: TraceEntry, b: TraceEntry): boolean {
-  return a.file === b.file && (a.line < b.line || (a.line === b.line && a.col < b.col));
-}
-
 /**
- * Splits the trace into body attempts and keeps, for each, the furthest expression it reached: as
- * a body is evaluated left to right and stops at the first expression that does not hold (after
- * backtracking through all iterations), the furthest one reached is the one that failed.
- * An attempt ends when another rule or depth takes over at the same or a shallower level, or when
- * evaluation comes back to (or before) the body's first expression.
+ * Groups the trace of a refused evaluation into failed rule bodies. The engine (src/rego) records one
+ * trace entry per rule body that produced no solution, at the furthest expression that body
+ * reached: evaluation goes left to right and backtracks through every iteration, so the furthest
+ * expression reached is the one that failed. Bodies that failed at the same expression (iterations,
+ * several callers) are merged and counted. Outer rules come first.
  */
 export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
-  interface Attempt {
-    first: TraceEntry;
-    furthest: TraceEntry;
-    explicitFail?: TraceEntry;
-  }
-  const done: Attempt[] = [];
-  const open: Attempt[] = []; // stack by depth
-  const close = (toDepth: number) => {
-    while (open.length > 0 && open[open.length - 1]!.first.depth >= toDepth) done.push(open.pop()!);
-  };
-  for (const e of trace) {
-    const top = open[open.length - 1];
-    if (
-      top &&
-      top.first.depth === e.depth &&
-      top.first.rule === e.rule &&
-      !before(e, top.first) &&
-      !sameSpot(e, top.first)
-    ) {
-      if (!before(e, top.furthest)) top.furthest = e;
-    } else if (top && top.first.depth < e.depth) {
-      open.push({ first: e, furthest: e });
-    } else {
-      close(e.depth);
-      open.push({ first: e, furthest: e });
-    }
-    const o = outcome(e);
-    const cur = open[open.length - 1]!;
-    if (o === false && !cur.explicitFail) cur.explicitFail = e;
-  }
-  close(-Infinity);
-
-  // Attempts whose last expression is known to have succeeded did not fail; drop them.
-  const failed = done.filter((a) => a.explicitFail !== undefined || outcome(a.furthest) !== true);
   const merged = new Map<string, FailedExpression>();
-  for (const a of failed) {
-    const e = a.explicitFail ?? a.furthest;
+  for (const e of trace) {
     const key = `${e.rule}\u0000${e.file}:${e.line}:${e.col}`;
     const prev = merged.get(key);
     if (prev) {
@@ -119,17 +66,13 @@ export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
   return [...merged.values()].sort((a, b) => a.depth - b.depth);
 }
 
-function sameSpot(a: TraceEntry, b: TraceEntry): boolean {
-  return a.file === b.file && a.line === b.line && a.col === b.col;
-}
-
 function summarize(verdict: Verdict): string {
   const rule = `data.agent_policy.${verdict.request}`;
   switch (verdict.reason) {
     case 'undefined':
-      return `${rule} is undefined: no rule body held and there is no default (the agent refuses the request)`;
+      return `${rule} is undefined: the agent refuses a request without a result`;
     case 'false':
-      return `${rule} is ${formatValue(verdict.result)}: no rule body allowed the request`;
+      return `${rule} is ${formatValue(verdict.result)}: the request is refused`;
     case 'invalid-result':
       return `${rule}: ${verdict.error ?? 'invalid result'}`;
     case 'error':
@@ -156,28 +99,54 @@ export function explainVerdict(session: AgentSession, verdict: Verdict, input: u
 }
 
 const MAX_FAILURES = 25;
-const MAX_BINDINGS = 8;
+const SMALL_VALUE = 100;
+
+/** Whether a binding key is a plain variable (else it is the text of a compared expression). */
+function isVariable(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name);
+}
+
+/**
+ * The values worth showing for a failed expression: both sides of a failed comparison first, then
+ * variables whose values are short. Large variables (whole OCI specs) are only named when compared
+ * values say more; without compared values they are shown, truncated.
+ */
+function bindingLines(bindings: Record<string, unknown>, pad: string): string[] {
+  const entries = Object.entries(bindings);
+  const compared = entries.filter(([k]) => !isVariable(k));
+  const vars = entries.filter(([k]) => isVariable(k));
+  const lines: string[] = [];
+  for (const [k, v] of compared) lines.push(`${pad}${k} = ${formatValue(v)}`);
+  const hidden: string[] = [];
+  for (const [k, v] of vars) {
+    const text = formatValue(v);
+    if (compared.length > 0 && text.length > SMALL_VALUE) hidden.push(k);
+    else lines.push(`${pad}${k} = ${text}`);
+  }
+  if (hidden.length) lines.push(`${pad}(also bound: ${hidden.join(', ')})`);
+  return lines;
+}
 
 /** Readable text of an explanation, indented under the DENY line. */
 export function formatExplanation(x: Explanation, indent = '    '): string[] {
   const lines = [`${indent}${x.summary}`];
   if (x.failures.length > 0) {
+    // nesting level of each failure: rank of its depth among the depths seen
+    const depths = [...new Set(x.failures.map((f) => f.depth))].sort((a, b) => a - b);
     lines.push(`${indent}rule bodies tried, and the first expression that failed in each:`);
     for (const f of x.failures.slice(0, MAX_FAILURES)) {
-      const pad = indent + '  ' + '  '.repeat(Math.min(f.depth, 6));
-      const times = f.attempts > 1 ? ` (${f.attempts} attempts)` : '';
-      lines.push(`${pad}${f.file}:${f.line}:${f.col}  in ${f.rule}${times}`);
+      const pad = indent + '  ' + '  '.repeat(Math.min(depths.indexOf(f.depth), 6));
+      const times = f.attempts > 1 ? ` (${f.attempts} times)` : '';
+      lines.push(`${pad}${f.file}:${f.line}:${f.col}  in ${f.rule.replace(/^data\./, '')}${times}`);
       lines.push(`${pad}  ${f.text.replace(/\s+/g, ' ').trim()}`);
-      const vars = Object.entries(f.bindings).slice(0, MAX_BINDINGS);
-      for (const [k, v] of vars) lines.push(`${pad}    ${k} = ${formatValue(v)}`);
-      if (Object.keys(f.bindings).length > MAX_BINDINGS) lines.push(`${pad}    …`);
+      lines.push(...bindingLines(f.bindings, `${pad}    `));
     }
     if (x.failures.length > MAX_FAILURES)
       lines.push(`${indent}  … ${x.failures.length - MAX_FAILURES} more (use --json)`);
+  } else if (!x.error && x.summary.includes(' is false')) {
+    lines.push(`${indent}no rule body failed: false is the policy's default, or the value a rule returns`);
   } else if (!x.error) {
-    lines.push(
-      `${indent}no rule body for ${x.request} was tried (the policy has no rule for it, or only a default)`,
-    );
+    lines.push(`${indent}the policy has no rule for ${x.request}, and no default`);
   }
   if (x.containers) lines.push(...formatContainerAnalysis(x.containers, indent));
   return lines;

@@ -2,7 +2,7 @@
 // with the agent's own semantics (state kept between requests), and explain refusals.
 import { readFileSync } from 'node:fs';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
+import { ALLOW_FAILURES_RULE, AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
 import { explainVerdict, failedExpressions, type Explanation, type FailedExpression } from './explain.js';
 import type { RecordedRequest } from './requests.js';
 
@@ -47,8 +47,9 @@ export function replay(
     const verdict = session.evaluate(r.type, r.input);
     const entry: ReplayEntry = { line: r.line, verdict };
     // A refused request changes no state, so tracing it again afterwards sees what the agent saw.
-    if (options.explain && !verdict.policyAllowed)
+    if (options.explain && !verdict.policyAllowed && r.type !== ALLOW_FAILURES_RULE) {
       entry.explanation = explainVerdict(session, verdict, r.input);
+    }
     return entry;
   });
 }
