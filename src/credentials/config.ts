@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../internal/errors.js';
-import { log } from '../internal/log.js';
+import { warnOnce } from './notice.js';
 import type { AuthEntry } from './types.js';
 
 export interface ConfigData {
@@ -139,7 +139,7 @@ export function loadConfig(path: string, origin: ConfigOrigin): LoadedConfig {
   try {
     const st = statSync(path);
     if (st.isDirectory()) {
-      log.warn(`${path} is a directory, not a config file; ignoring it`);
+      warnOnce(`${path} is a directory, not a config file; ignoring it`);
       return { path, origin, data: undefined, note: 'is a directory' };
     }
     source = readFileSync(path, 'utf8');
@@ -147,14 +147,14 @@ export function loadConfig(path: string, origin: ConfigOrigin): LoadedConfig {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path, origin, data: undefined, note: 'not found' };
     const why = code === 'ENOTDIR' ? 'a parent of it is a regular file' : (code ?? errorMessage(err));
-    log.warn(`cannot read ${path} (${why}); ignoring it`);
+    warnOnce(`cannot read ${path} (${why}); ignoring it`);
     return { path, origin, data: undefined, note: `unreadable (${why})` };
   }
   try {
     const data = parseConfigText(source, origin);
     return { path, origin, data, note: 'read' };
   } catch (err) {
-    log.warn(`${path} is not a valid config file (${errorMessage(err)}); ignoring it`);
+    warnOnce(`${path} is not a valid config file (${errorMessage(err)}); ignoring it`);
     return { path, origin, data: undefined, note: `invalid (${errorMessage(err)})` };
   }
 }
@@ -167,7 +167,7 @@ export function envAuthConfig(env: NodeJS.ProcessEnv): { auths: Record<string, A
     const data = parseConfigText(value, 'docker');
     return { auths: data.auths as Record<string, AuthEntry> };
   } catch (err) {
-    log.warn(`DOCKER_AUTH_CONFIG is not a valid config document (${errorMessage(err)}); ignoring it`);
+    warnOnce(`DOCKER_AUTH_CONFIG is not a valid config document (${errorMessage(err)}); ignoring it`);
     return undefined;
   }
 }

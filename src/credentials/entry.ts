@@ -1,5 +1,6 @@
 // Turns one `auths` entry into a credential, or says why it holds none.
-import { log, registerSecret } from '../internal/log.js';
+import { registerSecret } from '../internal/log.js';
+import { warnOnce } from './notice.js';
 import type { CredentialKind } from './types.js';
 
 export interface DecodedEntry {
@@ -65,7 +66,7 @@ export function decodeEntry(entry: unknown, where: string): EntryResult {
   }
   const fieldsUsable = fieldUser !== undefined && fieldPassword !== undefined;
   if (authProblem !== undefined) {
-    log.warn(
+    warnOnce(
       `${where}: ${authProblem}; ${fieldsUsable ? 'using "username"/"password" instead' : 'entry ignored'}`,
     );
   }
@@ -75,7 +76,7 @@ export function decodeEntry(entry: unknown, where: string): EntryResult {
     (fieldUser !== undefined || fieldPassword !== undefined) &&
     (fieldUser !== authUser || fieldPassword !== authPassword)
   ) {
-    log.warn(`${where}: "auth" and "username"/"password" disagree; using "auth"`);
+    warnOnce(`${where}: "auth" and "username"/"password" disagree; using "auth"`);
   }
   const username = authUser !== undefined && authUser !== '' ? authUser : (fieldUser ?? null);
 

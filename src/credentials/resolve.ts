@@ -12,6 +12,7 @@
 // Inside an `auths` map: namespaced keys (most specific first), then host-level keys (match.ts).
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
+import { infoOnce, warnOnce } from './notice.js';
 import type { Reference } from '../reference/index.js';
 import {
   dockerConfigLocation,
@@ -136,7 +137,7 @@ async function search(lookup: Lookup, options: CredentialOptions): Promise<Found
 
   const docker = dockerConfigLocation(lookup.env);
   if (docker.fileOverride) {
-    log.info(
+    infoOnce(
       `DOCKER_CONFIG names a regular file: reading ${docker.path} as the config itself ` +
         '(Docker and genpolicy would look for config.json inside a directory)',
     );
@@ -170,7 +171,7 @@ async function fromConfig(
     const name = data.credHelpers[helperKey];
     const configuredBy = `credHelpers in ${path}, key "${helperKey}"`;
     if (typeof name !== 'string') {
-      log.warn(`${configuredBy} is not a string; ignoring it`);
+      warnOnce(`${configuredBy} is not a string; ignoring it`);
     } else if (name === '') {
       skipStore = true; // Docker: an empty helper name means "this registry's secret is in the file"
       lookup.attempts.push(`${configuredBy}: empty, so the file's auths entry is used`);
@@ -199,7 +200,7 @@ async function fromConfig(
       } catch (err) {
         if (!(err instanceof HelperMissingError)) throw err;
         // A leftover credsStore (Docker Desktop uninstalled) must not block entries in the file.
-        log.warn(`${err.message}; continuing with the entries in ${path}`);
+        warnOnce(`${err.message}; continuing with the entries in ${path}`);
         lookup.attempts.push(`${description}: not installed`);
       }
     }
