@@ -165,6 +165,7 @@ NotAnAnswer := "yes"
     const rules = `package agent_policy
 default AllowRequestsFailingPolicy := true
 default CreateContainerRequest := false
+BadOps := {"allowed": true, "ops": [{"op": "remove", "path": "/pstate/missing"}]}
 `;
     const session = await AgentSession.create(source(rules, 'debug.rego'));
     assert.equal(session.allowFailures, true);
@@ -172,6 +173,8 @@ default CreateContainerRequest := false
     assert.equal(v.policyAllowed, false);
     assert.equal(v.allowed, true);
     assert.equal(session.evaluate('GetOOMEventRequest', {}).allowed, true);
+    // errors are not covered by the escape hatch: the agent's allow_request returns them as errors
+    assert.equal(session.evaluate('BadOps', {}).allowed, false);
   });
 });
 

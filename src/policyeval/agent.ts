@@ -7,8 +7,9 @@
 //   document seeded with `{"pstate": {}}` before the policy is added (`new_engine`). The policy text
 //   itself carries `policy_data := {...}`, so no other data is loaded.
 // - `AllowRequestsFailingPolicy` is evaluated once when the policy is loaded (`update_allow_failures
-//   _flag`, input `{}`); when it is true, every later denial or evaluation failure is turned into
-//   an allow (debug policies).
+//   _flag`, input `{}`); when it is true, a later request whose rule is undefined or false is
+//   allowed anyway (debug policies). Evaluation errors, malformed results and failing patches are
+//   errors (`?` / `bail!` in `allow_request`) and refuse the request even then.
 // - Each request evaluates the query `data.agent_policy.<Request>` with the request as input
 //   (`allow_request`). The outcome:
 //   * no result (the rule is undefined, including a request type the policy has no rule for):
@@ -126,7 +127,11 @@ export class AgentSession {
       verdict.reason = 'invalid-result';
       verdict.error = `the rule returned ${describeType(value)}, expected a boolean or {"allowed": ..., "ops": [...]}`;
     }
-    verdict.allowed = verdict.policyAllowed || (options.honourAllowFailures !== false && this.allowFailures);
+    // The agent's escape hatch covers only "no result" and "false"; evaluation errors, malformed
+    // results and failing patches propagate as errors (`?`/`bail!` in allow_request) and still refuse.
+    const ignorable = verdict.reason === 'undefined' || verdict.reason === 'false';
+    verdict.allowed =
+      verdict.policyAllowed || (options.honourAllowFailures !== false && this.allowFailures && ignorable);
     return verdict;
   }
 
