@@ -39,7 +39,12 @@ export function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNod
 export function buildTree(modules: Module[]): RuleNode {
   const root = newNode('data', []);
   for (const m of modules) {
-    nodeAt(root, m.pkg, true);
+    let pn: RuleNode | undefined = root;
+    pn.hasRules = true;
+    for (const seg of m.pkg) {
+      pn = nodeAt(pn, [seg], true)!;
+      pn.hasRules = true;
+    }
     for (const r of m.rules) {
       const n = nodeAt(root, [...m.pkg, ...r.path], true)!;
       switch (r.kind) {
@@ -80,6 +85,16 @@ function checkConflicts(root: RuleNode, m: Module, r: Rule): void {
     const arity = n.funcs[0]!.args.length;
     if (n.funcs.some((f) => f.args.length !== arity)) {
       throw new RegoParseError('function has conflicting arities: rule conflicts with the following rule', r.loc);
+    }
+  }
+  if (r.kind === 'complete' && r.path.length > 1 && !r.isDefault && r.body && r.body.length === 0) {
+    for (const o of n.complete) {
+      if (o !== r && !o.isDefault && o.body && o.body.length === 0 && o.value && r.value && o.value.t === 'scalar' && r.value.t === 'scalar' && o.value.v !== r.value.v) {
+        throw new RegoParseError('rule conflicts with the following rule', r.loc);
+      }
+      if (o !== r && !o.isDefault && o.body?.length === 0 && o.value?.t === 'object' && r.value?.t === 'object') {
+        throw new RegoParseError('rule conflicts with the following rule', r.loc);
+      }
     }
   }
   if (n.complete.filter((x) => x.isDefault).length > 1) {
@@ -137,8 +152,11 @@ export class Resolver {
         s.seen.add(v);
       }
     }
-    if (r.body) r.body = this.body(r.body, s, file);
-    for (const e of r.elses) e.body = this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file);
+    const argVars = new Set(s.declared);
+    if (r.body) r.body = scheduleBody(this.body(r.body, s, file), argVars);
+    for (const e of r.elses) {
+      e.body = scheduleBody(this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file), argVars);
+    }
     // head terms see the body's variables
     r.keys = r.keys.map((k) => this.expr(k, s, file));
     if (r.value) r.value = this.expr(r.value, s, file);
@@ -313,4 +331,224 @@ function isConst(e: Expr | null): boolean {
     default:
       return false;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling: reorder body literals so that each runs once the variables it needs are bound (Rego
+// bodies are order-independent; OPA and regorus reorder the same way for safety).
+
+interface VarClasses {
+  pat: Set<string>;
+  key: Set<string>;
+  need: Set<string>;
+}
+
+function newClasses(): VarClasses {
+  return { pat: new Set(), key: new Set(), need: new Set() };
+}
+
+function classify(e: Expr, c: VarClasses, pos: 'pat' | 'val', bodyVars: Set<string>): void {
+  switch (e.t) {
+    case 'var':
+      (pos === 'pat' ? c.pat : c.need).add(e.name);
+      return;
+    case 'ref':
+      classify(e.head, c, 'val', bodyVars);
+      for (const p of e.path) {
+        if (p.t === 'var') c.key.add(p.name);
+        else classify(p, c, 'val', bodyVars);
+      }
+      return;
+    case 'array':
+      e.items.forEach((x) => classify(x, c, pos, bodyVars));
+      return;
+    case 'set':
+      e.items.forEach((x) => classify(x, c, 'val', bodyVars));
+      return;
+    case 'object':
+      e.entries.forEach(([k, v]) => {
+        classify(k, c, 'val', bodyVars);
+        classify(v, c, pos, bodyVars);
+      });
+      return;
+    case 'arraycompr':
+    case 'setcompr':
+    case 'objcompr':
+      for (const v of allVars(e)) if (bodyVars.has(v)) c.need.add(v);
+      return;
+    case 'call': {
+      const extra = (e.target?.k === 'builtin' && e.args.length === (builtinArityOf(e.target.name) ?? -1) + 1) || e.name === 'walk';
+      e.args.forEach((a, i) => classify(a, c, extra && i === e.args.length - 1 ? 'pat' : 'val', bodyVars));
+      return;
+    }
+    case 'bin':
+      classify(e.l, c, 'val', bodyVars);
+      classify(e.r, c, 'val', bodyVars);
+      return;
+    case 'neg':
+      classify(e.e, c, 'val', bodyVars);
+      return;
+    case 'in':
+      if (e.key) classify(e.key, c, 'val', bodyVars);
+      classify(e.value, c, 'val', bodyVars);
+      classify(e.coll, c, 'val', bodyVars);
+      return;
+    case 'unify':
+    case 'assign':
+      classify(e.l, c, 'pat', bodyVars);
+      classify(e.r, c, 'pat', bodyVars);
+      return;
+    default:
+      return;
+  }
+}
+
+let builtinArityOf: (name: string) => number | undefined = () => undefined;
+export function setBuiltinArityLookup(f: (name: string) => number | undefined): void {
+  builtinArityOf = f;
+}
+
+/** every var name in an expression or body, including nested comprehensions */
+export function allVars(x: unknown, out = new Set<string>()): Set<string> {
+  if (!x || typeof x !== 'object') return out;
+  if (Array.isArray(x)) {
+    for (const y of x) allVars(y, out);
+    return out;
+  }
+  const o = x as { t?: string; name?: string; vars?: string[] };
+  if (o.t === 'var' && o.name) out.add(o.name);
+  if (o.t === 'some' && o.vars) o.vars.forEach((v) => out.add(v));
+  for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
+  return out;
+}
+
+function subset(a: Iterable<string>, b: Set<string>): boolean {
+  for (const x of a) if (!b.has(x) && !x.startsWith('_$')) return false;
+  return true;
+}
+
+function literalPlan(l: Literal, bound: Set<string>, bodyVars: Set<string>): string[] | null {
+  const withNeeds = (): boolean => {
+    if (l.t === 'some') return true;
+    const c = newClasses();
+    for (const w of l.withs) classify(w.value, c, 'val', bodyVars);
+    return subset(c.need, bound) && subset(c.pat, bound);
+  };
+  if (!withNeeds()) return null;
+  switch (l.t) {
+    case 'some':
+      return [];
+    case 'somein': {
+      const c = newClasses();
+      classify(l.coll, c, 'val', bodyVars);
+      if (!subset(c.need, bound)) return null;
+      const out = [...c.key];
+      if (l.key) out.push(...allVars(l.key));
+      out.push(...allVars(l.value));
+      return out;
+    }
+    case 'every': {
+      const c = newClasses();
+      classify(l.coll, c, 'val', bodyVars);
+      if (!subset(c.need, bound)) return null;
+      const own = new Set([...(l.key ? allVars(l.key) : []), ...allVars(l.value)]);
+      const free = [...allVars(l.body)].filter((v) => !own.has(v) && bodyVars.has(v));
+      if (!subset(free, bound)) return null;
+      return [...c.key];
+    }
+    case 'expr': {
+      const e = l.e;
+      const c = newClasses();
+      if (l.neg) {
+        classify(e, c, 'val', bodyVars);
+        return subset([...c.need, ...c.pat, ...c.key], bound) ? [] : null;
+      }
+      if (e.t === 'unify' || e.t === 'assign') {
+        const L = newClasses();
+        const R = newClasses();
+        classify(e.l, L, 'pat', bodyVars);
+        classify(e.r, R, 'pat', bodyVars);
+        if (!subset(L.need, bound) || !subset(R.need, bound)) return null;
+        const lOk = subset(L.pat, bound);
+        const rOk = subset(R.pat, bound);
+        const arrays = e.l.t === 'array' && e.r.t === 'array';
+        if (!lOk && !rOk && !arrays && e.t !== 'assign') return null;
+        if (e.t === 'assign' && !rOk) return null;
+        return [...L.pat, ...L.key, ...R.pat, ...R.key];
+      }
+      if (e.t === 'in' && !e.key && e.value.t === 'var' && !bound.has(e.value.name)) {
+        classify(e.coll, c, 'val', bodyVars);
+        return subset(c.need, bound) ? [e.value.name, ...c.key] : null;
+      }
+      classify(e, c, 'val', bodyVars);
+      if (!subset(c.need, bound)) return null;
+      return [...c.key, ...c.pat];
+    }
+  }
+}
+
+/** reorder a body (and nested bodies) so literals run after their inputs are bound */
+export function scheduleBody(lits: Literal[], outerBound: Set<string>): Literal[] {
+  const bodyVars = new Set<string>();
+  for (const l of lits) {
+    const top = allVarsShallow(l);
+    top.forEach((v) => bodyVars.add(v));
+  }
+  const bound = new Set(outerBound);
+  const pending = lits.slice();
+  const out: Literal[] = [];
+  while (pending.length) {
+    let idx = -1;
+    let outputs: string[] = [];
+    for (let i = 0; i < pending.length; i++) {
+      const plan = literalPlan(pending[i]!, bound, bodyVars);
+      if (plan) {
+        idx = i;
+        outputs = plan;
+        break;
+      }
+    }
+    if (idx < 0) {
+      // cannot prove safety: keep the remaining order
+      out.push(...pending);
+      break;
+    }
+    const [l] = pending.splice(idx, 1);
+    out.push(l!);
+    outputs.forEach((v) => bound.add(v));
+    if (l!.t === 'expr' || l!.t === 'somein') allVarsShallow(l!).forEach((v) => bound.add(v));
+  }
+  // nested bodies see everything of this body as bound
+  const inner = new Set([...outerBound, ...bodyVars]);
+  for (const l of out) scheduleNested(l, inner);
+  return out;
+}
+
+/** vars of a literal outside nested comprehension/every bodies */
+function allVarsShallow(l: Literal): Set<string> {
+  const out = new Set<string>();
+  const walk = (x: unknown): void => {
+    if (!x || typeof x !== 'object') return;
+    if (Array.isArray(x)) return x.forEach(walk);
+    const o = x as { t?: string; name?: string };
+    if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr') return;
+    if (o.t === 'var' && o.name) out.add(o.name);
+    for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
+  };
+  if (l.t === 'some') l.vars.forEach((v) => out.add(v));
+  else walk(l);
+  return out;
+}
+
+function scheduleNested(x: unknown, bound: Set<string>): void {
+  if (!x || typeof x !== 'object') return;
+  if (Array.isArray(x)) {
+    x.forEach((y) => scheduleNested(y, bound));
+    return;
+  }
+  const o = x as { t?: string; body?: Literal[] };
+  if ((o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'every') && o.body) {
+    o.body = scheduleBody(o.body, bound);
+  }
+  for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') scheduleNested(v, bound);
 }

@@ -211,11 +211,10 @@ export class Evaluator {
         for (const [kk, v] of coll.sortedEntries()) if (each(kk, v)) return true;
       } else {
         ok = false;
-        return true;
       }
       return true;
     });
-    if (!any) return k(); // every over undefined: OPA treats as true
+    if (!any) return false;
     return ok ? k() : false;
   }
 
@@ -226,6 +225,8 @@ export class Evaluator {
         return this.unify(e.l, e.r, env, ctx, k, e, false);
       case 'assign':
         return this.unify(e.l, e.r, env, ctx, k, e, true);
+      case 'call':
+        return this.evalCall(e, env, ctx, (v) => (v === false ? false : k()), true);
       case 'in':
         if (e.key === null && e.value.t === 'var' && !env.has(e.value.name)) {
           // unbound membership acts like `some x in coll` (regorus allows it in queries)
@@ -249,7 +250,25 @@ export class Evaluator {
       return step(0);
     }
     if (l.t === 'object' && r.t === 'object' && this.isPattern(l, env) && this.isPattern(r, env)) {
-      return this.evalExpr(r, env, ctx, (rv) => this.match(l, rv, env, ctx, k, at));
+      const lk = l.entries.map(([ke]) => this.evalOne(ke, env, ctx));
+      const rk = r.entries.map(([ke]) => this.evalOne(ke, env, ctx));
+      if (lk.some((x) => x === undefined) || rk.some((x) => x === undefined)) return false;
+      if (lk.length !== rk.length) {
+        if (isAssign) {
+          throw evalErr(`object field count mismatch in assignment: left has ${lk.length} fields, right has ${rk.length} fields`, at, this.file);
+        }
+        return false;
+      }
+      const pairs: [Expr, Expr][] = [];
+      for (let j = 0; j < rk.length; j++) {
+        const li = lk.findIndex((x) => equal(x as Value, rk[j] as Value));
+        if (li < 0) {
+          throw evalErr(`key ${stringifyValue(rk[j] as Value)} not found in left-hand side object during destructuring`, at, this.file);
+        }
+        pairs.push([l.entries[li]![1], r.entries[j]![1]]);
+      }
+      const step = (j: number): boolean => (j === pairs.length ? k() : this.unify(pairs[j]![0], pairs[j]![1], env, ctx, () => step(j + 1), at, isAssign));
+      return step(0);
     }
     if ((l.t === 'array' && r.t === 'object') || (l.t === 'object' && r.t === 'array')) {
       throw evalErr(
@@ -603,9 +622,14 @@ export class Evaluator {
   }
 
   private dataStep(key: Value, path: Expr[], i: number, node: RuleNode, env: Env, ctx: Ctx, k: KV): boolean {
+    if (typeof key === 'number' || typeof key === 'bigint') key = String(key);
     const child = typeof key === 'string' ? node.children.get(key) : undefined;
     if (child) {
-      if (child.funcs.length && !child.complete.length) return false;
+      if (child.funcs.length && !child.complete.length) {
+        if (child.funcs.some((f) => f.args.length > 0)) return false;
+        const v = this.callFunction(child, [], ctx);
+        return v === undefined ? false : this.walk(v, path, i + 1, env, ctx, k);
+      }
       return this.evalDataRef(path, i + 1, child, env, ctx, k);
     }
     const base = this.baseAt(node.path, ctx);
@@ -649,7 +673,11 @@ export class Evaluator {
       const ov = ctx.overrides.get(node.path.join('\u0000'));
       if (ov !== undefined) return ov;
     }
-    if (node.complete.length) return this.evalComplete(node, ctx);
+    if (node.complete.length) {
+      const b = this.baseAt(node.path, ctx);
+      if (b !== undefined) return b;
+      return this.evalComplete(node, ctx);
+    }
     if (node.sets.length) {
       const out = new RSet();
       for (const r of node.sets) this.evalSetRule(r, ctx, out);
@@ -783,7 +811,7 @@ export class Evaluator {
       const v = this.evalRuleDef(r, ctx, new Map(), r.constValue);
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v)) {
-        throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
+        throw new RegoEvalError('complete rules should not produce multiple outputs', r.loc);
       }
       result = v;
     }
@@ -802,11 +830,11 @@ export class Evaluator {
         let found = false;
         const valueExpr: Expr = step.value ?? { t: 'scalar', v: true, p: r.p };
         this.runBody(r, step.body, env, ctx, () => {
-          found = true;
           return this.evalExpr(valueExpr, env, ctx, (v) => {
+            found = true;
             if (out !== undefined && !equal(out, v)) {
               throw new RegoEvalError(
-                what === 'functions'
+                what === 'functions' && r.args.length > 0
                   ? 'functions must not produce multiple outputs for same inputs'
                   : 'complete rules should not produce multiple outputs',
                 r.loc,
@@ -890,7 +918,10 @@ export class Evaluator {
       bindArgs(0);
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v)) {
-        throw new RegoEvalError('functions must not produce multiple outputs for same inputs', r.loc);
+        throw new RegoEvalError(
+          args.length ? 'functions must not produce multiple outputs for same inputs' : 'rules should not produce multiple outputs',
+          r.loc,
+        );
       }
       result = v;
     }
@@ -900,7 +931,7 @@ export class Evaluator {
   }
 
   // ------------------------------------------------------------------ calls
-  private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV): boolean {
+  private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV, statement = false): boolean {
     const target = e.target ?? { k: 'builtin', name: e.name };
     if (target.k === 'builtin' && target.name === 'print') return this.evalPrint(e, env, ctx, k);
     let mocked: Expr | Value | undefined;
@@ -937,7 +968,14 @@ export class Evaluator {
       invoke = (args) => this.guard(() => callBuiltin(target.name, args, bctx), e);
     }
     const nargs = e.args.length;
-    if (nargs !== arity && nargs !== arity + 1) {
+    if (target.k === 'builtin' && target.name === 'walk' && nargs === 2) {
+      return this.evalExpr(e.args[0]!, env, ctx, (x) => {
+        const pairs = invoke([x]) as Value[];
+        for (const pair of pairs) if (this.match(e.args[1]!, pair, env, ctx, () => k(true))) return true;
+        return false;
+      });
+    }
+    if (nargs !== arity && !(nargs === arity + 1 && (statement || target.k === 'rule'))) {
       const plural = arity === 1 ? 'argument' : 'arguments';
       throw evalErr(`\`${e.name}\` expects ${arity} ${plural}`, e, this.file);
     }

@@ -1,6 +1,9 @@
 // Public API of the Rego engine: load policies and data, set input, evaluate rules and queries.
 import type { Literal, Module } from './ast.js';
-import { buildTree, moduleScope, Resolver, type RuleNode } from './compile.js';
+import { buildTree, moduleScope, Resolver, scheduleBody, setBuiltinArityLookup, type RuleNode } from './compile.js';
+import { builtinArity } from './builtins/index.js';
+
+setBuiltinArityLookup(builtinArity);
 import { RegoEvalError, RegoParseError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
 import { Parser } from './parser.js';
@@ -140,7 +143,7 @@ export class Engine {
     }
     const qmod: Module = { file: '<query>', src: query, pkg: [], imports: [], rules: [], v1: true };
     const resolver = new Resolver(moduleScope(qmod, new Set()));
-    lits = resolver.body(lits, { declared: new Set(), seen: new Set(), parent: null }, '<query>');
+    lits = scheduleBody(resolver.body(lits, { declared: new Set(), seen: new Set(), parent: null }, '<query>'), new Set());
     const shared: EvalShared = {
       root,
       strict: this.options.strictBuiltinErrors ?? false,

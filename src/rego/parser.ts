@@ -19,6 +19,7 @@ export class Parser {
   v1: boolean;
   private futureKw = false;
   private noUnion = 0;
+  private seenKwImports = new Set<string>();
 
   constructor(
     readonly file: string,
@@ -59,7 +60,7 @@ export class Parser {
     return { line: start.line, col: start.col, start: start.start, end: Math.max(prev.end, start.end) };
   }
   private kwEnabled(): boolean {
-    return this.v1 || this.futureKw;
+    return true;
   }
 
   // ---- module
@@ -77,6 +78,13 @@ export class Parser {
         alias = this.next().v;
       }
       const head = path[0];
+      if (head === 'future' || head === 'rego') {
+        const kind = head === 'rego' ? 'rego' : 'future';
+        if (this.seenKwImports.has('rego') || (kind === 'rego' && this.seenKwImports.size > 0)) {
+          this.fail('this import shadows previous import', t);
+        }
+        this.seenKwImports.add(kind);
+      }
       if (head === 'future') {
         if (path[1] !== 'keywords') this.fail('invalid future import', t);
         this.futureKw = true;
@@ -184,6 +192,9 @@ export class Parser {
       checkDefaultValue(value, this);
     }
     const loc = { file: this.file, line: nameTok.line, col: nameTok.col };
+    if (this.v1 && refTerms.length === 0 && (nameTok.v === 'data' || nameTok.v === 'input')) {
+      this.fail(`${nameTok.v} cannot be shadowed`, nameTok);
+    }
     let body: Literal[] | null = null;
     let sawIf = false;
     if (!isDefault) {
@@ -224,6 +235,7 @@ export class Parser {
 
     if (!isDefault && body === null && value === null && containsKey === null) {
       if (args) this.fail('rule must have a body or assignment', nameTok);
+      if (this.v1 && refTerms.length > 0) this.fail('`contains` keyword is required for partial set rules', nameTok);
       if (this.v1 || refTerms.length === 0) this.fail('rule must have a body or assignment', nameTok);
     }
     if (!isDefault && body === null && value === null && containsKey === null) {
@@ -247,7 +259,7 @@ export class Parser {
         constPath.push(r.v);
       }
       keys = [containsKey];
-    } else if (!this.v1 && value === null && bracketCount === 1 && refTerms.length === 1 && !isDefault) {
+    } else if (!this.v1 && value === null && refTerms.length === 1 && !isDefault) {
       kind = 'set';
       keys = [refTerms[0]!];
     } else {
@@ -260,9 +272,6 @@ export class Parser {
       keys = refTerms.slice(j);
       if (keys.length === 0) kind = 'complete';
       else {
-        if (this.v1 && value === null && keys.length === 1 && refTerms.length === 1) {
-          this.fail('`contains` keyword is required for partial set rules', nameTok);
-        }
         kind = 'object';
       }
     }
@@ -503,11 +512,11 @@ export class Parser {
         const n = this.next();
         return this.postfix({ t: 'scalar', v: negate(parseNumber(n.v)), p: this.pos(start) }, start);
       }
-      const e = this.parseUnary();
-      if (e.t === 'scalar' && (typeof e.v === 'number' || typeof e.v === 'bigint')) {
-        return { t: 'scalar', v: negate(e.v), p: this.pos(start) };
+      if (this.tok.k === 'num') {
+        const n = this.next();
+        return this.postfix({ t: 'scalar', v: negate(parseNumber(n.v)), p: this.pos(start) }, start);
       }
-      return { t: 'neg', e, p: this.pos(start) };
+      this.fail('unary - can only be used with numeric literals', start);
     }
     return this.parseTerm();
   }

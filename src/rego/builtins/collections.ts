@@ -53,7 +53,7 @@ def('array.slice', 3, ([a, b, c]) => {
   const xs = arr('array.slice', a);
   let s = Number(num('array.slice', b));
   let e = Number(num('array.slice', c));
-  if (!Number.isInteger(s) || !Number.isInteger(e)) throw new BuiltinError('`array.slice` expects integer indices');
+  if (!Number.isInteger(s) || !Number.isInteger(e)) return undefined;
   if (s < 0) s = 0;
   if (e > xs.length) e = xs.length;
   if (s >= e) return [];
@@ -307,7 +307,7 @@ def('rem', 2, ([a, b]) => numOp('%', num('rem', a), num('rem', b)));
 def('numbers.range', 2, ([a, b]) => {
   const x = num('numbers.range', a);
   const y = num('numbers.range', b);
-  if (!isInt(x) || !isInt(y)) throw new BuiltinError('`numbers.range` expects integer arguments');
+  if (!isInt(x) || !isInt(y)) throw new BuiltinError('`numbers.range`: operand must be integer');
   const s = Number(x);
   const e = Number(y);
   const out: Value[] = [];
@@ -325,15 +325,21 @@ def('numbers.range_step', 3, ([a, b, c]) => {
   else for (let i = s; i >= e; i -= st) out.push(i);
   return out;
 });
-let seed = 0x2545f491;
+// deterministic per (seed string, n) like OPA's per-query memoization
+const randMemo = new Map<string, number>();
 def('rand.intn', 2, ([a, b]) => {
-  str('rand.intn', a);
+  const key = str('rand.intn', a);
   const n = num('rand.intn', b);
-  if (!isInt(n)) throw new BuiltinError('`rand.intn` expects integer argument');
+  if (!isInt(n)) return undefined;
   const m = Math.abs(Number(n));
   if (m === 0) return 0;
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed % m;
+  const mk = key + '\u0000' + m;
+  let r = randMemo.get(mk);
+  if (r === undefined) {
+    r = Math.floor(Math.random() * m);
+    randMemo.set(mk, r);
+  }
+  return r;
 });
 
 // ---------------------------------------------------------------- bits

@@ -418,18 +418,20 @@ def('uuid.parse', 1, ([a]) => {
 
 // ---------------------------------------------------------------- time (UTC only)
 function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string } {
-  if (typeof v === 'number' || typeof v === 'bigint') return { ns: BigInt(Math.trunc(Number(v))), tz: 'UTC' };
+  if (typeof v === 'bigint') return { ns: v, tz: 'UTC' };
+  if (typeof v === 'number') return { ns: BigInt(Math.trunc(v)), tz: 'UTC' };
   if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'bigint')) {
     if (typeof v[1] !== 'string') {
       throw new BuiltinError(`\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[1]!)}\` instead`);
     }
-    return { ns: BigInt(v[0]), tz: v[1] };
+    return { ns: typeof v[0] === 'bigint' ? v[0] : BigInt(Math.trunc(v[0])), tz: v[1] };
   }
   if (Array.isArray(v) && v.length === 3 && name === 'time.format') {
     if (typeof v[2] !== 'string') {
       throw new BuiltinError(`\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[2]!)}\` instead`);
     }
-    return { ns: BigInt(num(name, v[0])), tz: String(v[1]) };
+    const n0 = num(name, v[0]);
+    return { ns: typeof n0 === 'bigint' ? n0 : BigInt(Math.trunc(n0)), tz: String(v[1]) };
   }
   throw new BuiltinError(`\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${stringifyValue(v ?? null)}\` instead`);
 }

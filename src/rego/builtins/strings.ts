@@ -105,7 +105,7 @@ def('trim_space', 1, ([a]) => str('trim_space', a).replace(/^[\s\u0085\u00a0]+|[
 def('indexof', 2, ([a, b]) => {
   const s = cps(str('indexof', a));
   const sub = cps(str('indexof', b));
-  if (sub.length === 0) return 0;
+  if (sub.length === 0) return s.length === 0 ? -1 : 0;
   outer: for (let i = 0; i + sub.length <= s.length; i++) {
     for (let j = 0; j < sub.length; j++) if (s[i + j] !== sub[j]) continue outer;
     return i;
@@ -181,10 +181,7 @@ export function sprintf(format: string, args: Value[]): string {
       out += '%';
       continue;
     }
-    if (ai >= args.length) {
-      out += `%!${verb}(MISSING)`;
-      continue;
-    }
+    if (ai >= args.length) throw new BuiltinError(`\`sprintf\`: no argument specified for format verb ${ai}`);
     const v = args[ai++]!;
     let s = formatVerb(verb, v, prec, flags);
     const w = width === '' ? 0 : Number(width);
@@ -212,13 +209,21 @@ function goType(v: Value): string {
 
 function goValue(v: Value): string {
   if (typeof v === 'string') return v;
+  return spaced(v);
+}
+
+/** regorus prints composite values as JSON with `, ` and `: ` separators */
+function spaced(v: Value): string {
+  if (Array.isArray(v)) return '[' + v.map(spaced).join(', ') + ']';
+  if (v instanceof RSet) return '{' + v.sortedValues().map(spaced).join(', ') + '}';
+  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => spaced(k) + ': ' + spaced(x)).join(', ') + '}';
   return displayValue(v);
 }
 
 function formatFloat(n: number, prec: number | undefined, verb: string): string {
   if (verb === 'e') return n.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
   if (verb === 'g') return prec === undefined ? String(n) : String(Number(n.toPrecision(prec)));
-  return n.toFixed(prec ?? 6);
+  return prec === undefined ? String(n) : n.toFixed(prec);
 }
 
 function formatVerb(verb: string, v: Value, prec: number | undefined, flags: string): string {
@@ -256,7 +261,8 @@ function formatVerb(verb: string, v: Value, prec: number | undefined, flags: str
       return verb === 'X' ? s.toUpperCase() : s;
     }
     case 'o':
-      if (typeof v === 'number' || typeof v === 'bigint') return BigInt(Math.trunc(Number(v))).toString(8);
+    case 'O':
+      if (typeof v === 'number' || typeof v === 'bigint') return '0O' + BigInt(Math.trunc(Number(v))).toString(8);
       return `%!o(${goType(v)}=${goValue(v)})`;
     case 'b':
       if (typeof v === 'number' || typeof v === 'bigint') return isInt(v) ? BigInt(v).toString(2) : String(v);
