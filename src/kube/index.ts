@@ -3,6 +3,8 @@ export { parseKubeFile, readKubeFiles, serializeKubeFile } from './yaml.js';
 export type { KubeFile } from './yaml.js';
 export {
   ConfigObjects,
+  asRecord,
+  isRecord,
   DEFAULT_RUNTIME_CLASS_PREFIX,
   WORKLOAD_TEMPLATE_PATHS,
   findWorkloads,

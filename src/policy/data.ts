@@ -1,0 +1,669 @@
+// Builds genpolicy-compatible `policy_data` for one workload: what each container of the pod is
+// allowed to be when the Kata runtime asks the agent to create it.
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { ContrastError } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import type { AnalyzedImage } from '../image/types.js';
+import { asRecord, isRecord, podTemplate } from '../kube/index.js';
+import type { ConfigObjects, Workload } from '../kube/index.js';
+import { expandK8s, escapeRegex, templateValue } from './expand.js';
+import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec } from './settings.js';
+
+export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
+export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
+const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface PolicyMount {
+  destination: string;
+  source: string;
+  type_: string;
+  options: string[];
+}
+
+export interface ContainerPolicy {
+  OCI: {
+    Version: string;
+    Process: {
+      Terminal: boolean;
+      User: { UID: number; GID: number; AdditionalGids: number[]; Username: string };
+      Args: string[];
+      Env: string[];
+      Cwd: string;
+      Capabilities: { Ambient: string[]; Bounding: string[]; Effective: string[]; Inheritable: string[]; Permitted: string[] };
+      NoNewPrivileges: boolean;
+    };
+    Root: { Path: string; Readonly: boolean };
+    Mounts: PolicyMount[];
+    Annotations: Record<string, string>;
+    Linux: {
+      Namespaces: Array<{ Type: string; Path: string }>;
+      MaskedPaths: string[];
+      ReadonlyPaths: string[];
+      Devices: Array<{ Type: string; Path: string }>;
+      Sysctl?: Record<string, string>;
+    };
+  };
+  storages: StorageSpec[];
+  devices: Array<{ container_path: string }>;
+  sandbox_pidns: boolean;
+  exec_commands: string[][];
+}
+
+export interface PolicyData {
+  containers: ContainerPolicy[];
+  common: PolicySettings['common'];
+  sandbox: PolicySettings['sandbox'];
+  request_defaults: PolicySettings['request_defaults'];
+  cluster_config?: PolicySettings['cluster_config'];
+}
+
+export interface BuildContext {
+  workload: Workload;
+  settings: PolicySettings;
+  flavour: Flavour;
+  /** Analyzed images keyed by the image string as written in the YAML (and the pause image setting). */
+  images: ReadonlyMap<string, AnalyzedImage>;
+  config: ConfigObjects;
+}
+
+type Json = Record<string, unknown>;
+
+/** Builds policy_data for a workload. Throws ContrastError naming the workload and field on bad input. */
+export function buildPolicyData(ctx: BuildContext): PolicyData {
+  const { workload: w, settings } = ctx;
+  const { metadata, spec } = podTemplate(w);
+  const where = `${w.file.path}: ${w.kind} ${w.namespace}/${w.name}`;
+  const containers: ContainerPolicy[] = [];
+  const sandboxName = sandboxNameValue(w);
+
+  containers.push(pauseContainer(ctx, spec, sandboxName, where));
+  const inits = arrayOf(spec['initContainers']);
+  // genpolicy's documented order: init containers reversed, then app containers in order.
+  for (const c of [...inits].reverse()) containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, true));
+  for (const c of arrayOf(spec['containers'])) containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, false));
+
+  const data: PolicyData = {
+    containers,
+    common: settings.common,
+    sandbox: { storages: settings.sandbox.storages },
+    request_defaults: settings.request_defaults,
+  };
+  if (ctx.flavour === 'guest-pull') data.cluster_config = settings.cluster_config;
+  return data;
+}
+
+/** The sandbox name the pod will get: its name, or a regex for controller-created pods. */
+export function sandboxNameValue(w: Workload): string {
+  const n = escapeRegex(w.name);
+  if (w.generateName) return `^${n}[a-z0-9]{5}$`;
+  switch (w.kind) {
+    case 'Pod':
+      return w.name;
+    case 'Deployment':
+      return `^${n}-[a-z0-9]{1,10}-[a-z0-9]{5}$`;
+    case 'StatefulSet':
+      return `^${n}-[0-9]+$`;
+    case 'Job':
+      return `^${n}-([0-9]+-)?[a-z0-9]{5}$`;
+    case 'CronJob':
+      return `^${n}-[0-9]+-([0-9]+-)?[a-z0-9]{5}$`;
+    default: // DaemonSet, ReplicaSet, ReplicationController
+      return `^${n}-[a-z0-9]{5}$`;
+  }
+}
+
+/** `io.kubernetes.cri.image-name`: the YAML string, `:latest` appended only when it has no `:` at all. */
+export function criImageName(image: string): string {
+  return image.includes(':') ? image : `${image}:latest`;
+}
+
+function lookupImage(ctx: BuildContext, image: string, where: string): AnalyzedImage {
+  const img = ctx.images.get(image);
+  if (!img) throw new ContrastError(`${where}: image "${image}" was not analyzed`, { code: 'POLICY_IMAGE_MISSING' });
+  return img;
+}
+
+function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, where: string): ContainerPolicy {
+  const { settings, workload: w } = ctx;
+  const tmpl = settings.pause_container;
+  const image = lookupImage(ctx, settings.cluster_config.pause_container_image, `${where}: pause container`);
+  const cfg = image.config.config ?? {};
+  // The pod-level securityContext applies to the sandbox container too (containerd); without it the
+  // pause user comes from the id policy (v1: 65535) or the pause image (v2).
+  const podSc = asRecord(spec['securityContext']);
+  const user =
+    podSc['runAsUser'] !== undefined
+      ? resolveUser(image, podSc, {}, `${where}: pause container`)
+      : settings.cluster_config.pause_container_id_policy === 'v1'
+        ? { UID: 65535, GID: 65535, AdditionalGids: [65535], Username: '' }
+        : { UID: image.user.uid, GID: image.user.gid, AdditionalGids: sortedSet([image.user.gid, ...image.user.additionalGids]), Username: '' };
+  const annotations: Record<string, string> = {
+    ...tmpl.Annotations,
+    'io.kubernetes.cri.sandbox-name': sandboxName,
+    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+  };
+  const hostNetwork = spec['hostNetwork'] === true;
+  const namespaces = [{ Type: 'ipc', Path: '' }, ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]), { Type: 'mount', Path: '' }];
+  return {
+    OCI: {
+      Version: settings.kata_config.oci_version,
+      Process: {
+        Terminal: false,
+        User: user,
+        Args: tmpl.Process?.Args ?? [...(cfg.Entrypoint ?? []), ...(cfg.Cmd ?? [])],
+        Env: cfg.Env && cfg.Env.length > 0 ? [...cfg.Env] : [DEFAULT_PATH_ENV],
+        Cwd: cfg.WorkingDir || '/',
+        Capabilities: capabilitySets(settings, false, undefined),
+        NoNewPrivileges: true,
+      },
+      Root: { Path: tmpl.Root.Path, Readonly: tmpl.Root.Readonly },
+      Mounts: [...defaultMounts(false, true), ...tmpl.Mounts.map((m) => ({ destination: m.destination, source: m.source, type_: m.type_, options: [...m.options] }))],
+      Annotations: sortKeys(annotations),
+      Linux: { Namespaces: namespaces, MaskedPaths: [...tmpl.Linux.MaskedPaths], ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths], Devices: [] },
+    },
+    storages: imageStorages(ctx, settings.cluster_config.pause_container_image, image, where),
+    devices: [],
+    sandbox_pidns: false,
+    exec_commands: [],
+  };
+}
+
+function appContainer(
+  ctx: BuildContext,
+  spec: Json,
+  podMeta: Json,
+  c: Json,
+  sandboxName: string,
+  podWhere: string,
+  isInit: boolean,
+): ContainerPolicy {
+  const { settings, workload: w } = ctx;
+  const tmpl: ContainerTemplate = settings.other_container;
+  const name = typeof c['name'] === 'string' ? c['name'] : '';
+  const where = `${podWhere}: ${isInit ? 'init container' : 'container'} "${name}"`;
+  const imageRef = typeof c['image'] === 'string' ? c['image'] : '';
+  if (!name) throw new ContrastError(`${podWhere}: a container has no name`);
+  if (!imageRef) throw new ContrastError(`${where}: no image`);
+  const image = lookupImage(ctx, imageRef, where);
+  const cfg = image.config.config ?? {};
+  const podSc = asRecord(spec['securityContext']);
+  const sc = asRecord(c['securityContext']);
+  const privileged = sc['privileged'] === true;
+
+  // --- process: args
+  const command = stringArray(c['command'], `${where}: command`);
+  const args = stringArray(c['args'], `${where}: args`);
+  let argv: string[];
+  if (command !== undefined) argv = [...command, ...(args ?? [])];
+  else argv = [...(cfg.Entrypoint ?? []), ...(args ?? cfg.Cmd ?? [])];
+
+  // --- env
+  const tty = c['tty'] === true ? true : c['tty'] === false ? false : cfg.Tty === true;
+  const env = new EnvList();
+  for (const e of cfg.Env && cfg.Env.length > 0 ? cfg.Env : [DEFAULT_PATH_ENV]) env.push(e);
+  if (tty) env.push('TERM=xterm');
+  env.push('HOSTNAME=$(host-name)');
+  const defined = new Map<string, string>(); // what $(VAR) may refer to: the container's own env
+  const define = (k: string, v: string) => {
+    defined.set(k, v);
+    env.push(`${k}=${v}`);
+  };
+  for (const [k, v] of envFromVars(ctx, c, where)) define(k, v);
+  for (const raw of arrayOf(c['env'])) {
+    const k = raw['name'];
+    if (typeof k !== 'string' || k === '') throw new ContrastError(`${where}: env entry without a name`);
+    let v: string | undefined;
+    if (raw['valueFrom'] !== undefined) v = envValueFrom(ctx, podMeta, spec, asRecord(raw['valueFrom']), k, where);
+    else v = expandK8s(raw['value'] === undefined || raw['value'] === null ? '' : String(raw['value']), (n) => defined.get(n));
+    if (v !== undefined) define(k, v);
+  }
+  for (const e of tmpl.Process?.Env ?? []) env.push(e);
+  argv = argv.map((a) => expandK8s(a, (n) => defined.get(n)));
+
+  // --- user
+  const user = resolveUser(image, podSc, sc, where);
+
+  // --- mounts, storages, devices
+  const volumes = new Map<string, Json>();
+  for (const v of arrayOf(spec['volumes'])) if (typeof v['name'] === 'string') volumes.set(v['name'], v);
+  const mounts: PolicyMount[] = [...defaultMounts(privileged, false)];
+  const storages: StorageSpec[] = imageStorages(ctx, imageRef, image, where);
+  const yamlMounts = arrayOf(c['volumeMounts']);
+  const targeted = new Set(yamlMounts.map((m) => String(m['mountPath'] ?? '')));
+  const terminationPath = typeof c['terminationMessagePath'] === 'string' ? c['terminationMessagePath'] : '/dev/termination-log';
+  const automount = spec['automountServiceAccountToken'] !== false;
+  for (const m of tmpl.Mounts) {
+    let destination = m.destination;
+    if (destination === '/dev/termination-log') destination = terminationPath;
+    if (!settings.mount_destinations.includes(m.destination) && !targeted.has(m.destination)) continue;
+    if (targeted.has(destination)) continue; // the YAML mount wins
+    if (destination === '/var/run/secrets/kubernetes.io/serviceaccount' && !automount) continue;
+    mounts.push({ destination, source: m.source, type_: m.type_, options: [...m.options] });
+  }
+  for (const vm of yamlMounts) {
+    const { mount, storage } = volumeMount(ctx, vm, volumes, where);
+    mounts.push(mount);
+    if (storage) storages.push(storage);
+  }
+  checkImageVolumes(cfg.Volumes, yamlMounts, where);
+  const devices: Array<{ container_path: string }> = [];
+  const linuxDevices: Array<{ Type: string; Path: string }> = [];
+  for (const d of arrayOf(c['volumeDevices'])) {
+    const p = d['devicePath'];
+    if (typeof p !== 'string') throw new ContrastError(`${where}: volumeDevices entry without devicePath`);
+    if (!volumes.has(String(d['name']))) throw new ContrastError(`${where}: volumeDevices refers to unknown volume "${String(d['name'])}"`);
+    devices.push({ container_path: p });
+    linuxDevices.push({ Type: 'b', Path: p });
+  }
+
+  // --- annotations
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(asRecord(podMeta['annotations']))) {
+    if (k === POLICY_ANNOTATION || k === INITDATA_ANNOTATION) continue;
+    annotations[k] = String(v);
+  }
+  Object.assign(annotations, tmpl.Annotations, {
+    'io.kubernetes.cri.sandbox-name': sandboxName,
+    'io.kubernetes.cri.image-name': criImageName(imageRef),
+    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.container-name': name,
+  });
+
+  // --- exec commands from probes and hooks
+  const exec: string[][] = [];
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+    const cmd = asRecord(asRecord(c[probe])['exec'])['command'];
+    if (Array.isArray(cmd)) exec.push(cmd.map(String));
+  }
+  for (const hook of ['postStart', 'preStop']) {
+    const cmd = asRecord(asRecord(asRecord(c['lifecycle'])[hook])['exec'])['command'];
+    if (Array.isArray(cmd)) exec.push(cmd.map(String));
+  }
+
+  const sysctls: Record<string, string> = {};
+  for (const s of arrayOf(podSc['sysctls'])) sysctls[String(s['name'])] = String(s['value'] ?? '');
+  const linux: ContainerPolicy['OCI']['Linux'] = {
+    Namespaces: [
+      { Type: 'ipc', Path: '' },
+      { Type: 'uts', Path: '' },
+      { Type: 'mount', Path: '' },
+    ],
+    MaskedPaths: privileged ? [] : [...tmpl.Linux.MaskedPaths],
+    ReadonlyPaths: privileged ? [] : [...tmpl.Linux.ReadonlyPaths],
+    Devices: linuxDevices,
+  };
+  if (Object.keys(sysctls).length > 0) linux.Sysctl = sortKeys(sysctls);
+
+  const allowEscalation = sc['allowPrivilegeEscalation'];
+  return {
+    OCI: {
+      Version: settings.kata_config.oci_version,
+      Process: {
+        Terminal: tty,
+        User: user,
+        Args: argv.map(templateValue),
+        Env: env.values().map(templateValue),
+        Cwd: (typeof c['workingDir'] === 'string' && c['workingDir']) || cfg.WorkingDir || '/',
+        Capabilities: capabilitySets(settings, privileged, asRecord(sc['capabilities'])),
+        NoNewPrivileges: privileged ? false : allowEscalation === false,
+      },
+      Root: { Path: tmpl.Root.Path, Readonly: sc['readOnlyRootFilesystem'] === true },
+      Mounts: mounts,
+      Annotations: sortKeys(annotations),
+      Linux: linux,
+    },
+    storages,
+    devices,
+    sandbox_pidns: spec['shareProcessNamespace'] === true,
+    exec_commands: exec,
+  };
+}
+
+/** Exact `name=value` entries in first-seen order, duplicates dropped. */
+class EnvList {
+  private readonly seen = new Set<string>();
+  private readonly list: string[] = [];
+  push(e: string): void {
+    if (this.seen.has(e)) return;
+    this.seen.add(e);
+    this.list.push(e);
+  }
+  values(): string[] {
+    return [...this.list];
+  }
+}
+
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+function envFromVars(ctx: BuildContext, c: Json, where: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const src of arrayOf(c['envFrom'])) {
+    const prefix = typeof src['prefix'] === 'string' ? src['prefix'] : '';
+    const cm = src['configMapRef'];
+    const sec = src['secretRef'];
+    const ref: Json | undefined = isRecord(cm) ? cm : isRecord(sec) ? sec : undefined;
+    const kind = isRecord(cm) ? 'ConfigMap' : 'Secret';
+    if (!ref) throw new ContrastError(`${where}: envFrom entry needs configMapRef or secretRef`);
+    const obj = findConfig(ctx, kind, String(ref['name'] ?? ''), ref['optional'] === true, where);
+    if (!obj) continue;
+    for (const k of Object.keys(obj.data).sort()) {
+      const name = prefix + k;
+      if (!ENV_NAME.test(name)) {
+        log.warn(`${where}: envFrom ${kind} ${obj.name}: key "${name}" is not a valid variable name; Kubernetes skips it`);
+        continue;
+      }
+      out.push([name, obj.data[k]!]);
+    }
+  }
+  return out;
+}
+
+function findConfig(ctx: BuildContext, kind: 'ConfigMap' | 'Secret', name: string, optional: boolean, where: string) {
+  const ns = ctx.workload.namespace;
+  const obj = ctx.config.get(kind, ns, name);
+  if (obj || optional) return obj;
+  const other = ctx.config.elsewhere(kind, name);
+  const hint =
+    other.length > 0
+      ? `a ${kind} "${name}" exists in namespace(s) ${other.map((o) => `"${o.namespace}"`).join(', ')} (${other[0]!.source}), but the pod runs in "${ns}"`
+      : `add the ${kind} to the input files or pass it with --config-file`;
+  throw new ContrastError(`${where}: ${kind} "${name}" not found in namespace "${ns}"`, { code: 'POLICY_CONFIG_MISSING', hint });
+}
+
+function envValueFrom(ctx: BuildContext, podMeta: Json, spec: Json, vf: Json, name: string, where: string): string | undefined {
+  const w = ctx.workload;
+  for (const [key, kind] of [
+    ['configMapKeyRef', 'ConfigMap'],
+    ['secretKeyRef', 'Secret'],
+  ] as const) {
+    const ref: unknown = vf[key];
+    if (!isRecord(ref)) continue;
+    const optional = ref['optional'] === true;
+    const obj = findConfig(ctx, kind, String(ref['name'] ?? ''), optional, `${where}: env ${name}`);
+    if (!obj) return undefined;
+    const k = String(ref['key'] ?? '');
+    const v = obj.data[k];
+    if (v === undefined) {
+      if (optional) return undefined;
+      throw new ContrastError(`${where}: env ${name}: key "${k}" not found in ${kind} ${obj.namespace}/${obj.name} (${obj.source})`, {
+        code: 'POLICY_CONFIG_KEY_MISSING',
+      });
+    }
+    return v;
+  }
+  const fieldRef: unknown = vf['fieldRef'];
+  if (isRecord(fieldRef)) {
+    const path = String(fieldRef['fieldPath'] ?? '');
+    switch (path) {
+      case 'metadata.name':
+        return '$(sandbox-name)';
+      case 'metadata.namespace':
+        return w.namespace;
+      case 'metadata.uid':
+        return '$(pod-uid)';
+      case 'status.hostIP':
+      case 'status.hostIPs':
+        return '$(host-ip)';
+      case 'status.podIP':
+      case 'status.podIPs':
+        return '$(pod-ip)';
+      case 'spec.nodeName':
+        return '$(node-name)';
+      case 'spec.serviceAccountName':
+        return typeof spec['serviceAccountName'] === 'string' ? spec['serviceAccountName'] : 'default';
+    }
+    const m = /^metadata\.(annotations|labels)\['([^']*)'\]$/.exec(path);
+    if (m) {
+      const v = asRecord(podMeta[m[1]!])[m[2]!];
+      if (typeof v === 'string') return v;
+      return m[1] === 'annotations' ? '$(todo-annotation)' : '';
+    }
+    throw new ContrastError(`${where}: env ${name}: fieldRef "${path}" is not supported`, { code: 'POLICY_FIELDREF' });
+  }
+  if (isRecord(vf['resourceFieldRef'])) return '$(resource-field)';
+  throw new ContrastError(`${where}: env ${name}: unsupported valueFrom ${JSON.stringify(Object.keys(vf))}`);
+}
+
+function resolveUser(image: AnalyzedImage, podSc: Json, sc: Json, where: string) {
+  let uid = image.user.uid;
+  let gid = image.user.gid;
+  let extra = [...image.user.additionalGids];
+  const runAsUser = sc['runAsUser'] ?? podSc['runAsUser'];
+  const runAsGroup = sc['runAsGroup'] ?? podSc['runAsGroup'];
+  if (runAsUser !== undefined) {
+    if (!Number.isInteger(runAsUser)) throw new ContrastError(`${where}: securityContext.runAsUser must be an integer`);
+    uid = runAsUser as number;
+    // As containerd: the primary group and group memberships come from the image's files for that uid.
+    const entry = passwdEntry(image.passwd, uid);
+    gid = entry?.gid ?? 0;
+    extra = entry ? groupsOf(image.group, entry.name) : [];
+  }
+  if (runAsGroup !== undefined) {
+    if (!Number.isInteger(runAsGroup)) throw new ContrastError(`${where}: securityContext.runAsGroup must be an integer`);
+    gid = runAsGroup as number;
+  }
+  const supplemental = arrayOf<unknown>(podSc['supplementalGroups']).map(Number);
+  const fsGroup = podSc['fsGroup'];
+  const all = [gid, ...extra, ...supplemental, ...(fsGroup === undefined ? [] : [Number(fsGroup)])];
+  return { UID: uid, GID: gid, AdditionalGids: sortedSet(all), Username: '' };
+}
+
+function passwdEntry(passwd: string, uid: number): { name: string; gid: number } | undefined {
+  for (const line of passwd.split('\n')) {
+    const f = line.split(':');
+    if (f.length === 7 && Number(f[2]) === uid && f[2] !== '') return { name: f[0]!, gid: Number(f[3]) || 0 };
+  }
+  return undefined;
+}
+
+function groupsOf(group: string, user: string): number[] {
+  const out: number[] = [];
+  for (const line of group.split('\n')) {
+    const f = line.split(':');
+    if (f.length !== 4 || f[0] === user) continue;
+    if (f[3]!.split(',').includes(user)) out.push(Number(f[2]));
+  }
+  return out;
+}
+
+function capabilitySets(settings: PolicySettings, privileged: boolean, caps: Json | undefined): ContainerPolicy['OCI']['Process']['Capabilities'] {
+  const norm = (c: unknown) => {
+    const u = String(c).toUpperCase();
+    return u.startsWith('CAP_') ? u : `CAP_${u}`;
+  };
+  let set: string[] = privileged ? [...settings.common.privileged_caps] : [...settings.common.default_caps];
+  if (caps && !privileged) {
+    const add = arrayOf<unknown>(caps['add']).map((c) => String(c).toUpperCase());
+    const drop = arrayOf<unknown>(caps['drop']).map((c) => String(c).toUpperCase());
+    if (add.includes('ALL')) set = [...settings.common.privileged_caps];
+    if (drop.includes('ALL')) set = [];
+    for (const c of add) if (c !== 'ALL' && !set.includes(norm(c))) set.push(norm(c));
+    for (const c of drop) if (c !== 'ALL') set = set.filter((x) => x !== norm(c));
+  }
+  const collapse = (s: string[]): string[] => {
+    if (sameSet(s, settings.common.default_caps)) return ['$(default_caps)'];
+    if (sameSet(s, settings.common.privileged_caps)) return ['$(privileged_caps)'];
+    return s;
+  };
+  const c = collapse(set);
+  return { Ambient: [], Bounding: [...c], Effective: [...c], Inheritable: [], Permitted: [...c] };
+}
+
+/** containerd's default mounts for a Linux container. */
+function defaultMounts(privileged: boolean, pause: boolean): PolicyMount[] {
+  const rw = privileged ? 'rw' : 'ro';
+  const m: PolicyMount[] = [
+    { destination: '/proc', source: '^proc$', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', source: '^tmpfs$', type_: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', source: '^devpts$', type_: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/mqueue', source: '^mqueue$', type_: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', source: '^sysfs$', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
+  ];
+  if (!pause) m.push({ destination: '/sys/fs/cgroup', source: '^cgroup$', type_: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', rw] });
+  return m;
+}
+
+function volumeMount(ctx: BuildContext, vm: Json, volumes: Map<string, Json>, where: string): { mount: PolicyMount; storage?: StorageSpec } {
+  const { settings } = ctx;
+  const volName = String(vm['name'] ?? '');
+  const dest = vm['mountPath'];
+  if (typeof dest !== 'string' || dest === '') throw new ContrastError(`${where}: volumeMount "${volName}" has no mountPath`);
+  if (vm['subPath'] !== undefined || vm['subPathExpr'] !== undefined) {
+    throw new ContrastError(`${where}: volumeMount "${volName}" at ${dest} uses subPath, which Kata confidential containers do not support`, {
+      code: 'POLICY_SUBPATH',
+      hint: 'mount the whole volume and point the application at the file inside it',
+    });
+  }
+  const vol = volumes.get(volName);
+  if (!vol) throw new ContrastError(`${where}: volumeMount refers to unknown volume "${volName}"`, { code: 'POLICY_VOLUME_UNKNOWN' });
+  const ro = vm['readOnly'] === true;
+  const rwOpt = ro ? 'ro' : 'rw';
+  const base = escapeRegex(posix.basename(dest));
+  const shared = (opts: string[]): PolicyMount => ({ destination: dest, source: `${settings.common.sfprefix}${base}$`, type_: 'bind', options: opts });
+  const escVol = escapeRegex(volName);
+
+  if (isRecord(vol['emptyDir']) || vol['emptyDir'] === null) {
+    const medium = asRecord(vol['emptyDir'])['medium'];
+    const t = medium === 'Memory' ? settings.volumes.emptyDir_memory : settings.volumes.emptyDir;
+    return {
+      mount: { destination: dest, source: `${t.mount_source}${escVol}$`, type_: t.mount_type, options: ['rbind', 'rprivate', rwOpt] },
+      storage: {
+        driver: t.driver,
+        driver_options: [],
+        source: t.source ?? '',
+        fstype: t.fstype,
+        options: [...t.options],
+        mount_point: `${t.mount_point}${escVol}$`,
+        fs_group: null,
+      },
+    };
+  }
+  if (isRecord(vol['persistentVolumeClaim']) || isRecord(vol['azureFile']) || isRecord(vol['ephemeral'])) {
+    return { mount: shared(['rbind', 'rprivate', rwOpt]) };
+  }
+  const hostPath: unknown = vol['hostPath'];
+  if (isRecord(hostPath)) {
+    const p = String(hostPath['path'] ?? '');
+    const prop = vm['mountPropagation'] === 'Bidirectional' ? 'rshared' : vm['mountPropagation'] === 'HostToContainer' ? 'rslave' : 'rprivate';
+    const opts = ['rbind', prop, rwOpt];
+    if (p.startsWith('/dev/') || p.startsWith('/sys/')) return { mount: { destination: dest, source: `^${escapeRegex(p)}$`, type_: 'bind', options: opts } };
+    return { mount: shared(opts) };
+  }
+  if (isRecord(vol['configMap']) || isRecord(vol['secret'])) {
+    if (!settings.kata_config.enable_configmap_secret_storages) return { mount: shared(['rbind', 'rprivate', 'ro']) };
+    const t = settings.volumes.configMap;
+    return {
+      mount: { destination: dest, source: `${t.mount_point}${base}$`, type_: t.mount_type, options: ['rbind', 'rprivate', 'ro'] },
+      storage: {
+        driver: t.driver,
+        driver_options: [],
+        source: `${t.mount_source}${base}$`,
+        fstype: t.fstype,
+        options: [...t.options],
+        mount_point: `${t.mount_point}${base}$`,
+        fs_group: null,
+      },
+    };
+  }
+  if (isRecord(vol['projected']) || isRecord(vol['downwardAPI'])) return { mount: shared(['rbind', 'rprivate', 'ro']) };
+  const type = Object.keys(vol).filter((k) => k !== 'name')[0] ?? '(none)';
+  throw new ContrastError(`${where}: volume "${volName}" of type ${type} is not supported in confidential pods`, { code: 'POLICY_VOLUME_TYPE' });
+}
+
+function checkImageVolumes(volumes: Record<string, object> | null | undefined, yamlMounts: Json[], where: string): void {
+  if (!volumes) return;
+  const norm = (p: string) => posix.normalize(p.replace(/\/+/g, '/')).replace(/(.)\/$/, '$1');
+  const mounted = new Set(yamlMounts.map((m) => norm(String(m['mountPath'] ?? ''))));
+  for (const v of Object.keys(volumes)) {
+    if (!mounted.has(norm(v))) {
+      throw new ContrastError(`${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`, {
+        code: 'POLICY_IMAGE_VOLUME',
+        hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
+      });
+    }
+  }
+}
+
+/** Layer storages (host-pull) or the guest-pull storage for a container's image. */
+function imageStorages(ctx: BuildContext, imageRef: string, image: AnalyzedImage, where: string): StorageSpec[] {
+  if (ctx.flavour === 'guest-pull') {
+    return [
+      {
+        driver: 'image_guest_pull',
+        driver_options: [],
+        source: pinnedReference(imageRef, image),
+        fstype: 'overlay',
+        options: [],
+        mount_point: '$(root_path)',
+        fs_group: null,
+      },
+    ];
+  }
+  const layers = image.layerAnalysis;
+  const diffIds = layers.map((l) => l.diffId);
+  const names = layerNames(diffIds);
+  const out: StorageSpec[] = [];
+  const topFirst = layers.map((l, i) => ({ l, name: names[i]! })).reverse();
+  topFirst.forEach(({ l }, i) => {
+    if (!l.verityRoot) {
+      throw new ContrastError(`${where}: image "${imageRef}" layer ${l.diffId} has no dm-verity root`, {
+        hint: 'the host-pull flavour needs layers analyzed with dm-verity (tarfs index); use --flavour guest-pull for guest-pulled images',
+      });
+    }
+    out.push({ driver: 'blk', driver_options: [], source: '', fstype: 'tar', options: [`$(hash${i})`], mount_point: `$(layer${i})`, fs_group: null });
+  });
+  out.push({
+    driver: 'overlayfs',
+    driver_options: [],
+    source: '',
+    fstype: 'fuse3.kata-overlay',
+    options: [topFirst.map((x) => x.name).join(':'), topFirst.map((x) => x.l.verityRoot!).join(':')],
+    mount_point: '$(cpath)/$(bundle-id)',
+    fs_group: null,
+  });
+  return out;
+}
+
+/** Layer names as the tardev snapshotter derives them: sha256 of each layer's chain ID. */
+export function layerNames(diffIds: string[]): string[] {
+  const out: string[] = [];
+  let chain = '';
+  diffIds.forEach((d, i) => {
+    chain = i === 0 ? d : `sha256:${createHash('sha256').update(`${chain} ${d}`).digest('hex')}`;
+    out.push(createHash('sha256').update(chain).digest('hex'));
+  });
+  return out;
+}
+
+/** The YAML reference pinned to content: kept as written when it has a digest, else `@<manifest digest>` appended. */
+export function pinnedReference(imageRef: string, image: AnalyzedImage): string {
+  if (imageRef.includes('@')) return imageRef;
+  return `${imageRef}@${image.digest}`;
+}
+
+function arrayOf<T = Json>(v: unknown): T[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && x !== undefined) as T[]) : [];
+}
+
+function stringArray(v: unknown, what: string): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new ContrastError(`${what} must be a list of strings`);
+  return v.map((x) => (typeof x === 'string' ? x : String(x)));
+}
+
+function sortedSet(ns: number[]): number[] {
+  return [...new Set(ns.filter((n) => Number.isInteger(n)))].sort((a, b) => a - b);
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
+}

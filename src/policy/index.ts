@@ -1,0 +1,86 @@
+// Kata agent policy generation for Kubernetes workloads. See README.md.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ContrastError } from '../internal/errors.js';
+import type { AnalyzedImage } from '../image/types.js';
+import { ConfigObjects, getPodAnnotation, setPodAnnotation, workloadImages } from '../kube/index.js';
+import type { KubeFile, Workload } from '../kube/index.js';
+import { buildPolicyData, INITDATA_ANNOTATION, POLICY_ANNOTATION } from './data.js';
+import type { PolicyData } from './data.js';
+import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
+import type { PolicyEncoding } from './encode.js';
+import type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
+
+export { loadPolicySettings, applySettingsPatch, validateSettings, defaultSettingsPath, isFlavour, FLAVOURS } from './settings.js';
+export type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
+export { buildPolicyData, criImageName, layerNames, pinnedReference, sandboxNameValue, POLICY_ANNOTATION, INITDATA_ANNOTATION } from './data.js';
+export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
+export { policyText, encodeLegacy, encodeInitdata, decodeInitdata, initdataToml, parseInitdataToml, sha256Hex } from './encode.js';
+export type { PolicyEncoding, EncodedPolicy, Initdata } from './encode.js';
+
+export interface WorkloadPolicy {
+  workload: Workload;
+  policyText: string;
+  /** policy_data as built (before serialization), for inspection and tests. */
+  data: PolicyData;
+  annotationKey: string;
+  annotationValue: string;
+  /** Hex sha256: policy text (legacy encoding) or uncompressed initdata TOML (initdata encoding). */
+  hash: string;
+  /** The initdata TOML, for the initdata encoding. */
+  initdata?: string;
+}
+
+export function defaultRulesPath(): string {
+  return fileURLToPath(new URL('./rules.rego', import.meta.url));
+}
+
+/** The encoding a flavour uses unless told otherwise: host-pull → legacy annotation, guest-pull → initdata. */
+export function defaultEncoding(flavour: Flavour): PolicyEncoding {
+  return flavour === 'host-pull' ? 'legacy' : 'initdata';
+}
+
+/** Every image the policies need, as written in the YAML, plus the pause image; deduplicated, in first-seen order. */
+export function requiredImages(workloads: Workload[], settings: PolicySettings): string[] {
+  const out = new Set<string>();
+  if (workloads.length > 0) out.add(settings.cluster_config.pause_container_image);
+  for (const w of workloads) for (const i of workloadImages(w)) out.add(i);
+  return [...out];
+}
+
+export async function readRules(options: Pick<PolicyOptions, 'rulesPath'>): Promise<string> {
+  const path = options.rulesPath ?? defaultRulesPath();
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ContrastError(`${path}: cannot read rules: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/**
+ * Generates one policy per workload and sets its annotation on the pod template in memory (the
+ * caller writes the files). `files` (plus options.configFiles) supply ConfigMaps and Secrets.
+ */
+export async function generatePolicies(
+  files: KubeFile[],
+  workloads: Workload[],
+  images: ReadonlyMap<string, AnalyzedImage>,
+  settings: PolicySettings,
+  options: PolicyOptions & { encoding?: PolicyEncoding; rules?: string },
+): Promise<WorkloadPolicy[]> {
+  const rules = options.rules ?? (await readRules(options));
+  const config = ConfigObjects.from([...files, ...(options.configFiles ?? [])]);
+  const encoding = options.encoding ?? defaultEncoding(options.flavour);
+  const out: WorkloadPolicy[] = [];
+  for (const workload of workloads) {
+    const data = buildPolicyData({ workload, settings, flavour: options.flavour, images, config });
+    const text = policyText(rules, data);
+    const enc = encoding === 'legacy' ? encodeLegacy(text) : encodeInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION));
+    out.push({ workload, policyText: text, data, ...enc });
+  }
+  // Annotate only after every workload succeeded: an error leaves the documents untouched.
+  for (const p of out) setPodAnnotation(p.workload, p.annotationKey, p.annotationValue);
+  return out;
+}
+
+export { POLICY_ANNOTATION as LEGACY_POLICY_ANNOTATION };

@@ -1,0 +1,648 @@
+# Kata agent policy rules written for `contrast` (Apache-2.0).
+#
+# Evaluated by the Kata agent (regorus, Rego v0 with future keywords) for every agent API request:
+# the agent queries data.agent_policy.<RequestType> with the request as `input`. `policy_data`
+# (appended below these rules by the generator) describes what the pod's containers may look like;
+# its schema is genpolicy's (see src/policy/README.md for the value conventions):
+#   - a policy string starting with "^" is an anchored regular expression (annotations, mount
+#     sources, storage fields); other strings compare exactly;
+#   - a process argument or environment entry containing "$(" is a template: literal parts are
+#     regex-escaped and placeholders such as $(pod-ip) stand for request-time values;
+#   - $(default_caps) / $(privileged_caps) stand for the capability lists in policy_data.common.
+#
+# State: CreateContainerRequest returns {"allowed": true, "ops": [...]} with JSON-patch operations
+# the agent applies to its data document, recording the pod identity (sandbox name, namespace and
+# id, from the pause container) and which policy container each container id was admitted as.
+# Later requests are checked against that record.
+
+package agent_policy
+
+import future.keywords.every
+import future.keywords.if
+import future.keywords.in
+
+default AddARPNeighborsRequest := false
+default AddSwapRequest := false
+default AllowRequestsFailingPolicy := false
+default CloseStdinRequest := false
+default CopyFileRequest := false
+default CreateContainerRequest := {"allowed": false}
+default CreateSandboxRequest := false
+default DestroySandboxRequest := true
+default ExecProcessRequest := false
+default GetMetricsRequest := false
+default GetOOMEventRequest := true
+default GetVolumeStatsRequest := true
+default GuestDetailsRequest := true
+default ListInterfacesRequest := false
+default ListRoutesRequest := false
+default MemHotplugByProbeRequest := false
+default OnlineCPUMemRequest := true
+default PauseContainerRequest := false
+default PullImageRequest := false
+default ReadStreamRequest := false
+default RemoveContainerRequest := true
+default RemoveStaleVirtiofsShareMountsRequest := true
+default ReseedRandomDevRequest := false
+default ResizeVolumeRequest := false
+default ResumeContainerRequest := false
+default SetGuestDateTimeRequest := false
+default SetPolicyRequest := false
+default SignalProcessRequest := true
+default StartContainerRequest := true
+default StartTracingRequest := false
+default StatsContainerRequest := true
+default StopTracingRequest := false
+default TtyWinResizeRequest := true
+default UpdateContainerRequest := false
+default UpdateEphemeralMountsRequest := false
+default UpdateInterfaceRequest := false
+default UpdateRoutesRequest := false
+default WaitProcessRequest := true
+default WriteStreamRequest := false
+
+######################################################################
+# Generic helpers
+
+empty(x) if x == null
+
+empty(x) if {
+	x != null
+	count(x) == 0
+}
+
+list_or_empty(x) := x if is_array(x)
+
+list_or_empty(x) := [] if not is_array(x)
+
+object_or_empty(x) := x if is_object(x)
+
+object_or_empty(x) := {} if not is_object(x)
+
+matches_any(patterns, s) if {
+	some p in patterns
+	regex.match(p, s)
+}
+
+same_set(a, b) if {
+	{x | some x in list_or_empty(a)} == {x | some x in list_or_empty(b)}
+}
+
+# Kubernetes names and namespaces may contain "." (the only regex metacharacter they can hold).
+regex_quote(s) := replace(s, ".", "\\.")
+
+common_value(key, fallback) := object.get(policy_data.common, key, fallback)
+
+ip_regex := concat("", ["(", common_value("ipv4_a", "[0-9.]+"), "|[0-9a-fA-F:]+)"])
+
+dns_label_regex := common_value("dns_label", "[a-zA-Z0-9_.-]+")
+
+# Replaces placeholders with request values (literal) or regex fragments (request-time unknowns).
+subst(s, ctx) := r if {
+	s1 := replace(s, "$(root_path)", common_value("root_path", "$(cpath)/$(bundle-id)"))
+	s2 := replace(s1, "$(sfprefix)", policy_data.common.sfprefix)
+	s3 := replace(s2, "$(cpath)", policy_data.common.cpath)
+	s4 := replace(s3, "$(bundle-id)", ctx.bundle_id)
+	s5 := replace(s4, "$(sandbox-id)", ctx.sandbox_id)
+	s6 := replace(s5, "$(sandbox-name)", regex_quote(ctx.sandbox_name))
+	s7 := replace(s6, "$(sandbox-namespace)", regex_quote(ctx.namespace))
+	s8 := replace(s7, "$(host-name)", dns_label_regex)
+	s9 := replace(s8, "$(node-name)", dns_label_regex)
+	s10 := replace(s9, "$(pod-ip)", ip_regex)
+	s11 := replace(s10, "$(host-ip)", ip_regex)
+	s12 := replace(s11, "$(pod-uid)", "[a-f0-9-]+")
+	s13 := replace(s12, "$(resource-field)", "[0-9a-zA-Z.]+")
+	s14 := replace(s13, "$(todo-annotation)", ".*")
+	s15 := replace(s14, "$(dns_label)", dns_label_regex)
+	s16 := replace(s15, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
+	s17 := replace(s16, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
+	r := replace(s17, "$(ip_p)", common_value("ip_p", "[0-9]{1,5}"))
+}
+
+# Exact value, or an anchored regex when the policy value starts with "^".
+value_allowed(p, i, ctx) if p == i
+
+value_allowed(p, i, ctx) if {
+	p != i
+	startswith(p, "^")
+	regex.match(subst(p, ctx), i)
+}
+
+# Exact value, or a template (literal parts escaped by the generator) when it holds "$(".
+template_allowed(p, i, ctx) if p == i
+
+template_allowed(p, i, ctx) if {
+	p != i
+	contains(p, "$(")
+	regex.match(concat("", ["^", subst(p, ctx), "$"]), i)
+}
+
+######################################################################
+# CreateContainerRequest
+
+CreateContainerRequest := {"allowed": true, "ops": ops} if {
+	regex.match("^[a-z0-9]{64}$", input.container_id)
+	no_forbidden_fields
+	anno := input.OCI.Annotations
+	ctx := {
+		"bundle_id": input.container_id,
+		"sandbox_id": anno["io.kubernetes.cri.sandbox-id"],
+		"sandbox_name": anno["io.kubernetes.cri.sandbox-name"],
+		"namespace": anno["io.kubernetes.cri.sandbox-namespace"],
+	}
+	state_allows_container(ctx)
+	matches := {idx | some idx, p in policy_data.containers; container_allowed(p, ctx)}
+	count(matches) > 0
+	ops := create_container_ops(min(matches), ctx)
+}
+
+# The first container of a sandbox is its pause container; it fixes the pod identity.
+state_allows_container(ctx) if {
+	not data.pstate
+	input.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
+	input.container_id == ctx.sandbox_id
+}
+
+state_allows_container(ctx) if {
+	s := data.pstate
+	s.sandbox_name == ctx.sandbox_name
+	s.namespace == ctx.namespace
+	s.sandbox_id == ctx.sandbox_id
+	not s.containers[input.container_id]
+}
+
+create_container_ops(idx, ctx) := ops if {
+	not data.pstate
+	ops := [{"op": "add", "path": "/pstate", "value": {
+		"sandbox_name": ctx.sandbox_name,
+		"namespace": ctx.namespace,
+		"sandbox_id": ctx.sandbox_id,
+		"containers": {input.container_id: idx},
+	}}]
+}
+
+create_container_ops(idx, ctx) := ops if {
+	data.pstate
+	ops := [{"op": "add", "path": concat("/", ["", "pstate", "containers", input.container_id]), "value": idx}]
+}
+
+# OCI and agent fields no generated container uses: their presence means the host asks for more.
+no_forbidden_fields if {
+	object.get(input, "string_user", null) == null
+	empty(object.get(input, "shared_mounts", []))
+	oci := input.OCI
+	object.get(oci, "Hooks", null) == null
+	object.get(oci, "Solaris", null) == null
+	object.get(oci, "Windows", null) == null
+	linux := object_or_empty(object.get(oci, "Linux", {}))
+	empty(object.get(linux, "UIDMappings", []))
+	empty(object.get(linux, "GIDMappings", []))
+	object.get(linux, "MountLabel", "") == ""
+	object.get(linux, "RootfsPropagation", "") == ""
+	object.get(linux, "IntelRdt", null) == null
+	object.get(linux, "Seccomp", null) == null
+	res := object_or_empty(object.get(linux, "Resources", {}))
+	empty(object.get(res, "Devices", []))
+	object.get(res, "BlockIO", null) == null
+	object.get(res, "Network", null) == null
+	object.get(res, "Pids", null) == null
+	proc := oci.Process
+	object.get(proc, "SelinuxLabel", "") == ""
+	object.get(proc.User, "Username", "") == ""
+}
+
+container_allowed(p, ctx) if {
+	p_oci := p.OCI
+	i_oci := input.OCI
+	p.sandbox_pidns == object.get(input, "sandbox_pidns", false)
+	p_oci.Root.Readonly == i_oci.Root.Readonly
+	subst(p_oci.Root.Path, ctx) == i_oci.Root.Path
+	annotations_allowed(p_oci.Annotations, i_oci.Annotations, ctx)
+	process_allowed(p_oci.Process, i_oci.Process, ctx)
+	mounts_allowed(list_or_empty(object.get(p_oci, "Mounts", [])), list_or_empty(i_oci.Mounts), ctx)
+	storages_allowed(p, list_or_empty(input.storages), ctx)
+	devices_allowed(p, list_or_empty(object.get(input, "devices", [])))
+	linux_allowed(p_oci.Linux, i_oci.Linux)
+}
+
+# --- annotations
+
+identity_annotations := ["io.kubernetes.cri.sandbox-name", "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.container-type"]
+
+annotations_allowed_if_present := ["io.kubernetes.cri.container-name", "io.kubernetes.cri.image-name", "io.kubernetes.cri.sandbox-id"]
+
+default_extra_annotation_keys := [
+	"^io\\.kubernetes\\.cri\\.sandbox-(memory|cpu-period|cpu-quota|cpu-shares|uid)$",
+	"^io\\.kubernetes\\.cri\\.sandbox-log-directory$",
+]
+
+annotations_allowed(p_anno, i_anno, ctx) if {
+	every key in identity_annotations {
+		value_allowed(p_anno[key], i_anno[key], ctx)
+	}
+	every key in annotations_allowed_if_present {
+		annotation_in_policy_is_present(key, p_anno, i_anno, ctx)
+	}
+	every key, value in i_anno {
+		annotation_allowed(key, value, p_anno, ctx)
+	}
+}
+
+annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if not p_anno[key]
+
+annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if value_allowed(p_anno[key], i_anno[key], ctx)
+
+annotation_allowed(key, value, p_anno, ctx) if value_allowed(p_anno[key], value, ctx)
+
+annotation_allowed(key, value, p_anno, ctx) if {
+	not p_anno[key]
+	matches_any(common_value("extra_annotation_keys", default_extra_annotation_keys), key)
+}
+
+# --- process
+
+process_allowed(p, i, ctx) if {
+	p.Terminal == i.Terminal
+	p.Cwd == i.Cwd
+	p.NoNewPrivileges == i.NoNewPrivileges
+	user_allowed(p.User, i.User)
+	args_allowed(list_or_empty(p.Args), list_or_empty(i.Args), ctx)
+	env_allowed(list_or_empty(object.get(p, "Env", [])), list_or_empty(i.Env), ctx)
+	caps_allowed(p.Capabilities, i.Capabilities)
+}
+
+user_allowed(p, i) if {
+	p.UID == i.UID
+	p.GID == i.GID
+	same_set(p.AdditionalGids, i.AdditionalGids)
+	object.get(i, "Username", "") == ""
+}
+
+args_allowed(p_args, i_args, ctx) if {
+	count(p_args) == count(i_args)
+	every k, a in i_args {
+		template_allowed(p_args[k], a, ctx)
+	}
+}
+
+env_allowed(p_env, i_env, ctx) if {
+	every e in i_env {
+		env_var_allowed(e, p_env, ctx)
+	}
+}
+
+env_var_allowed(e, p_env, ctx) if e in p_env
+
+env_var_allowed(e, p_env, ctx) if {
+	not e in p_env
+	some p in p_env
+	contains(p, "$(")
+	template_allowed(p, e, ctx)
+}
+
+env_var_allowed(e, p_env, ctx) if {
+	not e in p_env
+	some r in policy_data.request_defaults.CreateContainerRequest.allow_env_regex
+	regex.match(subst(r, ctx), e)
+}
+
+cap_sets := ["Ambient", "Bounding", "Effective", "Inheritable", "Permitted"]
+
+caps_allowed(p, i) if {
+	every k in cap_sets {
+		expand_caps(object.get(p, k, [])) == {c | some c in list_or_empty(object.get(i, k, []))}
+	}
+}
+
+expand_caps(list) := {c | some x in list_or_empty(list); some c in expand_cap(x)}
+
+expand_cap(x) := policy_data.common.default_caps if x == "$(default_caps)"
+
+expand_cap(x) := policy_data.common.privileged_caps if x == "$(privileged_caps)"
+
+expand_cap(x) := [x] if not x in {"$(default_caps)", "$(privileged_caps)"}
+
+# --- mounts: every requested mount must be one the policy lists (by destination), nothing twice
+
+mounts_allowed(p_mounts, i_mounts, ctx) if {
+	count({m.destination | some m in i_mounts}) == count(i_mounts)
+	every i in i_mounts {
+		some p in p_mounts
+		mount_allowed(p, i, ctx)
+	}
+}
+
+mount_allowed(p, i, ctx) if {
+	p.destination == i.destination
+	p.type_ == i.type_
+	same_set(p.options, i.options)
+	source_allowed(p.source, i.source, ctx)
+}
+
+source_allowed(p, i, ctx) if p == i
+
+source_allowed(p, i, ctx) if {
+	p != i
+	regex.match(subst(p, ctx), i)
+}
+
+# --- storages
+
+image_storage(s) if s.fstype == "tar"
+
+image_storage(s) if s.fstype == "fuse3.kata-overlay"
+
+image_storage(s) if s.driver == "image_guest_pull"
+
+storages_allowed(p, i_storages, ctx) if {
+	p_storages := list_or_empty(p.storages)
+	image_storages_allowed(p, p_storages, i_storages, ctx)
+	i_other := [s | some s in i_storages; not image_storage(s)]
+	p_other := [s | some s in p_storages; not image_storage(s)]
+	count({s.mount_point | some s in i_other}) == count(i_other)
+	every s in i_other {
+		some ps in p_other
+		storage_allowed(ps, s, ctx)
+	}
+}
+
+storage_allowed(p, i, ctx) if {
+	p.driver == i.driver
+	p.fstype == i.fstype
+	same_set(p.options, i.options)
+	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+	value_or_regex(p.source, i.source, ctx)
+	value_or_regex(p.mount_point, i.mount_point, ctx)
+}
+
+value_or_regex(p, i, ctx) if p == i
+
+value_or_regex(p, i, ctx) if {
+	p != i
+	regex.match(subst(p, ctx), i)
+}
+
+# Host pull (tardev snapshotter): one dm-verity protected tar layer per image layer, top layer
+# first, each with the root hash the policy lists, plus one overlay combining exactly those layers.
+image_storages_allowed(p, p_storages, i_storages, ctx) if {
+	p_overlays := [s | some s in p_storages; s.fstype == "fuse3.kata-overlay"]
+	count(p_overlays) == 1
+	hashes := split(p_overlays[0].options[1], ":")
+	i_layers := [s | some s in i_storages; s.fstype == "tar"]
+	i_overlays := [s | some s in i_storages; s.fstype == "fuse3.kata-overlay"]
+	count([s | some s in i_storages; s.driver == "image_guest_pull"]) == 0
+	count(i_overlays) == 1
+	count(i_layers) == count(hashes)
+	count(i_layers) == count([s | some s in p_storages; s.fstype == "tar"])
+	names := [layer_name(s) | some s in i_layers]
+	every k, s in i_layers {
+		layer_storage_allowed(s, hashes[k])
+	}
+	overlay_allowed(i_overlays[0], names, hashes, ctx)
+}
+
+layers_dir := "/run/kata-containers/sandbox/layers/"
+
+layer_name(s) := trim_prefix(s.mount_point, layers_dir)
+
+layer_options(name, hash) := [
+	"ro",
+	"io.katacontainers.fs-opt.block_device=file",
+	"io.katacontainers.fs-opt.is-layer",
+	concat("", ["io.katacontainers.fs-opt.root-hash=", hash]),
+]
+
+layer_storage_allowed(s, hash) if {
+	s.driver == "blk"
+	startswith(s.mount_point, layers_dir)
+	regex.match("^[a-f0-9]{64}$", layer_name(s))
+	same_set(s.options, layer_options(layer_name(s), hash))
+}
+
+overlay_allowed(ov, names, hashes, ctx) if {
+	ov.driver == "overlayfs"
+	ov.mount_point == concat("/", [policy_data.common.cpath, ctx.bundle_id])
+	opts := list_or_empty(ov.options)
+	concat("", ["lowerdir=", concat(":", names)]) in opts
+	layer_opts := [o | some o in opts; startswith(o, "io.katacontainers.fs-opt.layer=")]
+	count(layer_opts) == count(names)
+	every k, o in layer_opts {
+		base64.decode(trim_prefix(o, "io.katacontainers.fs-opt.layer=")) == concat(",", array.concat([names[k], "tar"], layer_options(names[k], hashes[k])))
+	}
+	every o in opts {
+		overlay_option_allowed(o)
+	}
+}
+
+overlay_option_allowed(o) if o == "io.katacontainers.fs-opt.overlay-rw"
+
+overlay_option_allowed(o) if startswith(o, "lowerdir=")
+
+overlay_option_allowed(o) if startswith(o, "io.katacontainers.fs-opt.layer=")
+
+overlay_option_allowed(o) if {
+	startswith(o, "io.katacontainers.fs-opt.layer-src-prefix=")
+	regex.match(common_value("layer_src_prefix", "^/var/lib/containerd/io\\.containerd\\.snapshotter\\.v1\\.tardev/layers$"), trim_prefix(o, "io.katacontainers.fs-opt.layer-src-prefix="))
+}
+
+# Guest pull: the agent pulls the image named by the storage source, which must be the
+# digest-pinned reference in the policy; no host-provided layers.
+image_storages_allowed(p, p_storages, i_storages, ctx) if {
+	p_pulls := [s | some s in p_storages; s.driver == "image_guest_pull"]
+	count(p_pulls) == 1
+	count([s | some s in i_storages; s.fstype == "tar"]) == 0
+	count([s | some s in i_storages; s.fstype == "fuse3.kata-overlay"]) == 0
+	i_pulls := [s | some s in i_storages; s.driver == "image_guest_pull"]
+	guest_pull_allowed(p, p_pulls[0], i_pulls, ctx)
+}
+
+guest_pull_allowed(p, p_pull, i_pulls, ctx) if {
+	count(i_pulls) == 1
+	i_pulls[0].source == p_pull.source
+	i_pulls[0].mount_point == subst(p_pull.mount_point, ctx)
+}
+
+# The pause container may also come from the guest image's own pause bundle.
+guest_pull_allowed(p, p_pull, i_pulls, ctx) if {
+	count(i_pulls) == 0
+	p.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
+}
+
+# --- devices and Linux settings
+
+devices_allowed(p, i_devices) if {
+	every d in i_devices {
+		some pd in list_or_empty(object.get(p, "devices", []))
+		pd.container_path == d.container_path
+	}
+}
+
+linux_allowed(p, i) if {
+	namespaces_allowed(list_or_empty(p.Namespaces), list_or_empty(i.Namespaces))
+	every m in list_or_empty(object.get(p, "MaskedPaths", [])) {
+		m in list_or_empty(i.MaskedPaths)
+	}
+	every r in list_or_empty(object.get(p, "ReadonlyPaths", [])) {
+		r in list_or_empty(i.ReadonlyPaths)
+	}
+	every d in list_or_empty(object.get(i, "Devices", [])) {
+		some pd in list_or_empty(object.get(p, "Devices", []))
+		pd.Path == d.Path
+	}
+	every k, v in object_or_empty(object.get(i, "Sysctl", {})) {
+		object_or_empty(object.get(p, "Sysctl", {}))[k] == v
+	}
+}
+
+namespaces_allowed(p_ns, i_ns) if {
+	{{"Type": n.Type, "Path": n.Path} | some n in i_ns; not n.Type in {"cgroup", "network"}} == {{"Type": n.Type, "Path": n.Path} | some n in p_ns}
+	not joins_existing_network_namespace(i_ns)
+}
+
+joins_existing_network_namespace(ns) if {
+	some n in ns
+	n.Type == "network"
+	n.Path != ""
+}
+
+######################################################################
+# Sandbox
+
+CreateSandboxRequest if {
+	not data.pstate
+	object.get(input, "guest_hook_path", "") == ""
+	empty(object.get(input, "kernel_modules", []))
+	object.get(input, "sandbox_pidns", false) == false
+	every s in list_or_empty(input.storages) {
+		some p in policy_data.sandbox.storages
+		sandbox_storage_allowed(p, s)
+	}
+}
+
+sandbox_storage_allowed(p, i) if {
+	p.driver == i.driver
+	p.source == i.source
+	p.fstype == i.fstype
+	p.mount_point == i.mount_point
+	same_set(p.options, i.options)
+	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+}
+
+RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": concat("/", ["", "pstate", "containers", input.container_id])}]} if {
+	_ = data.pstate.containers[input.container_id]
+}
+
+######################################################################
+# Files copied into the guest (ConfigMaps, Secrets, service account tokens, /etc/hosts, ...)
+
+CopyFileRequest if {
+	not has_parent_component(input.path)
+	symlink_allowed(object.get(input, "symlink_src", ""))
+	some r in policy_data.request_defaults.CopyFileRequest
+	regex.match(copy_file_regex(r), input.path)
+}
+
+has_parent_component(p) if ".." in split(p, "/")
+
+symlink_allowed(s) if s == ""
+
+symlink_allowed(s) if {
+	s != ""
+	not startswith(s, "/")
+	not has_parent_component(s)
+}
+
+copy_file_regex(r) := x if {
+	r1 := replace(r, "$(sfprefix)", policy_data.common.sfprefix)
+	r2 := replace(r1, "$(cpath)", policy_data.common.cpath)
+	x := replace(r2, "$(bundle-id)", "[a-z0-9]{64}")
+}
+
+######################################################################
+# Exec (probes, lifecycle hooks, explicitly allowed commands)
+
+ExecProcessRequest if {
+	object.get(input, "string_user", null) == null
+	proc := input.process
+	object.get(proc, "SelinuxLabel", "") == ""
+	s := data.pstate
+	idx := s.containers[input.container_id]
+	p := policy_data.containers[idx]
+	p_proc := p.OCI.Process
+	exec_args_allowed(p, proc)
+	proc.Cwd == p_proc.Cwd
+	proc.NoNewPrivileges == p_proc.NoNewPrivileges
+	user_allowed(p_proc.User, proc.User)
+	ctx := {"bundle_id": input.container_id, "sandbox_id": s.sandbox_id, "sandbox_name": s.sandbox_name, "namespace": s.namespace}
+	env_allowed(list_or_empty(object.get(p_proc, "Env", [])), list_or_empty(proc.Env), ctx)
+	exec_caps_empty(object.get(proc, "Capabilities", null))
+}
+
+exec_args_allowed(p, proc) if {
+	proc.Args in list_or_empty(object.get(p, "exec_commands", []))
+	proc.Terminal == false
+}
+
+exec_args_allowed(p, proc) if proc.Args in policy_data.request_defaults.ExecProcessRequest.allowed_commands
+
+exec_args_allowed(p, proc) if {
+	some r in policy_data.request_defaults.ExecProcessRequest.regex
+	regex.match(r, concat(" ", proc.Args))
+}
+
+exec_caps_empty(c) if c == null
+
+exec_caps_empty(c) if {
+	c != null
+	every k in cap_sets {
+		empty(object.get(c, k, []))
+	}
+}
+
+######################################################################
+# Network configuration from the host
+
+UpdateInterfaceRequest if {
+	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateInterfaceRequest", {}))
+	i := input.interface
+	not matches_any(object.get(rd, "forbidden_names", []), i.name)
+	not matches_any(object.get(rd, "forbidden_names", []), i.device)
+	not matches_any(object.get(rd, "forbidden_hw_addrs", []), object.get(i, "hwAddr", ""))
+	object.get(i, "raw_flags", 0) == 0
+	every a in list_or_empty(object.get(i, "IPAddresses", [])) {
+		not matches_any(object.get(rd, "forbidden_addresses", []), a.address)
+	}
+}
+
+UpdateRoutesRequest if {
+	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateRoutesRequest", {}))
+	every r in list_or_empty(object.get(object_or_empty(input.routes), "Routes", [])) {
+		not matches_any(object.get(rd, "forbidden_devices", []), r.device)
+		not matches_any(object.get(rd, "forbidden_sources", []), r.source)
+		not matches_any(object.get(rd, "forbidden_destinations", []), r.dest)
+	}
+}
+
+AddARPNeighborsRequest if {
+	rd := object_or_empty(object.get(policy_data.request_defaults, "AddARPNeighborsRequest", {}))
+	every n in list_or_empty(object.get(object_or_empty(input.neighbors), "ARPNeighbors", [])) {
+		n.state == 128
+		n.flags in {0, 8, 128, 136}
+		not matches_any(object.get(rd, "forbidden_devices", []), n.device)
+		not matches_any(object.get(rd, "forbidden_addresses", []), n.toIPAddress.address)
+	}
+}
+
+######################################################################
+# Streams and ephemeral mounts: switched by request_defaults
+
+CloseStdinRequest if policy_data.request_defaults.CloseStdinRequest == true
+
+ReadStreamRequest if policy_data.request_defaults.ReadStreamRequest == true
+
+WriteStreamRequest if policy_data.request_defaults.WriteStreamRequest == true
+
+UpdateEphemeralMountsRequest if policy_data.request_defaults.UpdateEphemeralMountsRequest == true
+
+# An update that mounts nothing changes nothing.
+UpdateEphemeralMountsRequest if empty(object.get(input, "storages", []))
