@@ -8,7 +8,7 @@
 // (default /tmp/contrast-bench-layers) so re-runs skip the slow gzip step.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const repo = join(import.meta.dirname, '..');
@@ -210,5 +210,4 @@ export async function run(): Promise<void> {
   );
   const s1 = await ours(refs, true, 1);
   console.log(`  same with --concurrency 1: ${f2(s1.analyzeMs / 1000)} s (${f2(s1.cpuMs / s1.analyzeMs)} cores)`);
-  void readFileSync;
 }
