@@ -175,6 +175,34 @@ describe('contrast login / logout', () => {
     assert.equal(logout.stdout, 'Removing login credentials for 127.0.0.1:5001\n');
     const again = await runCli(['logout', '127.0.0.1:5001'], { env: fx.env });
     assert.equal(again.stdout, 'Not logged in to 127.0.0.1:5001\n');
+
+    // -p works but warns; logout says when another file still holds a credential
+    const podman = fx.write('home/.config/containers/auth.json', {
+      auths: { 'q.io': { auth: b64('pod:pw-pod-1') } },
+    });
+    const withP = await runCli(['login', 'https://q.io/', '-u', 'bob', '-p', 'pw-bob-1'], { env: fx.env });
+    assert.equal(withP.code, 0, withP.stderr);
+    assert.match(withP.stderr, /use --password-stdin/);
+    const out = await runCli(['logout', 'q.io'], { env: fx.env });
+    assert.equal(out.stdout, 'Removing login credentials for q.io\n');
+    assert.ok(
+      out.stderr.includes(`q.io still has a credential: basic for user "pod" from ${podman}, key "q.io"`),
+      out.stderr,
+    );
+
+    // --authfile on both sides
+    const authFile = join(fx.root, 'auth.json');
+    await runCli(['login', 'a.io', '-u', 'af', '--password-stdin', '--authfile', authFile], {
+      env: fx.env,
+      input: 'pw-af-1',
+    });
+    const shown = await runCli(['auth', 'show', 'a.io', '--json', '--authfile', authFile], { env: fx.env });
+    assert.deepEqual((JSON.parse(shown.stdout) as { source: unknown }).source, {
+      type: 'file',
+      path: authFile,
+      key: 'a.io',
+      description: `${authFile}, key "a.io"`,
+    });
   });
 
   it('refuses a login without password or with both password options', async () => {

@@ -63,8 +63,22 @@ describe('config keys and targets', () => {
     assert.equal(hub.registry, 'docker.io');
     assert.equal(hub.path, 'library/nginx');
     assert.equal(credentialTarget('index.docker.io/library/nginx').registry, 'docker.io');
+    assert.deepEqual(credentialTarget('registry:5000/'), { registry: 'registry:5000' });
+    assert.deepEqual(credentialTarget('10.0.0.5:5000'), { registry: '10.0.0.5:5000' });
+    assert.deepEqual(credentialTarget('localhost:5001'), { registry: 'localhost:5001' });
+    for (const [image, path] of [
+      ['redis:7', 'library/redis'],
+      ['registry:5000', 'library/registry'],
+      ['nginx:1.27-alpine', 'library/nginx'],
+      ['ubuntu:22.04', 'library/ubuntu'],
+    ]) {
+      const t = credentialTarget(image as string);
+      assert.equal(t.registry, 'docker.io', image);
+      assert.equal(t.path, path, image);
+    }
     assert.throws(() => credentialTarget('https://'), /not a registry/);
-    assert.throws(() => credentialTarget('bad_host.io:x'), /not a registry/);
+    assert.equal(credentialTarget('bad_host.io:x').path, 'library/bad_host.io'); // a valid Hub image name
+    assert.throws(() => credentialTarget('bad host.io'), /invalid image reference/);
     assert.throws(() => registryId('a b'), /not a registry/);
   });
 });

@@ -78,19 +78,24 @@ export interface CredentialTarget {
 
 /**
  * Accepts an image reference, a registry host[:port], or a URL. A string without `/` is a registry
- * when it looks like one by Docker's own rule (contains `.` or `:`, is `localhost`, or is an IPv6
- * literal); otherwise it is an image name on Docker Hub, as `docker pull` would read it.
+ * when it has a dot (`quay.io`, `10.0.0.5:5000`), is `localhost[:port]` or an IPv6 literal, or
+ * ends in `/` (`registry:5000/`); otherwise it is an image on Docker Hub as `docker pull` reads it
+ * (`nginx`, `redis:7`). A URL (`https://registry:5000`) always names a registry.
  */
 export function credentialTarget(target: string | Reference): CredentialTarget {
   if (typeof target !== 'string') {
     return { registry: normalizeRegistryHost(target.domain), path: target.path, reference: target };
   }
   const text = target.trim();
+  if (SCHEME.test(text)) return { registry: registryId(text) };
+  const bare = text.endsWith('/') && !text.slice(0, -1).includes('/') ? text.slice(0, -1) : undefined;
+  if (bare !== undefined) return { registry: registryId(bare) };
   if (
-    SCHEME.test(text) ||
-    (!text.includes('/') && (/[.:]/.test(text) || text === 'localhost' || text.startsWith('[')))
+    !text.includes('/') &&
+    (/^[^:]*\./.test(text) || /^localhost(:|$)/.test(text) || text.startsWith('['))
   ) {
-    return { registry: registryId(text) };
+    const registry = normalizeRegistryHost(text);
+    if (isValidRegistryId(registry)) return { registry };
   }
   const reference = parseReference(text);
   return { registry: normalizeRegistryHost(reference.domain), path: reference.path, reference };

@@ -514,6 +514,15 @@ describe('credential helpers', () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  it('stops a helper that writes more than 1 MiB', async () => {
+    fx.helper('flood', "#!/bin/sh\ncat >/dev/null\nhead -c 3000000 /dev/zero | tr '\\0' a\n");
+    dockerConfig({ credHelpers: { 'r.io': 'flood' } });
+    await assert.rejects(
+      resolve('r.io'),
+      /docker-credential-flood \(credHelpers in .*\) wrote more than 1 MiB/,
+    );
+  });
+
   it('asks a helper once per registry per run, and again after forgetCredential', async () => {
     fx.helper('echo', helpers.echo);
     dockerConfig({ credsStore: 'echo' });
