@@ -21,6 +21,16 @@ describe('closest policy container', () => {
     assert.ok(policyStringMatches('^[a-z0-9]{64}$', 'a'.repeat(64)));
     assert.ok(!policyStringMatches('^[a-z0-9]{64}$', 'A'));
     assert.ok(policyStringMatches('echo $$HOME', 'echo $HOME'));
+    // a generator's template: literal parts regex-escaped
+    assert.ok(
+      policyStringMatches(
+        '$(sfprefix)resolv\\.conf$',
+        '/run/kata-containers/shared/containers/x-resolv.conf',
+      ),
+    );
+    assert.ok(
+      !policyStringMatches('$(sfprefix)resolv\\.conf$', '/run/kata-containers/shared/containers/x-hosts'),
+    );
     assert.ok(!policyStringMatches('sh', 'bash'));
   });
 

@@ -32,6 +32,8 @@ const { applyPatch } = jsonpatch;
 
 export const PACKAGE_PATH = 'data.agent_policy';
 export const ALLOW_FAILURES_RULE = 'AllowRequestsFailingPolicy';
+/** Where refValue puts a body's bindings in the input; no agent request has such a field. */
+const BINDINGS_KEY = '__contrast_explain_bindings';
 
 export type DenyReason = 'false' | 'undefined' | 'invalid-result' | 'error';
 
@@ -154,6 +156,34 @@ export class AgentSession {
   ruleValue(name: string): unknown {
     try {
       return this.engine.evalRule(`${PACKAGE_PATH}.${name}`);
+    } catch {
+      return undefined;
+    } finally {
+      this.engine.takePrints();
+    }
+  }
+
+  /**
+   * Evaluates a ref as it reads inside a rule body: its root may be a variable bound there
+   * (`bindings`), `input`, `data`, or a rule of the policy package. For explain output only; no
+   * state changes, undefined on any failure.
+   */
+  refValue(ref: string, input: unknown, bindings: Record<string, unknown>): unknown {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/s.exec(ref);
+    if (!m) return undefined;
+    const [, root = '', rest = ''] = m;
+    const rewrite = (path: string) =>
+      path.replace(/\[([A-Za-z_][A-Za-z0-9_]*)\]/g, (all, v: string) =>
+        v in bindings ? `[input.${BINDINGS_KEY}.${v}]` : all,
+      );
+    let full: string;
+    if (root in bindings) full = `input.${BINDINGS_KEY}.${root}${rewrite(rest)}`;
+    else if (root === 'input' || root === 'data') full = root + rewrite(rest);
+    else full = `${PACKAGE_PATH}.${root}${rewrite(rest)}`;
+    const base = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    try {
+      this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
+      return this.engine.evalRule(full);
     } catch {
       return undefined;
     } finally {

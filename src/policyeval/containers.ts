@@ -35,7 +35,34 @@ function strs(v: unknown): string[] {
   return arr(v).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
 }
 
-const regexCache = new Map<string, RegExp | null>();
+const regexCache = new Map<string, RegExp[]>();
+const PLACEHOLDER = /\$\([a-z0-9_-]+\)/gi;
+
+function compile(source: string): RegExp[] {
+  try {
+    return [new RegExp(source)];
+  } catch {
+    return [];
+  }
+}
+
+/** Candidate regexes for a policy value; computed once per distinct value. */
+function patternsOf(policy: string): RegExp[] {
+  let res = regexCache.get(policy);
+  if (res) return res;
+  res = [];
+  if (policy.startsWith('^')) {
+    res.push(...compile(policy.replace(PLACEHOLDER, '.*')));
+  } else if (policy.includes('$(')) {
+    // Generators write the literal parts of a template regex-escaped (the rules regex-match it), but
+    // hand-written policies may not: try the parts as regex first, then as literal text.
+    res.push(...compile('^' + policy.replace(PLACEHOLDER, '.*') + '$'));
+    const literal = policy.split(PLACEHOLDER).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    res.push(...compile('^' + literal.join('.*') + '$'));
+  }
+  regexCache.set(policy, res);
+  return res;
+}
 
 /**
  * Whether a policy string admits a request string: equal, or the policy string is a template with
@@ -44,24 +71,7 @@ const regexCache = new Map<string, RegExp | null>();
 export function policyStringMatches(policy: string, request: string): boolean {
   if (policy === request) return true;
   if (policy.replace(/\$\$/g, '$') === request) return true;
-  let re = regexCache.get(policy);
-  if (re === undefined) {
-    re = null;
-    try {
-      if (policy.startsWith('^')) {
-        re = new RegExp(policy.replace(/\$\([a-z0-9_-]+\)/gi, '.*'));
-      } else if (policy.includes('$(')) {
-        const parts = policy
-          .split(/\$\([a-z0-9_-]+\)/gi)
-          .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-        re = new RegExp('^' + parts.join('.*') + '$');
-      }
-    } catch {
-      re = null;
-    }
-    regexCache.set(policy, re);
-  }
-  return re !== null && re.test(request);
+  return patternsOf(policy).some((re) => re.test(request));
 }
 
 function valuesMatch(policy: unknown, request: unknown): boolean {
@@ -294,11 +304,12 @@ export function closestContainers(policyData: unknown, input: unknown): Containe
   return scored.map((s) => s.match);
 }
 
-const MAX_VALUE = 160;
+const MAX_VALUE = 200;
 
 export function formatValue(v: unknown): string {
   const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'undefined';
-  return s.length > MAX_VALUE ? s.slice(0, MAX_VALUE - 1) + '…' : s;
+  // Cut in the middle: the end of a path or list is as telling as its start.
+  return s.length > MAX_VALUE ? s.slice(0, MAX_VALUE / 2) + ' … ' + s.slice(s.length - MAX_VALUE / 2 + 3) : s;
 }
 
 /** Human-readable report of the closest container(s), for the explain output. */

@@ -23,6 +23,28 @@ export interface FailedExpression {
   depth: number;
   /** How many attempts of this body stopped at this expression (iterations, several callers). */
   attempts: number;
+  /** Values of the refs in the expression (e.g. `input.process.Args`) that the trace did not bind. */
+  operands?: Record<string, unknown>;
+}
+
+// A ref in expression text: a name followed by at least one `.field` or `[...]` (no nesting).
+const REF_IN_TEXT = /(?<![\w.\]"])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^[\]]*\])+/g;
+
+/**
+ * The values of the refs the failed expression reads (`input.process.Args`, `p.exec_commands`), so
+ * the user sees what was compared even for `in`, calls and `not`, where the engine records only
+ * the bound variables. Refs that are function names (followed by `(`) are skipped.
+ */
+function operandValues(session: AgentSession, f: FailedExpression, input: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const m of f.text.matchAll(REF_IN_TEXT)) {
+    const ref = m[0];
+    const after = f.text.slice(m.index + ref.length).trimStart();
+    if (after.startsWith('(') || ref in f.bindings || ref in out) continue;
+    const v = session.refValue(ref, input, f.bindings);
+    if (v !== undefined) out[ref] = v;
+  }
+  return out;
 }
 
 export interface Explanation {
@@ -90,6 +112,7 @@ export function explainVerdict(session: AgentSession, verdict: Verdict, input: u
     summary: summarize(verdict),
     failures: failedExpressions(traced.trace),
   };
+  for (const f of explanation.failures) f.operands = operandValues(session, f, input);
   if (traced.error) explanation.error = traced.error;
   if (verdict.request === 'CreateContainerRequest') {
     const policyData = session.ruleValue('policy_data');
@@ -139,7 +162,7 @@ export function formatExplanation(x: Explanation, indent = '    '): string[] {
       const times = f.attempts > 1 ? ` (${f.attempts} times)` : '';
       lines.push(`${pad}${f.file}:${f.line}:${f.col}  in ${f.rule.replace(/^data\./, '')}${times}`);
       lines.push(`${pad}  ${f.text.replace(/\s+/g, ' ').trim()}`);
-      lines.push(...bindingLines(f.bindings, `${pad}    `));
+      lines.push(...bindingLines({ ...f.operands, ...f.bindings }, `${pad}    `));
     }
     if (x.failures.length > MAX_FAILURES)
       lines.push(`${indent}  … ${x.failures.length - MAX_FAILURES} more (use --json)`);
