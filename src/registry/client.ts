@@ -80,8 +80,9 @@ export class RegistryClient {
   private readonly options: RegistryClientOptions;
   private conf: RegistriesConf | undefined;
   private readonly manifests = new Map<string, CachedManifest>();
-  private readonly configs = new Map<string, ImageConfigFile>();
+  private readonly configs = new Map<string, Promise<ImageConfigFile>>();
   private readonly tagDigests = new Map<string, string>();
+  private readonly inflightManifests = new Map<string, Promise<FetchedManifest>>();
   /** Index of the pull source that last worked per repository, tried first next time. */
   private readonly preferredSource = new Map<string, number>();
 
@@ -147,8 +148,26 @@ export class RegistryClient {
     return this.withSources(ref, (src) => this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what));
   }
 
-  /** Fetches `tagOrDigest` from one source; by-tag lookups go through a HEAD once a tag was seen. */
-  private async manifestFrom(
+  /** Fetches `tagOrDigest` from one source; concurrent fetches of one digest share a request. */
+  private manifestFrom(
+    src: PullSource,
+    ref: Reference,
+    tagOrDigest: string,
+    expected: Descriptor | undefined,
+    what: string,
+  ): Promise<FetchedManifest> {
+    if (!tagOrDigest.includes(':')) return this.manifestFromUncached(src, ref, tagOrDigest, expected, what);
+    const key = `${repositoryName(ref)}@${tagOrDigest}@${src.domain}/${src.path}`;
+    let p = this.inflightManifests.get(key);
+    if (!p) {
+      p = this.manifestFromUncached(src, ref, tagOrDigest, expected, what).finally(() => this.inflightManifests.delete(key));
+      this.inflightManifests.set(key, p);
+    }
+    return p;
+  }
+
+  /** By-tag lookups go through a HEAD once a tag was seen, so a warm resolve costs one cheap request. */
+  private async manifestFromUncached(
     src: PullSource,
     ref: Reference,
     tagOrDigest: string,
@@ -268,8 +287,17 @@ export class RegistryClient {
   async fetchConfig(input: string | Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
     const ref = toReference(input);
     const key = `${repositoryName(ref)}@${descriptor.digest}`;
-    const hit = this.configs.get(key);
-    if (hit) return hit;
+    let p = this.configs.get(key);
+    if (!p) {
+      // Shared promise: concurrent resolves of images with the same config fetch it once.
+      p = this.loadConfig(ref, descriptor);
+      p.catch(() => this.configs.delete(key));
+      this.configs.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadConfig(ref: Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
     const bytes = await this.fetchBlob(ref, descriptor, this.options.maxConfigBytes ?? 64 * 1024 * 1024);
     let config: ImageConfigFile;
     try {
@@ -280,7 +308,6 @@ export class RegistryClient {
     if (!config || typeof config !== 'object' || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
       throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} lacks os/architecture`, { code: 'CONFIG_INVALID' });
     }
-    this.configs.set(key, config);
     return config;
   }
 

@@ -1,6 +1,7 @@
 // undici dispatchers: one per distinct TLS configuration, each with keep-alive connection pools per
 // origin and HTTPS_PROXY / HTTP_PROXY / NO_PROXY applied (read from the given environment, not only
 // process.env, so callers and tests can control it).
+import { createSecureContext } from 'node:tls';
 import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { tlsSettingsFor, type TlsOptions, type TlsSettings } from './tls.js';
 
@@ -36,7 +37,17 @@ export class Connections {
     let d = this.byKey.get(key);
     if (!d) {
       const env = this.options.env ?? process.env;
-      const connect = tls ? { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.rejectUnauthorized } : {};
+      // One SecureContext per TLS configuration: passing `ca` per connection would re-parse the whole
+      // root store on every handshake (tens of ms each when connections open concurrently).
+      const connect = tls
+        ? {
+            secureContext: createSecureContext({
+              ...(tls.ca ? { ca: tls.ca } : {}),
+              ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+            }),
+            rejectUnauthorized: tls.rejectUnauthorized,
+          }
+        : {};
       d = new EnvHttpProxyAgent({
         httpProxy: envValue(env, 'http_proxy') ?? '',
         httpsProxy: envValue(env, 'https_proxy') ?? '',
