@@ -1,0 +1,465 @@
+// The `contrast generate` pipeline (contrast-generate.md §2), in Contrast's order. Everything happens
+// in memory; only when every step succeeded are the manifest, the YAML files and new key files
+// written, together (temp file + rename each), so a failure leaves every file byte-identical.
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import { writeFilesAtomic } from '../internal/atomic.js';
+import { log } from '../internal/log.js';
+import { findWorkloads, readKubeFiles, serializeKubeFile, setPodAnnotation, workloadImages } from '../kube/index.js';
+import type { KubeFile, Workload } from '../kube/index.js';
+import { containers, describe, runtimeClassName, workloadAnnotations } from '../kube/inject-pod.js';
+import {
+  ANNOTATION,
+  injectDebugShell,
+  injectImageStore,
+  injectInitializer,
+  injectServiceMesh,
+  isCoordinator,
+  workloadRole,
+} from '../kube/inject.js';
+import { applyImageReplacements, parseImageReplacements, readImageReplacements, type ImageReplacements } from '../kube/replace.js';
+import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
+import { verifyAfter, verifyBefore } from '../kube/verify.js';
+import { pinContrastImages } from '../kube/replace-pin.js';
+import { ImageAnalyzer } from '../image/index.js';
+import type { AnalyzedImage } from '../image/types.js';
+import {
+  decodeInitdata,
+  generatePolicies,
+  initdataToml,
+  loadPolicySettings,
+  requiredImages,
+  type Flavour,
+  type PolicyOptions,
+} from '../policy/index.js';
+import { RegistryClient } from '../registry/index.js';
+import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
+import type { Platform } from '../registry/types.js';
+import { INSECURE_DEBUG_KEY, policyHash } from './initdata.js';
+import {
+  addSorted,
+  newSeedshareOwnerKey,
+  newWorkloadOwnerKey,
+  seedshareOwnerPubKeyHex,
+  workloadOwnerKeyDigest,
+} from './keys.js';
+import { coordinatorIssues, emptyManifest, readManifestFile, serializeManifest, type Manifest, type PolicyEntry } from './manifest.js';
+import {
+  INITDATA_ANNOTATION,
+  parseRuntimeClass,
+  platformByName,
+  RUNTIME_CLASS_PREFIX,
+  runtimeHandler,
+  UNKNOWN_HANDLER,
+  type PlatformInfo,
+} from './platforms.js';
+import {
+  importedFor,
+  importReferenceValues,
+  mergeReferenceValues,
+  placeholderReferenceValues,
+  validateReferenceValues,
+  type ImportedReferenceValues,
+  type ReferenceValues,
+} from './referencevalues.js';
+import { applyReferenceValuePatches, purgeEmptyReferenceValues, readReferenceValuePatches } from './patches.js';
+import { formatIssue } from './validation.js';
+
+export interface GenerateOptions {
+  paths: string[];
+  /** -p: Rego rules; the built-in rules are used when the file does not exist. */
+  policyPath: string;
+  /** -s: genpolicy settings; the built-in settings are used when the file does not exist. */
+  settingsPath: string;
+  /** -c: layer cache file. */
+  cachePath: string;
+  manifestPath: string;
+  /** --reference-values: platform for `contrast-cc` classes and new manifests. */
+  referenceValues?: string;
+  referenceValuesFile?: string;
+  referenceValuePatches?: string[];
+  purgeEmptyReferenceValues?: boolean;
+  workloadOwnerKeys: string[];
+  /** -w given explicitly (conflicts with --disable-updates). */
+  workloadOwnerKeysExplicit?: boolean;
+  seedshareOwnerKeys: string[];
+  disableUpdates?: boolean;
+  imageReplacements?: string;
+  skipInitializer?: boolean;
+  skipServiceMesh?: boolean;
+  injectImageStore?: boolean;
+  insecureEnableDebugShellAccess?: boolean;
+  output?: string;
+  /** Registry flags (--authfile, --ca-file, --insecure-registry, --registries-conf, --platform …). */
+  registry?: RegistryFlags;
+  concurrency?: number;
+  progress?: 'auto' | 'tty' | 'plain' | 'off';
+  /** Progress lines (`✔️ …`); stdout in the CLI. */
+  print?: (line: string) => void;
+}
+
+export interface GenerateResult {
+  manifest: Manifest;
+  manifestText: string;
+  /** Paths written (YAML, manifest, keys). */
+  written: string[];
+  warnings: string[];
+  /** Per CC workload: description and manifest digest. */
+  policies: Array<{ workload: string; hash: string; platform: string }>;
+}
+
+/** The embedded release replacements: a placeholder outside a Contrast release, so empty. */
+const EMBEDDED_IMAGE_REPLACEMENTS = '';
+
+interface Staged {
+  path: string;
+  data: string;
+  mode?: number;
+}
+
+async function validateOutput(output: string | undefined): Promise<void> {
+  if (!output) return;
+  let st;
+  try {
+    st = await stat(dirname(output));
+  } catch {
+    throw new ContrastError(`--output ${output}: directory ${dirname(output)} does not exist`, { code: 'BAD_OUTPUT' });
+  }
+  if (!st.isDirectory()) throw new ContrastError(`--output ${output}: ${dirname(output)} is not a directory`, { code: 'BAD_OUTPUT' });
+  if (existsSync(output) && (await stat(output)).isDirectory()) {
+    throw new ContrastError(`--output ${output}: is a directory; give a file path`, { code: 'BAD_OUTPUT' });
+  }
+}
+
+function coordinatorNamespace(workloads: Workload[]): string {
+  const c = workloads.find((w) => w.kind === 'StatefulSet' && isCoordinator(w));
+  return c?.namespace ?? 'default';
+}
+
+/** Platforms named by runtime classes, plus the --reference-values one. */
+function platformsInUse(workloads: Workload[], defaultPlatform: PlatformInfo | undefined): PlatformInfo[] {
+  const out = new Map<string, PlatformInfo>();
+  if (defaultPlatform) out.set(defaultPlatform.name, defaultPlatform);
+  for (const w of workloads) {
+    const p = workloadPlatform(w, defaultPlatform);
+    if (p) out.set(p.name, p);
+  }
+  return [...out.values()];
+}
+
+function explicitHashes(workloads: Workload[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const w of workloads) {
+    const rc = runtimeClassName(w);
+    const parsed = rc ? parseRuntimeClass(rc) : undefined;
+    if (parsed?.hash && !out.has(parsed.platform.name)) out.set(parsed.platform.name, parsed.hash);
+  }
+  return out;
+}
+
+async function buildManifest(
+  opts: GenerateOptions,
+  platforms: PlatformInfo[],
+  imported: ImportedReferenceValues | undefined,
+  warnings: string[],
+): Promise<{ manifest: Manifest; originalText: string | undefined }> {
+  const existing = await readManifestFile(opts.manifestPath);
+  const valuesFor = (p: PlatformInfo): ReferenceValues => (imported && importedFor(imported, p)) ?? placeholderReferenceValues(p);
+  if (existing) {
+    const m = existing.manifest;
+    if (imported) {
+      const parts = platforms.map((p) => {
+        const v = importedFor(imported, p);
+        if (!v) warnings.push(`--reference-values-file has no values for ${p.name}; kept the manifest's`);
+        return v;
+      });
+      if (parts.every((x) => x !== undefined)) m.ReferenceValues = mergeReferenceValues(parts);
+    }
+    return { manifest: m, originalText: existing.text };
+  }
+  if (platforms.length === 0) {
+    throw new ContrastError('no platform known for a new manifest', {
+      code: 'NO_PLATFORM',
+      hint: 'pass --reference-values <platform> or use runtime classes contrast-cc-<platform>-<hash>',
+    });
+  }
+  let rv = mergeReferenceValues(platforms.map(valuesFor));
+  if (opts.referenceValuePatches?.length) rv = applyReferenceValuePatches(rv, await readReferenceValuePatches(opts.referenceValuePatches));
+  if (opts.purgeEmptyReferenceValues) rv = purgeEmptyReferenceValues(rv);
+  return { manifest: emptyManifest(rv), originalText: undefined };
+}
+
+/** Maps each image to the workloads (and containers) using it, for error messages. */
+function imageUsers(workloads: Workload[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const w of workloads) {
+    for (const c of containers(w)) {
+      const image = c.node.get('image');
+      if (typeof image !== 'string') continue;
+      out.set(image, [...(out.get(image) ?? []), `${describe(w)} container "${c.name}"`]);
+    }
+  }
+  return out;
+}
+
+function attributeImageError(err: unknown, refs: string[], users: Map<string, string[]>): never {
+  const message = errorMessage(err);
+  const named = refs.filter((r) => message.includes(r) || message.includes(r.split('@')[0]!));
+  const lines = named.flatMap((r) => (users.get(r) ?? [`policy settings (pause container)`]).map((u) => `  image ${r} used by ${u}`));
+  const hint = err instanceof ContrastError ? err.hint : undefined;
+  throw new ContrastError(lines.length ? `${message}\n${lines.join('\n')}` : message, {
+    code: err instanceof ContrastError ? err.code : 'IMAGE',
+    ...(hint ? { hint } : {}),
+    cause: err,
+  });
+}
+
+function defaultWorkloadSecretID(w: Workload): string {
+  const apiVersion = String(w.doc.getIn([...w.resourcePath, 'apiVersion']) ?? 'v1');
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['core', apiVersion];
+  return `${group}/${version}/${w.kind}/${w.namespace}/${w.name}`;
+}
+
+async function readKey(path: string, generated: Map<string, string>): Promise<string> {
+  const g = generated.get(path);
+  if (g !== undefined) return g;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ContrastError(`reading key ${path}: ${errorMessage(err)}`, { code: 'BAD_KEY' });
+  }
+}
+
+export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
+  const print = opts.print ?? ((line: string) => log.info(line));
+  const warnings: string[] = [];
+  const warn = (m: string): void => {
+    warnings.push(m);
+    log.warn(m);
+  };
+  if (opts.disableUpdates && opts.workloadOwnerKeysExplicit) {
+    throw new ContrastError('--add-workload-owner-key conflicts with --disable-updates', { code: 'BAD_FLAGS' });
+  }
+  await validateOutput(opts.output);
+
+  // Collect files and targets.
+  const files = await readKubeFiles(opts.paths);
+  if (files.length === 0) throw new ContrastError('no .yml/.yaml files found', { code: 'NO_FILES' });
+  const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
+  if (workloads.length === 0) {
+    throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, { code: 'NO_TARGETS' });
+  }
+  const kept: KubeFile[] = files.filter((f) => workloads.some((w) => w.file === f));
+  const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
+
+  verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
+
+  const platforms = platformsInUse(workloads, defaultPlatform);
+  const imported = opts.referenceValuesFile ? await importReferenceValues(opts.referenceValuesFile) : undefined;
+  const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
+
+  // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
+  const hashes = explicitHashes(workloads);
+  const unknownHash = new Set<string>();
+  const handlerFor = (p: PlatformInfo): string => {
+    const h = imported?.handlers.get(p.name);
+    if (h) return h;
+    const hash = hashes.get(p.name);
+    if (!hash) unknownHash.add(p.name);
+    return runtimeHandler(p, hash ?? '');
+  };
+  const defaultHandler = defaultPlatform ? handlerFor(defaultPlatform) : UNKNOWN_HANDLER;
+
+  // Patch: debug shell → Initializer → service mesh → image store → replacements → runtime class.
+  const replacements: ImageReplacements = opts.imageReplacements
+    ? await readImageReplacements(opts.imageReplacements)
+    : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements');
+  const coordNs = coordinatorNamespace(workloads);
+  const platformOf = new Map<Workload, PlatformInfo>();
+  for (const w of workloads) {
+    const p = workloadPlatform(w, defaultPlatform);
+    if (!p) throw new ContrastError(`${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`, { code: 'NO_PLATFORM' });
+    platformOf.set(w, p);
+    if (opts.insecureEnableDebugShellAccess) injectDebugShell(w);
+    if (!opts.skipInitializer) injectInitializer(w, { coordinatorNamespace: coordNs });
+    if (!opts.skipServiceMesh) injectServiceMesh(w);
+    if (opts.injectImageStore) injectImageStore(w);
+    applyImageReplacements(w, replacements);
+    patchRuntimeClass(w, { defaultHandler, handlerFor });
+  }
+  for (const name of unknownHash) {
+    warn(
+      `runtime handler hash for ${name} unknown: runtime classes name only the platform (contrast-cc-${name.toLowerCase()}); ` +
+        'pass --reference-values-file with the release reference-values.json, or write contrast-cc-<platform>-<hash> in the YAML',
+    );
+  }
+
+  const clientOptions = clientOptionsFromFlags(opts.registry ?? {});
+  const platform: Platform | undefined = clientOptions.platform;
+  const client = new RegistryClient(clientOptions);
+  try {
+    // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
+    const pinned = await pinContrastImages(workloads, client, platform);
+    for (const p of pinned) log.info(`pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`);
+    print('✔️ Patched targets');
+
+    // Settings per flavour, then every image once across all workloads.
+    const flavours = [...new Set(workloads.map((w) => platformOf.get(w)!.flavour))] as Flavour[];
+    const policyOptions = (flavour: Flavour): PolicyOptions => ({
+      flavour,
+      ...(existsSync(opts.policyPath) ? { rulesPath: opts.policyPath } : {}),
+      ...(existsSync(opts.settingsPath) ? { settingsPath: opts.settingsPath } : {}),
+    });
+    if (!existsSync(opts.policyPath)) log.info(`${opts.policyPath} not found: using the built-in rules`);
+    if (!existsSync(opts.settingsPath)) log.info(`${opts.settingsPath} not found: using the built-in settings`);
+    const settingsByFlavour = new Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>();
+    for (const f of flavours) settingsByFlavour.set(f, await loadPolicySettings(policyOptions(f)));
+    const refs = [
+      ...new Set(flavours.flatMap((f) => requiredImages(workloads.filter((w) => platformOf.get(w)!.flavour === f), settingsByFlavour.get(f)!))),
+    ];
+    for (const w of workloads) workloadImages(w); // names a container without image early
+    const analyzer = new ImageAnalyzer({
+      client,
+      cachePath: opts.cachePath,
+      verity: flavours.includes('host-pull'),
+      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      progress: opts.progress ?? 'auto',
+    });
+    let images: Map<string, AnalyzedImage>;
+    try {
+      images = await analyzer.analyzeMany(refs, platform ? { platform } : {});
+    } catch (err) {
+      attributeImageError(err, refs, imageUsers(workloads));
+    }
+
+    // One policy per CC workload, in its platform's flavour.
+    const policies: GenerateResult['policies'] = [];
+    const hashOf = new Map<Workload, string>();
+    for (const f of flavours) {
+      const group = workloads.filter((w) => platformOf.get(w)!.flavour === f);
+      const generated = await generatePolicies(files, group, images, settingsByFlavour.get(f)!, policyOptions(f));
+      for (const wp of generated) {
+        let value = wp.annotationValue;
+        if (wp.annotationKey === INITDATA_ANNOTATION) {
+          // Existing initdata entries are carried over by the policy encoder; the debug entry must
+          // follow this run's flag (and use the encoder's TOML so re-runs give the same digest).
+          const extras = { ...decodeInitdata(value).data };
+          delete extras['policy.rego'];
+          const hadDebug = INSECURE_DEBUG_KEY in extras;
+          if (opts.insecureEnableDebugShellAccess) extras[INSECURE_DEBUG_KEY] = 'true';
+          else delete extras[INSECURE_DEBUG_KEY];
+          if (opts.insecureEnableDebugShellAccess || hadDebug) {
+            value = gzipSync(Buffer.from(initdataToml(wp.policyText, extras), 'utf8')).toString('base64');
+            setPodAnnotation(wp.workload, wp.annotationKey, value);
+          }
+        }
+        const hash = policyHash(wp.annotationKey, value);
+        hashOf.set(wp.workload, hash);
+        policies.push({ workload: describe(wp.workload), hash, platform: platformOf.get(wp.workload)!.name });
+      }
+    }
+    print('✔️ Generated workload policy annotations');
+
+    // Policies map (policies.go): equal digest + equal SANs is an error, different SANs drop the later.
+    const map: Record<string, PolicyEntry> = {};
+    const owner = new Map<string, Workload>();
+    for (const w of workloads) {
+      const hash = hashOf.get(w);
+      if (!hash) throw new ContrastError(`${describe(w)}: no policy was generated`, { code: 'NO_POLICY' });
+      const a = workloadAnnotations(w);
+      const role = workloadRole(w);
+      if (role !== '' && role !== 'coordinator') {
+        throw new ContrastError(`${describe(w)}: annotation ${ANNOTATION.role}="${role}" must be "" or "coordinator"`, { code: 'BAD_ROLE' });
+      }
+      const entry: PolicyEntry = { SANs: [w.name, '*'], WorkloadSecretID: a[ANNOTATION.workloadSecretID] || defaultWorkloadSecretID(w) };
+      if (role) entry.Role = 'coordinator';
+      const prev = map[hash];
+      if (prev) {
+        if (JSON.stringify(prev.SANs) === JSON.stringify(entry.SANs)) {
+          throw new ContrastError(`policy hash collision: ${describe(owner.get(hash)!)} and ${describe(w)} have the same policy ${hash} and SANs`, {
+            code: 'POLICY_COLLISION',
+          });
+        }
+        warn(`${describe(w)}: same policy as ${describe(owner.get(hash)!)} (${hash}); its SANs and workload secret ID are not in the manifest (Contrast keeps only the first)`);
+        continue;
+      }
+      map[hash] = entry;
+      owner.set(hash, w);
+    }
+    manifest.Policies = map;
+
+    // Owner keys: generated when exactly one path is given and it does not exist.
+    const generatedKeys = new Map<string, string>();
+    const newFiles: Staged[] = [];
+    if (!opts.disableUpdates && opts.workloadOwnerKeys.length === 1 && !existsSync(opts.workloadOwnerKeys[0]!)) {
+      const key = newWorkloadOwnerKey();
+      generatedKeys.set(opts.workloadOwnerKeys[0]!, key);
+      newFiles.push({ path: opts.workloadOwnerKeys[0]!, data: key, mode: 0o600 });
+    }
+    if (opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)) {
+      const key = await newSeedshareOwnerKey();
+      generatedKeys.set(opts.seedshareOwnerKeys[0]!, key);
+      newFiles.push({ path: opts.seedshareOwnerKeys[0]!, data: key, mode: 0o600 });
+    }
+
+    // Validate.
+    const coord = coordinatorIssues(manifest);
+    if (coord.length) {
+      const none = Object.values(manifest.Policies ?? {}).every((e) => e.Role !== 'coordinator');
+      throw new ContrastError(coord.map(formatIssue).join('\n'), {
+        code: 'COORDINATOR_COUNT',
+        ...(none ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' } : {}),
+      });
+    }
+    const rvIssues = validateReferenceValues(manifest.ReferenceValues);
+    const fatal = rvIssues.filter((i) => !i.expectedMissing);
+    if (fatal.length) throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, { code: 'BAD_MANIFEST' });
+    for (const i of rvIssues) warn(`${formatIssue(i)} (expected missing)`);
+    if (rvIssues.length) {
+      warn(
+        `Please fill in the reference values in ${opts.manifestPath} (or import them with --reference-values-file); ` +
+          'the Coordinator rejects every workload until they are set',
+      );
+    }
+
+    // Owner keys into the manifest.
+    if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
+    else {
+      const digests: string[] = [];
+      for (const p of opts.workloadOwnerKeys) digests.push(workloadOwnerKeyDigest(await readKey(p, generatedKeys), p));
+      manifest.WorkloadOwnerKeyDigests = addSorted(manifest.WorkloadOwnerKeyDigests, digests);
+    }
+    const seedKeys: string[] = [];
+    for (const p of opts.seedshareOwnerKeys) seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
+    manifest.SeedshareOwnerPubKeys = addSorted(manifest.SeedshareOwnerPubKeys, seedKeys);
+
+    verifyAfter(workloads);
+
+    // Stage everything, then write together.
+    const manifestText = serializeManifest(manifest);
+    const staged: Staged[] = [];
+    if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
+    if (opts.output) {
+      const parts = kept.map((f) => {
+        const text = serializeKubeFile(f);
+        return text.startsWith('---') ? text : `---\n${text}`;
+      });
+      staged.push({ path: opts.output, data: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') });
+    } else {
+      for (const f of kept) {
+        const text = serializeKubeFile(f);
+        if (text !== f.text) staged.push({ path: f.path, data: text });
+      }
+    }
+    staged.push(...newFiles);
+    await writeFilesAtomic(staged);
+    for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
+    print(`✔️ Updated manifest ${opts.manifestPath}`);
+    return { manifest, manifestText, written: staged.map((s) => s.path), warnings, policies };
+  } finally {
+    await Promise.resolve(client.close());
+  }
+}

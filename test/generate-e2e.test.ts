@@ -1,0 +1,406 @@
+// `contrast generate` end to end on the registry lab, through the real CLI: the example deployment
+// on every platform, idempotence, -o, an existing manifest, --disable-updates, owner keys, image
+// replacements, and the failure cases that must leave every file byte-identical.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { parseDocument, parseAllDocuments } from 'yaml';
+import { policyHash } from '../src/manifest/initdata.js';
+import { newWorkloadOwnerKey, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
+import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
+import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { lab, requireLab, seed, type Lab } from './helpers/lab.js';
+import { repoRoot } from './helpers/shared.js';
+
+const root = mkdtempSync(join(tmpdir(), 'generate-e2e-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const examples = join(repoRoot, 'examples');
+const NS = 'gen-test';
+let labInfo: Lab | undefined;
+
+/** Copies seeded lab images to the names the examples, Contrast and the settings use (registry a). */
+function pushSamples(l: Lab): void {
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
+  const copy = (src: string, dst: string, all = false): void => {
+    execFileSync(
+      'skopeo',
+      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${NS}/${dst}`],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  };
+  copy('test/app:v1', 'demo/web:v1');
+  copy('test/app:v1-docker', 'demo/api:v1');
+  copy('test/app:v1', 'edgelesssys/contrast/coordinator:latest');
+  copy('test/multi:v1', 'edgelesssys/contrast/initializer:latest', true);
+  copy('test/app:v1', 'edgelesssys/contrast/service-mesh-proxy:latest');
+  copy('test/app:v1', 'edgelesssys/contrast/debugshell:latest');
+  copy('test/app:v1', 'edgelesssys/kubernetes/pause:3.6');
+  copy('test/app:v1', 'mcr/oss/kubernetes/pause:3.6');
+}
+
+function registriesConf(l: Lab, mirrorHost = l.a): string {
+  const path = join(root, `registries-${mirrorHost.replace(/[^0-9a-z]/gi, '_')}.conf`);
+  const entry = (prefix: string, location: string) =>
+    `[[registry]]\nprefix = "${prefix}"\nlocation = "${prefix}"\n[[registry.mirror]]\nlocation = "${location}"\ninsecure = true\n`;
+  writeFileSync(
+    path,
+    [
+      entry('registry.example.com', `${mirrorHost}/${NS}`),
+      entry('ghcr.io/edgelesssys', `${mirrorHost}/${NS}/edgelesssys`),
+      entry('mcr.microsoft.com', `${mirrorHost}/${NS}/mcr`),
+    ].join('\n'),
+  );
+  return path;
+}
+
+before(() => {
+  labInfo = lab();
+  if (labInfo) pushSamples(labInfo);
+});
+
+let counter = 0;
+/** A fresh workspace with a copy of examples/ in deploy/. */
+function workspace(): { dir: string; deploy: string } {
+  const dir = join(root, `ws${++counter}`);
+  const deploy = join(dir, 'deploy');
+  mkdirSync(deploy, { recursive: true });
+  for (const f of readdirSync(examples)) if (f.endsWith('.yml')) copyFileSync(join(examples, f), join(deploy, f));
+  return { dir, deploy };
+}
+
+function generate(dir: string, args: string[], conf?: string): Promise<CliResult> {
+  return runCli(
+    ['--workspace-dir', dir, 'generate', '--no-progress', '--registries-conf', conf ?? registriesConf(labInfo!), ...args],
+    { timeoutMs: 120_000 },
+  );
+}
+
+/** Every file under dir: relative path → sha256 and mode. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p.slice(dir.length + 1)] = `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${(statSync(p).mode & 0o777).toString(8)}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+interface Pod {
+  kind: string;
+  name: string;
+  annotations: Record<string, string>;
+  spec: { runtimeClassName?: string; initContainers?: Array<{ name: string; image: string }>; containers: Array<{ name: string; image: string }> };
+}
+
+function pods(path: string): Pod[] {
+  const out: Pod[] = [];
+  for (const d of parseAllDocuments(readFileSync(path, 'utf8')) as ReturnType<typeof parseDocument>[]) {
+    const o = d.toJS() as { kind: string; metadata: { name: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec: Pod['spec'] } } };
+    if (!o?.spec?.template) continue;
+    out.push({ kind: o.kind, name: o.metadata.name, annotations: o.spec.template.metadata?.annotations ?? {}, spec: o.spec.template.spec });
+  }
+  return out;
+}
+
+function readManifest(dir: string): {
+  Policies: Record<string, { SANs: string[]; WorkloadSecretID?: string; Role?: string }>;
+  ReferenceValues: { snp?: unknown[]; tdx?: unknown[] };
+  WorkloadOwnerKeyDigests: string[] | null;
+  SeedshareOwnerPubKeys: string[] | null;
+} {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+}
+
+function ok(t: TestContext, r: CliResult): void {
+  if (r.code !== 0) t.diagnostic(r.stderr);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+describe('contrast generate on the lab registry', () => {
+  test('the example deployment: progress, policies, manifest, keys; a second run changes nothing', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
+    ok(t, r);
+    assert.match(r.stdout, /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/);
+    assert.match(r.stderr, /Please fill in the reference values/);
+    const m = readManifest(dir);
+    const all = ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)));
+    assert.equal(all.length, 3);
+    for (const p of all) {
+      const value = p.annotations[INITDATA_ANNOTATION];
+      assert.ok(value, `${p.name} has initdata`);
+      const entry = m.Policies[policyHash(INITDATA_ANNOTATION, value)];
+      assert.ok(entry, `${p.name}: its digest is in the manifest`);
+      assert.deepEqual(entry.SANs, [p.name, '*']);
+      assert.equal(entry.WorkloadSecretID, `apps/v1/${p.kind}/default/${p.name}`);
+      assert.equal(entry.Role, p.name === 'coordinator' ? 'coordinator' : undefined);
+      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp');
+      for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
+    }
+    const web = all.find((p) => p.name === 'web')!;
+    assert.deepEqual(web.spec.initContainers?.map((c) => c.name), ['contrast-initializer', 'contrast-service-mesh']);
+    assert.equal(web.spec.initContainers?.[0]?.image, `ghcr.io/edgelesssys/contrast/initializer:latest@${seed.multiV1}`);
+    assert.deepEqual(all.find((p) => p.name === 'coordinator')!.spec.initContainers, undefined);
+    // Keys: generated once, 0600, recorded.
+    for (const k of ['workload-owner.pem', 'seedshare-owner.pem']) assert.equal(statSync(join(dir, k)).mode & 0o777, 0o600);
+    assert.deepEqual(m.WorkloadOwnerKeyDigests, [workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8'))]);
+    assert.equal(m.SeedshareOwnerPubKeys?.length, 1);
+    assert.deepEqual(Object.keys(m.ReferenceValues), ['snp']);
+    const manifestText = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    assert.ok(manifestText.endsWith('}\n') && manifestText.includes('\n  "Policies": {\n'));
+
+    const before = snapshot(dir);
+    const again = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
+    ok(t, again);
+    const afterRun = snapshot(dir);
+    delete before['layers-cache.json'];
+    delete afterRun['layers-cache.json'];
+    assert.deepEqual(afterRun, before);
+  });
+
+  for (const platform of PLATFORMS) {
+    test(`platform ${platform.name}: handler, flavour annotation, reference values`, async (t) => {
+      if (!requireLab(t)) return;
+      const { dir, deploy } = workspace();
+      const r = await generate(dir, ['--reference-values', platform.name.toLowerCase(), deploy]);
+      ok(t, r);
+      const m = readManifest(dir);
+      assert.deepEqual(Object.keys(m.ReferenceValues), [platform.referenceValues]);
+      for (const p of pods(join(deploy, 'web.yml'))) {
+        assert.equal(p.spec.runtimeClassName, platform.handlerPrefix);
+        const other = platform.annotation === INITDATA_ANNOTATION ? POLICY_ANNOTATION : INITDATA_ANNOTATION;
+        assert.ok(p.annotations[platform.annotation], platform.annotation);
+        assert.equal(p.annotations[other], undefined);
+        assert.ok(m.Policies[policyHash(platform.annotation, p.annotations[platform.annotation]!)]);
+      }
+    });
+  }
+
+  test('explicit runtime classes pick the platform; a reference-values file supplies the handler', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    for (const f of ['coordinator.yml', 'web.yml', 'api.yml']) {
+      const p = join(deploy, f);
+      writeFileSync(p, readFileSync(p, 'utf8').replace('runtimeClassName: contrast-cc', 'runtimeClassName: contrast-cc-metal-qemu-tdx-0a0b0c0d'));
+    }
+    const tdx = placeholderReferenceValues(PLATFORMS.find((p) => p.name === 'Metal-QEMU-TDX')!).tdx!.map((v) => ({
+      ...v,
+      MrTd: 'aa'.repeat(48),
+      Rtmrs: ['bb', 'cc', 'dd', 'ee'].map((x) => x.repeat(48)),
+    }));
+    const rvFile = join(dir, 'reference-values.json');
+    writeFileSync(rvFile, JSON.stringify({ 'contrast-cc-metal-qemu-tdx-1a2b3c4d': { tdx } }));
+    const r = await generate(dir, ['--reference-values-file', rvFile, deploy]);
+    ok(t, r);
+    assert.equal(pods(join(deploy, 'api.yml'))[0]!.spec.runtimeClassName, 'contrast-cc-metal-qemu-tdx-1a2b3c4d');
+    const m = readManifest(dir);
+    assert.deepEqual(m.ReferenceValues.tdx?.[0], { ...tdx[0] });
+    // Only MrSeam is left for the user.
+    assert.match(r.stderr, /ReferenceValues\.tdx\[0\]\.MrSeam: field cannot be empty \(expected missing\)/);
+    assert.doesNotMatch(r.stderr, /MrTd/);
+  });
+
+  test('-o writes all YAML into one file and leaves the inputs alone', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const inputs = snapshot(deploy);
+    const out = join(dir, 'all.yml');
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-o', out, deploy]));
+    assert.deepEqual(snapshot(deploy), inputs);
+    const docs = parseAllDocuments(readFileSync(out, 'utf8')) as ReturnType<typeof parseDocument>[];
+    const kinds = docs.map((d) => (d.toJS() as { kind: string; metadata: { name: string } }).metadata.name);
+    assert.deepEqual(kinds.sort(), ['api', 'api', 'api-config', 'coordinator', 'coordinator', 'coordinator-ready', 'web', 'web']);
+    const bad = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-o', join(dir, 'missing-dir', 'x.yml'), deploy]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--output .*missing-dir\/x\.yml: directory .* does not exist/);
+  });
+
+  test('an existing manifest: reference values and key digests kept, policies replaced; --disable-updates', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const snp = placeholderReferenceValues(PLATFORMS[0]!).snp!.map((v) => ({
+      ...v,
+      TrustedMeasurement: 'ab'.repeat(48),
+      MinimumTCB: { BootloaderVersion: 3, TEEVersion: 0, SNPVersion: 8, MicrocodeVersion: 115 },
+    }));
+    const otherKey = 'f'.repeat(64);
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ Policies: { ['0'.repeat(64)]: { SANs: ['old', '*'] } }, ReferenceValues: { snp }, WorkloadOwnerKeyDigests: [otherKey], SeedshareOwnerPubKeys: [] }),
+    );
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
+    ok(t, r);
+    assert.doesNotMatch(r.stderr, /Please fill in/);
+    const m = readManifest(dir);
+    assert.deepEqual(m.ReferenceValues, { snp });
+    assert.equal(m.Policies['0'.repeat(64)], undefined);
+    assert.equal(Object.keys(m.Policies).length, 3);
+    assert.deepEqual(m.WorkloadOwnerKeyDigests, [workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')), otherKey].sort());
+
+    const d = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--disable-updates', deploy]);
+    ok(t, d);
+    assert.equal(readManifest(dir).WorkloadOwnerKeyDigests, null);
+    assert.match(readFileSync(join(dir, 'manifest.json'), 'utf8'), /"WorkloadOwnerKeyDigests": null/);
+    const conflict = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--disable-updates', '-w', join(dir, 'workload-owner.pem'), deploy]);
+    assert.equal(conflict.code, 1);
+    assert.match(conflict.stderr, /--add-workload-owner-key conflicts with --disable-updates/);
+  });
+
+  test('--disable-updates on a fresh workspace generates no workload owner key', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-d', deploy]));
+    assert.equal(existsSync(join(dir, 'workload-owner.pem')), false);
+    assert.equal(readManifest(dir).WorkloadOwnerKeyDigests, null);
+  });
+
+  test('owner keys: several given keys are all recorded; a missing one of several is an error', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const k1 = join(dir, 'a.pem');
+    const k2 = join(dir, 'b.pem');
+    writeFileSync(k1, newWorkloadOwnerKey());
+    writeFileSync(k2, newWorkloadOwnerKey());
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-w', k1, '-w', k2, deploy]));
+    assert.deepEqual(readManifest(dir).WorkloadOwnerKeyDigests, [k1, k2].map((k) => workloadOwnerKeyDigest(readFileSync(k, 'utf8'))).sort());
+    assert.equal(existsSync(join(dir, 'workload-owner.pem')), false);
+    const before = snapshot(dir);
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-w', k1, '-w', join(dir, 'nope.pem'), deploy]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /reading key .*nope\.pem/);
+    const now = snapshot(dir);
+    delete before['layers-cache.json'];
+    delete now['layers-cache.json'];
+    assert.deepEqual(now, before);
+  });
+
+  test('image replacements pin injected images (no resolution needed for them)', async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const { dir, deploy } = workspace();
+    const repl = join(dir, 'replacements.txt');
+    const target = `${l.a}/test/multi:v1@${seed.multiV1}`;
+    writeFileSync(repl, `# release pins\nghcr.io/edgelesssys/contrast/initializer:latest=${target}\n`);
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--image-replacements', repl, '--insecure-registry', l.a, deploy]);
+    ok(t, r);
+    assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/initializer/);
+    assert.match(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/service-mesh-proxy:latest/);
+    assert.equal(pods(join(deploy, 'web.yml'))[0]!.spec.initContainers?.[0]?.image, target);
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, 'just-an-image\n');
+    const b = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--image-replacements', bad, deploy]);
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /bad\.txt:1: "just-an-image" is not an image=replacement line/);
+  });
+
+  test('debug shell: injected, initdata carries contrast.insecure-debug, idempotent', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', '--inject-image-store', deploy]));
+    const web = pods(join(deploy, 'web.yml'))[0]!;
+    assert.deepEqual(web.spec.initContainers?.map((c) => c.name), ['pvc-holder', 'contrast-initializer', 'contrast-debug-shell', 'contrast-service-mesh']);
+    const toml = (await import('node:zlib')).gunzipSync(Buffer.from(web.annotations[INITDATA_ANNOTATION]!, 'base64')).toString();
+    assert.match(toml, /"contrast\.insecure-debug" = '''\ntrue'''|"contrast\.insecure-debug" = "true"/);
+    const before = snapshot(deploy);
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', '--inject-image-store', deploy]));
+    assert.deepEqual(snapshot(deploy), before);
+  });
+});
+
+describe('failures leave every file byte-identical', () => {
+  /** Runs generate once successfully, mutates, then checks a failing run touches nothing. */
+  async function expectUntouched(
+    t: TestContext,
+    mutate: (deploy: string, dir: string, l: Lab) => string[] | void,
+    message: RegExp,
+    conf?: (l: Lab) => string,
+  ): Promise<void> {
+    const l = requireLab(t);
+    if (!l) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]));
+    const extra = mutate(deploy, dir, l) ?? [];
+    const before = snapshot(dir);
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', ...extra, deploy], conf?.(l));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, message);
+    const now = snapshot(dir);
+    delete before['layers-cache.json'];
+    delete now['layers-cache.json'];
+    assert.deepEqual(now, before);
+  }
+
+  const edit = (path: string, from: string | RegExp, to: string): void => {
+    const text = readFileSync(path, 'utf8');
+    const next = text.replace(from, to);
+    assert.notEqual(next, text, `edit of ${path} did not apply`);
+    writeFileSync(path, next);
+  };
+
+  test('registry down', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy) => edit(join(deploy, 'api.yml'), 'demo/api:v1@', 'demo/api-new:v1@'),
+      // The first image resolved is an injected one; the error names it, every user and how to mirror it.
+      /cannot pin injected image ghcr\.io\/edgelesssys\/contrast\/\S+ \(used by .*\.yml: Deployment\/(api|web) container "[^"]+".*\)/,
+      (l) => registriesConf(l, '127.0.0.1:1'),
+    );
+  });
+
+  test('wrong password', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy, dir, l) => {
+        edit(join(deploy, 'api.yml'), /image: registry\.example\.com\/demo\/api:v1@/, `image: ${l.b}/test/app:v1@`);
+        const auth = join(dir, 'bad-auth.json');
+        writeFileSync(auth, JSON.stringify({ auths: { [l.b]: { auth: Buffer.from(`${l.user}:wrong`).toString('base64') } } }));
+        return ['--authfile', auth, '--ca-file', l.caCert];
+      },
+      new RegExp(`127\\.0\\.0\\.1:5001[\\s\\S]*(401|unauthorized|credentials|password)`, 'i'),
+    );
+  });
+
+  test('unpinned image', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy) => edit(join(deploy, 'web.yml'), /demo\/web:v1@sha256:[0-9a-f]+/, 'demo/web:v1'),
+      /web\.yml: Deployment\/web: container "web": ImageRefValid: image "registry\.example\.com\/demo\/web:v1" is not pinned by digest/,
+    );
+  });
+
+  test('unsupported volume', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy) => edit(join(deploy, 'api.yml'), /configMap:\n {12}name: api-config/, 'hostPath:\n            path: /etc/api'),
+      /api\.yml: Deployment\/api: container "api": NoSharedFSMount: volume "config" \(mounted at \/etc\/api\) is of type hostPath/,
+    );
+  });
+
+  test('two Coordinators', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy) => {
+        const text = readFileSync(join(deploy, 'coordinator.yml'), 'utf8').split('\n---\n')[0]!;
+        writeFileSync(
+          join(deploy, 'coordinator2.yml'),
+          text.replace('name: coordinator\n', 'name: coordinator2\n').replace(/image: ghcr\.io\/edgelesssys\/contrast\/coordinator:latest(@sha256:[0-9a-f]+)?/, `image: registry.example.com/demo/api:v1@${seed.appV1Docker}`),
+        );
+      },
+      /expected exactly 1 policy with role 'coordinator', got 2/,
+    );
+  });
+
+  test('malformed YAML', async (t) => {
+    await expectUntouched(t, (deploy) => writeFileSync(join(deploy, 'broken.yaml'), 'apiVersion: v1\nkind: [Pod\n'), /broken\.yaml:\d+:\d+: invalid YAML/);
+  });
+});
