@@ -249,6 +249,9 @@ describe('contrast policy eval (CLI)', () => {
     assert.match(r.stdout, /ALLOW\s+CreateContainerRequest/);
     assert.match(r.stdout, /agent-test\.rego|pod-exec\.rego/);
     assert.match(r.stdout, /input\.process\.Args in p_container\.exec_commands/);
+    // the values compared: the refused command and the commands the container allows
+    assert.match(r.stdout, /input\.process\.Args = \["echo","\$\{ISTIO_META_NODE_NAME\} startup"\]/);
+    assert.match(r.stdout, /p_container\.exec_commands = \[\["echo","Ready/);
   });
 
   it('takes the policy from an annotated YAML and evaluates --query with --input', async (t) => {
@@ -289,6 +292,43 @@ describe('contrast policy eval (CLI)', () => {
     ]);
     assert.equal(q.code, 0, q.stderr);
     assert.equal((JSON.parse(q.stdout) as string[]).length, 1);
+  });
+
+  it('--data is merged into the data document; a general query yields its bindings', async () => {
+    const rules = join(dir, 'data.rego');
+    writeFileSync(rules, 'package agent_policy\n\nallowed_user if input.user in data.users\n');
+    const input = join(dir, 'user.json');
+    writeFileSync(input, JSON.stringify({ user: 'bob' }));
+    const base = ['policy', 'eval', '--policy', rules, '--input', input, '--json'];
+    const yes = await runCli([
+      ...base,
+      '--query',
+      'data.agent_policy.allowed_user',
+      '--data',
+      '{"users": ["alice", "bob"]}',
+    ]);
+    assert.equal(yes.code, 0, yes.stderr);
+    assert.deepEqual(JSON.parse(yes.stdout), { result: true, prints: [] });
+    const no = await runCli([
+      ...base,
+      '--query',
+      'data.agent_policy.allowed_user',
+      '--data',
+      '{"users": []}',
+    ]);
+    assert.deepEqual(JSON.parse(no.stdout), { result: null, prints: [] });
+    const q = await runCli([
+      ...base,
+      '--query',
+      'some u in data.users; startswith(u, "a")',
+      '--data',
+      '{"users": ["alice", "bob", "anna"]}',
+    ]);
+    assert.equal(q.code, 0, q.stderr);
+    const bindings = (JSON.parse(q.stdout) as { result: Array<{ bindings: { u: string } }> }).result.map(
+      (r) => r.bindings.u,
+    );
+    assert.deepEqual(bindings.sort(), ['alice', 'anna']);
   });
 
   it('rejects contradicting options and names a broken policy', async () => {
