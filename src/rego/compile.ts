@@ -117,12 +117,6 @@ export function moduleScope(m: Module, pkgRuleNames: Set<string>): ModuleScope {
 
 /** Resolved global reference for a var name, or null when it is a local variable. */
 export function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
-  const im = scope.imports.get(name);
-  if (im) {
-    const head: Expr = im.root === 'data' ? { t: 'data', p } : { t: 'input', p };
-    if (im.path.length === 0) return head;
-    return { t: 'ref', head, path: im.path.map((s) => ({ t: 'scalar', v: s, p })), p };
-  }
   if (scope.ruleNames.has(name)) {
     return {
       t: 'ref',
@@ -130,6 +124,12 @@ export function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr 
       path: [...scope.module.pkg, name].map((s) => ({ t: 'scalar', v: s, p })),
       p,
     };
+  }
+  const im = scope.imports.get(name);
+  if (im) {
+    const head: Expr = im.root === 'data' ? { t: 'data', p } : { t: 'input', p };
+    if (im.path.length === 0) return head;
+    return { t: 'ref', head, path: im.path.map((s) => ({ t: 'scalar', v: s, p })), p };
   }
   return null;
 }
@@ -162,7 +162,11 @@ export class Resolver {
     if (r.value) r.value = this.expr(r.value, s, file);
     for (const e of r.elses) if (e.value) e.value = this.expr(e.value, s, file);
     r.args = r.args.map((a) => this.expr(a, s, file));
-    r.constValue = r.kind === 'complete' && isConst(r.value) && r.elses.length === 0;
+    r.constValue =
+      r.elses.length === 0 &&
+      ((r.kind === 'complete' && isConst(r.value)) ||
+        (r.kind === 'set' && r.keys.every(isConst)) ||
+        (r.kind === 'object' && r.keys.every(isConst) && isConst(r.value)));
   }
 
   body(lits: Literal[], s: Scope, file: string): Literal[] {
@@ -199,7 +203,7 @@ export class Resolver {
           coll,
           key: l.key ? this.expr(l.key, s, file) : null,
           value: this.expr(l.value, s, file),
-          withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })),
+          withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })),
         };
       }
       case 'every': {
@@ -213,7 +217,7 @@ export class Resolver {
           key: l.key ? this.expr(l.key, inner, file) : null,
           value: this.expr(l.value, inner, file),
           body: this.body(l.body, inner, file),
-          withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })),
+          withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })),
         };
       }
       case 'expr': {
@@ -223,7 +227,7 @@ export class Resolver {
           this.declare(varsOf(e.l), s, file, e.p);
           e = { ...e, l: this.expr(e.l, s, file), r };
         } else e = this.expr(e, s, file);
-        return { ...l, e, withs: l.withs.map((w) => ({ ...w, value: this.expr(w.value, s, file) })) };
+        return { ...l, e, withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })) };
       }
     }
   }
@@ -237,9 +241,10 @@ export class Resolver {
         s.seen.add(e.name);
         return e;
       }
-      case 'scalar':
       case 'input':
       case 'data':
+        return this.isLocal(e.t, s) ? { t: 'var', name: e.t, p: e.p } : e;
+      case 'scalar':
         return e;
       case 'ref': {
         const head = this.expr(e.head, s, file);
@@ -281,6 +286,12 @@ export class Resolver {
       case 'assign':
         return { ...e, l: this.expr(e.l, s, file), r: this.expr(e.r, s, file) };
     }
+  }
+
+  private withTarget(e: Expr, s: Scope, file: string): Expr {
+    const head = e.t === 'ref' ? e.head : e;
+    if (head.t === 'var' && !this.scope.imports.has(head.name) && !this.scope.ruleNames.has(head.name)) return e;
+    return this.expr(e, s, file);
   }
 
   private callTarget(name: string, s: Scope): NonNullable<Extract<Expr, { t: 'call' }>['target']> {

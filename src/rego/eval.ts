@@ -254,10 +254,7 @@ export class Evaluator {
       const rk = r.entries.map(([ke]) => this.evalOne(ke, env, ctx));
       if (lk.some((x) => x === undefined) || rk.some((x) => x === undefined)) return false;
       if (lk.length !== rk.length) {
-        if (isAssign) {
-          throw evalErr(`object field count mismatch in assignment: left has ${lk.length} fields, right has ${rk.length} fields`, at, this.file);
-        }
-        return false;
+        throw evalErr(`object field count mismatch in assignment: left has ${lk.length} fields, right has ${rk.length} fields`, at, this.file);
       }
       const pairs: [Expr, Expr][] = [];
       for (let j = 0; j < rk.length; j++) {
@@ -856,7 +853,7 @@ export class Evaluator {
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalExpr(r.keys[0]!, env, ctx, (v) => {
           out.add(v);
-          return false;
+          return r.constValue;
         }),
       );
     });
@@ -884,7 +881,7 @@ export class Evaluator {
               throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
             }
             o.set(last, v);
-            return false;
+            return r.constValue;
           }),
         ),
       );
@@ -1028,6 +1025,7 @@ export class Evaluator {
   // ------------------------------------------------------------------ with
   private withMods(withs: WithMod[], env: Env, ctx: Ctx, k: (c: Ctx) => boolean): boolean {
     let input = ctx.input;
+    let data = ctx.data;
     let overrides: Map<string, Value> | null = ctx.overrides ? new Map(ctx.overrides) : null;
     let mocks: Map<string, Expr | Value> | null = ctx.mocks ? new Map(ctx.mocks) : null;
     for (const w of withs) {
@@ -1055,13 +1053,14 @@ export class Evaluator {
         if (v === undefined) return false;
         overrides ??= new Map();
         overrides.set(rest.join('\u0000'), v);
+        data = setPath(data, rest, v);
         // overriding a path inside a rule/base document: also patch parents via base data
         continue;
       }
       mocks ??= new Map();
       mocks.set(path.join('.'), this.mockValue(w.value, env, ctx));
     }
-    const c2 = new Ctx(this.shared, input, ctx.data, overrides, mocks);
+    const c2 = new Ctx(this.shared, input, data, overrides, mocks);
     return k(c2);
   }
 
@@ -1100,8 +1099,20 @@ function exprName(e: Expr): string | null {
 }
 
 function refPath(e: Expr): string[] | null {
-  const n = exprName(e);
-  return n ? n.split('.') : null;
+  if (e.t === 'var') return [e.name];
+  if (e.t === 'data') return ['data'];
+  if (e.t === 'input') return ['input'];
+  if (e.t === 'ref') {
+    const h = refPath(e.head);
+    if (!h) return null;
+    const out = [...h];
+    for (const p of e.path) {
+      if (p.t !== 'scalar' || typeof p.v !== 'string') return null;
+      out.push(p.v);
+    }
+    return out;
+  }
+  return null;
 }
 
 function setPath(root: Value | undefined, path: string[], v: Value): Value {

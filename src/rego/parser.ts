@@ -20,6 +20,7 @@ export class Parser {
   private futureKw = false;
   private noUnion = 0;
   private seenKwImports = new Set<string>();
+  private inDefault = false;
 
   constructor(
     readonly file: string,
@@ -149,7 +150,9 @@ export class Parser {
       isDefault = true;
     }
     const nameTok = this.next();
-    if (nameTok.k !== 'id' || RESERVED.has(nameTok.v)) this.fail(`unexpected \`${nameTok.v || 'EOF'}\``, nameTok);
+    if (nameTok.k !== 'id' || RESERVED.has(nameTok.v)) {
+      this.fail(`unexpected ${RESERVED.has(nameTok.v) ? 'keyword ' : ''}\`${nameTok.v || 'EOF'}\``, nameTok);
+    }
     const refTerms: Expr[] = [];
     let bracketCount = 0;
     for (;;) {
@@ -166,7 +169,7 @@ export class Parser {
       } else break;
     }
     let args: Expr[] | null = null;
-    if (this.isOp('(') && !this.tok.ws) {
+    if (this.isOp('(') && !this.tok.nl) {
       this.next();
       args = [];
       while (!this.isOp(')')) {
@@ -183,9 +186,16 @@ export class Parser {
     }
     let value: Expr | null = null;
     let assignOp = '';
-    if ((this.isOp('=') || this.isOp(':=')) && !(this.tok.nl && !isDefault && false)) {
+    if (this.isOp('=') || this.isOp(':=')) {
       assignOp = this.next().v;
-      value = this.parseNoAssign();
+      if (isDefault) {
+        this.inDefault = true;
+        try {
+          value = this.parseCompare();
+        } finally {
+          this.inDefault = false;
+        }
+      } else value = this.parseNoAssign();
     }
     if (isDefault) {
       if (!value) this.fail('default rule must have a value', start);
@@ -235,7 +245,7 @@ export class Parser {
 
     if (!isDefault && body === null && value === null && containsKey === null) {
       if (args) this.fail('rule must have a body or assignment', nameTok);
-      if (this.v1 && refTerms.length > 0) this.fail('`contains` keyword is required for partial set rules', nameTok);
+      if (this.v1 && refTerms.length === 1) this.fail('`contains` keyword is required for partial set rules', nameTok);
       if (this.v1 || refTerms.length === 0) this.fail('rule must have a body or assignment', nameTok);
     }
     if (!isDefault && body === null && value === null && containsKey === null) {
@@ -416,6 +426,11 @@ export class Parser {
     if (this.isOp(':=')) {
       this.next();
       const r = this.parseOr();
+      if (l.t === 'input' || l.t === 'data') {
+        const name = l.t;
+        if (this.v1) this.fail(`${name} cannot be shadowed`, start);
+        return { t: 'assign', l: { t: 'var', name, p: l.p }, r, p: this.pos(start) };
+      }
       if (!hasVar(l)) this.fail('assignment operator := requires left-hand side to have bindable variables', start);
       return { t: 'assign', l, r, p: this.pos(start) };
     }
@@ -516,6 +531,7 @@ export class Parser {
         const n = this.next();
         return this.postfix({ t: 'scalar', v: negate(parseNumber(n.v)), p: this.pos(start) }, start);
       }
+      if (this.inDefault) return { t: 'neg', e: this.parseUnary(), p: this.pos(start) };
       this.fail('unary - can only be used with numeric literals', start);
     }
     return this.parseTerm();
@@ -554,10 +570,11 @@ export class Parser {
       case 'op':
         if (t.v === '(') {
           this.noUnionSave(() => {
-            e = this.parseExpr();
+            e = this.parseOr();
           });
           this.expectOp(')');
           e = e!;
+          if (e.t === 'bin') e = { ...e, paren: true } as Expr;
           break;
         }
         if (t.v === '[') {
@@ -635,7 +652,7 @@ export class Parser {
     } finally {
       this.noUnion--;
     }
-    if (this.isOp('|') && first.t !== 'bin') {
+    if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
       this.next();
       const afterBar = this.i;
       try {
@@ -692,7 +709,7 @@ export class Parser {
       } finally {
         this.noUnion--;
       }
-      if (this.isOp('|') && val.t !== 'bin') {
+      if (this.isOp('|') && (val.t !== 'bin' || isParen(val))) {
         this.next();
         try {
           const body = this.noUnionBody('}');
@@ -719,7 +736,7 @@ export class Parser {
       this.expectOp('}');
       return { t: 'object', entries, p: this.pos(start) };
     }
-    if (this.isOp('|') && first.t !== 'bin') {
+    if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
       this.next();
       try {
         const body = this.noUnionBody('}');
@@ -762,6 +779,10 @@ export class Parser {
   enableFutureKeywords(): void {
     this.futureKw = true;
   }
+}
+
+function isParen(e: Expr): boolean {
+  return (e as { paren?: boolean }).paren === true;
 }
 
 function appendRef(e: Expr, k: Expr, p: Pos): Expr {

@@ -299,47 +299,39 @@ def('net.cidr_is_valid', 1, ([a]) => {
 });
 
 // ---------------------------------------------------------------- units
-const UNITS: Record<string, number | bigint> = {
-  '': 1,
-  m: 0.001,
-  k: 1e3,
-  K: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  ki: 1024,
-  Ki: 1024,
-  mi: 1024 ** 2,
-  Mi: 1024 ** 2,
-  gi: 1024 ** 3,
-  Gi: 1024 ** 3,
-  ti: 1024 ** 4,
-  Ti: 1024 ** 4,
-  pi: 1024 ** 5,
-  Pi: 1024 ** 5,
-  ei: 1n << 60n,
-  Ei: 1n << 60n,
+const SI: Record<string, number> = {
+  Q: 30, R: 27, Y: 24, Z: 21, E: 18, e: 18, P: 15, p: 15, T: 12, t: 12, G: 9, g: 9, M: 6, K: 3, k: 3,
+  h: 2, da: 1, d: -1, c: -2, m: -3, 'μ': -6, n: -9, f: -15, a: -18, z: -21, y: -24, r: -27, q: -30,
 };
-function unitsParse(name: string, s: string, bytes: boolean): Value {
-  let t = s.replace(/"/g, '').trim();
-  if (t.includes(' ')) throw new BuiltinError(`\`${name}\`: spaces not allowed in resource string`);
-  if (bytes) t = t.replace(/[bB]$/, '').replace(/([kKmMgGtTpPeE])[iI][bB]?$/, '$1i');
-  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.)([a-zA-Z]*)$/.exec(t);
+const BIN: Record<string, number> = { k: 1, m: 2, g: 3, t: 4, p: 5, e: 6, z: 7, y: 8 };
+const DEC_BYTES: Record<string, number> = { k: 3, m: 6, g: 9, t: 12, p: 15, e: 18, z: 21, y: 24, r: 27, q: 30 };
+
+function scale(numText: string, pow10: number, pow2: number): Value {
+  if (/^[0-9]+$/.test(numText) && pow10 >= 0) return normInt(BigInt(numText) * 10n ** BigInt(pow10) * 2n ** BigInt(pow2));
+  return Number(`${numText}e${pow10}`) * 2 ** pow2;
+}
+function unitsParse(name: string, s: string, bytes: boolean): Value | undefined {
+  const t = s.replace(/"/g, '');
+  if (/\s/.test(t)) throw new BuiltinError(`\`${name}\`: spaces not allowed in resource string`);
+  const m = /^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.)(.*)$/.exec(t);
   if (!m) throw new BuiltinError(`\`${name}\`: could not parse ${JSON.stringify(s)}`);
-  let unit = m[2]!;
-  if (bytes) unit = unit.length === 1 ? unit.toUpperCase() : unit.length === 2 ? unit[0]!.toUpperCase() + 'i' : unit;
-  if (bytes && unit === 'M') unit = 'M';
-  const mult = UNITS[unit] ?? UNITS[unit.toLowerCase()];
-  if (mult === undefined || (bytes && unit === 'm')) throw new BuiltinError(`\`${name}\`: unknown unit ${JSON.stringify(m[2])}`);
   const numText = m[1]!;
-  if (/^[0-9]+$/.test(numText)) {
-    const r = BigInt(numText) * (typeof mult === 'bigint' ? mult : Number.isInteger(mult) ? BigInt(mult) : 0n);
-    if (typeof mult === 'bigint' || Number.isInteger(mult)) return normInt(r);
+  const suffix = m[2]!;
+  if (!bytes) {
+    if (suffix === '') return scale(numText, 0, 0);
+    const bin = /^([kKmMgGtTpPeEzZyY])[iI]$/.exec(suffix);
+    if (bin) return scale(numText, 0, 10 * BIN[bin[1]!.toLowerCase()]!);
+    const p = SI[suffix];
+    return p === undefined ? undefined : scale(numText, p, 0);
   }
-  const v = Number(numText) * Number(mult);
-  return bytes ? Math.trunc(v) : v;
+  let suf = suffix.toLowerCase();
+  if (suf.endsWith('b')) suf = suf.slice(0, -1);
+  let v: Value;
+  if (suf === '') v = scale(numText, 0, 0);
+  else if (suf.length === 2 && suf[1] === 'i' && BIN[suf[0]!]) v = scale(numText, 0, 10 * BIN[suf[0]!]!);
+  else if (suf.length === 1 && DEC_BYTES[suf]) v = scale(numText, DEC_BYTES[suf]!, 0);
+  else return undefined;
+  return typeof v === 'number' ? Math.trunc(v) : v;
 }
 def('units.parse', 1, ([a]) => unitsParse('units.parse', str('units.parse', a), false));
 def('units.parse_bytes', 1, ([a]) => unitsParse('units.parse_bytes', str('units.parse_bytes', a), true));
