@@ -26,8 +26,10 @@ export interface SendInit {
   headers?: Record<string, string>;
   /** A Readable body cannot be replayed: such requests are neither retried nor redirected. */
   body?: string | Uint8Array | Readable | null;
-  /** Sent only to `authOrigin` (and never to pre-signed URLs). */
+  /** Sent only to `authOrigin` (default: the first URL's origin), never to pre-signed URLs. */
   authorization?: string;
+  /** The registry's own origin: the only one that may receive `authorization`. */
+  authOrigin?: URL;
   /** For debug lines: `bearer`, `basic`, `none`. */
   authLabel?: string;
   followRedirects?: boolean;
@@ -100,7 +102,7 @@ export class HttpSender {
 
   /** One attempt, following redirects by hand. */
   async sendOnce(url: URL, init: SendInit): Promise<SendResult> {
-    const authOrigin = url;
+    const authOrigin = init.authOrigin ?? url;
     let method = init.method;
     let body = init.body ?? null;
     let current = url;

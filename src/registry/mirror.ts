@@ -5,6 +5,7 @@
 // skips everything the target already has (HEAD) — that is how it resumes.
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
+import { findWorkloads, readKubeFiles, workloadImages } from '../kube/index.js';
 import { formatReference, parseReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { isNonDistributable, parseManifest } from './manifest.js';
@@ -384,6 +385,19 @@ export class Mirror {
     }
     done('copied');
   }
+}
+
+/** Every image of the confidential workloads (runtimeClassName contrast-cc…) in YAML files/dirs, in order. */
+export async function confidentialWorkloadImages(paths: readonly string[]): Promise<string[]> {
+  const files = await readKubeFiles([...paths]);
+  const out = new Set<string>();
+  for (const w of findWorkloads(files)) for (const image of workloadImages(w)) out.add(image);
+  if (out.size === 0) {
+    throw new ContrastError(`no confidential workloads (runtimeClassName contrast-cc…) with images in ${paths.join(', ')}`, {
+      code: 'NO_WORKLOADS',
+    });
+  }
+  return [...out];
 }
 
 /** Convenience wrapper: `new Mirror(client, options).run(images)`. */

@@ -236,3 +236,31 @@ test('plain-HTTP token realm for an HTTPS registry is refused (unit of fetchToke
   );
   await tr.close();
 });
+
+test('an absolute URL on another origin (upload Location) never receives the registry Authorization', async (t) => {
+  const storage = await startServer((_req, res) => void res.writeHead(202).end());
+  const reg = await startServer((req, res) => {
+    if (req.headers['authorization'] === `Basic ${Buffer.from('alice:pw').toString('base64')}`) return void res.writeHead(202).end();
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
+  });
+  t.after(() => Promise.all([storage.close(), reg.close()]));
+  const tr = new RegistryTransport({
+    insecureRegistries: [`http://${reg.host}`, `http://${storage.host}`],
+    credentialResolver: async () => basicCredential('alice', 'pw'),
+    retry: fastRetry,
+  });
+  t.after(() => tr.close());
+  const put = (path: string) =>
+    tr.request({ registry: reg.host, repository: 'a/b', actions: ['pull', 'push'], method: 'PUT', path, body: 'data', what: 'upload' });
+  assert.equal((await put(`${reg.origin}/v2/a/b/blobs/uploads/1?digest=x`)).status, 202);
+  assert.ok(reg.requests.at(-1)?.headers['authorization']);
+  assert.equal((await put(`${storage.origin}/upload/1?digest=x`)).status, 202);
+  assert.equal(storage.requests[0]?.headers['authorization'], undefined);
+});
+
+test('Docker Hub names map to its API host', async () => {
+  const { apiHost } = await import('./transport.js');
+  assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
+  assert.equal(apiHost('index.docker.io'), 'registry-1.docker.io');
+  assert.equal(apiHost('ghcr.io'), 'ghcr.io');
+});

@@ -272,7 +272,7 @@ export class RegistryTransport {
         method: req.method,
         ...(req.headers ? { headers: req.headers } : {}),
         ...(req.body !== undefined ? { body: req.body } : {}),
-        ...(auth ? { authorization: auth.header, authLabel: auth.label } : {}),
+        ...(auth ? { authorization: auth.header, authLabel: auth.label, authOrigin: state.base } : {}),
         ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
         what: req.what,
       });
@@ -289,6 +289,8 @@ export class RegistryTransport {
           scopes = mergeScopes(splitScopes(ch.params['scope']), scopes);
           if (ch.params['error'] === 'invalid_token' || scopeSetKey(scopes) === before) {
             this.tokens.invalidate(this.tokenKey(ch.params['realm'] ?? '', ch.params['service'], credential, scopes));
+            // A helper may hand out short-lived secrets: ask it again before the one retry.
+            if (credential.source.type === 'helper') this.creds.delete(`${state.domain}/${req.repository}`);
           }
           log.debug(`  401 from ${state.domain} (${ch.params['error'] ?? 'no error code'}); re-authenticating once for [${scopes.join(' ')}]`);
         }
