@@ -109,15 +109,18 @@ export function serializeKubeFile(f: KubeFile): string {
   return out;
 }
 
-function renderOptions(indentSeq: boolean): ToStringOptions {
-  return { lineWidth: 0, minContentWidth: 0, indentSeq };
+function renderOptions(indentSeq: boolean, flowCollectionPadding = false): ToStringOptions {
+  return { lineWidth: 0, minContentWidth: 0, indentSeq, flowCollectionPadding };
 }
+
+// Rendering styles tried for a changed document; the one closest to the original text is used so
+// that the line diff lines up with the source.
+const STYLES: ToStringOptions[] = [renderOptions(true), renderOptions(false), renderOptions(true, true), renderOptions(false, true)];
 
 function serializeKnown(doc: Document, source: string): string {
   const pristine = parseDocument(source, { prettyErrors: false });
   let best: { before: string; after: string; score: number; opts: ToStringOptions } | undefined;
-  for (const indentSeq of [true, false]) {
-    const opts = renderOptions(indentSeq);
+  for (const opts of STYLES) {
     const after = doc.toString(opts);
     const before = pristine.toString(opts);
     if (after === before) return source;

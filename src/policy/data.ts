@@ -520,7 +520,7 @@ function volumeMount(ctx: BuildContext, vm: Json, volumes: Map<string, Json>, wh
   const ro = vm['readOnly'] === true;
   const rwOpt = ro ? 'ro' : 'rw';
   const base = escapeRegex(posix.basename(dest));
-  const shared = (opts: string[]): PolicyMount => ({ destination: dest, source: `${settings.common.sfprefix}${base}$`, type_: 'bind', options: opts });
+  const shared = (opts: string[]): PolicyMount => ({ destination: dest, source: `$(sfprefix)${base}$`, type_: 'bind', options: opts });
   const escVol = escapeRegex(volName);
 
   if (isRecord(vol['emptyDir']) || vol['emptyDir'] === null) {

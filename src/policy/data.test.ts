@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ContrastError } from '../internal/errors.js';
+import { findWorkloads, parseKubeFile, serializeKubeFile } from '../kube/index.js';
+import type { KubeFile } from '../kube/index.js';
+import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
+import { criImageName, generatePolicies, layerNames, loadPolicySettings, sandboxNameValue } from './index.js';
+import type { Flavour, PolicyData } from './index.js';
+
+const testdata = join(import.meta.dirname, 'testdata');
+const APP = 'localhost:5000/test/app:v1';
+
+function images(flavour: Flavour) {
+  return flavour === 'host-pull'
+    ? imageMap(['mcr.microsoft.com/oss/kubernetes/pause:3.6', RECORDED_PAUSE], [APP, LAB_APP])
+    : imageMap(['ghcr.io/edgelesssys/kubernetes/pause:3.6', GUEST_PAUSE], [APP, LAB_APP]);
+}
+
+async function generate(text: string, flavour: Flavour, extra: KubeFile[] = []) {
+  const f = parseKubeFile('input.yaml', text);
+  const settings = await loadPolicySettings({ flavour });
+  const ws = findWorkloads([f]);
+  const policies = await generatePolicies([f], ws, images(flavour), settings, { flavour, configFiles: extra, rules: '# rules' });
+  return { f, policies };
+}
+
+// Golden files: UPDATE_GOLDEN=1 rewrites them (review the diff before committing).
+for (const flavour of ['host-pull', 'guest-pull'] as const) {
+  test(`golden policy_data (${flavour})`, async () => {
+    const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), flavour);
+    assert.deepEqual(
+      policies.map((p) => `${p.workload.kind}/${p.workload.name}`),
+      ['Deployment/web', 'CronJob/nightly', 'StatefulSet/db', 'Pod/debug-'],
+    );
+    const dir = join(testdata, 'golden', flavour);
+    for (const p of policies) {
+      const file = join(dir, `${p.workload.kind.toLowerCase()}-${p.workload.name.replace(/-$/, '')}.json`);
+      const actual = JSON.stringify(p.data, null, 2) + '\n';
+      if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(file, actual);
+      }
+      assert.equal(actual, readFileSync(file, 'utf8'), `${file} differs (UPDATE_GOLDEN=1 to accept)`);
+      // The policy text embeds exactly this data after the rules.
+      assert.equal(p.policyText, `# rules\npolicy_data := ${JSON.stringify(p.data, null, 2)}`);
+    }
+  });
+}
+
+test('generation is deterministic', async () => {
+  const text = readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8');
+  const a = await generate(text, 'guest-pull');
+  const b = await generate(text, 'guest-pull');
+  assert.deepEqual(
+    a.policies.map((p) => p.hash),
+    b.policies.map((p) => p.hash),
+  );
+});
+
+test('key policy_data facts of the web Deployment', async () => {
+  const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), 'host-pull');
+  const d: PolicyData = policies[0]!.data;
+  const names = d.containers.map((c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] ?? '(pause)');
+  assert.deepEqual(names, ['(pause)', 'sidecar', 'init-second', 'init-first', 'app']);
+  const app = d.containers[4]!;
+  const env = app.OCI.Process.Env;
+  assert.ok(env.includes('LOG_LEVEL=debug'), 'ConfigMap from the pod namespace, not default');
+  assert.ok(env.includes('CFG_LOG_LEVEL=debug') && env.includes('CFG_mode=production'), 'envFrom prefix honoured');
+  assert.ok(!env.some((e) => e.startsWith('CFG_bad-key!')), 'invalid env names skipped');
+  assert.ok(env.includes('PASSWORD=s3cr3t') && env.includes('token=plain-token'), 'Secret data decoded, stringData used');
+  assert.ok(env.includes('DATA_DIR=/srv/data'), '$(VAR) expansion');
+  assert.ok(env.includes('POD_NAME=$(sandbox-name)') && env.includes('POD_IP=$(pod-ip)'));
+  assert.ok(env.includes('URL=http://$(pod-ip):8080/a\\?b'), 'templates are regex-escaped');
+  assert.ok(env.includes('TERM=xterm') && env.includes('HOSTNAME=$(host-name)'));
+  assert.ok(!env.some((e) => e.startsWith('MAYBE=')), 'optional missing ref skipped');
+  assert.deepEqual(app.OCI.Process.Args, ['/app/hello.sh', '--name', '$(sandbox-name)', '--ip=$(pod-ip)', '\\$\\(NOT_EXPANDED\\)', '\\$\\(UNDEFINED\\)', 'a.b*c']);
+  assert.equal(app.OCI.Process.Cwd, '/srv');
+  assert.deepEqual(app.OCI.Process.User, { UID: 1001, GID: 2000, AdditionalGids: [29, 2000, 3000, 4000], Username: '' });
+  assert.equal(app.OCI.Process.NoNewPrivileges, true);
+  assert.equal(app.OCI.Root.Readonly, true);
+  assert.ok(app.OCI.Process.Capabilities.Bounding.includes('CAP_NET_ADMIN') && !app.OCI.Process.Capabilities.Bounding.includes('CAP_MKNOD'));
+  assert.deepEqual(app.exec_commands, [['/app/healthy', '--live'], ['/app/healthy', '--startup'], ['/bin/sh', '-c', 'echo started'], ['/app/drain']]);
+  assert.equal(app.sandbox_pidns, true);
+  assert.equal(app.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^web-[a-z0-9]{1,10}-[a-z0-9]{5}$');
+  assert.equal(app.OCI.Annotations['io.kubernetes.cri.sandbox-namespace'], 'shop');
+  assert.equal(app.OCI.Annotations['example.com/owner'], 'team-a');
+  assert.equal(app.OCI.Annotations['io.katacontainers.config.agent.policy'], undefined, 'old policy not copied');
+  assert.deepEqual(app.OCI.Linux.Sysctl, { 'net.ipv4.ip_unprivileged_port_start': '0' });
+  assert.deepEqual(app.devices, [{ container_path: '/dev/xvdb' }]);
+  const mount = (dest: string) => app.OCI.Mounts.find((m) => m.destination === dest);
+  assert.deepEqual(mount('/var/log/host')?.options, ['rbind', 'rshared', 'rw']);
+  assert.equal(mount('/dev/kmsg')?.source, '^/dev/kmsg$');
+  assert.equal(mount('/var/termination')?.source, '$(sfprefix)termination-log$');
+  assert.equal(mount('/dev/termination-log'), undefined);
+  assert.ok(mount('/var/run/secrets/kubernetes.io/serviceaccount'));
+  // host-pull: per-layer tar storages (top first) and the overlay with names and roots.
+  const ov = app.storages.find((s) => s.fstype === 'fuse3.kata-overlay')!;
+  assert.equal(ov.options[1], `${'2'.repeat(64)}:${'1'.repeat(64)}`);
+  assert.equal(ov.options[0], [...layerNames(LAB_APP.layerAnalysis.map((l) => l.diffId))].reverse().join(':'));
+  // Pause container
+  const pause = d.containers[0]!;
+  assert.deepEqual(pause.OCI.Process.User, { UID: 1001, GID: 0, AdditionalGids: [0, 29, 3000, 4000], Username: '' });
+});
+
+test('CronJob, StatefulSet and generateName get sandbox name regexes; hostNetwork drops the pause UTS namespace', async () => {
+  const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), 'guest-pull');
+  const byName = new Map(policies.map((p) => [p.workload.name, p.data]));
+  assert.equal(byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^nightly-[0-9]+-([0-9]+-)?[a-z0-9]{5}$');
+  assert.equal(byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-namespace'], 'batch.jobs');
+  assert.ok(!byName.get('nightly')!.containers[1]!.OCI.Mounts.some((m) => m.destination.includes('serviceaccount')), 'automount off');
+  assert.equal(byName.get('db')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^db-[0-9]+$');
+  const debug = byName.get('debug-')!;
+  assert.equal(debug.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^debug-[a-z0-9]{5}$');
+  assert.deepEqual(
+    debug.containers[0]!.OCI.Linux.Namespaces.map((n) => n.Type),
+    ['ipc', 'mount'],
+  );
+  const priv = debug.containers[1]!;
+  assert.deepEqual(priv.OCI.Process.Capabilities.Bounding, ['$(privileged_caps)']);
+  assert.deepEqual(priv.OCI.Linux.MaskedPaths, []);
+  assert.ok(priv.OCI.Mounts.find((m) => m.destination === '/sys')!.options.includes('rw'));
+  assert.deepEqual(debug.containers[2]!.OCI.Process.Capabilities.Bounding, ['CAP_NET_BIND_SERVICE']);
+  // guest-pull: one image_guest_pull storage with a digest-pinned reference.
+  const st = priv.storages;
+  assert.deepEqual(st[0], {
+    driver: 'image_guest_pull',
+    driver_options: [],
+    source: `${APP}@${LAB_APP.digest}`,
+    fstype: 'overlay',
+    options: [],
+    mount_point: '$(root_path)',
+    fs_group: null,
+  });
+  assert.deepEqual(Object.keys(debug), ['containers', 'common', 'sandbox', 'request_defaults', 'cluster_config']);
+});
+
+test('the annotation is added to each pod template; nothing else in the file changes', async () => {
+  const text = readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8');
+  const { f, policies } = await generate(text, 'host-pull');
+  const out = serializeKubeFile(f);
+  // web: the old value is replaced in place; CronJob, StatefulSet: metadata + annotations + key are
+  // added; the generateName Pod: annotations + key. Every other line is kept, in order.
+  const expectedBase = text.replace('io.katacontainers.config.agent.policy: b2xk', `io.katacontainers.config.agent.policy: ${policies[0]!.annotationValue}`).split('\n');
+  const outLines = out.split('\n');
+  assert.equal(outLines.length, expectedBase.length + 8);
+  let i = 0;
+  for (const l of outLines) if (l === expectedBase[i]) i++;
+  assert.equal(i, expectedBase.length, 'input lines are kept in order');
+  for (const p of policies) assert.ok(out.includes(p.annotationValue));
+});
+
+test('helpers: image name heuristic and sandbox names', () => {
+  assert.equal(criImageName('busybox'), 'busybox:latest');
+  assert.equal(criImageName('localhost:5000/foo'), 'localhost:5000/foo');
+  assert.equal(criImageName('a/b@sha256:00'), 'a/b@sha256:00');
+  const w = { name: 'a.b', kind: 'ReplicaSet', generateName: false } as Parameters<typeof sandboxNameValue>[0];
+  assert.equal(sandboxNameValue(w), '^a\\.b-[a-z0-9]{5}$');
+});
+
+function pod(spec: string, extra = ''): string {
+  return `${extra}apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nspec:\n  runtimeClassName: contrast-cc\n${spec}`;
+}
+
+const bad: Array<[string, string, RegExp, string?]> = [
+  [
+    'missing ConfigMap',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    /ConfigMap "cfg" not found in namespace "ns1"/,
+  ],
+  [
+    'ConfigMap only in another namespace',
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      envFrom: [{configMapRef: {name: cfg}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+      'kind: ConfigMap\nmetadata: {name: cfg, namespace: other}\ndata: {k: v}\n---\n',
+    ),
+    /ConfigMap "cfg" not found in namespace "ns1"/,
+    'exists in namespace(s) "other"',
+  ],
+  [
+    'missing key',
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {secretKeyRef: {name: s, key: nope}}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+      'kind: Secret\nmetadata: {name: s, namespace: ns1}\ndata: {k: dg==}\n---\n',
+    ),
+    /key "nope" not found in Secret ns1\/s/,
+  ],
+  [
+    'subPath',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data, subPath: x}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    /uses subPath/,
+  ],
+  ['image VOLUME without mount', pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n'), /declares VOLUME \/data but the container has no volumeMount/],
+  [
+    'unsupported volume type',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, nfs: {server: x, path: /}}]\n'),
+    /volume "d" of type nfs is not supported/,
+  ],
+  [
+    'unknown volume',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n'),
+    /unknown volume "d"/,
+  ],
+  [
+    'unsupported fieldRef',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    /fieldRef "status.phase" is not supported/,
+  ],
+  ['image not analyzed', pod('  containers:\n    - name: c\n      image: other:1\n'), /image "other:1" was not analyzed/],
+];
+
+for (const [name, text, re, hint] of bad) {
+  test(`bad input: ${name}`, async () => {
+    await assert.rejects(generate(text, 'host-pull'), (err: unknown) => {
+      assert.ok(err instanceof ContrastError, String(err));
+      assert.match(err.message, re);
+      assert.match(err.message, /input\.yaml: Pod ns1\/p/);
+      if (hint) assert.ok(err.hint?.includes(hint), err.hint);
+      return true;
+    });
+  });
+}
+
+test('a failing workload leaves every document unannotated', async () => {
+  const text =
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n') +
+    '---\n' +
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n').replace('name: p,', 'name: q,');
+  const f = parseKubeFile('input.yaml', text);
+  const settings = await loadPolicySettings({ flavour: 'host-pull' });
+  await assert.rejects(generatePolicies([f], findWorkloads([f]), images('host-pull'), settings, { flavour: 'host-pull', rules: '' }));
+  assert.equal(serializeKubeFile(f), text);
+});
+
+test('--config-file ConfigMaps are used', async () => {
+  const cfg = parseKubeFile('cfg.yaml', 'kind: ConfigMap\nmetadata: {name: cfg, namespace: ns1}\ndata: {k: from-config-file}\n');
+  const { policies } = await generate(
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    'host-pull',
+    [cfg],
+  );
+  assert.ok(policies[0]!.data.containers[1]!.OCI.Process.Env.includes('X=from-config-file'));
+});

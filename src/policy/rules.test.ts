@@ -1,0 +1,249 @@
+// Our rules + our policy_data against agent requests: the recorded AKS request logs replayed for pods
+// written to match them must be allowed, and each tampering of those requests must be denied.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { findWorkloads, parseKubeFile } from '../kube/index.js';
+import { sharedPath } from '../../test/helpers/shared.js';
+import { generatePolicies, loadPolicySettings } from './index.js';
+import type { WorkloadPolicy } from './index.js';
+import { AgentSim, clone, loadEngine, loadRecorded } from './testdata/harness.js';
+import type { AgentRequest } from './testdata/harness.js';
+import { RECORDED_BUSYBOX, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
+
+const engine = await loadEngine();
+const BUSYBOX = 'mcr.microsoft.com/aks/e2e/library-busybox:master.220314.1-linux-amd64';
+
+async function recordedPolicies(): Promise<Map<string, WorkloadPolicy>> {
+  const text = readFileSync(join(import.meta.dirname, 'testdata', 'recorded-pods.yaml'), 'utf8');
+  const f = parseKubeFile('recorded-pods.yaml', text);
+  const ws = findWorkloads([f], { runtimeClassPrefix: 'kata-cc' });
+  const settings = await loadPolicySettings({ flavour: 'host-pull' });
+  const images = imageMap([settings.cluster_config.pause_container_image, RECORDED_PAUSE], [BUSYBOX, RECORDED_BUSYBOX]);
+  const policies = await generatePolicies([f], ws, images, settings, { flavour: 'host-pull' });
+  return new Map(policies.map((p) => [p.workload.name, p]));
+}
+
+function sim(t: TestContext, policy: WorkloadPolicy): AgentSim | undefined {
+  if ('skip' in engine) {
+    t.skip(engine.skip);
+    return undefined;
+  }
+  return new AgentSim(engine.create(), policy.policyText);
+}
+
+const LOGS: Record<string, string> = { cm1: 'pod-cm1.txt', 'exec-test': 'pod-exec.txt', 'pod-lifecycle': 'pod-lifecycle.txt' };
+
+for (const [pod, log] of Object.entries(LOGS)) {
+  test(`recorded requests of ${pod} are all allowed by its generated policy`, async (t) => {
+    const path = sharedPath(t, join('agent-requests', log));
+    if (!path) return;
+    const policy = (await recordedPolicies()).get(pod)!;
+    const agent = sim(t, policy);
+    if (!agent) return;
+    const denied: string[] = [];
+    for (const [type, input] of loadRecorded(path)) {
+      if (type === 'AllowRequestsFailingPolicy') {
+        assert.equal(agent.allows(type, input), false, 'AllowRequestsFailingPolicy must be off');
+        continue;
+      }
+      if (!agent.allows(type, input)) denied.push(`${type} ${JSON.stringify(input).slice(0, 200)}`);
+    }
+    assert.deepEqual(denied, []);
+    // The agent state records the pod identity and both containers.
+    const pstate = agent.state['pstate'] as { sandbox_name: string; containers: Record<string, number> };
+    assert.equal(pstate.sandbox_name, pod);
+    assert.equal(Object.keys(pstate.containers).length, 2);
+  });
+}
+
+/** Replays a log up to (not including) the first request matching `stop`, returns the agent and that request. */
+function replayUntil(agent: AgentSim, reqs: AgentRequest[], stop: (r: AgentRequest) => boolean): AgentRequest {
+  for (const r of reqs) {
+    if (stop(r)) return clone(r);
+    if (r[0] !== 'AllowRequestsFailingPolicy') assert.ok(agent.allows(r[0], r[1]), `setup request ${r[0]} denied`);
+  }
+  throw new Error('request not found in log');
+}
+
+type Req = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const isType = (type: string) => (r: AgentRequest) => r[0] === type;
+const isContainer = (kind: 'sandbox' | 'container') => (r: AgentRequest) =>
+  r[0] === 'CreateContainerRequest' && (r[1] as Req)['OCI']['Annotations']['io.kubernetes.cri.container-type'] === kind;
+
+interface Tamper {
+  name: string;
+  pod: string;
+  at: (r: AgentRequest) => boolean;
+  change: (input: Req) => void;
+}
+
+const otherCid = 'f'.repeat(64);
+const tamperings: Tamper[] = [
+  {
+    name: 'other layer root (tar storage and overlay agree on the new hash)',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => {
+      const bad = 'ab'.repeat(32);
+      const s = i['storages'][0];
+      const good = s.options[3].split('=')[1];
+      s.options[3] = `io.katacontainers.fs-opt.root-hash=${bad}`;
+      const ov = i['storages'][i['storages'].length - 1];
+      ov.options = ov.options.map((o: string) => {
+        if (!o.startsWith('io.katacontainers.fs-opt.layer=')) return o;
+        const dec = Buffer.from(o.slice('io.katacontainers.fs-opt.layer='.length), 'base64').toString().replace(good, bad);
+        return `io.katacontainers.fs-opt.layer=${Buffer.from(dec).toString('base64')}`;
+      });
+    },
+  },
+  {
+    name: 'a layer left out',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => {
+      i['storages'].splice(1, 1);
+    },
+  },
+  { name: 'extra arg', pod: 'cm1', at: isContainer('container'), change: (i) => i['OCI']['Process']['Args'].push('--evil') },
+  { name: 'changed arg', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Process']['Args'][2] = 'cat /etc/shadow') },
+  { name: 'extra env var', pod: 'cm1', at: isContainer('container'), change: (i) => i['OCI']['Process']['Env'].push('LD_PRELOAD=/tmp/x.so') },
+  {
+    name: 'changed env value',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => {
+      const env: string[] = i['OCI']['Process']['Env'];
+      env[env.indexOf('CONFIG_MAP_VALUE1=value1')] = 'CONFIG_MAP_VALUE1=value2';
+    },
+  },
+  {
+    name: 'changed placeholder env value (POD_NAME of another pod)',
+    pod: 'exec-test',
+    at: isContainer('container'),
+    change: (i) => {
+      const env: string[] = i['OCI']['Process']['Env'];
+      env[env.indexOf('POD_NAME=exec-test')] = 'POD_NAME=other';
+    },
+  },
+  { name: 'other user', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Process']['User']['UID'] = 0) },
+  { name: 'other group', pod: 'exec-test', at: isContainer('container'), change: (i) => i['OCI']['Process']['User']['AdditionalGids'].push(6) },
+  { name: 'added capability', pod: 'cm1', at: isContainer('sandbox'), change: (i) => i['OCI']['Process']['Capabilities']['Bounding'].push('CAP_SYS_ADMIN') },
+  {
+    name: 'privileged pause container (all capabilities, /sys rw, nothing masked)',
+    pod: 'exec-test',
+    at: isContainer('sandbox'),
+    change: (i) => {
+      const all = [...i['OCI']['Process']['Capabilities']['Bounding'], 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN', 'CAP_SYS_MODULE'];
+      for (const k of ['Bounding', 'Effective', 'Permitted']) i['OCI']['Process']['Capabilities'][k] = all;
+      i['OCI']['Linux']['MaskedPaths'] = [];
+      i['OCI']['Linux']['ReadonlyPaths'] = [];
+    },
+  },
+  { name: 'NoNewPrivileges off', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Process']['NoNewPrivileges'] = false) },
+  {
+    name: 'extra mount',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => i['OCI']['Mounts'].push({ destination: '/host', source: '/', type_: 'bind', options: ['rbind', 'rprivate', 'rw'] }),
+  },
+  {
+    name: 'swapped mount source',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => {
+      const m = i['OCI']['Mounts'].find((x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount');
+      m.source = m.source.replace(i['container_id'], otherCid);
+    },
+  },
+  {
+    name: 'read-only mount made writable',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => {
+      const m = i['OCI']['Mounts'].find((x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount');
+      m.options = ['rbind', 'rprivate', 'rw'];
+    },
+  },
+  { name: 'writable root where read-only was asked', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Root']['Readonly'] = false) },
+  {
+    name: 'other namespace',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-namespace'] = 'kube-system'),
+  },
+  { name: 'other sandbox name', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2') },
+  { name: 'other sandbox name on the pause container', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2') },
+  {
+    name: 'host network namespace joined',
+    pod: 'exec-test',
+    at: isContainer('sandbox'),
+    change: (i) => i['OCI']['Linux']['Namespaces'].push({ Type: 'network', Path: '/proc/1/ns/net' }),
+  },
+  {
+    name: 'UTS namespace dropped (host network pod shape)',
+    pod: 'exec-test',
+    at: isContainer('sandbox'),
+    change: (i) => (i['OCI']['Linux']['Namespaces'] = i['OCI']['Linux']['Namespaces'].filter((n: Req) => n['Type'] !== 'uts')),
+  },
+  { name: 'other image name', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.image-name'] = 'evil.example/busybox:latest') },
+  { name: 'OCI hooks', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Hooks'] = { Prestart: [{ Path: '/bin/sh' }] }) },
+  { name: 'exec of a command not in the pod', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => (i['process']['Args'] = ['cat', '/etc/shadow']) },
+  { name: 'exec of a probe command with an extra arg', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => i['process']['Args'].push('x') },
+  { name: 'exec as another user', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => (i['process']['User']['UID'] = 1234) },
+  { name: 'CopyFile outside the allowed prefix', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['path'] = '/etc/passwd') },
+  {
+    name: 'CopyFile with ..',
+    pod: 'cm1',
+    at: isType('CopyFileRequest'),
+    change: (i) => (i['path'] = `${i['path']}/../../../../etc/passwd`),
+  },
+  { name: 'CopyFile symlink escaping with ..', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['symlink_src'] = '../../../../etc') },
+  { name: 'CreateSandbox with a guest hook', pod: 'cm1', at: isType('CreateSandboxRequest'), change: (i) => (i['guest_hook_path'] = '/usr/share/oci/hooks') },
+  {
+    name: 'CreateSandbox with an extra storage',
+    pod: 'cm1',
+    at: isType('CreateSandboxRequest'),
+    change: (i) => i['storages'].push({ driver: 'blk', driver_options: [], source: '/dev/vdb', fstype: 'ext4', options: [], mount_point: '/', fs_group: null }),
+  },
+  { name: 'route via loopback', pod: 'cm1', at: isType('UpdateRoutesRequest'), change: (i) => (i['routes']['Routes'][0]['device'] = 'lo') },
+];
+
+for (const tc of tamperings) {
+  test(`denied: ${tc.name}`, async (t) => {
+    const path = sharedPath(t, join('agent-requests', LOGS[tc.pod]!));
+    if (!path) return;
+    const policy = (await recordedPolicies()).get(tc.pod)!;
+    const agent = sim(t, policy);
+    if (!agent) return;
+    const [type, input] = replayUntil(agent, loadRecorded(path), tc.at);
+    assert.equal(agent.wouldAllow(type, input), true, 'the untampered request must be allowed');
+    const bad = clone(input) as Req;
+    tc.change(bad);
+    assert.equal(agent.wouldAllow(type, bad), false);
+  });
+}
+
+test('a second pause container for the same sandbox is denied', async (t) => {
+  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
+  if (!path) return;
+  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
+  if (!agent) return;
+  const reqs = loadRecorded(path);
+  const pause = replayUntil(agent, reqs, isContainer('container'));
+  void pause;
+  const first = reqs.find(isContainer('sandbox'))!;
+  assert.equal(agent.wouldAllow(first[0], first[1]), false);
+});
+
+test('a container of one pod is denied by another pod\'s policy', async (t) => {
+  const cm1 = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
+  const exec = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
+  if (!cm1 || !exec) return;
+  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
+  if (!agent) return;
+  const foreignPause = loadRecorded(exec).find(isContainer('sandbox'))!;
+  assert.equal(agent.wouldAllow(foreignPause[0], foreignPause[1]), false);
+});
