@@ -75,6 +75,8 @@ export class Evaluator {
   private file = '<query>';
   private src = '';
   private frame: Frame | null = null;
+  /** set when an array pattern met an array of another length (some-in reports it if nothing matched) */
+  private lenMismatch = false;
 
   constructor(readonly shared: EvalShared) {}
 
@@ -111,10 +113,20 @@ export class Evaluator {
         for (const [n, v] of saved) env.set(n, v);
         return r;
       }
-      case 'somein':
-        return this.shadowing([lit.key, lit.value], env, () =>
-          this.evalExpr(lit.coll, env, ctx, (coll) => this.iterateIn(lit.key, lit.value, coll, env, ctx, k, lit)),
+      case 'somein': {
+        let solutions = 0;
+        const saved = this.lenMismatch;
+        this.lenMismatch = false;
+        const r = this.shadowing([lit.key, lit.value], env, () =>
+          this.evalExpr(lit.coll, env, ctx, (coll) =>
+            this.iterateIn(lit.key, lit.value, coll, env, ctx, () => (solutions++, k()), lit),
+          ),
         );
+        const mismatch = this.lenMismatch;
+        this.lenMismatch = saved;
+        if (solutions === 0 && mismatch) throw evalErr('mismatch in number of array elements', lit, this.file);
+        return r;
+      }
       case 'every':
         return this.evalEvery(lit, env, ctx, k);
       case 'expr': {
@@ -310,10 +322,17 @@ export class Evaluator {
         return r;
       }
       case 'array': {
-        if (!this.isPattern(p, env)) break;
+        if (!this.isPattern(p, env)) {
+          if (Array.isArray(v) && v.length !== p.items.length) {
+            this.lenMismatch = true;
+            return false;
+          }
+          break;
+        }
         if (!Array.isArray(v)) return false;
         if (v.length !== p.items.length) {
           if (at) throw evalErr('mismatch in number of array elements', at, this.file);
+          this.lenMismatch = true;
           return false;
         }
         const step = (i: number): boolean => (i === p.items.length ? k() : this.match(p.items[i]!, v[i]!, env, ctx, () => step(i + 1), at));

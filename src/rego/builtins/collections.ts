@@ -1,17 +1,14 @@
 // Aggregates, arrays, sets, objects, types, numbers and bits builtins.
-import jsonpatch from 'fast-json-patch';
 import { BuiltinError } from '../errors.js';
 import { isInt, numOp } from '../numbers.js';
 import {
   compare,
   equal,
-  fromJSON,
   keyOf,
   normInt,
   RObject,
   RSet,
   stringifyValue,
-  toJSON,
   typeName,
   type Value,
 } from '../value.js';
@@ -238,30 +235,6 @@ function removePath(v: Value, p: Value[]): Value {
     if (rest.length === 0) return RSet.of(v.sortedValues().filter((x) => !equal(x, head!)));
   }
   return v;
-}
-
-def('json.patch', 2, ([o, ops]) => {
-  const patchOps = arr('json.patch', ops).map((op) => {
-    const j = toJSON(op) as Record<string, unknown>;
-    if (Array.isArray(j['path'])) j['path'] = '/' + (j['path'] as unknown[]).map((s) => escapePointer(String(s))).join('/');
-    if (Array.isArray(j['from'])) j['from'] = '/' + (j['from'] as unknown[]).map((s) => escapePointer(String(s))).join('/');
-    return j;
-  });
-  try {
-    const doc = toJSON(o!);
-    const res = jsonpatch.applyPatch(
-      structuredClone(doc),
-      patchOps as unknown as jsonpatch.Operation[],
-      true,
-      false,
-    ).newDocument;
-    return fromJSON(res);
-  } catch {
-    return undefined;
-  }
-});
-function escapePointer(s: string): string {
-  return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 // ---------------------------------------------------------------- types

@@ -338,7 +338,10 @@ def('units.parse_bytes', 1, ([a]) => unitsParse('units.parse_bytes', str('units.
 
 // ---------------------------------------------------------------- semver
 const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-def('semver.is_valid', 1, ([a]) => typeof a === 'string' && SEMVER.test(a) && !a.startsWith('v'));
+def('semver.is_valid', 1, ([a]) => {
+  const v = str('semver.is_valid', a);
+  return SEMVER.test(v) && !v.startsWith('v');
+});
 def('semver.compare', 2, ([a, b]) => {
   const x = SEMVER.exec(str('semver.compare', a));
   const y = SEMVER.exec(str('semver.compare', b));
@@ -371,9 +374,17 @@ def('semver.compare', 2, ([a, b]) => {
 });
 
 // ---------------------------------------------------------------- uuid
+// same seed string, same UUID (OPA memoizes per query; we keep it per process)
+const uuidMemo = new Map<string, string>();
 def('uuid.rfc4122', 1, ([a]) => {
-  str('uuid.rfc4122', a);
-  return crypto.randomUUID();
+  const k = str('uuid.rfc4122', a);
+  let u = uuidMemo.get(k);
+  if (!u) {
+    u = crypto.randomUUID();
+    if (uuidMemo.size > 10000) uuidMemo.clear();
+    uuidMemo.set(k, u);
+  }
+  return u;
 });
 def('uuid.parse', 1, ([a]) => {
   const s = str('uuid.parse', a);
@@ -398,13 +409,18 @@ def('uuid.parse', 1, ([a]) => {
     const node = hex.slice(20).match(/../g)!.join('-');
     out.set('nodeid', node);
     const first = parseInt(hex.slice(20, 22), 16);
-    out.set('macvariables', (first & 1 ? 'multicast' : 'unicast') + ' and ' + (first & 2 ? 'local' : 'global'));
+    out.set('macvariables', (first & 2 ? 'local' : 'global') + ':' + (first & 1 ? 'multicast' : 'unicast'));
     if (version === 2) {
       out.set('id', Number(timeLow));
       const dom = parseInt(hex.slice(18, 20), 16);
       out.set('domain', dom === 0 ? 'Person' : dom === 1 ? 'Group' : dom === 2 ? 'Org' : `Domain${dom}`);
     }
   }
+  if (version === 6) {
+    const ts = (BigInt('0x' + hex.slice(0, 8)) << 28n) | (BigInt('0x' + hex.slice(8, 12)) << 12n) | BigInt('0x' + hex.slice(13, 16));
+    out.set('time', normInt((ts - 0x01b21dd213814000n) * 100n));
+  }
+  if (version === 7) out.set('time', normInt(BigInt('0x' + hex.slice(0, 12)) * 1000000n));
   return out;
 });
 
@@ -445,6 +461,8 @@ def('time.parse_ns', 2, ([l, a]) => {
   const s = str('time.parse_ns', a);
   const ms = Date.parse(s);
   if (Number.isNaN(ms)) throw new BuiltinError(`\`time.parse_ns\` could not parse ${JSON.stringify(s)}`);
+  const fm = /:\d{2}\.(\d{1,9})/.exec(s);
+  if (fm) return normInt(BigInt(Math.floor(ms / 1000)) * 1000000000n + BigInt(fm[1]!.padEnd(9, '0')));
   return normInt(BigInt(ms) * 1000000n);
 });
 const DUR: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -486,6 +504,7 @@ def('time.add_date', 4, ([a, y, mo, dd]) => {
   const d = dateOf(ns);
   const sub = ns % 1000000n;
   d.setUTCFullYear(d.getUTCFullYear() + int('time.add_date', y), d.getUTCMonth() + int('time.add_date', mo), d.getUTCDate() + int('time.add_date', dd));
+  if (Number.isNaN(d.getTime()) || Math.abs(d.getTime()) > 9.2e15) return undefined;
   return normInt(BigInt(d.getTime()) * 1000000n + sub);
 });
 def('time.diff', 2, ([a, b]) => {
@@ -525,7 +544,10 @@ def('time.format', 1, ([a]) => {
   const d = dateOf(ns);
   const frac = ns % 1000000000n;
   const base = d.toISOString().slice(0, 19);
-  return frac === 0n ? base + 'Z' : base + '.' + frac.toString().padStart(9, '0').replace(/0+$/, '') + 'Z';
+  const f9 = frac.toString().padStart(9, '0');
+  // chrono's AutoSi: 3, 6 or 9 fractional digits
+  const f = frac === 0n ? '' : frac % 1000000n === 0n ? f9.slice(0, 3) : frac % 1000n === 0n ? f9.slice(0, 6) : f9;
+  return f ? `${base}.${f}Z` : base + 'Z';
 });
 
 export { RSet };

@@ -2,6 +2,7 @@
 import './strings.js';
 import './collections.js';
 import './encoding.js';
+import './jsonpatch.js';
 import { BUILTINS, type BuiltinContext } from './registry.js';
 import type { Value } from '../value.js';
 
