@@ -235,6 +235,8 @@ async function readKey(path: string, generated: Map<string, string>): Promise<st
 
 export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
   const print = opts.print ?? ((line: string) => log.info(line));
+  const started = performance.now();
+  const phase = (name: string): void => log.debug(`generate: ${name} after ${((performance.now() - started) / 1000).toFixed(2)} s`);
   const warnings: string[] = [];
   const warn = (m: string): void => {
     warnings.push(m);
@@ -244,6 +246,10 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     throw new ContrastError('--add-workload-owner-key conflicts with --disable-updates', { code: 'BAD_FLAGS' });
   }
   await validateOutput(opts.output);
+  // RSA-4096 generation takes seconds: start it now so it overlaps with image analysis.
+  const seedKeyPath = opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!) ? opts.seedshareOwnerKeys[0]! : undefined;
+  const seedKey = seedKeyPath ? newSeedshareOwnerKey() : undefined;
+  seedKey?.catch(() => undefined);
 
   // Collect files and targets.
   const files = await readKubeFiles(opts.paths);
@@ -304,6 +310,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
     const pinned = await pinContrastImages(workloads, client, platform);
     for (const p of pinned) log.info(`pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`);
+    phase('patched and pinned');
     print('✔️ Patched targets');
 
     // Settings per flavour, then every image once across all workloads.
@@ -335,6 +342,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       attributeImageError(err, refs, imageUsers(workloads));
     }
 
+    phase(`${refs.length} images analysed`);
     // One policy per CC workload, in its platform's flavour.
     const policies: GenerateResult['policies'] = [];
     const hashOf = new Map<Workload, string>();
@@ -361,6 +369,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
         policies.push({ workload: describe(wp.workload), hash, platform: platformOf.get(wp.workload)!.name });
       }
     }
+    phase('policies generated');
     print('✔️ Generated workload policy annotations');
 
     // Policies map (policies.go): equal digest + equal SANs is an error, different SANs drop the later.
@@ -399,10 +408,10 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       generatedKeys.set(opts.workloadOwnerKeys[0]!, key);
       newFiles.push({ path: opts.workloadOwnerKeys[0]!, data: key, mode: 0o600 });
     }
-    if (opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)) {
-      const key = await newSeedshareOwnerKey();
-      generatedKeys.set(opts.seedshareOwnerKeys[0]!, key);
-      newFiles.push({ path: opts.seedshareOwnerKeys[0]!, data: key, mode: 0o600 });
+    if (seedKeyPath && seedKey) {
+      const key = await seedKey;
+      generatedKeys.set(seedKeyPath, key);
+      newFiles.push({ path: seedKeyPath, data: key, mode: 0o600 });
     }
 
     // Validate.
@@ -457,6 +466,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     staged.push(...newFiles);
     await writeFilesAtomic(staged);
     for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
+    phase('written');
     print(`✔️ Updated manifest ${opts.manifestPath}`);
     return { manifest, manifestText, written: staged.map((s) => s.path), warnings, policies };
   } finally {
