@@ -2,6 +2,7 @@
 // contrast cold (fresh client: pings, token fetches, TLS handshakes) and warm (same client again),
 // side by side with `skopeo inspect --no-tags` run on the same references in the same run.
 import { spawn } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryClient } from '../src/registry/index.js';
@@ -71,6 +72,77 @@ function fmt(label: string, f: Figures, n: number): string {
   return `${label.padEnd(34)} ${f.ms.toFixed(0).padStart(7)} ms  ${(f.ms / n).toFixed(1).padStart(7)} ms/image  ${(f.requests / n).toFixed(2).padStart(6)} requests/image`;
 }
 
+const blobRepo = 'contrast-bench/blob';
+const blobSize = 64 * 1024 * 1024;
+
+/** 64 MiB of incompressible, reproducible bytes, pushed to registry a once (through our transport). */
+async function ensureBlob(a: string): Promise<string> {
+  const key = createHash('sha256').update('contrast-registry-bench').digest();
+  const data = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16)).update(Buffer.alloc(blobSize));
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const client = new RegistryClient({ insecureRegistries: [a], credentials: { env: {} }, registriesConfig: { path: undefined, registries: [] } });
+  try {
+    const t = client.transport;
+    const base = { registry: a, repository: blobRepo, actions: ['pull', 'push'] as const };
+    const head = await t.request({ ...base, method: 'HEAD', path: `/v2/${blobRepo}/blobs/${digest}`, expect: [200, 404], what: 'bench blob' });
+    await head.body.dump();
+    if (head.status === 200) return digest;
+    const start = await t.request({ ...base, method: 'POST', path: `/v2/${blobRepo}/blobs/uploads/`, expect: [202], what: 'bench blob upload' });
+    await start.body.dump();
+    const location = new URL(String(start.headers['location']), `http://${a}`);
+    location.searchParams.set('digest', digest);
+    const put = await t.request({
+      ...base,
+      method: 'PUT',
+      path: location.toString(),
+      headers: { 'content-type': 'application/octet-stream' },
+      body: data,
+      expect: [201],
+      what: 'bench blob upload',
+    });
+    await put.body.dump();
+    return digest;
+  } finally {
+    await client.close();
+  }
+}
+
+function curlSha256(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('sh', ['-c', `curl -sf '${url}' | openssl dgst -sha256 >/dev/null`], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`curl exit ${code}`))));
+  });
+}
+
+async function blobThroughput(a: string): Promise<void> {
+  const digest = await ensureBlob(a);
+  const client = new RegistryClient({ insecureRegistries: [a], credentials: { env: {} }, registriesConfig: { path: undefined, registries: [] } });
+  const ours: number[] = [];
+  const curl: number[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      let n = 0;
+      for await (const chunk of await client.openBlob(`${a}/${blobRepo}:x`, { mediaType: 'application/octet-stream', digest, size: blobSize })) {
+        n += (chunk as Buffer).length;
+      }
+      if (n !== blobSize) throw new Error(`short read ${n}`);
+      ours.push(performance.now() - t0);
+      curl.push(await curlSha256(`http://${a}/v2/${blobRepo}/blobs/${digest}`));
+    }
+  } finally {
+    await client.close();
+  }
+  const mibs = (ms: number) => (blobSize / 1048576 / (ms / 1000)).toFixed(0);
+  const o = Math.min(...ours);
+  const c = Math.min(...curl);
+  console.log(`64 MiB blob from registry a, digest-verified stream, best of 5 (interleaved):`);
+  console.log(`  contrast openBlob               ${o.toFixed(0).padStart(6)} ms  ${mibs(o).padStart(5)} MiB/s`);
+  console.log(`  curl | openssl dgst -sha256     ${c.toFixed(0).padStart(6)} ms  ${mibs(c).padStart(5)} MiB/s   (ratio curl/contrast time ${(c / o).toFixed(2)}x)`);
+}
+
 export async function run(): Promise<void> {
   const env = labEnv();
   if (!env || !env['LAB_REGISTRY_A']) {
@@ -127,4 +199,5 @@ export async function run(): Promise<void> {
   console.log(fmt('skopeo inspect --no-tags (per ref)', skopeo, n));
   console.log(`ratio skopeo / contrast cold:        ${(skopeo.ms / cold.ms).toFixed(1)}x time, ${(skopeo.requests / cold.requests).toFixed(2)}x requests`);
   console.log(`ratio skopeo / contrast warm:        ${(skopeo.ms / warm.ms).toFixed(1)}x time`);
+  await blobThroughput(a);
 }
