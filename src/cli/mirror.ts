@@ -1,14 +1,110 @@
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../internal/atomic.js';
 import { ContrastError } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import { createProgress, formatBytes, type ProgressTask } from '../image/progress.js';
+import { RegistryClient } from '../registry/index.js';
+import { confidentialWorkloadImages, formatReplacements, Mirror, type MirrorStats } from '../registry/mirror.js';
+import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
+import { parsePlatform } from '../registry/platform.js';
+import type { UploadMode } from '../registry/push.js';
+import { addRegistryOptions } from './image-inspect.js';
 
-// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface MirrorFlags extends Omit<RegistryFlags, 'platform'> {
+  file?: string[];
+  to: string;
+  allPlatforms?: boolean;
+  platform: string[];
+  replacementsOut?: string;
+  concurrency: string;
+  upload: string;
+  chunkSize?: string;
+  progress: boolean;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ContrastError(`${flag}: "${value}" is not a positive integer`);
+  return n;
+}
+
+export function summary(s: MirrorStats): string {
+  return (
+    `copied ${s.blobsCopied} blob(s), ${formatBytes(s.bytesCopied)}; ` +
+    `skipped ${s.blobsSkipped} already present, ${formatBytes(s.bytesSkipped)}; ` +
+    `mounted ${s.blobsMounted}, ${formatBytes(s.bytesMounted)}; ` +
+    `manifests pushed ${s.manifestsPushed}, already present ${s.manifestsSkipped}`
+  );
+}
+
 export function registerMirror(parent: Command): void {
-  parent
-    .command('mirror')
-    .description('Copy images to a private registry, preserving digests')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new ContrastError('mirror: not implemented yet');
+  addRegistryOptions(
+    parent
+      .command('mirror')
+      .description('Copy images to a private registry byte for byte (digests unchanged), for guests that pull without credentials')
+      .argument('[images...]', 'image references to copy')
+      .option('-f, --file <path>', 'take the images of the confidential workloads in these YAML files/directories (repeatable)', collect)
+      .requiredOption('--to <registry/prefix>', 'target: image host/a/b:t goes to <registry/prefix>/a/b:t')
+      .option('--all-platforms', 'copy whole image indexes (every platform)')
+      .option('--platform <os/arch[/variant]>', 'platform to copy from an index (repeatable; default linux/amd64)', collect, [])
+      .option('--replacements-out <file>', 'write original=mirror@sha256:… lines for contrast generate --image-replacements')
+      .option('--concurrency <n>', 'blobs copied in parallel', '4')
+      .option('--upload <mode>', 'auto, monolithic or chunked', 'auto')
+      .option('--chunk-size <bytes>', 'bytes per chunk for chunked uploads (auto: chunked above this size)')
+      .option('--no-progress', 'no progress display'),
+  ).action(async (images: string[], flags: MirrorFlags) => {
+    const platforms = flags.platform.map(parsePlatform);
+    if (flags.allPlatforms && platforms.length) throw new ContrastError('--all-platforms and --platform are mutually exclusive');
+    const mode = flags.upload as UploadMode;
+    if (!['auto', 'monolithic', 'chunked'].includes(mode)) throw new ContrastError(`--upload: "${flags.upload}" is not auto, monolithic or chunked`);
+    const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
+    if (all.length === 0) throw new ContrastError('no images given', { hint: 'name images as arguments or pass -f with Kubernetes YAML' });
+    const { platform: _ignored, ...registryFlags } = flags;
+    const client = new RegistryClient(clientOptionsFromFlags(registryFlags));
+    const progress = createProgress(flags.progress ? 'auto' : 'off');
+    const tasks = new Map<string, ProgressTask>();
+    const controller = new AbortController();
+    const onSignal = (): void => {
+      log.warn('interrupted: finishing the transfers in flight, then stopping');
+      controller.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const mirror = new Mirror(client, {
+      to: flags.to,
+      ...(flags.allPlatforms ? { allPlatforms: true } : {}),
+      ...(platforms.length ? { platforms } : {}),
+      concurrency: positiveInt(flags.concurrency, '--concurrency'),
+      upload: { mode, ...(flags.chunkSize ? { chunkSize: positiveInt(flags.chunkSize, '--chunk-size') } : {}) },
+      signal: controller.signal,
+      onEvent: (e) => {
+        const key = `${e.target}@${e.digest}`;
+        if (e.type === 'blob-start') tasks.set(key, progress.task(`${e.digest.slice(7, 19)} -> ${e.target}`, e.size));
+        else if (e.type === 'blob-progress') tasks.get(key)?.update(e.sent);
+        else if (e.type === 'blob-done') tasks.get(key)?.done();
+        else if (e.type === 'blob-failed') tasks.get(key)?.fail();
+      },
     });
+    try {
+      const result = await mirror.run(all);
+      progress.close();
+      const lines = formatReplacements(result.images);
+      if (flags.replacementsOut) {
+        await writeFileAtomic(flags.replacementsOut, lines);
+        log.info(`wrote ${result.images.length} image replacement(s) to ${flags.replacementsOut}`);
+      }
+      process.stdout.write(lines);
+      log.info(summary(result.stats));
+    } catch (err) {
+      progress.close();
+      log.info(`so far: ${summary(mirror.stats)}`);
+      throw err;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await client.close();
+    }
+  });
 }

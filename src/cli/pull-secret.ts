@@ -1,14 +1,35 @@
 import type { Command } from 'commander';
-import { ContrastError } from '../internal/errors.js';
+import { writeFileAtomic } from '../internal/atomic.js';
+import { log } from '../internal/log.js';
+import { pullSecretYaml } from '../kube/pull-secrets.js';
 
-// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+interface PullSecretFlags {
+  name: string;
+  namespace: string;
+  output?: string;
+  authfile?: string;
+}
+
 export function registerPullSecret(parent: Command): void {
   parent
     .command('pull-secret')
-    .description('Print a kubernetes.io/dockerconfigjson Secret for a registry')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new ContrastError('pull-secret: not implemented yet');
+    .description('Print a kubernetes.io/dockerconfigjson Secret built from your credentials for a registry')
+    .argument('<registry>', 'registry host[:port] (or an image reference on it)')
+    .option('--name <name>', 'metadata.name of the Secret', 'contrast-pull-secret')
+    .option('--namespace <ns>', 'metadata.namespace of the Secret', 'default')
+    .option('-o, --output <file>', 'write the Secret to this file (mode 0600) instead of standard output')
+    .option('--authfile <path>', 'auth file to use instead of the docker/podman config search')
+    .action(async (registry: string, flags: PullSecretFlags) => {
+      const yaml = await pullSecretYaml(registry, {
+        name: flags.name,
+        namespace: flags.namespace,
+        ...(flags.authfile ? { authFile: flags.authfile } : {}),
+      });
+      if (flags.output) {
+        await writeFileAtomic(flags.output, yaml, { mode: 0o600 });
+        log.info(`wrote Secret ${flags.namespace}/${flags.name} to ${flags.output}`);
+      } else {
+        process.stdout.write(yaml);
+      }
     });
 }

@@ -1,14 +1,62 @@
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
+import { checkImages, type ImageCheck } from '../registry/check.js';
+import { confidentialWorkloadImages } from '../registry/mirror.js';
+import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
+import { addRegistryOptions } from './image-inspect.js';
 
-// Placeholder until its issue lands: registered so the command tree is complete, fails loudly.
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface CheckFlags extends RegistryFlags {
+  file?: string[];
+  json?: boolean;
+}
+
+const mark = (ok: boolean | null): string => (ok === true ? 'ok' : ok === false ? 'FAIL' : '-');
+
+export function checkTable(results: readonly ImageCheck[]): string {
+  const rows = results.map((r) => [r.image, mark(r.pinned), mark(r.tls.ok), mark(r.anonymousPull.ok), r.digestMatch === null ? 'FAIL (unknown)' : mark(r.digestMatch)]);
+  const head = ['IMAGE', 'PINNED', 'PUBLIC TLS', 'ANONYMOUS PULL', 'DIGEST'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const out = [line(head), ...rows.map(line)];
+  const notes: string[] = [];
+  for (const r of results) {
+    const why: string[] = [];
+    if (!r.pinned) why.push('not pinned by digest (use image[:tag]@sha256:…)');
+    if (!r.tls.ok && r.tls.reason) why.push(`TLS: ${r.tls.reason}`);
+    if (!r.anonymousPull.ok && r.anonymousPull.reason) why.push(`anonymous pull: ${r.anonymousPull.reason}`);
+    if (r.digestMatch === false) why.push('digest: the registry serves different content for this digest');
+    if (why.length) notes.push(`${r.image}:\n${why.map((w) => `  - ${w}`).join('\n')}`);
+  }
+  return `${out.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
+}
+
 export function registerRegistryCheck(parent: Command): void {
-  parent
-    .command('check')
-    .description('Check that the confidential guest can pull images')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new ContrastError('check: not implemented yet');
-    });
+  addRegistryOptions(
+    parent
+      .command('check')
+      .description('Check that the confidential guest can pull images by itself: pinned, public-PKI TLS, anonymous pull, digest')
+      .argument('[images...]', 'image references')
+      .option('-f, --file <path>', 'check the images of the confidential workloads in these YAML files/directories (repeatable)', collect)
+      .option('--json', 'machine-readable output: [{image, pinned, tls: {ok, reason}, anonymousPull: {ok, reason}, digestMatch}]'),
+  ).action(async (images: string[], flags: CheckFlags) => {
+    const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
+    if (all.length === 0) throw new ContrastError('no images given', { hint: 'name images as arguments or pass -f with Kubernetes YAML' });
+    const opts = clientOptionsFromFlags(flags);
+    const results = await checkImages(all, opts);
+    if (flags.json) {
+      const json = results.map((r) => ({
+        image: r.image,
+        pinned: r.pinned,
+        tls: { ok: r.tls.ok, reason: r.tls.reason, problems: r.tls.problems },
+        anonymousPull: r.anonymousPull,
+        digestMatch: r.digestMatch,
+      }));
+      process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    } else {
+      process.stdout.write(checkTable(results));
+    }
+    if (results.some((r) => !r.ok)) process.exitCode = 1;
+  });
 }
