@@ -251,3 +251,17 @@ test('registries.conf mirror: docker.io-style name fetched from lab registry a, 
   assert.equal(img.reference.domain, 'registry.invalid');
   setLogLevel('info');
 });
+
+test('contrast image inspect without credentials for a private repository: exit 1, clear message and hint', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const empty = tempAuthFile({ auths: {} });
+  const r = await runCli(['image', 'inspect', '--authfile', empty, '--ca-file', lab.caCert, `${lab.c}/test/app:v1`], {
+    env: { ...process.env, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'dc-')) },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`registry ${lab.c} answered HTTP 401`));
+  assert.match(r.stderr, /credential: anonymous/);
+  assert.match(r.stderr, /hint: no credential was found for 127\.0\.0\.1:\d+/);
+  assert.equal(r.stdout, '');
+});
