@@ -207,6 +207,32 @@ describe('explain', () => {
   });
 });
 
+describe('explain of a failed every', () => {
+  it('names the element the body fails for, with the nested failures about that element', async (t) => {
+    const p = logPath(t, 'k8s-policy-pod.txt');
+    if (!p) return;
+    const requests = readLog(p);
+    const session = await AgentSession.create(source(policyText(policyDataFromLog(requests))));
+    const tampered = requests.map((r) => structuredClone(r));
+    const busybox = tampered.filter((r) => r.type === 'CreateContainerRequest')[1]!;
+    const proc = ((busybox.input as Obj)['OCI'] as Obj)['Process'] as Obj;
+    proc['Env'] = [...(proc['Env'] as string[]), 'SECRET_MODE=1'];
+    const entries = replay(session, tampered, { explain: true });
+    const denied = entries.find((e) => e.explanation && e.verdict.request === 'CreateContainerRequest')!;
+    const failures = denied.explanation!.failures;
+    const every = failures.find((f) => f.text.startsWith('every env in'));
+    assert.ok(every, JSON.stringify(failures.map((f) => f.text)));
+    assert.equal(every.line, lineOf('every env in i_oci.Process.Env'));
+    assert.deepEqual(every.failingElements, [{ value: 'SECRET_MODE=1' }]);
+    // nested env_allowed failures are shown for the failing element, not for others
+    for (const f of failures.filter((x) => x.rule.endsWith('env_allowed'))) {
+      assert.equal(f.bindings['env'], 'SECRET_MODE=1');
+    }
+    const text = formatExplanation(denied.explanation!).join('\n');
+    assert.match(text, /fails for "SECRET_MODE=1"/);
+  });
+});
+
 describe('contrast policy eval (CLI)', () => {
   it('--replay --json prints one object per request with result and prints', async (t) => {
     const p = logPath(t, 'k8s-policy-pod.txt');

@@ -26,6 +26,7 @@ import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
+import { unknownNames } from './every.js';
 import type { PolicySource } from './extract.js';
 
 const { applyPatch } = jsonpatch;
@@ -184,6 +185,53 @@ export class AgentSession {
     try {
       this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
       return this.engine.evalRule(full);
+    } catch {
+      return undefined;
+    } finally {
+      this.engine.takePrints();
+    }
+  }
+
+  /**
+   * For a failed `every` expression (the engine reports the `every` as a whole), the elements for
+   * which its body does not hold. A probe module in the policy package re-runs the body per element
+   * with the bindings of the failed body; undefined when that is not possible.
+   */
+  everyFailures(
+    text: string,
+    input: unknown,
+    bindings: Record<string, unknown>,
+  ): Array<{ key?: unknown; value: unknown }> | undefined {
+    const m = /^every\s+(?:([A-Za-z_]\w*)\s*,\s*)?([A-Za-z_]\w*)\s+in\s+([^{]+?)\s*\{([\s\S]*)\}\s*$/.exec(
+      text.trim(),
+    );
+    if (!m) return undefined;
+    const [, key, value = '', domain = '', body = ''] = m;
+    const known = new Set([...Object.keys(bindings), value, ...(key ? [key] : [])]);
+    if (unknownNames(body, known, this.policy.text).length > 0) return undefined;
+    if (unknownNames(domain, new Set(Object.keys(bindings)), this.policy.text).length > 0) return undefined;
+    const names = Object.keys(bindings).filter((n) => /^[A-Za-z_]\w*$/.test(n) && n !== key && n !== value);
+    const prelude = names.map((n) => `\t${n} := input.${BINDINGS_KEY}.${n}\n`).join('');
+    const k = key ?? '__contrast_k';
+    const module = [
+      `package ${PACKAGE_PATH.slice('data.'.length)}`,
+      'import future.keywords.every',
+      'import future.keywords.if',
+      'import future.keywords.in',
+      `__contrast_probe_failing := [[${k}, ${value}] | some ${k}, ${value} in __contrast_probe_domain; not __contrast_probe_ok(${k}, ${value})]`,
+      `__contrast_probe_domain := d if {\n${prelude}\td := ${domain}\n}`,
+      `__contrast_probe_ok(${k}, ${value}) if {\n${prelude}\t${body.trim().replace(/\n\s*/g, '\n\t')}\n}`,
+    ].join('\n');
+    const base = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
+    try {
+      this.engine.addPolicy('<explain probe>', module);
+      this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
+      const failing = this.engine.evalRule(`${PACKAGE_PATH}.__contrast_probe_failing`);
+      if (!Array.isArray(failing)) return undefined;
+      return failing.map((pair) => {
+        const [k2, v2] = pair as [unknown, unknown];
+        return key === undefined ? { value: v2 } : { key: k2, value: v2 };
+      });
     } catch {
       return undefined;
     } finally {

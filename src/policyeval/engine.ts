@@ -1,5 +1,7 @@
 // The Rego engine as this package uses it: the API of src/rego (agreed interface). Kept as a
 // structural type so the replay logic depends on what it calls, not on the engine's internals.
+import { Engine } from '../rego/index.js';
+
 /** One rule body that produced no solution, at the expression where it stopped (src/rego). */
 export interface TraceEntry {
   rule: string;
@@ -29,15 +31,7 @@ export interface EngineOptions {
   regoV1?: boolean;
 }
 
-type EngineCtor = new (options?: EngineOptions) => PolicyEngine;
-let ctor: EngineCtor | undefined;
-
-/** Creates an engine of src/rego. Loaded lazily: `policy eval` is the only command that needs it. */
+/** Creates an engine of src/rego (async so callers need not change if loading becomes lazy). */
 export async function createEngine(options: EngineOptions = {}): Promise<PolicyEngine> {
-  if (!ctor) {
-    const specifier = '../rego/index.js';
-    const mod = (await import(specifier)) as { Engine: EngineCtor };
-    ctor = mod.Engine;
-  }
-  return new ctor(options);
+  return new Engine(options);
 }

@@ -10,6 +10,7 @@ import {
   type ContainerMatch,
 } from './containers.js';
 import type { TraceEntry } from './engine.js';
+import { paramBindings } from './every.js';
 
 export interface FailedExpression {
   rule: string;
@@ -25,6 +26,8 @@ export interface FailedExpression {
   attempts: number;
   /** Values of the refs in the expression (e.g. `input.process.Args`) that the trace did not bind. */
   operands?: Record<string, unknown>;
+  /** For a failed `every`: the elements its body does not hold for. */
+  failingElements?: Array<{ key?: unknown; value: unknown }>;
 }
 
 // A ref in expression text: a name followed by at least one `.field` or `[...]` (no nesting).
@@ -72,9 +75,11 @@ export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
     if (prev) {
       prev.attempts++;
       prev.depth = Math.min(prev.depth, e.depth);
+      const samples = samplesOf.get(prev)!;
+      if (samples.length < MAX_SAMPLES) samples.push(e.bindings);
       continue;
     }
-    merged.set(key, {
+    const f: FailedExpression = {
       rule: e.rule,
       file: e.file,
       line: e.line,
@@ -83,9 +88,46 @@ export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
       bindings: e.bindings,
       depth: e.depth,
       attempts: 1,
-    });
+    };
+    merged.set(key, f);
+    samplesOf.set(f, [e.bindings]);
   }
   return [...merged.values()].sort((a, b) => a.depth - b.depth);
+}
+
+/** Binding sets of the merged attempts of a failure (the first one is its `bindings`). */
+const samplesOf = new WeakMap<FailedExpression, Array<Record<string, unknown>>>();
+const MAX_SAMPLES = 200;
+
+/**
+ * Once a failed `every` is known to fail for certain elements, failures nested under it are only
+ * relevant for those elements: a function with several definitions fails in one of them for every
+ * element the other accepts. Nested failures get the bindings of an attempt about a failing element,
+ * and those that never concern one are dropped.
+ */
+function focusOnFailingElements(failures: FailedExpression[]): FailedExpression[] {
+  const drop = new Set<FailedExpression>();
+  for (const every of failures) {
+    if (!every.failingElements || every.failingElements.length === 0) continue;
+    const wanted = new Set(every.failingElements.map((el) => JSON.stringify(el.value)));
+    for (const f of failures) {
+      if (f.depth <= every.depth || f === every) continue;
+      const sample = (samplesOf.get(f) ?? [f.bindings]).find((b) =>
+        Object.values(b).some((v) => wanted.has(JSON.stringify(v))),
+      );
+      if (sample) f.bindings = sample;
+      else drop.add(f);
+    }
+  }
+  return failures.filter((f) => !drop.has(f));
+}
+
+function jsonLiteral(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function summarize(verdict: Verdict): string {
@@ -113,6 +155,18 @@ export function explainVerdict(session: AgentSession, verdict: Verdict, input: u
     failures: failedExpressions(traced.trace),
   };
   for (const f of explanation.failures) f.operands = operandValues(session, f, input);
+  const valueOf = (caller: FailedExpression, arg: string): unknown =>
+    caller.bindings[arg] ??
+    caller.operands?.[arg] ??
+    session.refValue(arg, input, caller.bindings) ??
+    jsonLiteral(arg);
+  for (const f of explanation.failures) {
+    if (!/^every\s/.test(f.text.trim())) continue;
+    const params = paramBindings(f, explanation.failures, session.policy.text, valueOf);
+    const elements = session.everyFailures(f.text, input, { ...params, ...f.bindings });
+    if (elements) f.failingElements = elements;
+  }
+  explanation.failures = focusOnFailingElements(explanation.failures);
   if (traced.error) explanation.error = traced.error;
   if (verdict.request === 'CreateContainerRequest') {
     const policyData = session.ruleValue('policy_data');
@@ -123,6 +177,7 @@ export function explainVerdict(session: AgentSession, verdict: Verdict, input: u
 
 const MAX_FAILURES = 25;
 const SMALL_VALUE = 100;
+const MAX_ELEMENTS = 10;
 
 /** Whether a binding key is a plain variable (else it is the text of a compared expression). */
 function isVariable(name: string): boolean {
@@ -163,6 +218,13 @@ export function formatExplanation(x: Explanation, indent = '    '): string[] {
       lines.push(`${pad}${f.file}:${f.line}:${f.col}  in ${f.rule.replace(/^data\./, '')}${times}`);
       lines.push(`${pad}  ${f.text.replace(/\s+/g, ' ').trim()}`);
       lines.push(...bindingLines({ ...f.operands, ...f.bindings }, `${pad}    `));
+      for (const el of (f.failingElements ?? []).slice(0, MAX_ELEMENTS)) {
+        const what = 'key' in el ? `${formatValue(el.key)}: ${formatValue(el.value)}` : formatValue(el.value);
+        lines.push(`${pad}    fails for ${what}`);
+      }
+      if ((f.failingElements?.length ?? 0) > MAX_ELEMENTS) {
+        lines.push(`${pad}    … and ${f.failingElements!.length - MAX_ELEMENTS} more elements`);
+      }
     }
     if (x.failures.length > MAX_FAILURES)
       lines.push(`${indent}  … ${x.failures.length - MAX_FAILURES} more (use --json)`);

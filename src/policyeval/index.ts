@@ -61,6 +61,9 @@ export function replayJson(entry: ReplayEntry): Record<string, unknown> {
     result: toJsonValue(entry.verdict.result),
     prints: entry.verdict.prints,
   };
+  // Only present when evaluation failed: the agent refuses the request, and `result: null` alone
+  // would not say why.
+  if (entry.verdict.error !== undefined) out['error'] = entry.verdict.error;
   if (entry.explanation) out['explain'] = toJsonValue(entry.explanation);
   return out;
 }
