@@ -26,7 +26,10 @@ export function registerAuthShow(parent: Command): void {
   parent
     .command('show')
     .description('Show which credential would be used for an image or registry, and where it comes from')
-    .argument('<image-or-registry>', 'image reference (nginx, ghcr.io/org/app:1) or registry host[:port]')
+    .argument(
+      '<image-or-registry>',
+      'image reference (nginx, ghcr.io/org/app:1) or registry (quay.io, localhost:5000, https://myhost:5000)',
+    )
     .option('--json', 'print a JSON object (registry, kind, username, source, attempts)')
     .option('--authfile <path>', 'read only this auth file (Docker config.json or Podman auth.json)')
     .action(async (target: string, opts: { json?: boolean; authfile?: string }) => {
