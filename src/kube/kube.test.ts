@@ -133,3 +133,20 @@ test('readKubeFiles walks directories recursively, .yml/.yaml only, sorted', asy
   );
   await assert.rejects(readKubeFiles([join(dir, 'missing.yaml')]), /missing\.yaml: cannot read: ENOENT/);
 });
+
+test('empty metadata or annotations are filled in; new metadata goes first in the template', () => {
+  const text = [
+    'kind: Pod\nmetadata:\n  name: a\n  annotations:\nspec: {runtimeClassName: contrast-cc, containers: [{name: c, image: x}]}\n',
+    'kind: Job\nmetadata: {name: j}\nspec:\n  template:\n    metadata:\n    spec: {runtimeClassName: contrast-cc, containers: [{name: c, image: x}]}\n',
+    'kind: Job\nmetadata: {name: k}\nspec:\n  template:\n    spec: {runtimeClassName: contrast-cc, containers: [{name: c, image: x}]}\n',
+  ].join('---\n');
+  const f = parseKubeFile('e.yaml', text);
+  for (const w of findWorkloads([f])) setPodAnnotation(w, 'k', 'v');
+  const out = serializeKubeFile(f);
+  const ws = findWorkloads([parseKubeFile('e.yaml', out)]);
+  assert.deepEqual(
+    ws.map((w) => getPodAnnotation(w, 'k')),
+    ['v', 'v', 'v'],
+  );
+  assert.ok(out.includes("  template:\n    metadata:\n      annotations:\n        k: v\n    spec:"), out);
+});

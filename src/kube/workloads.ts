@@ -1,5 +1,5 @@
 // Finding the pod templates in Kubernetes resources, and ConfigMaps/Secrets they reference.
-import { isMap } from 'yaml';
+import { isMap, isScalar } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
 import type { KubeFile } from './yaml.js';
@@ -138,10 +138,25 @@ export function podTemplateNode(w: Workload): YAMLMap {
 export function setPodAnnotation(w: Workload, key: string, value: string): void {
   const node = podTemplateNode(w);
   const meta = node.get('metadata', true);
-  if (meta !== undefined && meta !== null && !isMap(meta)) {
-    throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata is not a mapping`);
+  if (meta === undefined || isNullNode(meta)) {
+    // A new metadata block goes first in the template, where people expect it.
+    const fresh = w.doc.createNode({ annotations: { [key]: value } });
+    if (meta !== undefined) node.set('metadata', fresh);
+    else node.items.unshift(w.doc.createPair('metadata', fresh));
+    return;
   }
+  if (!isMap(meta)) throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata is not a mapping`);
+  const ann = meta.get('annotations', true);
+  if (ann !== undefined && isNullNode(ann)) {
+    meta.set('annotations', w.doc.createNode({ [key]: value }));
+    return;
+  }
+  if (ann !== undefined && !isMap(ann)) throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata.annotations is not a mapping`);
   node.setIn(['metadata', 'annotations', key], value);
+}
+
+function isNullNode(n: unknown): boolean {
+  return n === null || (isScalar(n) && (n.value === null || n.value === undefined));
 }
 
 export function getPodAnnotation(w: Workload, key: string): string | undefined {

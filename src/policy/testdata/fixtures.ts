@@ -73,7 +73,7 @@ export const LAB_APP = fixtureImage({
     { verityRoot: '2222222222222222222222222222222222222222222222222222222222222222' },
   ],
   config: { Entrypoint: ['/app/hello.sh'], Cmd: ['--from', 'lab'], WorkingDir: '/app', User: 'app', Env: [PATH, 'GREETING=hello'], Volumes: { '/data': {} } },
-  user: { uid: 1000, gid: 1000, additionalGids: [], username: 'app' },
+  user: { uid: 1000, gid: 1000, additionalGids: [29], username: 'app' },
   passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:1001:1001::/:/bin/sh\n',
   group: 'root:x:0:\napp:x:1000:\nweb:x:1001:\naudio:x:29:app,web\n',
 });
