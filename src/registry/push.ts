@@ -3,7 +3,7 @@
 // Authentication, scopes, retries and redirects all come from the transport; nothing here speaks
 // to a token server. Every request asks for `pull,push` on the target repository, because
 // distribution refuses uploads with a pull-only token and HEADs must not trigger a second token.
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { readText, type SendResult } from './http.js';
@@ -126,6 +126,20 @@ async function readAll(stream: Readable, onBytes?: (n: number) => void): Promise
   return Buffer.concat(chunks);
 }
 
+/** The same bytes, reporting progress; a source error (digest mismatch) aborts the upload body. */
+function counted(stream: Readable, onBytes?: (n: number) => void): Readable {
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sent += chunk.length;
+      onBytes?.(sent);
+      cb(null, chunk);
+    },
+  });
+  stream.on('error', (err) => counter.destroy(err));
+  return stream.pipe(counter);
+}
+
 /** Yields the stream re-cut into buffers of exactly `size` bytes (the last one shorter). */
 async function* rechunk(stream: Readable, size: number): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
@@ -183,11 +197,7 @@ export async function uploadBlob(
   const bufferLimit = options.bufferLimit ?? defaultChunkSize;
   const stream = await open();
   // Small blobs are buffered: the PUT is then retryable and re-authenticates on a 401.
-  const body: Buffer | Readable = desc.size <= bufferLimit ? await readAll(stream, options.onBytes) : stream;
-  if (body === stream) {
-    let sent = 0;
-    stream.on('data', (c: Buffer) => options.onBytes?.((sent += c.length)));
-  }
+  const body: Buffer | Readable = desc.size <= bufferLimit ? await readAll(stream, options.onBytes) : counted(stream, options.onBytes);
   const res = await t.request({
     ...target,
     actions: pushActions,
