@@ -2,6 +2,7 @@
 // rule of the package, import, builtin) and checks declarations.
 import type { Expr, Literal, Module, Rule } from './ast.js';
 import { RegoParseError } from './errors.js';
+import { RObject, RSet, type Value } from './value.js';
 
 export interface RuleNode {
   name: string;
@@ -253,11 +254,11 @@ export class Resolver {
         return { ...e, head, path };
       }
       case 'array':
-        return { ...e, items: e.items.map((x) => this.expr(x, s, file)) };
+        return foldConst({ ...e, items: e.items.map((x) => this.expr(x, s, file)) });
       case 'set':
-        return { ...e, items: e.items.map((x) => this.expr(x, s, file)) };
+        return foldConst({ ...e, items: e.items.map((x) => this.expr(x, s, file)) });
       case 'object':
-        return { ...e, entries: e.entries.map(([k, v]) => [this.expr(k, s, file), this.expr(v, s, file)] as [Expr, Expr]) };
+        return foldConst({ ...e, entries: e.entries.map(([k, v]) => [this.expr(k, s, file), this.expr(v, s, file)] as [Expr, Expr]) });
       case 'arraycompr':
       case 'setcompr': {
         const inner: Scope = { declared: new Set(), seen: new Set(), parent: s };
@@ -304,6 +305,27 @@ export class Resolver {
       if (this.scope.ruleNames.has(first)) return { k: 'rule', path: [...this.scope.module.pkg, ...parts] };
     }
     return { k: 'builtin', name };
+  }
+}
+
+/** composite literals made only of constants become one precomputed value (values are immutable) */
+function foldConst(e: Expr): Expr {
+  switch (e.t) {
+    case 'array':
+      if (e.items.every((x) => x.t === 'scalar')) return { t: 'scalar', v: e.items.map((x) => (x as { v: Value }).v), p: e.p };
+      return e;
+    case 'set':
+      if (e.items.every((x) => x.t === 'scalar')) return { t: 'scalar', v: RSet.of(e.items.map((x) => (x as { v: Value }).v)), p: e.p };
+      return e;
+    case 'object':
+      if (e.entries.every(([k, v]) => k.t === 'scalar' && v.t === 'scalar')) {
+        const o = new RObject();
+        for (const [k, v] of e.entries) o.set((k as { v: Value }).v, (v as { v: Value }).v);
+        return { t: 'scalar', v: o, p: e.p };
+      }
+      return e;
+    default:
+      return e;
   }
 }
 

@@ -279,7 +279,9 @@ export class Evaluator {
       const step = (j: number): boolean => (j === pairs.length ? k() : this.unify(pairs[j]![0], pairs[j]![1], env, ctx, () => step(j + 1), at, isAssign));
       return step(0);
     }
-    if ((l.t === 'array' && r.t === 'object') || (l.t === 'object' && r.t === 'array')) {
+    const ls = shapeOf(l);
+    const rs = shapeOf(r);
+    if ((ls === 'array' && rs === 'object') || (ls === 'object' && rs === 'array')) {
       throw evalErr(
         'incompatible destructuring patterns: both sides must be arrays or objects with matching structure',
         at,
@@ -368,6 +370,9 @@ export class Evaluator {
           i === keys.length ? k() : this.match(p.entries[i]![1], v.get(keys[i]!)!, env, ctx, () => step(i + 1), at);
         return step(0);
       }
+      case 'scalar':
+        if (Array.isArray(p.v) && Array.isArray(v) && p.v.length !== v.length) this.lenMismatch = true;
+        return equal(p.v, v) ? k() : false;
       default:
         break;
     }
@@ -1094,6 +1099,13 @@ export class Evaluator {
     const v = this.evalOne(e, env, ctx);
     return v === undefined ? null : v;
   }
+}
+
+function shapeOf(e: Expr): 'array' | 'object' | null {
+  if (e.t === 'array') return 'array';
+  if (e.t === 'object') return 'object';
+  if (e.t === 'scalar') return Array.isArray(e.v) ? 'array' : e.v instanceof RObject ? 'object' : null;
+  return null;
 }
 
 function isExprObj(m: Expr | Value): m is Expr {

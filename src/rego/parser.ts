@@ -652,7 +652,9 @@ export class Parser {
     } finally {
       this.noUnion--;
     }
+    let tried = false;
     if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
+      tried = true;
       this.next();
       const afterBar = this.i;
       try {
@@ -666,8 +668,12 @@ export class Parser {
       }
       void afterBar;
     }
-    this.i = save;
     const items: Expr[] = [];
+    if (tried || this.isOp('|')) this.i = save;
+    else if (this.isOp(',') || this.isOp(']')) {
+      items.push(first);
+      if (this.isOp(',')) this.next();
+    } else this.i = save;
     this.noUnionSave(() => {
       while (!this.isOp(']')) {
         items.push(this.parseExpr());
@@ -709,7 +715,9 @@ export class Parser {
       } finally {
         this.noUnion--;
       }
+      let triedObj = false;
       if (this.isOp('|') && (val.t !== 'bin' || isParen(val))) {
+        triedObj = true;
         this.next();
         try {
           const body = this.noUnionBody('}');
@@ -721,8 +729,11 @@ export class Parser {
           if (!(err instanceof RegoParseError)) throw err;
         }
       }
-      this.i = save;
       const entries: [Expr, Expr][] = [];
+      if (!triedObj && (this.isOp(',') || this.isOp('}'))) {
+        entries.push([first, val]);
+        if (this.isOp(',')) this.next();
+      } else this.i = save;
       this.noUnionSave(() => {
         while (!this.isOp('}')) {
           const k = this.parseIn();
@@ -736,7 +747,9 @@ export class Parser {
       this.expectOp('}');
       return { t: 'object', entries, p: this.pos(start) };
     }
+    let triedSet = false;
     if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
+      triedSet = true;
       this.next();
       try {
         const body = this.noUnionBody('}');
@@ -748,8 +761,11 @@ export class Parser {
         if (!(err instanceof RegoParseError)) throw err;
       }
     }
-    this.i = save;
     const items: Expr[] = [];
+    if (!triedSet && (this.isOp(',') || this.isOp('}'))) {
+      items.push(first);
+      if (this.isOp(',')) this.next();
+    } else this.i = save;
     this.noUnionSave(() => {
       while (!this.isOp('}')) {
         items.push(this.parseExpr());
