@@ -263,3 +263,21 @@ test('foreign layers: fetched from their URL without credentials when the regist
   assert.ok(bytes.equals(img.layer));
   assert.equal(cdn.requests[0]?.headers['authorization'], undefined);
 });
+
+test('manifestDigest uses HEAD, falls back to GET when the header is missing', async (t) => {
+  const reg = await startServer(registryHandler(img));
+  const bare = await startServer(
+    registryHandler(img, 'test/app', (req, res) => {
+      if (req.method !== 'HEAD') return false;
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end();
+      return true;
+    }),
+  );
+  t.after(() => Promise.all([reg.close(), bare.close()]));
+  const c = client(reg, bare);
+  t.after(() => c.close());
+  assert.equal((await c.manifestDigest(`${reg.host}/test/app:v1`)).digest, img.manifestDigest);
+  assert.deepEqual(reg.requests.filter((r) => r.url !== '/v2/').map((r) => r.method), ['HEAD']);
+  assert.equal((await c.manifestDigest(`${bare.host}/test/app:v1`)).digest, img.manifestDigest);
+  assert.deepEqual(bare.requests.filter((r) => r.url !== '/v2/').map((r) => r.method), ['HEAD', 'GET']);
+});

@@ -237,6 +237,39 @@ export class RegistryClient {
     return { ...entry, digest };
   }
 
+  /**
+   * The digest a reference currently points to, by HEAD (free on Docker Hub's rate limit); falls back
+   * to a GET when the registry sends no Docker-Content-Digest or refuses HEAD.
+   */
+  async manifestDigest(input: string | Reference): Promise<{ digest: string; mediaType: string }> {
+    const ref = toReference(input);
+    const what = `manifest ${display(ref)}`;
+    return this.withSources(ref, async (src) => {
+      const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+      const head = await this.transport.request({
+        registry: src.domain,
+        repository: src.path,
+        actions: ['pull'],
+        method: 'HEAD',
+        path: `/v2/${src.path}/manifests/${tagOrDigest}`,
+        headers: { accept: manifestAccept },
+        expect: [200, 405],
+        what,
+      });
+      await head.body.dump();
+      const digest = header(head, 'docker-content-digest');
+      if (head.status === 200 && digest) {
+        parseDigest(digest);
+        if (ref.digest && digest !== ref.digest) {
+          throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, { code: 'DIGEST_MISMATCH' });
+        }
+        return { digest, mediaType: (header(head, 'content-type') ?? '').split(';')[0]?.trim() ?? '' };
+      }
+      const m = await this.manifestFrom(src, ref, tagOrDigest, undefined, what);
+      return { digest: m.digest, mediaType: m.mediaType };
+    });
+  }
+
   /** Manifest + config for one platform (an index is resolved to `platform`, default linux/amd64). */
   async resolveImage(input: string | Reference, options: { platform?: Platform } = {}): Promise<ResolvedImage> {
     const ref = toReference(input);

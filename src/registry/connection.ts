@@ -10,6 +10,8 @@ export interface ConnectionOptions extends TlsOptions {
   isInsecure: (hostPort: string) => boolean;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Keep-alive connections per origin (requests beyond this queue); default 16. */
+  maxConnectionsPerHost?: number;
 }
 
 function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -56,6 +58,7 @@ export class Connections {
         requestTls: connect,
         headersTimeout: this.options.headersTimeoutMs ?? 60_000,
         bodyTimeout: this.options.bodyTimeoutMs ?? 120_000,
+        connections: this.options.maxConnectionsPerHost ?? 16,
       } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
       this.byKey.set(key, d);
     }

@@ -39,6 +39,8 @@ export interface TransportOptions extends TlsOptions {
   clientId?: string;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Keep-alive connections per origin; default 16. */
+  maxConnectionsPerHost?: number;
 }
 
 export interface RegistryRequest {
