@@ -8,6 +8,7 @@
 //  - anonymousPull: the manifest can be fetched without any credential (the user's own trust
 //    settings apply, so this result is independent of the TLS one);
 //  - digestMatch: the served manifest hashes to the pinned digest.
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect, rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { ContrastError, errorMessage } from '../internal/errors.js';
@@ -71,6 +72,47 @@ function issuerCN(cert: PeerCertificate): string {
   return Array.isArray(cn) ? cn.join(', ') : (cn ?? '?');
 }
 
+let publicRoots: X509Certificate[] | undefined;
+
+function roots(): X509Certificate[] {
+  if (!publicRoots) {
+    publicRoots = [];
+    for (const pem of rootCertificates) {
+      try {
+        publicRoots.push(new X509Certificate(pem));
+      } catch {
+        // an unparsable bundled root cannot anchor anything
+      }
+    }
+  }
+  return publicRoots;
+}
+
+/**
+ * Walks the served chain to its top and says whether it ends in (or is signed by) a bundled root.
+ * Used when OpenSSL's single error code (expired, wrong name) may hide an untrusted chain.
+ */
+function chainTrust(leaf: PeerCertificate): { problem: TlsProblem; reason: string } | undefined {
+  let top = leaf;
+  for (let i = 0; i < 10; i++) {
+    const up = (top as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
+    if (!up || up === top || up.fingerprint256 === top.fingerprint256) break;
+    top = up;
+  }
+  const x = new X509Certificate(top.raw);
+  const bundled = roots();
+  if (bundled.some((r) => r.fingerprint256 === x.fingerprint256)) return undefined;
+  if (x.checkIssued(x)) {
+    return top === leaf
+      ? { problem: 'self-signed', reason: `self-signed certificate (CN=${subjectCN(leaf)})` }
+      : { problem: 'self-signed', reason: `self-signed root in the chain ("${subjectCN(top)}" is not a public web PKI root)` };
+  }
+  if (bundled.some((r) => x.checkIssued(r) && x.verify(r.publicKey))) return undefined;
+  return top.infoAccess?.['CA Issuers - URI']?.length
+    ? { problem: 'incomplete-chain', reason: `incomplete chain: the server does not send the issuer of "${subjectCN(top)}"` }
+    : { problem: 'self-signed', reason: `issued by "${issuerCN(top)}", a private or self-signed CA that is not in the public web PKI` };
+}
+
 /** Classifies a handshake that completed without verification. Pure: exported for tests. */
 export function classifyCertificate(host: string, code: string, chain: PeerCertificate, now = Date.now()): TlsCheck {
   const problems: TlsProblem[] = [];
@@ -94,9 +136,15 @@ export function classifyCertificate(host: string, code: string, chain: PeerCerti
         problems.push('self-signed');
         reasons.push(`issued by "${issuerCN(chain)}", a private or self-signed CA that is not in the public web PKI`);
       }
-    } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-      // reported from the dates below
-    } else if (code !== 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID' || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      // OpenSSL reports only the first error, so an expired certificate hides an untrusted root:
+      // look at the chain ourselves. (Dates and names are checked below.)
+      const trust = chainTrust(chain);
+      if (trust) {
+        problems.push(trust.problem);
+        reasons.push(trust.reason);
+      }
+    } else {
       problems.push('untrusted');
       reasons.push(`certificate not trusted (${code})`);
     }
