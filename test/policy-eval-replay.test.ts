@@ -233,6 +233,27 @@ describe('explain of a failed every', () => {
   });
 });
 
+describe('explain probes leave the engine as it was', () => {
+  it('a probe that does not compile does not break later evaluations', async () => {
+    const rules = `package agent_policy
+import future.keywords.every
+import future.keywords.if
+AllRequest if {
+\tevery x in input.xs {
+\t\tx > 1
+\t}
+}
+`;
+    const session = await AgentSession.create(source(rules, 'every.rego'));
+    assert.deepEqual(session.everyFailures('every x in xs { x > 1 }', { xs: [1, 2] }, { xs: [0, 5] }), [
+      { value: 0 },
+    ]);
+    assert.equal(session.everyFailures('every x in xs { nosuch_function(x) }', {}, { xs: [1] }), undefined);
+    assert.equal(session.evaluate('AllRequest', { xs: [2, 3] }).allowed, true);
+    assert.equal(session.evaluate('AllRequest', { xs: [0, 3] }).allowed, false);
+  });
+});
+
 describe('contrast policy eval (CLI)', () => {
   it('--replay --json prints one object per request with result and prints', async (t) => {
     const p = logPath(t, 'k8s-policy-pod.txt');

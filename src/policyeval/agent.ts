@@ -35,6 +35,8 @@ export const PACKAGE_PATH = 'data.agent_policy';
 export const ALLOW_FAILURES_RULE = 'AllowRequestsFailingPolicy';
 /** Where refValue puts a body's bindings in the input; no agent request has such a field. */
 const BINDINGS_KEY = '__contrast_explain_bindings';
+const PROBE_MODULE = '<explain probe>';
+const PROBE_PACKAGE = 'contrast_explain_probe';
 
 export type DenyReason = 'false' | 'undefined' | 'invalid-result' | 'error';
 
@@ -224,7 +226,7 @@ export class AgentSession {
     ].join('\n');
     const base = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
     try {
-      this.engine.addPolicy('<explain probe>', module);
+      this.engine.addPolicy(PROBE_MODULE, module);
       this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
       const failing = this.engine.evalRule(`${PACKAGE_PATH}.__contrast_probe_failing`);
       if (!Array.isArray(failing)) return undefined;
@@ -236,6 +238,13 @@ export class AgentSession {
       return undefined;
     } finally {
       this.engine.takePrints();
+      // Replace the probe by an empty module: a probe that failed to compile must not stay in the
+      // engine (it would break every later evaluation), and a working one must not linger either.
+      try {
+        this.engine.addPolicy(PROBE_MODULE, `package ${PROBE_PACKAGE}\n`);
+      } catch {
+        // nothing more to undo
+      }
     }
   }
 

@@ -146,27 +146,39 @@ function summarize(verdict: Verdict): string {
   }
 }
 
+/**
+ * The failed rule bodies of a trace, with the values of the refs each failed expression reads and,
+ * for a failed `every`, the elements it fails for.
+ */
+export function describeFailures(
+  session: AgentSession,
+  trace: TraceEntry[],
+  input: unknown,
+): FailedExpression[] {
+  const failures = failedExpressions(trace);
+  for (const f of failures) f.operands = operandValues(session, f, input);
+  const valueOf = (caller: FailedExpression, arg: string): unknown =>
+    caller.bindings[arg] ??
+    caller.operands?.[arg] ??
+    session.refValue(arg, input, caller.bindings) ??
+    jsonLiteral(arg);
+  for (const f of failures) {
+    if (!/^every\s/.test(f.text.trim())) continue;
+    const params = paramBindings(f, failures, session.policy.text, valueOf);
+    const elements = session.everyFailures(f.text, input, { ...params, ...f.bindings });
+    if (elements) f.failingElements = elements;
+  }
+  return focusOnFailingElements(failures);
+}
+
 /** Explains why `verdict` (a refusal) happened, re-evaluating the request with tracing on. */
 export function explainVerdict(session: AgentSession, verdict: Verdict, input: unknown): Explanation {
   const traced = session.trace(verdict.request, input);
   const explanation: Explanation = {
     request: verdict.request,
     summary: summarize(verdict),
-    failures: failedExpressions(traced.trace),
+    failures: describeFailures(session, traced.trace, input),
   };
-  for (const f of explanation.failures) f.operands = operandValues(session, f, input);
-  const valueOf = (caller: FailedExpression, arg: string): unknown =>
-    caller.bindings[arg] ??
-    caller.operands?.[arg] ??
-    session.refValue(arg, input, caller.bindings) ??
-    jsonLiteral(arg);
-  for (const f of explanation.failures) {
-    if (!/^every\s/.test(f.text.trim())) continue;
-    const params = paramBindings(f, explanation.failures, session.policy.text, valueOf);
-    const elements = session.everyFailures(f.text, input, { ...params, ...f.bindings });
-    if (elements) f.failingElements = elements;
-  }
-  explanation.failures = focusOnFailingElements(explanation.failures);
   if (traced.error) explanation.error = traced.error;
   if (verdict.request === 'CreateContainerRequest') {
     const policyData = session.ruleValue('policy_data');

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { ALLOW_FAILURES_RULE, AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
-import { explainVerdict, failedExpressions, type Explanation, type FailedExpression } from './explain.js';
+import { describeFailures, explainVerdict, type Explanation, type FailedExpression } from './explain.js';
 import type { RecordedRequest } from './requests.js';
 
 export { AgentSession, ALLOW_FAILURES_RULE, PACKAGE_PATH, type DenyReason, type Verdict } from './agent.js';
@@ -16,6 +16,7 @@ export {
 } from './containers.js';
 export { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
 export {
+  describeFailures,
   explainVerdict,
   failedExpressions,
   formatExplanation,
@@ -120,7 +121,7 @@ export function evaluateQuery(
       out.result === undefined ||
       out.result === false ||
       (Array.isArray(out.result) && out.result.length === 0);
-    if (options.explain && failed) out.failures = failedExpressions(trace);
+    if (options.explain && failed) out.failures = describeFailures(session, trace, input);
   }
   return out;
 }
