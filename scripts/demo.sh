@@ -102,17 +102,18 @@ contrast generate --reference-values "$PLATFORM" --registries-conf registries.co
 after=$(cat "$DEMO_DIR"/deploy/*.yml "$DEMO_DIR/manifest.json" | sha256sum)
 [[ $before == "$after" ]] && echo "   identical files (sha256 ${after:0:16}…)" || die "second run changed the output"
 
-bold "7. contrast policy eval: what the web pod's agent would allow"
-cat >"$DEMO_DIR/exec.json" <<'JSON'
-{"container_id": "0123456789abcdef", "exec_id": "e1", "process": {"Args": ["/bin/sh"], "Env": [], "Cwd": "/"}}
-JSON
-echo '{}' >"$DEMO_DIR/empty.json"
-for q in GuestDetailsRequest ExecProcessRequest; do
-  printf '   %-22s ' "$q:"
-  contrast policy eval --policy deploy/web.yml --workload Deployment/web \
-    --query "data.agent_policy.$q" --input "$([[ $q == ExecProcessRequest ]] && echo exec.json || echo empty.json)" 2>&1 | head -3 | tr '\n' ' '
-  echo
-done
+bold "7. contrast policy eval: requests the web pod's agent would get"
+# A container file copy the runtime makes (allowed), the same with a path escape, a shell exec the
+# pod never asked for, and an attempt to swap the policy: the generated policy decides each one.
+B=$(printf '%064d' 0 | tr 0 a)
+cat >"$DEMO_DIR/requests.log" <<LOG
+["CopyFileRequest", {"path": "/run/kata-containers/shared/containers/$B-0123456789abcdef-resolv.conf"}]
+["CopyFileRequest", {"path": "/run/kata-containers/shared/containers/$B-0123456789abcdef-../../../../etc/shadow"}]
+["ExecProcessRequest", {"container_id": "$B", "exec_id": "e1", "process": {"Args": ["/bin/sh"]}}]
+["SetPolicyRequest", {"policy": "package agent_policy\\ndefault ExecProcessRequest := true"}]
+LOG
+echo "   \$ contrast policy eval --policy deploy/web.yml --workload Deployment/web --replay requests.log"
+contrast policy eval --policy deploy/web.yml --workload Deployment/web --replay requests.log 2>&1 | cut -c1-150 | sed 's/^/   /' || true
 
 bold "done"
 echo "   files in $DEMO_DIR (registries stop now; DEMO_KEEP=1 keeps them running)"
