@@ -4,6 +4,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync 
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import { b64, credentialFixture, helpers, type CredentialFixture } from '../../test/credentials-fixture.js';
+import { ContrastError } from '../internal/errors.js';
 import { setLogLevel } from '../internal/log.js';
 import { forgetCredential, resolveCredential } from './resolve.js';
 import { removeCredential, storeCredential } from './store.js';
@@ -106,6 +107,22 @@ describe('storeCredential', () => {
       /config\.json is not valid JSON .*not changing it/,
     );
     assert.equal(readFileSync(path, 'utf8'), '{"auths": {');
+  });
+
+  it('reports unreadable and unwritable destinations as user errors', async () => {
+    const file = fx.write('plain-file', 'x');
+    await assert.rejects(
+      storeCredential('r.io', creds, { env: fx.env, authFile: join(file, 'sub/auth.json') }),
+      (err: unknown) => err instanceof ContrastError && /cannot read .*auth\.json: ENOTDIR/.test(err.message),
+    );
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+    // /proc takes no new files, not even from root
+    await assert.rejects(
+      storeCredential('r.io', creds, { env: fx.env, authFile: '/proc/contrast-test-auth.json' }),
+      (err: unknown) =>
+        err instanceof ContrastError &&
+        /cannot write \/proc\/contrast-test-auth\.json: .*nothing was changed/.test(err.message),
+    );
   });
 
   it('hands the secret to credsStore and leaves a {} marker', async () => {

@@ -108,9 +108,14 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
 }
 
 async function writeConfigFile(file: ConfigFile, dir: string | undefined): Promise<void> {
-  if (dir !== undefined) await mkdir(dir, { recursive: true, mode: 0o700 });
-  else await mkdir(dirname(file.writePath), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file.writePath, `${JSON.stringify(file.document, null, '\t')}\n`, { mode: 0o600 });
+  try {
+    await mkdir(dir ?? dirname(file.writePath), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(file.writePath, `${JSON.stringify(file.document, null, '\t')}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw new ContrastError(`cannot write ${file.path}: ${errorMessage(err)}; nothing was changed`, {
+      code: 'CONFIG_UNWRITABLE',
+    });
+  }
 }
 
 function helperFor(
