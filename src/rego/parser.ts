@@ -154,7 +154,6 @@ export class Parser {
       this.fail(`unexpected ${RESERVED.has(nameTok.v) ? 'keyword ' : ''}\`${nameTok.v || 'EOF'}\``, nameTok);
     }
     const refTerms: Expr[] = [];
-    let bracketCount = 0;
     for (;;) {
       if (this.isOp('.') && !this.tok.ws) {
         this.next();
@@ -165,7 +164,6 @@ export class Parser {
         this.next();
         refTerms.push(this.parseExpr());
         this.expectOp(']');
-        bracketCount++;
       } else break;
     }
     let args: Expr[] | null = null;

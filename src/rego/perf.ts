@@ -21,13 +21,30 @@ const policy = policies.find((p) => p.workload.name === 'exec-test')!;
 console.log(`policy text: ${(policy.policyText.length / 1024).toFixed(1)} KiB`);
 
 const compile: number[] = [];
+const firstEval: number[] = [];
 let engine!: Engine;
-for (let i = 0; i < 20; i++) {
+for (let i = 0; i < 60; i++) {
   const t0 = performance.now();
   engine = new Engine();
   engine.addPolicy('policy.rego', policy.policyText);
+  const t1 = performance.now();
   engine.evalRule('data.agent_policy.AllowRequestsFailingPolicy');
-  compile.push(performance.now() - t0);
+  compile.push(t1 - t0);
+  firstEval.push(performance.now() - t1);
+}
+if (process.env['TRACE_DEMO']) {
+  const req = reqs0().find(([t]) => t === 'CreateContainerRequest')![1] as { OCI: { Process: { Args: string[] } } };
+  const bad = structuredClone(req);
+  bad.OCI.Process.Args = ['/bin/sh', '-c', 'evil'];
+  engine.setInput(bad);
+  engine.enableTrace(true);
+  console.log(JSON.stringify(engine.evalRule('data.agent_policy.CreateContainerRequest')));
+  for (const t of engine.takeTrace()) console.log(JSON.stringify(t).slice(0, 400));
+  engine.enableTrace(false);
+  process.exit(0);
+}
+function reqs0() {
+  return loadRecorded(join(import.meta.dirname, '../../../shared/agent-requests/pod-exec.txt'));
 }
 const reqs = loadRecorded(join(import.meta.dirname, '../../../shared/agent-requests/pod-exec.txt'));
 const creates = reqs.filter(([t]) => t === 'CreateContainerRequest').map(([, i]) => i);
@@ -43,7 +60,7 @@ for (let round = 0; round < 30; round++) {
   }
 }
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`parse+compile: first ${compile[0]!.toFixed(1)} ms, median ${med(compile).toFixed(1)} ms`);
+console.log(`parse+compile: first ${compile[0]!.toFixed(1)} ms, median ${med(compile).toFixed(1)} ms; first evaluation after load: median ${med(firstEval).toFixed(1)} ms`);
 console.log(`CreateContainerRequest eval: median ${med(times).toFixed(2)} ms over ${times.length} evaluations`);
 console.log('results (first round):', JSON.stringify(results).slice(0, 300));
 if (process.env['DUMP_POLICY']) (await import('node:fs')).writeFileSync(process.env['DUMP_POLICY'], policy.policyText);

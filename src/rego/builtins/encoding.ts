@@ -7,14 +7,69 @@ import { fromJSON, normInt, RObject, RSet, stringifyValue, toJSON, type Value } 
 import { arr, def, int, num, obj, str } from './registry.js';
 
 // ---------------------------------------------------------------- json / yaml
-function parseJsonExact(s: string): unknown {
-  // keep big integers exact
-  return JSON.parse(s, (_k, v: unknown, ctx?: { source?: string }) => {
-    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) && ctx?.source && /^-?\d+$/.test(ctx.source)) {
-      return BigInt(ctx.source);
+/** JSON.parse that keeps integers beyond 2^53 exact (as bigint); throws SyntaxError on bad input */
+export function parseJsonExact(text: string): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  // validate with the native parser first, then re-parse numbers ourselves
+  JSON.parse(text);
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const value = (): unknown => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const o: Record<string, unknown> = {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return o;
+      }
+      for (;;) {
+        ws();
+        const k = value() as string;
+        ws();
+        i++; // :
+        o[k] = value();
+        ws();
+        if (text[i++] === '}') return o;
+      }
     }
-    return v;
-  });
+    if (c === '[') {
+      i++;
+      const a: unknown[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return a;
+      }
+      for (;;) {
+        a.push(value());
+        ws();
+        if (text[i++] === ']') return a;
+      }
+    }
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const str = JSON.parse(text.slice(i, j + 1)) as string;
+      i = j + 1;
+      return str;
+    }
+    const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?|^true|^false|^null/.exec(text.slice(i, i + 400))!;
+    i += m[0].length;
+    if (m[0] === 'true') return true;
+    if (m[0] === 'false') return false;
+    if (m[0] === 'null') return null;
+    if (/^-?\d+$/.test(m[0])) {
+      const n = Number(m[0]);
+      return Number.isSafeInteger(n) ? n : BigInt(m[0]);
+    }
+    return Number(m[0]);
+  };
+  return value();
 }
 def('json.marshal', 1, ([a]) => stringifyValue(a!));
 def('json.marshal_with_options', 2, ([a, o]) => {

@@ -1,0 +1,253 @@
+// Language-feature tests for our Rego engine, through its public API.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ContrastError } from '../internal/errors.js';
+import { Engine, RegoEvalError, RegoParseError } from './index.js';
+
+function run(src: string, rule = 'data.test', opts: { input?: unknown; data?: unknown; strict?: boolean; v1?: boolean } = {}): unknown {
+  const e = new Engine({ strictBuiltinErrors: opts.strict ?? false, regoV1: opts.v1 ?? false });
+  e.addPolicy('test.rego', src);
+  if (opts.data !== undefined) e.setData(opts.data);
+  if (opts.input !== undefined) e.setInput(opts.input);
+  return e.evalRule(rule);
+}
+
+test('complete rules, defaults and undefined vs false', () => {
+  const src = `package test
+default allow := false
+allow if input.user == "admin"
+deny { input.user == "eve" }
+`;
+  assert.equal(run(src, 'data.test.allow', { input: { user: 'admin' } }), true);
+  assert.equal(run(src, 'data.test.allow', { input: { user: 'bob' } }), false);
+  assert.equal(run(src, 'data.test.deny', { input: { user: 'bob' } }), undefined);
+  assert.deepEqual(run(src, 'data.test', { input: { user: 'bob' } }), { allow: false });
+});
+
+test('partial set and object rules, ref heads with several keys', () => {
+  const src = `package test
+import rego.v1
+names contains n if some n in ["a", "b", "a"]
+by_len[n] := count(n) if some n in ["xy", "z"]
+tree[a][b] := 1 if { some a in ["p", "q"]; some b in ["r"] }
+deep.er.value := 3
+`;
+  assert.deepEqual(run(src), {
+    names: ['a', 'b'],
+    by_len: { xy: 2, z: 1 },
+    tree: { p: { r: 1 }, q: { r: 1 } },
+    deep: { er: { value: 3 } },
+  });
+  // Rego v0: `p[x] { ... }` is a partial set
+  assert.deepEqual(run('package test\nold[x] { x := [1, 2][_] }'), { old: [1, 2] });
+});
+
+test('functions with several definitions, else chains and conflicts', () => {
+  const src = `package test
+f(x) := "small" if x < 10
+f(x) := "big" if x >= 10
+g(x) := 1 if { x == 1 } else := 2 if { x == 2 } else := 3
+h(x) := x + 1
+h(x) := x + 2
+a := [f(1), f(100), g(1), g(2), g(9)]
+`;
+  assert.deepEqual(run(src, 'data.test.a'), ['small', 'big', 1, 2, 3]);
+  assert.throws(() => run(src, 'data.test.b', {}) ?? run('package test\nh(x) := x + 1\nh(x) := x + 2\nb := h(1)', 'data.test.b'), (err: unknown) => {
+    assert.ok(err instanceof RegoEvalError);
+    assert.match((err as Error).message, /functions must not produce multiple outputs/);
+    return true;
+  });
+  assert.throws(() => run('package test\np := 1\np := 2 if true', 'data.test.p'), /should not produce multiple outputs/);
+});
+
+test('unification, destructuring and assignment', () => {
+  const src = `package test
+r := [a, b, c] if {
+  [a, {"k": b}] := [1, {"k": 2}]
+  c = 3
+  [c, 3] = [3, c]
+}
+x := y if { y = z + 1; z = 5 }
+`;
+  assert.deepEqual(run(src, 'data.test.r'), [1, 2, 3]);
+  assert.equal(run(src, 'data.test.x'), 6, 'body literals are reordered so z is bound first');
+  assert.throws(() => run('package test\np if { x := 1; x := 2 }', 'data.test.p'), RegoParseError);
+});
+
+test('iteration via refs with variables, some, some-in, every and not', () => {
+  const input = { containers: [{ name: 'a', ports: [80] }, { name: 'b', ports: [443, 8080] }] };
+  const src = `package test
+import future.keywords
+names[n] { n := input.containers[_].name }
+pairs := {[i, p] | some i, c in input.containers; some p in c.ports}
+all_named if every c in input.containers { c.name != "" }
+none_root if not input.containers[_].root
+has_443 if 443 in input.containers[_].ports
+some_decl := x if { some i; input.containers[i].name == "b"; x := i }
+`;
+  assert.deepEqual(run(src, 'data.test', { input }), {
+    names: ['a', 'b'],
+    pairs: [
+      [0, 80],
+      [1, 443],
+      [1, 8080],
+    ],
+    all_named: true,
+    none_root: true,
+    has_443: true,
+    some_decl: 1,
+  });
+});
+
+test('comprehensions and sets serialize to sorted JSON arrays', () => {
+  const src = `package test
+s := {3, 1, 2}
+a := [(x * 2) | some x in s]
+o := {k: v | some k, v in {"b": 2, "a": 1}}
+u := s | {9}
+i := s & {1, 9}
+d := s - {1}
+`;
+  assert.deepEqual(run(src), { s: [1, 2, 3], a: [2, 4, 6], o: { a: 1, b: 2 }, u: [1, 2, 3, 9], i: [1], d: [2, 3] });
+});
+
+test('arbitrary-size integers and decimals', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package test\nbig := 1000000000000000000000 + 1\ndiv := 21 / 5\nf := 0.1 + 0.2\nhalf := 7 / 2');
+  const r = e.evalQuery('x := data.test');
+  assert.deepEqual(r[0]?.bindings['x'], { big: 1000000000000000000001n, div: 4.2, f: 0.30000000000000004, half: 3.5 });
+});
+
+test('with replaces input, data and functions', () => {
+  const src = `package test
+allow if input.user == "admin"
+limit := data.config.max
+double(x) := 2 * x
+r1 := true if allow with input as {"user": "admin"}
+r2 := l if { l := limit with data.config.max as 7 }
+r3 := v if { v := double(2) with double as triple }
+triple(x) := 3 * x
+r4 := c if { c := count([1]) with count as 42 }
+`;
+  assert.deepEqual(run(src, 'data.test', { input: { user: 'bob' }, data: { config: { max: 1 } } }), {
+    limit: 1,
+    r1: true,
+    r2: 7,
+    r3: 6,
+    r4: 42,
+  });
+});
+
+test('print output is collected', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package test\np if { print("hello", 1, {"a": [1]}, input.missing) }');
+  assert.equal(e.evalRule('data.test.p'), true);
+  assert.deepEqual(e.takePrints(), ['hello 1 {"a":[1]} <undefined>']);
+  assert.deepEqual(e.takePrints(), []);
+});
+
+test('strict vs non-strict builtin errors', () => {
+  const src = 'package test\nx := to_number("abc")\ny := 1';
+  assert.deepEqual(run(src, 'data.test', { strict: false }), { y: 1 });
+  assert.throws(() => run(src, 'data.test', { strict: true }), (err: unknown) => {
+    assert.ok(err instanceof RegoEvalError && err instanceof ContrastError);
+    assert.match((err as Error).message, /^test\.rego:2:6: .*could not parse string as number/);
+    return true;
+  });
+});
+
+test('parse errors carry file:line:col', () => {
+  const e = new Engine();
+  assert.throws(
+    () => e.addPolicy('bad.rego', 'package test\n\np := [1, 2\n'),
+    (err: unknown) => err instanceof RegoParseError && /^bad\.rego:4:1: /.test((err as Error).message),
+  );
+  assert.throws(() => new Engine({ regoV1: true }).addPolicy('v1.rego', 'package test\np { true }'), /`if` keyword is required/);
+});
+
+test('regex builtins use RE2 semantics', () => {
+  const src = `package test
+m := regex.match("^a+b$", "aaab")
+r := regex.replace("a1b22", "[0-9]+", "#")
+f := regex.find_n("[a-z]", "a1b2c", 2)
+s := regex.split(",\\\\s*", "a, b,c")
+bad := regex.match("(a)\\\\1", "aa")
+`;
+  // backreferences are not RE2: the builtin fails (undefined in non-strict mode) instead of matching
+  assert.deepEqual(run(src), { m: true, r: 'a#b#', f: ['a', 'b'], s: ['a', 'b', 'c'] });
+});
+
+test('string, object and encoding builtins', () => {
+  const src = `package test
+a := sprintf("%s-%d-%v-%.2f", ["x", 5, [1, "b"], 3.14159])
+b := object.union({"a": {"b": 1}}, {"a": {"c": 2}})
+c := json.patch({"a": [1]}, [{"op": "add", "path": "/a/-", "value": 2}, {"op": "replace", "path": ["b"], "value": 1}])
+d := json.patch({"a": [1]}, [{"op": "add", "path": "/a/-", "value": 2}, {"op": "add", "path": "/b", "value": 1}])
+e := base64.decode(base64.encode("hi"))
+f := [trim_space("  x "), upper("a"), concat(",", {"b", "a"}), format_int(255, 16), substring("hello", 1, 3)]
+g := units.parse_bytes("1Gi")
+h := json.unmarshal("{\\"n\\": 12345678901234567890}")
+i := glob.match("*.example.com", ["."], "api.example.com")
+j := net.cidr_contains("10.0.0.0/8", "10.1.2.3")
+`;
+  assert.deepEqual(run(src), {
+    a: 'x-5-[1, "b"]-3.14',
+    b: { a: { b: 1, c: 2 } },
+    d: { a: [1, 2], b: 1 },
+    e: 'hi',
+    f: ['x', 'A', 'a,b', 'ff', 'ell'],
+    g: 1073741824,
+    h: { n: 12345678901234567890n },
+    i: true,
+    j: true,
+  });
+});
+
+test('evalQuery returns bindings and expression values', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package test\nxs := [1, 2, 3]');
+  assert.deepEqual(e.evalQuery('x := data.test.xs[_]; x > 1'), [
+    { bindings: { x: 2 }, expressions: [true, true] },
+    { bindings: { x: 3 }, expressions: [true, true] },
+  ]);
+  assert.deepEqual(e.evalQuery('1 == 2'), [{ bindings: {}, expressions: [false] }]);
+  assert.deepEqual(e.evalQuery('1 == 2; true'), []);
+});
+
+test('data: setData, addData merge, getData and base documents next to rules', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package pkg\nrule := data.pkg.base + 1');
+  e.setData({ pkg: { base: 1, other: { a: 1 } } });
+  e.addData({ pkg: { other: { b: 2 } } });
+  assert.deepEqual(e.getData(), { pkg: { base: 1, other: { a: 1, b: 2 } } });
+  assert.deepEqual(e.evalRule('data.pkg'), { base: 1, other: { a: 1, b: 2 }, rule: 2 });
+});
+
+test('trace records the first failing expression of each failed body', () => {
+  const e = new Engine();
+  e.addPolicy(
+    'p.rego',
+    `package agent
+allow if {
+  c := input.containers[_]
+  c.image == "good"
+}
+`,
+  );
+  e.setInput({ containers: [{ image: 'bad' }] });
+  e.enableTrace(true);
+  assert.equal(e.evalRule('data.agent.allow'), undefined);
+  const trace = e.takeTrace();
+  assert.equal(trace.length, 1);
+  const t = trace[0]!;
+  assert.equal(t.rule, 'data.agent.allow');
+  assert.equal(t.file, 'p.rego');
+  assert.equal(t.line, 4);
+  assert.equal(t.text, 'c.image == "good"');
+  assert.deepEqual(t.bindings, { c: { image: 'bad' }, 'c.image': 'bad' });
+  assert.deepEqual(e.takeTrace(), []);
+});
+
+test('recursion is reported', () => {
+  assert.throws(() => run('package test\na := b\nb := a', 'data.test.a'), /recursion/);
+});
