@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { storeCredential } from '../credentials/index.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
+import { clientOptionsFromFlags } from '../registry/options.js';
+import { verifyLogin } from '../registry/verify-login.js';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) {
@@ -25,10 +27,11 @@ export function registerLogin(parent: Command): void {
     .option('-p, --password <password>', 'password or access token (prefer --password-stdin)')
     .option('--password-stdin', 'read the password or access token from standard input')
     .option('--authfile <path>', 'write this file instead of the Docker config')
+    .option('--no-verify', 'store without checking the credentials against the registry first')
     .action(
       async (
         registry: string | undefined,
-        opts: { username: string; password?: string; passwordStdin?: boolean; authfile?: string },
+        opts: { username: string; password?: string; passwordStdin?: boolean; authfile?: string; verify: boolean },
       ) => {
         registerSecret(opts.password);
         if (opts.password !== undefined && opts.passwordStdin) {
@@ -46,6 +49,10 @@ export function registerLogin(parent: Command): void {
           password = opts.password;
         } else {
           throw new ContrastError('no password given', { hint: 'use --password-stdin (or -p PASSWORD)' });
+        }
+        if (opts.verify) {
+          const verified = await verifyLogin(registry ?? '', { username: opts.username, password }, clientOptionsFromFlags({}));
+          log.info(verified.detail);
         }
         const stored = await storeCredential(
           registry ?? '',

@@ -110,9 +110,9 @@ export async function verifyLogin(
       throw rejected(registry, credential.username, `OAuth2 password grant: HTTP ${post.status}${post.message ? `: ${post.message}` : ''}`);
     }
     throw new ContrastError(
-      `registry ${registry} does not accept a user name and password: its token server answered the Basic token request ` +
-        `with ${getError.message.replace(/^.*?: HTTP /, 'HTTP ')} and the OAuth2 password grant with HTTP ${post.status}${post.message ? ` (${post.message})` : ''}; ` +
-        'it issues tokens only for identity (refresh) tokens; nothing was stored',
+      `registry ${registry} does not accept a user name and password: its token server refused the Basic token request ` +
+        `(${getError.message.replace(/^.*?: HTTP /, 'HTTP ')}) and the OAuth2 password grant (HTTP ${post.status}${post.message ? `: ${post.message}` : ''}); ` +
+        'it only issues tokens for identity (refresh) tokens; nothing was stored',
       {
         code: 'LOGIN_IDENTITY_TOKEN_ONLY',
         hint: "log in with the registry's own tool (e.g. `az acr login`, `docker login` with SSO): it stores an identity token that contrast reads; or store anyway with --no-verify",
