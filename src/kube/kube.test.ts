@@ -150,3 +150,11 @@ test('empty metadata or annotations are filled in; new metadata goes first in th
   );
   assert.ok(out.includes("  template:\n    metadata:\n      annotations:\n        k: v\n    spec:"), out);
 });
+
+test('CRLF files keep their line ends', () => {
+  const text = 'kind: Pod\r\nmetadata:\r\n  name: a # c\r\nspec:\r\n  runtimeClassName: contrast-cc\r\n  containers: [{name: c, image: x}]\r\n';
+  const f = parseKubeFile('crlf.yaml', text);
+  assert.equal(serializeKubeFile(f), text);
+  setPodAnnotation(findWorkloads([f])[0]!, 'k', 'v');
+  assert.equal(serializeKubeFile(f), text.replace('  name: a # c\r\n', '  name: a # c\r\n  annotations:\r\n    k: v\r\n'));
+});

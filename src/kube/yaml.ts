@@ -118,6 +118,15 @@ function renderOptions(indentSeq: boolean, flowCollectionPadding = false): ToStr
 const STYLES: ToStringOptions[] = [renderOptions(true), renderOptions(false), renderOptions(true, true), renderOptions(false, true)];
 
 function serializeKnown(doc: Document, source: string): string {
+  if (source.includes('\r\n')) {
+    // Work on LF text (the library renders LF) and restore the file's CRLF line ends.
+    const lf = serializeKnownLf(doc, source.replace(/\r\n/g, '\n'));
+    return lf === source.replace(/\r\n/g, '\n') ? source : lf.replace(/\r?\n/g, '\r\n');
+  }
+  return serializeKnownLf(doc, source);
+}
+
+function serializeKnownLf(doc: Document, source: string): string {
   const pristine = parseDocument(source, { prettyErrors: false });
   let best: { before: string; after: string; score: number; opts: ToStringOptions } | undefined;
   for (const opts of STYLES) {

@@ -247,3 +247,47 @@ test('a container of one pod is denied by another pod\'s policy', async (t) => {
   const foreignPause = loadRecorded(exec).find(isContainer('sandbox'))!;
   assert.equal(agent.wouldAllow(foreignPause[0], foreignPause[1]), false);
 });
+
+test('network, stream and other request types follow request_defaults and the defaults', async (t) => {
+  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
+  if (!path) return;
+  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
+  if (!agent) return;
+  const iface = loadRecorded(path).find(isType('UpdateInterfaceRequest'))![1] as Req;
+  assert.equal(agent.wouldAllow('UpdateInterfaceRequest', iface), true);
+  for (const change of [
+    (i: Req) => (i['interface']['name'] = 'lo'),
+    (i: Req) => (i['interface']['raw_flags'] = 128),
+    (i: Req) => (i['interface']['IPAddresses'][0]['address'] = '127.0.0.2'),
+  ]) {
+    const bad = clone(iface);
+    change(bad);
+    assert.equal(agent.wouldAllow('UpdateInterfaceRequest', bad), false, JSON.stringify(bad));
+  }
+  const arp = (state: number, flags: number, device = 'eth0') => ({
+    neighbors: { ARPNeighbors: [{ toIPAddress: { family: 0, address: '10.244.0.1', mask: '' }, device, lladdr: 'aa:bb:cc:dd:ee:ff', state, flags }] },
+  });
+  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0)), true);
+  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(2, 0)), false);
+  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 1)), false);
+  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
+  assert.equal(agent.wouldAllow('UpdateEphemeralMountsRequest', { storages: [] }), true);
+  assert.equal(agent.wouldAllow('UpdateEphemeralMountsRequest', { storages: [{ driver: 'ephemeral', source: 'tmpfs', mount_point: '/etc' }] }), false);
+  assert.equal(agent.wouldAllow('ReadStreamRequest', { container_id: 'x', exec_id: 'x', len: 10 }), true);
+  assert.equal(agent.wouldAllow('WriteStreamRequest', { container_id: 'x', exec_id: 'x', data: 'aGk=' }), false);
+  assert.equal(agent.wouldAllow('CloseStdinRequest', { container_id: 'x', exec_id: 'x' }), false);
+  assert.equal(agent.wouldAllow('SetPolicyRequest', { policy: 'package agent_policy\ndefault CreateContainerRequest := true' }), false);
+  assert.equal(agent.wouldAllow('PullImageRequest', { image: 'evil' }), false);
+  assert.equal(agent.wouldAllow('GuestDetailsRequest', { mem_block_size: true }), true);
+});
+
+test('RemoveContainer forgets the container: its id cannot exec afterwards', async (t) => {
+  const path = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
+  if (!path) return;
+  const agent = sim(t, (await recordedPolicies()).get('exec-test')!);
+  if (!agent) return;
+  const exec = replayUntil(agent, loadRecorded(path), isType('ExecProcessRequest'));
+  assert.equal(agent.wouldAllow(exec[0], exec[1]), true);
+  assert.equal(agent.allows('RemoveContainerRequest', { container_id: (exec[1] as Req)['container_id'], timeout: 0 }), true);
+  assert.equal(agent.wouldAllow(exec[0], exec[1]), false);
+});
