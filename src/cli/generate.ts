@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runGenerate } from '../manifest/generate.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -43,8 +43,8 @@ export function registerGenerate(parent: Command): void {
     .option('-m, --manifest <path>', 'manifest to create or update', 'manifest.json')
     .option('--reference-values <platform>', 'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)')
     .option('--reference-values-file <path>', "reference values to use: a release's reference-values.json (handler → values) or one {snp, tdx} object")
-    .option('--reference-value-patches <path>', 'JSON patch files for the reference values of a new manifest (repeatable)', collect)
-    .option('--purge-empty-reference-values', 'drop reference value sets that only miss expected values')
+    .addOption(new Option('--reference-value-patches <path>', 'JSON patch files for the reference values of a new manifest (repeatable)').argParser(collect).hideHelp())
+    .addOption(new Option('--purge-empty-reference-values', 'drop reference value sets that only miss expected values').hideHelp())
     .option('-w, --add-workload-owner-key <path>', 'workload owner key (ECDSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
     .option('--add-seedshare-owner-key <path>', 'seed share owner key (RSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
     .option('-d, --disable-updates', 'no workload owner keys: the manifest can never be updated')

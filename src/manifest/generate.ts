@@ -320,8 +320,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       ...(existsSync(opts.policyPath) ? { rulesPath: opts.policyPath } : {}),
       ...(existsSync(opts.settingsPath) ? { settingsPath: opts.settingsPath } : {}),
     });
-    if (!existsSync(opts.policyPath)) log.info(`${opts.policyPath} not found: using the built-in rules`);
-    if (!existsSync(opts.settingsPath)) log.info(`${opts.settingsPath} not found: using the built-in settings`);
+    if (!existsSync(opts.policyPath)) log.debug(`${opts.policyPath} not found: using the built-in rules`);
+    if (!existsSync(opts.settingsPath)) log.debug(`${opts.settingsPath} not found: using the built-in settings`);
     const settingsByFlavour = new Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>();
     for (const f of flavours) settingsByFlavour.set(f, await loadPolicySettings(policyOptions(f)));
     const refs = [

@@ -1,0 +1,104 @@
+// The policies `contrast generate` writes, read back the way the agent gets them (from the YAML
+// annotation: initdata for guest pull, the legacy annotation for host pull) and judged by our Rego
+// engine with the agent's semantics: every workload of the example deployment, both flavours.
+// Full request sequences for lab pods are covered by src/policy/lab-pod.test.ts; here we check what
+// generate adds: the annotation decodes to a policy that compiles, carries one entry per container
+// (injected ones included) pinned to the images in the YAML, and refuses what the pod never asked for.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { AgentSession, loadPolicy } from '../src/policyeval/index.js';
+import { runCli } from './helpers/cli.js';
+import { requireLab, type Lab } from './helpers/lab.js';
+import { repoRoot } from './helpers/shared.js';
+
+const root = mkdtempSync(join(tmpdir(), 'generate-policy-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const NS = 'gen-test';
+
+function prepare(l: Lab): string {
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
+  const copy = (src: string, dst: string, all = false): void => {
+    execFileSync(
+      'skopeo',
+      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${NS}/${dst}`],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  };
+  copy('test/app:v1', 'demo/web:v1');
+  copy('test/app:v1-docker', 'demo/api:v1');
+  copy('test/app:v1', 'edgelesssys/contrast/coordinator:latest');
+  copy('test/multi:v1', 'edgelesssys/contrast/initializer:latest', true);
+  copy('test/app:v1', 'edgelesssys/contrast/service-mesh-proxy:latest');
+  copy('test/app:v1', 'edgelesssys/kubernetes/pause:3.6');
+  copy('test/app:v1', 'mcr/oss/kubernetes/pause:3.6');
+  const conf = join(root, 'registries.conf');
+  const entry = (prefix: string, location: string) =>
+    `[[registry]]\nprefix = "${prefix}"\nlocation = "${prefix}"\n[[registry.mirror]]\nlocation = "${location}"\ninsecure = true\n`;
+  writeFileSync(conf, [entry('registry.example.com', `${l.a}/${NS}`), entry('ghcr.io/edgelesssys', `${l.a}/${NS}/edgelesssys`), entry('mcr.microsoft.com', `${l.a}/${NS}/mcr`)].join('\n'));
+  return conf;
+}
+
+type Obj = Record<string, unknown>;
+
+function containersOf(yamlPath: string, name: string): Array<{ name: string; image: string }> {
+  for (const d of parseAllDocuments(readFileSync(yamlPath, 'utf8'))) {
+    const o = (d as { toJS(): unknown }).toJS() as { metadata?: { name?: string }; spec?: { template?: { spec: { initContainers?: Array<{ name: string; image: string }>; containers: Array<{ name: string; image: string }> } } } };
+    if (o?.metadata?.name === name && o.spec?.template) return [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers];
+  }
+  throw new Error(`${name} not in ${yamlPath}`);
+}
+
+for (const [platform, flavour] of [
+  ['Metal-QEMU-SNP', 'guest-pull'],
+  ['AKS-CLH-SNP', 'host-pull'],
+] as const) {
+  test(`${flavour} (${platform}): generated policies load, pin every container and refuse foreign requests`, async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const conf = prepare(l);
+    const dir = join(root, flavour);
+    const deploy = join(dir, 'deploy');
+    mkdirSync(deploy, { recursive: true });
+    for (const f of readdirSync(join(repoRoot, 'examples'))) if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
+    const r = await runCli(['--workspace-dir', dir, 'generate', '--no-progress', '--reference-values', platform, '--registries-conf', conf, deploy], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+
+    for (const [file, workload, name] of [
+      ['coordinator.yml', 'StatefulSet/coordinator', 'coordinator'],
+      ['web.yml', 'Deployment/web', 'web'],
+      ['api.yml', 'Deployment/api', 'api'],
+    ] as const) {
+      const path = join(deploy, file);
+      const source = loadPolicy(path, { workload });
+      const session = await AgentSession.create(source);
+      assert.equal(session.allowFailures, false, `${name}: AllowRequestsFailingPolicy must be off`);
+
+      // One policy entry per container of the pod (plus the pause container), images as in the YAML.
+      const data = JSON.parse(source.text.slice(source.text.indexOf('policy_data := ') + 'policy_data := '.length)) as { containers: Array<{ OCI: { Annotations: Obj }; storages?: Array<Obj> }> };
+      const names = data.containers.map((c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] ?? '(pause)');
+      const yamlContainers = containersOf(path, name);
+      for (const c of yamlContainers) assert.ok(names.includes(c.name), `${name}: policy has container ${c.name} (has ${names.join(', ')})`);
+      if (flavour === 'guest-pull') {
+        for (const c of yamlContainers) {
+          const entry = data.containers.find((x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === c.name)!;
+          const pulled = (entry.storages ?? []).find((s) => s['driver'] === 'image_guest_pull');
+          assert.ok(pulled, `${name}/${c.name}: guest-pull storage`);
+          assert.match(String(pulled['source']), new RegExp(`@${c.image.split('@')[1]}$`), `${name}/${c.name}: pulls exactly the pinned image`);
+        }
+      }
+
+      const B = 'a'.repeat(64);
+      const judge = (type: string, input: unknown): boolean => session.evaluate(type, input).allowed;
+      assert.equal(judge('CopyFileRequest', { path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-resolv.conf` }), true, `${name}: CopyFile of a shared file`);
+      assert.equal(judge('CopyFileRequest', { path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-../../../../etc/shadow` }), false, `${name}: CopyFile with ..`);
+      assert.equal(judge('ExecProcessRequest', { container_id: B, exec_id: 'e1', process: { Args: ['/bin/sh'] } }), false, `${name}: exec of a shell`);
+      assert.equal(judge('SetPolicyRequest', { policy: 'package agent_policy\ndefault ExecProcessRequest := true' }), false, `${name}: policy swap`);
+      assert.equal(judge('CreateContainerRequest', { container_id: B, OCI: { Annotations: { 'io.kubernetes.cri.container-name': 'intruder' } } }), false, `${name}: unknown container`);
+    }
+  });
+}
