@@ -251,3 +251,14 @@ allow if {
 test('recursion is reported', () => {
   assert.throws(() => run('package test\na := b\nb := a', 'data.test.a'), /recursion/);
 });
+
+test('a module that fails to compile leaves the engine as it was; modules can be replaced', () => {
+  const e = new Engine();
+  e.addPolicy('a.rego', 'package test\nx := 1\nhelper := 2');
+  assert.throws(() => e.addPolicy('b.rego', 'package test\nx[y] := 1 if y := 1'), /conflicts/);
+  assert.equal(e.evalRule('data.test.x'), 1);
+  e.addPolicy('b.rego', 'package test\ny := helper + 1');
+  assert.equal(e.evalRule('data.test.y'), 3);
+  e.addPolicy('b.rego', 'package test\ny := 10');
+  assert.equal(e.evalRule('data.test.y'), 10);
+});

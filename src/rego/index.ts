@@ -25,6 +25,8 @@ export type QueryResult = { bindings: Record<string, unknown>; expressions: unkn
 
 export class Engine {
   private readonly modules = new Map<string, Module>();
+  /** per module: the package names it was resolved against (re-resolve from source when they change) */
+  private readonly resolvedKey = new Map<string, string>();
   private data: Value = new RObject();
   private input: Value | undefined;
   private root: RuleNode | null = null;
@@ -38,9 +40,21 @@ export class Engine {
   addPolicy(path: string, text: string): void {
     const opts = this.options.regoV1 ? { regoV1: true } : {};
     const mod = new Parser(path, text, opts).parseModule();
+    const previous = this.modules.get(path);
     this.modules.set(path, mod);
+    this.resolvedKey.delete(path);
     this.root = null;
-    this.compile();
+    try {
+      this.compile();
+    } catch (err) {
+      // keep the engine usable with the modules it had
+      if (previous) this.modules.set(path, previous);
+      else this.modules.delete(path);
+      // modules may have been resolved against the failed set of names: re-resolve from source
+      for (const k of this.modules.keys()) if (this.resolvedKey.has(k)) this.resolvedKey.set(k, '\u0001stale');
+      this.root = null;
+      throw err;
+    }
   }
 
   setData(data: unknown): void {
@@ -122,11 +136,20 @@ export class Engine {
       if (!s) pkgNames.set(key, (s = new Set()));
       for (const r of m.rules) s.add(r.path[0]!);
     }
-    for (const m of mods) {
-      const resolver = new Resolver(moduleScope(m, pkgNames.get(m.pkg.join('.'))!));
+    const opts = this.options.regoV1 ? { regoV1: true } : {};
+    for (const [path, m0] of this.modules) {
+      const names = pkgNames.get(m0.pkg.join('.'))!;
+      const key = [...names].sort().join('\u0000');
+      const done = this.resolvedKey.get(path);
+      if (done === key) continue;
+      // resolution rewrites the rules in place: start again from the source when names changed
+      const m = done === undefined ? m0 : new Parser(m0.file, m0.src, opts).parseModule();
+      this.modules.set(path, m);
+      const resolver = new Resolver(moduleScope(m, names));
       for (const r of m.rules) resolver.resolveRule(r);
+      this.resolvedKey.set(path, key);
     }
-    this.root = buildTree(mods);
+    this.root = buildTree([...this.modules.values()]);
     return this.root;
   }
 
