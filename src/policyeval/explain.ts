@@ -30,6 +30,9 @@ export interface FailedExpression {
   failingElements?: Array<{ key?: unknown; value: unknown }>;
 }
 
+/** Shown for a ref that is undefined (the engine's own marker for compared sides). */
+const UNDEFINED = '<undefined>';
+
 // A ref in expression text: a name followed by at least one `.field` or `[...]` (no nesting).
 const REF_IN_TEXT = /(?<![\w.\]"])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^[\]]*\])+/g;
 
@@ -40,13 +43,21 @@ const REF_IN_TEXT = /(?<![\w.\]"])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9
  */
 function operandValues(session: AgentSession, f: FailedExpression, input: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const m of f.text.matchAll(REF_IN_TEXT)) {
-    const ref = m[0];
-    const after = f.text.slice(m.index + ref.length).trimStart();
-    if (after.startsWith('(') || ref in f.bindings || ref in out) continue;
-    const v = session.refValue(ref, input, f.bindings);
-    if (v !== undefined) out[ref] = v;
-  }
+  const visit = (text: string) => {
+    for (const m of text.matchAll(REF_IN_TEXT)) {
+      const ref = m[0];
+      // refs inside brackets are operands too: `s.containers[input.container_id]`
+      for (const inner of ref.matchAll(/\[([^[\]]*)\]/g)) visit(inner[1]!);
+      const after = text.slice(m.index + ref.length).trimStart();
+      if (after.startsWith('(') || ref in f.bindings || ref in out) continue;
+      const v = session.refValue(ref, input, f.bindings);
+      const root = /^[A-Za-z_]\w*/.exec(ref)![0];
+      // "undefined" is worth saying only where the root is known; elsewhere it may just be unbound
+      if (v !== undefined) out[ref] = v;
+      else if (root === 'input' || root === 'data' || root in f.bindings) out[ref] = UNDEFINED;
+    }
+  };
+  visit(f.text);
   return out;
 }
 
@@ -168,7 +179,24 @@ export function describeFailures(
     const elements = session.everyFailures(f.text, input, { ...params, ...f.bindings });
     if (elements) f.failingElements = elements;
   }
-  return focusOnFailingElements(failures);
+  return focusOnFailingElements(dropSucceededCalls(failures));
+}
+
+/**
+ * A failed body of a helper rule or function matters only if the expression that uses it failed
+ * too: helpers with several definitions (`empty(x) if x == null`, `empty(x) if count(x) == 0`) fail
+ * in one definition whenever another one holds. So a failure is kept when it is at the outermost
+ * level, or when some enclosing failed expression names its rule.
+ */
+function dropSucceededCalls(failures: FailedExpression[]): FailedExpression[] {
+  if (failures.length === 0) return failures;
+  const top = Math.min(...failures.map((f) => f.depth));
+  return failures.filter((f) => {
+    if (f.depth === top) return true;
+    const name = f.rule.split('.').pop() ?? '';
+    const used = new RegExp(`(?<![\\w])${name.replace(/[$]/g, '\\$')}(?![\\w])`);
+    return failures.some((g) => g.depth < f.depth && used.test(g.text));
+  });
 }
 
 /** Explains why `verdict` (a refusal) happened, re-evaluating the request with tracing on. */
@@ -206,10 +234,10 @@ function bindingLines(bindings: Record<string, unknown>, pad: string): string[] 
   const compared = entries.filter(([k]) => !isVariable(k));
   const vars = entries.filter(([k]) => isVariable(k));
   const lines: string[] = [];
-  for (const [k, v] of compared) lines.push(`${pad}${k} = ${formatValue(v)}`);
+  for (const [k, v] of compared) lines.push(`${pad}${k} = ${v === UNDEFINED ? 'undefined' : formatValue(v)}`);
   const hidden: string[] = [];
   for (const [k, v] of vars) {
-    const text = formatValue(v);
+    const text = v === UNDEFINED ? 'undefined' : formatValue(v);
     if (compared.length > 0 && text.length > SMALL_VALUE) hidden.push(k);
     else lines.push(`${pad}${k} = ${text}`);
   }
