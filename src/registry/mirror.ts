@@ -161,13 +161,20 @@ export class Mirror {
       sources.push({ input, ref: parseReference(input) });
     }
     this.checkCollisions(sources);
-    const images: MirroredImage[] = [];
-    // Images one after another (clear progress and errors); blobs inside an image in parallel.
-    for (const src of sources) {
-      checkAborted(this.options.signal);
-      images.push(await this.mirrorImage(src));
-    }
-    return { images, stats: this.stats };
+    // Images in parallel too (bounded separately, so manifests of many small images overlap);
+    // the blob limiter bounds the transfers. The first failure is reported once all have settled.
+    const imageLimit = limiter(Math.max(1, this.options.concurrency ?? 4));
+    const settled = await Promise.allSettled(
+      sources.map((src) =>
+        imageLimit(() => {
+          checkAborted(this.options.signal);
+          return this.mirrorImage(src);
+        }),
+      ),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { images: settled.map((r) => (r as PromiseFulfilledResult<MirroredImage>).value), stats: this.stats };
   }
 
   private checkCollisions(sources: Source[]): void {
@@ -241,9 +248,10 @@ export class Mirror {
       await this.copyImageManifest(ref, target, top.bytes, parsed.mediaType, top.digest, src.input);
       pinned = { digest: top.digest, bytes: top.bytes, mediaType: parsed.mediaType };
     }
-    if (ref.tag && !ref.digest) {
+    if (ref.tag) {
       checkAborted(this.options.signal);
-      // Tag last: it only ever names complete content.
+      // Tag last: it only ever names complete content. Pinned references get their tag too, so
+      // registries that purge untagged manifests keep the mirror.
       const current = await manifestDigest(this.client.transport, target, ref.tag);
       if (current === pinned.digest) {
         this.stats.manifestsSkipped++;
