@@ -32,7 +32,7 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
     const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), flavour);
     assert.deepEqual(
       policies.map((p) => `${p.workload.kind}/${p.workload.name}`),
-      ['Deployment/web', 'CronJob/nightly', 'StatefulSet/db', 'Pod/debug-'],
+      ['Deployment/web', 'CronJob/nightly', 'StatefulSet/db', 'Pod/debug-', 'DaemonSet/agent', 'Job/migrate', 'ReplicaSet/rs', 'ReplicationController/rc'],
     );
     const dir = join(testdata, 'golden', flavour);
     for (const p of policies) {
@@ -113,6 +113,11 @@ test('CronJob, StatefulSet and generateName get sandbox name regexes; hostNetwor
   assert.equal(byName.get('db')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^db-[0-9]+$');
   const debug = byName.get('debug-')!;
   assert.equal(debug.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^debug-[a-z0-9]{5}$');
+  const sandboxName = (n: string) => byName.get(n)!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'];
+  assert.equal(sandboxName('agent'), '^agent-[a-z0-9]{5}$');
+  assert.equal(sandboxName('migrate'), '^migrate-([0-9]+-)?[a-z0-9]{5}$');
+  assert.equal(sandboxName('rs'), '^rs-[a-z0-9]{5}$');
+  assert.equal(sandboxName('rc'), '^rc-[a-z0-9]{5}$');
   assert.deepEqual(
     debug.containers[0]!.OCI.Linux.Namespaces.map((n) => n.Type),
     ['ipc', 'mount'],
@@ -144,7 +149,7 @@ test('the annotation is added to each pod template; nothing else in the file cha
   // added; the generateName Pod: annotations + key. Every other line is kept, in order.
   const expectedBase = text.replace('io.katacontainers.config.agent.policy: b2xk', `io.katacontainers.config.agent.policy: ${policies[0]!.annotationValue}`).split('\n');
   const outLines = out.split('\n');
-  assert.equal(outLines.length, expectedBase.length + 8);
+  assert.equal(outLines.length, expectedBase.length + 8 + 4 * 3);
   let i = 0;
   for (const l of outLines) if (l === expectedBase[i]) i++;
   assert.equal(i, expectedBase.length, 'input lines are kept in order');
@@ -241,4 +246,19 @@ test('--config-file ConfigMaps are used', async () => {
     [cfg],
   );
   assert.ok(policies[0]!.data.containers[1]!.OCI.Process.Env.includes('X=from-config-file'));
+});
+
+test('image USER "user:group" sets the primary group as containerd does; an unknown group is an error', async () => {
+  const settings = await loadPolicySettings({ flavour: 'guest-pull' });
+  const yamlText = pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n');
+  const run = async (user: string) => {
+    const img = structuredClone(LAB_APP);
+    img.config.config = { ...img.config.config, User: user };
+    const f = parseKubeFile('input.yaml', yamlText);
+    const [p] = await generatePolicies([f], findWorkloads([f]), imageMap(['ghcr.io/edgelesssys/kubernetes/pause:3.6', GUEST_PAUSE], [APP, img]), settings, { flavour: 'guest-pull', rules: '' });
+    return p!.data.containers[1]!.OCI.Process.User;
+  };
+  assert.deepEqual(await run('app:audio'), { UID: 1000, GID: 29, AdditionalGids: [29], Username: '' });
+  assert.deepEqual(await run('app:4242'), { UID: 1000, GID: 4242, AdditionalGids: [29, 4242], Username: '' });
+  await assert.rejects(run('app:nosuch'), /group "nosuch" is not in the image's \/etc\/group/);
 });

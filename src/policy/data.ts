@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
+import { parseGroup, parsePasswd } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import { asRecord, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
@@ -435,9 +436,22 @@ function resolveUser(image: AnalyzedImage, podSc: Json, sc: Json, where: string)
     if (!Number.isInteger(runAsUser)) throw new ContrastError(`${where}: securityContext.runAsUser must be an integer`);
     uid = runAsUser as number;
     // As containerd: the primary group and group memberships come from the image's files for that uid.
-    const entry = passwdEntry(image.passwd, uid);
+    const entry = passwdEntries(image.passwd).find((e) => e.uid === uid);
     gid = entry?.gid ?? 0;
     extra = entry ? groupsOf(image.group, entry.name) : [];
+  } else {
+    // containerd honours the group part of an image USER "user:group"; genpolicy ignores it.
+    const spec = image.config.config?.User ?? '';
+    const parts = spec.split(':');
+    if (parts.length === 2 && parts[1] !== '') {
+      const g = /^[0-9]+$/.test(parts[1]!) ? Number(parts[1]) : groupEntries(image.group).find((e) => e.name === parts[1])?.gid;
+      if (g === undefined) {
+        throw new ContrastError(`${where}: image USER "${spec}": group "${parts[1]}" is not in the image's /etc/group`, {
+          hint: 'the container runtime would fail to start this container',
+        });
+      }
+      gid = g;
+    }
   }
   if (runAsGroup !== undefined) {
     if (!Number.isInteger(runAsGroup)) throw new ContrastError(`${where}: securityContext.runAsGroup must be an integer`);
@@ -449,22 +463,20 @@ function resolveUser(image: AnalyzedImage, podSc: Json, sc: Json, where: string)
   return { UID: uid, GID: gid, AdditionalGids: sortedSet(all), Username: '' };
 }
 
-function passwdEntry(passwd: string, uid: number): { name: string; gid: number } | undefined {
-  for (const line of passwd.split('\n')) {
-    const f = line.split(':');
-    if (f.length === 7 && Number(f[2]) === uid && f[2] !== '') return { name: f[0]!, gid: Number(f[3]) || 0 };
-  }
-  return undefined;
+function passwdEntries(passwd: string): Array<{ name: string; uid: number; gid: number }> {
+  const parsed = passwd === '' ? [] : parsePasswd(passwd);
+  return typeof parsed === 'string' ? [] : parsed;
+}
+
+function groupEntries(group: string): Array<{ name: string; gid: number; members: string[] }> {
+  const parsed = group === '' ? [] : parseGroup(group);
+  return typeof parsed === 'string' ? [] : parsed;
 }
 
 function groupsOf(group: string, user: string): number[] {
-  const out: number[] = [];
-  for (const line of group.split('\n')) {
-    const f = line.split(':');
-    if (f.length !== 4 || f[0] === user) continue;
-    if (f[3]!.split(',').includes(user)) out.push(Number(f[2]));
-  }
-  return out;
+  return groupEntries(group)
+    .filter((g) => g.name !== user && g.members.includes(user))
+    .map((g) => g.gid);
 }
 
 function capabilitySets(settings: PolicySettings, privileged: boolean, caps: Json | undefined): ContainerPolicy['OCI']['Process']['Capabilities'] {
