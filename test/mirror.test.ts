@@ -245,3 +245,36 @@ test('a 40 MiB layer: streamed monolithic PUT and auto-chunked upload', async (t
   assert.equal(mono.images[0]!.digest, digestOf(manifest));
   await assertSameContent(lab, image, mono.images[0]!.target);
 });
+
+test('CLI: Ctrl-C stops after the transfers in flight; the rerun skips what was copied', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { spawn } = await import('node:child_process');
+  const { cliEntry } = await import('./helpers/cli.js');
+  const to = `${lab.c}/${runId()}`;
+  const args = ['--log-level', 'debug', 'mirror', `${lab.a}/test/multi:v1`, '--all-platforms', '--to', to, '--concurrency', '1', '--insecure-registry', lab.a, '--authfile', lab.authFile];
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: lab.caCert };
+  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let signalled = false;
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    // The first finished blob upload (PUT …/blobs/uploads/… -> 201): interrupt.
+    if (!signalled && /PUT \S+\/blobs\/uploads\/\S+ -> 201/.test(stderr)) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+  assert.ok(signalled, stderr);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /interrupted: finishing the transfers in flight/);
+  assert.match(stderr, /mirror interrupted; run the same command again to resume/);
+  const copied = Number(/so far: copied (\d+) blob/.exec(stderr)?.[1]);
+  assert.ok(copied >= 1 && copied < 5, `copied ${copied} before stopping`);
+
+  const again = await runCli(args.slice(2), { env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`skipped ${copied} already present`));
+  await assertSameContent(lab, `${lab.a}/test/multi:v1`, `${to}/test/multi:v1`);
+});
