@@ -538,6 +538,7 @@ RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": con
 CopyFileRequest if {
 	not has_parent_component(input.path)
 	symlink_allowed(object.get(input, "symlink_src", ""))
+	no_setid_bits(object.get(input, "file_mode", 0))
 	some r in policy_data.request_defaults.CopyFileRequest
 	regex.match(copy_file_regex(r), input.path)
 }
@@ -551,6 +552,9 @@ symlink_allowed(s) if {
 	not startswith(s, "/")
 	not has_parent_component(s)
 }
+
+# A copied file must not be setuid/setgid (mode bits 04000 and 02000).
+no_setid_bits(mode) if (mode % 4096) < 1024
 
 copy_file_regex(r) := x if {
 	r1 := replace(r, "$(sfprefix)", policy_data.common.sfprefix)

@@ -200,6 +200,7 @@ const tamperings: Tamper[] = [
     at: isType('CopyFileRequest'),
     change: (i) => (i['path'] = `${i['path']}/../../../../etc/passwd`),
   },
+  { name: 'CopyFile of a setuid file', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['file_mode'] = 0o104755) },
   { name: 'CopyFile symlink escaping with ..', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['symlink_src'] = '../../../../etc') },
   { name: 'CreateSandbox with a guest hook', pod: 'cm1', at: isType('CreateSandboxRequest'), change: (i) => (i['guest_hook_path'] = '/usr/share/oci/hooks') },
   {
