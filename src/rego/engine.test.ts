@@ -262,3 +262,12 @@ test('a module that fails to compile leaves the engine as it was; modules can be
   e.addPolicy('b.rego', 'package test\ny := 10');
   assert.equal(e.evalRule('data.test.y'), 10);
 });
+
+test('raw strings, escapes and locations after multi-line raw strings', () => {
+  const src = 'package test\nr := `a\\d+\nline2`\ns := "tab\\there \\u00e9"\np := 1 +\n';
+  assert.throws(
+    () => new Engine().addPolicy('r.rego', src),
+    (err: unknown) => err instanceof RegoParseError && /^r\.rego:6:1: /.test((err as Error).message),
+  );
+  assert.deepEqual(run('package test\nr := `a\\d+`\ns := "tab\\there \\u00e9"'), { r: 'a\\d+', s: 'tab\there é' });
+});

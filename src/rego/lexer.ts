@@ -18,7 +18,6 @@ export interface Token {
   raw?: boolean;
 }
 
-const OPS3 = new Set<string>([]);
 const OPS2 = new Set([':=', '==', '!=', '<=', '>=']);
 const OPS1 = new Set(['{', '}', '[', ']', '(', ')', '.', ',', ';', ':', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '!']);
 
@@ -150,15 +149,15 @@ export function tokenize(src: string, file: string): Token[] {
       const endIdx = src.indexOf('`', i + 1);
       if (endIdx < 0) err('unmatched `', start);
       const v = src.slice(i + 1, endIdx);
-      for (const ch of v) if (ch === '\n') line++;
       i = endIdx + 1;
       push('str', v, true);
-      continue;
-    }
-    const three = src.slice(i, i + 3);
-    if (OPS3.has(three)) {
-      i += 3;
-      push('op', three);
+      // keep line/column right for what follows a multi-line raw string
+      for (let j = start; j < endIdx; j++) {
+        if (src.charCodeAt(j) === 10) {
+          line++;
+          lineStart = j + 1;
+        }
+      }
       continue;
     }
     const two = src.slice(i, i + 2);
