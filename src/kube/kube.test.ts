@@ -158,3 +158,12 @@ test('CRLF files keep their line ends', () => {
   setPodAnnotation(findWorkloads([f])[0]!, 'k', 'v');
   assert.equal(serializeKubeFile(f), text.replace('  name: a # c\r\n', '  name: a # c\r\n  annotations:\r\n    k: v\r\n'));
 });
+
+test('YAML merge keys and anchors are resolved like Kubernetes does (and kept in the output)', () => {
+  const one = 'kind: Pod\nmetadata: {name: m}\nspec:\n  runtimeClassName: contrast-cc\n  x-c: &c {name: c, image: "reg/app:1"}\n  containers:\n    - <<: *c\n      args: [a]\n';
+  const f = parseKubeFile('m.yaml', one);
+  const [w] = findWorkloads([f]);
+  assert.deepEqual(workloadImages(w!), ['reg/app:1']);
+  setPodAnnotation(w!, 'k', 'v');
+  assert.ok(serializeKubeFile(f).includes('    - <<: *c\n'));
+});

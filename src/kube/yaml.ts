@@ -21,7 +21,7 @@ const origins = new WeakMap<Document, { source: string }>();
 /** Parses a multi-document YAML stream. Malformed YAML is a ContrastError naming path:line:col. */
 export function parseKubeFile(path: string, text: string): KubeFile {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
   if (!Array.isArray(docs)) return { path, text, docs: [] }; // empty stream
   for (const doc of docs) {
     const err = doc.errors[0];
@@ -127,7 +127,7 @@ function serializeKnown(doc: Document, source: string): string {
 }
 
 function serializeKnownLf(doc: Document, source: string): string {
-  const pristine = parseDocument(source, { prettyErrors: false });
+  const pristine = parseDocument(source, { prettyErrors: false, merge: true });
   let best: { before: string; after: string; score: number; opts: ToStringOptions } | undefined;
   for (const opts of STYLES) {
     const after = doc.toString(opts);
@@ -139,7 +139,7 @@ function serializeKnownLf(doc: Document, source: string): string {
   if (!best) return source;
   const spliced = spliceLineDiff(source, best.before, best.after);
   // Accept the splice only if it means exactly what the edited document means.
-  if (spliced !== undefined && parseDocument(spliced, { prettyErrors: false }).toString(best.opts) === best.after) return spliced;
+  if (spliced !== undefined && parseDocument(spliced, { prettyErrors: false, merge: true }).toString(best.opts) === best.after) return spliced;
   log.debug('a changed YAML document could not be spliced into its original text; re-rendered');
   const rendered = best.after;
   // Keep the separator the original document had.
