@@ -15,7 +15,7 @@ interface CheckFlags extends RegistryFlags {
 const mark = (ok: boolean | null): string => (ok === true ? 'ok' : ok === false ? 'FAIL' : '-');
 
 export function checkTable(results: readonly ImageCheck[]): string {
-  const rows = results.map((r) => [r.image, mark(r.pinned), mark(r.tls.ok), mark(r.anonymousPull.ok), r.digestMatch === null ? 'FAIL (unknown)' : mark(r.digestMatch)]);
+  const rows = results.map((r) => [r.image, mark(r.pinned), mark(r.tls.ok), mark(r.anonymousPull.ok), r.digestMatch === null ? (r.pinned ? 'FAIL (unknown)' : '-') : mark(r.digestMatch)]);
   const head = ['IMAGE', 'PINNED', 'PUBLIC TLS', 'ANONYMOUS PULL', 'DIGEST'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
@@ -27,6 +27,7 @@ export function checkTable(results: readonly ImageCheck[]): string {
     if (!r.tls.ok && r.tls.reason) why.push(`TLS: ${r.tls.reason}`);
     if (!r.anonymousPull.ok && r.anonymousPull.reason) why.push(`anonymous pull: ${r.anonymousPull.reason}`);
     if (r.digestMatch === false) why.push('digest: the registry serves different content for this digest');
+    if (r.digestMatch === null && r.pinned) why.push('digest: the manifest could not be fetched at all, so the digest was not compared');
     if (why.length) notes.push(`${r.image}:\n${why.map((w) => `  - ${w}`).join('\n')}`);
   }
   return `${out.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;

@@ -324,8 +324,19 @@ async function fetchManifest(t: RegistryTransport, ref: Reference): Promise<Uint
 /** Checks every image (deduplicated, in order). */
 export async function checkImages(images: readonly string[], options: CheckOptions = {}): Promise<ImageCheck[]> {
   const checker = new RegistryChecker(options);
+  const unique = [...new Set(images)];
+  const results: ImageCheck[] = new Array(unique.length);
+  let next = 0;
+  // A few at a time: a big deployment must not open hundreds of connections at once.
+  const worker = async (): Promise<void> => {
+    while (next < unique.length) {
+      const i = next++;
+      results[i] = await checker.check(unique[i] as string);
+    }
+  };
   try {
-    return await Promise.all([...new Set(images)].map((i) => checker.check(i)));
+    await Promise.all(Array.from({ length: Math.min(8, unique.length) }, worker));
+    return results;
   } finally {
     await checker.close();
   }
