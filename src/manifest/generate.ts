@@ -28,6 +28,8 @@ import { ImageAnalyzer } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
   decodeInitdata,
+  defaultRulesPath,
+  defaultSettingsPath,
   generatePolicies,
   initdataToml,
   loadPolicySettings,
@@ -464,7 +466,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       }
     }
     staged.push(...newFiles);
+    // Like Contrast, missing rules/settings files are created from the built-in ones (so the user can
+    // inspect and edit them); settings only when every workload uses the same flavour.
+    const defaults: Staged[] = [];
+    if (!existsSync(opts.policyPath)) defaults.push({ path: opts.policyPath, data: await readFile(defaultRulesPath(), 'utf8'), mode: 0o644 });
+    if (!existsSync(opts.settingsPath) && flavours.length === 1) {
+      defaults.push({ path: opts.settingsPath, data: await readFile(defaultSettingsPath(flavours[0]!), 'utf8'), mode: 0o644 });
+    }
+    staged.push(...defaults);
     await writeFilesAtomic(staged);
+    for (const f of defaults) log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
     for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
     phase('written');
     print(`✔️ Updated manifest ${opts.manifestPath}`);
