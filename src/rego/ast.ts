@@ -63,6 +63,8 @@ export interface Rule {
   p: Pos;
   /** constant value + constant keys: the rule can stop at the first solution */
   constValue: boolean;
+  /** `p[a] contains x`: keys end with the set element */
+  multiValue?: boolean;
 }
 
 export interface Import {

@@ -889,6 +889,26 @@ export class Evaluator {
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalList(r.keys, 0, [], env, ctx, (keys) =>
           this.evalExpr(r.value!, env, ctx, (v) => {
+            if (r.multiValue) {
+              let o = out;
+              for (let i = 0; i < keys.length - 2; i++) {
+                const kk = keys[i]!;
+                let nx = o.get(kk);
+                if (!(nx instanceof RObject)) {
+                  nx = new RObject();
+                  o.set(kk, nx);
+                }
+                o = nx;
+              }
+              const sk = keys[keys.length - 2]!;
+              let st = o.get(sk);
+              if (!(st instanceof RSet)) {
+                st = new RSet();
+                o.set(sk, st);
+              }
+              st.add(keys[keys.length - 1]!);
+              return r.constValue;
+            }
             let o = out;
             for (let i = 0; i < keys.length - 1; i++) {
               const kk = keys[i]!;

@@ -253,6 +253,7 @@ export class Parser {
 
     const constPath: string[] = [nameTok.v];
     let keys: Expr[] = [];
+    let multiValue = false;
     let kind: Rule['kind'];
     if (args) {
       kind = 'function';
@@ -261,12 +262,21 @@ export class Parser {
         constPath.push(r.v);
       }
     } else if (containsKey) {
-      kind = 'set';
-      for (const r of refTerms) {
-        if (r.t !== 'scalar' || typeof r.v !== 'string') this.fail('invalid rule reference', nameTok);
-        constPath.push(r.v);
+      let j = 0;
+      for (; j < refTerms.length; j++) {
+        const r = refTerms[j]!;
+        if (r.t === 'scalar' && typeof r.v === 'string') constPath.push(r.v);
+        else break;
       }
-      keys = [containsKey];
+      if (j === refTerms.length) {
+        kind = 'set';
+        keys = [containsKey];
+      } else {
+        // `p[a][b] contains x`: an object whose leaves are sets
+        kind = 'object';
+        multiValue = true;
+        keys = [...refTerms.slice(j), containsKey];
+      }
     } else if (!this.v1 && value === null && refTerms.length === 1 && !isDefault) {
       kind = 'set';
       keys = [refTerms[0]!];
@@ -297,6 +307,7 @@ export class Parser {
       loc,
       p: this.pos(start),
       constValue: false,
+      multiValue,
     });
     const rules = [mk(body ?? (isDefault ? null : []), elses)];
     for (const b of extraBodies) rules.push(mk(b, []));

@@ -191,7 +191,7 @@ function filterPaths(v: Value, paths: Value[][]): Value | undefined {
   if (Array.isArray(v)) {
     const out: Value[] = [];
     v.forEach((x, i) => {
-      const sub = paths.filter((p) => equal(p[0]!, i) || p[0] === String(i)).map((p) => p.slice(1));
+      const sub = paths.filter((p) => p[0] === String(i)).map((p) => p.slice(1));
       if (sub.length === 0) return;
       const f = filterPaths(x, sub);
       if (f !== undefined) out.push(f);
