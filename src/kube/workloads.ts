@@ -164,11 +164,11 @@ export function getPodAnnotation(w: Workload, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Images as written in the YAML: init containers, then containers (then ephemeral containers). */
+/** Images as written in the YAML: init containers, then containers. */
 export function workloadImages(w: Workload): string[] {
   const spec = podTemplate(w).spec;
   const out: string[] = [];
-  for (const key of ['initContainers', 'containers', 'ephemeralContainers']) {
+  for (const key of ['initContainers', 'containers']) {
     const list = spec[key];
     if (!Array.isArray(list)) continue;
     for (const c of list) {

@@ -212,6 +212,11 @@ const bad: Array<[string, string, RegExp, string?]> = [
     pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
     /fieldRef "status.phase" is not supported/,
   ],
+  [
+    'user namespaces',
+    pod('  hostUsers: false\n  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    /hostUsers: false \(user namespaces\) is not supported/,
+  ],
   ['image not analyzed', pod('  containers:\n    - name: c\n      image: other:1\n'), /image "other:1" was not analyzed/],
 ];
 

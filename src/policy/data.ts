@@ -78,6 +78,12 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
   const containers: ContainerPolicy[] = [];
   const sandboxName = sandboxNameValue(w);
 
+  if (spec['hostUsers'] === false) {
+    throw new ContrastError(`${where}: hostUsers: false (user namespaces) is not supported in Kata confidential pods`, {
+      code: 'POLICY_USERNS',
+      hint: 'remove hostUsers: false; the agent policy rejects containers with UID/GID mappings',
+    });
+  }
   containers.push(pauseContainer(ctx, spec, sandboxName, where));
   const inits = arrayOf(spec['initContainers']);
   // genpolicy's documented order: init containers reversed, then app containers in order.
@@ -290,8 +296,9 @@ function appContainer(
       { Type: 'uts', Path: '' },
       { Type: 'mount', Path: '' },
     ],
-    MaskedPaths: privileged ? [] : [...tmpl.Linux.MaskedPaths],
-    ReadonlyPaths: privileged ? [] : [...tmpl.Linux.ReadonlyPaths],
+    // containerd masks nothing for privileged containers or with procMount: Unmasked.
+    MaskedPaths: privileged || sc['procMount'] === 'Unmasked' ? [] : [...tmpl.Linux.MaskedPaths],
+    ReadonlyPaths: privileged || sc['procMount'] === 'Unmasked' ? [] : [...tmpl.Linux.ReadonlyPaths],
     Devices: linuxDevices,
   };
   if (Object.keys(sysctls).length > 0) linux.Sysctl = sortKeys(sysctls);
