@@ -34,52 +34,103 @@ export async function run(): Promise<void> {
     return;
   }
   const requests = parseRequestLog(readFileSync(logPath, 'utf8'), logPath);
-  const suites: Array<[string, string]> = [
-    ['representative rules (bench/rego.bench.ts)', representativeRules],
-  ];
-  const ownRules = join(repoRoot, 'src/policy/rules.rego');
-  if (existsSync(ownRules) && /^package\s/m.test(readFileSync(ownRules, 'utf8'))) {
-    suites.push(['src/policy/rules.rego (with the bench policy_data)', readFileSync(ownRules, 'utf8')]);
+  const representative =
+    representativeRules + '\npolicy_data := ' + JSON.stringify(policyData(requests), null, 2);
+  await measure(
+    'representative rules (bench/rego.bench.ts) + policy_data of the recorded pod',
+    representative,
+    requests,
+  );
+
+  // Our generator's policy for the recorded exec-test pod (src/policy's own test fixtures stand in
+  // for the registry), judged on that pod's recorded requests.
+  const execLog = join(sharedDir, 'agent-requests', 'pod-exec.txt');
+  const generated = await generatedPolicy('exec-test');
+  if (typeof generated !== 'string' || !existsSync(execLog)) {
+    console.log(
+      `\ngenerated policy: skipped (${typeof generated === 'string' ? `${execLog} missing` : generated.skip})`,
+    );
+    return;
   }
-  for (const [name, rules] of suites) await measure(name, rules, requests);
+  const execRequests = parseRequestLog(readFileSync(execLog, 'utf8'), execLog);
+  await measure('src/policy generated policy for exec-test (pod-exec.txt)', generated, execRequests);
 }
 
-async function measure(rulesName: string, rules: string, requests: RecordedRequest[]): Promise<void> {
-  const text = rules + '\npolicy_data := ' + JSON.stringify(policyData(requests), null, 2);
-  console.log(
-    `\npolicy: ${rulesName}, ${(rules.length / 1024).toFixed(1)} KB rules + policy_data = ${(text.length / 1024).toFixed(1)} KB`,
-  );
+/** The policy src/policy generates for a pod of its recorded-pods test data, or why not. */
+async function generatedPolicy(pod: string): Promise<string | { skip: string }> {
+  try {
+    const kube = (await import('../src/kube/index.js')) as typeof import('../src/kube/index.js');
+    const policy = (await import('../src/policy/index.js')) as typeof import('../src/policy/index.js');
+    const fx =
+      (await import('../src/policy/testdata/fixtures.js')) as typeof import('../src/policy/testdata/fixtures.js');
+    const yamlPath = join(repoRoot, 'src/policy/testdata/recorded-pods.yaml');
+    const file = kube.parseKubeFile('recorded-pods.yaml', readFileSync(yamlPath, 'utf8'));
+    const workloads = kube.findWorkloads([file], { runtimeClassPrefix: 'kata-cc' });
+    const settings = await policy.loadPolicySettings({ flavour: 'host-pull' });
+    const busybox = 'mcr.microsoft.com/aks/e2e/library-busybox:master.220314.1-linux-amd64';
+    const images = fx.imageMap(
+      [settings.cluster_config.pause_container_image, fx.RECORDED_PAUSE],
+      [busybox, fx.RECORDED_BUSYBOX],
+    );
+    const out = await policy.generatePolicies([file], workloads, images, settings, { flavour: 'host-pull' });
+    const p = out.find((x) => x.workload.name === pod);
+    return p ? p.policyText : { skip: `no workload ${pod} in ${yamlPath}` };
+  } catch (err) {
+    return {
+      skip: `src/policy cannot generate it: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    };
+  }
+}
+
+async function measure(name: string, text: string, requests: RecordedRequest[]): Promise<void> {
+  console.log(`\npolicy: ${name}: ${(text.length / 1024).toFixed(1)} KB`);
 
   // Parse + compile: a fresh engine each time, as the agent does on SetPolicy. The first evaluation
   // is measured separately, in case the engine compiles lazily.
   const parseTimes: number[] = [];
   const firstEval: number[] = [];
+  const parseCpu: number[] = [];
   for (let i = 0; i < 15; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const engine = await createEngine({ strictBuiltinErrors: false });
     engine.addData({ pstate: {} });
     engine.addPolicy('policy.rego', text);
     const t1 = performance.now();
+    parseCpu.push(cpuMs(process.cpuUsage(c0)));
     engine.setInput({});
     engine.evalRule('data.agent_policy.AllowRequestsFailingPolicy');
     parseTimes.push(t1 - t0);
     firstEval.push(performance.now() - t1);
   }
 
-  // Evaluation: the agent state as it is when the container is created (sandbox recorded).
-  const session = await AgentSession.create({ text, name: 'policy.rego', origin: rulesName });
+  // Evaluation: the agent state as it is when the container is created (sandbox recorded), with the
+  // agent's initial data {"pstate": {}}. Should the policy refuse the request under that state, it
+  // is measured again starting from an empty data document, so the figure still covers a complete
+  // evaluation (and the refusal is reported: it would stop the pod in a real VM).
   const createIndex = requests.findLastIndex((r) => r.type === 'CreateContainerRequest');
-  for (const r of requests.slice(0, createIndex)) session.evaluate(r.type, r.input);
   const create = requests[createIndex]!;
-  const verdict = session.evaluate(create.type, create.input);
+  let session = await AgentSession.create({ text, name: 'policy.rego', origin: name });
+  let verdict = replayUpTo(session, requests, createIndex);
+  const describe = (v: typeof verdict) =>
+    v.allowed ? 'allowed' : `refused (${v.reason}${v.error ? ': ' + v.error : ''})`;
   console.log(
-    `CreateContainerRequest (${LOG} line ${create.line}): ${verdict.allowed ? 'allowed' : `refused (${verdict.reason}${verdict.error ? ': ' + verdict.error : ''})`}`,
+    `CreateContainerRequest (line ${create.line}) with the agent's initial state: ${describe(verdict)}`,
   );
+  if (!verdict.allowed) {
+    const alt = await AgentSession.create({ text, name: 'policy.rego', origin: name });
+    alt.engine.setData({});
+    const altVerdict = replayUpTo(alt, requests, createIndex);
+    console.log(`  starting from empty data instead: ${describe(altVerdict)}`);
+    if (altVerdict.allowed) [session, verdict] = [alt, altVerdict];
+  }
   const engine = session.engine;
   engine.setInput(create.input);
   const evalTimes: number[] = [];
+  const evalCpu: number[] = [];
   const deadline = performance.now() + 3000;
   for (let i = 0; i < 300 && (i < 20 || performance.now() < deadline); i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     try {
       engine.evalRule('data.agent_policy.CreateContainerRequest');
@@ -88,20 +139,25 @@ async function measure(rulesName: string, rules: string, requests: RecordedReque
       return;
     }
     evalTimes.push(performance.now() - t0);
+    evalCpu.push(cpuMs(process.cpuUsage(c0)));
     engine.takePrints();
   }
 
+  // Wall time is what the targets are about; CPU time of this process is printed beside it because
+  // on a shared machine the wall-clock median also measures the other processes.
   const parse = median(parseTimes);
   const evalMedian = median(evalTimes);
+  const verdictOf = (v: number, target: number) =>
+    `ratio ${(v / target).toFixed(2)} ${v < target ? 'OK' : 'MISSED'}`;
   console.log(
-    `parse+compile: median ${parse.toFixed(2)} ms (min ${Math.min(...parseTimes).toFixed(2)}), ` +
-      `target < ${TARGET_PARSE_MS} ms: ratio ${(parse / TARGET_PARSE_MS).toFixed(2)} ${parse < TARGET_PARSE_MS ? 'OK' : 'MISSED'}`,
+    `parse+compile: median ${parse.toFixed(2)} ms wall (min ${Math.min(...parseTimes).toFixed(2)}), ` +
+      `${median(parseCpu).toFixed(2)} ms CPU; target < ${TARGET_PARSE_MS} ms: ${verdictOf(parse, TARGET_PARSE_MS)}`,
   );
   console.log(`first evaluation after load: median ${median(firstEval).toFixed(2)} ms`);
   console.log(
-    `CreateContainerRequest eval: median ${evalMedian.toFixed(3)} ms, p90 ${quantile(evalTimes, 0.9).toFixed(3)} ms ` +
-      `(${evalTimes.length} runs), target < ${TARGET_EVAL_MS} ms: ratio ${(evalMedian / TARGET_EVAL_MS).toFixed(2)} ` +
-      `${evalMedian < TARGET_EVAL_MS ? 'OK' : 'MISSED'}`,
+    `CreateContainerRequest eval: median ${evalMedian.toFixed(3)} ms wall (p90 ${quantile(evalTimes, 0.9).toFixed(3)}), ` +
+      `${median(evalCpu).toFixed(3)} ms CPU, ${evalTimes.length} runs; target < ${TARGET_EVAL_MS} ms: ` +
+      verdictOf(evalMedian, TARGET_EVAL_MS),
   );
   comparePeer(text, create, session.state(), evalMedian);
 }
@@ -146,6 +202,23 @@ function comparePeer(text: string, create: RecordedRequest, data: unknown, ours:
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Replays requests[0..index) and judges requests[index]; the state is then put back to what it was
+ * before that request, so that timing it again repeats the same evaluation.
+ */
+function replayUpTo(session: AgentSession, requests: RecordedRequest[], index: number) {
+  for (const r of requests.slice(0, index)) session.evaluate(r.type, r.input);
+  const before = session.state();
+  const create = requests[index]!;
+  const verdict = session.evaluate(create.type, create.input);
+  session.engine.setData(before);
+  return verdict;
+}
+
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
 }
 
 function median(xs: number[]): number {
