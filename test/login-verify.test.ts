@@ -73,7 +73,7 @@ test('lab: TLS failure is named, with the ways to trust the CA and --no-verify',
   const lab = requireLab(t);
   if (!lab) return;
   const dir = tempDir();
-  const env = { ...process.env, HOME: dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
   delete env['NODE_EXTRA_CA_CERTS'];
   const r = await runCli(['login', lab.b, '-u', lab.user, '--password-stdin', '--authfile', join(dir, 'a.json')], { env, input: lab.pass });
   assert.equal(r.code, 1);
