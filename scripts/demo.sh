@@ -83,7 +83,7 @@ CONF
 echo "   mirror config: $DEMO_DIR/registries.conf"
 
 bold "3. contrast generate --reference-values $PLATFORM deploy/"
-rm -rf "$DEMO_DIR/deploy" "$DEMO_DIR/manifest.json" "$DEMO_DIR/workload-owner.pem" "$DEMO_DIR/seedshare-owner.pem" "$DEMO_DIR/layers-cache.json"
+rm -rf "$DEMO_DIR/deploy" "$DEMO_DIR/rules.rego" "$DEMO_DIR/settings.json" "$DEMO_DIR/manifest.json" "$DEMO_DIR/workload-owner.pem" "$DEMO_DIR/seedshare-owner.pem" "$DEMO_DIR/layers-cache.json"
 mkdir -p "$DEMO_DIR/deploy"
 cp "$ROOT"/examples/*.yml "$DEMO_DIR/deploy/"
 contrast generate --reference-values "$PLATFORM" --registries-conf registries.conf --no-progress deploy/

@@ -428,7 +428,14 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     const rvIssues = validateReferenceValues(manifest.ReferenceValues);
     const fatal = rvIssues.filter((i) => !i.expectedMissing);
     if (fatal.length) throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, { code: 'BAD_MANIFEST' });
-    for (const i of rvIssues) warn(`${formatIssue(i)} (expected missing)`);
+    // One line per reference-value set, naming the fields still to fill in.
+    const bySet = new Map<string, string[]>();
+    for (const i of rvIssues) {
+      const m = /^(ReferenceValues\.(?:snp|tdx)\[\d+\])\.(.*)$/.exec(i.path);
+      const key = m ? m[1]! : i.path;
+      bySet.set(key, [...(bySet.get(key) ?? []), m ? m[2]! : i.message]);
+    }
+    for (const [set, fields] of bySet) warn(`${set}: expected missing: ${fields.join(', ')}`);
     if (rvIssues.length) {
       warn(
         `Please fill in the reference values in ${opts.manifestPath} (or import them with --reference-values-file); ` +
