@@ -449,6 +449,7 @@ export function allVars(x: unknown, out = new Set<string>()): Set<string> {
     return out;
   }
   const o = x as { t?: string; name?: string; vars?: string[] };
+  if (o.t === 'scalar') return out;
   if (o.t === 'var' && o.name) out.add(o.name);
   if (o.t === 'some' && o.vars) o.vars.forEach((v) => out.add(v));
   for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
@@ -557,14 +558,19 @@ export function scheduleBody(lits: Literal[], outerBound: Set<string>): Literal[
   return out;
 }
 
+const shallowCache = new WeakMap<Literal, Set<string>>();
+
 /** vars of a literal outside nested comprehension/every bodies */
 function allVarsShallow(l: Literal): Set<string> {
+  const hit = shallowCache.get(l);
+  if (hit) return hit;
   const out = new Set<string>();
+  shallowCache.set(l, out);
   const walk = (x: unknown): void => {
     if (!x || typeof x !== 'object') return;
     if (Array.isArray(x)) return x.forEach(walk);
     const o = x as { t?: string; name?: string };
-    if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr') return;
+    if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'scalar') return;
     if (o.t === 'var' && o.name) out.add(o.name);
     for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
   };
@@ -580,6 +586,7 @@ function scheduleNested(x: unknown, bound: Set<string>): void {
     return;
   }
   const o = x as { t?: string; body?: Literal[] };
+  if (o.t === 'scalar') return;
   if ((o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'every') && o.body) {
     o.body = scheduleBody(o.body, bound);
   }
