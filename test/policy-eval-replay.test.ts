@@ -233,6 +233,42 @@ describe('explain of a failed every', () => {
   });
 });
 
+describe('explain focuses on what failed', () => {
+  it('leaves out failures of helper definitions whose call held, and shows operands and undefined refs', async () => {
+    const rules = `package agent_policy
+import future.keywords.if
+import future.keywords.in
+
+empty(x) if x == null
+empty(x) if count(x) == 0
+
+ExecProcessRequest if {
+\tempty(input.process.Env)
+\tidx := data.pstate.containers[input.container_id]
+\tidx >= 0
+}
+`;
+    const session = await AgentSession.create(source(rules, 'helpers.rego'));
+    const entries = replay(
+      session,
+      [{ type: 'ExecProcessRequest', input: { container_id: 'c1', process: { Env: [] } }, line: 1 }],
+      {
+        explain: true,
+      },
+    );
+    const x = entries[0]!.explanation!;
+    assert.deepEqual(
+      x.failures.map((f) => [f.rule, f.line]),
+      [['data.agent_policy.ExecProcessRequest', 10]],
+      'the failed `x == null` definition of empty() is not reported: empty([]) held',
+    );
+    const text = formatExplanation(x).join('\n');
+    assert.match(text, /helpers\.rego:10:2/);
+    assert.match(text, /input\.container_id = "c1"/);
+    assert.match(text, /data\.pstate\.containers\[input\.container_id\] = undefined/);
+  });
+});
+
 describe('explain probes leave the engine as it was', () => {
   it('a probe that does not compile does not break later evaluations', async () => {
     const rules = `package agent_policy
