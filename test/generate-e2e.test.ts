@@ -129,8 +129,14 @@ describe('contrast generate on the lab registry', () => {
   test('the example deployment: progress, policies, manifest, keys; a second run changes nothing', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
+    // A file without confidential workloads is never touched; a workload secret ID annotation is used.
+    const plain = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: plain}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n';
+    writeFileSync(join(deploy, 'plain.yml'), plain);
+    const apiPath = join(deploy, 'api.yml');
+    writeFileSync(apiPath, readFileSync(apiPath, 'utf8').replace('  name: api\n  namespace: default\nspec:', '  name: api\n  namespace: default\n  annotations:\n    contrast.edgeless.systems/workload-secret-id: api-secret\nspec:'));
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
     ok(t, r);
+    assert.equal(readFileSync(join(deploy, 'plain.yml'), 'utf8'), plain);
     assert.match(r.stdout, /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/);
     assert.match(r.stderr, /Please fill in the reference values/);
     const m = readManifest(dir);
@@ -142,7 +148,7 @@ describe('contrast generate on the lab registry', () => {
       const entry = m.Policies[policyHash(INITDATA_ANNOTATION, value)];
       assert.ok(entry, `${p.name}: its digest is in the manifest`);
       assert.deepEqual(entry.SANs, [p.name, '*']);
-      assert.equal(entry.WorkloadSecretID, `apps/v1/${p.kind}/default/${p.name}`);
+      assert.equal(entry.WorkloadSecretID, p.name === 'api' ? 'api-secret' : `apps/v1/${p.kind}/default/${p.name}`);
       assert.equal(entry.Role, p.name === 'coordinator' ? 'coordinator' : undefined);
       assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp');
       for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
