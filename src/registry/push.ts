@@ -48,7 +48,15 @@ function describeTarget(t: PushTarget): string {
 function uploadLocation(res: SendResult, what: string): string {
   const loc = header(res, 'location');
   if (!loc) throw new ContrastError(`${what}: registry answered ${res.status} without a Location header`, { code: 'UPLOAD_PROTOCOL' });
-  return new URL(loc, res.url).toString();
+  const next = new URL(loc, res.url);
+  // The transport attaches the registry's Authorization to the request URL; a session elsewhere
+  // would receive our token.
+  if (next.origin !== res.url.origin) {
+    throw new ContrastError(`${what}: registry moved the upload to another origin (${next.origin}); refusing to send credentials there`, {
+      code: 'UPLOAD_PROTOCOL',
+    });
+  }
+  return next.toString();
 }
 
 function withDigest(location: string, digest: string): string {
