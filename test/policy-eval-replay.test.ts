@@ -161,6 +161,37 @@ NotAnAnswer := "yes"
     assert.equal(session.evaluate('NoSuchRequest', {}).reason, 'undefined');
   });
 
+  it('an allowed SetPolicyRequest replaces the policy and starts the state over, as set_policy does', async () => {
+    const first = `package agent_policy
+import future.keywords.if
+default AllowRequestsFailingPolicy := false
+SetPolicyRequest := true
+NoteRequest := {"allowed": true, "ops": [{"op": "add", "path": "/pstate/note", "value": 1}]}
+`;
+    const second = `package agent_policy
+import future.keywords.if
+default AllowRequestsFailingPolicy := false
+default SetPolicyRequest := false
+ReadRequest if data.pstate == {}
+`;
+    const session = await AgentSession.create(source(first, 'first.rego'));
+    const log = [
+      { type: 'NoteRequest', input: {}, line: 1 },
+      { type: 'SetPolicyRequest', input: { policy: second }, line: 2 },
+      { type: 'ReadRequest', input: {}, line: 3 },
+      { type: 'NoteRequest', input: {}, line: 4 },
+      { type: 'SetPolicyRequest', input: { policy: first }, line: 5 },
+    ];
+    const verdicts = replay(session, log).map((e) => [e.verdict.request, e.verdict.allowed]);
+    assert.deepEqual(verdicts, [
+      ['NoteRequest', true],
+      ['SetPolicyRequest', true],
+      ['ReadRequest', true], // new engine: the note written under the first policy is gone
+      ['NoteRequest', false], // the second policy has no such rule
+      ['SetPolicyRequest', false], // and refuses a further policy change
+    ]);
+  });
+
   it('AllowRequestsFailingPolicy := true turns every refusal into an allow, as in the agent', async () => {
     const rules = `package agent_policy
 default AllowRequestsFailingPolicy := true
@@ -321,9 +352,10 @@ describe('contrast policy eval (CLI)', () => {
     const requests = readLog(p);
     const policyFile = join(dir, 'pod-exec.rego');
     writeFileSync(policyFile, policyText(policyDataFromLog(requests, execAllowed)));
-    const log = join(dir, 'pod-exec.jsonl');
-    writeFileSync(log, jsonLines(requests));
-    const r = await runCli(['policy', 'eval', '--policy', policyFile, '--replay', log, '--explain']);
+    // plain JSON lines, from stdin
+    const r = await runCli(['policy', 'eval', '--policy', policyFile, '--replay', '-', '--explain'], {
+      input: jsonLines(requests),
+    });
     assert.equal(r.code, 1);
     const lines = r.stdout.split('\n').filter((l) => /^\s*\d+\s+(ALLOW|DENY)/.test(l));
     assert.equal(lines.length, requests.length);

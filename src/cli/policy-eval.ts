@@ -40,7 +40,7 @@ export function registerPolicyEval(parent: Command): void {
     .option('--input <file>', 'JSON input for --query (- for stdin)')
     .option(
       '--replay <file>',
-      'recorded agent request log to judge request by request, keeping the agent state',
+      'recorded agent request log (- for stdin) to judge request by request, keeping the agent state',
     )
     .option('--data <json>', 'extra data document: a JSON file, or inline JSON starting with {')
     .option('--json', 'machine-readable output')

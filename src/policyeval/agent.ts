@@ -25,7 +25,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
+import { newEngine, type PolicyEngine, type TraceEntry } from './engine.js';
 import { unknownNames } from './every.js';
 import type { PolicySource } from './extract.js';
 
@@ -65,17 +65,33 @@ export interface SessionOptions {
 }
 
 export class AgentSession {
-  readonly allowFailures: boolean;
+  private current: { engine: PolicyEngine; policy: PolicySource; allowFailures: boolean };
 
   private constructor(
-    readonly engine: PolicyEngine,
-    readonly policy: PolicySource,
+    policy: PolicySource,
+    private readonly options: SessionOptions,
   ) {
-    this.allowFailures = this.evaluate(ALLOW_FAILURES_RULE, {}, { honourAllowFailures: false }).policyAllowed;
+    this.current = { engine: AgentSession.load(policy, options), policy, allowFailures: false };
+    this.current.allowFailures = this.evaluate(
+      ALLOW_FAILURES_RULE,
+      {},
+      { honourAllowFailures: false },
+    ).policyAllowed;
   }
 
   static async create(policy: PolicySource, options: SessionOptions = {}): Promise<AgentSession> {
-    const engine = await createEngine({ strictBuiltinErrors: false });
+    return new AgentSession(policy, options);
+  }
+
+  /** The agent's `new_engine` + `add_policy`: a fresh engine, data `{"pstate": {}}`, the policy. */
+  private static load(policy: PolicySource, options: SessionOptions): PolicyEngine {
+    const engine = AgentSession.emptyEngine(options);
+    AgentSession.addPolicy(engine, policy);
+    return engine;
+  }
+
+  private static emptyEngine(options: SessionOptions): PolicyEngine {
+    const engine = newEngine({ strictBuiltinErrors: false });
     engine.addData({ pstate: {} });
     if (options.data !== undefined) {
       try {
@@ -84,12 +100,52 @@ export class AgentSession {
         throw new ContrastError(`--data: cannot merge into the data document: ${errorMessage(err)}`);
       }
     }
+    return engine;
+  }
+
+  private static addPolicy(engine: PolicyEngine, policy: PolicySource): void {
     try {
       engine.addPolicy(policy.name, policy.text);
     } catch (err) {
       throw new ContrastError(`${policy.origin}: the policy does not compile: ${errorMessage(err)}`);
     }
-    return new AgentSession(engine, policy);
+  }
+
+  get engine(): PolicyEngine {
+    return this.current.engine;
+  }
+
+  get policy(): PolicySource {
+    return this.current.policy;
+  }
+
+  /** Whether the policy's AllowRequestsFailingPolicy is true (refusals then ignored). */
+  get allowFailures(): boolean {
+    return this.current.allowFailures;
+  }
+
+  /**
+   * An allowed SetPolicyRequest replaces the policy as the agent's `set_policy` does (rpc.rs checks
+   * the request against the current policy first): a new engine, so the state starts over at
+   * `{"pstate": {}}`, then the new policy, then AllowRequestsFailingPolicy is read from it. The
+   * agent swaps in the new engine before adding the policy, so a policy that does not compile
+   * leaves it with no policy at all (every later request undefined); the error is thrown here.
+   */
+  replacePolicy(text: string, name = 'SetPolicyRequest policy'): void {
+    const policy: PolicySource = { text, name, origin: name };
+    const engine = AgentSession.emptyEngine(this.options);
+    this.current = {
+      engine,
+      policy: { text: '', name, origin: name },
+      allowFailures: this.current.allowFailures,
+    };
+    AgentSession.addPolicy(engine, policy);
+    this.current.policy = policy;
+    this.current.allowFailures = this.evaluate(
+      ALLOW_FAILURES_RULE,
+      {},
+      { honourAllowFailures: false },
+    ).policyAllowed;
   }
 
   /** The data document the agent holds now (policy state under `pstate`). */

@@ -31,7 +31,12 @@ export interface EngineOptions {
   regoV1?: boolean;
 }
 
-/** Creates an engine of src/rego (async so callers need not change if loading becomes lazy). */
-export async function createEngine(options: EngineOptions = {}): Promise<PolicyEngine> {
+/** Creates an engine of src/rego. */
+export function newEngine(options: EngineOptions = {}): PolicyEngine {
   return new Engine(options);
+}
+
+/** Async form of newEngine, for callers that may later load the engine lazily. */
+export async function createEngine(options: EngineOptions = {}): Promise<PolicyEngine> {
+  return newEngine(options);
 }

@@ -47,6 +47,18 @@ export function replay(
   return requests.map((r) => {
     const verdict = session.evaluate(r.type, r.input);
     const entry: ReplayEntry = { line: r.line, verdict };
+    const newPolicy = (r.input as { policy?: unknown } | null)?.policy;
+    if (r.type === 'SetPolicyRequest' && verdict.allowed && typeof newPolicy === 'string') {
+      try {
+        session.replacePolicy(newPolicy, `SetPolicyRequest (line ${r.line})`);
+      } catch (err) {
+        // the agent's set_policy fails and the request with it (and the agent is left without a policy)
+        verdict.allowed = false;
+        verdict.policyAllowed = false;
+        verdict.reason = 'error';
+        verdict.error = errorMessage(err);
+      }
+    }
     // A refused request changes no state, so tracing it again afterwards sees what the agent saw.
     if (options.explain && !verdict.policyAllowed && r.type !== ALLOW_FAILURES_RULE) {
       entry.explanation = explainVerdict(session, verdict, r.input);

@@ -16,11 +16,11 @@ export interface RecordedRequest {
 export function loadRequestLog(file: string): RecordedRequest[] {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
     throw new ContrastError(`--replay ${file}: cannot read file: ${errorMessage(err)}`);
   }
-  return parseRequestLog(text, file);
+  return parseRequestLog(text, file === '-' ? '<stdin>' : file);
 }
 
 export function parseRequestLog(text: string, file = '<log>'): RecordedRequest[] {
