@@ -219,7 +219,7 @@ test('CLI: -f takes the confidential workloads only, writes replacements, summar
   assert.match(denied.stderr, /log in/);
 });
 
-test('a 40 MiB layer: streamed monolithic PUT and auto-chunked upload', async (t) => {
+test('a 40 MiB layer: streamed monolithic PUT and chunked upload above the auto threshold', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;
   const client = labClient(lab);
@@ -237,7 +237,7 @@ test('a 40 MiB layer: streamed monolithic PUT and auto-chunked upload', async (t
   const image = `${source.registry}/${source.repository}:v1`;
 
   const toB = `${lab.b}/${runId()}`;
-  const auto = await mirrorImages(client, [image], { to: toB }); // > 16 MiB: chunked
+  const auto = await mirrorImages(client, [image], { to: toB, upload: { chunkThreshold: 32 << 20, chunkSize: 16 << 20 } }); // auto → chunked
   assert.equal(auto.stats.bytesCopied, layer.length + config.length);
   await assertSameContent(lab, image, auto.images[0]!.target);
   const toC = `${lab.c}/${runId()}`;

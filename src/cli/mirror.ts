@@ -52,7 +52,7 @@ export function registerMirror(parent: Command): void {
       .option('--replacements-out <file>', 'write original=mirror@sha256:… lines for contrast generate --image-replacements')
       .option('--concurrency <n>', 'blobs copied in parallel', '4')
       .option('--upload <mode>', 'auto, monolithic or chunked', 'auto')
-      .option('--chunk-size <bytes>', 'bytes per chunk for chunked uploads (auto: chunked above this size)')
+      .option('--chunk-size <bytes>', 'bytes per PATCH for chunked uploads (default 64 MiB; auto mode chunks blobs over 512 MiB)')
       .option('--no-progress', 'no progress display'),
   ).action(async (images: string[], flags: MirrorFlags) => {
     const platforms = flags.platform.map(parsePlatform);

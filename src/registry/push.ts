@@ -20,10 +20,15 @@ export interface PushTarget {
 export type UploadMode = 'auto' | 'monolithic' | 'chunked';
 
 export interface UploadOptions {
-  /** auto: monolithic up to `chunkSize`, chunked above it (so a broken connection costs one chunk). */
+  /**
+   * auto: one streamed PUT up to `chunkThreshold` (fastest), chunked above it (so a broken
+   * connection on a huge layer costs one chunk, not the whole blob).
+   */
   mode?: UploadMode;
-  /** Bytes per PATCH in chunked mode; default 16 MiB. */
+  /** Bytes per PATCH in chunked mode; default 64 MiB. */
   chunkSize?: number;
+  /** auto mode: blobs larger than this are uploaded in chunks; default 512 MiB. */
+  chunkThreshold?: number;
   /** Blobs up to this size are read into memory first, so their PUT can be retried; default 16 MiB. */
   bufferLimit?: number;
   /** Called with the number of bytes sent so far. */
@@ -33,7 +38,9 @@ export interface UploadOptions {
 }
 
 const pushActions = ['pull', 'push'] as const;
-export const defaultChunkSize = 16 * 1024 * 1024;
+export const defaultChunkSize = 64 * 1024 * 1024;
+export const defaultChunkThreshold = 512 * 1024 * 1024;
+const defaultBufferLimit = 16 * 1024 * 1024;
 
 function header(res: SendResult, name: string): string | undefined {
   const v = res.headers[name];
@@ -185,7 +192,7 @@ export async function uploadBlob(
   const what = `upload of blob ${desc.digest} to ${describeTarget(target)}`;
   const chunkSize = options.chunkSize ?? defaultChunkSize;
   const mode = options.mode ?? 'auto';
-  const chunked = mode === 'chunked' || (mode === 'auto' && desc.size > chunkSize);
+  const chunked = mode === 'chunked' || (mode === 'auto' && desc.size > Math.max(options.chunkThreshold ?? defaultChunkThreshold, chunkSize));
   let location = options.location ?? (await startUpload(t, target, what));
   if (chunked) {
     location = await patchChunks(t, target, desc, await open(), location, chunkSize, what, options.onBytes);
@@ -202,7 +209,7 @@ export async function uploadBlob(
     await res.body.dump();
     return;
   }
-  const bufferLimit = options.bufferLimit ?? defaultChunkSize;
+  const bufferLimit = options.bufferLimit ?? defaultBufferLimit;
   const stream = await open();
   // Small blobs are buffered: the PUT is then retryable and re-authenticates on a 401.
   const body: Buffer | Readable = desc.size <= bufferLimit ? await readAll(stream, options.onBytes) : counted(stream, options.onBytes);
