@@ -14,6 +14,7 @@ import {
   replayJson,
   toJsonValue,
   type FailedExpression,
+  type Verdict,
 } from '../policyeval/index.js';
 
 interface EvalOptions {
@@ -64,10 +65,12 @@ export function registerPolicyEval(parent: Command): void {
       // Read the inputs before compiling so that a typo in a file name fails fast.
       const requests = opts.replay === undefined ? undefined : loadRequestLog(opts.replay);
       const input = opts.input === undefined ? undefined : readJsonFile('--input', opts.input);
-      log.debug(`policy from ${policy.origin} (${policy.text.length} bytes)`);
+      log.info(`policy: ${policy.origin} (${policy.text.length} bytes)`);
       const session = await AgentSession.create(policy, data === undefined ? {} : { data });
       if (session.allowFailures)
-        log.warn(`${policy.origin}: AllowRequestsFailingPolicy is true: the agent ignores every refusal`);
+        log.warn(
+          `${policy.origin}: AllowRequestsFailingPolicy is true: the agent allows requests the policy refuses`,
+        );
 
       if (requests !== undefined) {
         const entries = replay(session, requests, { explain: opts.explain === true });
@@ -77,19 +80,8 @@ export function registerPolicyEval(parent: Command): void {
           const width = Math.max(...entries.map((e) => e.verdict.request.length));
           for (const [i, e] of entries.entries()) {
             const v = e.verdict;
-            let note = '';
-            if (v.request === ALLOW_FAILURES_RULE)
-              note = v.allowed
-                ? '  (debug setting: refusals are ignored)'
-                : '  (setting: refusals are enforced)';
-            else if (v.allowed && !v.policyAllowed)
-              note = '  (refused by the policy, allowed by AllowRequestsFailingPolicy)';
-            else if (!v.allowed)
-              note = `  (${v.reason === 'false' ? 'false' : v.reason === 'undefined' ? 'undefined' : v.error})`;
-            else if (v.appliedOps > 0)
-              note = `  (state: ${v.appliedOps} op${v.appliedOps === 1 ? '' : 's'} applied)`;
             process.stdout.write(
-              `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${note}\n`,
+              `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${verdictNote(v)}\n`,
             );
             for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
             if (e.explanation)
@@ -124,6 +116,18 @@ export function registerPolicyEval(parent: Command): void {
       }
       if (result.error) process.exitCode = 1;
     });
+}
+
+/** Why a request got its verdict, when the ALLOW/DENY word alone does not say it. */
+function verdictNote(v: Verdict): string {
+  if (v.request === ALLOW_FAILURES_RULE) {
+    return v.allowed ? '  (debug setting: refusals are ignored)' : '  (setting: refusals are enforced)';
+  }
+  if (v.allowed && !v.policyAllowed)
+    return '  (refused by the policy, allowed by AllowRequestsFailingPolicy)';
+  if (!v.allowed) return `  (${v.reason === 'error' || v.reason === 'invalid-result' ? v.error : v.reason})`;
+  if (v.appliedOps > 0) return `  (state: ${v.appliedOps} op${v.appliedOps === 1 ? '' : 's'} applied)`;
+  return '';
 }
 
 function formatFailures(failures: FailedExpression[]): string[] {
