@@ -42,6 +42,7 @@ interface Frame {
 }
 
 const IN_PROGRESS = Symbol('in-progress');
+const MEMO = Symbol('memo');
 
 export interface EvalShared {
   root: RuleNode;
@@ -54,6 +55,11 @@ export interface EvalShared {
 
 export class Ctx {
   readonly cache = new Map<RuleNode, Value | undefined | typeof IN_PROGRESS>();
+  /**
+   * Function results per evaluation: nested maps keyed by the argument values themselves (identity
+   * for composites, value for scalars), so a hit needs no hashing of large documents.
+   */
+  readonly fnMemo = new Map<RuleNode, Map<unknown, unknown>>();
   constructor(
     readonly shared: EvalShared,
     readonly input: Value | undefined,
@@ -90,11 +96,11 @@ export class Evaluator {
       fr.bindings = this.snapshot(lit, env, ctx);
     }
     if (this.shared.deadline) this.shared.deadline.check();
-    const next = (): boolean => this.evalBody(lits, i + 1, env, ctx, k);
+    // (anonymous closures on purpose: tsx's keepNames wraps named ones in a costly __name call)
     if (lit.t !== 'some' && lit.withs.length > 0) {
-      return this.withMods(lit.withs, env, ctx, (c2) => this.evalLiteral(lit, env, c2, next));
+      return this.withMods(lit.withs, env, ctx, (c2) => this.evalLiteral(lit, env, c2, () => this.evalBody(lits, i + 1, env, ctx, k)));
     }
-    return this.evalLiteral(lit, env, ctx, next);
+    return this.evalLiteral(lit, env, ctx, () => this.evalBody(lits, i + 1, env, ctx, k));
   }
 
   private evalLiteral(lit: Literal, env: Env, ctx: Ctx, k: K): boolean {
@@ -337,8 +343,7 @@ export class Evaluator {
           this.lenMismatch = true;
           return false;
         }
-        const step = (i: number): boolean => (i === p.items.length ? k() : this.match(p.items[i]!, v[i]!, env, ctx, () => step(i + 1), at));
-        return step(0);
+        return this.matchItems(p.items, v, 0, env, ctx, k, at);
       }
       case 'object': {
         if (!this.isPattern(p, env)) break;
@@ -377,6 +382,11 @@ export class Evaluator {
         break;
     }
     return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
+  }
+
+  private matchItems(items: Expr[], v: Value[], i: number, env: Env, ctx: Ctx, k: K, at: Expr | undefined): boolean {
+    if (i === items.length) return k();
+    return this.match(items[i]!, v[i]!, env, ctx, () => this.matchItems(items, v, i + 1, env, ctx, k, at), at);
   }
 
   // ------------------------------------------------------------------ expressions
@@ -581,18 +591,12 @@ export class Evaluator {
       if (pe.t === 'var' && !env.has(pe.name)) {
         const name = pe.name;
         const rest = i + 1;
-        const bindAnd = (key: Value, val: Value): boolean => {
-          env.set(name, key);
-          const r = this.walk(val, path, rest, env, ctx, k);
-          env.delete(name);
-          return r;
-        };
         if (Array.isArray(cur)) {
-          for (let j = 0; j < cur.length; j++) if (bindAnd(j, cur[j]!)) return true;
+          for (let j = 0; j < cur.length; j++) if (this.bindWalk(name, j, cur[j]!, path, rest, env, ctx, k)) return true;
         } else if (cur instanceof RObject) {
-          for (const [kk, vv] of cur.sortedEntries()) if (bindAnd(kk, vv)) return true;
+          for (const [kk, vv] of cur.sortedEntries()) if (this.bindWalk(name, kk, vv, path, rest, env, ctx, k)) return true;
         } else if (cur instanceof RSet) {
-          for (const vv of cur.sortedValues()) if (bindAnd(vv, vv)) return true;
+          for (const vv of cur.sortedValues()) if (this.bindWalk(name, vv, vv, path, rest, env, ctx, k)) return true;
         }
         return false;
       }
@@ -620,6 +624,13 @@ export class Evaluator {
       });
     }
     return k(cur);
+  }
+
+  private bindWalk(name: string, key: Value, val: Value, path: Expr[], rest: number, env: Env, ctx: Ctx, k: KV): boolean {
+    env.set(name, key);
+    const r = this.walk(val, path, rest, env, ctx, k);
+    env.delete(name);
+    return r;
   }
 
   private evalDataRef(path: Expr[], i: number, node: RuleNode, env: Env, ctx: Ctx, k: KV): boolean {
@@ -933,6 +944,22 @@ export class Evaluator {
   }
 
   callFunction(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
+    if (this.shared.trace) return this.callFunctionUncached(node, args, ctx);
+    let m = ctx.fnMemo.get(node);
+    if (!m) ctx.fnMemo.set(node, (m = new Map()));
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      let nx = m.get(a) as Map<unknown, unknown> | undefined;
+      if (!nx) m.set(a, (nx = new Map()));
+      m = nx;
+    }
+    if (m.has(MEMO)) return m.get(MEMO) as Value | undefined;
+    const v = this.callFunctionUncached(node, args, ctx);
+    m.set(MEMO, v);
+    return v;
+  }
+
+  private callFunctionUncached(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
     let result: Value | undefined;
     let def: Rule | undefined;
     for (const r of node.funcs) {

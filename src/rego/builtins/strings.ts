@@ -28,7 +28,14 @@ def('split', 2, ([a, b]) => {
   if (d === '') return cps(s);
   return s.split(d);
 });
-def('replace', 3, ([a, b, c]) => str('replace', a).split(str('replace', b)).join(str('replace', c)));
+def('replace', 3, ([a, b, c]) => {
+  const s = str('replace', a);
+  const from = str('replace', b);
+  const to = str('replace', c);
+  if (from === '') return to + cps(s).join(to) + (s ? to : '');
+  if (!s.includes(from)) return s;
+  return s.replaceAll(from, () => to);
+});
 def('strings.replace_n', 2, ([patterns, s]) => {
   const o = obj('strings.replace_n', patterns);
   let out = str('strings.replace_n', s);
