@@ -12,7 +12,9 @@ import { decodeInitdata, INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../polic
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-async function workspace(image: string): Promise<{ dir: string; yaml: string; text: string; dropIn: string }> {
+async function workspace(
+  image: string,
+): Promise<{ dir: string; yaml: string; text: string; dropIn: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'policy-generate-'));
   const yaml = join(dir, 'app.yaml');
   const text = `# the web tier
@@ -38,7 +40,10 @@ spec: {ports: [{port: 80}]}
   // The lab has no pause image: use the app image in its place (a settings drop-in).
   const dropIn = join(dir, 'settings.d');
   await mkdir(dropIn);
-  await writeFile(join(dropIn, '10-pause.json'), JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: image }]));
+  await writeFile(
+    join(dropIn, '10-pause.json'),
+    JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: image }]),
+  );
   return { dir, yaml, text, dropIn };
 }
 
@@ -47,7 +52,17 @@ test('guest-pull: annotates in place with initdata; stdout lists the hash of the
   if (!lab) return;
   const image = `${lab.a}/test/app:v1`;
   const ws = await workspace(image);
-  const r = await runCli(['policy', 'generate', ws.yaml, '--settings-drop-in', ws.dropIn, '--insecure-registry', lab.a, '--no-cache', '--no-progress']);
+  const r = await runCli([
+    'policy',
+    'generate',
+    ws.yaml,
+    '--settings-drop-in',
+    ws.dropIn,
+    '--insecure-registry',
+    lab.a,
+    '--no-cache',
+    '--no-progress',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const out = await readFile(ws.yaml, 'utf8');
   assert.ok(out.includes('  name: web   # keep this comment\n') && out.startsWith('# the web tier\n'));
@@ -76,14 +91,30 @@ test('host-pull: legacy annotation into -o with dm-verity layer roots; the input
   const image = `${lab.a}/test/app:v1`;
   const ws = await workspace(image);
   const outFile = join(ws.dir, 'out.yaml');
-  const r = await runCli(['policy', 'generate', ws.yaml, '-o', outFile, '--flavour', 'host-pull', '--settings-drop-in', ws.dropIn, '--insecure-registry', lab.a, '--no-cache', '--no-progress']);
+  const r = await runCli([
+    'policy',
+    'generate',
+    ws.yaml,
+    '-o',
+    outFile,
+    '--flavour',
+    'host-pull',
+    '--settings-drop-in',
+    ws.dropIn,
+    '--insecure-registry',
+    lab.a,
+    '--no-cache',
+    '--no-progress',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await readFile(ws.yaml, 'utf8'), ws.text);
   const [w] = findWorkloads([parseKubeFile(outFile, await readFile(outFile, 'utf8'))]);
   const text = Buffer.from(getPodAnnotation(w!, POLICY_ANNOTATION)!, 'base64').toString();
   assert.equal(r.stdout.split('\t')[0], sha(text));
   const data = JSON.parse(text.slice(text.indexOf('\npolicy_data := ') + 16));
-  const overlay = data.containers[1].storages.find((s: { fstype: string }) => s.fstype === 'fuse3.kata-overlay');
+  const overlay = data.containers[1].storages.find(
+    (s: { fstype: string }) => s.fstype === 'fuse3.kata-overlay',
+  );
   for (const root of overlay.options[1].split(':')) assert.match(root, /^[0-9a-f]{64}$/);
 });
 
@@ -93,9 +124,26 @@ test('--raw prints the policy text and changes no file; -p uses other rules', as
   const ws = await workspace(`${lab.a}/test/app:v1`);
   const rules = join(ws.dir, 'rules.rego');
   await writeFile(rules, 'package agent_policy\n\ndefault CreateContainerRequest := true\n');
-  const r = await runCli(['policy', 'generate', ws.yaml, '--raw', '-p', rules, '--settings-drop-in', ws.dropIn, '--insecure-registry', lab.a, '--no-cache', '--no-progress']);
+  const r = await runCli([
+    'policy',
+    'generate',
+    ws.yaml,
+    '--raw',
+    '-p',
+    rules,
+    '--settings-drop-in',
+    ws.dropIn,
+    '--insecure-registry',
+    lab.a,
+    '--no-cache',
+    '--no-progress',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(r.stdout.startsWith('package agent_policy\n\ndefault CreateContainerRequest := true\n\npolicy_data := {\n'));
+  assert.ok(
+    r.stdout.startsWith(
+      'package agent_policy\n\ndefault CreateContainerRequest := true\n\npolicy_data := {\n',
+    ),
+  );
   assert.equal(await readFile(ws.yaml, 'utf8'), ws.text);
 });
 

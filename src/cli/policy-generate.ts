@@ -7,8 +7,19 @@ import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { ImageAnalyzer } from '../image/index.js';
 import type { ProgressMode } from '../image/progress.js';
-import { DEFAULT_RUNTIME_CLASS_PREFIX, findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
-import { FLAVOURS, generatePolicies, isFlavour, loadPolicySettings, requiredImages } from '../policy/index.js';
+import {
+  DEFAULT_RUNTIME_CLASS_PREFIX,
+  findWorkloads,
+  readKubeFiles,
+  serializeKubeFile,
+} from '../kube/index.js';
+import {
+  FLAVOURS,
+  generatePolicies,
+  isFlavour,
+  loadPolicySettings,
+  requiredImages,
+} from '../policy/index.js';
 import type { PolicyEncoding, PolicyOptions } from '../policy/index.js';
 import { RegistryClient, parsePlatform } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
@@ -35,16 +46,39 @@ export function registerPolicyGenerate(parent: Command): void {
   addRegistryOptions(
     parent
       .command('generate')
-      .description('Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations')
+      .description(
+        'Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations',
+      )
       .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
       .option('--flavour <flavour>', `${FLAVOURS.join(' or ')}: how images reach the guest`, 'guest-pull')
-      .option('--encoding <encoding>', 'legacy (io.katacontainers.config.agent.policy) or initdata (cc_init_data); default: legacy for host-pull, initdata for guest-pull')
+      .option(
+        '--encoding <encoding>',
+        'legacy (io.katacontainers.config.agent.policy) or initdata (cc_init_data); default: legacy for host-pull, initdata for guest-pull',
+      )
       .option('-p, --policy <rules.rego>', 'Rego rules to use instead of ours (e.g. upstream Kata rules)')
-      .option('-s, --settings <file|dir>', 'settings file, or a genpolicy-style directory (genpolicy-settings.json + genpolicy-settings.d/)')
-      .option('--settings-drop-in <dir>', 'directory of RFC 6902 JSON patches (*.json) applied to the settings in file-name order')
-      .option('--config-file <file>', 'extra YAML with ConfigMaps/Secrets the workloads reference (repeatable)', collect, [])
-      .option('--runtime-class-prefix <prefix>', 'only pods whose runtimeClassName starts with this ("" = all pods)', DEFAULT_RUNTIME_CLASS_PREFIX)
-      .option('-o, --output <file>', 'write the annotated YAML here instead of changing the input file (one input file only)')
+      .option(
+        '-s, --settings <file|dir>',
+        'settings file, or a genpolicy-style directory (genpolicy-settings.json + genpolicy-settings.d/)',
+      )
+      .option(
+        '--settings-drop-in <dir>',
+        'directory of RFC 6902 JSON patches (*.json) applied to the settings in file-name order',
+      )
+      .option(
+        '--config-file <file>',
+        'extra YAML with ConfigMaps/Secrets the workloads reference (repeatable)',
+        collect,
+        [],
+      )
+      .option(
+        '--runtime-class-prefix <prefix>',
+        'only pods whose runtimeClassName starts with this ("" = all pods)',
+        DEFAULT_RUNTIME_CLASS_PREFIX,
+      )
+      .option(
+        '-o, --output <file>',
+        'write the annotated YAML here instead of changing the input file (one input file only)',
+      )
       .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
       .option('--platform <os/arch[/variant]>', 'platform to pick from image indexes (default linux/amd64)')
       .option('--cache <path>', 'layer cache file (default: layers-cache.json in the workspace directory)')
@@ -53,13 +87,18 @@ export function registerPolicyGenerate(parent: Command): void {
       .option('--no-progress', 'no progress output on stderr'),
   ).action(async (paths: string[], flags: Flags, cmd: Command) => {
     if (!isFlavour(flags.flavour)) {
-      throw new ContrastError(`--flavour: unknown flavour "${flags.flavour}"`, { hint: `use ${FLAVOURS.join(' or ')}` });
+      throw new ContrastError(`--flavour: unknown flavour "${flags.flavour}"`, {
+        hint: `use ${FLAVOURS.join(' or ')}`,
+      });
     }
     if (flags.encoding !== undefined && flags.encoding !== 'legacy' && flags.encoding !== 'initdata') {
-      throw new ContrastError(`--encoding: unknown encoding "${flags.encoding}"`, { hint: 'use legacy or initdata' });
+      throw new ContrastError(`--encoding: unknown encoding "${flags.encoding}"`, {
+        hint: 'use legacy or initdata',
+      });
     }
     const progress = flags.progress === false ? 'off' : String(flags.progress);
-    if (!['auto', 'tty', 'plain', 'off'].includes(progress)) throw new ContrastError(`--progress: unknown mode "${progress}"`);
+    if (!['auto', 'tty', 'plain', 'off'].includes(progress))
+      throw new ContrastError(`--progress: unknown mode "${progress}"`);
 
     const files = await readKubeFiles(paths);
     if (flags.output !== undefined && files.length !== 1) {
@@ -68,7 +107,9 @@ export function registerPolicyGenerate(parent: Command): void {
     const configFiles = flags.configFile.length > 0 ? await readKubeFiles(flags.configFile) : [];
     const workloads = findWorkloads(files, { runtimeClassPrefix: flags.runtimeClassPrefix });
     if (workloads.length === 0) {
-      log.warn(`no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.join(', ')}; nothing to do`);
+      log.warn(
+        `no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.join(', ')}; nothing to do`,
+      );
       return;
     }
     const options: PolicyOptions & { encoding?: PolicyEncoding } = {
@@ -82,13 +123,26 @@ export function registerPolicyGenerate(parent: Command): void {
     const settings = await loadPolicySettings(options);
 
     const workspace = cmd.optsWithGlobals()['workspaceDir'] as string | undefined;
-    const cachePath = flags.cache === false ? null : typeof flags.cache === 'string' ? flags.cache : join(workspace ?? '.', 'layers-cache.json');
+    const cachePath =
+      flags.cache === false
+        ? null
+        : typeof flags.cache === 'string'
+          ? flags.cache
+          : join(workspace ?? '.', 'layers-cache.json');
     const client = new RegistryClient(clientOptionsFromFlags(flags));
     let policies;
     try {
-      const analyzer = new ImageAnalyzer({ client, cachePath, verity: flags.flavour === 'host-pull', progress: progress as ProgressMode });
+      const analyzer = new ImageAnalyzer({
+        client,
+        cachePath,
+        verity: flags.flavour === 'host-pull',
+        progress: progress as ProgressMode,
+      });
       const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
-      const images = await analyzer.analyzeMany(requiredImages(workloads, settings), platform ? { platform } : {});
+      const images = await analyzer.analyzeMany(
+        requiredImages(workloads, settings),
+        platform ? { platform } : {},
+      );
       policies = await generatePolicies(files, workloads, images, settings, options);
     } finally {
       await client.close();
@@ -103,7 +157,9 @@ export function registerPolicyGenerate(parent: Command): void {
     await writeFilesAtomic(outputs);
     for (const p of policies) {
       const w = p.workload;
-      process.stdout.write(`${p.hash}\t${flags.output ?? w.file.path}\t${w.kind}\t${w.namespace}/${w.name}\n`);
+      process.stdout.write(
+        `${p.hash}\t${flags.output ?? w.file.path}\t${w.kind}\t${w.namespace}/${w.name}\n`,
+      );
     }
     log.info(`✔️ annotated ${policies.length} workload(s) in ${outputs.map((o) => o.path).join(', ')}`);
   });

@@ -95,7 +95,8 @@ test('malformed YAML names file, line and column', () => {
 });
 
 test('unknown kinds and unknown fields pass through untouched', () => {
-  const text = 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {whatever: [1, 2]}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n  futureField: {x: 1}\n  containers: [{name: c, image: x, newThing: true}]\n';
+  const text =
+    'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {whatever: [1, 2]}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n  futureField: {x: 1}\n  containers: [{name: c, image: x, newThing: true}]\n';
   const f = parseKubeFile('u.yaml', text);
   const ws = findWorkloads([f]);
   assert.equal(ws.length, 1);
@@ -148,19 +149,24 @@ test('empty metadata or annotations are filled in; new metadata goes first in th
     ws.map((w) => getPodAnnotation(w, 'k')),
     ['v', 'v', 'v'],
   );
-  assert.ok(out.includes("  template:\n    metadata:\n      annotations:\n        k: v\n    spec:"), out);
+  assert.ok(out.includes('  template:\n    metadata:\n      annotations:\n        k: v\n    spec:'), out);
 });
 
 test('CRLF files keep their line ends', () => {
-  const text = 'kind: Pod\r\nmetadata:\r\n  name: a # c\r\nspec:\r\n  runtimeClassName: contrast-cc\r\n  containers: [{name: c, image: x}]\r\n';
+  const text =
+    'kind: Pod\r\nmetadata:\r\n  name: a # c\r\nspec:\r\n  runtimeClassName: contrast-cc\r\n  containers: [{name: c, image: x}]\r\n';
   const f = parseKubeFile('crlf.yaml', text);
   assert.equal(serializeKubeFile(f), text);
   setPodAnnotation(findWorkloads([f])[0]!, 'k', 'v');
-  assert.equal(serializeKubeFile(f), text.replace('  name: a # c\r\n', '  name: a # c\r\n  annotations:\r\n    k: v\r\n'));
+  assert.equal(
+    serializeKubeFile(f),
+    text.replace('  name: a # c\r\n', '  name: a # c\r\n  annotations:\r\n    k: v\r\n'),
+  );
 });
 
 test('YAML merge keys and anchors are resolved like Kubernetes does (and kept in the output)', () => {
-  const one = 'kind: Pod\nmetadata: {name: m}\nspec:\n  runtimeClassName: contrast-cc\n  x-c: &c {name: c, image: "reg/app:1"}\n  containers:\n    - <<: *c\n      args: [a]\n';
+  const one =
+    'kind: Pod\nmetadata: {name: m}\nspec:\n  runtimeClassName: contrast-cc\n  x-c: &c {name: c, image: "reg/app:1"}\n  containers:\n    - <<: *c\n      args: [a]\n';
   const f = parseKubeFile('m.yaml', one);
   const [w] = findWorkloads([f]);
   assert.deepEqual(workloadImages(w!), ['reg/app:1']);

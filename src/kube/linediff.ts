@@ -38,7 +38,8 @@ export function spliceLineDiff(source: string, before: string, after: string): s
       // Pure insertion between before-lines pi and ni: both neighbours must be adjacent in the source.
       const prev = pi >= 0 ? toSource[pi] : -1;
       const next = ni < B.length ? toSource[ni] : S.length;
-      if (prev === undefined || next === undefined || (pi >= 0 && prev < 0) || (ni < B.length && next < 0)) return undefined;
+      if (prev === undefined || next === undefined || (pi >= 0 && prev < 0) || (ni < B.length && next < 0))
+        return undefined;
       if (next !== prev + 1) return undefined;
       out.splice(prev + 1, 0, ...inserted);
     }
@@ -69,7 +70,10 @@ function matchLines(a: string[], b: string[]): number[] | undefined {
   const t = new Int32Array((n + 1) * w);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      t[i * w + j] = a[lo + i] === b[lo + j] ? t[(i + 1) * w + j + 1]! + 1 : Math.max(t[(i + 1) * w + j]!, t[i * w + j + 1]!);
+      t[i * w + j] =
+        a[lo + i] === b[lo + j]
+          ? t[(i + 1) * w + j + 1]! + 1
+          : Math.max(t[(i + 1) * w + j]!, t[i * w + j + 1]!);
     }
   }
   let i = 0;

@@ -66,7 +66,14 @@ export function listResources(files: KubeFile[]): Resource[] {
   return out;
 }
 
-function walk(file: KubeFile, doc: Document, docIndex: number, path: PathItem[], value: Record<string, unknown>, out: Resource[]): void {
+function walk(
+  file: KubeFile,
+  doc: Document,
+  docIndex: number,
+  path: PathItem[],
+  value: Record<string, unknown>,
+  out: Resource[],
+): void {
   const kind = typeof value['kind'] === 'string' ? value['kind'] : '';
   if (kind === 'List' || (kind.endsWith('List') && Array.isArray(value['items']))) {
     const items = value['items'];
@@ -102,9 +109,12 @@ export function findWorkloads(files: KubeFile[], options: FindWorkloadsOptions =
       generateName = true;
     } else throw new ContrastError(`${where}: metadata.name is missing`, { code: 'KUBE_NO_NAME' });
     const ns = metadata['namespace'];
-    if (ns !== undefined && typeof ns !== 'string') throw new ContrastError(`${where}: metadata.namespace must be a string`);
+    if (ns !== undefined && typeof ns !== 'string')
+      throw new ContrastError(`${where}: metadata.namespace must be a string`);
     if (!isRecord(spec) || !Array.isArray(spec['containers'])) {
-      throw new ContrastError(`${where} ${name}: pod template has no spec.containers`, { code: 'KUBE_NO_CONTAINERS' });
+      throw new ContrastError(`${where} ${name}: pod template has no spec.containers`, {
+        code: 'KUBE_NO_CONTAINERS',
+      });
     }
     out.push({
       file: r.file,
@@ -122,7 +132,10 @@ export function findWorkloads(files: KubeFile[], options: FindWorkloadsOptions =
 }
 
 /** The pod template (`{metadata, spec}`) as plain JSON. */
-export function podTemplate(w: Workload): { metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+export function podTemplate(w: Workload): {
+  metadata: Record<string, unknown>;
+  spec: Record<string, unknown>;
+} {
   const obj = asRecord(getPath(w.doc.toJS({ maxAliasCount: -1 }), w.templatePath));
   return { metadata: asRecord(obj['metadata']), spec: asRecord(obj['spec']) };
 }
@@ -130,7 +143,8 @@ export function podTemplate(w: Workload): { metadata: Record<string, unknown>; s
 /** The pod template node, for callers that edit it (injection). */
 export function podTemplateNode(w: Workload): YAMLMap {
   const node = w.templatePath.length === 0 ? w.doc.contents : w.doc.getIn(w.templatePath, true);
-  if (!isMap(node)) throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: pod template is not a mapping`);
+  if (!isMap(node))
+    throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: pod template is not a mapping`);
   return node;
 }
 
@@ -151,7 +165,8 @@ export function setPodAnnotation(w: Workload, key: string, value: string): void 
     meta.set('annotations', w.doc.createNode({ [key]: value }));
     return;
   }
-  if (ann !== undefined && !isMap(ann)) throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata.annotations is not a mapping`);
+  if (ann !== undefined && !isMap(ann))
+    throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata.annotations is not a mapping`);
   node.setIn(['metadata', 'annotations', key], value);
 }
 
@@ -174,7 +189,9 @@ export function workloadImages(w: Workload): string[] {
     for (const c of list) {
       const image = asRecord(c)['image'];
       if (typeof image !== 'string' || image === '') {
-        throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: container "${String(asRecord(c)['name'])}" has no image`);
+        throw new ContrastError(
+          `${w.file.path}: ${w.kind} ${w.name}: container "${String(asRecord(c)['name'])}" has no image`,
+        );
       }
       out.push(image);
     }
@@ -202,17 +219,26 @@ export class ConfigObjects {
       if (r.kind !== 'ConfigMap' && r.kind !== 'Secret') continue;
       const meta = asRecord(r.value['metadata']);
       const name = typeof meta['name'] === 'string' ? meta['name'] : '';
-      const namespace = typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : 'default';
+      const namespace =
+        typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : 'default';
       const source = `${r.file.path} (document ${r.docIndex + 1})`;
       const data: Record<string, string> = {};
       for (const [k, v] of Object.entries(asRecord(r.value['data']))) {
         const s = v === null || v === undefined ? '' : String(v);
         data[k] = r.kind === 'Secret' ? Buffer.from(s, 'base64').toString('utf8') : s;
       }
-      if (r.kind === 'Secret') for (const [k, v] of Object.entries(asRecord(r.value['stringData']))) data[k] = String(v ?? '');
+      if (r.kind === 'Secret')
+        for (const [k, v] of Object.entries(asRecord(r.value['stringData']))) data[k] = String(v ?? '');
       const binaryData: Record<string, string> = {};
       for (const [k, v] of Object.entries(asRecord(r.value['binaryData']))) binaryData[k] = String(v ?? '');
-      c.byKey.set(`${r.kind}/${namespace}/${name}`, { kind: r.kind, name, namespace, data, binaryData, source });
+      c.byKey.set(`${r.kind}/${namespace}/${name}`, {
+        kind: r.kind,
+        name,
+        namespace,
+        data,
+        binaryData,
+        source,
+      });
     }
     return c;
   }
@@ -237,6 +263,7 @@ export function asRecord(v: unknown): Record<string, unknown> {
 
 function getPath(v: unknown, path: readonly PathItem[]): unknown {
   let cur = v;
-  for (const p of path) cur = isRecord(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[p as string] : undefined;
+  for (const p of path)
+    cur = isRecord(cur) || Array.isArray(cur) ? (cur as Record<string, unknown>)[p as string] : undefined;
   return cur;
 }

@@ -28,15 +28,20 @@ export function parseKubeFile(path: string, text: string): KubeFile {
     if (err) {
       const { line, col } = lineCounter.linePos(err.pos[0]);
       const firstLine = err.message.split('\n')[0] ?? err.message;
-      throw new ContrastError(`${path}:${line}:${col}: invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`, {
-        code: 'KUBE_YAML',
-      });
+      throw new ContrastError(
+        `${path}:${line}:${col}: invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`,
+        {
+          code: 'KUBE_YAML',
+        },
+      );
     }
   }
   const bounds = documentOffsets(text);
   if (bounds.length !== docs.length) {
     // Cannot happen for a stream the composer accepted; keep correctness by never splicing.
-    log.debug(`${path}: document boundaries disagree (${bounds.length} vs ${docs.length}); output will be re-rendered`);
+    log.debug(
+      `${path}: document boundaries disagree (${bounds.length} vs ${docs.length}); output will be re-rendered`,
+    );
   } else {
     docs.forEach((doc, i) => {
       const start = i === 0 ? 0 : (bounds[i] ?? 0);
@@ -64,7 +69,9 @@ export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
     try {
       st = await stat(p);
     } catch (err) {
-      throw new ContrastError(`${p}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { code: 'KUBE_READ' });
+      throw new ContrastError(`${p}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        code: 'KUBE_READ',
+      });
     }
     if (st.isDirectory()) files.push(...(await yamlFilesUnder(p)));
     else files.push(p);
@@ -115,7 +122,12 @@ function renderOptions(indentSeq: boolean, flowCollectionPadding = false): ToStr
 
 // Rendering styles tried for a changed document; the one closest to the original text is used so
 // that the line diff lines up with the source.
-const STYLES: ToStringOptions[] = [renderOptions(true), renderOptions(false), renderOptions(true, true), renderOptions(false, true)];
+const STYLES: ToStringOptions[] = [
+  renderOptions(true),
+  renderOptions(false),
+  renderOptions(true, true),
+  renderOptions(false, true),
+];
 
 function serializeKnown(doc: Document, source: string): string {
   if (source.includes('\r\n')) {
@@ -139,11 +151,16 @@ function serializeKnownLf(doc: Document, source: string): string {
   if (!best) return source;
   const spliced = spliceLineDiff(source, best.before, best.after);
   // Accept the splice only if it means exactly what the edited document means.
-  if (spliced !== undefined && parseDocument(spliced, { prettyErrors: false, merge: true }).toString(best.opts) === best.after) return spliced;
+  if (
+    spliced !== undefined &&
+    parseDocument(spliced, { prettyErrors: false, merge: true }).toString(best.opts) === best.after
+  )
+    return spliced;
   log.debug('a changed YAML document could not be spliced into its original text; re-rendered');
   const rendered = best.after;
   // Keep the separator the original document had.
-  return /^---/m.test(source.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '') && !rendered.startsWith('---')
+  return /^---/m.test(source.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#')) ?? '') &&
+    !rendered.startsWith('---')
     ? '---\n' + rendered
     : rendered;
 }

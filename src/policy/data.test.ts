@@ -22,7 +22,11 @@ async function generate(text: string, flavour: Flavour, extra: KubeFile[] = []) 
   const f = parseKubeFile('input.yaml', text);
   const settings = await loadPolicySettings({ flavour });
   const ws = findWorkloads([f]);
-  const policies = await generatePolicies([f], ws, images(flavour), settings, { flavour, configFiles: extra, rules: '# rules' });
+  const policies = await generatePolicies([f], ws, images(flavour), settings, {
+    flavour,
+    configFiles: extra,
+    rules: '# rules',
+  });
   return { f, policies };
 }
 
@@ -32,7 +36,16 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
     const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), flavour);
     assert.deepEqual(
       policies.map((p) => `${p.workload.kind}/${p.workload.name}`),
-      ['Deployment/web', 'CronJob/nightly', 'StatefulSet/db', 'Pod/debug-', 'DaemonSet/agent', 'Job/migrate', 'ReplicaSet/rs', 'ReplicationController/rc'],
+      [
+        'Deployment/web',
+        'CronJob/nightly',
+        'StatefulSet/db',
+        'Pod/debug-',
+        'DaemonSet/agent',
+        'Job/migrate',
+        'ReplicaSet/rs',
+        'ReplicationController/rc',
+      ],
     );
     const dir = join(testdata, 'golden', flavour);
     for (const p of policies) {
@@ -67,26 +80,57 @@ test('key policy_data facts of the web Deployment', async () => {
   const app = d.containers[4]!;
   const env = app.OCI.Process.Env;
   assert.ok(env.includes('LOG_LEVEL=debug'), 'ConfigMap from the pod namespace, not default');
-  assert.ok(env.includes('CFG_LOG_LEVEL=debug') && env.includes('CFG_mode=production'), 'envFrom prefix honoured');
+  assert.ok(
+    env.includes('CFG_LOG_LEVEL=debug') && env.includes('CFG_mode=production'),
+    'envFrom prefix honoured',
+  );
   assert.ok(!env.some((e) => e.startsWith('CFG_bad-key!')), 'invalid env names skipped');
-  assert.ok(env.includes('PASSWORD=s3cr3t') && env.includes('token=plain-token'), 'Secret data decoded, stringData used');
+  assert.ok(
+    env.includes('PASSWORD=s3cr3t') && env.includes('token=plain-token'),
+    'Secret data decoded, stringData used',
+  );
   assert.ok(env.includes('DATA_DIR=/srv/data'), '$(VAR) expansion');
   assert.ok(env.includes('POD_NAME=$(sandbox-name)') && env.includes('POD_IP=$(pod-ip)'));
   assert.ok(env.includes('URL=http://$(pod-ip):8080/a\\?b'), 'templates are regex-escaped');
   assert.ok(env.includes('TERM=xterm') && env.includes('HOSTNAME=$(host-name)'));
   assert.ok(!env.some((e) => e.startsWith('MAYBE=')), 'optional missing ref skipped');
-  assert.deepEqual(app.OCI.Process.Args, ['/app/hello.sh', '--name', '$(sandbox-name)', '--ip=$(pod-ip)', '\\$\\(NOT_EXPANDED\\)', '\\$\\(UNDEFINED\\)', 'a.b*c']);
+  assert.deepEqual(app.OCI.Process.Args, [
+    '/app/hello.sh',
+    '--name',
+    '$(sandbox-name)',
+    '--ip=$(pod-ip)',
+    '\\$\\(NOT_EXPANDED\\)',
+    '\\$\\(UNDEFINED\\)',
+    'a.b*c',
+  ]);
   assert.equal(app.OCI.Process.Cwd, '/srv');
-  assert.deepEqual(app.OCI.Process.User, { UID: 1001, GID: 2000, AdditionalGids: [29, 2000, 3000, 4000], Username: '' });
+  assert.deepEqual(app.OCI.Process.User, {
+    UID: 1001,
+    GID: 2000,
+    AdditionalGids: [29, 2000, 3000, 4000],
+    Username: '',
+  });
   assert.equal(app.OCI.Process.NoNewPrivileges, true);
   assert.equal(app.OCI.Root.Readonly, true);
-  assert.ok(app.OCI.Process.Capabilities.Bounding.includes('CAP_NET_ADMIN') && !app.OCI.Process.Capabilities.Bounding.includes('CAP_MKNOD'));
-  assert.deepEqual(app.exec_commands, [['/app/healthy', '--live'], ['/app/healthy', '--startup'], ['/bin/sh', '-c', 'echo started'], ['/app/drain']]);
+  assert.ok(
+    app.OCI.Process.Capabilities.Bounding.includes('CAP_NET_ADMIN') &&
+      !app.OCI.Process.Capabilities.Bounding.includes('CAP_MKNOD'),
+  );
+  assert.deepEqual(app.exec_commands, [
+    ['/app/healthy', '--live'],
+    ['/app/healthy', '--startup'],
+    ['/bin/sh', '-c', 'echo started'],
+    ['/app/drain'],
+  ]);
   assert.equal(app.sandbox_pidns, true);
   assert.equal(app.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^web-[a-z0-9]{1,10}-[a-z0-9]{5}$');
   assert.equal(app.OCI.Annotations['io.kubernetes.cri.sandbox-namespace'], 'shop');
   assert.equal(app.OCI.Annotations['example.com/owner'], 'team-a');
-  assert.equal(app.OCI.Annotations['io.katacontainers.config.agent.policy'], undefined, 'old policy not copied');
+  assert.equal(
+    app.OCI.Annotations['io.katacontainers.config.agent.policy'],
+    undefined,
+    'old policy not copied',
+  );
   assert.deepEqual(app.OCI.Linux.Sysctl, { 'net.ipv4.ip_unprivileged_port_start': '0' });
   assert.deepEqual(app.devices, [{ container_path: '/dev/xvdb' }]);
   const mount = (dest: string) => app.OCI.Mounts.find((m) => m.destination === dest);
@@ -98,22 +142,43 @@ test('key policy_data facts of the web Deployment', async () => {
   // host-pull: per-layer tar storages (top first) and the overlay with names and roots.
   const ov = app.storages.find((s) => s.fstype === 'fuse3.kata-overlay')!;
   assert.equal(ov.options[1], `${'2'.repeat(64)}:${'1'.repeat(64)}`);
-  assert.equal(ov.options[0], [...layerNames(LAB_APP.layerAnalysis.map((l) => l.diffId))].reverse().join(':'));
+  assert.equal(
+    ov.options[0],
+    [...layerNames(LAB_APP.layerAnalysis.map((l) => l.diffId))].reverse().join(':'),
+  );
   // Pause container
   const pause = d.containers[0]!;
-  assert.deepEqual(pause.OCI.Process.User, { UID: 1001, GID: 0, AdditionalGids: [0, 29, 3000, 4000], Username: '' });
+  assert.deepEqual(pause.OCI.Process.User, {
+    UID: 1001,
+    GID: 0,
+    AdditionalGids: [0, 29, 3000, 4000],
+    Username: '',
+  });
 });
 
 test('CronJob, StatefulSet and generateName get sandbox name regexes; hostNetwork drops the pause UTS namespace', async () => {
   const { policies } = await generate(readFileSync(join(testdata, 'golden-pods.yaml'), 'utf8'), 'guest-pull');
   const byName = new Map(policies.map((p) => [p.workload.name, p.data]));
-  assert.equal(byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^nightly-[0-9]+-([0-9]+-)?[a-z0-9]{5}$');
-  assert.equal(byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-namespace'], 'batch.jobs');
-  assert.ok(!byName.get('nightly')!.containers[1]!.OCI.Mounts.some((m) => m.destination.includes('serviceaccount')), 'automount off');
-  assert.equal(byName.get('db')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^db-[0-9]+$');
+  assert.equal(
+    byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'],
+    '^nightly-[0-9]+-([0-9]+-)?[a-z0-9]{5}$',
+  );
+  assert.equal(
+    byName.get('nightly')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-namespace'],
+    'batch.jobs',
+  );
+  assert.ok(
+    !byName.get('nightly')!.containers[1]!.OCI.Mounts.some((m) => m.destination.includes('serviceaccount')),
+    'automount off',
+  );
+  assert.equal(
+    byName.get('db')!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'],
+    '^db-[0-9]+$',
+  );
   const debug = byName.get('debug-')!;
   assert.equal(debug.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'], '^debug-[a-z0-9]{5}$');
-  const sandboxName = (n: string) => byName.get(n)!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'];
+  const sandboxName = (n: string) =>
+    byName.get(n)!.containers[1]!.OCI.Annotations['io.kubernetes.cri.sandbox-name'];
   assert.equal(sandboxName('agent'), '^agent-[a-z0-9]{5}$');
   assert.equal(sandboxName('migrate'), '^migrate-([0-9]+-)?[a-z0-9]{5}$');
   assert.equal(sandboxName('rs'), '^rs-[a-z0-9]{5}$');
@@ -138,7 +203,13 @@ test('CronJob, StatefulSet and generateName get sandbox name regexes; hostNetwor
     mount_point: '$(root_path)',
     fs_group: null,
   });
-  assert.deepEqual(Object.keys(debug), ['containers', 'common', 'sandbox', 'request_defaults', 'cluster_config']);
+  assert.deepEqual(Object.keys(debug), [
+    'containers',
+    'common',
+    'sandbox',
+    'request_defaults',
+    'cluster_config',
+  ]);
 });
 
 test('the annotation is added to each pod template; nothing else in the file changes', async () => {
@@ -147,7 +218,12 @@ test('the annotation is added to each pod template; nothing else in the file cha
   const out = serializeKubeFile(f);
   // web: the old value is replaced in place; CronJob, StatefulSet: metadata + annotations + key are
   // added; the generateName Pod: annotations + key. Every other line is kept, in order.
-  const expectedBase = text.replace('io.katacontainers.config.agent.policy: b2xk', `io.katacontainers.config.agent.policy: ${policies[0]!.annotationValue}`).split('\n');
+  const expectedBase = text
+    .replace(
+      'io.katacontainers.config.agent.policy: b2xk',
+      `io.katacontainers.config.agent.policy: ${policies[0]!.annotationValue}`,
+    )
+    .split('\n');
   const outLines = out.split('\n');
   assert.equal(outLines.length, expectedBase.length + 8 + 4 * 3);
   let i = 0;
@@ -160,7 +236,9 @@ test('helpers: image name heuristic and sandbox names', () => {
   assert.equal(criImageName('busybox'), 'busybox:latest');
   assert.equal(criImageName('localhost:5000/foo'), 'localhost:5000/foo');
   assert.equal(criImageName('a/b@sha256:00'), 'a/b@sha256:00');
-  const w = { name: 'a.b', kind: 'ReplicaSet', generateName: false } as Parameters<typeof sandboxNameValue>[0];
+  const w = { name: 'a.b', kind: 'ReplicaSet', generateName: false } as Parameters<
+    typeof sandboxNameValue
+  >[0];
   assert.equal(sandboxNameValue(w), '^a\\.b-[a-z0-9]{5}$');
 });
 
@@ -171,7 +249,9 @@ function pod(spec: string, extra = ''): string {
 const bad: Array<[string, string, RegExp, string?]> = [
   [
     'missing ConfigMap',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
     /ConfigMap "cfg" not found in namespace "ns1"/,
   ],
   [
@@ -193,31 +273,49 @@ const bad: Array<[string, string, RegExp, string?]> = [
   ],
   [
     'subPath',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data, subPath: x}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data, subPath: x}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
     /uses subPath/,
   ],
-  ['image VOLUME without mount', pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n'), /declares VOLUME \/data but the container has no volumeMount/],
+  [
+    'image VOLUME without mount',
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n'),
+    /declares VOLUME \/data but the container has no volumeMount/,
+  ],
   [
     'unsupported volume type',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, nfs: {server: x, path: /}}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, nfs: {server: x, path: /}}]\n',
+    ),
     /volume "d" of type nfs is not supported/,
   ],
   [
     'unknown volume',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n',
+    ),
     /unknown volume "d"/,
   ],
   [
     'unsupported fieldRef',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
     /fieldRef "status.phase" is not supported/,
   ],
   [
     'user namespaces',
-    pod('  hostUsers: false\n  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    pod(
+      '  hostUsers: false\n  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
     /hostUsers: false \(user namespaces\) is not supported/,
   ],
-  ['image not analyzed', pod('  containers:\n    - name: c\n      image: other:1\n'), /image "other:1" was not analyzed/],
+  [
+    'image not analyzed',
+    pod('  containers:\n    - name: c\n      image: other:1\n'),
+    /image "other:1" was not analyzed/,
+  ],
 ];
 
 for (const [name, text, re, hint] of bad) {
@@ -234,19 +332,34 @@ for (const [name, text, re, hint] of bad) {
 
 test('a failing workload leaves every document unannotated', async () => {
   const text =
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n') +
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ) +
     '---\n' +
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n').replace('name: p,', 'name: q,');
+    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n').replace(
+      'name: p,',
+      'name: q,',
+    );
   const f = parseKubeFile('input.yaml', text);
   const settings = await loadPolicySettings({ flavour: 'host-pull' });
-  await assert.rejects(generatePolicies([f], findWorkloads([f]), images('host-pull'), settings, { flavour: 'host-pull', rules: '' }));
+  await assert.rejects(
+    generatePolicies([f], findWorkloads([f]), images('host-pull'), settings, {
+      flavour: 'host-pull',
+      rules: '',
+    }),
+  );
   assert.equal(serializeKubeFile(f), text);
 });
 
 test('--config-file ConfigMaps are used', async () => {
-  const cfg = parseKubeFile('cfg.yaml', 'kind: ConfigMap\nmetadata: {name: cfg, namespace: ns1}\ndata: {k: from-config-file}\n');
+  const cfg = parseKubeFile(
+    'cfg.yaml',
+    'kind: ConfigMap\nmetadata: {name: cfg, namespace: ns1}\ndata: {k: from-config-file}\n',
+  );
   const { policies } = await generate(
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n'),
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: k}}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
     'host-pull',
     [cfg],
   );
@@ -255,12 +368,20 @@ test('--config-file ConfigMaps are used', async () => {
 
 test('image USER "user:group" sets the primary group as containerd does; an unknown group is an error', async () => {
   const settings = await loadPolicySettings({ flavour: 'guest-pull' });
-  const yamlText = pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n');
+  const yamlText = pod(
+    '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+  );
   const run = async (user: string) => {
     const img = structuredClone(LAB_APP);
     img.config.config = { ...img.config.config, User: user };
     const f = parseKubeFile('input.yaml', yamlText);
-    const [p] = await generatePolicies([f], findWorkloads([f]), imageMap(['ghcr.io/edgelesssys/kubernetes/pause:3.6', GUEST_PAUSE], [APP, img]), settings, { flavour: 'guest-pull', rules: '' });
+    const [p] = await generatePolicies(
+      [f],
+      findWorkloads([f]),
+      imageMap(['ghcr.io/edgelesssys/kubernetes/pause:3.6', GUEST_PAUSE], [APP, img]),
+      settings,
+      { flavour: 'guest-pull', rules: '' },
+    );
     return p!.data.containers[1]!.OCI.Process.User;
   };
   assert.deepEqual(await run('app:audio'), { UID: 1000, GID: 29, AdditionalGids: [29], Username: '' });

@@ -31,7 +31,13 @@ export interface ContainerPolicy {
       Args: string[];
       Env: string[];
       Cwd: string;
-      Capabilities: { Ambient: string[]; Bounding: string[]; Effective: string[]; Inheritable: string[]; Permitted: string[] };
+      Capabilities: {
+        Ambient: string[];
+        Bounding: string[];
+        Effective: string[];
+        Inheritable: string[];
+        Permitted: string[];
+      };
       NoNewPrivileges: boolean;
     };
     Root: { Path: string; Readonly: boolean };
@@ -79,16 +85,21 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
   const sandboxName = sandboxNameValue(w);
 
   if (spec['hostUsers'] === false) {
-    throw new ContrastError(`${where}: hostUsers: false (user namespaces) is not supported in Kata confidential pods`, {
-      code: 'POLICY_USERNS',
-      hint: 'remove hostUsers: false; the agent policy rejects containers with UID/GID mappings',
-    });
+    throw new ContrastError(
+      `${where}: hostUsers: false (user namespaces) is not supported in Kata confidential pods`,
+      {
+        code: 'POLICY_USERNS',
+        hint: 'remove hostUsers: false; the agent policy rejects containers with UID/GID mappings',
+      },
+    );
   }
   containers.push(pauseContainer(ctx, spec, sandboxName, where));
   const inits = arrayOf(spec['initContainers']);
   // genpolicy's documented order: init containers reversed, then app containers in order.
-  for (const c of [...inits].reverse()) containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, true));
-  for (const c of arrayOf(spec['containers'])) containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, false));
+  for (const c of [...inits].reverse())
+    containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, true));
+  for (const c of arrayOf(spec['containers']))
+    containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, false));
 
   const data: PolicyData = {
     containers,
@@ -127,7 +138,8 @@ export function criImageName(image: string): string {
 
 function lookupImage(ctx: BuildContext, image: string, where: string): AnalyzedImage {
   const img = ctx.images.get(image);
-  if (!img) throw new ContrastError(`${where}: image "${image}" was not analyzed`, { code: 'POLICY_IMAGE_MISSING' });
+  if (!img)
+    throw new ContrastError(`${where}: image "${image}" was not analyzed`, { code: 'POLICY_IMAGE_MISSING' });
   return img;
 }
 
@@ -144,14 +156,23 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
       ? resolveUser(image, podSc, {}, `${where}: pause container`)
       : settings.cluster_config.pause_container_id_policy === 'v1'
         ? { UID: 65535, GID: 65535, AdditionalGids: [65535], Username: '' }
-        : { UID: image.user.uid, GID: image.user.gid, AdditionalGids: sortedSet([image.user.gid, ...image.user.additionalGids]), Username: '' };
+        : {
+            UID: image.user.uid,
+            GID: image.user.gid,
+            AdditionalGids: sortedSet([image.user.gid, ...image.user.additionalGids]),
+            Username: '',
+          };
   const annotations: Record<string, string> = {
     ...tmpl.Annotations,
     'io.kubernetes.cri.sandbox-name': sandboxName,
     'io.kubernetes.cri.sandbox-namespace': w.namespace,
   };
   const hostNetwork = spec['hostNetwork'] === true;
-  const namespaces = [{ Type: 'ipc', Path: '' }, ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]), { Type: 'mount', Path: '' }];
+  const namespaces = [
+    { Type: 'ipc', Path: '' },
+    ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]),
+    { Type: 'mount', Path: '' },
+  ];
   return {
     OCI: {
       Version: settings.kata_config.oci_version,
@@ -165,9 +186,22 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
         NoNewPrivileges: true,
       },
       Root: { Path: tmpl.Root.Path, Readonly: tmpl.Root.Readonly },
-      Mounts: [...defaultMounts(false, true), ...tmpl.Mounts.map((m) => ({ destination: m.destination, source: m.source, type_: m.type_, options: [...m.options] }))],
+      Mounts: [
+        ...defaultMounts(false, true),
+        ...tmpl.Mounts.map((m) => ({
+          destination: m.destination,
+          source: m.source,
+          type_: m.type_,
+          options: [...m.options],
+        })),
+      ],
       Annotations: sortKeys(annotations),
-      Linux: { Namespaces: namespaces, MaskedPaths: [...tmpl.Linux.MaskedPaths], ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths], Devices: [] },
+      Linux: {
+        Namespaces: namespaces,
+        MaskedPaths: [...tmpl.Linux.MaskedPaths],
+        ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths],
+        Devices: [],
+      },
     },
     storages: imageStorages(ctx, settings.cluster_config.pause_container_image, image, where),
     devices: [],
@@ -221,8 +255,12 @@ function appContainer(
     const k = raw['name'];
     if (typeof k !== 'string' || k === '') throw new ContrastError(`${where}: env entry without a name`);
     let v: string | undefined;
-    if (raw['valueFrom'] !== undefined) v = envValueFrom(ctx, podMeta, spec, asRecord(raw['valueFrom']), k, where);
-    else v = expandK8s(raw['value'] === undefined || raw['value'] === null ? '' : String(raw['value']), (n) => defined.get(n));
+    if (raw['valueFrom'] !== undefined)
+      v = envValueFrom(ctx, podMeta, spec, asRecord(raw['valueFrom']), k, where);
+    else
+      v = expandK8s(raw['value'] === undefined || raw['value'] === null ? '' : String(raw['value']), (n) =>
+        defined.get(n),
+      );
     if (v !== undefined) define(k, v);
   }
   for (const e of tmpl.Process?.Env ?? []) env.push(e);
@@ -238,7 +276,8 @@ function appContainer(
   const storages: StorageSpec[] = imageStorages(ctx, imageRef, image, where);
   const yamlMounts = arrayOf(c['volumeMounts']);
   const targeted = new Set(yamlMounts.map((m) => String(m['mountPath'] ?? '')));
-  const terminationPath = typeof c['terminationMessagePath'] === 'string' ? c['terminationMessagePath'] : '/dev/termination-log';
+  const terminationPath =
+    typeof c['terminationMessagePath'] === 'string' ? c['terminationMessagePath'] : '/dev/termination-log';
   const automount = spec['automountServiceAccountToken'] !== false;
   for (const m of tmpl.Mounts) {
     let destination = m.destination;
@@ -259,7 +298,8 @@ function appContainer(
   for (const d of arrayOf(c['volumeDevices'])) {
     const p = d['devicePath'];
     if (typeof p !== 'string') throw new ContrastError(`${where}: volumeDevices entry without devicePath`);
-    if (!volumes.has(String(d['name']))) throw new ContrastError(`${where}: volumeDevices refers to unknown volume "${String(d['name'])}"`);
+    if (!volumes.has(String(d['name'])))
+      throw new ContrastError(`${where}: volumeDevices refers to unknown volume "${String(d['name'])}"`);
     devices.push({ container_path: p });
     linuxDevices.push({ Type: 'b', Path: p });
   }
@@ -358,7 +398,9 @@ function envFromVars(ctx: BuildContext, c: Json, where: string): Array<[string, 
     for (const k of Object.keys(obj.data).sort()) {
       const name = prefix + k;
       if (!ENV_NAME.test(name)) {
-        log.warn(`${where}: envFrom ${kind} ${obj.name}: key "${name}" is not a valid variable name; Kubernetes skips it`);
+        log.warn(
+          `${where}: envFrom ${kind} ${obj.name}: key "${name}" is not a valid variable name; Kubernetes skips it`,
+        );
         continue;
       }
       out.push([name, obj.data[k]!]);
@@ -367,7 +409,13 @@ function envFromVars(ctx: BuildContext, c: Json, where: string): Array<[string, 
   return out;
 }
 
-function findConfig(ctx: BuildContext, kind: 'ConfigMap' | 'Secret', name: string, optional: boolean, where: string) {
+function findConfig(
+  ctx: BuildContext,
+  kind: 'ConfigMap' | 'Secret',
+  name: string,
+  optional: boolean,
+  where: string,
+) {
   const ns = ctx.workload.namespace;
   const obj = ctx.config.get(kind, ns, name);
   if (obj || optional) return obj;
@@ -376,10 +424,20 @@ function findConfig(ctx: BuildContext, kind: 'ConfigMap' | 'Secret', name: strin
     other.length > 0
       ? `a ${kind} "${name}" exists in namespace(s) ${other.map((o) => `"${o.namespace}"`).join(', ')} (${other[0]!.source}), but the pod runs in "${ns}"`
       : `add the ${kind} to the input files or pass it with --config-file`;
-  throw new ContrastError(`${where}: ${kind} "${name}" not found in namespace "${ns}"`, { code: 'POLICY_CONFIG_MISSING', hint });
+  throw new ContrastError(`${where}: ${kind} "${name}" not found in namespace "${ns}"`, {
+    code: 'POLICY_CONFIG_MISSING',
+    hint,
+  });
 }
 
-function envValueFrom(ctx: BuildContext, podMeta: Json, spec: Json, vf: Json, name: string, where: string): string | undefined {
+function envValueFrom(
+  ctx: BuildContext,
+  podMeta: Json,
+  spec: Json,
+  vf: Json,
+  name: string,
+  where: string,
+): string | undefined {
   const w = ctx.workload;
   for (const [key, kind] of [
     ['configMapKeyRef', 'ConfigMap'],
@@ -394,9 +452,12 @@ function envValueFrom(ctx: BuildContext, podMeta: Json, spec: Json, vf: Json, na
     const v = obj.data[k];
     if (v === undefined) {
       if (optional) return undefined;
-      throw new ContrastError(`${where}: env ${name}: key "${k}" not found in ${kind} ${obj.namespace}/${obj.name} (${obj.source})`, {
-        code: 'POLICY_CONFIG_KEY_MISSING',
-      });
+      throw new ContrastError(
+        `${where}: env ${name}: key "${k}" not found in ${kind} ${obj.namespace}/${obj.name} (${obj.source})`,
+        {
+          code: 'POLICY_CONFIG_KEY_MISSING',
+        },
+      );
     }
     return v;
   }
@@ -427,7 +488,9 @@ function envValueFrom(ctx: BuildContext, podMeta: Json, spec: Json, vf: Json, na
       if (typeof v === 'string') return v;
       return m[1] === 'annotations' ? '$(todo-annotation)' : '';
     }
-    throw new ContrastError(`${where}: env ${name}: fieldRef "${path}" is not supported`, { code: 'POLICY_FIELDREF' });
+    throw new ContrastError(`${where}: env ${name}: fieldRef "${path}" is not supported`, {
+      code: 'POLICY_FIELDREF',
+    });
   }
   if (isRecord(vf['resourceFieldRef'])) return '$(resource-field)';
   throw new ContrastError(`${where}: env ${name}: unsupported valueFrom ${JSON.stringify(Object.keys(vf))}`);
@@ -440,7 +503,8 @@ function resolveUser(image: AnalyzedImage, podSc: Json, sc: Json, where: string)
   const runAsUser = sc['runAsUser'] ?? podSc['runAsUser'];
   const runAsGroup = sc['runAsGroup'] ?? podSc['runAsGroup'];
   if (runAsUser !== undefined) {
-    if (!Number.isInteger(runAsUser)) throw new ContrastError(`${where}: securityContext.runAsUser must be an integer`);
+    if (!Number.isInteger(runAsUser))
+      throw new ContrastError(`${where}: securityContext.runAsUser must be an integer`);
     uid = runAsUser as number;
     // As containerd: the primary group and group memberships come from the image's files for that uid.
     const entry = passwdEntries(image.passwd).find((e) => e.uid === uid);
@@ -451,17 +515,23 @@ function resolveUser(image: AnalyzedImage, podSc: Json, sc: Json, where: string)
     const spec = image.config.config?.User ?? '';
     const parts = spec.split(':');
     if (parts.length === 2 && parts[1] !== '') {
-      const g = /^[0-9]+$/.test(parts[1]!) ? Number(parts[1]) : groupEntries(image.group).find((e) => e.name === parts[1])?.gid;
+      const g = /^[0-9]+$/.test(parts[1]!)
+        ? Number(parts[1])
+        : groupEntries(image.group).find((e) => e.name === parts[1])?.gid;
       if (g === undefined) {
-        throw new ContrastError(`${where}: image USER "${spec}": group "${parts[1]}" is not in the image's /etc/group`, {
-          hint: 'the container runtime would fail to start this container',
-        });
+        throw new ContrastError(
+          `${where}: image USER "${spec}": group "${parts[1]}" is not in the image's /etc/group`,
+          {
+            hint: 'the container runtime would fail to start this container',
+          },
+        );
       }
       gid = g;
     }
   }
   if (runAsGroup !== undefined) {
-    if (!Number.isInteger(runAsGroup)) throw new ContrastError(`${where}: securityContext.runAsGroup must be an integer`);
+    if (!Number.isInteger(runAsGroup))
+      throw new ContrastError(`${where}: securityContext.runAsGroup must be an integer`);
     gid = runAsGroup as number;
   }
   const supplemental = arrayOf<unknown>(podSc['supplementalGroups']).map(Number);
@@ -486,7 +556,11 @@ function groupsOf(group: string, user: string): number[] {
     .map((g) => g.gid);
 }
 
-function capabilitySets(settings: PolicySettings, privileged: boolean, caps: Json | undefined): ContainerPolicy['OCI']['Process']['Capabilities'] {
+function capabilitySets(
+  settings: PolicySettings,
+  privileged: boolean,
+  caps: Json | undefined,
+): ContainerPolicy['OCI']['Process']['Capabilities'] {
   const norm = (c: unknown) => {
     const u = String(c).toUpperCase();
     return u.startsWith('CAP_') ? u : `CAP_${u}`;
@@ -514,39 +588,82 @@ function defaultMounts(privileged: boolean, pause: boolean): PolicyMount[] {
   const rw = privileged ? 'rw' : 'ro';
   const m: PolicyMount[] = [
     { destination: '/proc', source: '^proc$', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', source: '^tmpfs$', type_: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', source: '^devpts$', type_: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/mqueue', source: '^mqueue$', type_: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/dev',
+      source: '^tmpfs$',
+      type_: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      source: '^devpts$',
+      type_: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/mqueue',
+      source: '^mqueue$',
+      type_: 'mqueue',
+      options: ['nosuid', 'noexec', 'nodev'],
+    },
     { destination: '/sys', source: '^sysfs$', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
   ];
-  if (!pause) m.push({ destination: '/sys/fs/cgroup', source: '^cgroup$', type_: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', rw] });
+  if (!pause)
+    m.push({
+      destination: '/sys/fs/cgroup',
+      source: '^cgroup$',
+      type_: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', rw],
+    });
   return m;
 }
 
-function volumeMount(ctx: BuildContext, vm: Json, volumes: Map<string, Json>, where: string): { mount: PolicyMount; storage?: StorageSpec } {
+function volumeMount(
+  ctx: BuildContext,
+  vm: Json,
+  volumes: Map<string, Json>,
+  where: string,
+): { mount: PolicyMount; storage?: StorageSpec } {
   const { settings } = ctx;
   const volName = String(vm['name'] ?? '');
   const dest = vm['mountPath'];
-  if (typeof dest !== 'string' || dest === '') throw new ContrastError(`${where}: volumeMount "${volName}" has no mountPath`);
+  if (typeof dest !== 'string' || dest === '')
+    throw new ContrastError(`${where}: volumeMount "${volName}" has no mountPath`);
   if (vm['subPath'] !== undefined || vm['subPathExpr'] !== undefined) {
-    throw new ContrastError(`${where}: volumeMount "${volName}" at ${dest} uses subPath, which Kata confidential containers do not support`, {
-      code: 'POLICY_SUBPATH',
-      hint: 'mount the whole volume and point the application at the file inside it',
-    });
+    throw new ContrastError(
+      `${where}: volumeMount "${volName}" at ${dest} uses subPath, which Kata confidential containers do not support`,
+      {
+        code: 'POLICY_SUBPATH',
+        hint: 'mount the whole volume and point the application at the file inside it',
+      },
+    );
   }
   const vol = volumes.get(volName);
-  if (!vol) throw new ContrastError(`${where}: volumeMount refers to unknown volume "${volName}"`, { code: 'POLICY_VOLUME_UNKNOWN' });
+  if (!vol)
+    throw new ContrastError(`${where}: volumeMount refers to unknown volume "${volName}"`, {
+      code: 'POLICY_VOLUME_UNKNOWN',
+    });
   const ro = vm['readOnly'] === true;
   const rwOpt = ro ? 'ro' : 'rw';
   const base = escapeRegex(posix.basename(dest));
-  const shared = (opts: string[]): PolicyMount => ({ destination: dest, source: `$(sfprefix)${base}$`, type_: 'bind', options: opts });
+  const shared = (opts: string[]): PolicyMount => ({
+    destination: dest,
+    source: `$(sfprefix)${base}$`,
+    type_: 'bind',
+    options: opts,
+  });
   const escVol = escapeRegex(volName);
 
   if (isRecord(vol['emptyDir']) || vol['emptyDir'] === null) {
     const medium = asRecord(vol['emptyDir'])['medium'];
     const t = medium === 'Memory' ? settings.volumes.emptyDir_memory : settings.volumes.emptyDir;
     return {
-      mount: { destination: dest, source: `${t.mount_source}${escVol}$`, type_: t.mount_type, options: ['rbind', 'rprivate', rwOpt] },
+      mount: {
+        destination: dest,
+        source: `${t.mount_source}${escVol}$`,
+        type_: t.mount_type,
+        options: ['rbind', 'rprivate', rwOpt],
+      },
       storage: {
         driver: t.driver,
         driver_options: [],
@@ -564,16 +681,28 @@ function volumeMount(ctx: BuildContext, vm: Json, volumes: Map<string, Json>, wh
   const hostPath: unknown = vol['hostPath'];
   if (isRecord(hostPath)) {
     const p = String(hostPath['path'] ?? '');
-    const prop = vm['mountPropagation'] === 'Bidirectional' ? 'rshared' : vm['mountPropagation'] === 'HostToContainer' ? 'rslave' : 'rprivate';
+    const prop =
+      vm['mountPropagation'] === 'Bidirectional'
+        ? 'rshared'
+        : vm['mountPropagation'] === 'HostToContainer'
+          ? 'rslave'
+          : 'rprivate';
     const opts = ['rbind', prop, rwOpt];
-    if (p.startsWith('/dev/') || p.startsWith('/sys/')) return { mount: { destination: dest, source: `^${escapeRegex(p)}$`, type_: 'bind', options: opts } };
+    if (p.startsWith('/dev/') || p.startsWith('/sys/'))
+      return { mount: { destination: dest, source: `^${escapeRegex(p)}$`, type_: 'bind', options: opts } };
     return { mount: shared(opts) };
   }
   if (isRecord(vol['configMap']) || isRecord(vol['secret'])) {
-    if (!settings.kata_config.enable_configmap_secret_storages) return { mount: shared(['rbind', 'rprivate', 'ro']) };
+    if (!settings.kata_config.enable_configmap_secret_storages)
+      return { mount: shared(['rbind', 'rprivate', 'ro']) };
     const t = settings.volumes.configMap;
     return {
-      mount: { destination: dest, source: `${t.mount_point}${base}$`, type_: t.mount_type, options: ['rbind', 'rprivate', 'ro'] },
+      mount: {
+        destination: dest,
+        source: `${t.mount_point}${base}$`,
+        type_: t.mount_type,
+        options: ['rbind', 'rprivate', 'ro'],
+      },
       storage: {
         driver: t.driver,
         driver_options: [],
@@ -585,27 +714,43 @@ function volumeMount(ctx: BuildContext, vm: Json, volumes: Map<string, Json>, wh
       },
     };
   }
-  if (isRecord(vol['projected']) || isRecord(vol['downwardAPI'])) return { mount: shared(['rbind', 'rprivate', 'ro']) };
+  if (isRecord(vol['projected']) || isRecord(vol['downwardAPI']))
+    return { mount: shared(['rbind', 'rprivate', 'ro']) };
   const type = Object.keys(vol).filter((k) => k !== 'name')[0] ?? '(none)';
-  throw new ContrastError(`${where}: volume "${volName}" of type ${type} is not supported in confidential pods`, { code: 'POLICY_VOLUME_TYPE' });
+  throw new ContrastError(
+    `${where}: volume "${volName}" of type ${type} is not supported in confidential pods`,
+    { code: 'POLICY_VOLUME_TYPE' },
+  );
 }
 
-function checkImageVolumes(volumes: Record<string, object> | null | undefined, yamlMounts: Json[], where: string): void {
+function checkImageVolumes(
+  volumes: Record<string, object> | null | undefined,
+  yamlMounts: Json[],
+  where: string,
+): void {
   if (!volumes) return;
   const norm = (p: string) => posix.normalize(p.replace(/\/+/g, '/')).replace(/(.)\/$/, '$1');
   const mounted = new Set(yamlMounts.map((m) => norm(String(m['mountPath'] ?? ''))));
   for (const v of Object.keys(volumes)) {
     if (!mounted.has(norm(v))) {
-      throw new ContrastError(`${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`, {
-        code: 'POLICY_IMAGE_VOLUME',
-        hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
-      });
+      throw new ContrastError(
+        `${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`,
+        {
+          code: 'POLICY_IMAGE_VOLUME',
+          hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
+        },
+      );
     }
   }
 }
 
 /** Layer storages (host-pull) or the guest-pull storage for a container's image. */
-function imageStorages(ctx: BuildContext, imageRef: string, image: AnalyzedImage, where: string): StorageSpec[] {
+function imageStorages(
+  ctx: BuildContext,
+  imageRef: string,
+  image: AnalyzedImage,
+  where: string,
+): StorageSpec[] {
   if (ctx.flavour === 'guest-pull') {
     return [
       {
@@ -630,7 +775,15 @@ function imageStorages(ctx: BuildContext, imageRef: string, image: AnalyzedImage
         hint: 'the host-pull flavour needs layers analyzed with dm-verity (tarfs index); use --flavour guest-pull for guest-pulled images',
       });
     }
-    out.push({ driver: 'blk', driver_options: [], source: '', fstype: 'tar', options: [`$(hash${i})`], mount_point: `$(layer${i})`, fs_group: null });
+    out.push({
+      driver: 'blk',
+      driver_options: [],
+      source: '',
+      fstype: 'tar',
+      options: [`$(hash${i})`],
+      mount_point: `$(layer${i})`,
+      fs_group: null,
+    });
   });
   out.push({
     driver: 'overlayfs',

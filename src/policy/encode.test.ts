@@ -3,11 +3,21 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { parse } from 'smol-toml';
-import { decodeInitdata, encodeInitdata, encodeLegacy, initdataToml, INITDATA_ANNOTATION, POLICY_ANNOTATION, policyText } from './index.js';
+import {
+  decodeInitdata,
+  encodeInitdata,
+  encodeLegacy,
+  initdataToml,
+  INITDATA_ANNOTATION,
+  POLICY_ANNOTATION,
+  policyText,
+} from './index.js';
 import type { PolicyData } from './index.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const text = policyText('package agent_policy\n\ndefault X := true\n', { containers: [] } as unknown as PolicyData);
+const text = policyText('package agent_policy\n\ndefault X := true\n', {
+  containers: [],
+} as unknown as PolicyData);
 
 test('policy text: rules, then policy_data as pretty JSON, no trailing newline', () => {
   assert.equal(text, 'package agent_policy\n\ndefault X := true\n\npolicy_data := {\n  "containers": []\n}');
@@ -34,13 +44,18 @@ test('initdata encoding: base64(gzip(TOML)), policy under data."policy.rego", ha
 });
 
 test('initdata: other data keys of an existing annotation are kept, the policy replaced', () => {
-  const existing = gzipSync(initdataToml('old policy', { 'contrast.insecure-debug': 'true' })).toString('base64');
+  const existing = gzipSync(initdataToml('old policy', { 'contrast.insecure-debug': 'true' })).toString(
+    'base64',
+  );
   const e = encodeInitdata(text, existing);
-  assert.deepEqual(decodeInitdata(e.annotationValue).data, { 'policy.rego': text, 'contrast.insecure-debug': 'true' });
+  assert.deepEqual(decodeInitdata(e.annotationValue).data, {
+    'policy.rego': text,
+    'contrast.insecure-debug': 'true',
+  });
 });
 
 test('texts a literal TOML string cannot hold fall back to an escaped string', () => {
-  for (const t of ["a ''' b", 'ends with quote\'', 'ctrl \u0001 char', 'tab\tand\r\nCRLF']) {
+  for (const t of ["a ''' b", "ends with quote'", 'ctrl \u0001 char', 'tab\tand\r\nCRLF']) {
     assert.equal(decodeInitdata(encodeInitdata(t).annotationValue).data['policy.rego'], t);
   }
 });
@@ -49,4 +64,3 @@ test('encoding is deterministic', () => {
   assert.equal(encodeInitdata(text).hash, encodeInitdata(text).hash);
   assert.equal(encodeInitdata(text).annotationValue, encodeInitdata(text).annotationValue);
 });
-

@@ -75,7 +75,9 @@ export function decodeInitdata(annotation: string): Initdata {
   try {
     toml = gunzipSync(Buffer.from(annotation, 'base64')).toString('utf8');
   } catch (err) {
-    throw new ContrastError(`existing ${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${(err as Error).message}`);
+    throw new ContrastError(
+      `existing ${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${(err as Error).message}`,
+    );
   }
   return parseInitdataToml(toml);
 }

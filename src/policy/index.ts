@@ -11,11 +11,34 @@ import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
 import type { PolicyEncoding } from './encode.js';
 import type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
 
-export { loadPolicySettings, applySettingsPatch, validateSettings, defaultSettingsPath, isFlavour, FLAVOURS } from './settings.js';
+export {
+  loadPolicySettings,
+  applySettingsPatch,
+  validateSettings,
+  defaultSettingsPath,
+  isFlavour,
+  FLAVOURS,
+} from './settings.js';
 export type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
-export { buildPolicyData, criImageName, layerNames, pinnedReference, sandboxNameValue, POLICY_ANNOTATION, INITDATA_ANNOTATION } from './data.js';
+export {
+  buildPolicyData,
+  criImageName,
+  layerNames,
+  pinnedReference,
+  sandboxNameValue,
+  POLICY_ANNOTATION,
+  INITDATA_ANNOTATION,
+} from './data.js';
 export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
-export { policyText, encodeLegacy, encodeInitdata, decodeInitdata, initdataToml, parseInitdataToml, sha256Hex } from './encode.js';
+export {
+  policyText,
+  encodeLegacy,
+  encodeInitdata,
+  decodeInitdata,
+  initdataToml,
+  parseInitdataToml,
+  sha256Hex,
+} from './encode.js';
 export type { PolicyEncoding, EncodedPolicy, Initdata } from './encode.js';
 
 export interface WorkloadPolicy {
@@ -53,7 +76,9 @@ export async function readRules(options: Pick<PolicyOptions, 'rulesPath'>): Prom
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    throw new ContrastError(`${path}: cannot read rules: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ContrastError(
+      `${path}: cannot read rules: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }
 
@@ -75,7 +100,10 @@ export async function generatePolicies(
   for (const workload of workloads) {
     const data = buildPolicyData({ workload, settings, flavour: options.flavour, images, config });
     const text = policyText(rules, data);
-    const enc = encoding === 'legacy' ? encodeLegacy(text) : encodeInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION));
+    const enc =
+      encoding === 'legacy'
+        ? encodeLegacy(text)
+        : encodeInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION));
     out.push({ workload, policyText: text, data, ...enc });
   }
   // Annotate only after every workload succeeded: an error leaves the documents untouched.

@@ -50,7 +50,12 @@ async function policyFor(flavour: Flavour): Promise<string> {
   return p!.policyText;
 }
 
-const layerOpts = (hash: string) => ['ro', 'io.katacontainers.fs-opt.block_device=file', 'io.katacontainers.fs-opt.is-layer', `io.katacontainers.fs-opt.root-hash=${hash}`];
+const layerOpts = (hash: string) => [
+  'ro',
+  'io.katacontainers.fs-opt.block_device=file',
+  'io.katacontainers.fs-opt.is-layer',
+  `io.katacontainers.fs-opt.root-hash=${hash}`,
+];
 
 /** tardev storages as the runtime sends them: top layer first, then the overlay. */
 function tardevStorages(cid: string, layers: Array<{ name: string; hash: string }>): Req[] {
@@ -70,7 +75,10 @@ function tardevStorages(cid: string, layers: Array<{ name: string; hash: string 
     fstype: 'fuse3.kata-overlay',
     options: [
       'io.katacontainers.fs-opt.layer-src-prefix=/var/lib/containerd/io.containerd.snapshotter.v1.tardev/layers',
-      ...layers.map((l) => `io.katacontainers.fs-opt.layer=${Buffer.from([l.name, 'tar', ...layerOpts(l.hash)].join(',')).toString('base64')}`),
+      ...layers.map(
+        (l) =>
+          `io.katacontainers.fs-opt.layer=${Buffer.from([l.name, 'tar', ...layerOpts(l.hash)].join(',')).toString('base64')}`,
+      ),
       'io.katacontainers.fs-opt.overlay-rw',
       `lowerdir=${layers.map((l) => l.name).join(':')}`,
     ],
@@ -84,7 +92,13 @@ function tardevStorages(cid: string, layers: Array<{ name: string; hash: string 
 function requests(recorded: AgentRequest[], flavour: Flavour): AgentRequest[] {
   const guest = flavour === 'guest-pull';
   const find = (type: string, kind?: string) =>
-    clone(recorded.find((r) => r[0] === type && (!kind || (r[1] as Req)['OCI']['Annotations']['io.kubernetes.cri.container-type'] === kind))!);
+    clone(
+      recorded.find(
+        (r) =>
+          r[0] === type &&
+          (!kind || (r[1] as Req)['OCI']['Annotations']['io.kubernetes.cri.container-type'] === kind),
+      )!,
+    );
   const out: AgentRequest[] = [];
 
   const sandbox = find('CreateSandboxRequest')[1] as Req;
@@ -100,7 +114,8 @@ function requests(recorded: AgentRequest[], flavour: Flavour): AgentRequest[] {
   const pa = pause['OCI']['Annotations'];
   pa['io.kubernetes.cri.sandbox-name'] = POD;
   pa['io.kubernetes.cri.sandbox-namespace'] = NS;
-  pa['io.kubernetes.cri.sandbox-log-directory'] = `/var/log/pods/${NS}_${POD}_0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11`;
+  pa['io.kubernetes.cri.sandbox-log-directory'] =
+    `/var/log/pods/${NS}_${POD}_0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11`;
   pa['io.kubernetes.cri.sandbox-uid'] = '0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11';
   if (guest) {
     pause['storages'] = [];
@@ -109,14 +124,23 @@ function requests(recorded: AgentRequest[], flavour: Flavour): AgentRequest[] {
   out.push(['CreateContainerRequest', pause]);
 
   const oldApp = find('CreateContainerRequest', 'container')[1] as Req;
-  const app = JSON.parse(JSON.stringify(oldApp).replaceAll(oldApp['container_id'] as string, APP_ID).replaceAll(oldPauseId, SANDBOX)) as Req;
+  const app = JSON.parse(
+    JSON.stringify(oldApp)
+      .replaceAll(oldApp['container_id'] as string, APP_ID)
+      .replaceAll(oldPauseId, SANDBOX),
+  ) as Req;
   const proc = app['OCI']['Process'];
   proc['Args'] = ['/app/hello.sh', '--from', 'lab'];
   proc['Cwd'] = '/app';
   proc['User'] = { UID: 1000, GID: 1000, AdditionalGids: [29, 1000], Username: '' };
   proc['Capabilities'] = clone(pause['OCI']['Process']['Capabilities']);
   const services = (proc['Env'] as string[]).filter((e) => e.startsWith('KUBERNETES_'));
-  proc['Env'] = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello', `HOSTNAME=${POD}`, ...services];
+  proc['Env'] = [
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'GREETING=hello',
+    `HOSTNAME=${POD}`,
+    ...services,
+  ];
   const aa = app['OCI']['Annotations'];
   aa['io.kubernetes.cri.sandbox-name'] = POD;
   aa['io.kubernetes.cri.sandbox-namespace'] = NS;
@@ -125,13 +149,19 @@ function requests(recorded: AgentRequest[], flavour: Flavour): AgentRequest[] {
   aa['io.kubernetes.cri.sandbox-uid'] = '0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11';
   // Not privileged: /sys and cgroups read-only, containerd's masked and read-only paths.
   for (const m of app['OCI']['Mounts'] as Req[]) {
-    if (m['destination'] === '/sys' || m['destination'] === '/sys/fs/cgroup') m['options'] = (m['options'] as string[]).map((o) => (o === 'rw' ? 'ro' : o));
+    if (m['destination'] === '/sys' || m['destination'] === '/sys/fs/cgroup')
+      m['options'] = (m['options'] as string[]).map((o) => (o === 'rw' ? 'ro' : o));
   }
   app['OCI']['Linux']['MaskedPaths'] = clone(oldPause['OCI']['Linux']['MaskedPaths']);
   app['OCI']['Linux']['ReadonlyPaths'] = clone(oldPause['OCI']['Linux']['ReadonlyPaths']);
   if (guest) {
     app['OCI']['Root']['Path'] = `/run/kata-containers/${APP_ID}/rootfs`;
-    app['OCI']['Mounts'].push({ destination: '/data', source: '/run/kata-containers/sandbox/ephemeral/data', type_: 'bind', options: ['rbind', 'rprivate', 'rw'] });
+    app['OCI']['Mounts'].push({
+      destination: '/data',
+      source: '/run/kata-containers/sandbox/ephemeral/data',
+      type_: 'bind',
+      options: ['rbind', 'rprivate', 'rw'],
+    });
     app['storages'] = [
       {
         driver: 'image_guest_pull',
@@ -142,35 +172,68 @@ function requests(recorded: AgentRequest[], flavour: Flavour): AgentRequest[] {
         mount_point: `/run/kata-containers/${APP_ID}/rootfs`,
         fs_group: null,
       },
-      { driver: 'ephemeral', driver_options: [], source: 'tmpfs', fstype: 'tmpfs', options: [], mount_point: '/run/kata-containers/sandbox/ephemeral/data', fs_group: null },
+      {
+        driver: 'ephemeral',
+        driver_options: [],
+        source: 'tmpfs',
+        fstype: 'tmpfs',
+        options: [],
+        mount_point: '/run/kata-containers/sandbox/ephemeral/data',
+        fs_group: null,
+      },
     ];
   } else {
-    app['OCI']['Mounts'].push({ destination: '/data', source: `${CPATH}/${SANDBOX}/rootfs/local/data`, type_: 'local', options: ['rbind', 'rprivate', 'rw'] });
+    app['OCI']['Mounts'].push({
+      destination: '/data',
+      source: `${CPATH}/${SANDBOX}/rootfs/local/data`,
+      type_: 'local',
+      options: ['rbind', 'rprivate', 'rw'],
+    });
     app['storages'] = [
       ...tardevStorages(APP_ID, [
         { name: 'ab'.repeat(32), hash: '2'.repeat(64) },
         { name: 'cd'.repeat(32), hash: '1'.repeat(64) },
       ]),
-      { driver: 'local', driver_options: [], source: 'local', fstype: 'local', options: ['mode=0777'], mount_point: `${CPATH}/${SANDBOX}/rootfs/local/data`, fs_group: null },
+      {
+        driver: 'local',
+        driver_options: [],
+        source: 'local',
+        fstype: 'local',
+        options: ['mode=0777'],
+        mount_point: `${CPATH}/${SANDBOX}/rootfs/local/data`,
+        fs_group: null,
+      },
     ];
   }
   // CopyFile requests for this container's shared files (the recorded cm1 ones, for our ids).
   for (const r of recorded.filter((x) => x[0] === 'CopyFileRequest')) {
-    out.push(JSON.parse(JSON.stringify(r).replaceAll(oldApp['container_id'] as string, APP_ID).replaceAll(oldPauseId, SANDBOX)) as AgentRequest);
+    out.push(
+      JSON.parse(
+        JSON.stringify(r)
+          .replaceAll(oldApp['container_id'] as string, APP_ID)
+          .replaceAll(oldPauseId, SANDBOX),
+      ) as AgentRequest,
+    );
   }
   out.push(['CreateContainerRequest', app]);
   out.push(['StartContainerRequest', { container_id: APP_ID }]);
   return out;
 }
 
-async function setup(t: TestContext, flavour: Flavour): Promise<{ agent: AgentSim; reqs: AgentRequest[] } | undefined> {
+async function setup(
+  t: TestContext,
+  flavour: Flavour,
+): Promise<{ agent: AgentSim; reqs: AgentRequest[] } | undefined> {
   const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   if (!path) return undefined;
   if ('skip' in engine) {
     t.skip(engine.skip);
     return undefined;
   }
-  return { agent: new AgentSim(engine.create(), await policyFor(flavour)), reqs: requests(loadRecorded(path), flavour) };
+  return {
+    agent: new AgentSim(engine.create(), await policyFor(flavour)),
+    reqs: requests(loadRecorded(path), flavour),
+  };
 }
 
 for (const flavour of ['host-pull', 'guest-pull'] as const) {
@@ -181,22 +244,47 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
   });
 
   const appTamperings: Array<[string, (i: Req) => void]> = [
-    ['other image', (i) => (flavour === 'guest-pull' ? (i['storages'][0]['source'] = `localhost:5000/test/app@sha256:${'0'.repeat(64)}`) : (i['storages'][0]['options'][3] = `io.katacontainers.fs-opt.root-hash=${'9'.repeat(64)}`))],
-    ['unpinned image (tag only)', (i) => (flavour === 'guest-pull' ? (i['storages'][0]['source'] = 'localhost:5000/test/app:v1') : i['storages'].splice(0, 1))],
+    [
+      'other image',
+      (i) =>
+        flavour === 'guest-pull'
+          ? (i['storages'][0]['source'] = `localhost:5000/test/app@sha256:${'0'.repeat(64)}`)
+          : (i['storages'][0]['options'][3] = `io.katacontainers.fs-opt.root-hash=${'9'.repeat(64)}`),
+    ],
+    [
+      'unpinned image (tag only)',
+      (i) =>
+        flavour === 'guest-pull'
+          ? (i['storages'][0]['source'] = 'localhost:5000/test/app:v1')
+          : i['storages'].splice(0, 1),
+    ],
     ['extra arg', (i) => i['OCI']['Process']['Args'].push('--debug')],
     ['changed env value', (i) => (i['OCI']['Process']['Env'][1] = 'GREETING=bye')],
     ['extra env var', (i) => i['OCI']['Process']['Env'].push('EXTRA=1')],
-    ['root user', (i) => (i['OCI']['Process']['User'] = { UID: 0, GID: 0, AdditionalGids: [0], Username: '' })],
+    [
+      'root user',
+      (i) => (i['OCI']['Process']['User'] = { UID: 0, GID: 0, AdditionalGids: [0], Username: '' }),
+    ],
     ['added capability', (i) => i['OCI']['Process']['Capabilities']['Effective'].push('CAP_SYS_ADMIN')],
-    ['privileged', (i) => {
-      const caps = i['OCI']['Process']['Capabilities'];
-      for (const k of ['Bounding', 'Effective', 'Permitted']) caps[k] = [...caps[k], 'CAP_SYS_ADMIN', 'CAP_SYS_MODULE', 'CAP_NET_ADMIN'];
-      i['OCI']['Linux']['MaskedPaths'] = [];
-    }],
+    [
+      'privileged',
+      (i) => {
+        const caps = i['OCI']['Process']['Capabilities'];
+        for (const k of ['Bounding', 'Effective', 'Permitted'])
+          caps[k] = [...caps[k], 'CAP_SYS_ADMIN', 'CAP_SYS_MODULE', 'CAP_NET_ADMIN'];
+        i['OCI']['Linux']['MaskedPaths'] = [];
+      },
+    ],
     ['NoNewPrivileges changed', (i) => (i['OCI']['Process']['NoNewPrivileges'] = true)],
-    ['/data from another source', (i) => (i['OCI']['Mounts'].at(-1)['source'] = `${CPATH}/${APP_ID}-0123456789abcdef-data`)],
+    [
+      '/data from another source',
+      (i) => (i['OCI']['Mounts'].at(-1)['source'] = `${CPATH}/${APP_ID}-0123456789abcdef-data`),
+    ],
     ['other namespace', (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-namespace'] = 'default')],
-    ['pod name not of this Deployment', (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'api-5d8f7c9b4-x7k2p')],
+    [
+      'pod name not of this Deployment',
+      (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'api-5d8f7c9b4-x7k2p'),
+    ],
     ['terminal', (i) => (i['OCI']['Process']['Terminal'] = true)],
     ['working directory', (i) => (i['OCI']['Process']['Cwd'] = '/')],
   ];
@@ -204,8 +292,11 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
     test(`${flavour}: denied: ${name}`, async (t) => {
       const s = await setup(t, flavour);
       if (!s) return;
-      const last = s.reqs.findIndex((r) => r[0] === 'CreateContainerRequest' && r[1]['container_id'] === APP_ID);
-      for (const [type, input] of s.reqs.slice(0, last)) assert.ok(s.agent.allows(type, input), `${type} denied`);
+      const last = s.reqs.findIndex(
+        (r) => r[0] === 'CreateContainerRequest' && r[1]['container_id'] === APP_ID,
+      );
+      for (const [type, input] of s.reqs.slice(0, last))
+        assert.ok(s.agent.allows(type, input), `${type} denied`);
       const [type, input] = s.reqs[last]!;
       assert.ok(s.agent.wouldAllow(type, input), 'untampered request allowed');
       const bad = clone(input) as Req;
@@ -222,7 +313,20 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
       container_id: APP_ID,
       exec_id: 'e1',
       string_user: null,
-      process: { Terminal: false, ConsoleSize: null, User: { UID: 1000, GID: 1000, AdditionalGids: [29, 1000], Username: '' }, Args: ['/bin/sh'], Env: [], Cwd: '/app', Capabilities: null, Rlimits: [], NoNewPrivileges: false, ApparmorProfile: '', OOMScoreAdj: 0, SelinuxLabel: '' },
+      process: {
+        Terminal: false,
+        ConsoleSize: null,
+        User: { UID: 1000, GID: 1000, AdditionalGids: [29, 1000], Username: '' },
+        Args: ['/bin/sh'],
+        Env: [],
+        Cwd: '/app',
+        Capabilities: null,
+        Rlimits: [],
+        NoNewPrivileges: false,
+        ApparmorProfile: '',
+        OOMScoreAdj: 0,
+        SelinuxLabel: '',
+      },
     };
     assert.equal(s.agent.allows('ExecProcessRequest', exec), false);
     const copy = clone(s.reqs.find((r) => r[0] === 'CopyFileRequest')![1]);

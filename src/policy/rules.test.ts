@@ -21,7 +21,10 @@ async function recordedPolicies(): Promise<Map<string, WorkloadPolicy>> {
   const f = parseKubeFile('recorded-pods.yaml', text);
   const ws = findWorkloads([f], { runtimeClassPrefix: 'kata-cc' });
   const settings = await loadPolicySettings({ flavour: 'host-pull' });
-  const images = imageMap([settings.cluster_config.pause_container_image, RECORDED_PAUSE], [BUSYBOX, RECORDED_BUSYBOX]);
+  const images = imageMap(
+    [settings.cluster_config.pause_container_image, RECORDED_PAUSE],
+    [BUSYBOX, RECORDED_BUSYBOX],
+  );
   const policies = await generatePolicies([f], ws, images, settings, { flavour: 'host-pull' });
   return new Map(policies.map((p) => [p.workload.name, p]));
 }
@@ -34,7 +37,11 @@ function sim(t: TestContext, policy: WorkloadPolicy): AgentSim | undefined {
   return new AgentSim(engine.create(), policy.policyText);
 }
 
-const LOGS: Record<string, string> = { cm1: 'pod-cm1.txt', 'exec-test': 'pod-exec.txt', 'pod-lifecycle': 'pod-lifecycle.txt' };
+const LOGS: Record<string, string> = {
+  cm1: 'pod-cm1.txt',
+  'exec-test': 'pod-exec.txt',
+  'pod-lifecycle': 'pod-lifecycle.txt',
+};
 
 for (const [pod, log] of Object.entries(LOGS)) {
   test(`recorded requests of ${pod} are all allowed by its generated policy`, async (t) => {
@@ -60,10 +67,15 @@ for (const [pod, log] of Object.entries(LOGS)) {
 }
 
 /** Replays a log up to (not including) the first request matching `stop`, returns the agent and that request. */
-function replayUntil(agent: AgentSim, reqs: AgentRequest[], stop: (r: AgentRequest) => boolean): AgentRequest {
+function replayUntil(
+  agent: AgentSim,
+  reqs: AgentRequest[],
+  stop: (r: AgentRequest) => boolean,
+): AgentRequest {
   for (const r of reqs) {
     if (stop(r)) return clone(r);
-    if (r[0] !== 'AllowRequestsFailingPolicy') assert.ok(agent.allows(r[0], r[1]), `setup request ${r[0]} denied`);
+    if (r[0] !== 'AllowRequestsFailingPolicy')
+      assert.ok(agent.allows(r[0], r[1]), `setup request ${r[0]} denied`);
   }
   throw new Error('request not found in log');
 }
@@ -71,7 +83,8 @@ function replayUntil(agent: AgentSim, reqs: AgentRequest[], stop: (r: AgentReque
 type Req = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const isType = (type: string) => (r: AgentRequest) => r[0] === type;
 const isContainer = (kind: 'sandbox' | 'container') => (r: AgentRequest) =>
-  r[0] === 'CreateContainerRequest' && (r[1] as Req)['OCI']['Annotations']['io.kubernetes.cri.container-type'] === kind;
+  r[0] === 'CreateContainerRequest' &&
+  (r[1] as Req)['OCI']['Annotations']['io.kubernetes.cri.container-type'] === kind;
 
 interface Tamper {
   name: string;
@@ -94,7 +107,9 @@ const tamperings: Tamper[] = [
       const ov = i['storages'][i['storages'].length - 1];
       ov.options = ov.options.map((o: string) => {
         if (!o.startsWith('io.katacontainers.fs-opt.layer=')) return o;
-        const dec = Buffer.from(o.slice('io.katacontainers.fs-opt.layer='.length), 'base64').toString().replace(good, bad);
+        const dec = Buffer.from(o.slice('io.katacontainers.fs-opt.layer='.length), 'base64')
+          .toString()
+          .replace(good, bad);
         return `io.katacontainers.fs-opt.layer=${Buffer.from(dec).toString('base64')}`;
       });
     },
@@ -107,9 +122,24 @@ const tamperings: Tamper[] = [
       i['storages'].splice(1, 1);
     },
   },
-  { name: 'extra arg', pod: 'cm1', at: isContainer('container'), change: (i) => i['OCI']['Process']['Args'].push('--evil') },
-  { name: 'changed arg', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Process']['Args'][2] = 'cat /etc/shadow') },
-  { name: 'extra env var', pod: 'cm1', at: isContainer('container'), change: (i) => i['OCI']['Process']['Env'].push('LD_PRELOAD=/tmp/x.so') },
+  {
+    name: 'extra arg',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => i['OCI']['Process']['Args'].push('--evil'),
+  },
+  {
+    name: 'changed arg',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Process']['Args'][2] = 'cat /etc/shadow'),
+  },
+  {
+    name: 'extra env var',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => i['OCI']['Process']['Env'].push('LD_PRELOAD=/tmp/x.so'),
+  },
   {
     name: 'changed env value',
     pod: 'cm1',
@@ -128,33 +158,66 @@ const tamperings: Tamper[] = [
       env[env.indexOf('POD_NAME=exec-test')] = 'POD_NAME=other';
     },
   },
-  { name: 'other user', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Process']['User']['UID'] = 0) },
-  { name: 'other group', pod: 'exec-test', at: isContainer('container'), change: (i) => i['OCI']['Process']['User']['AdditionalGids'].push(6) },
-  { name: 'added capability', pod: 'cm1', at: isContainer('sandbox'), change: (i) => i['OCI']['Process']['Capabilities']['Bounding'].push('CAP_SYS_ADMIN') },
+  {
+    name: 'other user',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Process']['User']['UID'] = 0),
+  },
+  {
+    name: 'other group',
+    pod: 'exec-test',
+    at: isContainer('container'),
+    change: (i) => i['OCI']['Process']['User']['AdditionalGids'].push(6),
+  },
+  {
+    name: 'added capability',
+    pod: 'cm1',
+    at: isContainer('sandbox'),
+    change: (i) => i['OCI']['Process']['Capabilities']['Bounding'].push('CAP_SYS_ADMIN'),
+  },
   {
     name: 'privileged pause container (all capabilities, /sys rw, nothing masked)',
     pod: 'exec-test',
     at: isContainer('sandbox'),
     change: (i) => {
-      const all = [...i['OCI']['Process']['Capabilities']['Bounding'], 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN', 'CAP_SYS_MODULE'];
+      const all = [
+        ...i['OCI']['Process']['Capabilities']['Bounding'],
+        'CAP_SYS_ADMIN',
+        'CAP_NET_ADMIN',
+        'CAP_SYS_MODULE',
+      ];
       for (const k of ['Bounding', 'Effective', 'Permitted']) i['OCI']['Process']['Capabilities'][k] = all;
       i['OCI']['Linux']['MaskedPaths'] = [];
       i['OCI']['Linux']['ReadonlyPaths'] = [];
     },
   },
-  { name: 'NoNewPrivileges off', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Process']['NoNewPrivileges'] = false) },
+  {
+    name: 'NoNewPrivileges off',
+    pod: 'cm1',
+    at: isContainer('sandbox'),
+    change: (i) => (i['OCI']['Process']['NoNewPrivileges'] = false),
+  },
   {
     name: 'extra mount',
     pod: 'cm1',
     at: isContainer('container'),
-    change: (i) => i['OCI']['Mounts'].push({ destination: '/host', source: '/', type_: 'bind', options: ['rbind', 'rprivate', 'rw'] }),
+    change: (i) =>
+      i['OCI']['Mounts'].push({
+        destination: '/host',
+        source: '/',
+        type_: 'bind',
+        options: ['rbind', 'rprivate', 'rw'],
+      }),
   },
   {
     name: 'swapped mount source',
     pod: 'cm1',
     at: isContainer('container'),
     change: (i) => {
-      const m = i['OCI']['Mounts'].find((x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount');
+      const m = i['OCI']['Mounts'].find(
+        (x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount',
+      );
       m.source = m.source.replace(i['container_id'], otherCid);
     },
   },
@@ -163,19 +226,36 @@ const tamperings: Tamper[] = [
     pod: 'cm1',
     at: isContainer('container'),
     change: (i) => {
-      const m = i['OCI']['Mounts'].find((x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount');
+      const m = i['OCI']['Mounts'].find(
+        (x: Req) => x['destination'] === '/var/run/secrets/kubernetes.io/serviceaccount',
+      );
       m.options = ['rbind', 'rprivate', 'rw'];
     },
   },
-  { name: 'writable root where read-only was asked', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Root']['Readonly'] = false) },
+  {
+    name: 'writable root where read-only was asked',
+    pod: 'cm1',
+    at: isContainer('sandbox'),
+    change: (i) => (i['OCI']['Root']['Readonly'] = false),
+  },
   {
     name: 'other namespace',
     pod: 'cm1',
     at: isContainer('container'),
     change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-namespace'] = 'kube-system'),
   },
-  { name: 'other sandbox name', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2') },
-  { name: 'other sandbox name on the pause container', pod: 'cm1', at: isContainer('sandbox'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2') },
+  {
+    name: 'other sandbox name',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2'),
+  },
+  {
+    name: 'other sandbox name on the pause container',
+    pod: 'cm1',
+    at: isContainer('sandbox'),
+    change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-name'] = 'cm2'),
+  },
   {
     name: 'host network namespace joined',
     pod: 'exec-test',
@@ -186,30 +266,92 @@ const tamperings: Tamper[] = [
     name: 'UTS namespace dropped (host network pod shape)',
     pod: 'exec-test',
     at: isContainer('sandbox'),
-    change: (i) => (i['OCI']['Linux']['Namespaces'] = i['OCI']['Linux']['Namespaces'].filter((n: Req) => n['Type'] !== 'uts')),
+    change: (i) =>
+      (i['OCI']['Linux']['Namespaces'] = i['OCI']['Linux']['Namespaces'].filter(
+        (n: Req) => n['Type'] !== 'uts',
+      )),
   },
-  { name: 'other image name', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.image-name'] = 'evil.example/busybox:latest') },
-  { name: 'OCI hooks', pod: 'cm1', at: isContainer('container'), change: (i) => (i['OCI']['Hooks'] = { Prestart: [{ Path: '/bin/sh' }] }) },
-  { name: 'exec of a command not in the pod', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => (i['process']['Args'] = ['cat', '/etc/shadow']) },
-  { name: 'exec of a probe command with an extra arg', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => i['process']['Args'].push('x') },
-  { name: 'exec as another user', pod: 'exec-test', at: isType('ExecProcessRequest'), change: (i) => (i['process']['User']['UID'] = 1234) },
-  { name: 'CopyFile outside the allowed prefix', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['path'] = '/etc/passwd') },
+  {
+    name: 'other image name',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Annotations']['io.kubernetes.cri.image-name'] = 'evil.example/busybox:latest'),
+  },
+  {
+    name: 'OCI hooks',
+    pod: 'cm1',
+    at: isContainer('container'),
+    change: (i) => (i['OCI']['Hooks'] = { Prestart: [{ Path: '/bin/sh' }] }),
+  },
+  {
+    name: 'exec of a command not in the pod',
+    pod: 'exec-test',
+    at: isType('ExecProcessRequest'),
+    change: (i) => (i['process']['Args'] = ['cat', '/etc/shadow']),
+  },
+  {
+    name: 'exec of a probe command with an extra arg',
+    pod: 'exec-test',
+    at: isType('ExecProcessRequest'),
+    change: (i) => i['process']['Args'].push('x'),
+  },
+  {
+    name: 'exec as another user',
+    pod: 'exec-test',
+    at: isType('ExecProcessRequest'),
+    change: (i) => (i['process']['User']['UID'] = 1234),
+  },
+  {
+    name: 'CopyFile outside the allowed prefix',
+    pod: 'cm1',
+    at: isType('CopyFileRequest'),
+    change: (i) => (i['path'] = '/etc/passwd'),
+  },
   {
     name: 'CopyFile with ..',
     pod: 'cm1',
     at: isType('CopyFileRequest'),
     change: (i) => (i['path'] = `${i['path']}/../../../../etc/passwd`),
   },
-  { name: 'CopyFile of a setuid file', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['file_mode'] = 0o104755) },
-  { name: 'CopyFile symlink escaping with ..', pod: 'cm1', at: isType('CopyFileRequest'), change: (i) => (i['symlink_src'] = '../../../../etc') },
-  { name: 'CreateSandbox with a guest hook', pod: 'cm1', at: isType('CreateSandboxRequest'), change: (i) => (i['guest_hook_path'] = '/usr/share/oci/hooks') },
+  {
+    name: 'CopyFile of a setuid file',
+    pod: 'cm1',
+    at: isType('CopyFileRequest'),
+    change: (i) => (i['file_mode'] = 0o104755),
+  },
+  {
+    name: 'CopyFile symlink escaping with ..',
+    pod: 'cm1',
+    at: isType('CopyFileRequest'),
+    change: (i) => (i['symlink_src'] = '../../../../etc'),
+  },
+  {
+    name: 'CreateSandbox with a guest hook',
+    pod: 'cm1',
+    at: isType('CreateSandboxRequest'),
+    change: (i) => (i['guest_hook_path'] = '/usr/share/oci/hooks'),
+  },
   {
     name: 'CreateSandbox with an extra storage',
     pod: 'cm1',
     at: isType('CreateSandboxRequest'),
-    change: (i) => i['storages'].push({ driver: 'blk', driver_options: [], source: '/dev/vdb', fstype: 'ext4', options: [], mount_point: '/', fs_group: null }),
+    change: (i) =>
+      i['storages'].push({
+        driver: 'blk',
+        driver_options: [],
+        source: '/dev/vdb',
+        fstype: 'ext4',
+        options: [],
+        mount_point: '/',
+        fs_group: null,
+      }),
   },
-  { name: 'route via loopback', pod: 'cm1', at: isType('UpdateRoutesRequest'), change: (i) => (i['routes']['Routes'][0]['device'] = 'lo') },
+  {
+    name: 'route via loopback',
+    pod: 'cm1',
+    at: isType('UpdateRoutesRequest'),
+    change: (i) => (i['routes']['Routes'][0]['device'] = 'lo'),
+  },
 ];
 
 for (const tc of tamperings) {
@@ -239,7 +381,7 @@ test('a second pause container for the same sandbox is denied', async (t) => {
   assert.equal(agent.wouldAllow(first[0], first[1]), false);
 });
 
-test('a container of one pod is denied by another pod\'s policy', async (t) => {
+test("a container of one pod is denied by another pod's policy", async (t) => {
   const cm1 = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   const exec = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
   if (!cm1 || !exec) return;
@@ -266,18 +408,41 @@ test('network, stream and other request types follow request_defaults and the de
     assert.equal(agent.wouldAllow('UpdateInterfaceRequest', bad), false, JSON.stringify(bad));
   }
   const arp = (state: number, flags: number, device = 'eth0') => ({
-    neighbors: { ARPNeighbors: [{ toIPAddress: { family: 0, address: '10.244.0.1', mask: '' }, device, lladdr: 'aa:bb:cc:dd:ee:ff', state, flags }] },
+    neighbors: {
+      ARPNeighbors: [
+        {
+          toIPAddress: { family: 0, address: '10.244.0.1', mask: '' },
+          device,
+          lladdr: 'aa:bb:cc:dd:ee:ff',
+          state,
+          flags,
+        },
+      ],
+    },
   });
   assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0)), true);
   assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(2, 0)), false);
   assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 1)), false);
   assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
   assert.equal(agent.wouldAllow('UpdateEphemeralMountsRequest', { storages: [] }), true);
-  assert.equal(agent.wouldAllow('UpdateEphemeralMountsRequest', { storages: [{ driver: 'ephemeral', source: 'tmpfs', mount_point: '/etc' }] }), false);
+  assert.equal(
+    agent.wouldAllow('UpdateEphemeralMountsRequest', {
+      storages: [{ driver: 'ephemeral', source: 'tmpfs', mount_point: '/etc' }],
+    }),
+    false,
+  );
   assert.equal(agent.wouldAllow('ReadStreamRequest', { container_id: 'x', exec_id: 'x', len: 10 }), true);
-  assert.equal(agent.wouldAllow('WriteStreamRequest', { container_id: 'x', exec_id: 'x', data: 'aGk=' }), false);
+  assert.equal(
+    agent.wouldAllow('WriteStreamRequest', { container_id: 'x', exec_id: 'x', data: 'aGk=' }),
+    false,
+  );
   assert.equal(agent.wouldAllow('CloseStdinRequest', { container_id: 'x', exec_id: 'x' }), false);
-  assert.equal(agent.wouldAllow('SetPolicyRequest', { policy: 'package agent_policy\ndefault CreateContainerRequest := true' }), false);
+  assert.equal(
+    agent.wouldAllow('SetPolicyRequest', {
+      policy: 'package agent_policy\ndefault CreateContainerRequest := true',
+    }),
+    false,
+  );
   assert.equal(agent.wouldAllow('PullImageRequest', { image: 'evil' }), false);
   assert.equal(agent.wouldAllow('GuestDetailsRequest', { mem_block_size: true }), true);
 });
@@ -289,6 +454,9 @@ test('RemoveContainer forgets the container: its id cannot exec afterwards', asy
   if (!agent) return;
   const exec = replayUntil(agent, loadRecorded(path), isType('ExecProcessRequest'));
   assert.equal(agent.wouldAllow(exec[0], exec[1]), true);
-  assert.equal(agent.allows('RemoveContainerRequest', { container_id: (exec[1] as Req)['container_id'], timeout: 0 }), true);
+  assert.equal(
+    agent.allows('RemoveContainerRequest', { container_id: (exec[1] as Req)['container_id'], timeout: 0 }),
+    true,
+  );
   assert.equal(agent.wouldAllow(exec[0], exec[1]), false);
 });

@@ -23,7 +23,10 @@ test('our default settings load for both flavours and differ where the flavours 
   assert.equal(guest.cluster_config.guest_pull, true);
   assert.equal(host.common['root_path'], '$(cpath)/$(bundle-id)');
   assert.equal(guest.common['root_path'], '/run/kata-containers/$(bundle-id)/rootfs');
-  await assert.rejects(loadPolicySettings({ flavour: 'nope' as 'host-pull' }), isErr(/unknown flavour "nope"/));
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'nope' as 'host-pull' }),
+    isErr(/unknown flavour "nope"/),
+  );
 });
 
 test('-s replaces the settings file', async () => {
@@ -37,8 +40,17 @@ test('-s replaces the settings file', async () => {
 
 test('drop-in patches apply in file-name byte order', async () => {
   const dir = await tmp();
-  await writeFile(join(dir, '2-second.json'), JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: 'second' }]));
-  await writeFile(join(dir, '10-first.json'), JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: 'first' }, { op: 'add', path: '/request_defaults/ExecProcessRequest/allowed_commands/-', value: ['/bin/true'] }]));
+  await writeFile(
+    join(dir, '2-second.json'),
+    JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: 'second' }]),
+  );
+  await writeFile(
+    join(dir, '10-first.json'),
+    JSON.stringify([
+      { op: 'replace', path: '/cluster_config/pause_container_image', value: 'first' },
+      { op: 'add', path: '/request_defaults/ExecProcessRequest/allowed_commands/-', value: ['/bin/true'] },
+    ]),
+  );
   await writeFile(join(dir, 'README.txt'), 'ignored');
   const s = await loadPolicySettings({ flavour: 'guest-pull', settingsDropInDir: dir });
   assert.equal(s.cluster_config.pause_container_image, 'second');
@@ -47,33 +59,78 @@ test('drop-in patches apply in file-name byte order', async () => {
 
 test('a genpolicy-style settings directory (genpolicy-settings.json + genpolicy-settings.d/)', async () => {
   const dir = await tmp();
-  await writeFile(join(dir, 'genpolicy-settings.json'), await readFile(defaultSettingsPath('host-pull'), 'utf8'));
+  await writeFile(
+    join(dir, 'genpolicy-settings.json'),
+    await readFile(defaultSettingsPath('host-pull'), 'utf8'),
+  );
   await mkdir(join(dir, 'genpolicy-settings.d'));
-  await writeFile(join(dir, 'genpolicy-settings.d', '20-oci.json'), JSON.stringify([{ op: 'replace', path: '/kata_config/oci_version', value: '1.2.0' }]));
+  await writeFile(
+    join(dir, 'genpolicy-settings.d', '20-oci.json'),
+    JSON.stringify([{ op: 'replace', path: '/kata_config/oci_version', value: '1.2.0' }]),
+  );
   const s = await loadPolicySettings({ flavour: 'host-pull', settingsPath: dir });
   assert.equal(s.kata_config.oci_version, '1.2.0');
 });
 
 test('a patch that cannot be applied names the file, the operation and its path', async () => {
   const dir = await tmp();
-  await writeFile(join(dir, '10-bad.json'), JSON.stringify([{ op: 'add', path: '/common/x', value: 1 }, { op: 'replace', path: '/no/such/key', value: 1 }]));
-  await assert.rejects(loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }), isErr(/10-bad\.json: operation 1 \(path \/no\/such\/key\) cannot be applied/));
+  await writeFile(
+    join(dir, '10-bad.json'),
+    JSON.stringify([
+      { op: 'add', path: '/common/x', value: 1 },
+      { op: 'replace', path: '/no/such/key', value: 1 },
+    ]),
+  );
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }),
+    isErr(/10-bad\.json: operation 1 \(path \/no\/such\/key\) cannot be applied/),
+  );
   await writeFile(join(dir, '10-bad.json'), '{"op": "add"}');
-  await assert.rejects(loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }), isErr(/must be a JSON array of RFC 6902 operations/));
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }),
+    isErr(/must be a JSON array of RFC 6902 operations/),
+  );
   await writeFile(join(dir, '10-bad.json'), '[{"op": "add", ');
-  await assert.rejects(loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }), isErr(/10-bad\.json: settings patch is not valid JSON/));
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'host-pull', settingsDropInDir: dir }),
+    isErr(/10-bad\.json: settings patch is not valid JSON/),
+  );
 });
 
 test('invalid settings are reported with the JSON pointer of the bad value', async () => {
   const cases: Array<[unknown, RegExp]> = [
-    [[{ op: 'replace', path: '/common/default_caps', value: 'CAP_CHOWN' }], /invalid settings at \/common\/default_caps: must be an array of strings/],
-    [[{ op: 'replace', path: '/common/default_caps/3', value: 7 }], /invalid settings at \/common\/default_caps\/3: must be a string/],
-    [[{ op: 'remove', path: '/cluster_config/pause_container_image' }], /invalid settings at \/cluster_config\/pause_container_image: missing/],
-    [[{ op: 'add', path: '/request_defaults/CreateContainerRequest/allow_env_regex/-', value: '^FOO=(' }], /invalid settings at \/request_defaults\/CreateContainerRequest\/allow_env_regex\/9: not a valid regular expression/],
-    [[{ op: 'add', path: '/request_defaults/ExecProcessRequest/commands', value: ['sh'] }], /\/request_defaults\/ExecProcessRequest\/commands: the legacy "commands" list is not supported/],
-    [[{ op: 'replace', path: '/request_defaults/ExecProcessRequest/allowed_commands', value: ['sh -c x'] }], /\/request_defaults\/ExecProcessRequest\/allowed_commands\/0: must be an array of strings/],
-    [[{ op: 'replace', path: '/other_container/Mounts/0/options', value: 'rw' }], /\/other_container\/Mounts\/0\/options: must be an array of strings/],
-    [[{ op: 'replace', path: '/cluster_config/pause_container_id_policy', value: 'v3' }], /\/cluster_config\/pause_container_id_policy: must be "v1" or "v2"/],
+    [
+      [{ op: 'replace', path: '/common/default_caps', value: 'CAP_CHOWN' }],
+      /invalid settings at \/common\/default_caps: must be an array of strings/,
+    ],
+    [
+      [{ op: 'replace', path: '/common/default_caps/3', value: 7 }],
+      /invalid settings at \/common\/default_caps\/3: must be a string/,
+    ],
+    [
+      [{ op: 'remove', path: '/cluster_config/pause_container_image' }],
+      /invalid settings at \/cluster_config\/pause_container_image: missing/,
+    ],
+    [
+      [{ op: 'add', path: '/request_defaults/CreateContainerRequest/allow_env_regex/-', value: '^FOO=(' }],
+      /invalid settings at \/request_defaults\/CreateContainerRequest\/allow_env_regex\/9: not a valid regular expression/,
+    ],
+    [
+      [{ op: 'add', path: '/request_defaults/ExecProcessRequest/commands', value: ['sh'] }],
+      /\/request_defaults\/ExecProcessRequest\/commands: the legacy "commands" list is not supported/,
+    ],
+    [
+      [{ op: 'replace', path: '/request_defaults/ExecProcessRequest/allowed_commands', value: ['sh -c x'] }],
+      /\/request_defaults\/ExecProcessRequest\/allowed_commands\/0: must be an array of strings/,
+    ],
+    [
+      [{ op: 'replace', path: '/other_container/Mounts/0/options', value: 'rw' }],
+      /\/other_container\/Mounts\/0\/options: must be an array of strings/,
+    ],
+    [
+      [{ op: 'replace', path: '/cluster_config/pause_container_id_policy', value: 'v3' }],
+      /\/cluster_config\/pause_container_id_policy: must be "v1" or "v2"/,
+    ],
   ];
   for (const [patch, re] of cases) {
     const dir = await tmp();
@@ -82,6 +139,12 @@ test('invalid settings are reported with the JSON pointer of the bad value', asy
   }
   const dir = await tmp();
   await writeFile(join(dir, 's.json'), '{"pause_container": 1');
-  await assert.rejects(loadPolicySettings({ flavour: 'host-pull', settingsPath: join(dir, 's.json') }), isErr(/s\.json: settings is not valid JSON/));
-  await assert.rejects(loadPolicySettings({ flavour: 'host-pull', settingsPath: join(dir, 'missing.json') }), isErr(/missing\.json: cannot read settings: ENOENT/));
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'host-pull', settingsPath: join(dir, 's.json') }),
+    isErr(/s\.json: settings is not valid JSON/),
+  );
+  await assert.rejects(
+    loadPolicySettings({ flavour: 'host-pull', settingsPath: join(dir, 'missing.json') }),
+    isErr(/missing\.json: cannot read settings: ENOENT/),
+  );
 });

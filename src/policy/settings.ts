@@ -63,7 +63,10 @@ export interface StorageSpec {
 export interface PolicySettings {
   pause_container: ContainerTemplate;
   other_container: ContainerTemplate;
-  volumes: { emptyDir: VolumeTemplate; emptyDir_memory: VolumeTemplate; configMap: VolumeTemplate } & Record<string, VolumeTemplate>;
+  volumes: { emptyDir: VolumeTemplate; emptyDir_memory: VolumeTemplate; configMap: VolumeTemplate } & Record<
+    string,
+    VolumeTemplate
+  >;
   mount_destinations: string[];
   sandbox: { storages: StorageSpec[] };
   common: Record<string, unknown> & {
@@ -94,7 +97,9 @@ export function isFlavour(v: string): v is Flavour {
 
 export async function loadPolicySettings(options: PolicyOptions): Promise<PolicySettings> {
   if (!isFlavour(options.flavour)) {
-    throw new ContrastError(`unknown flavour "${String(options.flavour)}"`, { hint: `use one of: ${FLAVOURS.join(', ')}` });
+    throw new ContrastError(`unknown flavour "${String(options.flavour)}"`, {
+      hint: `use one of: ${FLAVOURS.join(', ')}`,
+    });
   }
   let path = options.settingsPath ?? defaultSettingsPath(options.flavour);
   const dropIns: string[] = [];
@@ -112,7 +117,9 @@ export async function loadPolicySettings(options: PolicyOptions): Promise<Policy
     try {
       names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
     } catch (err) {
-      throw new ContrastError(`${dir}: cannot read settings drop-in directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new ContrastError(
+        `${dir}: cannot read settings drop-in directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
     names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     for (const name of names) {
@@ -128,7 +135,8 @@ export async function loadPolicySettings(options: PolicyOptions): Promise<Policy
 
 /** Applies one RFC 6902 patch document; errors name the file, the operation index and its path. */
 export function applySettingsPatch(settings: unknown, patch: unknown, file: string): unknown {
-  if (!Array.isArray(patch)) throw new ContrastError(`${file}: a settings patch must be a JSON array of RFC 6902 operations`);
+  if (!Array.isArray(patch))
+    throw new ContrastError(`${file}: a settings patch must be a JSON array of RFC 6902 operations`);
   const doc = fastJsonPatch.deepClone(settings) as unknown;
   patch.forEach((op: unknown, i) => {
     const path = typeof op === 'object' && op !== null ? String((op as { path?: unknown }).path) : '?';
@@ -138,7 +146,9 @@ export function applySettingsPatch(settings: unknown, patch: unknown, file: stri
       fastJsonPatch.applyOperation(doc, op as Operation, false, true);
     } catch (e) {
       const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      throw new ContrastError(`${file}: operation ${i} (path ${path}) cannot be applied: ${msg}`, { code: 'SETTINGS_PATCH' });
+      throw new ContrastError(`${file}: operation ${i} (path ${path}) cannot be applied: ${msg}`, {
+        code: 'SETTINGS_PATCH',
+      });
     }
   });
   return doc;
@@ -157,7 +167,9 @@ async function readJson(path: string, what: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ContrastError(`${path}: cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ContrastError(
+      `${path}: cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -214,9 +226,12 @@ const REQUIRED: Array<[string, Check]> = [
 /** Throws a ContrastError naming the JSON pointer of the first invalid value. */
 export function validateSettings(settings: unknown, source: string): void {
   const fail = (pointer: string, problem: string): never => {
-    throw new ContrastError(`${source}: invalid settings at ${pointer}: ${problem}`, { code: 'SETTINGS_INVALID' });
+    throw new ContrastError(`${source}: invalid settings at ${pointer}: ${problem}`, {
+      code: 'SETTINGS_INVALID',
+    });
   };
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail('', 'must be a JSON object');
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    fail('', 'must be a JSON object');
   for (const [pointer, check] of REQUIRED) {
     let v: unknown;
     try {
@@ -233,11 +248,15 @@ export function validateSettings(settings: unknown, source: string): void {
         break;
       case 'string[]':
         if (!Array.isArray(v)) fail(pointer, 'must be an array of strings');
-        (v as unknown[]).forEach((s, i) => typeof s !== 'string' && fail(`${pointer}/${i}`, 'must be a string'));
+        (v as unknown[]).forEach(
+          (s, i) => typeof s !== 'string' && fail(`${pointer}/${i}`, 'must be a string'),
+        );
         break;
       case 'string[][]':
         if (!Array.isArray(v)) fail(pointer, 'must be an array of argv arrays');
-        (v as unknown[]).forEach((s, i) => !isStrArr(s) && fail(`${pointer}/${i}`, 'must be an array of strings (an argv)'));
+        (v as unknown[]).forEach(
+          (s, i) => !isStrArr(s) && fail(`${pointer}/${i}`, 'must be an array of strings (an argv)'),
+        );
         break;
       case 'object':
         if (typeof v !== 'object' || v === null) fail(pointer, 'must be an object or array');
@@ -255,11 +274,16 @@ export function validateSettings(settings: unknown, source: string): void {
     }
   }
   const s = settings as PolicySettings;
-  for (const [i, r] of s.request_defaults.CreateContainerRequest.allow_env_regex.entries()) checkRegex(r, `/request_defaults/CreateContainerRequest/allow_env_regex/${i}`, fail);
-  for (const [i, r] of s.request_defaults.ExecProcessRequest.regex.entries()) checkRegex(r, `/request_defaults/ExecProcessRequest/regex/${i}`, fail);
+  for (const [i, r] of s.request_defaults.CreateContainerRequest.allow_env_regex.entries())
+    checkRegex(r, `/request_defaults/CreateContainerRequest/allow_env_regex/${i}`, fail);
+  for (const [i, r] of s.request_defaults.ExecProcessRequest.regex.entries())
+    checkRegex(r, `/request_defaults/ExecProcessRequest/regex/${i}`, fail);
   const legacy = s.request_defaults.ExecProcessRequest.commands;
   if (Array.isArray(legacy) && legacy.length > 0) {
-    fail('/request_defaults/ExecProcessRequest/commands', 'the legacy "commands" list is not supported; use allowed_commands (argv arrays)');
+    fail(
+      '/request_defaults/ExecProcessRequest/commands',
+      'the legacy "commands" list is not supported; use allowed_commands (argv arrays)',
+    );
   }
   if (!['v1', 'v2'].includes(s.cluster_config.pause_container_id_policy)) {
     fail('/cluster_config/pause_container_id_policy', 'must be "v1" or "v2"');

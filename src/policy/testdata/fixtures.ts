@@ -33,7 +33,12 @@ export function fixtureImage(o: FixtureOptions): AnalyzedImage {
     manifestBytes: new Uint8Array(),
     platform: { os: 'linux', architecture: 'amd64' },
     configDigest: sha(`${o.ref} config`),
-    config: { architecture: 'amd64', os: 'linux', config: o.config ?? {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } },
+    config: {
+      architecture: 'amd64',
+      os: 'linux',
+      config: o.config ?? {},
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     credential: { kind: 'anonymous', username: null, source: { type: 'none', description: 'test fixture' } },
     layerAnalysis: layers,
@@ -72,9 +77,17 @@ export const LAB_APP = fixtureImage({
     { verityRoot: '1111111111111111111111111111111111111111111111111111111111111111' },
     { verityRoot: '2222222222222222222222222222222222222222222222222222222222222222' },
   ],
-  config: { Entrypoint: ['/app/hello.sh'], Cmd: ['--from', 'lab'], WorkingDir: '/app', User: 'app', Env: [PATH, 'GREETING=hello'], Volumes: { '/data': {} } },
+  config: {
+    Entrypoint: ['/app/hello.sh'],
+    Cmd: ['--from', 'lab'],
+    WorkingDir: '/app',
+    User: 'app',
+    Env: [PATH, 'GREETING=hello'],
+    Volumes: { '/data': {} },
+  },
   user: { uid: 1000, gid: 1000, additionalGids: [29], username: 'app' },
-  passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:1001:1001::/:/bin/sh\n',
+  passwd:
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nweb:x:1001:1001::/:/bin/sh\n',
   group: 'root:x:0:\napp:x:1000:\nweb:x:1001:\naudio:x:29:app,web\n',
 });
 

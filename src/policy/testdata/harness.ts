@@ -56,7 +56,8 @@ export class AgentSim {
     if (v && typeof v === 'object' && 'allowed' in v) {
       const r = v as { allowed: boolean; ops?: Operation[] };
       if (r.allowed && r.ops) {
-        this.data = fastJsonPatch.applyPatch(fastJsonPatch.deepClone(this.data), r.ops, true, false).newDocument as Record<string, unknown>;
+        this.data = fastJsonPatch.applyPatch(fastJsonPatch.deepClone(this.data), r.ops, true, false)
+          .newDocument as Record<string, unknown>;
         this.engine.setData(this.data);
       }
       return r.allowed === true;
