@@ -309,6 +309,17 @@ describe('contrast generate on the lab registry', () => {
     assert.match(b.stderr, /bad\.txt:1: "just-an-image" is not an image=replacement line/);
   });
 
+  test('--skip-initializer and --skip-service-mesh inject nothing', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--skip-initializer', '--skip-service-mesh', deploy]));
+    for (const f of ['web.yml', 'api.yml']) {
+      const p = pods(join(deploy, f))[0]!;
+      assert.equal(p.spec.initContainers, undefined, f);
+      assert.ok(p.annotations[INITDATA_ANNOTATION], f);
+    }
+  });
+
   test('debug shell: injected, initdata carries contrast.insecure-debug, idempotent', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
@@ -403,6 +414,18 @@ describe('failures leave every file byte-identical', () => {
         );
       },
       /expected exactly 1 policy with role 'coordinator', got 2/,
+    );
+  });
+
+  test('the same pod twice: policy hash collision', async (t) => {
+    await expectUntouched(
+      t,
+      (deploy) => {
+        const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: twin}\nspec:\n  runtimeClassName: contrast-cc\n  containers:\n    - name: c\n      image: registry.example.com/demo/web:v1@${seed.appV1}\n`;
+        writeFileSync(join(deploy, 'twin-a.yml'), pod);
+        writeFileSync(join(deploy, 'twin-b.yml'), pod);
+      },
+      /policy hash collision: .*twin-a\.yml: Pod\/twin and .*twin-b\.yml: Pod\/twin have the same policy [0-9a-f]{64} and SANs/,
     );
   });
 
