@@ -36,7 +36,7 @@ if [[ -f $ROOT/dist/cli/main.js ]]; then
   CONTRAST=(node "$ROOT/bin/contrast.js")
 else
   echo "demo: dist/ not built (npm run build); running from source through tsx" >&2
-  CONTRAST=(node --import tsx "$ROOT/src/cli/main.ts")
+  CONTRAST=(node --import "file://$ROOT/node_modules/tsx/dist/loader.mjs" "$ROOT/src/cli/main.ts")
 fi
 contrast() { (cd "$DEMO_DIR" && "${CONTRAST[@]}" "$@"); }
 
