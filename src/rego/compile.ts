@@ -17,6 +17,8 @@ export interface RuleNode {
   funcs: Rule[];
   /** true when some rule is defined at or below this node */
   hasRules: boolean;
+  /** function whose evaluation prints (directly or through functions it calls): never memoized */
+  prints?: boolean;
 }
 
 export function newNode(name: string, path: string[]): RuleNode {
@@ -72,7 +74,51 @@ export function buildTree(modules: Module[]): RuleNode {
     }
   }
   for (const m of modules) for (const r of m.rules) checkConflicts(root, m, r);
+  markPrintingFunctions(root);
   return root;
+}
+
+/** flag functions that call print(), directly or through other functions, so results stay unmemoized */
+function markPrintingFunctions(root: RuleNode): void {
+  const funcs: RuleNode[] = [];
+  const walkNodes = (n: RuleNode): void => {
+    if (n.funcs.length) funcs.push(n);
+    n.children.forEach(walkNodes);
+  };
+  walkNodes(root);
+  const callees = new Map<RuleNode, string[][]>();
+  for (const n of funcs) {
+    const paths: string[][] = [];
+    let direct = false;
+    const visit = (x: unknown): void => {
+      if (!x || typeof x !== 'object') return;
+      if (Array.isArray(x)) return x.forEach(visit);
+      const o = x as { t?: string; name?: string; target?: { k: string; path?: string[]; name?: string } };
+      if (o.t === 'scalar') return;
+      if (o.t === 'call') {
+        if (o.target?.k === 'builtin' && o.target.name === 'print') direct = true;
+        if (o.target?.k === 'rule' && o.target.path) paths.push(o.target.path);
+      }
+      for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'module' && k !== 'target' && v && typeof v === 'object') visit(v);
+    };
+    for (const r of n.funcs) visit([r.body, r.elses, r.value, r.args]);
+    if (direct) n.prints = true;
+    callees.set(n, paths);
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of funcs) {
+      if (n.prints) continue;
+      for (const p of callees.get(n)!) {
+        const c = nodeAt(root, p, false);
+        if (c?.prints) {
+          n.prints = true;
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
 }
 
 function checkConflicts(root: RuleNode, m: Module, r: Rule): void {

@@ -271,3 +271,26 @@ test('raw strings, escapes and locations after multi-line raw strings', () => {
   );
   assert.deepEqual(run('package test\nr := `a\\d+`\ns := "tab\\there \\u00e9"'), { r: 'a\\d+', s: 'tab\there é' });
 });
+
+test('function results are memoized per evaluation, except for functions that print', () => {
+  const e = new Engine();
+  e.addPolicy(
+    't.rego',
+    `package test
+loud(x) := y if { print("loud", x); y := x }
+outer(x) := loud(x)
+quiet(x) := x + 1
+r := [outer(1), outer(1), quiet(1), quiet(1)]
+`,
+  );
+  assert.deepEqual(e.evalRule('data.test.r'), [1, 1, 2, 2]);
+  assert.deepEqual(e.takePrints(), ['loud 1', 'loud 1']);
+});
+
+test('queries and rule paths may use with and brackets', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package test\nallow if input.user == "admin"\nby_name["a-b"] := 1');
+  assert.deepEqual(e.evalQuery('data.test.allow with input as {"user": "admin"}'), [{ bindings: {}, expressions: [true] }]);
+  assert.equal(e.evalRule('data.test.by_name["a-b"]'), 1);
+  assert.equal(e.evalRule('data.test.allow'), undefined);
+});

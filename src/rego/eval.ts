@@ -399,6 +399,12 @@ export class Evaluator {
     return out;
   }
 
+  /** evaluate an expression under `with` modifiers (query literals) */
+  evalExprWith(e: Expr, withs: WithMod[], env: Env, ctx: Ctx, k: KV): boolean {
+    if (withs.length === 0) return this.evalExpr(e, env, ctx, k);
+    return this.withMods(withs, env, ctx, (c2) => this.evalExpr(e, env, c2, k));
+  }
+
   evalExpr(e: Expr, env: Env, ctx: Ctx, k: KV): boolean {
     switch (e.t) {
       case 'scalar':
@@ -944,7 +950,7 @@ export class Evaluator {
   }
 
   callFunction(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
-    if (this.shared.trace) return this.callFunctionUncached(node, args, ctx);
+    if (this.shared.trace || node.prints) return this.callFunctionUncached(node, args, ctx);
     let m = ctx.fnMemo.get(node);
     if (!m) ctx.fnMemo.set(node, (m = new Map()));
     for (let i = 0; i < args.length; i++) {

@@ -180,7 +180,7 @@ export class Engine {
     const names = new Set<string>();
     for (const l of lits) collectVars(l, names);
     const out: { bindings: Record<string, Value>; values: Value[] }[] = [];
-    const single = lits.length === 1 && lits[0]!.t === 'expr' && !lits[0]!.neg && lits[0]!.withs.length === 0;
+    const single = lits.length === 1 && lits[0]!.t === 'expr' && !lits[0]!.neg;
     const values: Value[] = [];
     const step = (i: number): boolean => {
       if (i === lits.length) {
@@ -193,8 +193,8 @@ export class Engine {
         return false;
       }
       const lit = lits[i]!;
-      if (lit.t === 'expr' && !lit.neg && lit.withs.length === 0 && lit.e.t !== 'unify' && lit.e.t !== 'assign') {
-        return ev.evalExpr(lit.e, env, ctx, (v) => {
+      if (lit.t === 'expr' && !lit.neg && lit.e.t !== 'unify' && lit.e.t !== 'assign') {
+        return ev.evalExprWith(lit.e, lit.withs, env, ctx, (v) => {
           if (v === false && !single) return false;
           values[i] = v;
           const r = step(i + 1);
