@@ -336,3 +336,21 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
     assert.equal(s.agent.allows('CopyFileRequest', copy), false);
   });
 }
+
+test('guest-pull: a sandbox with a host-shared virtio-fs directory is denied (host-pull allows it)', async (t) => {
+  for (const flavour of ['guest-pull', 'host-pull'] as const) {
+    const s = await setup(t, flavour);
+    if (!s) return;
+    const sandbox = clone(s.reqs[0]![1]);
+    sandbox['storages'].unshift({
+      driver: 'virtio-fs',
+      driver_options: [],
+      source: 'kataShared',
+      fstype: 'virtiofs',
+      options: [],
+      mount_point: '/run/kata-containers/shared/containers/',
+      fs_group: null,
+    });
+    assert.equal(s.agent.wouldAllow('CreateSandboxRequest', sandbox), flavour === 'host-pull', flavour);
+  }
+});
