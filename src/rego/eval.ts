@@ -966,6 +966,17 @@ export class Evaluator {
   }
 
   private callFunctionUncached(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
+    if (this.shared.strict || args.length === 0) return this.callFunctionDefs(node, args, ctx);
+    try {
+      return this.callFunctionDefs(node, args, ctx);
+    } catch (err) {
+      // like regorus in non-strict mode: conflicting outputs make the call undefined
+      if (err instanceof RegoEvalError && err.message.includes('functions must not produce multiple outputs')) return undefined;
+      throw err;
+    }
+  }
+
+  private callFunctionDefs(node: RuleNode, args: Value[], ctx: Ctx): Value | undefined {
     let result: Value | undefined;
     let def: Rule | undefined;
     for (const r of node.funcs) {
