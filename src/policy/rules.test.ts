@@ -460,3 +460,29 @@ test('RemoveContainer forgets the container: its id cannot exec afterwards', asy
   );
   assert.equal(agent.wouldAllow(exec[0], exec[1]), false);
 });
+
+test('Kubernetes service variables are allowed for IPv4 and IPv6 services, other variables are not', async (t) => {
+  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
+  if (!path) return;
+  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
+  if (!agent) return;
+  const [type, input] = replayUntil(agent, loadRecorded(path), isContainer('container'));
+  const withEnv = (extra: string[]) => {
+    const i = clone(input) as Req;
+    i['OCI']['Process']['Env'].push(...extra);
+    return agent.wouldAllow(type, i);
+  };
+  assert.equal(
+    withEnv([
+      'WEB_SERVICE_HOST=fd00::12',
+      'WEB_PORT=tcp://[fd00::12]:80',
+      'WEB_PORT_80_TCP_ADDR=fd00::12',
+      'WEB_SERVICE_PORT_HTTP_ALT=8080',
+    ]),
+    true,
+  );
+  assert.equal(withEnv(['WEB_SERVICE_HOST=10.0.0.12', 'WEB_PORT_53_UDP=udp://10.0.0.12:53']), true);
+  assert.equal(withEnv(['WEB_SERVICE_HOST=evil.example']), false);
+  assert.equal(withEnv(['LD_PRELOAD=/x.so']), false);
+  assert.equal(withEnv(['web_service_host=10.0.0.1']), false);
+});
