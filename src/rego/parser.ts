@@ -209,8 +209,7 @@ export class Parser {
       if (this.isId('if') && this.kwEnabled()) {
         this.next();
         sawIf = true;
-        if (this.isOp('{')) body = this.parseBlock();
-        else body = [this.parseLiteral()];
+        body = this.isOp('{') ? this.parseIfBody() : [this.parseLiteral()];
       } else if (this.isOp('{') && !(this.tok.nl && value)) {
         if (this.v1) this.fail('`if` keyword is required before rule body');
         body = this.parseBlock();
@@ -228,7 +227,7 @@ export class Parser {
       let eb: Literal[];
       if (this.isId('if') && this.kwEnabled()) {
         this.next();
-        eb = this.isOp('{') ? this.parseBlock() : [this.parseLiteral()];
+        eb = this.isOp('{') ? this.parseIfBody() : [this.parseLiteral()];
       } else if (this.isOp('{')) {
         if (this.v1) this.fail('`if` keyword is required before rule body');
         eb = this.parseBlock();
@@ -312,6 +311,24 @@ export class Parser {
     const rules = [mk(body ?? (isDefault ? null : []), elses)];
     for (const b of extraBodies) rules.push(mk(b, []));
     return rules;
+  }
+
+  /**
+   * After `if`, regorus reads `{ t | body }` / `{ k: v | body }` ending the line as one comprehension
+   * literal rather than as a block; anything else is a block.
+   */
+  private parseIfBody(): Literal[] {
+    const save = this.i;
+    try {
+      const lit = this.parseLiteral();
+      if (lit.t === 'expr' && (lit.e.t === 'setcompr' || lit.e.t === 'objcompr') && (this.tok.nl || this.tok.k === 'eof')) {
+        return [lit];
+      }
+    } catch (err) {
+      if (!(err instanceof RegoParseError)) throw err;
+    }
+    this.i = save;
+    return this.parseBlock();
   }
 
   private parseBlock(): Literal[] {
