@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ContrastError } from '../internal/errors.js';
-import { Engine, RegoEvalError, RegoParseError } from './index.js';
+import { Engine, jsonStringify, RegoEvalError, RegoParseError } from './index.js';
 
 function run(src: string, rule = 'data.test', opts: { input?: unknown; data?: unknown; strict?: boolean; v1?: boolean } = {}): unknown {
   const e = new Engine({ strictBuiltinErrors: opts.strict ?? false, regoV1: opts.v1 ?? false });
@@ -296,4 +296,11 @@ test('queries and rule paths may use with and brackets', () => {
   assert.deepEqual(e.evalQuery('data.test.allow with input as {"user": "admin"}'), [{ bindings: {}, expressions: [true] }]);
   assert.equal(e.evalRule('data.test.by_name["a-b"]'), 1);
   assert.equal(e.evalRule('data.test.allow'), undefined);
+});
+
+test('jsonStringify writes big integers exactly', () => {
+  const e = new Engine();
+  e.addPolicy('t.rego', 'package test\nx := {"big": 12345678901234567890123, "s": {1}}');
+  assert.equal(jsonStringify(e.evalRule('data.test.x')), '{"big":12345678901234567890123,"s":[1]}');
+  assert.equal(jsonStringify({ a: 1 }, 2), '{\n  "a": 1\n}');
 });

@@ -11,7 +11,7 @@ import { fromJSON, RObject, toJSON, type Value } from './value.js';
 
 export { RegoEvalError, RegoParseError } from './errors.js';
 export type { TraceEntry } from './eval.js';
-export { toJSON, fromJSON, stringifyValue, type Value } from './value.js';
+export { toJSON, fromJSON, stringifyValue, jsonStringify, type Value } from './value.js';
 
 export interface EngineOptions {
   /** builtin errors abort evaluation (default false: they make the expression undefined, as in the Kata agent) */

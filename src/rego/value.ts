@@ -275,3 +275,24 @@ export function displayValue(v: Value | undefined): string {
   if (v instanceof RSet) return '{' + v.sortedValues().map(stringifyValue).join(', ') + '}';
   return stringifyValue(v);
 }
+
+/**
+ * JSON.stringify for values returned by the engine: integers beyond 2^53 arrive as bigint and are
+ * written as exact JSON numbers (JSON.stringify alone throws on bigint).
+ */
+export function jsonStringify(j: unknown, indent?: number | string): string {
+  const marks = new Map<string, string>();
+  let n = 0;
+  const text = JSON.stringify(
+    j,
+    (_k, v: unknown) => {
+      if (typeof v !== 'bigint') return v;
+      const mark = `\u0000big${n++}\u0000`;
+      marks.set(mark, v.toString());
+      return mark;
+    },
+    indent,
+  );
+  if (text === undefined || marks.size === 0) return text as string;
+  return text.replace(/"\\u0000big\d+\\u0000"/g, (m) => marks.get(JSON.parse(m) as string) ?? m);
+}
