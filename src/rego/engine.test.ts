@@ -304,3 +304,31 @@ test('jsonStringify writes big integers exactly', () => {
   assert.equal(jsonStringify(e.evalRule('data.test.x')), '{"big":12345678901234567890123,"s":[1]}');
   assert.equal(jsonStringify({ a: 1 }, 2), '{\n  "a": 1\n}');
 });
+
+test('trace entries come from the evaluation only, not from re-evaluating compared values', () => {
+  const e = new Engine();
+  e.addPolicy(
+    'p.rego',
+    `package agent
+f(x) := 1 if x > 10
+f(x) := 2 if { x > 5; print("f2") }
+allow if {
+  some c in input.containers
+  f(c.n) == 3
+}
+`,
+  );
+  e.setInput({ containers: [{ n: 7 }] });
+  e.enableTrace(true);
+  assert.equal(e.evalRule('data.agent.allow'), undefined);
+  const trace = e.takeTrace();
+  assert.deepEqual(
+    trace.map((t) => [t.rule, t.text, t.depth]),
+    [
+      ['data.agent.f', 'x > 10', 2],
+      ['data.agent.allow', 'f(c.n) == 3', 1],
+    ],
+  );
+  assert.deepEqual(trace[1]!.bindings, { c: { n: 7 }, 'f(c.n)': 2 });
+  assert.deepEqual(e.takePrints(), ['f2']);
+});

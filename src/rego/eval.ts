@@ -817,7 +817,11 @@ export class Evaluator {
       const e = lit.e.t === 'unify' || lit.e.t === 'bin' ? lit.e : null;
       if (e && (e.t === 'unify' || ['==', '!=', '<', '<=', '>', '>='].includes(e.op))) {
         const saved = this.frame;
+        const savedTrace = this.shared.trace;
+        const savedPrints = this.shared.prints.length;
+        // evaluating the sides again must not add trace entries or print output
         this.frame = null;
+        this.shared.trace = null;
         try {
           for (const side of [e.l, e.r]) {
             if (side.t === 'scalar' || side.t === 'var') continue;
@@ -832,6 +836,8 @@ export class Evaluator {
           }
         } finally {
           this.frame = saved;
+          this.shared.trace = savedTrace;
+          this.shared.prints.length = savedPrints;
         }
       }
     }
@@ -998,7 +1004,13 @@ export class Evaluator {
           }
           return false;
         }
-        return this.withRule(r, () => this.match(r.args[i]!, args[i]!, env, ctx, () => bindArgs(i + 1)));
+        const savedFile = this.file;
+        this.file = r.module.file;
+        try {
+          return this.match(r.args[i]!, args[i]!, env, ctx, () => bindArgs(i + 1));
+        } finally {
+          this.file = savedFile;
+        }
       };
       bindArgs(0);
       if (v === undefined) continue;
