@@ -446,6 +446,26 @@ describe('contrast policy eval (CLI)', () => {
     assert.deepEqual(bindings.sort(), ['alice', 'anna']);
   });
 
+  it('prints big integers exactly', async () => {
+    const rules = join(dir, 'big.rego');
+    writeFileSync(rules, 'package agent_policy\n\nbig := 12345678901234567890123 + 1\n');
+    const input = join(dir, 'empty.json');
+    writeFileSync(input, '{}');
+    const r = await runCli([
+      'policy',
+      'eval',
+      '--policy',
+      rules,
+      '--input',
+      input,
+      '--query',
+      'data.agent_policy.big',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"result": 12345678901234567890124\b/);
+  });
+
   it('rejects contradicting options and names a broken policy', async () => {
     const bad = join(dir, 'broken.rego');
     writeFileSync(bad, 'package agent_policy\n\nCreateContainerRequest if {\n');

@@ -6,6 +6,7 @@ import {
   ALLOW_FAILURES_RULE,
   evaluateQuery,
   formatExplanation,
+  jsonStringify,
   loadPolicy,
   loadRequestLog,
   readDataOption,
@@ -75,7 +76,7 @@ export function registerPolicyEval(parent: Command): void {
       if (requests !== undefined) {
         const entries = replay(session, requests, { explain: opts.explain === true });
         if (opts.json) {
-          process.stdout.write(JSON.stringify(entries.map(replayJson), null, 2) + '\n');
+          process.stdout.write(jsonStringify(entries.map(replayJson), 2) + '\n');
         } else {
           const width = Math.max(...entries.map((e) => e.verdict.request.length));
           for (const [i, e] of entries.entries()) {
@@ -103,12 +104,11 @@ export function registerPolicyEval(parent: Command): void {
         const out: Record<string, unknown> = { result: toJsonValue(result.result), prints: result.prints };
         if (result.explanation) out['explain'] = toJsonValue(result.explanation);
         if (result.failures) out['explain'] = { failures: toJsonValue(result.failures) };
-        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        process.stdout.write(jsonStringify(out, 2) + '\n');
       } else {
         for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
         process.stdout.write(
-          (result.result === undefined ? 'undefined' : JSON.stringify(toJsonValue(result.result), null, 2)) +
-            '\n',
+          (result.result === undefined ? 'undefined' : jsonStringify(toJsonValue(result.result), 2)) + '\n',
         );
         if (result.explanation)
           process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');

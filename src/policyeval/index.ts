@@ -15,6 +15,7 @@ export {
   type FieldDiff,
 } from './containers.js';
 export { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
+export { jsonStringify } from '../rego/index.js';
 export {
   describeFailures,
   explainVerdict,
@@ -170,10 +171,13 @@ export function readDataOption(value: string): unknown {
   return data;
 }
 
-/** Plain JSON of an engine value: sets as arrays, big integers as numbers, Maps as objects. */
+/**
+ * Plain JSON of an engine value (sets as arrays, Maps as objects, undefined as null). Big integers
+ * stay bigint: print with `jsonStringify`, which writes them exactly.
+ */
 export function toJsonValue(v: unknown): unknown {
   if (v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return v;
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v instanceof Set) return [...v].map(toJsonValue);
