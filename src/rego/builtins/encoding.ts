@@ -480,8 +480,8 @@ def('uuid.parse', 1, ([a]) => {
   return out;
 });
 
-// ---------------------------------------------------------------- time (UTC only)
-function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string } {
+// ---------------------------------------------------------------- time
+function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; layout?: string } {
   if (typeof v === 'bigint') return { ns: v, tz: 'UTC' };
   if (typeof v === 'number') return { ns: BigInt(Math.trunc(v)), tz: 'UTC' };
   if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'bigint')) {
@@ -495,7 +495,7 @@ function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string } {
       throw new BuiltinError(`\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[2]!)}\` instead`);
     }
     const n0 = num(name, v[0]);
-    return { ns: typeof n0 === 'bigint' ? n0 : BigInt(Math.trunc(n0)), tz: String(v[1]) };
+    return { ns: typeof n0 === 'bigint' ? n0 : BigInt(Math.trunc(n0)), tz: String(v[1]), layout: v[2] };
   }
   throw new BuiltinError(`\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${stringifyValue(v ?? null)}\` instead`);
 }
@@ -543,18 +543,124 @@ def('time.parse_duration_ns', 1, ([a]) => {
   if (pos !== t.length || t.length === 0) throw new BuiltinError(`\`time.parse_duration_ns\` could not parse ${JSON.stringify(s)}`);
   return sign * Math.round(total);
 });
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+interface Civil {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+  /** offset from UTC in minutes */
+  offset: number;
+  zone: string;
+}
+
+/** calendar fields of an instant in a time zone ("" and "UTC": UTC, "Local": the system zone) */
+function civil(name: string, ns: bigint, tz: string): Civil {
+  const d = dateOf(ns);
+  if (tz === '' || tz === 'UTC') {
+    return {
+      year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay(), offset: 0, zone: 'UTC',
+    };
+  }
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      ...(tz === 'Local' ? {} : { timeZone: tz }),
+      hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      second: 'numeric', weekday: 'short', timeZoneName: 'short',
+    });
+  } catch {
+    throw new BuiltinError(`\`${name}\`: unknown time zone ${JSON.stringify(tz)}`);
+  }
+  const parts = Object.fromEntries(fmt.formatToParts(d).map((p) => [p.type, p.value]));
+  const c = {
+    year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']), hour: Number(parts['hour']),
+    minute: Number(parts['minute']), second: Number(parts['second']),
+    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts['weekday'] ?? ''), offset: 0, zone: parts['timeZoneName'] ?? tz,
+  };
+  const asUtc = Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second);
+  c.offset = Math.round((asUtc - Math.floor(d.getTime() / 1000) * 1000) / 60000);
+  return c;
+}
+
 def('time.date', 1, ([a]) => {
-  const d = dateOf(nsArg('time.date', a).ns);
-  return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+  const { ns, tz } = nsArg('time.date', a);
+  const c = civil('time.date', ns, tz);
+  return [c.year, c.month, c.day];
 });
 def('time.clock', 1, ([a]) => {
-  const d = dateOf(nsArg('time.clock', a).ns);
-  return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+  const { ns, tz } = nsArg('time.clock', a);
+  const c = civil('time.clock', ns, tz);
+  return [c.hour, c.minute, c.second];
 });
 def('time.weekday', 1, ([a]) => {
-  const d = dateOf(nsArg('time.weekday', a).ns);
-  return ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][d.getUTCDay()]!;
+  const { ns, tz } = nsArg('time.weekday', a);
+  return WEEKDAYS[civil('time.weekday', ns, tz).weekday]!;
 });
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** Go reference-time layouts (2006-01-02T15:04:05Z07:00 and friends) */
+function goFormat(layout: string, c: Civil, frac: bigint): string {
+  const tokens: [string, () => string][] = [
+    ['January', () => MONTHS[c.month - 1]!],
+    ['Monday', () => WEEKDAYS[c.weekday]!],
+    ['2006', () => pad(c.year, 4)],
+    ['Z07:00', () => (c.offset === 0 ? 'Z' : offsetText(c.offset, true))],
+    ['-07:00', () => offsetText(c.offset, true)],
+    ['-0700', () => offsetText(c.offset, false)],
+    ['Jan', () => MONTHS[c.month - 1]!.slice(0, 3)],
+    ['Mon', () => WEEKDAYS[c.weekday]!.slice(0, 3)],
+    ['MST', () => c.zone],
+    ['.000000000', () => '.' + frac.toString().padStart(9, '0')],
+    ['.000000', () => '.' + frac.toString().padStart(9, '0').slice(0, 6)],
+    ['.000', () => '.' + frac.toString().padStart(9, '0').slice(0, 3)],
+    ['.999999999', () => (frac === 0n ? '' : '.' + frac.toString().padStart(9, '0').replace(/0+$/, ''))],
+    ['.999999', () => { const f = frac.toString().padStart(9, '0').slice(0, 6).replace(/0+$/, ''); return f ? '.' + f : ''; }],
+    ['.999', () => { const f = frac.toString().padStart(9, '0').slice(0, 3).replace(/0+$/, ''); return f ? '.' + f : ''; }],
+    ['01', () => pad(c.month)],
+    ['02', () => pad(c.day)],
+    ['_2', () => String(c.day).padStart(2, ' ')],
+    ['15', () => pad(c.hour)],
+    ['03', () => pad(c.hour % 12 === 0 ? 12 : c.hour % 12)],
+    ['04', () => pad(c.minute)],
+    ['05', () => pad(c.second)],
+    ['06', () => pad(c.year % 100)],
+    ['PM', () => (c.hour < 12 ? 'AM' : 'PM')],
+    ['pm', () => (c.hour < 12 ? 'am' : 'pm')],
+    ['1', () => String(c.month)],
+    ['2', () => String(c.day)],
+    ['3', () => String(c.hour % 12 === 0 ? 12 : c.hour % 12)],
+    ['4', () => String(c.minute)],
+    ['5', () => String(c.second)],
+  ];
+  let out = '';
+  let i = 0;
+  outer: while (i < layout.length) {
+    for (const [tok, f] of tokens) {
+      if (layout.startsWith(tok, i)) {
+        out += f();
+        i += tok.length;
+        continue outer;
+      }
+    }
+    out += layout[i];
+    i++;
+  }
+  return out;
+}
+
+function offsetText(min: number, colon: boolean): string {
+  const sign = min < 0 ? '-' : '+';
+  const a = Math.abs(min);
+  return sign + pad(Math.floor(a / 60)) + (colon ? ':' : '') + pad(a % 60);
+}
 def('time.add_date', 4, ([a, y, mo, dd]) => {
   const { ns } = nsArg('time.add_date', a);
   const d = dateOf(ns);
@@ -596,9 +702,13 @@ def('time.diff', 2, ([a, b]) => {
   return [yr, mo, dy, hr, mi, se];
 });
 def('time.format', 1, ([a]) => {
-  const { ns } = nsArg('time.format', a);
+  const { ns, tz, layout } = nsArg('time.format', a);
   const d = dateOf(ns);
   const frac = ns % 1000000000n;
+  if (layout !== undefined || (tz !== '' && tz !== 'UTC')) {
+    const c = civil('time.format', ns, tz);
+    return goFormat(layout ?? '2006-01-02T15:04:05.999999999Z07:00', c, frac < 0n ? frac + 1000000000n : frac);
+  }
   const base = d.toISOString().slice(0, 19);
   const f9 = frac.toString().padStart(9, '0');
   // chrono's AutoSi: 3, 6 or 9 fractional digits
