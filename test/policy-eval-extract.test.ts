@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ContrastError } from '../src/internal/errors.js';
+import { encodeInitdata, encodeLegacy } from '../src/policy/index.js';
 import {
   INITDATA_ANNOTATION,
   loadPolicy,
@@ -166,6 +167,18 @@ spec:
   it('reports invalid YAML with file and line', () => {
     const f = write('broken.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n');
     rejects(() => loadPolicy(f), /broken\.yaml/, /invalid YAML/);
+  });
+
+  it('reads what our generator writes: both encodings of src/policy, with text TOML must escape', () => {
+    // ''' and backslashes force the generator's TOML writer off its literal multi-line strings
+    const tricky = policyText({ containers: [] }) + "\n# ''' quoted \\d+ \"x\"\n";
+    for (const encoded of [encodeLegacy(tricky), encodeInitdata(tricky)]) {
+      const f = write(
+        `gen-${encoded.annotationKey.length}.yaml`,
+        deployment('web', {}).replace('{}', `${encoded.annotationKey}: "${encoded.annotationValue}"`),
+      );
+      assert.equal(loadPolicy(f).text, tricky, encoded.annotationKey);
+    }
   });
 
   it('names a missing file', () => {
