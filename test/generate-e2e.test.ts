@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { parseDocument, parseAllDocuments } from 'yaml';
 import { policyHash } from '../src/manifest/initdata.js';
-import { newWorkloadOwnerKey, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
+import { newSeedshareOwnerKey, newWorkloadOwnerKey, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -58,17 +58,22 @@ function registriesConf(l: Lab, mirrorHost = l.a): string {
   return path;
 }
 
-before(() => {
+// RSA-4096 generation takes seconds: one seed-share key serves every workspace except the test
+// that checks generation itself.
+let seedKey = '';
+before(async () => {
   labInfo = lab();
   if (labInfo) pushSamples(labInfo);
+  seedKey = await newSeedshareOwnerKey();
 });
 
 let counter = 0;
 /** A fresh workspace with a copy of examples/ in deploy/. */
-function workspace(): { dir: string; deploy: string } {
+function workspace(options: { freshKeys?: boolean } = {}): { dir: string; deploy: string } {
   const dir = join(root, `ws${++counter}`);
   const deploy = join(dir, 'deploy');
   mkdirSync(deploy, { recursive: true });
+  if (!options.freshKeys) writeFileSync(join(dir, 'seedshare-owner.pem'), seedKey, { mode: 0o600 });
   for (const f of readdirSync(examples)) if (f.endsWith('.yml')) copyFileSync(join(examples, f), join(deploy, f));
   return { dir, deploy };
 }
@@ -128,7 +133,7 @@ function ok(t: TestContext, r: CliResult): void {
 describe('contrast generate on the lab registry', () => {
   test('the example deployment: progress, policies, manifest, keys; a second run changes nothing', async (t) => {
     if (!requireLab(t)) return;
-    const { dir, deploy } = workspace();
+    const { dir, deploy } = workspace({ freshKeys: true });
     // A file without confidential workloads is never touched; a workload secret ID annotation is used.
     const plain = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: plain}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n';
     writeFileSync(join(deploy, 'plain.yml'), plain);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { newSeedshareOwnerKey } from '../src/manifest/keys.js';
 import { AgentSession, loadPolicy } from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
 import { requireLab, type Lab } from './helpers/lab.js';
@@ -19,6 +20,7 @@ import { repoRoot } from './helpers/shared.js';
 const root = mkdtempSync(join(tmpdir(), 'generate-policy-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const NS = 'gen-test';
+const seedKey = newSeedshareOwnerKey();
 
 function prepare(l: Lab): string {
   const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
@@ -64,6 +66,7 @@ for (const [platform, flavour] of [
     const dir = join(root, flavour);
     const deploy = join(dir, 'deploy');
     mkdirSync(deploy, { recursive: true });
+    writeFileSync(join(dir, 'seedshare-owner.pem'), await seedKey, { mode: 0o600 }); // skip slow RSA keygen
     for (const f of readdirSync(join(repoRoot, 'examples'))) if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
     const r = await runCli(['--workspace-dir', dir, 'generate', '--no-progress', '--reference-values', platform, '--registries-conf', conf, deploy], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
