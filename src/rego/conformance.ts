@@ -95,8 +95,6 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
     const engine = new Engine({ strictBuiltinErrors: strict });
     (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}.rego`, m));
     engine.setData(c.data ?? {});
-    const dataV = c.data === undefined ? undefined : fromJSON(c.data);
-    void dataV;
     const inputV = c.input === undefined ? undefined : fromJSON(c.input);
     const inputs = inputV === undefined ? [undefined] : (many(inputV) ?? [inputV]);
     for (const inp of inputs) {

@@ -50,7 +50,6 @@ export interface EvalShared {
   prints: string[];
   trace: TraceEntry[] | null;
   depth: number;
-  deadline?: { check: () => void };
 }
 
 export class Ctx {
@@ -95,7 +94,6 @@ export class Evaluator {
       fr.maxIdx = i;
       fr.bindings = this.snapshot(lit, env, ctx);
     }
-    if (this.shared.deadline) this.shared.deadline.check();
     // (anonymous closures on purpose: tsx's keepNames wraps named ones in a costly __name call)
     if (lit.t !== 'some' && lit.withs.length > 0) {
       return this.withMods(lit.withs, env, ctx, (c2) => this.evalLiteral(lit, env, c2, () => this.evalBody(lits, i + 1, env, ctx, k)));
@@ -1036,12 +1034,8 @@ export class Evaluator {
     let arity: number;
     let invoke: (args: Value[]) => Value | undefined;
     if (mocked !== undefined) {
+      // `with f as g` (a function) or `with f as value`
       const m = mocked;
-      if (isExprObj(m)) {
-        // replacement function (builtin or rule)
-        const mc: Extract<Expr, { t: 'call' }> = { ...e, target: m.t === 'call' ? m.target : undefined };
-        void mc;
-      }
       arity = e.args.length;
       invoke = (args) => this.invokeMock(m, args, ctx, e);
     } else if (target.k === 'rule') {

@@ -156,7 +156,6 @@ export class Engine {
   private runQuery(query: string): { bindings: Record<string, Value>; values: Value[] }[] {
     const root = this.compile();
     const parser = new Parser('<query>', query, { regoV1: true });
-    parser.enableFutureKeywords();
     let lits: Literal[];
     try {
       lits = parser.parseQuery();

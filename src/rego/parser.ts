@@ -1,4 +1,6 @@
-// Recursive-descent parser for Rego v0 and v1 modules and queries.
+// Recursive-descent parser for Rego v0 and v1 modules and queries. Like regorus, the future keywords
+// (`in`, `every`, `if`, `contains`) are recognised in v0 modules even without an import; v1 (via
+// `import rego.v1` or the option) additionally requires `if`/`contains` and forbids shadowing.
 import type { Expr, Import, Literal, Module, Pos, Rule, WithMod } from './ast.js';
 import { RegoParseError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
@@ -17,7 +19,6 @@ export class Parser {
   private toks: Token[];
   private i = 0;
   v1: boolean;
-  private futureKw = false;
   private noUnion = 0;
   private seenKwImports = new Set<string>();
   private inDefault = false;
@@ -60,9 +61,6 @@ export class Parser {
     const prev = this.toks[this.i - 1] ?? start;
     return { line: start.line, col: start.col, start: start.start, end: Math.max(prev.end, start.end) };
   }
-  private kwEnabled(): boolean {
-    return true;
-  }
 
   // ---- module
   parseModule(): Module {
@@ -88,7 +86,6 @@ export class Parser {
       }
       if (head === 'future') {
         if (path[1] !== 'keywords') this.fail('invalid future import', t);
-        this.futureKw = true;
         continue;
       }
       if (head === 'rego') {
@@ -183,9 +180,8 @@ export class Parser {
       containsKey = this.parseNoAssign();
     }
     let value: Expr | null = null;
-    let assignOp = '';
     if (this.isOp('=') || this.isOp(':=')) {
-      assignOp = this.next().v;
+      this.next();
       if (isDefault) {
         this.inDefault = true;
         try {
@@ -204,18 +200,15 @@ export class Parser {
       this.fail(`${nameTok.v} cannot be shadowed`, nameTok);
     }
     let body: Literal[] | null = null;
-    let sawIf = false;
     if (!isDefault) {
-      if (this.isId('if') && this.kwEnabled()) {
+      if (this.isId('if')) {
         this.next();
-        sawIf = true;
         body = this.isOp('{') ? this.parseIfBody() : [this.parseLiteral()];
       } else if (this.isOp('{') && !(this.tok.nl && value)) {
         if (this.v1) this.fail('`if` keyword is required before rule body');
         body = this.parseBlock();
       }
     }
-    void sawIf;
     const elses: Rule['elses'] = [];
     while (this.isId('else')) {
       const et = this.next();
@@ -225,7 +218,7 @@ export class Parser {
         ev = this.parseNoAssign();
       }
       let eb: Literal[];
-      if (this.isId('if') && this.kwEnabled()) {
+      if (this.isId('if')) {
         this.next();
         eb = this.isOp('{') ? this.parseIfBody() : [this.parseLiteral()];
       } else if (this.isOp('{')) {
@@ -248,7 +241,6 @@ export class Parser {
     if (!isDefault && body === null && value === null && containsKey === null) {
       // v0 `p[x]` without body: partial set with a true body
     }
-    void assignOp;
 
     const constPath: string[] = [nameTok.v];
     let keys: Expr[] = [];
@@ -582,7 +574,7 @@ export class Parser {
           this.next();
           e = { t: 'set', items: [], p: this.pos(start) };
         } else {
-          if (RESERVED.has(t.v) && (t.v !== 'in' || this.kwEnabled() || true)) this.fail(`unexpected keyword \`${t.v}\``, t);
+          if (RESERVED.has(t.v)) this.fail(`unexpected keyword \`${t.v}\``, t);
           let name = t.v;
           if (name === '_') name = `_$${++wildcardCounter}`;
           e =
@@ -682,7 +674,6 @@ export class Parser {
     if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
       tried = true;
       this.next();
-      const afterBar = this.i;
       try {
         const body = this.noUnionBody(']');
         if (this.isOp(']')) {
@@ -692,7 +683,6 @@ export class Parser {
       } catch (err) {
         if (!(err instanceof RegoParseError)) throw err;
       }
-      void afterBar;
     }
     const items: Expr[] = [];
     if (tried || this.isOp('|')) this.i = save;
@@ -818,9 +808,6 @@ export class Parser {
     return lits;
   }
 
-  enableFutureKeywords(): void {
-    this.futureKw = true;
-  }
 }
 
 function isParen(e: Expr): boolean {
