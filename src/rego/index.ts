@@ -4,7 +4,7 @@ import { buildTree, moduleScope, Resolver, scheduleBody, setBuiltinArityLookup, 
 import { builtinArity } from './builtins/index.js';
 
 setBuiltinArityLookup(builtinArity);
-import { RegoEvalError, RegoParseError } from './errors.js';
+import { RegoEvalError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
 import { Parser } from './parser.js';
 import { fromJSON, RObject, toJSON, type Value } from './value.js';
@@ -153,19 +153,24 @@ export class Engine {
     return this.root;
   }
 
-  private runQuery(query: string): { bindings: Record<string, Value>; values: Value[] }[] {
-    const root = this.compile();
-    const parser = new Parser('<query>', query, { regoV1: true });
-    let lits: Literal[];
-    try {
-      lits = parser.parseQuery();
-    } catch (e) {
-      if (e instanceof RegoParseError) throw e;
-      throw e;
-    }
+  /** parsed queries: they do not depend on the modules (names in queries are data/input refs or locals) */
+  private readonly queries = new Map<string, Literal[]>();
+
+  private compileQuery(query: string): Literal[] {
+    const hit = this.queries.get(query);
+    if (hit) return hit;
+    const parsed = new Parser('<query>', query, { regoV1: true }).parseQuery();
     const qmod: Module = { file: '<query>', src: query, pkg: [], imports: [], rules: [], v1: true };
     const resolver = new Resolver(moduleScope(qmod, new Set()));
-    lits = scheduleBody(resolver.body(lits, { declared: new Set(), seen: new Set(), parent: null }, '<query>'), new Set());
+    const lits = scheduleBody(resolver.body(parsed, { declared: new Set(), seen: new Set(), parent: null }, '<query>'), new Set());
+    if (this.queries.size > 200) this.queries.clear();
+    this.queries.set(query, lits);
+    return lits;
+  }
+
+  private runQuery(query: string): { bindings: Record<string, Value>; values: Value[] }[] {
+    const root = this.compile();
+    const lits = this.compileQuery(query);
     const shared: EvalShared = {
       root,
       strict: this.options.strictBuiltinErrors ?? false,
