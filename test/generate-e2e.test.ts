@@ -374,7 +374,7 @@ describe('failures leave every file byte-identical', () => {
       t,
       (deploy) => edit(join(deploy, 'api.yml'), 'demo/api:v1@', 'demo/api-new:v1@'),
       // The first image resolved is an injected one; the error names it, every user and how to mirror it.
-      /cannot pin injected image ghcr\.io\/edgelesssys\/contrast\/\S+ \(used by .*\.yml: Deployment\/(api|web) container "[^"]+".*\)/,
+      /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/\S+ \(used by .*\.yml: Deployment\/(api|web) container "[^"]+".*\)/,
       (l) => registriesConf(l, '127.0.0.1:1'),
     );
   });

@@ -352,7 +352,7 @@ describe('image replacements and pinning', () => {
     assert.match(serializeKubeFile(file), /initializer:latest@sha256:c{64}/);
     await assert.rejects(
       pinContrastImages(load(patchAll(WEB)).workloads, { resolveImage: async () => { throw new Error('connection refused'); } }),
-      (err: Error & { hint?: string }) => /cannot pin injected image ghcr\.io\/edgelesssys\/contrast\/initializer:latest \(used by w\.yml: Deployment\/web container "contrast-initializer"\): connection refused/.test(err.message) && /--image-replacements/.test(err.hint ?? ''),
+      (err: Error & { hint?: string }) => /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/initializer:latest \(used by w\.yml: Deployment\/web container "contrast-initializer"\): connection refused/.test(err.message) && /--image-replacements/.test(err.hint ?? ''),
     );
   });
 });

@@ -45,7 +45,7 @@ export async function pinContrastImages(workloads: readonly PodWorkload[], resol
         pins.set(image, `${image}@${r.indexDigest ?? r.digest}`);
       } catch (err) {
         throw new ContrastError(
-          `cannot pin injected image ${image} (used by ${wanted.get(image)!.join(', ')}): ${errorMessage(err)}`,
+          `cannot pin Contrast image ${image} (used by ${wanted.get(image)!.join(', ')}): ${errorMessage(err)}`,
           {
             code: 'PIN_IMAGE',
             hint:

@@ -207,15 +207,39 @@ function imageUsers(workloads: Workload[]): Map<string, string[]> {
   return out;
 }
 
-function attributeImageError(err: unknown, refs: string[], users: Map<string, string[]>): never {
-  const message = errorMessage(err);
-  const named = refs.filter((r) => message.includes(r) || message.includes(r.split('@')[0]!));
-  const lines = named.flatMap((r) => (users.get(r) ?? [`policy settings (pause container)`]).map((u) => `  image ${r} used by ${u}`));
-  const hint = err instanceof ContrastError ? err.hint : undefined;
-  throw new ContrastError(lines.length ? `${message}\n${lines.join('\n')}` : message, {
-    code: err instanceof ContrastError ? err.code : 'IMAGE',
+const OFFLINE_HINT =
+  'no route to that registry (air-gapped?): mirror the image into a registry you can reach and point ' +
+  'a [[registry.mirror]] in registries.conf (--registries-conf) at it; the YAML keeps the original name';
+
+/**
+ * Analyses every image once (in parallel, layers shared through the analyzer) and, when some fail,
+ * throws one error naming each failed image, the reason and every workload container using it.
+ */
+async function analyzeAll(
+  analyzer: ImageAnalyzer,
+  refs: string[],
+  platform: Platform | undefined,
+  users: Map<string, string[]>,
+): Promise<Map<string, AnalyzedImage>> {
+  const settled = await Promise.allSettled(refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})));
+  const images = new Map<string, AnalyzedImage>();
+  const failed: Array<{ ref: string; err: unknown }> = [];
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled') images.set(refs[i]!, s.value);
+    else failed.push({ ref: refs[i]!, err: s.reason });
+  });
+  if (failed.length === 0) return images;
+  const lines = failed.map(({ ref, err }) => {
+    const who = (users.get(ref) ?? ['the policy settings (pause container)']).map((u) => `\n    used by ${u}`).join('');
+    return `image ${ref}: ${errorMessage(err)}${who}`;
+  });
+  const first = failed[0]!.err;
+  let hint = first instanceof ContrastError ? first.hint : undefined;
+  if (!hint && failed.some(({ err }) => /cannot reach|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|timed out/i.test(errorMessage(err)))) hint = OFFLINE_HINT;
+  throw new ContrastError(failed.length === 1 ? lines[0]! : `${failed.length} images could not be analysed:\n  ${lines.join('\n  ')}`, {
+    code: first instanceof ContrastError ? first.code : 'IMAGE',
     ...(hint ? { hint } : {}),
-    cause: err,
+    cause: first,
   });
 }
 
@@ -337,13 +361,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       progress: opts.progress ?? 'auto',
     });
-    let images: Map<string, AnalyzedImage>;
-    try {
-      images = await analyzer.analyzeMany(refs, platform ? { platform } : {});
-    } catch (err) {
-      attributeImageError(err, refs, imageUsers(workloads));
-    }
-
+    const images = await analyzeAll(analyzer, refs, platform, imageUsers(workloads));
     phase(`${refs.length} images analysed`);
     // One policy per CC workload, in its platform's flavour.
     const policies: GenerateResult['policies'] = [];
