@@ -2,12 +2,13 @@
 import type { Literal, Module } from './ast.js';
 import { buildTree, moduleScope, Resolver, scheduleBody, setBuiltinArityLookup, type RuleNode } from './compile.js';
 import { builtinArity } from './builtins/index.js';
-
-setBuiltinArityLookup(builtinArity);
 import { RegoEvalError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
 import { Parser } from './parser.js';
 import { fromJSON, RObject, toJSON, type Value } from './value.js';
+
+// the scheduler needs builtin arities to recognise old-style output arguments (`count(x, n)`)
+setBuiltinArityLookup(builtinArity);
 
 export { RegoEvalError, RegoParseError } from './errors.js';
 export type { TraceEntry } from './eval.js';
@@ -50,8 +51,9 @@ export class Engine {
       // keep the engine usable with the modules it had
       if (previous) this.modules.set(path, previous);
       else this.modules.delete(path);
-      // modules may have been resolved against the failed set of names: re-resolve from source
-      for (const k of this.modules.keys()) if (this.resolvedKey.has(k)) this.resolvedKey.set(k, '\u0001stale');
+      // every remaining module was resolved before (possibly against the failed set of names):
+      // force a re-resolution from source
+      for (const k of this.modules.keys()) this.resolvedKey.set(k, '\u0001stale');
       this.root = null;
       throw err;
     }
