@@ -332,3 +332,13 @@ allow if {
   assert.deepEqual(trace[1]!.bindings, { c: { n: 7 }, 'f(c.n)': 2 });
   assert.deepEqual(e.takePrints(), ['f2']);
 });
+
+test('adding a module re-resolves names in the other modules of its package', () => {
+  const e = new Engine();
+  e.addPolicy('a.rego', 'package p\nr := v if { v := helper }');
+  assert.equal(e.evalRule('data.p.r'), undefined, 'helper is an unbound local variable for now');
+  e.addPolicy('b.rego', 'package p\nhelper := 5');
+  assert.equal(e.evalRule('data.p.r'), 5);
+  e.addPolicy('b.rego', 'package p\nother := 1');
+  assert.equal(e.evalRule('data.p.r'), undefined);
+});
