@@ -302,6 +302,55 @@ describe('injections', () => {
   });
 });
 
+describe('injection annotations', () => {
+  const STS = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  annotations:
+    contrast.edgeless.systems/secure-pv: "state:share"
+    contrast.edgeless.systems/image-store-size: "20Gi"
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: db
+          image: r/db:v1@${DIGEST}
+          volumeMounts:
+            - {name: share, mountPath: /var/lib/db}
+  volumeClaimTemplates:
+    - metadata: {name: state}
+      spec: {volumeMode: Block, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`;
+  test('secure-pv: the Initializer opens the device and shares the mount; image-store size from the annotation', () => {
+    const { file, workloads } = load(STS);
+    const w = workloads[0]!;
+    injectInitializer(w, { coordinatorNamespace: 'default' });
+    injectImageStore(w);
+    const spec = (load(serializeKubeFile(file)).workloads[0]!.doc.toJS() as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec as {
+      initContainers: Array<Record<string, unknown>>;
+      volumes: Array<Record<string, unknown>>;
+    };
+    const init = spec.initContainers.find((c) => c['name'] === 'contrast-initializer')!;
+    assert.deepEqual(init['volumeDevices'], [{ name: 'state', devicePath: '/dev/csi0' }]);
+    assert.ok((init['env'] as Array<{ name: string; value: string }>).some((e) => e.name === 'CRYPTSETUP_DEVICE' && e.value === '/dev/csi0'));
+    assert.ok((init['volumeMounts'] as Array<Record<string, string>>).some((m) => m['name'] === 'share' && m['mountPath'] === '/state' && m['mountPropagation'] === 'Bidirectional'));
+    assert.equal(init['restartPolicy'], 'Always');
+    assert.deepEqual((init['securityContext'] as Record<string, unknown>)['privileged'], true);
+    assert.deepEqual(spec.volumes.find((v) => v['name'] === 'share'), { name: 'share', emptyDir: {} });
+    const store = spec.volumes.find((v) => v['name'] === 'image-store') as { ephemeral: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } };
+    assert.equal(store.ephemeral.volumeClaimTemplate.spec.resources.requests.storage, '20Gi');
+  });
+  test('secure-pv naming no device, image-store-size "0", skip-initializer', () => {
+    assert.throws(() => injectInitializer(load(STS.replace('"state:share"', '"nodev:share"')).workloads[0]!, { coordinatorNamespace: 'x' }), /secure-pv: device "nodev" is neither/);
+    assert.equal(injectImageStore(load(STS.replace('"20Gi"', '"0"')).workloads[0]!), false);
+    const skipped = load(STS.replace('contrast.edgeless.systems/secure-pv: "state:share"', 'contrast.edgeless.systems/skip-initializer: "true"'));
+    assert.equal(injectInitializer(skipped.workloads[0]!, { coordinatorNamespace: 'x' }), false);
+    assert.doesNotMatch(serializeKubeFile(skipped.file), /contrast-initializer/);
+  });
+});
+
 describe('verifiers', () => {
   test('before: unpinned images, empty egress, bare contrast-cc without a platform', () => {
     const text = WEB.replace(`app:v1@${DIGEST}`, 'app:v1').replace('"db#127.137.0.1:5432#db:5432"', '""');
