@@ -10,10 +10,13 @@
 #     regex-escaped and placeholders such as $(pod-ip) stand for request-time values;
 #   - $(default_caps) / $(privileged_caps) stand for the capability lists in policy_data.common.
 #
-# State: CreateContainerRequest returns {"allowed": true, "ops": [...]} with JSON-patch operations
-# the agent applies to its data document, recording the pod identity (sandbox name, namespace and
-# id, from the pause container) and which policy container each container id was admitted as.
-# Later requests are checked against that record.
+# State: the agent starts every policy with the data document {"pstate": {}} and applies the
+# JSON-patch operations of allowed {"allowed": true, "ops": [...]} results to it. CreateSandboxRequest
+# records that the sandbox exists; CreateContainerRequest records the pod identity (sandbox name,
+# namespace and id, from the pause container) and which policy container each container id was
+# admitted as; RemoveContainerRequest forgets a container. Later requests are checked against that
+# record. What has been recorded is read from pstate's keys, never from pstate itself: {} is a
+# defined value. A data document without pstate is treated as an empty record.
 
 package agent_policy
 
@@ -22,20 +25,23 @@ import future.keywords.if
 import future.keywords.in
 
 default AddARPNeighborsRequest := false
+default AddSwapPathRequest := false
 default AddSwapRequest := false
 default AllowRequestsFailingPolicy := false
 default CloseStdinRequest := false
 default CopyFileRequest := false
 default CreateContainerRequest := {"allowed": false}
-default CreateSandboxRequest := false
+default CreateSandboxRequest := {"allowed": false}
 default DestroySandboxRequest := true
 default ExecProcessRequest := false
 default GetMetricsRequest := false
+default GetIPTablesRequest := false
 default GetOOMEventRequest := true
-default GetVolumeStatsRequest := true
 default GuestDetailsRequest := true
 default ListInterfacesRequest := false
 default ListRoutesRequest := false
+default MemAgentCompactConfig := false
+default MemAgentMemcgConfig := false
 default MemHotplugByProbeRequest := false
 default OnlineCPUMemRequest := true
 default PauseContainerRequest := false
@@ -47,6 +53,7 @@ default ReseedRandomDevRequest := false
 default ResizeVolumeRequest := false
 default ResumeContainerRequest := false
 default SetGuestDateTimeRequest := false
+default SetIPTablesRequest := false
 default SetPolicyRequest := false
 default SignalProcessRequest := true
 default StartContainerRequest := true
@@ -58,8 +65,25 @@ default UpdateContainerRequest := false
 default UpdateEphemeralMountsRequest := false
 default UpdateInterfaceRequest := false
 default UpdateRoutesRequest := false
+default VolumeStatsRequest := true
 default WaitProcessRequest := true
 default WriteStreamRequest := false
+
+######################################################################
+# Agent state (data.pstate)
+
+# The pause container's CreateContainerRequest has fixed the pod identity.
+pod_recorded if is_string(data.pstate.sandbox_id)
+
+sandbox_created if data.pstate.sandbox_created == true
+
+container_recorded(id) if _ = data.pstate.containers[id]
+
+# JSON-patch ops setting keys of pstate; they create pstate when the data document has none (an
+# "add" of a key needs its parent object to exist).
+set_state_ops(values) := [{"op": "add", "path": "/pstate", "value": values}] if not is_object(data.pstate)
+
+set_state_ops(values) := [{"op": "add", "path": concat("/", ["", "pstate", k]), "value": v} | some k, v in values] if is_object(data.pstate)
 
 ######################################################################
 # Generic helpers
@@ -158,31 +182,32 @@ CreateContainerRequest := {"allowed": true, "ops": ops} if {
 
 # The first container of a sandbox is its pause container; it fixes the pod identity.
 state_allows_container(ctx) if {
-	not data.pstate
+	not pod_recorded
 	input.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
 	input.container_id == ctx.sandbox_id
 }
 
 state_allows_container(ctx) if {
+	pod_recorded
 	s := data.pstate
 	s.sandbox_name == ctx.sandbox_name
 	s.namespace == ctx.namespace
 	s.sandbox_id == ctx.sandbox_id
-	not s.containers[input.container_id]
+	not container_recorded(input.container_id)
 }
 
 create_container_ops(idx, ctx) := ops if {
-	not data.pstate
-	ops := [{"op": "add", "path": "/pstate", "value": {
+	not pod_recorded
+	ops := set_state_ops({
 		"sandbox_name": ctx.sandbox_name,
 		"namespace": ctx.namespace,
 		"sandbox_id": ctx.sandbox_id,
 		"containers": {input.container_id: idx},
-	}}]
+	})
 }
 
 create_container_ops(idx, ctx) := ops if {
-	data.pstate
+	pod_recorded
 	ops := [{"op": "add", "path": concat("/", ["", "pstate", "containers", input.container_id]), "value": idx}]
 }
 
@@ -508,8 +533,10 @@ joins_existing_network_namespace(ns) if {
 ######################################################################
 # Sandbox
 
-CreateSandboxRequest if {
-	not data.pstate
+# Once per agent: not again after a sandbox or the pod's containers were created.
+CreateSandboxRequest := {"allowed": true, "ops": set_state_ops({"sandbox_created": true})} if {
+	not sandbox_created
+	not pod_recorded
 	object.get(input, "guest_hook_path", "") == ""
 	empty(object.get(input, "kernel_modules", []))
 	object.get(input, "sandbox_pidns", false) == false
@@ -529,7 +556,7 @@ sandbox_storage_allowed(p, i) if {
 }
 
 RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": concat("/", ["", "pstate", "containers", input.container_id])}]} if {
-	_ = data.pstate.containers[input.container_id]
+	container_recorded(input.container_id)
 }
 
 ######################################################################

@@ -4,16 +4,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { findWorkloads, parseKubeFile } from '../kube/index.js';
 import { sharedPath } from '../../test/helpers/shared.js';
 import { generatePolicies, loadPolicySettings } from './index.js';
 import type { WorkloadPolicy } from './index.js';
-import { AgentSim, clone, loadEngine, loadRecorded } from './testdata/harness.js';
+import type { AgentSession } from '../policyeval/index.js';
+import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
 import { RECORDED_BUSYBOX, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
 
-const engine = await loadEngine();
 const BUSYBOX = 'mcr.microsoft.com/aks/e2e/library-busybox:master.220314.1-linux-amd64';
 
 async function recordedPolicies(): Promise<Map<string, WorkloadPolicy>> {
@@ -29,12 +28,9 @@ async function recordedPolicies(): Promise<Map<string, WorkloadPolicy>> {
   return new Map(policies.map((p) => [p.workload.name, p]));
 }
 
-function sim(t: TestContext, policy: WorkloadPolicy): AgentSim | undefined {
-  if ('skip' in engine) {
-    t.skip(engine.skip);
-    return undefined;
-  }
-  return new AgentSim(engine.create(), policy.policyText);
+/** A fresh agent (initial state {"pstate": {}}) holding the pod's generated policy. */
+function sim(policy: WorkloadPolicy): Promise<AgentSession> {
+  return agentFor(policy.policyText, `generated policy of ${policy.workload.name}`);
 }
 
 const LOGS: Record<string, string> = {
@@ -48,34 +44,33 @@ for (const [pod, log] of Object.entries(LOGS)) {
     const path = sharedPath(t, join('agent-requests', log));
     if (!path) return;
     const policy = (await recordedPolicies()).get(pod)!;
-    const agent = sim(t, policy);
-    if (!agent) return;
+    const agent = await sim(policy);
     const denied: string[] = [];
     for (const [type, input] of loadRecorded(path)) {
       if (type === 'AllowRequestsFailingPolicy') {
-        assert.equal(agent.allows(type, input), false, 'AllowRequestsFailingPolicy must be off');
+        assert.equal(allows(agent, type, input), false, 'AllowRequestsFailingPolicy must be off');
         continue;
       }
-      if (!agent.allows(type, input)) denied.push(`${type} ${JSON.stringify(input).slice(0, 200)}`);
+      if (!allows(agent, type, input)) denied.push(`${type} ${JSON.stringify(input).slice(0, 200)}`);
     }
     assert.deepEqual(denied, []);
     // The agent state records the pod identity and both containers.
-    const pstate = agent.state['pstate'] as { sandbox_name: string; containers: Record<string, number> };
-    assert.equal(pstate.sandbox_name, pod);
-    assert.equal(Object.keys(pstate.containers).length, 2);
+    const state = pstate(agent) as { sandbox_name: string; containers: Record<string, number> };
+    assert.equal(state.sandbox_name, pod);
+    assert.equal(Object.keys(state.containers).length, 2);
   });
 }
 
 /** Replays a log up to (not including) the first request matching `stop`, returns the agent and that request. */
 function replayUntil(
-  agent: AgentSim,
+  agent: AgentSession,
   reqs: AgentRequest[],
   stop: (r: AgentRequest) => boolean,
 ): AgentRequest {
   for (const r of reqs) {
     if (stop(r)) return clone(r);
     if (r[0] !== 'AllowRequestsFailingPolicy')
-      assert.ok(agent.allows(r[0], r[1]), `setup request ${r[0]} denied`);
+      assert.ok(allows(agent, r[0], r[1]), `setup request ${r[0]} denied`);
   }
   throw new Error('request not found in log');
 }
@@ -359,45 +354,41 @@ for (const tc of tamperings) {
     const path = sharedPath(t, join('agent-requests', LOGS[tc.pod]!));
     if (!path) return;
     const policy = (await recordedPolicies()).get(tc.pod)!;
-    const agent = sim(t, policy);
-    if (!agent) return;
+    const agent = await sim(policy);
     const [type, input] = replayUntil(agent, loadRecorded(path), tc.at);
-    assert.equal(agent.wouldAllow(type, input), true, 'the untampered request must be allowed');
+    assert.equal(wouldAllow(agent, type, input), true, 'the untampered request must be allowed');
     const bad = clone(input) as Req;
     tc.change(bad);
-    assert.equal(agent.wouldAllow(type, bad), false);
+    assert.equal(wouldAllow(agent, type, bad), false);
   });
 }
 
 test('a second pause container for the same sandbox is denied', async (t) => {
   const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   if (!path) return;
-  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
-  if (!agent) return;
+  const agent = await sim((await recordedPolicies()).get('cm1')!);
   const reqs = loadRecorded(path);
   const pause = replayUntil(agent, reqs, isContainer('container'));
   void pause;
   const first = reqs.find(isContainer('sandbox'))!;
-  assert.equal(agent.wouldAllow(first[0], first[1]), false);
+  assert.equal(wouldAllow(agent, first[0], first[1]), false);
 });
 
 test("a container of one pod is denied by another pod's policy", async (t) => {
   const cm1 = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   const exec = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
   if (!cm1 || !exec) return;
-  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
-  if (!agent) return;
+  const agent = await sim((await recordedPolicies()).get('cm1')!);
   const foreignPause = loadRecorded(exec).find(isContainer('sandbox'))!;
-  assert.equal(agent.wouldAllow(foreignPause[0], foreignPause[1]), false);
+  assert.equal(wouldAllow(agent, foreignPause[0], foreignPause[1]), false);
 });
 
 test('network, stream and other request types follow request_defaults and the defaults', async (t) => {
   const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   if (!path) return;
-  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
-  if (!agent) return;
+  const agent = await sim((await recordedPolicies()).get('cm1')!);
   const iface = loadRecorded(path).find(isType('UpdateInterfaceRequest'))![1] as Req;
-  assert.equal(agent.wouldAllow('UpdateInterfaceRequest', iface), true);
+  assert.equal(wouldAllow(agent, 'UpdateInterfaceRequest', iface), true);
   for (const change of [
     (i: Req) => (i['interface']['name'] = 'lo'),
     (i: Req) => (i['interface']['raw_flags'] = 128),
@@ -405,7 +396,7 @@ test('network, stream and other request types follow request_defaults and the de
   ]) {
     const bad = clone(iface);
     change(bad);
-    assert.equal(agent.wouldAllow('UpdateInterfaceRequest', bad), false, JSON.stringify(bad));
+    assert.equal(wouldAllow(agent, 'UpdateInterfaceRequest', bad), false, JSON.stringify(bad));
   }
   const arp = (state: number, flags: number, device = 'eth0') => ({
     neighbors: {
@@ -420,57 +411,55 @@ test('network, stream and other request types follow request_defaults and the de
       ],
     },
   });
-  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0)), true);
-  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(2, 0)), false);
-  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 1)), false);
-  assert.equal(agent.wouldAllow('AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
-  assert.equal(agent.wouldAllow('UpdateEphemeralMountsRequest', { storages: [] }), true);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 0)), true);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(2, 0)), false);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 1)), false);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
+  assert.equal(wouldAllow(agent, 'UpdateEphemeralMountsRequest', { storages: [] }), true);
   assert.equal(
-    agent.wouldAllow('UpdateEphemeralMountsRequest', {
+    wouldAllow(agent, 'UpdateEphemeralMountsRequest', {
       storages: [{ driver: 'ephemeral', source: 'tmpfs', mount_point: '/etc' }],
     }),
     false,
   );
-  assert.equal(agent.wouldAllow('ReadStreamRequest', { container_id: 'x', exec_id: 'x', len: 10 }), true);
+  assert.equal(wouldAllow(agent, 'ReadStreamRequest', { container_id: 'x', exec_id: 'x', len: 10 }), true);
   assert.equal(
-    agent.wouldAllow('WriteStreamRequest', { container_id: 'x', exec_id: 'x', data: 'aGk=' }),
+    wouldAllow(agent, 'WriteStreamRequest', { container_id: 'x', exec_id: 'x', data: 'aGk=' }),
     false,
   );
-  assert.equal(agent.wouldAllow('CloseStdinRequest', { container_id: 'x', exec_id: 'x' }), false);
+  assert.equal(wouldAllow(agent, 'CloseStdinRequest', { container_id: 'x', exec_id: 'x' }), false);
   assert.equal(
-    agent.wouldAllow('SetPolicyRequest', {
+    wouldAllow(agent, 'SetPolicyRequest', {
       policy: 'package agent_policy\ndefault CreateContainerRequest := true',
     }),
     false,
   );
-  assert.equal(agent.wouldAllow('PullImageRequest', { image: 'evil' }), false);
-  assert.equal(agent.wouldAllow('GuestDetailsRequest', { mem_block_size: true }), true);
+  assert.equal(wouldAllow(agent, 'PullImageRequest', { image: 'evil' }), false);
+  assert.equal(wouldAllow(agent, 'GuestDetailsRequest', { mem_block_size: true }), true);
 });
 
 test('RemoveContainer forgets the container: its id cannot exec afterwards', async (t) => {
   const path = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
   if (!path) return;
-  const agent = sim(t, (await recordedPolicies()).get('exec-test')!);
-  if (!agent) return;
+  const agent = await sim((await recordedPolicies()).get('exec-test')!);
   const exec = replayUntil(agent, loadRecorded(path), isType('ExecProcessRequest'));
-  assert.equal(agent.wouldAllow(exec[0], exec[1]), true);
+  assert.equal(wouldAllow(agent, exec[0], exec[1]), true);
   assert.equal(
-    agent.allows('RemoveContainerRequest', { container_id: (exec[1] as Req)['container_id'], timeout: 0 }),
+    allows(agent, 'RemoveContainerRequest', { container_id: (exec[1] as Req)['container_id'], timeout: 0 }),
     true,
   );
-  assert.equal(agent.wouldAllow(exec[0], exec[1]), false);
+  assert.equal(wouldAllow(agent, exec[0], exec[1]), false);
 });
 
 test('Kubernetes service variables are allowed for IPv4 and IPv6 services, other variables are not', async (t) => {
   const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
   if (!path) return;
-  const agent = sim(t, (await recordedPolicies()).get('cm1')!);
-  if (!agent) return;
+  const agent = await sim((await recordedPolicies()).get('cm1')!);
   const [type, input] = replayUntil(agent, loadRecorded(path), isContainer('container'));
   const withEnv = (extra: string[]) => {
     const i = clone(input) as Req;
     i['OCI']['Process']['Env'].push(...extra);
-    return agent.wouldAllow(type, i);
+    return wouldAllow(agent, type, i);
   };
   assert.equal(
     withEnv([

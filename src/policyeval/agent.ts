@@ -196,6 +196,19 @@ export class AgentSession {
     return verdict;
   }
 
+  /**
+   * Judges a request as `evaluate` does, then puts the agent state back as it was: what the agent
+   * would decide, without the request having happened (tests of tampered variants, what-if checks).
+   */
+  probe(request: string, input: unknown, options: { honourAllowFailures?: boolean } = {}): Verdict {
+    const saved = this.engine.getData();
+    try {
+      return this.evaluate(request, input, options);
+    } finally {
+      this.engine.setData(saved);
+    }
+  }
+
   /** Re-evaluates a request with tracing on, without applying state changes (for --explain). */
   trace(request: string, input: unknown): { value: unknown; trace: TraceEntry[]; error?: string } {
     this.engine.setInput(input);

@@ -1,84 +1,34 @@
-// Test harness: evaluates agent requests against a generated policy the way the Kata agent does
-// (query data.agent_policy.<Type> with the request as input; apply returned JSON-patch ops to the
-// data document when allowed).
-import { readFileSync } from 'node:fs';
-import fastJsonPatch from 'fast-json-patch';
-import type { Operation } from 'fast-json-patch';
+// Test harness: generated policies are judged by `AgentSession` (src/policyeval), the one model of
+// the Kata agent's policy module: data seeded with {"pstate": {}}, the rule queried per request,
+// {"allowed", "ops"} results applied to the state. No second agent simulation lives here, so a
+// policy test cannot pass against an agent that behaves differently from the real one.
+import { AgentSession, loadRequestLog } from '../../policyeval/index.js';
 
 export type AgentRequest = [string, Record<string, unknown>];
 
-/** Reads a recorded request log (`["ep":"<Type>",{...}],` per line). */
+/** Reads a recorded request log with policyeval's reader (`["ep":"<Type>",{...}],` per line). */
 export function loadRecorded(path: string): AgentRequest[] {
-  const out: AgentRequest[] = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const t = line.trim();
-    if (!t) continue;
-    const json = t.replace(/^\["ep":/, '[').replace(/,$/, '');
-    out.push(JSON.parse(json) as AgentRequest);
-  }
-  return out;
+  return loadRequestLog(path).map((r) => [r.type, r.input as Record<string, unknown>]);
 }
 
-interface EngineLike {
-  addPolicy(path: string, text: string): void;
-  setData(data: unknown): void;
-  setInput(input: unknown): void;
-  evalRule(path: string): unknown;
+/** A fresh agent (initial state `{"pstate": {}}`) holding the policy. */
+export async function agentFor(policyText: string, origin = 'generated policy'): Promise<AgentSession> {
+  return AgentSession.create({ text: policyText, name: 'policy.rego', origin });
 }
 
-/** Loads our Rego engine, or returns the reason it cannot be used (tests then skip). */
-export async function loadEngine(): Promise<{ create: () => EngineLike } | { skip: string }> {
-  try {
-    const mod = (await import('../../rego/index.js')) as { Engine?: new () => EngineLike };
-    if (typeof mod.Engine !== 'function') return { skip: 'src/rego does not export Engine yet' };
-    const Engine = mod.Engine;
-    return { create: () => new Engine() };
-  } catch (err) {
-    return { skip: `the Rego engine (src/rego) is not usable yet: ${(err as Error).message}` };
-  }
+/** The agent's decision; state changes of an allowed request are kept, as in the VM. */
+export function allows(agent: AgentSession, type: string, input: unknown): boolean {
+  return agent.evaluate(type, input).allowed;
 }
 
-export class AgentSim {
-  private data: Record<string, unknown> = {};
-  constructor(
-    private readonly engine: EngineLike,
-    policyText: string,
-  ) {
-    engine.addPolicy('policy.rego', policyText);
-    engine.setData(this.data);
-  }
+/** The agent's decision on a request that then did not happen (the state stays as it was). */
+export function wouldAllow(agent: AgentSession, type: string, input: unknown): boolean {
+  return agent.probe(type, input).allowed;
+}
 
-  /** Evaluates one request; returns whether it is allowed (applying state ops like the agent). */
-  allows(type: string, input: unknown): boolean {
-    this.engine.setInput(input);
-    const v = this.engine.evalRule(`data.agent_policy.${type}`);
-    if (typeof v === 'boolean') return v;
-    if (v && typeof v === 'object' && 'allowed' in v) {
-      const r = v as { allowed: boolean; ops?: Operation[] };
-      if (r.allowed && r.ops) {
-        this.data = fastJsonPatch.applyPatch(fastJsonPatch.deepClone(this.data), r.ops, true, false)
-          .newDocument as Record<string, unknown>;
-        this.engine.setData(this.data);
-      }
-      return r.allowed === true;
-    }
-    throw new Error(`${type}: unexpected policy result ${JSON.stringify(v)}`);
-  }
-
-  /** Evaluates without keeping state changes (for tampered variants). */
-  wouldAllow(type: string, input: unknown): boolean {
-    const saved = this.data;
-    try {
-      return this.allows(type, input);
-    } finally {
-      this.data = saved;
-      this.engine.setData(saved);
-    }
-  }
-
-  get state(): Record<string, unknown> {
-    return this.data;
-  }
+/** The agent's policy state (`data.pstate`). */
+export function pstate(agent: AgentSession): Record<string, unknown> {
+  return (agent.state() as Record<string, unknown>)['pstate'] as Record<string, unknown>;
 }
 
 export function clone<T>(v: T): T {
