@@ -1,43 +1,21 @@
 // Our rules + our policy_data against agent requests: the recorded AKS request logs replayed for pods
 // written to match them must be allowed, and each tampering of those requests must be denied.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findWorkloads, parseKubeFile } from '../kube/index.js';
 import { sharedPath } from '../../test/helpers/shared.js';
-import { generatePolicies, loadPolicySettings } from './index.js';
 import type { WorkloadPolicy } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { RECORDED_BUSYBOX, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
-
-const BUSYBOX = 'mcr.microsoft.com/aks/e2e/library-busybox:master.220314.1-linux-amd64';
-
-async function recordedPolicies(): Promise<Map<string, WorkloadPolicy>> {
-  const text = readFileSync(join(import.meta.dirname, 'testdata', 'recorded-pods.yaml'), 'utf8');
-  const f = parseKubeFile('recorded-pods.yaml', text);
-  const ws = findWorkloads([f], { runtimeClassPrefix: 'kata-cc' });
-  const settings = await loadPolicySettings({ flavour: 'host-pull' });
-  const images = imageMap(
-    [settings.cluster_config.pause_container_image, RECORDED_PAUSE],
-    [BUSYBOX, RECORDED_BUSYBOX],
-  );
-  const policies = await generatePolicies([f], ws, images, settings, { flavour: 'host-pull' });
-  return new Map(policies.map((p) => [p.workload.name, p]));
-}
+import { RECORDED_LOGS, recordedPolicies } from './testdata/recorded.js';
 
 /** A fresh agent (initial state {"pstate": {}}) holding the pod's generated policy. */
 function sim(policy: WorkloadPolicy): Promise<AgentSession> {
   return agentFor(policy.policyText, `generated policy of ${policy.workload.name}`);
 }
 
-const LOGS: Record<string, string> = {
-  cm1: 'pod-cm1.txt',
-  'exec-test': 'pod-exec.txt',
-  'pod-lifecycle': 'pod-lifecycle.txt',
-};
+const LOGS = RECORDED_LOGS;
 
 for (const [pod, log] of Object.entries(LOGS)) {
   test(`recorded requests of ${pod} are all allowed by its generated policy`, async (t) => {
