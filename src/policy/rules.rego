@@ -108,6 +108,13 @@ matches_any(patterns, s) if {
 	regex.match(p, s)
 }
 
+# A string that matches none of the patterns. Deny-lists use this, not `not matches_any(...)` alone:
+# that also holds when the request lacks the field (undefined), which would skip the check.
+none_match(patterns, s) if {
+	is_string(s)
+	not matches_any(patterns, s)
+}
+
 same_set(a, b) if {
 	{x | some x in list_or_empty(a)} == {x | some x in list_or_empty(b)}
 }
@@ -519,15 +526,18 @@ linux_allowed(p, i) if {
 	}
 }
 
+# A namespace without Path is one with Path "" (a new namespace), as the OCI spec reads it. Reading
+# n.Path directly would drop such an entry from the set (undefined head) instead of comparing it.
 namespaces_allowed(p_ns, i_ns) if {
-	{{"Type": n.Type, "Path": n.Path} | some n in i_ns; not n.Type in {"cgroup", "network"}} == {{"Type": n.Type, "Path": n.Path} | some n in p_ns}
+	count([n | some n in i_ns; not is_string(n.Type)]) == 0
+	{{"Type": n.Type, "Path": object.get(n, "Path", "")} | some n in i_ns; not n.Type in {"cgroup", "network"}} == {{"Type": n.Type, "Path": object.get(n, "Path", "")} | some n in p_ns}
 	not joins_existing_network_namespace(i_ns)
 }
 
 joins_existing_network_namespace(ns) if {
 	some n in ns
 	n.Type == "network"
-	n.Path != ""
+	object.get(n, "Path", "") != ""
 }
 
 ######################################################################
@@ -636,21 +646,21 @@ exec_caps_empty(c) if {
 UpdateInterfaceRequest if {
 	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateInterfaceRequest", {}))
 	i := input.interface
-	not matches_any(object.get(rd, "forbidden_names", []), i.name)
-	not matches_any(object.get(rd, "forbidden_names", []), i.device)
-	not matches_any(object.get(rd, "forbidden_hw_addrs", []), object.get(i, "hwAddr", ""))
+	none_match(object.get(rd, "forbidden_names", []), i.name)
+	none_match(object.get(rd, "forbidden_names", []), i.device)
+	none_match(object.get(rd, "forbidden_hw_addrs", []), object.get(i, "hwAddr", ""))
 	object.get(i, "raw_flags", 0) == 0
 	every a in list_or_empty(object.get(i, "IPAddresses", [])) {
-		not matches_any(object.get(rd, "forbidden_addresses", []), a.address)
+		none_match(object.get(rd, "forbidden_addresses", []), a.address)
 	}
 }
 
 UpdateRoutesRequest if {
 	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateRoutesRequest", {}))
 	every r in list_or_empty(object.get(object_or_empty(input.routes), "Routes", [])) {
-		not matches_any(object.get(rd, "forbidden_devices", []), r.device)
-		not matches_any(object.get(rd, "forbidden_sources", []), r.source)
-		not matches_any(object.get(rd, "forbidden_destinations", []), r.dest)
+		none_match(object.get(rd, "forbidden_devices", []), r.device)
+		none_match(object.get(rd, "forbidden_sources", []), r.source)
+		none_match(object.get(rd, "forbidden_destinations", []), r.dest)
 	}
 }
 
@@ -659,8 +669,8 @@ AddARPNeighborsRequest if {
 	every n in list_or_empty(object.get(object_or_empty(input.neighbors), "ARPNeighbors", [])) {
 		n.state == 128
 		n.flags in {0, 8, 128, 136}
-		not matches_any(object.get(rd, "forbidden_devices", []), n.device)
-		not matches_any(object.get(rd, "forbidden_addresses", []), n.toIPAddress.address)
+		none_match(object.get(rd, "forbidden_devices", []), n.device)
+		none_match(object.get(rd, "forbidden_addresses", []), n.toIPAddress.address)
 	}
 }
 

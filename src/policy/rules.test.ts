@@ -325,6 +325,34 @@ const tamperings: Tamper[] = [
     at: isType('UpdateRoutesRequest'),
     change: (i) => (i['routes']['Routes'][0]['device'] = 'lo'),
   },
+  // A deny-list check must not pass because the field it checks is missing from the request.
+  {
+    name: 'route without a device field',
+    pod: 'cm1',
+    at: isType('UpdateRoutesRequest'),
+    change: (i) => delete i['routes']['Routes'][0]['device'],
+  },
+  {
+    name: 'interface without name and device fields',
+    pod: 'cm1',
+    at: isType('UpdateInterfaceRequest'),
+    change: (i) => {
+      delete i['interface']['name'];
+      delete i['interface']['device'];
+    },
+  },
+  {
+    name: 'interface address without its address field',
+    pod: 'cm1',
+    at: isType('UpdateInterfaceRequest'),
+    change: (i) => delete i['interface']['IPAddresses'][0]['address'],
+  },
+  {
+    name: 'extra namespace entry without a Path field (a new user namespace)',
+    pod: 'exec-test',
+    at: isContainer('sandbox'),
+    change: (i) => i['OCI']['Linux']['Namespaces'].push({ Type: 'user' }),
+  },
 ];
 
 for (const tc of tamperings) {
@@ -393,6 +421,13 @@ test('network, stream and other request types follow request_defaults and the de
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(2, 0)), false);
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 1)), false);
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
+  const noDevice = arp(128, 0) as Req;
+  delete noDevice['neighbors']['ARPNeighbors'][0]['device'];
+  assert.equal(
+    wouldAllow(agent, 'AddARPNeighborsRequest', noDevice),
+    false,
+    'neighbour without a device field',
+  );
   assert.equal(wouldAllow(agent, 'UpdateEphemeralMountsRequest', { storages: [] }), true);
   assert.equal(
     wouldAllow(agent, 'UpdateEphemeralMountsRequest', {
