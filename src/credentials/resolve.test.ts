@@ -1,6 +1,6 @@
 // The resolver against real config files in a temporary HOME and real helper processes.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import {
@@ -10,7 +10,7 @@ import {
   shellGetHelper,
   type CredentialFixture,
 } from '../../test/credentials-fixture.js';
-import { repoRoot } from '../../test/helpers/shared.js';
+import { requireLab } from '../../test/helpers/lab.js';
 import { ContrastError } from '../internal/errors.js';
 import { setLogLevel, setLogSink, type LogSink } from '../internal/log.js';
 import { parseReference } from '../reference/index.js';
@@ -250,12 +250,12 @@ describe('Podman / containers-image files', () => {
     assert.ok(s.attempts?.some((a) => a.includes('not used (Podman auth files have no credsStore)')));
   });
 
-  it('reads the lab’s auth file when the lab state exists', async (t) => {
-    const lab = join(repoRoot, 'test/lab/state/auth/auth.json');
-    if (!existsSync(lab)) return t.skip('no lab state');
-    const c = await resolve('127.0.0.1:5002/test/app:v1', {}, { REGISTRY_AUTH_FILE: lab });
+  it('reads the lab’s auth file', async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const c = await resolve(`${l.c}/test/app:v1`, {}, { REGISTRY_AUTH_FILE: l.authFile });
     assert.equal(c.kind, 'basic');
-    assert.equal(c.source.key, '127.0.0.1:5002');
+    assert.equal(c.source.key, l.c);
   });
 });
 
