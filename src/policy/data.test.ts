@@ -298,6 +298,29 @@ const bad: Array<[string, string, RegExp, string?]> = [
     /unknown volume "d"/,
   ],
   [
+    'volumeDevices naming a volume that does not exist',
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      volumeDevices: [{name: disk, devicePath: /dev/csi0}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
+    /volumeDevices refers to unknown volume "disk"/,
+    'must match a volume in spec.volumes (known: "d")',
+  ],
+  [
+    'volumeDevices naming an emptyDir',
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      volumeDevices: [{name: d, devicePath: /dev/csi0}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ),
+    /volumeDevices "d" at \/dev\/csi0: volume "d" is of type emptyDir; only a persistentVolumeClaim/,
+  ],
+  [
+    'volumeDevices naming a Filesystem-mode ephemeral volume',
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      volumeDevices: [{name: e, devicePath: /dev/csi0}]\n  volumes: [{name: d, emptyDir: {}}, {name: e, ephemeral: {volumeClaimTemplate: {spec: {resources: {requests: {storage: 1Gi}}}}}}]\n',
+    ),
+    /ephemeral volume "e" has volumeMode Filesystem \(the default\)/,
+    'volumeMode: Block',
+  ],
+  [
     'unsupported fieldRef',
     pod(
       '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n      env: [{name: X, valueFrom: {fieldRef: {fieldPath: status.phase}}}]\n  volumes: [{name: d, emptyDir: {}}]\n',
@@ -387,4 +410,167 @@ test('image USER "user:group" sets the primary group as containerd does; an unkn
   assert.deepEqual(await run('app:audio'), { UID: 1000, GID: 29, AdditionalGids: [29], Username: '' });
   assert.deepEqual(await run('app:4242'), { UID: 1000, GID: 4242, AdditionalGids: [29, 4242], Username: '' });
   await assert.rejects(run('app:nosuch'), /group "nosuch" is not in the image's \/etc\/group/);
+});
+
+function statefulSet(containerExtra: string, claimTemplates: string, volumes = '[{name: d, emptyDir: {}}]'): string {
+  return `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: coordinator, namespace: ns1}
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: c
+          image: localhost:5000/test/app:v1
+${containerExtra}
+      volumes: ${volumes}
+  volumeClaimTemplates:
+${claimTemplates}
+`;
+}
+
+const BLOCK_CLAIM = (name: string) =>
+  `    - metadata: {name: ${name}}\n      spec: {volumeMode: Block, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}`;
+const FS_CLAIM = (name: string) =>
+  `    - metadata: {name: ${name}}\n      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}`;
+
+for (const flavour of ['host-pull', 'guest-pull'] as const) {
+  test(`${flavour}: StatefulSet volumeClaimTemplates: a block claim is a device, a file-system claim a PVC mount`, async () => {
+    const { policies } = await generate(
+      statefulSet(
+        '          volumeMounts: [{name: d, mountPath: /data}, {name: state, mountPath: /var/lib/state}, {name: ro, mountPath: /srv/ro.d, readOnly: true}]\n          volumeDevices: [{name: state-device, devicePath: /dev/csi0}]',
+        [BLOCK_CLAIM('state-device'), FS_CLAIM('state'), FS_CLAIM('ro')].join('\n'),
+      ),
+      flavour,
+    );
+    const c = policies[0]!.data.containers[1]!;
+    // The shapes genpolicy gives PVC-backed volumes and volumeDevices.
+    assert.deepEqual(c.devices, [{ container_path: '/dev/csi0' }]);
+    assert.deepEqual(c.OCI.Linux.Devices, [{ Type: 'b', Path: '/dev/csi0' }]);
+    const mount = (dest: string) => c.OCI.Mounts.find((m) => m.destination === dest);
+    assert.deepEqual(mount('/var/lib/state'), {
+      destination: '/var/lib/state',
+      source: '$(sfprefix)state$',
+      type_: 'bind',
+      options: ['rbind', 'rprivate', 'rw'],
+    });
+    assert.deepEqual(mount('/srv/ro.d'), {
+      destination: '/srv/ro.d',
+      source: '$(sfprefix)ro\\.d$',
+      type_: 'bind',
+      options: ['rbind', 'rprivate', 'ro'],
+    });
+    assert.equal(mount('/dev/csi0'), undefined, 'a device is not a mount');
+    // Like a persistentVolumeClaim volume: no storage of its own (only the image's and the emptyDir's).
+    const withClaims = c.storages.length;
+    const { policies: plain } = await generate(
+      pod(
+        '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+      ),
+      flavour,
+    );
+    assert.equal(withClaims, plain[0]!.data.containers[1]!.storages.length);
+    // Identical to what an explicit persistentVolumeClaim volume gives.
+    const { policies: pvc } = await generate(
+      pod(
+        '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}, {name: state, mountPath: /var/lib/state}]\n      volumeDevices: [{name: state-device, devicePath: /dev/csi0}]\n  volumes: [{name: d, emptyDir: {}}, {name: state, persistentVolumeClaim: {claimName: s}}, {name: state-device, persistentVolumeClaim: {claimName: b}}]\n',
+      ),
+      flavour,
+    );
+    const p = pvc[0]!.data.containers[1]!;
+    assert.deepEqual(p.devices, c.devices);
+    assert.deepEqual(p.OCI.Linux.Devices, c.OCI.Linux.Devices);
+    assert.deepEqual(
+      p.OCI.Mounts.find((m) => m.destination === '/var/lib/state'),
+      mount('/var/lib/state'),
+    );
+  });
+}
+
+test('a claim template replaces a pod volume of the same name, as the StatefulSet controller does', async () => {
+  const { policies } = await generate(
+    statefulSet(
+      '          volumeMounts: [{name: d, mountPath: /data}, {name: state, mountPath: /var/lib/state}]',
+      FS_CLAIM('state'),
+      '[{name: d, emptyDir: {}}, {name: state, emptyDir: {}}]',
+    ),
+    'guest-pull',
+  );
+  const m = policies[0]!.data.containers[1]!.OCI.Mounts.find((x) => x.destination === '/var/lib/state')!;
+  assert.equal(m.source, '$(sfprefix)state$');
+  assert.equal(m.type_, 'bind');
+});
+
+test('init containers and sidecars can use claim templates too (Contrast secure-pv Initializer)', async () => {
+  const text = statefulSet(
+    '          volumeMounts: [{name: d, mountPath: /data}]',
+    BLOCK_CLAIM('state-device'),
+  ).replace(
+    '      containers:\n',
+    '      initContainers:\n        - name: init\n          image: localhost:5000/test/app:v1\n          restartPolicy: Always\n          volumeMounts: [{name: d, mountPath: /data}]\n          volumeDevices: [{name: state-device, devicePath: /dev/csi0}]\n      containers:\n',
+  );
+  const { policies } = await generate(text, 'guest-pull');
+  const init = policies[0]!.data.containers.find(
+    (c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] === 'init',
+  )!;
+  assert.deepEqual(init.devices, [{ container_path: '/dev/csi0' }]);
+});
+
+const badClaims: Array<[string, string, RegExp, string?]> = [
+  [
+    'a Filesystem claim template in volumeDevices',
+    statefulSet(
+      '          volumeMounts: [{name: d, mountPath: /data}]\n          volumeDevices: [{name: state, devicePath: /dev/csi0}]',
+      FS_CLAIM('state'),
+    ),
+    /volumeDevices "state" at \/dev\/csi0: volumeClaimTemplates entry "state" has volumeMode Filesystem/,
+    'volumeMode: Block',
+  ],
+  [
+    'a Block claim template in volumeMounts',
+    statefulSet(
+      '          volumeMounts: [{name: d, mountPath: /data}, {name: state-device, mountPath: /state}]',
+      BLOCK_CLAIM('state-device'),
+    ),
+    /volumeMount "state-device" at \/state: volumeClaimTemplates entry "state-device" has volumeMode: Block/,
+    'volumeDevices',
+  ],
+  [
+    'a device naming neither a volume nor a claim template',
+    statefulSet(
+      '          volumeMounts: [{name: d, mountPath: /data}]\n          volumeDevices: [{name: nope, devicePath: /dev/csi0}]',
+      BLOCK_CLAIM('state-device'),
+    ),
+    /volumeDevices refers to unknown volume "nope"/,
+    'spec.volumes or spec.volumeClaimTemplates (known: "d", "state-device")',
+  ],
+  [
+    'a claim template without a name',
+    statefulSet(
+      '          volumeMounts: [{name: d, mountPath: /data}]',
+      '    - spec: {volumeMode: Block}',
+    ),
+    /spec\.volumeClaimTemplates\[0\] has no metadata\.name/,
+  ],
+];
+
+for (const [name, text, re, hint] of badClaims) {
+  test(`bad StatefulSet input: ${name}`, async () => {
+    await assert.rejects(generate(text, 'host-pull'), (err: unknown) => {
+      assert.ok(err instanceof ContrastError, String(err));
+      assert.match(err.message, re);
+      assert.match(err.message, /input\.yaml: StatefulSet ns1\/coordinator/);
+      if (hint) assert.ok(err.hint?.includes(hint), err.hint);
+      return true;
+    });
+  });
+}
+
+test('volumeClaimTemplates outside a StatefulSet are not volumes', async () => {
+  const text = statefulSet(
+    '          volumeMounts: [{name: d, mountPath: /data}]\n          volumeDevices: [{name: state-device, devicePath: /dev/csi0}]',
+    BLOCK_CLAIM('state-device'),
+  ).replace('kind: StatefulSet', 'kind: Deployment');
+  await assert.rejects(generate(text, 'host-pull'), /volumeDevices refers to unknown volume "state-device"/);
 });

@@ -94,12 +94,13 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
     );
   }
   containers.push(pauseContainer(ctx, spec, sandboxName, where));
+  const volumes = podVolumes(w, spec, where);
   const inits = arrayOf(spec['initContainers']);
   // genpolicy's documented order: init containers reversed, then app containers in order.
   for (const c of [...inits].reverse())
-    containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, true));
+    containers.push(appContainer(ctx, spec, metadata, c, volumes, sandboxName, where, true));
   for (const c of arrayOf(spec['containers']))
-    containers.push(appContainer(ctx, spec, metadata, c, sandboxName, where, false));
+    containers.push(appContainer(ctx, spec, metadata, c, volumes, sandboxName, where, false));
 
   const data: PolicyData = {
     containers,
@@ -215,6 +216,7 @@ function appContainer(
   spec: Json,
   podMeta: Json,
   c: Json,
+  volumes: ReadonlyMap<string, PodVolume>,
   sandboxName: string,
   podWhere: string,
   isInit: boolean,
@@ -270,8 +272,6 @@ function appContainer(
   const user = resolveUser(image, podSc, sc, where);
 
   // --- mounts, storages, devices
-  const volumes = new Map<string, Json>();
-  for (const v of arrayOf(spec['volumes'])) if (typeof v['name'] === 'string') volumes.set(v['name'], v);
   const mounts: PolicyMount[] = [...defaultMounts(privileged, false)];
   const storages: StorageSpec[] = imageStorages(ctx, imageRef, image, where);
   const yamlMounts = arrayOf(c['volumeMounts']);
@@ -296,10 +296,7 @@ function appContainer(
   const devices: Array<{ container_path: string }> = [];
   const linuxDevices: Array<{ Type: string; Path: string }> = [];
   for (const d of arrayOf(c['volumeDevices'])) {
-    const p = d['devicePath'];
-    if (typeof p !== 'string') throw new ContrastError(`${where}: volumeDevices entry without devicePath`);
-    if (!volumes.has(String(d['name'])))
-      throw new ContrastError(`${where}: volumeDevices refers to unknown volume "${String(d['name'])}"`);
+    const p = volumeDevicePath(ctx.workload, d, volumes, where);
     devices.push({ container_path: p });
     linuxDevices.push({ Type: 'b', Path: p });
   }
@@ -621,7 +618,7 @@ function defaultMounts(privileged: boolean, pause: boolean): PolicyMount[] {
 function volumeMount(
   ctx: BuildContext,
   vm: Json,
-  volumes: Map<string, Json>,
+  volumes: ReadonlyMap<string, PodVolume>,
   where: string,
 ): { mount: PolicyMount; storage?: StorageSpec } {
   const { settings } = ctx;
@@ -638,11 +635,22 @@ function volumeMount(
       },
     );
   }
-  const vol = volumes.get(volName);
-  if (!vol)
+  const entry = volumes.get(volName);
+  if (!entry)
     throw new ContrastError(`${where}: volumeMount refers to unknown volume "${volName}"`, {
       code: 'POLICY_VOLUME_UNKNOWN',
+      hint: volumeNamesHint(ctx.workload, volumes),
     });
+  if (entry.claimVolumeMode === 'Block') {
+    throw new ContrastError(
+      `${where}: volumeMount "${volName}" at ${dest}: ${describeClaim(entry)} has volumeMode: Block, which can only be attached with volumeDevices`,
+      {
+        code: 'POLICY_VOLUME_MODE',
+        hint: `use volumeDevices: [{name: ${volName}, devicePath: /dev/...}], or volumeMode: Filesystem for a mounted file system`,
+      },
+    );
+  }
+  const vol = entry.spec;
   const ro = vm['readOnly'] === true;
   const rwOpt = ro ? 'ro' : 'rw';
   const base = escapeRegex(posix.basename(dest));
@@ -721,6 +729,108 @@ function volumeMount(
     `${where}: volume "${volName}" of type ${type} is not supported in confidential pods`,
     { code: 'POLICY_VOLUME_TYPE' },
   );
+}
+
+/**
+ * A volume a container may name: one of `spec.volumes`, or for a StatefulSet a `volumeClaimTemplates`
+ * entry (the controller adds those to each pod as persistentVolumeClaim volumes, replacing a template
+ * volume of the same name).
+ */
+interface PodVolume {
+  /** The volume as Kubernetes gives it to the pod (a claim template becomes a persistentVolumeClaim). */
+  spec: Json;
+  from: 'volumes' | 'volumeClaimTemplates';
+  /**
+   * volumeMode of a claim whose template is in the YAML (a claim template, an ephemeral volume):
+   * kubelet refuses a Block claim in volumeMounts and a Filesystem one in volumeDevices. Undefined
+   * for a persistentVolumeClaim created elsewhere.
+   */
+  claimVolumeMode?: 'Block' | 'Filesystem';
+}
+
+function podVolumes(w: Workload, spec: Json, where: string): Map<string, PodVolume> {
+  const out = new Map<string, PodVolume>();
+  for (const v of arrayOf(spec['volumes'])) {
+    if (typeof v['name'] !== 'string') continue;
+    const ephemeral = v['ephemeral'];
+    out.set(v['name'], {
+      spec: v,
+      from: 'volumes',
+      ...(isRecord(ephemeral)
+        ? { claimVolumeMode: volumeModeOf(asRecord(ephemeral['volumeClaimTemplate'])['spec']) }
+        : {}),
+    });
+  }
+  if (w.kind !== 'StatefulSet') return out;
+  const resource = w.resourcePath.reduce<unknown>(
+    (cur, p) => (isRecord(cur) || Array.isArray(cur) ? (cur as Json)[p as string] : undefined),
+    w.doc.toJS({ maxAliasCount: -1 }),
+  );
+  arrayOf(asRecord(asRecord(resource)['spec'])['volumeClaimTemplates']).forEach((t, i) => {
+    const name = asRecord(t['metadata'])['name'];
+    if (typeof name !== 'string' || name === '')
+      throw new ContrastError(`${where}: spec.volumeClaimTemplates[${i}] has no metadata.name`, {
+        code: 'POLICY_CLAIM_TEMPLATE',
+      });
+    out.set(name, {
+      // The claim of pod <sts>-<ordinal> is <template>-<sts>-<ordinal>.
+      spec: { name, persistentVolumeClaim: { claimName: `${name}-${w.name}-<ordinal>` } },
+      from: 'volumeClaimTemplates',
+      claimVolumeMode: volumeModeOf(t['spec']),
+    });
+  });
+  return out;
+}
+
+function volumeModeOf(claimSpec: unknown): 'Block' | 'Filesystem' {
+  return asRecord(claimSpec)['volumeMode'] === 'Block' ? 'Block' : 'Filesystem';
+}
+
+function describeClaim(v: PodVolume): string {
+  const name = String(v.spec['name']);
+  return v.from === 'volumeClaimTemplates'
+    ? `volumeClaimTemplates entry "${name}"`
+    : `ephemeral volume "${name}"`;
+}
+
+function volumeNamesHint(w: Workload, volumes: ReadonlyMap<string, PodVolume>): string {
+  const names = [...volumes.keys()].map((n) => `"${n}"`).join(', ') || 'none';
+  const where = w.kind === 'StatefulSet' ? 'spec.volumes or spec.volumeClaimTemplates' : 'spec.volumes';
+  return `the name must match a volume in ${where} (known: ${names})`;
+}
+
+/** The container path of a `volumeDevices` entry, checked as kubelet will: a block-mode claim only. */
+function volumeDevicePath(
+  w: Workload,
+  d: Json,
+  volumes: ReadonlyMap<string, PodVolume>,
+  where: string,
+): string {
+  const p = d['devicePath'];
+  const name = String(d['name'] ?? '');
+  if (typeof p !== 'string' || p === '')
+    throw new ContrastError(`${where}: volumeDevices entry "${name}" without devicePath`);
+  const entry = volumes.get(name);
+  if (!entry)
+    throw new ContrastError(`${where}: volumeDevices refers to unknown volume "${name}"`, {
+      code: 'POLICY_VOLUME_UNKNOWN',
+      hint: volumeNamesHint(w, volumes),
+    });
+  const claimBacked = isRecord(entry.spec['persistentVolumeClaim']) || isRecord(entry.spec['ephemeral']);
+  if (!claimBacked) {
+    const type = Object.keys(entry.spec).filter((k) => k !== 'name')[0] ?? '(none)';
+    throw new ContrastError(
+      `${where}: volumeDevices "${name}" at ${p}: volume "${name}" is of type ${type}; only a persistentVolumeClaim, an ephemeral volume or a StatefulSet volumeClaimTemplates entry can be a block device`,
+      { code: 'POLICY_DEVICE_VOLUME_TYPE' },
+    );
+  }
+  if (entry.claimVolumeMode === 'Filesystem') {
+    throw new ContrastError(
+      `${where}: volumeDevices "${name}" at ${p}: ${describeClaim(entry)} has volumeMode Filesystem (the default), which can only be mounted with volumeMounts`,
+      { code: 'POLICY_VOLUME_MODE', hint: 'set volumeMode: Block in the claim spec for a raw block device' },
+    );
+  }
+  return p;
 }
 
 function checkImageVolumes(
