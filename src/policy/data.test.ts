@@ -412,7 +412,11 @@ test('image USER "user:group" sets the primary group as containerd does; an unkn
   await assert.rejects(run('app:nosuch'), /group "nosuch" is not in the image's \/etc\/group/);
 });
 
-function statefulSet(containerExtra: string, claimTemplates: string, volumes = '[{name: d, emptyDir: {}}]'): string {
+function statefulSet(
+  containerExtra: string,
+  claimTemplates: string,
+  volumes = '[{name: d, emptyDir: {}}]',
+): string {
   return `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: coordinator, namespace: ns1}
@@ -547,10 +551,7 @@ const badClaims: Array<[string, string, RegExp, string?]> = [
   ],
   [
     'a claim template without a name',
-    statefulSet(
-      '          volumeMounts: [{name: d, mountPath: /data}]',
-      '    - spec: {volumeMode: Block}',
-    ),
+    statefulSet('          volumeMounts: [{name: d, mountPath: /data}]', '    - spec: {volumeMode: Block}'),
     /spec\.volumeClaimTemplates\[0\] has no metadata\.name/,
   ],
 ];
