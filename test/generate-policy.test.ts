@@ -82,7 +82,9 @@ for (const [platform, flavour] of [
       assert.equal(session.allowFailures, false, `${name}: AllowRequestsFailingPolicy must be off`);
 
       // One policy entry per container of the pod (plus the pause container), images as in the YAML.
-      const data = JSON.parse(source.text.slice(source.text.indexOf('policy_data := ') + 'policy_data := '.length)) as { containers: Array<{ OCI: { Annotations: Obj }; storages?: Array<Obj> }> };
+      const data = JSON.parse(source.text.slice(source.text.indexOf('policy_data := ') + 'policy_data := '.length)) as {
+        containers: Array<{ OCI: { Annotations: Obj; Linux: { Devices: Obj[] } }; storages?: Array<Obj>; devices: Obj[] }>;
+      };
       const names = data.containers.map((c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] ?? '(pause)');
       const yamlContainers = containersOf(path, name);
       for (const c of yamlContainers) assert.ok(names.includes(c.name), `${name}: policy has container ${c.name} (has ${names.join(', ')})`);
@@ -93,6 +95,13 @@ for (const [platform, flavour] of [
           assert.ok(pulled, `${name}/${c.name}: guest-pull storage`);
           assert.match(String(pulled['source']), new RegExp(`@${c.image.split('@')[1]}$`), `${name}/${c.name}: pulls exactly the pinned image`);
         }
+      }
+
+      if (name === 'coordinator') {
+        // The state device comes from the StatefulSet's volumeClaimTemplates (volumeDevices), as in Contrast.
+        const coordinator = data.containers.find((x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === 'coordinator')!;
+        assert.deepEqual(coordinator.devices, [{ container_path: '/dev/csi0' }], 'coordinator: state device');
+        assert.deepEqual(coordinator.OCI.Linux.Devices, [{ Type: 'b', Path: '/dev/csi0' }], 'coordinator: OCI device');
       }
 
       const B = 'a'.repeat(64);
