@@ -9,17 +9,44 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { findWorkloads, parseKubeFile, serializeKubeFile } from '../src/kube/index.js';
-import { injectDebugShell, injectImageStore, injectInitializer, injectServiceMesh } from '../src/kube/inject.js';
+import {
+  injectDebugShell,
+  injectImageStore,
+  injectInitializer,
+  injectServiceMesh,
+} from '../src/kube/inject.js';
 import { applyImageReplacements, parseImageReplacements } from '../src/kube/replace.js';
 import { pinContrastImages } from '../src/kube/replace-pin.js';
 import { patchRuntimeClass } from '../src/kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../src/kube/verify.js';
 import { initdataEntries, policyHash, setInitdataEntry } from '../src/manifest/initdata.js';
-import { addSorted, newSeedshareOwnerKey, newWorkloadOwnerKey, parseSeedshareOwnerPubKey, seedshareOwnerPubKeyHex, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
-import { emptyManifest, parseManifest, serializeManifest, validateManifest } from '../src/manifest/manifest.js';
+import {
+  addSorted,
+  newSeedshareOwnerKey,
+  newWorkloadOwnerKey,
+  parseSeedshareOwnerPubKey,
+  seedshareOwnerPubKeyHex,
+  workloadOwnerKeyDigest,
+} from '../src/manifest/keys.js';
+import {
+  emptyManifest,
+  parseManifest,
+  serializeManifest,
+  validateManifest,
+} from '../src/manifest/manifest.js';
 import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/manifest/patches.js';
-import { INITDATA_ANNOTATION, parseRuntimeClass, platformByName, POLICY_ANNOTATION, PLATFORMS } from '../src/manifest/platforms.js';
-import { importReferenceValues, placeholderReferenceValues, validateReferenceValues } from '../src/manifest/referencevalues.js';
+import {
+  INITDATA_ANNOTATION,
+  parseRuntimeClass,
+  platformByName,
+  POLICY_ANNOTATION,
+  PLATFORMS,
+} from '../src/manifest/platforms.js';
+import {
+  importReferenceValues,
+  placeholderReferenceValues,
+  validateReferenceValues,
+} from '../src/manifest/referencevalues.js';
 import { formatIssue } from '../src/manifest/validation.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
@@ -30,9 +57,15 @@ describe('platforms', () => {
     assert.throws(() => platformByName('K3s'), /unknown platform "K3s"/);
   });
   test('runtime classes parse by longest platform prefix', () => {
-    assert.equal(parseRuntimeClass('contrast-cc-metal-qemu-snp-gpu-1a2b3c4d')?.platform.name, 'Metal-QEMU-SNP-GPU');
+    assert.equal(
+      parseRuntimeClass('contrast-cc-metal-qemu-snp-gpu-1a2b3c4d')?.platform.name,
+      'Metal-QEMU-SNP-GPU',
+    );
     assert.deepEqual(
-      { p: parseRuntimeClass('contrast-cc-metal-qemu-snp-1a2b3c4d')?.platform.name, h: parseRuntimeClass('contrast-cc-metal-qemu-snp-1a2b3c4d')?.hash },
+      {
+        p: parseRuntimeClass('contrast-cc-metal-qemu-snp-1a2b3c4d')?.platform.name,
+        h: parseRuntimeClass('contrast-cc-metal-qemu-snp-1a2b3c4d')?.hash,
+      },
       { p: 'Metal-QEMU-SNP', h: '1a2b3c4d' },
     );
     assert.equal(parseRuntimeClass('contrast-cc'), undefined);
@@ -60,7 +93,12 @@ describe('manifest.json', () => {
     m.ReferenceValues = { tdx: [{ Platform: '<&>' }] };
     const text = serializeManifest(m);
     assert.ok(text.endsWith('}\n'));
-    assert.deepEqual(Object.keys(JSON.parse(text)), ['Policies', 'ReferenceValues', 'WorkloadOwnerKeyDigests', 'SeedshareOwnerPubKeys']);
+    assert.deepEqual(Object.keys(JSON.parse(text)), [
+      'Policies',
+      'ReferenceValues',
+      'WorkloadOwnerKeyDigests',
+      'SeedshareOwnerPubKeys',
+    ]);
     assert.ok(text.indexOf('a'.repeat(64)) < text.indexOf('b'.repeat(64)));
     assert.match(text, /"WorkloadOwnerKeyDigests": null/);
     assert.match(text, /"SeedshareOwnerPubKeys": \[\]/);
@@ -74,16 +112,32 @@ describe('manifest.json', () => {
       const rv = placeholderReferenceValues(p);
       const issues = validateReferenceValues(rv);
       assert.ok(issues.length > 0, p.name);
-      assert.ok(issues.every((i) => i.expectedMissing), `${p.name}: ${issues.filter((i) => !i.expectedMissing).map(formatIssue).join('; ')}`);
+      assert.ok(
+        issues.every((i) => i.expectedMissing),
+        `${p.name}: ${issues
+          .filter((i) => !i.expectedMissing)
+          .map(formatIssue)
+          .join('; ')}`,
+      );
     }
-    const snp = JSON.parse(serializeManifest(emptyManifest(placeholderReferenceValues(platformByName('Metal-QEMU-SNP')))));
+    const snp = JSON.parse(
+      serializeManifest(emptyManifest(placeholderReferenceValues(platformByName('Metal-QEMU-SNP')))),
+    );
     assert.deepEqual(Object.keys(snp.ReferenceValues), ['snp']);
     assert.deepEqual(
       snp.ReferenceValues.snp.map((s: { ProductName: string }) => s.ProductName),
       ['Milan', 'Genoa'],
     );
-    assert.deepEqual(Object.keys(snp.ReferenceValues.snp[0]).slice(0, 4), ['Platform', 'ProductName', 'TrustedMeasurement', 'MinimumTCB']);
-    assert.equal(placeholderReferenceValues(platformByName('Metal-QEMU-TDX')).tdx?.[0]?.['Xfam'], 'e702060000000000');
+    assert.deepEqual(Object.keys(snp.ReferenceValues.snp[0]).slice(0, 4), [
+      'Platform',
+      'ProductName',
+      'TrustedMeasurement',
+      'MinimumTCB',
+    ]);
+    assert.equal(
+      placeholderReferenceValues(platformByName('Metal-QEMU-TDX')).tdx?.[0]?.['Xfam'],
+      'e702060000000000',
+    );
   });
 
   test('validation errors are path-prefixed', () => {
@@ -108,13 +162,24 @@ describe('manifest.json', () => {
       /^WorkloadOwnerKeyDigests\[0\]: /,
       /^SeedshareOwnerPubKeys\[0\]: invalid seed share owner public key/,
     ];
-    for (const re of want) assert.ok(issues.some((i) => re.test(i)), `missing ${re}: got\n${issues.join('\n')}`);
-    assert.throws(() => parseManifest('{"Policies": 3}', 'm.json'), /m\.json: invalid manifest:\n {2}Policies: expected an object/);
+    for (const re of want)
+      assert.ok(
+        issues.some((i) => re.test(i)),
+        `missing ${re}: got\n${issues.join('\n')}`,
+      );
+    assert.throws(
+      () => parseManifest('{"Policies": 3}', 'm.json'),
+      /m\.json: invalid manifest:\n {2}Policies: expected an object/,
+    );
     assert.throws(() => parseManifest('{', 'm.json'), /m\.json: not valid JSON/);
   });
 
   test('an empty reference value list is an error', () => {
-    assert.ok(validateReferenceValues({}).some((i) => !i.expectedMissing && /Is the chosen platform supported/.test(i.message)));
+    assert.ok(
+      validateReferenceValues({}).some(
+        (i) => !i.expectedMissing && /Is the chosen platform supported/.test(i.message),
+      ),
+    );
   });
 
   test('round trip: parse(serialize(m)) re-serializes byte-identical', () => {
@@ -138,7 +203,10 @@ describe('reference values import and patches', () => {
     const imported = await importReferenceValues(file);
     assert.equal(imported.handlers.get('Metal-QEMU-SNP'), 'contrast-cc-metal-qemu-snp-1a2b3c4d');
     assert.deepEqual(validateReferenceValues(imported.byPlatform.get('Metal-QEMU-SNP')), []);
-    await writeFile(file, JSON.stringify({ 'contrast-cc-metal-qemu-snp-1a2b3c4d': { snp: [{ ...snp[0], Typo: 1 }] } }));
+    await writeFile(
+      file,
+      JSON.stringify({ 'contrast-cc-metal-qemu-snp-1a2b3c4d': { snp: [{ ...snp[0], Typo: 1 }] } }),
+    );
     await assert.rejects(importReferenceValues(file), /snp\[0\]\.Typo: unknown field/);
     await writeFile(file, JSON.stringify({ 'not-a-handler': { snp } }));
     await assert.rejects(importReferenceValues(file), /not a contrast-cc-<platform>-<hash> runtime handler/);
@@ -150,7 +218,11 @@ describe('reference values import and patches', () => {
       [
         { op: 'test', path: '/ProductName', value: 'Genoa' },
         { op: 'replace', path: '/TrustedMeasurement', value: 'cd'.repeat(48) },
-        { op: 'replace', path: '/MinimumTCB', value: { BootloaderVersion: 1, TEEVersion: 1, SNPVersion: 1, MicrocodeVersion: 1 } },
+        {
+          op: 'replace',
+          path: '/MinimumTCB',
+          value: { BootloaderVersion: 1, TEEVersion: 1, SNPVersion: 1, MicrocodeVersion: 1 },
+        },
       ],
     ]);
     assert.equal(patched.snp![0]!['TrustedMeasurement'], '');
@@ -169,10 +241,15 @@ describe('owner keys', () => {
     assert.match(pem, /^-----BEGIN EC PRIVATE KEY-----/);
     const pub = createPublicKey(pem);
     assert.equal(pub.asymmetricKeyDetails?.namedCurve, 'secp384r1');
-    const expected = createHash('sha256').update(pub.export({ format: 'der', type: 'spki' })).digest('hex');
+    const expected = createHash('sha256')
+      .update(pub.export({ format: 'der', type: 'spki' }))
+      .digest('hex');
     assert.equal(workloadOwnerKeyDigest(pem), expected);
     assert.equal(workloadOwnerKeyDigest(pub.export({ format: 'pem', type: 'spki' }).toString()), expected);
-    assert.throws(() => workloadOwnerKeyDigest('garbage', 'k.pem'), /workload owner key k\.pem: no PEM block/);
+    assert.throws(
+      () => workloadOwnerKeyDigest('garbage', 'k.pem'),
+      /workload owner key k\.pem: no PEM block/,
+    );
   });
   test('seed-share owner: RSA-4096 RSA PRIVATE KEY, recorded as hex PKCS#1', async () => {
     const pem = await newSeedshareOwnerKey();
@@ -241,7 +318,10 @@ function patchAll(text: string, opts: { debug?: boolean; store?: boolean } = {})
     injectInitializer(w, { coordinatorNamespace: 'contrast' });
     injectServiceMesh(w);
     if (opts.store) injectImageStore(w);
-    patchRuntimeClass(w, { defaultHandler: 'contrast-cc-metal-qemu-snp-1a2b3c4d', handlerFor: (p) => `${p.handlerPrefix}-1a2b3c4d` });
+    patchRuntimeClass(w, {
+      defaultHandler: 'contrast-cc-metal-qemu-snp-1a2b3c4d',
+      handlerFor: (p) => `${p.handlerPrefix}-1a2b3c4d`,
+    });
   }
   return serializeKubeFile(file);
 }
@@ -250,7 +330,8 @@ describe('injections', () => {
   test('Initializer, mesh, image store and debug shell as documented; comments survive', () => {
     const out = patchAll(WEB, { debug: true, store: true });
     const { workloads } = load(out);
-    const spec = (workloads[0]!.doc.toJS() as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec as {
+    const spec = (workloads[0]!.doc.toJS() as { spec: { template: { spec: Record<string, unknown> } } }).spec
+      .template.spec as {
       initContainers: Array<Record<string, unknown>>;
       containers: Array<{ volumeMounts: Array<{ name: string; mountPath: string }> }>;
       volumes: Array<Record<string, unknown>>;
@@ -271,8 +352,15 @@ describe('injections', () => {
       { name: 'CONTRAST_EGRESS_PROXY_CONFIG', value: 'db#127.137.0.1:5432#db:5432' },
     ]);
     assert.deepEqual(mesh['ports'], [{ name: 'contrast-admin', containerPort: 9901 }]);
-    assert.ok(spec.containers[0]!.volumeMounts.some((m) => m.name === 'contrast-secrets' && m.mountPath === '/contrast'));
-    assert.deepEqual(spec.volumes.map((v) => v['name']), ['cfg', 'contrast-secrets', 'image-store']);
+    assert.ok(
+      spec.containers[0]!.volumeMounts.some(
+        (m) => m.name === 'contrast-secrets' && m.mountPath === '/contrast',
+      ),
+    );
+    assert.deepEqual(
+      spec.volumes.map((v) => v['name']),
+      ['cfg', 'contrast-secrets', 'image-store'],
+    );
     assert.equal(spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-1a2b3c4d');
     assert.match(out, /^# web tier\n/);
     assert.match(out, /name: web # keep me/);
@@ -297,8 +385,14 @@ describe('injections', () => {
 
   test('a non-emptyDir contrast-secrets volume and malformed mesh annotations are errors naming the workload', () => {
     const bad = WEB.replace('name: cfg\n          configMap', 'name: contrast-secrets\n          configMap');
-    assert.throws(() => patchAll(bad), /w\.yml: Deployment\/web: volume contrast-secrets has to be of type emptyDir/);
-    assert.throws(() => patchAll(WEB.replace('db#127.137.0.1:5432#db:5432', 'db:5432')), /w\.yml: Deployment\/web: annotation contrast\.edgeless\.systems\/servicemesh-egress: entry "db:5432" is malformed/);
+    assert.throws(
+      () => patchAll(bad),
+      /w\.yml: Deployment\/web: volume contrast-secrets has to be of type emptyDir/,
+    );
+    assert.throws(
+      () => patchAll(WEB.replace('db#127.137.0.1:5432#db:5432', 'db:5432')),
+      /w\.yml: Deployment\/web: annotation contrast\.edgeless\.systems\/servicemesh-egress: entry "db:5432" is malformed/,
+    );
   });
 });
 
@@ -328,24 +422,53 @@ spec:
     const w = workloads[0]!;
     injectInitializer(w, { coordinatorNamespace: 'default' });
     injectImageStore(w);
-    const spec = (load(serializeKubeFile(file)).workloads[0]!.doc.toJS() as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec as {
+    const spec = (
+      load(serializeKubeFile(file)).workloads[0]!.doc.toJS() as {
+        spec: { template: { spec: Record<string, unknown> } };
+      }
+    ).spec.template.spec as {
       initContainers: Array<Record<string, unknown>>;
       volumes: Array<Record<string, unknown>>;
     };
     const init = spec.initContainers.find((c) => c['name'] === 'contrast-initializer')!;
     assert.deepEqual(init['volumeDevices'], [{ name: 'state', devicePath: '/dev/csi0' }]);
-    assert.ok((init['env'] as Array<{ name: string; value: string }>).some((e) => e.name === 'CRYPTSETUP_DEVICE' && e.value === '/dev/csi0'));
-    assert.ok((init['volumeMounts'] as Array<Record<string, string>>).some((m) => m['name'] === 'share' && m['mountPath'] === '/state' && m['mountPropagation'] === 'Bidirectional'));
+    assert.ok(
+      (init['env'] as Array<{ name: string; value: string }>).some(
+        (e) => e.name === 'CRYPTSETUP_DEVICE' && e.value === '/dev/csi0',
+      ),
+    );
+    assert.ok(
+      (init['volumeMounts'] as Array<Record<string, string>>).some(
+        (m) =>
+          m['name'] === 'share' && m['mountPath'] === '/state' && m['mountPropagation'] === 'Bidirectional',
+      ),
+    );
     assert.equal(init['restartPolicy'], 'Always');
     assert.deepEqual((init['securityContext'] as Record<string, unknown>)['privileged'], true);
-    assert.deepEqual(spec.volumes.find((v) => v['name'] === 'share'), { name: 'share', emptyDir: {} });
-    const store = spec.volumes.find((v) => v['name'] === 'image-store') as { ephemeral: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } } };
+    assert.deepEqual(
+      spec.volumes.find((v) => v['name'] === 'share'),
+      { name: 'share', emptyDir: {} },
+    );
+    const store = spec.volumes.find((v) => v['name'] === 'image-store') as {
+      ephemeral: { volumeClaimTemplate: { spec: { resources: { requests: { storage: string } } } } };
+    };
     assert.equal(store.ephemeral.volumeClaimTemplate.spec.resources.requests.storage, '20Gi');
   });
   test('secure-pv naming no device, image-store-size "0", skip-initializer', () => {
-    assert.throws(() => injectInitializer(load(STS.replace('"state:share"', '"nodev:share"')).workloads[0]!, { coordinatorNamespace: 'x' }), /secure-pv: device "nodev" is neither/);
+    assert.throws(
+      () =>
+        injectInitializer(load(STS.replace('"state:share"', '"nodev:share"')).workloads[0]!, {
+          coordinatorNamespace: 'x',
+        }),
+      /secure-pv: device "nodev" is neither/,
+    );
     assert.equal(injectImageStore(load(STS.replace('"20Gi"', '"0"')).workloads[0]!), false);
-    const skipped = load(STS.replace('contrast.edgeless.systems/secure-pv: "state:share"', 'contrast.edgeless.systems/skip-initializer: "true"'));
+    const skipped = load(
+      STS.replace(
+        'contrast.edgeless.systems/secure-pv: "state:share"',
+        'contrast.edgeless.systems/skip-initializer: "true"',
+      ),
+    );
     assert.equal(injectInitializer(skipped.workloads[0]!, { coordinatorNamespace: 'x' }), false);
     assert.doesNotMatch(serializeKubeFile(skipped.file), /contrast-initializer/);
   });
@@ -358,32 +481,81 @@ describe('verifiers', () => {
     assert.throws(
       () => verifyBefore(workloads, { haveDefaultPlatform: false }),
       (err: Error) =>
-        /w\.yml: Deployment\/web: container "web": ImageRefValid: image "127\.0\.0\.1:5000\/test\/app:v1" is not pinned by digest/.test(err.message) &&
+        /w\.yml: Deployment\/web: container "web": ImageRefValid: image "127\.0\.0\.1:5000\/test\/app:v1" is not pinned by digest/.test(
+          err.message,
+        ) &&
         /w\.yml: Deployment\/web: ServiceMeshEgressNotEmpty: /.test(err.message) &&
         /w\.yml: Deployment\/web: RuntimeClassesExist: /.test(err.message),
     );
     // Contrast's own images are pinned later, so "before" lets them pass.
-    assert.doesNotThrow(() => verifyBefore(load(COORDINATOR.replace(`:v1.0.0@${DIGEST}`, ':latest')).workloads, { haveDefaultPlatform: true }));
+    assert.doesNotThrow(() =>
+      verifyBefore(load(COORDINATOR.replace(`:v1.0.0@${DIGEST}`, ':latest')).workloads, {
+        haveDefaultPlatform: true,
+      }),
+    );
   });
 
   test('after: shared-FS volumes and mixed Contrast versions', () => {
     const host = WEB.replace('configMap:\n            name: app-config', 'hostPath:\n            path: /etc');
-    assert.throws(() => verifyAfter(load(host).workloads), /container "web": NoSharedFSMount: volume "cfg" \(mounted at \/etc\/app\) is of type hostPath/);
+    assert.throws(
+      () => verifyAfter(load(host).workloads),
+      /container "web": NoSharedFSMount: volume "cfg" \(mounted at \/etc\/app\) is of type hostPath/,
+    );
+    // A claim template used as a block device is fine; mounted as a file system it is named as such.
+    const claim = COORDINATOR.replace(
+      'spec:\n  template:',
+      'spec:\n  volumeClaimTemplates:\n    - metadata:\n        name: state\n      spec:\n        volumeMode: Block\n  template:',
+    );
+    const asDevice = claim.replace(
+      `@${DIGEST}\n`,
+      `@${DIGEST}\n          volumeDevices:\n            - name: state\n              devicePath: /dev/csi0\n`,
+    );
+    assert.doesNotThrow(() => verifyAfter(load(asDevice).workloads));
+    const asMount = claim.replace(
+      `@${DIGEST}\n`,
+      `@${DIGEST}\n          volumeMounts:\n            - name: state\n              mountPath: /state\n`,
+    );
+    assert.throws(
+      () => verifyAfter(load(asMount).workloads),
+      /container "coordinator": NoSharedFSMount: volume mount "state" \(at \/state\) mounts a volumeClaimTemplates claim/,
+    );
     const a = load(patchAll(COORDINATOR), 'c.yml').workloads;
-    const b = load(patchAll(WEB).replace('ghcr.io/edgelesssys/contrast/initializer:latest', `ghcr.io/edgelesssys/contrast/initializer:v0.9.0@${DIGEST}`).replace('ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest', `x/mesh:v1.0.0@${DIGEST}`)).workloads;
-    assert.throws(() => verifyAfter([...a, ...b]), /container "contrast-initializer": VersionsMatch: .*has version v0\.9\.0 but c\.yml: StatefulSet\/coordinator container "coordinator" has v1\.0\.0/);
+    const b = load(
+      patchAll(WEB)
+        .replace(
+          'ghcr.io/edgelesssys/contrast/initializer:latest',
+          `ghcr.io/edgelesssys/contrast/initializer:v0.9.0@${DIGEST}`,
+        )
+        .replace('ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest', `x/mesh:v1.0.0@${DIGEST}`),
+    ).workloads;
+    assert.throws(
+      () => verifyAfter([...a, ...b]),
+      /container "contrast-initializer": VersionsMatch: .*has version v0\.9\.0 but c\.yml: StatefulSet\/coordinator container "coordinator" has v1\.0\.0/,
+    );
   });
 });
 
 describe('image replacements and pinning', () => {
   test('file syntax: pairs, comments, blank lines; anything else names the line', () => {
     const r = parseImageReplacements('# c\n\nghcr.io/a:latest = reg/a:v1@sha256:00\nb=c\n');
-    assert.deepEqual([...r], [['ghcr.io/a:latest', 'reg/a:v1@sha256:00'], ['b', 'c']]);
-    assert.throws(() => parseImageReplacements('a b c', 'r.txt'), /r\.txt:1: "a b c" is not an image=replacement line/);
+    assert.deepEqual(
+      [...r],
+      [
+        ['ghcr.io/a:latest', 'reg/a:v1@sha256:00'],
+        ['b', 'c'],
+      ],
+    );
+    assert.throws(
+      () => parseImageReplacements('a b c', 'r.txt'),
+      /r\.txt:1: "a b c" is not an image=replacement line/,
+    );
   });
   test('exact match on containers and init containers', () => {
     const { workloads } = load(patchAll(WEB));
-    const n = applyImageReplacements(workloads[0]!, new Map([['ghcr.io/edgelesssys/contrast/initializer:latest', `mirror/init:v1@${DIGEST}`]]));
+    const n = applyImageReplacements(
+      workloads[0]!,
+      new Map([['ghcr.io/edgelesssys/contrast/initializer:latest', `mirror/init:v1@${DIGEST}`]]),
+    );
     assert.equal(n, 1);
     assert.match(serializeKubeFile(workloads[0]!.file), new RegExp(`image: mirror/init:v1@${DIGEST}`));
   });
@@ -396,12 +568,22 @@ describe('image replacements and pinning', () => {
         return { digest: 'sha256:' + 'b'.repeat(64), indexDigest: 'sha256:' + 'c'.repeat(64) };
       },
     });
-    assert.deepEqual(seen.sort(), ['ghcr.io/edgelesssys/contrast/initializer:latest', 'ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest']);
+    assert.deepEqual(seen.sort(), [
+      'ghcr.io/edgelesssys/contrast/initializer:latest',
+      'ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest',
+    ]);
     assert.equal(pins.length, 2);
     assert.match(serializeKubeFile(file), /initializer:latest@sha256:c{64}/);
     await assert.rejects(
-      pinContrastImages(load(patchAll(WEB)).workloads, { resolveImage: async () => { throw new Error('connection refused'); } }),
-      (err: Error & { hint?: string }) => /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/initializer:latest \(used by w\.yml: Deployment\/web container "contrast-initializer"\): connection refused/.test(err.message) && /--image-replacements/.test(err.hint ?? ''),
+      pinContrastImages(load(patchAll(WEB)).workloads, {
+        resolveImage: async () => {
+          throw new Error('connection refused');
+        },
+      }),
+      (err: Error & { hint?: string }) =>
+        /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/initializer:latest \(used by w\.yml: Deployment\/web container "contrast-initializer"\): connection refused/.test(
+          err.message,
+        ) && /--image-replacements/.test(err.hint ?? ''),
     );
   });
 });
@@ -412,11 +594,17 @@ describe('initdata digest', () => {
   test('the manifest key is the digest of the decompressed TOML; legacy = sha256 of the policy text', () => {
     assert.equal(policyHash(INITDATA_ANNOTATION, value), createHash('sha256').update(toml).digest('hex'));
     const legacy = Buffer.from('package agent_policy\n').toString('base64');
-    assert.equal(policyHash(POLICY_ANNOTATION, legacy), createHash('sha256').update('package agent_policy\n').digest('hex'));
+    assert.equal(
+      policyHash(POLICY_ANNOTATION, legacy),
+      createHash('sha256').update('package agent_policy\n').digest('hex'),
+    );
   });
   test('the debug flag adds contrast.insecure-debug and changes the digest', () => {
     const next = setInitdataEntry(value, 'contrast.insecure-debug', 'true');
-    assert.deepEqual(initdataEntries(next), { 'policy.rego': 'package agent_policy', 'contrast.insecure-debug': 'true' });
+    assert.deepEqual(initdataEntries(next), {
+      'policy.rego': 'package agent_policy',
+      'contrast.insecure-debug': 'true',
+    });
     assert.notEqual(policyHash(INITDATA_ANNOTATION, next), policyHash(INITDATA_ANNOTATION, value));
     assert.equal(setInitdataEntry(next, 'contrast.insecure-debug', 'true'), next);
   });

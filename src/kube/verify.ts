@@ -2,7 +2,16 @@
 // patching. Every finding names file, resource, container and rule; all findings are reported at once.
 import { ContrastError } from '../internal/errors.js';
 import { parseRuntimeClass } from '../manifest/platforms.js';
-import { containers, describe, getJS, podSpecPath, runtimeClassName, workloadAnnotations, type PodWorkload } from './inject-pod.js';
+import {
+  containers,
+  describe,
+  getJS,
+  podSpecPath,
+  resourcePath,
+  runtimeClassName,
+  workloadAnnotations,
+  type PodWorkload,
+} from './inject-pod.js';
 import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
 
 export interface Finding {
@@ -41,7 +50,12 @@ export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages
   for (const c of containers(w)) {
     const image = c.node.get('image');
     if (typeof image !== 'string') {
-      out.push({ workload: describe(w), container: c.name, rule: 'ImageRefValid', message: 'container has no image' });
+      out.push({
+        workload: describe(w),
+        container: c.name,
+        rule: 'ImageRefValid',
+        message: 'container has no image',
+      });
       continue;
     }
     if (options.skipContrastImages && image.startsWith(CONTRAST_IMAGE_PREFIX)) continue;
@@ -61,7 +75,13 @@ export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages
 export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
   const v = workloadAnnotations(w)[ANNOTATION.meshEgress];
   if (v !== undefined && v.trim() === '') {
-    return [{ workload: describe(w), rule: 'ServiceMeshEgressNotEmpty', message: `annotation ${ANNOTATION.meshEgress} is present but empty` }];
+    return [
+      {
+        workload: describe(w),
+        rule: 'ServiceMeshEgressNotEmpty',
+        message: `annotation ${ANNOTATION.meshEgress} is present but empty`,
+      },
+    ];
   }
   return [];
 }
@@ -75,7 +95,8 @@ export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatfor
       {
         workload: describe(w),
         rule: 'RuntimeClassesExist',
-        message: 'runtimeClassName "contrast-cc" names no platform: pass --reference-values <platform> or use contrast-cc-<platform>-<hash>',
+        message:
+          'runtimeClassName "contrast-cc" names no platform: pass --reference-values <platform> or use contrast-cc-<platform>-<hash>',
       },
     ];
   }
@@ -94,13 +115,24 @@ export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
   const spec = podSpecPath(w);
   if (!spec) return [];
   const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
+  const claimTemplates =
+    w.kind === 'StatefulSet'
+      ? (
+          (getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as
+            Array<{ metadata?: { name?: string } }> | undefined) ?? []
+        ).map((t) => t.metadata?.name ?? '')
+      : [];
   const out: Finding[] = [];
   for (const c of containers(w)) {
-    const mounts = (c.node.toJSON() as { volumeMounts?: Array<{ name?: string; mountPath?: string }> }).volumeMounts ?? [];
+    const mounts =
+      (c.node.toJSON() as { volumeMounts?: Array<{ name?: string; mountPath?: string }> }).volumeMounts ?? [];
     for (const m of mounts) {
       const vol = volumes.find((v) => v['name'] === m.name);
       if (!vol) {
-        out.push({ workload: describe(w), container: c.name, rule: 'NoSharedFSMount', message: `volume mount "${m.name}" names no volume of the pod` });
+        const message = claimTemplates.includes(m.name ?? '')
+          ? `volume mount "${m.name}" (at ${m.mountPath ?? '?'}) mounts a volumeClaimTemplates claim, a persistentVolumeClaim file system shared with the host; confidential pods must use it as a block device (volumeDevices, volumeMode: Block)`
+          : `volume mount "${m.name}" names no volume of the pod`;
+        out.push({ workload: describe(w), container: c.name, rule: 'NoSharedFSMount', message });
         continue;
       }
       const type = Object.keys(vol).find((k) => k !== 'name');
@@ -127,7 +159,8 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
   for (const w of workloads) {
     for (const c of containers(w)) {
       const component =
-        [INITIALIZER_NAME, SERVICE_MESH_NAME, PVC_HOLDER_NAME].includes(c.name) || (isCoordinator(w) && c.list === 'containers' && c.index === 0);
+        [INITIALIZER_NAME, SERVICE_MESH_NAME, PVC_HOLDER_NAME].includes(c.name) ||
+        (isCoordinator(w) && c.list === 'containers' && c.index === 0);
       const image = c.node.get('image');
       if (!component || typeof image !== 'string') continue;
       const tag = imageTag(image);
@@ -149,12 +182,18 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
 
 export function throwFindings(findings: Finding[], phase: string): void {
   if (findings.length === 0) return;
-  throw new ContrastError(`${phase}: ${findings.length} verifier finding(s):\n  ${findings.map(formatFinding).join('\n  ')}`, {
-    code: 'VERIFIER',
-  });
+  throw new ContrastError(
+    `${phase}: ${findings.length} verifier finding(s):\n  ${findings.map(formatFinding).join('\n  ')}`,
+    {
+      code: 'VERIFIER',
+    },
+  );
 }
 
-export function verifyBefore(workloads: readonly PodWorkload[], options: { haveDefaultPlatform: boolean }): void {
+export function verifyBefore(
+  workloads: readonly PodWorkload[],
+  options: { haveDefaultPlatform: boolean },
+): void {
   const findings = workloads.flatMap((w) => [
     ...verifyImagesPinned(w, { skipContrastImages: true }),
     ...verifyServiceMeshEgress(w),
@@ -165,7 +204,10 @@ export function verifyBefore(workloads: readonly PodWorkload[], options: { haveD
 
 export function verifyAfter(workloads: readonly PodWorkload[]): void {
   const findings = [
-    ...workloads.flatMap((w) => [...verifyImagesPinned(w, { skipContrastImages: false }), ...verifyNoSharedFSMount(w)]),
+    ...workloads.flatMap((w) => [
+      ...verifyImagesPinned(w, { skipContrastImages: false }),
+      ...verifyNoSharedFSMount(w),
+    ]),
     ...verifyInjectedVersions(workloads),
   ];
   throwFindings(findings, 'verifying patched workloads');
