@@ -108,6 +108,11 @@ test('default platform: one platform manifest of an index, pinned by its own dig
   assert.deepEqual(r.images[0]!.platforms, ['linux/amd64']);
   await assertSameContent(lab, `${lab.a}/test/multi@${amd64.digest}`, r.images[0]!.target);
   await assert.rejects(mirrorImages(client, [`${lab.a}/test/multi:v1`], { to, platforms: [{ os: 'linux', architecture: 's390x' }] }), /no image for platform linux\/s390x/);
+  // Pinned to the index: the index digest must keep working, so every platform is copied.
+  const pinned = await mirrorImages(client, [`${lab.a}/test/multi@${seed.multiV1}`], { to: `${lab.b}/${runId()}` });
+  assert.equal(pinned.images[0]!.digest, seed.multiV1);
+  assert.deepEqual(pinned.images[0]!.platforms, ['linux/amd64', 'linux/arm64']);
+  await assertSameContent(lab, `${lab.a}/test/multi@${seed.multiV1}`, pinned.images[0]!.target);
 });
 
 test('interrupted run resumes: finished blobs are skipped, the rest is copied', async (t) => {

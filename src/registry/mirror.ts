@@ -206,7 +206,11 @@ export class Mirror {
     let pinned: { digest: string; bytes: Uint8Array; mediaType: string };
     const platforms: string[] = [];
     if (parsed.kind === 'index') {
-      const wanted = this.options.allPlatforms ? undefined : (this.options.platforms?.length ? this.options.platforms : [defaultPlatform]);
+      // A reference pinned to this index must stay valid in the mirror, so without an explicit
+      // platform choice the whole index is copied; otherwise linux/amd64, what policies use.
+      const keepIndex = ref.digest === top.digest && !this.options.platforms?.length;
+      if (keepIndex && !this.options.allPlatforms) log.info(`${src.input} is pinned to an image index: copying every platform so the digest stays valid`);
+      const wanted = this.options.allPlatforms || keepIndex ? undefined : this.options.platforms?.length ? this.options.platforms : [defaultPlatform];
       const children = wanted
         ? parsed.manifests.filter((d) => d.platform && !isAttestation(d) && wanted.some((w) => platformMatches(w, d.platform as Platform)))
         : parsed.manifests;
@@ -230,7 +234,7 @@ export class Mirror {
           });
         }
         await this.copyImageManifest(ref, target, m.bytes, m.mediaType || child.mediaType, child.digest, src.input);
-        if (child.platform) platforms.push(formatPlatform(child.platform));
+        if (child.platform && !isAttestation(child)) platforms.push(formatPlatform(child.platform));
       }
       if (wanted && wanted.length === 1) {
         // One platform: the mirror is referenced by that platform's manifest (its digest is unchanged).
