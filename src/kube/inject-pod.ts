@@ -2,6 +2,7 @@
 // classes). They edit the parsed YAML documents node by node, so comments and formatting of
 // everything they do not change survive, and every edit is an upsert so running twice changes nothing.
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import { WORKLOAD_TEMPLATE_PATHS } from './workloads.js';
 
 /** What the patchers need of a workload; `Workload` from ./index.js satisfies it. */
 export interface PodWorkload {
@@ -16,22 +17,9 @@ export interface PodWorkload {
 
 export type Path = readonly (string | number)[];
 
-const TEMPLATE_PATHS: Record<string, Path> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
-
-export const POD_BEARING_KINDS: readonly string[] = Object.keys(TEMPLATE_PATHS);
-
 /** Path of the pod template (metadata + spec) inside the document; [] for a Pod. */
 export function templatePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
-  return w.templatePath ?? TEMPLATE_PATHS[w.kind];
+  return w.templatePath ?? WORKLOAD_TEMPLATE_PATHS[w.kind];
 }
 
 export function podSpecPath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
@@ -42,7 +30,7 @@ export function podSpecPath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path
 /** Path of the resource itself (the template path minus its kind-specific suffix). */
 export function resourcePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path {
   const t = templatePath(w) ?? [];
-  const rel = TEMPLATE_PATHS[w.kind] ?? [];
+  const rel = WORKLOAD_TEMPLATE_PATHS[w.kind] ?? [];
   return t.slice(0, t.length - rel.length);
 }
 
