@@ -4,6 +4,8 @@
 // regex annotation values are matched loosely), written for the question users ask when a pod does
 // not start: "what in my pod differs from what the policy expects?".
 
+import { jsonStringify } from '../rego/index.js';
+
 export interface FieldDiff {
   /** Field path, e.g. `OCI.Process.Args` or `OCI.Mounts[/etc/hosts].options`. */
   field: string;
@@ -307,7 +309,7 @@ export function closestContainers(policyData: unknown, input: unknown): Containe
 const MAX_VALUE = 200;
 
 export function formatValue(v: unknown): string {
-  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'undefined';
+  const s = v === undefined ? 'undefined' : jsonStringify(v);
   // Cut in the middle: the end of a path or list is as telling as its start.
   return s.length > MAX_VALUE ? s.slice(0, MAX_VALUE / 2) + ' … ' + s.slice(s.length - MAX_VALUE / 2 + 3) : s;
 }

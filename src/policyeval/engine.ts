@@ -1,17 +1,8 @@
 // The Rego engine as this package uses it: the API of src/rego (agreed interface). Kept as a
 // structural type so the replay logic depends on what it calls, not on the engine's internals.
-import { Engine } from '../rego/index.js';
+import { Engine, type EngineOptions, type TraceEntry } from '../rego/index.js';
 
-/** One rule body that produced no solution, at the expression where it stopped (src/rego). */
-export interface TraceEntry {
-  rule: string;
-  file: string;
-  line: number;
-  col: number;
-  text: string;
-  bindings: Record<string, unknown>;
-  depth: number;
-}
+export type { EngineOptions, TraceEntry };
 
 export interface PolicyEngine {
   addPolicy(path: string, text: string): void;
@@ -24,11 +15,6 @@ export interface PolicyEngine {
   takePrints(): string[];
   enableTrace(on: boolean): void;
   takeTrace(): TraceEntry[];
-}
-
-export interface EngineOptions {
-  strictBuiltinErrors?: boolean;
-  regoV1?: boolean;
 }
 
 /** Creates an engine of src/rego. */

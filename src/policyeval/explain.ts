@@ -2,6 +2,7 @@
 // was tried, the first expression that did not hold (where evaluation of that body stopped), with
 // file, line and the values bound at that point; plus, for CreateContainerRequest, the policy
 // container the request came closest to and the fields that differ.
+import { TRACE_UNDEFINED, type TraceEntry } from '../rego/index.js';
 import type { AgentSession, Verdict } from './agent.js';
 import {
   closestContainers,
@@ -9,19 +10,13 @@ import {
   formatValue,
   type ContainerMatch,
 } from './containers.js';
-import type { TraceEntry } from './engine.js';
 import { paramBindings } from './every.js';
 
-export interface FailedExpression {
-  rule: string;
-  file: string;
-  line: number;
-  col: number;
-  /** Source text of the expression. */
-  text: string;
-  /** Variables bound when it was evaluated (the values it compared). */
-  bindings: Record<string, unknown>;
-  depth: number;
+/**
+ * A failed rule body as the engine traced it (`text`: source of the expression; `bindings`: the
+ * variables bound when it was evaluated, i.e. the values it compared), merged over its attempts.
+ */
+export interface FailedExpression extends TraceEntry {
   /** How many attempts of this body stopped at this expression (iterations, several callers). */
   attempts: number;
   /** Values of the refs in the expression (e.g. `input.process.Args`) that the trace did not bind. */
@@ -31,7 +26,7 @@ export interface FailedExpression {
 }
 
 /** Shown for a ref that is undefined (the engine's own marker for compared sides). */
-const UNDEFINED = '<undefined>';
+const UNDEFINED = TRACE_UNDEFINED;
 
 // A ref in expression text: a name followed by at least one `.field` or `[...]` (no nesting).
 const REF_IN_TEXT = /(?<![\w.\]"])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^[\]]*\])+/g;
@@ -90,16 +85,7 @@ export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
       if (samples.length < MAX_SAMPLES) samples.push(e.bindings);
       continue;
     }
-    const f: FailedExpression = {
-      rule: e.rule,
-      file: e.file,
-      line: e.line,
-      col: e.col,
-      text: e.text,
-      bindings: e.bindings,
-      depth: e.depth,
-      attempts: 1,
-    };
+    const f: FailedExpression = { ...e, attempts: 1 };
     merged.set(key, f);
     samplesOf.set(f, [e.bindings]);
   }

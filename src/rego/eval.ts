@@ -22,6 +22,10 @@ export type Env = Map<string, Value>;
 type K = () => boolean;
 type KV = (v: Value) => boolean;
 
+/** Stands for an undefined side of a failed comparison in a trace entry's bindings. */
+export const TRACE_UNDEFINED = '<undefined>';
+
+/** One rule body that produced no solution, at the expression where it stopped. */
 export interface TraceEntry {
   rule: string;
   file: string;
@@ -830,7 +834,7 @@ export class Evaluator {
             } catch {
               v = undefined;
             }
-            out[text] = v === undefined ? '<undefined>' : toJSON(v);
+            out[text] = v === undefined ? TRACE_UNDEFINED : toJSON(v);
           }
         } finally {
           this.frame = saved;

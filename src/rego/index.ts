@@ -11,7 +11,7 @@ import { fromJSON, RObject, toJSON, type Value } from './value.js';
 setBuiltinArityLookup(builtinArity);
 
 export { RegoEvalError, RegoParseError } from './errors.js';
-export type { TraceEntry } from './eval.js';
+export { TRACE_UNDEFINED, type TraceEntry } from './eval.js';
 export { toJSON, fromJSON, stringifyValue, jsonStringify, type Value } from './value.js';
 
 export interface EngineOptions {
