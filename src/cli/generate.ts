@@ -1,108 +1,98 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { runGenerate } from '../manifest/generate.js';
+import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
+import type { RegistryFlags } from '../registry/options.js';
+import { addRegistryOptions } from './image-inspect.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-interface GenerateFlags {
+/** Flags named like the library option they set are typed by it. */
+interface GenerateFlags
+  extends RegistryFlags,
+    Pick<
+      GenerateOptions,
+      | 'referenceValues'
+      | 'referenceValuesFile'
+      | 'referenceValuePatches'
+      | 'purgeEmptyReferenceValues'
+      | 'disableUpdates'
+      | 'imageReplacements'
+      | 'skipInitializer'
+      | 'skipServiceMesh'
+      | 'injectImageStore'
+      | 'insecureEnableDebugShellAccess'
+      | 'output'
+    > {
   policy: string;
   settings: string;
   genpolicyCachePath: string;
   manifest: string;
-  referenceValues?: string;
-  referenceValuesFile?: string;
-  referenceValuePatches?: string[];
-  purgeEmptyReferenceValues?: boolean;
   addWorkloadOwnerKey?: string[];
   addSeedshareOwnerKey?: string[];
-  disableUpdates?: boolean;
-  imageReplacements?: string;
-  skipInitializer?: boolean;
-  skipServiceMesh?: boolean;
-  injectImageStore?: boolean;
-  insecureEnableDebugShellAccess?: boolean;
-  output?: string;
-  platform?: string;
   concurrency?: string;
   progress: boolean;
-  authfile?: string;
-  caFile?: string;
-  certDir?: string;
-  insecureRegistry?: string[];
-  registriesConf?: string;
 }
 
 export function registerGenerate(parent: Command): void {
-  parent
-    .command('generate')
-    .description('Generate policies and inject them into Kubernetes resources; create or update the manifest')
-    .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
-    .option('-p, --policy <path>', 'Rego rules (built-in rules when the file does not exist)', 'rules.rego')
-    .option('-s, --settings <path>', 'policy settings (built-in settings when the file does not exist)', 'settings.json')
-    .option('-c, --genpolicy-cache-path <path>', 'layer cache file', 'layers-cache.json')
-    .option('-m, --manifest <path>', 'manifest to create or update', 'manifest.json')
-    .option('--reference-values <platform>', 'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)')
-    .option('--reference-values-file <path>', "reference values to use: a release's reference-values.json (handler → values) or one {snp, tdx} object")
-    .addOption(new Option('--reference-value-patches <path>', 'JSON patch files for the reference values of a new manifest (repeatable)').argParser(collect).hideHelp())
-    .addOption(new Option('--purge-empty-reference-values', 'drop reference value sets that only miss expected values').hideHelp())
-    .option('-w, --add-workload-owner-key <path>', 'workload owner key (ECDSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
-    .option('--add-seedshare-owner-key <path>', 'seed share owner key (RSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
-    .option('-d, --disable-updates', 'no workload owner keys: the manifest can never be updated')
-    .option('--image-replacements <path>', 'image=replacement lines applied to every container image')
-    .option('--skip-initializer', 'do not inject the Initializer')
-    .option('--skip-service-mesh', 'do not inject the service mesh sidecar')
-    .option('--inject-image-store', 'inject an encrypted ephemeral block device for image pulls')
-    .option('--insecure-enable-debug-shell-access', 'inject a debug shell (NOT for production)')
-    .option('-o, --output <file>', 'write all YAML into this file instead of in place')
-    .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
-    .option('--concurrency <n>', 'parallel layer downloads')
-    .option('--no-progress', 'no progress display while images are analyzed')
-    .option('--authfile <path>', 'auth file to use instead of the docker/podman config search')
-    .option('--ca-file <path>', 'extra CA certificate(s) (PEM) to trust for registries')
-    .option('--cert-dir <dir>', 'directory with *.crt CAs and a *.cert/*.key client pair, for every registry')
-    .option('--insecure-registry <host[:port]>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect)
-    .option('--registries-conf <path>', 'containers-registries.conf with mirrors (default: CONTAINERS_REGISTRIES_CONF)')
-    .action(async (paths: string[], flags: GenerateFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
-      const ws = globals.workspaceDir;
-      // --workspace-dir prefixes every default path the user did not set explicitly.
-      const path = (option: string, value: string): string => (ws && cmd.getOptionValueSource(option) === 'default' ? join(ws, value) : value);
-      const explicitOwner = flags.addWorkloadOwnerKey !== undefined;
-      const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-      if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-        cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
-      }
-      await runGenerate({
-        paths,
-        policyPath: path('policy', flags.policy),
-        settingsPath: path('settings', flags.settings),
-        cachePath: path('genpolicyCachePath', flags.genpolicyCachePath),
-        manifestPath: path('manifest', flags.manifest),
-        ...(flags.referenceValues ? { referenceValues: flags.referenceValues } : {}),
-        ...(flags.referenceValuesFile ? { referenceValuesFile: flags.referenceValuesFile } : {}),
-        ...(flags.referenceValuePatches ? { referenceValuePatches: flags.referenceValuePatches } : {}),
-        purgeEmptyReferenceValues: flags.purgeEmptyReferenceValues ?? false,
-        workloadOwnerKeys: flags.addWorkloadOwnerKey ?? (flags.disableUpdates ? [] : [ws ? join(ws, 'workload-owner.pem') : 'workload-owner.pem']),
-        workloadOwnerKeysExplicit: explicitOwner,
-        seedshareOwnerKeys: flags.addSeedshareOwnerKey ?? [ws ? join(ws, 'seedshare-owner.pem') : 'seedshare-owner.pem'],
-        disableUpdates: flags.disableUpdates ?? false,
-        ...(flags.imageReplacements ? { imageReplacements: flags.imageReplacements } : {}),
-        skipInitializer: flags.skipInitializer ?? false,
-        skipServiceMesh: flags.skipServiceMesh ?? false,
-        injectImageStore: flags.injectImageStore ?? false,
-        insecureEnableDebugShellAccess: flags.insecureEnableDebugShellAccess ?? false,
-        ...(flags.output ? { output: flags.output } : {}),
-        registry: {
-          ...(flags.authfile ? { authfile: flags.authfile } : {}),
-          ...(flags.caFile ? { caFile: flags.caFile } : {}),
-          ...(flags.certDir ? { certDir: flags.certDir } : {}),
-          ...(flags.insecureRegistry ? { insecureRegistry: flags.insecureRegistry } : {}),
-          ...(flags.registriesConf ? { registriesConf: flags.registriesConf } : {}),
-          ...(flags.platform ? { platform: flags.platform } : {}),
-        },
-        ...(concurrency ? { concurrency } : {}),
-        progress: flags.progress ? 'auto' : 'off',
-        print: (line) => process.stdout.write(`${line}\n`),
-      });
+  addRegistryOptions(
+    parent
+      .command('generate')
+      .description('Generate policies and inject them into Kubernetes resources; create or update the manifest')
+      .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
+      .option('-p, --policy <path>', 'Rego rules (built-in rules when the file does not exist)', 'rules.rego')
+      .option('-s, --settings <path>', 'policy settings (built-in settings when the file does not exist)', 'settings.json')
+      .option('-c, --genpolicy-cache-path <path>', 'layer cache file', 'layers-cache.json')
+      .option('-m, --manifest <path>', 'manifest to create or update', 'manifest.json')
+      .option('--reference-values <platform>', 'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)')
+      .option('--reference-values-file <path>', "reference values to use: a release's reference-values.json (handler → values) or one {snp, tdx} object")
+      .addOption(new Option('--reference-value-patches <path>', 'JSON patch files for the reference values of a new manifest (repeatable)').argParser(collect).hideHelp())
+      .addOption(new Option('--purge-empty-reference-values', 'drop reference value sets that only miss expected values').hideHelp())
+      .option('-w, --add-workload-owner-key <path>', 'workload owner key (ECDSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
+      .option('--add-seedshare-owner-key <path>', 'seed share owner key (RSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
+      .option('-d, --disable-updates', 'no workload owner keys: the manifest can never be updated')
+      .option('--image-replacements <path>', 'image=replacement lines applied to every container image')
+      .option('--skip-initializer', 'do not inject the Initializer')
+      .option('--skip-service-mesh', 'do not inject the service mesh sidecar')
+      .option('--inject-image-store', 'inject an encrypted ephemeral block device for image pulls')
+      .option('--insecure-enable-debug-shell-access', 'inject a debug shell (NOT for production)')
+      .option('-o, --output <file>', 'write all YAML into this file instead of in place')
+      .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
+      .option('--concurrency <n>', 'parallel layer downloads')
+      .option('--no-progress', 'no progress display while images are analyzed'),
+  ).action(async (paths: string[], flags: GenerateFlags, cmd: Command) => {
+    const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
+    const ws = globals.workspaceDir;
+    // --workspace-dir prefixes every default path the user did not set explicitly.
+    const path = (option: string, value: string): string => (ws && cmd.getOptionValueSource(option) === 'default' ? join(ws, value) : value);
+    const explicitOwner = flags.addWorkloadOwnerKey !== undefined;
+    const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+    if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+      cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
+    }
+    await runGenerate({
+      paths,
+      policyPath: path('policy', flags.policy),
+      settingsPath: path('settings', flags.settings),
+      cachePath: path('genpolicyCachePath', flags.genpolicyCachePath),
+      manifestPath: path('manifest', flags.manifest),
+      ...(flags.referenceValues ? { referenceValues: flags.referenceValues } : {}),
+      ...(flags.referenceValuesFile ? { referenceValuesFile: flags.referenceValuesFile } : {}),
+      ...(flags.referenceValuePatches ? { referenceValuePatches: flags.referenceValuePatches } : {}),
+      purgeEmptyReferenceValues: flags.purgeEmptyReferenceValues ?? false,
+      workloadOwnerKeys: flags.addWorkloadOwnerKey ?? (flags.disableUpdates ? [] : [ws ? join(ws, 'workload-owner.pem') : 'workload-owner.pem']),
+      workloadOwnerKeysExplicit: explicitOwner,
+      seedshareOwnerKeys: flags.addSeedshareOwnerKey ?? [ws ? join(ws, 'seedshare-owner.pem') : 'seedshare-owner.pem'],
+      disableUpdates: flags.disableUpdates ?? false,
+      ...(flags.imageReplacements ? { imageReplacements: flags.imageReplacements } : {}),
+      skipInitializer: flags.skipInitializer ?? false,
+      skipServiceMesh: flags.skipServiceMesh ?? false,
+      injectImageStore: flags.injectImageStore ?? false,
+      insecureEnableDebugShellAccess: flags.insecureEnableDebugShellAccess ?? false,
+      ...(flags.output ? { output: flags.output } : {}),
+      registry: flags,
+      ...(concurrency ? { concurrency } : {}),
+      progress: flags.progress ? 'auto' : 'off',
+      print: (line) => process.stdout.write(`${line}\n`),
     });
+  });
 }
