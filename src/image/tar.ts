@@ -56,6 +56,24 @@ export interface TarVisitor {
   onData?(entry: TarEntry, data: Buffer): void;
 }
 
+/**
+ * The components of a member path as a file system resolves it: `""` and `.` dropped, `..` pops;
+ * null when the path climbs above the root.
+ */
+export function pathComponents(path: string): string[] | null {
+  const out: string[] = [];
+  for (const c of path.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') {
+      if (out.length === 0) return null;
+      out.pop();
+      continue;
+    }
+    out.push(c);
+  }
+  return out;
+}
+
 export class TarFormatError extends ContrastError {
   constructor(message: string, offset: number) {
     super(`tar: ${message} (at byte ${offset})`, { code: 'TAR_FORMAT' });

@@ -2,7 +2,7 @@
 // whiteout-aware 4096-aligned variant), built from the tar entries as they stream past. The dm-verity
 // root of tar ‖ index is what tarfs-era policies pin. Layout and edge cases: docs/policy-generation.md §6.
 import { ContrastError } from '../internal/errors.js';
-import type { TarEntry } from './tar.js';
+import { pathComponents, type TarEntry } from './tar.js';
 
 const S_IFMT = 0o170000;
 const S_IFSOCK = 0o140000;
@@ -33,19 +33,9 @@ class Node {
   children: Map<string, Node> | null = null;
 }
 
-/** Splits a path (raw bytes as latin1) into components; `""`/`.` dropped, `..` pops; null if it escapes. */
+/** Path components of the raw bytes read as latin1 (so every byte survives); null if it escapes. */
 function clean(path: Buffer): string[] | null {
-  const out: string[] = [];
-  for (const c of path.toString('latin1').split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') {
-      if (out.length === 0) return null;
-      out.pop();
-      continue;
-    }
-    out.push(c);
-  }
-  return out;
+  return pathComponents(path.toString('latin1'));
 }
 
 function direntType(mode: number): number {

@@ -3,7 +3,7 @@
 // (exact raw header names `etc/passwd`, `etc/.wh.passwd`, no opaque dirs) and the filesystem's
 // (cleaned paths incl. `./etc/passwd`, opaque `etc/`, whiteout of `etc`). The filesystem reading is
 // used; a warning says when genpolicy would have read something else.
-import type { TarEntry } from './tar.js';
+import { pathComponents, type TarEntry } from './tar.js';
 import type { ImageUser } from './types.js';
 
 /** What one layer does to one file: hide the lower layers' version, and/or provide new content. */
@@ -24,17 +24,7 @@ export interface LayerUserFiles {
 export const USER_FILE_LIMIT = 16 << 20;
 
 function cleanPath(path: Buffer): string | null {
-  const out: string[] = [];
-  for (const c of path.toString('utf8').split('/')) {
-    if (c === '' || c === '.') continue;
-    if (c === '..') {
-      if (out.length === 0) return null;
-      out.pop();
-      continue;
-    }
-    out.push(c);
-  }
-  return out.join('/');
+  return pathComponents(path.toString('utf8'))?.join('/') ?? null;
 }
 
 function apply(change: FileChange, kind: 'content' | 'whiteout', text = ''): void {
