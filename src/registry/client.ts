@@ -75,6 +75,11 @@ function header(res: SendResult, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The Content-Type without parameters ('' when absent). */
+function mediaTypeOf(res: SendResult): string {
+  return (header(res, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
+}
+
 export class RegistryClient {
   readonly transport: RegistryTransport;
   private readonly options: RegistryClientOptions;
@@ -166,6 +171,26 @@ export class RegistryClient {
     return p;
   }
 
+  /** A pull request for `/v2/<repo>/manifests/<tagOrDigest>` accepting every manifest type we parse. */
+  private requestManifest(
+    src: PullSource,
+    tagOrDigest: string,
+    method: 'GET' | 'HEAD',
+    what: string,
+    expect?: number[],
+  ): Promise<RegistryResponse> {
+    return this.transport.request({
+      registry: src.domain,
+      repository: src.path,
+      actions: ['pull'],
+      method,
+      path: `/v2/${src.path}/manifests/${tagOrDigest}`,
+      headers: { accept: manifestAccept },
+      ...(expect ? { expect } : {}),
+      what,
+    });
+  }
+
   /** By-tag lookups go through a HEAD once a tag was seen, so a warm resolve costs one cheap request. */
   private async manifestFromUncached(
     src: PullSource,
@@ -184,31 +209,14 @@ export class RegistryClient {
       const known = this.tagDigests.get(`${name}:${tagOrDigest}@${src.domain}/${src.path}`);
       if (known) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
-        const head = await this.transport.request({
-          registry: src.domain,
-          repository: src.path,
-          actions: ['pull'],
-          method: 'HEAD',
-          path: `/v2/${src.path}/manifests/${tagOrDigest}`,
-          headers: { accept: manifestAccept },
-          expect: [200, 404, 405],
-          what,
-        });
+        const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [200, 404, 405]);
         await head.body.dump();
         const digest = header(head, 'docker-content-digest');
         const hit = digest ? this.manifests.get(`${name}@${digest}`) : undefined;
         if (head.status === 200 && digest && hit) return { ...hit, digest };
       }
     }
-    const res = await this.transport.request({
-      registry: src.domain,
-      repository: src.path,
-      actions: ['pull'],
-      method: 'GET',
-      path: `/v2/${src.path}/manifests/${tagOrDigest}`,
-      headers: { accept: manifestAccept },
-      what,
-    });
+    const res = await this.requestManifest(src, tagOrDigest, 'GET', what);
     const length = Number(header(res, 'content-length') ?? '0');
     if (length > maxManifestBytes) {
       await res.body.dump().catch(() => undefined);
@@ -217,7 +225,7 @@ export class RegistryClient {
       });
     }
     const bytes = await readCapped(res.body, maxManifestBytes, what);
-    const mediaType = (header(res, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
+    const mediaType = mediaTypeOf(res);
     let digest: string;
     if (byDigest) {
       verifyBytes(bytes, tagOrDigest, expected?.size, what);
@@ -246,16 +254,7 @@ export class RegistryClient {
     const what = `manifest ${display(ref)}`;
     return this.withSources(ref, async (src) => {
       const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
-      const head = await this.transport.request({
-        registry: src.domain,
-        repository: src.path,
-        actions: ['pull'],
-        method: 'HEAD',
-        path: `/v2/${src.path}/manifests/${tagOrDigest}`,
-        headers: { accept: manifestAccept },
-        expect: [200, 405],
-        what,
-      });
+      const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [200, 405]);
       await head.body.dump();
       const digest = header(head, 'docker-content-digest');
       if (head.status === 200 && digest) {
@@ -263,7 +262,7 @@ export class RegistryClient {
         if (ref.digest && digest !== ref.digest) {
           throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, { code: 'DIGEST_MISMATCH' });
         }
-        return { digest, mediaType: (header(head, 'content-type') ?? '').split(';')[0]?.trim() ?? '' };
+        return { digest, mediaType: mediaTypeOf(head) };
       }
       const m = await this.manifestFrom(src, ref, tagOrDigest, undefined, what);
       return { digest: m.digest, mediaType: m.mediaType };
