@@ -2,7 +2,6 @@
 // on every platform, idempotence, -o, an existing manifest, --disable-updates, owner keys, image
 // replacements, and the failure cases that must leave every file byte-identical.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { newSeedshareOwnerKey, newWorkloadOwnerKey, workloadOwnerKeyDigest } fro
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
 import { lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -23,39 +23,8 @@ const examples = join(repoRoot, 'examples');
 const NS = 'gen-test';
 let labInfo: Lab | undefined;
 
-/** Copies seeded lab images to the names the examples, Contrast and the settings use (registry a). */
-function pushSamples(l: Lab): void {
-  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
-  const copy = (src: string, dst: string, all = false): void => {
-    execFileSync(
-      'skopeo',
-      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${NS}/${dst}`],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  };
-  copy('test/app:v1', 'demo/web:v1');
-  copy('test/app:v1-docker', 'demo/api:v1');
-  copy('test/app:v1', 'edgelesssys/contrast/coordinator:latest');
-  copy('test/multi:v1', 'edgelesssys/contrast/initializer:latest', true);
-  copy('test/app:v1', 'edgelesssys/contrast/service-mesh-proxy:latest');
-  copy('test/app:v1', 'edgelesssys/contrast/debugshell:latest');
-  copy('test/app:v1', 'edgelesssys/kubernetes/pause:3.6');
-  copy('test/app:v1', 'mcr/oss/kubernetes/pause:3.6');
-}
-
 function registriesConf(l: Lab, mirrorHost = l.a): string {
-  const path = join(root, `registries-${mirrorHost.replace(/[^0-9a-z]/gi, '_')}.conf`);
-  const entry = (prefix: string, location: string) =>
-    `[[registry]]\nprefix = "${prefix}"\nlocation = "${prefix}"\n[[registry.mirror]]\nlocation = "${location}"\ninsecure = true\n`;
-  writeFileSync(
-    path,
-    [
-      entry('registry.example.com', `${mirrorHost}/${NS}`),
-      entry('ghcr.io/edgelesssys', `${mirrorHost}/${NS}/edgelesssys`),
-      entry('mcr.microsoft.com', `${mirrorHost}/${NS}/mcr`),
-    ].join('\n'),
-  );
-  return path;
+  return writeExampleRegistriesConf(join(root, `registries-${mirrorHost.replace(/[^0-9a-z]/gi, '_')}.conf`), mirrorHost, NS);
 }
 
 // RSA-4096 generation takes seconds: one seed-share key serves every workspace except the test
@@ -63,7 +32,7 @@ function registriesConf(l: Lab, mirrorHost = l.a): string {
 let seedKey = '';
 before(async () => {
   labInfo = lab();
-  if (labInfo) pushSamples(labInfo);
+  if (labInfo) pushExampleImages(labInfo, NS);
   seedKey = await newSeedshareOwnerKey();
 });
 

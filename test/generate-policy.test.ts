@@ -5,7 +5,6 @@
 // generate adds: the annotation decodes to a policy that compiles, carries one entry per container
 // (injected ones included) pinned to the images in the YAML, and refuses what the pod never asked for.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { newSeedshareOwnerKey } from '../src/manifest/keys.js';
 import { AgentSession, loadPolicy } from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
+import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
 import { requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -23,26 +23,8 @@ const NS = 'gen-test';
 const seedKey = newSeedshareOwnerKey();
 
 function prepare(l: Lab): string {
-  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
-  const copy = (src: string, dst: string, all = false): void => {
-    execFileSync(
-      'skopeo',
-      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${NS}/${dst}`],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-  };
-  copy('test/app:v1', 'demo/web:v1');
-  copy('test/app:v1-docker', 'demo/api:v1');
-  copy('test/app:v1', 'edgelesssys/contrast/coordinator:latest');
-  copy('test/multi:v1', 'edgelesssys/contrast/initializer:latest', true);
-  copy('test/app:v1', 'edgelesssys/contrast/service-mesh-proxy:latest');
-  copy('test/app:v1', 'edgelesssys/kubernetes/pause:3.6');
-  copy('test/app:v1', 'mcr/oss/kubernetes/pause:3.6');
-  const conf = join(root, 'registries.conf');
-  const entry = (prefix: string, location: string) =>
-    `[[registry]]\nprefix = "${prefix}"\nlocation = "${prefix}"\n[[registry.mirror]]\nlocation = "${location}"\ninsecure = true\n`;
-  writeFileSync(conf, [entry('registry.example.com', `${l.a}/${NS}`), entry('ghcr.io/edgelesssys', `${l.a}/${NS}/edgelesssys`), entry('mcr.microsoft.com', `${l.a}/${NS}/mcr`)].join('\n'));
-  return conf;
+  pushExampleImages(l, NS);
+  return writeExampleRegistriesConf(join(root, 'registries.conf'), l.a, NS);
 }
 
 type Obj = Record<string, unknown>;

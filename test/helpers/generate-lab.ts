@@ -1,0 +1,45 @@
+// Lab set-up shared by the `contrast generate` tests: the images the examples, Contrast and the
+// settings name, copied into registry (a) under one namespace, and a registries.conf that mirrors
+// their real registries there.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Lab } from './lab.js';
+
+/** Copies seeded lab images to `<lab a>/<ns>/…` under the names the examples and Contrast use. */
+export function pushExampleImages(l: Lab, ns: string): void {
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
+  const copy = (src: string, dst: string, all = false): void => {
+    execFileSync(
+      'skopeo',
+      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${ns}/${dst}`],
+      { env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  };
+  copy('test/app:v1', 'demo/web:v1');
+  copy('test/app:v1-docker', 'demo/api:v1');
+  copy('test/app:v1', 'edgelesssys/contrast/coordinator:latest');
+  copy('test/multi:v1', 'edgelesssys/contrast/initializer:latest', true);
+  copy('test/app:v1', 'edgelesssys/contrast/service-mesh-proxy:latest');
+  copy('test/app:v1', 'edgelesssys/contrast/debugshell:latest');
+  copy('test/app:v1', 'edgelesssys/kubernetes/pause:3.6');
+  copy('test/app:v1', 'mcr/oss/kubernetes/pause:3.6');
+}
+
+/**
+ * Writes a registries.conf at `path` that mirrors registry.example.com, ghcr.io/edgelesssys and
+ * mcr.microsoft.com to `<mirrorHost>/<ns>` (insecure), where pushExampleImages put them.
+ */
+export function writeExampleRegistriesConf(path: string, mirrorHost: string, ns: string): string {
+  const entry = (prefix: string, location: string) =>
+    `[[registry]]\nprefix = "${prefix}"\nlocation = "${prefix}"\n[[registry.mirror]]\nlocation = "${location}"\ninsecure = true\n`;
+  writeFileSync(
+    path,
+    [
+      entry('registry.example.com', `${mirrorHost}/${ns}`),
+      entry('ghcr.io/edgelesssys', `${mirrorHost}/${ns}/edgelesssys`),
+      entry('mcr.microsoft.com', `${mirrorHost}/${ns}/mcr`),
+    ].join('\n'),
+  );
+  return path;
+}
