@@ -14,7 +14,7 @@ import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manife
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
-import { lab, requireLab, seed, type Lab } from './helpers/lab.js';
+import { escapeRegExp, lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
 const root = mkdtempSync(join(tmpdir(), 'generate-e2e-'));
@@ -313,7 +313,7 @@ describe('failures leave every file byte-identical', () => {
   async function expectUntouched(
     t: TestContext,
     mutate: (deploy: string, dir: string, l: Lab) => string[] | void,
-    message: RegExp,
+    message: RegExp | ((l: Lab) => RegExp),
     conf?: (l: Lab) => string,
   ): Promise<void> {
     const l = requireLab(t);
@@ -324,7 +324,7 @@ describe('failures leave every file byte-identical', () => {
     const before = snapshot(dir);
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', ...extra, deploy], conf?.(l));
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, message);
+    assert.match(r.stderr, typeof message === 'function' ? message(l) : message);
     const now = snapshot(dir);
     delete before['layers-cache.json'];
     delete now['layers-cache.json'];
@@ -357,7 +357,7 @@ describe('failures leave every file byte-identical', () => {
         writeFileSync(auth, JSON.stringify({ auths: { [l.b]: { auth: Buffer.from(`${l.user}:wrong`).toString('base64') } } }));
         return ['--authfile', auth, '--ca-file', l.caCert];
       },
-      new RegExp(`127\\.0\\.0\\.1:5001[\\s\\S]*(401|unauthorized|credentials|password)`, 'i'),
+      (l) => new RegExp(`${escapeRegExp(l.b)}[\\s\\S]*(401|unauthorized|credentials|password)`, 'i'),
     );
   });
 

@@ -53,6 +53,11 @@ export function requireLab(t: TestContext): Lab | undefined {
   return l;
 }
 
+/** `text` as a literal in a RegExp (for lab hosts in expected messages: `127.0.0.1:5001`). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Seeded digests (reproducible; see test/lab/README). */
 export const seed = {
   appV1: 'sha256:42c3221d458c75fef87db27dd0a4e4bb6b5be39b53742b3eec59e30f2474c472',
