@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/manifest/keys.js';
+import { coordinatorYaml } from '../test/helpers/kube-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const NS = 'gen-bench';
@@ -169,22 +170,7 @@ spec:
 `;
 }
 
-const COORDINATOR = `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: coordinator
-  namespace: bench
-spec:
-  template:
-    metadata:
-      annotations:
-        contrast.edgeless.systems/pod-role: coordinator
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: coordinator
-          image: ghcr.io/edgelesssys/contrast/coordinator:latest
-`;
+const COORDINATOR = coordinatorYaml('bench', 'ghcr.io/edgelesssys/contrast/coordinator:latest');
 
 interface Run {
   seconds: number;

@@ -48,6 +48,7 @@ import {
   validateReferenceValues,
 } from '../src/manifest/referencevalues.js';
 import { formatIssue } from '../src/manifest/validation.js';
+import { coordinatorYaml } from './helpers/kube-fixtures.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
 
@@ -264,22 +265,7 @@ describe('owner keys', () => {
   });
 });
 
-const COORDINATOR = `apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: coordinator
-  namespace: contrast
-spec:
-  template:
-    metadata:
-      annotations:
-        contrast.edgeless.systems/pod-role: coordinator
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: coordinator
-          image: ghcr.io/edgelesssys/contrast/coordinator:v1.0.0@${DIGEST}
-`;
+const COORDINATOR = coordinatorYaml('contrast', `ghcr.io/edgelesssys/contrast/coordinator:v1.0.0@${DIGEST}`);
 
 const WEB = `# web tier
 apiVersion: apps/v1
