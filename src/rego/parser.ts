@@ -587,11 +587,8 @@ export class Parser {
         break;
       case 'op':
         if (t.v === '(') {
-          this.noUnionSave(() => {
-            e = this.parseOr();
-          });
+          e = this.noUnionSave(() => this.parseOr());
           this.expectOp(')');
-          e = e!;
           if (e.t === 'bin') e = { ...e, paren: true } as Expr;
           break;
         }
@@ -611,14 +608,55 @@ export class Parser {
     return this.postfix(e!, start);
   }
 
-  private noUnionSave(fn: () => void): void {
+  /** Runs `fn` where `|` is set union again (inside parentheses, brackets, call arguments). */
+  private noUnionSave<T>(fn: () => T): T {
     const saved = this.noUnion;
     this.noUnion = 0;
     try {
-      fn();
+      return fn();
     } finally {
       this.noUnion = saved;
     }
+  }
+
+  /** Runs `fn` where `|` ends the term (the bar of a comprehension), not set union. */
+  private withoutUnion<T>(fn: () => T): T {
+    this.noUnion++;
+    try {
+      return fn();
+    } finally {
+      this.noUnion--;
+    }
+  }
+
+  /** Comma-separated items up to (not including) `close`, a trailing comma allowed; appended to `items`. */
+  private listInto<T>(items: T[], close: string, parseItem: () => T): T[] {
+    this.noUnionSave(() => {
+      while (!this.isOp(close)) {
+        items.push(parseItem());
+        if (!this.isOp(',')) break;
+        this.next();
+      }
+    });
+    return items;
+  }
+
+  /**
+   * At a `|`: tries to read a comprehension body up to `close` (consumed). Undefined when it is no
+   * comprehension body after all; the caller then rewinds and reads a collection literal.
+   */
+  private tryComprehensionBody(close: string): Literal[] | undefined {
+    this.next();
+    try {
+      const body = this.noUnionBody(close);
+      if (this.isOp(close)) {
+        this.next();
+        return body;
+      }
+    } catch (err) {
+      if (!(err instanceof RegoParseError)) throw err;
+    }
+    return undefined;
   }
 
   private postfix(e: Expr, start: Token): Expr {
@@ -632,24 +670,14 @@ export class Parser {
         e = appendRef(e, { t: 'scalar', v: id.v, p: this.pos(id) }, this.pos(start));
       } else if (this.isOp('[') && !t.ws) {
         this.next();
-        let k!: Expr;
-        this.noUnionSave(() => {
-          k = this.parseExpr();
-        });
+        const k = this.noUnionSave(() => this.parseExpr());
         this.expectOp(']');
         e = appendRef(e, k, this.pos(start));
       } else if (this.isOp('(') && !t.ws) {
         const name = callName(e);
         if (name === null) this.fail('invalid function call', t);
         this.next();
-        const args: Expr[] = [];
-        this.noUnionSave(() => {
-          while (!this.isOp(')')) {
-            args.push(this.parseExpr());
-            if (!this.isOp(',')) break;
-            this.next();
-          }
-        });
+        const args = this.listInto<Expr>([], ')', () => this.parseExpr());
         this.expectOp(')');
         e = { t: 'call', name, fn: e, args, p: this.pos(start) };
       } else break;
@@ -663,26 +691,12 @@ export class Parser {
       return { t: 'array', items: [], p: this.pos(start) };
     }
     const save = this.i;
-    let first!: Expr;
-    this.noUnion++;
-    try {
-      first = this.parseIn();
-    } finally {
-      this.noUnion--;
-    }
+    const first = this.withoutUnion(() => this.parseIn());
     let tried = false;
     if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
       tried = true;
-      this.next();
-      try {
-        const body = this.noUnionBody(']');
-        if (this.isOp(']')) {
-          this.next();
-          return { t: 'arraycompr', term: first, body, p: this.pos(start) };
-        }
-      } catch (err) {
-        if (!(err instanceof RegoParseError)) throw err;
-      }
+      const body = this.tryComprehensionBody(']');
+      if (body) return { t: 'arraycompr', term: first, body, p: this.pos(start) };
     }
     const items: Expr[] = [];
     if (tried || this.isOp('|')) this.i = save;
@@ -690,23 +704,13 @@ export class Parser {
       items.push(first);
       if (this.isOp(',')) this.next();
     } else this.i = save;
-    this.noUnionSave(() => {
-      while (!this.isOp(']')) {
-        items.push(this.parseExpr());
-        if (!this.isOp(',')) break;
-        this.next();
-      }
-    });
+    this.listInto(items, ']', () => this.parseExpr());
     this.expectOp(']');
     return { t: 'array', items, p: this.pos(start) };
   }
 
   private noUnionBody(close: string): Literal[] {
-    let body!: Literal[];
-    this.noUnionSave(() => {
-      body = this.parseLiterals(close);
-    });
-    return body;
+    return this.noUnionSave(() => this.parseLiterals(close));
   }
 
   private parseBraceLike(start: Token): Expr {
@@ -715,50 +719,25 @@ export class Parser {
       return { t: 'object', entries: [], p: this.pos(start) };
     }
     const save = this.i;
-    let first!: Expr;
-    this.noUnion++;
-    try {
-      first = this.parseIn();
-    } finally {
-      this.noUnion--;
-    }
+    const first = this.withoutUnion(() => this.parseIn());
     if (this.isOp(':')) {
       this.next();
-      let val!: Expr;
-      this.noUnion++;
-      try {
-        val = this.parseIn();
-      } finally {
-        this.noUnion--;
-      }
+      const val = this.withoutUnion(() => this.parseIn());
       let triedObj = false;
       if (this.isOp('|') && (val.t !== 'bin' || isParen(val))) {
         triedObj = true;
-        this.next();
-        try {
-          const body = this.noUnionBody('}');
-          if (this.isOp('}')) {
-            this.next();
-            return { t: 'objcompr', key: first, value: val, body, p: this.pos(start) };
-          }
-        } catch (err) {
-          if (!(err instanceof RegoParseError)) throw err;
-        }
+        const body = this.tryComprehensionBody('}');
+        if (body) return { t: 'objcompr', key: first, value: val, body, p: this.pos(start) };
       }
       const entries: [Expr, Expr][] = [];
       if (!triedObj && (this.isOp(',') || this.isOp('}'))) {
         entries.push([first, val]);
         if (this.isOp(',')) this.next();
       } else this.i = save;
-      this.noUnionSave(() => {
-        while (!this.isOp('}')) {
-          const k = this.parseIn();
-          this.expectOp(':');
-          const v = this.parseIn();
-          entries.push([k, v]);
-          if (!this.isOp(',')) break;
-          this.next();
-        }
+      this.listInto(entries, '}', (): [Expr, Expr] => {
+        const k = this.parseIn();
+        this.expectOp(':');
+        return [k, this.parseIn()];
       });
       this.expectOp('}');
       return { t: 'object', entries, p: this.pos(start) };
@@ -766,29 +745,15 @@ export class Parser {
     let triedSet = false;
     if (this.isOp('|') && (first.t !== 'bin' || isParen(first))) {
       triedSet = true;
-      this.next();
-      try {
-        const body = this.noUnionBody('}');
-        if (this.isOp('}')) {
-          this.next();
-          return { t: 'setcompr', term: first, body, p: this.pos(start) };
-        }
-      } catch (err) {
-        if (!(err instanceof RegoParseError)) throw err;
-      }
+      const body = this.tryComprehensionBody('}');
+      if (body) return { t: 'setcompr', term: first, body, p: this.pos(start) };
     }
     const items: Expr[] = [];
     if (!triedSet && (this.isOp(',') || this.isOp('}'))) {
       items.push(first);
       if (this.isOp(',')) this.next();
     } else this.i = save;
-    this.noUnionSave(() => {
-      while (!this.isOp('}')) {
-        items.push(this.parseExpr());
-        if (!this.isOp(',')) break;
-        this.next();
-      }
-    });
+    this.listInto(items, '}', () => this.parseExpr());
     this.expectOp('}');
     return { t: 'set', items, p: this.pos(start) };
   }
