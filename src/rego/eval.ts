@@ -915,16 +915,7 @@ export class Evaluator {
         this.evalList(r.keys, 0, [], env, ctx, (keys) =>
           this.evalExpr(r.value!, env, ctx, (v) => {
             if (r.multiValue) {
-              let o = out;
-              for (let i = 0; i < keys.length - 2; i++) {
-                const kk = keys[i]!;
-                let nx = o.get(kk);
-                if (!(nx instanceof RObject)) {
-                  nx = new RObject();
-                  o.set(kk, nx);
-                }
-                o = nx;
-              }
+              const o = objectAt(out, keys, keys.length - 2);
               const sk = keys[keys.length - 2]!;
               let st = o.get(sk);
               if (!(st instanceof RSet)) {
@@ -934,16 +925,7 @@ export class Evaluator {
               st.add(keys[keys.length - 1]!);
               return r.constValue;
             }
-            let o = out;
-            for (let i = 0; i < keys.length - 1; i++) {
-              const kk = keys[i]!;
-              let nx = o.get(kk);
-              if (!(nx instanceof RObject)) {
-                nx = new RObject();
-                o.set(kk, nx);
-              }
-              o = nx;
-            }
+            const o = objectAt(out, keys, keys.length - 1);
             const last = keys[keys.length - 1]!;
             const old = o.get(last);
             if (old !== undefined && !equal(old, v)) {
@@ -1291,4 +1273,19 @@ export function walkExpr(e: Expr, f: (x: Expr) => void): void {
 
 function printText(v: Value): string {
   return typeof v === 'string' ? v : displayValue(v);
+}
+
+/** The object at `keys[0..n)` below `root`, creating (or replacing non-objects with) empty objects on the way. */
+function objectAt(root: RObject, keys: Value[], n: number): RObject {
+  let o = root;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    let next = o.get(k);
+    if (!(next instanceof RObject)) {
+      next = new RObject();
+      o.set(k, next);
+    }
+    o = next;
+  }
+  return o;
 }
