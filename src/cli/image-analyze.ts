@@ -1,19 +1,16 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { ImageAnalyzer, type AnalyzedImage } from '../image/index.js';
-import type { ProgressMode } from '../image/progress.js';
 import { formatReference } from '../reference/index.js';
 import { RegistryClient, formatPlatform, parsePlatform } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions } from './image-inspect.js';
+import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 
-interface AnalyzeFlags extends RegistryFlags {
+interface AnalyzeFlags extends RegistryFlags, LayerFlags {
   platform?: string;
   verity?: boolean;
   json?: boolean;
-  cache: string | boolean;
-  progress: string | boolean;
   concurrency?: string;
 }
 
@@ -54,26 +51,18 @@ function analyzeText(img: AnalyzedImage): string {
 
 export function registerImageAnalyze(parent: Command): void {
   addRegistryOptions(
-    parent
-      .command('analyze')
-      .description('Stream every layer once: verify digests and diff_ids, resolve the image user, compute dm-verity roots')
-      .argument('<reference...>', 'image reference(s); layers shared between images are fetched once')
-      .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default linux/amd64)')
-      .option('--verity', 'compute the tarfs dm-verity root of every layer (AKS / tarfs-era policies)')
-      .option('--json', 'machine-readable output on stdout')
-      .option('--cache <path>', 'layer cache file (default: layers-cache.json in the workspace directory)')
-      .option('--no-cache', 'neither read nor write the layer cache')
-      .option('--concurrency <n>', 'layers analysed at once (default: CPU count + 1)')
-      .option('--progress <mode>', 'auto, tty, plain or off', 'auto')
-      .option('--no-progress', 'no progress output on stderr'),
+    addLayerOptions(
+      parent
+        .command('analyze')
+        .description('Stream every layer once: verify digests and diff_ids, resolve the image user, compute dm-verity roots')
+        .argument('<reference...>', 'image reference(s); layers shared between images are fetched once')
+        .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default linux/amd64)')
+        .option('--verity', 'compute the tarfs dm-verity root of every layer (AKS / tarfs-era policies)')
+        .option('--json', 'machine-readable output on stdout')
+        .option('--concurrency <n>', 'layers analysed at once (default: CPU count + 1)'),
+    ),
   ).action(async (references: string[], flags: AnalyzeFlags, cmd: Command) => {
-    const workspace = cmd.optsWithGlobals()['workspaceDir'] as string | undefined;
-    const cachePath =
-      flags.cache === false ? null : typeof flags.cache === 'string' ? flags.cache : join(workspace ?? '.', 'layers-cache.json');
-    const progress = flags.progress === false ? 'off' : String(flags.progress);
-    if (!['auto', 'tty', 'plain', 'off'].includes(progress)) {
-      throw new ContrastError(`--progress: unknown mode "${progress}"`, { hint: 'use auto, tty, plain or off' });
-    }
+    const { cachePath, progress } = layerSettings(flags, cmd);
     let concurrency: number | undefined;
     if (flags.concurrency !== undefined) {
       concurrency = Number(flags.concurrency);
@@ -88,7 +77,7 @@ export function registerImageAnalyze(parent: Command): void {
         client,
         cachePath,
         verity: flags.verity ?? false,
-        progress: progress as ProgressMode,
+        progress,
         ...(concurrency ? { concurrency } : {}),
       });
       const results = await analyzer.analyzeMany(references, platform ? { platform } : {});

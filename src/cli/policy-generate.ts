@@ -1,12 +1,10 @@
 // `contrast policy generate`: a genpolicy-style command usable without Contrast. Annotates the
 // confidential workloads in the given YAML files (in place, or into -o) with a Kata agent policy.
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFilesAtomic } from '../internal/atomic.js';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { ImageAnalyzer } from '../image/index.js';
-import type { ProgressMode } from '../image/progress.js';
 import {
   DEFAULT_RUNTIME_CLASS_PREFIX,
   findWorkloads,
@@ -24,8 +22,9 @@ import type { PolicyEncoding, PolicyOptions } from '../policy/index.js';
 import { RegistryClient, parsePlatform } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions } from './image-inspect.js';
+import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 
-interface Flags extends RegistryFlags {
+interface Flags extends RegistryFlags, LayerFlags {
   flavour: string;
   encoding?: string;
   policy?: string;
@@ -36,55 +35,54 @@ interface Flags extends RegistryFlags {
   output?: string;
   raw?: boolean;
   platform?: string;
-  cache: string | boolean;
-  progress: string | boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerPolicyGenerate(parent: Command): void {
   addRegistryOptions(
-    parent
-      .command('generate')
-      .description(
-        'Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations',
-      )
-      .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
-      .option('--flavour <flavour>', `${FLAVOURS.join(' or ')}: how images reach the guest`, 'guest-pull')
-      .option(
-        '--encoding <encoding>',
-        'legacy (io.katacontainers.config.agent.policy) or initdata (cc_init_data); default: legacy for host-pull, initdata for guest-pull',
-      )
-      .option('-p, --policy <rules.rego>', 'Rego rules to use instead of ours (e.g. upstream Kata rules)')
-      .option(
-        '-s, --settings <file|dir>',
-        'settings file, or a genpolicy-style directory (genpolicy-settings.json + genpolicy-settings.d/)',
-      )
-      .option(
-        '--settings-drop-in <dir>',
-        'directory of RFC 6902 JSON patches (*.json) applied to the settings in file-name order',
-      )
-      .option(
-        '--config-file <file>',
-        'extra YAML with ConfigMaps/Secrets the workloads reference (repeatable)',
-        collect,
-        [],
-      )
-      .option(
-        '--runtime-class-prefix <prefix>',
-        'only pods whose runtimeClassName starts with this ("" = all pods)',
-        DEFAULT_RUNTIME_CLASS_PREFIX,
-      )
-      .option(
-        '-o, --output <file>',
-        'write the annotated YAML here instead of changing the input file (one input file only)',
-      )
-      .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
-      .option('--platform <os/arch[/variant]>', 'platform to pick from image indexes (default linux/amd64)')
-      .option('--cache <path>', 'layer cache file (default: layers-cache.json in the workspace directory)')
-      .option('--no-cache', 'neither read nor write the layer cache')
-      .option('--progress <mode>', 'auto, tty, plain or off', 'auto')
-      .option('--no-progress', 'no progress output on stderr'),
+    addLayerOptions(
+      parent
+        .command('generate')
+        .description(
+          'Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations',
+        )
+        .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
+        .option('--flavour <flavour>', `${FLAVOURS.join(' or ')}: how images reach the guest`, 'guest-pull')
+        .option(
+          '--encoding <encoding>',
+          'legacy (io.katacontainers.config.agent.policy) or initdata (cc_init_data); default: legacy for host-pull, initdata for guest-pull',
+        )
+        .option('-p, --policy <rules.rego>', 'Rego rules to use instead of ours (e.g. upstream Kata rules)')
+        .option(
+          '-s, --settings <file|dir>',
+          'settings file, or a genpolicy-style directory (genpolicy-settings.json + genpolicy-settings.d/)',
+        )
+        .option(
+          '--settings-drop-in <dir>',
+          'directory of RFC 6902 JSON patches (*.json) applied to the settings in file-name order',
+        )
+        .option(
+          '--config-file <file>',
+          'extra YAML with ConfigMaps/Secrets the workloads reference (repeatable)',
+          collect,
+          [],
+        )
+        .option(
+          '--runtime-class-prefix <prefix>',
+          'only pods whose runtimeClassName starts with this ("" = all pods)',
+          DEFAULT_RUNTIME_CLASS_PREFIX,
+        )
+        .option(
+          '-o, --output <file>',
+          'write the annotated YAML here instead of changing the input file (one input file only)',
+        )
+        .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
+        .option(
+          '--platform <os/arch[/variant]>',
+          'platform to pick from image indexes (default linux/amd64)',
+        ),
+    ),
   ).action(async (paths: string[], flags: Flags, cmd: Command) => {
     if (!isFlavour(flags.flavour)) {
       throw new ContrastError(`--flavour: unknown flavour "${flags.flavour}"`, {
@@ -96,9 +94,7 @@ export function registerPolicyGenerate(parent: Command): void {
         hint: 'use legacy or initdata',
       });
     }
-    const progress = flags.progress === false ? 'off' : String(flags.progress);
-    if (!['auto', 'tty', 'plain', 'off'].includes(progress))
-      throw new ContrastError(`--progress: unknown mode "${progress}"`);
+    const { cachePath, progress } = layerSettings(flags, cmd);
 
     const files = await readKubeFiles(paths);
     if (flags.output !== undefined && files.length !== 1) {
@@ -122,13 +118,6 @@ export function registerPolicyGenerate(parent: Command): void {
     };
     const settings = await loadPolicySettings(options);
 
-    const workspace = cmd.optsWithGlobals()['workspaceDir'] as string | undefined;
-    const cachePath =
-      flags.cache === false
-        ? null
-        : typeof flags.cache === 'string'
-          ? flags.cache
-          : join(workspace ?? '.', 'layers-cache.json');
     const client = new RegistryClient(clientOptionsFromFlags(flags));
     let policies;
     try {
@@ -136,7 +125,7 @@ export function registerPolicyGenerate(parent: Command): void {
         client,
         cachePath,
         verity: flags.flavour === 'host-pull',
-        progress: progress as ProgressMode,
+        progress,
       });
       const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
       const images = await analyzer.analyzeMany(
