@@ -11,6 +11,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Descriptor } from '../registry/types.js';
 import { TarReader, defaultTarLimits, type TarLimits } from './tar.js';
 import { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
+import type { LayerAnalysis } from './types.js';
 import { UserFilesCollector, type LayerUserFiles } from './users.js';
 import { VerityHasher } from './verity.js';
 
@@ -52,13 +53,8 @@ export interface LayerPassOptions {
   onProgress?: (compressedBytes: number) => void;
 }
 
-export interface LayerPassResult {
-  digest: string;
-  mediaType: string;
-  size: number;
-  diffId: string;
-  uncompressedSize: number;
-  verityRoot?: string;
+/** What one pass over a layer yields: its LayerAnalysis plus its passwd/group changes. */
+export interface LayerPassResult extends LayerAnalysis {
   users: LayerUserFiles;
 }
 
