@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
-import { AgentSession, formatExplanation, replay, type PolicySource } from '../src/policyeval/index.js';
+import { AgentSession, formatExplanation, replay, type PolicySource, type ReplayEntry } from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
 import { sharedPath } from './helpers/shared.js';
 import {
@@ -209,19 +209,27 @@ BadOps := {"allowed": true, "ops": [{"op": "remove", "path": "/pstate/missing"}]
   });
 });
 
+/**
+ * Replays the recorded k8s-policy-pod log, with explanations, against a policy made from it, after
+ * `tamper` changed the OCI process of its busybox CreateContainerRequest. Undefined (skipped) without the log.
+ */
+async function replayTamperedBusybox(t: TestContext, tamper: (process: Obj) => void): Promise<ReplayEntry[] | undefined> {
+  const p = logPath(t, 'k8s-policy-pod.txt');
+  if (!p) return undefined;
+  const requests = readLog(p);
+  const session = await AgentSession.create(source(policyText(policyDataFromLog(requests))));
+  const tampered = requests.map((r) => structuredClone(r));
+  const busybox = tampered.filter((r) => r.type === 'CreateContainerRequest')[1]!;
+  tamper(((busybox.input as Obj)['OCI'] as Obj)['Process'] as Obj);
+  return replay(session, tampered, { explain: true });
+}
+
 describe('explain', () => {
   it('names the failing expression with file and line, and the container field that differs', async (t) => {
-    const p = logPath(t, 'k8s-policy-pod.txt');
-    if (!p) return;
-    const requests = readLog(p);
-    const session = await AgentSession.create(source(policyText(policyDataFromLog(requests))));
-    const tampered = requests.map((r) => structuredClone(r));
-    const busybox = tampered.filter((r) => r.type === 'CreateContainerRequest')[1]!;
-    ((busybox.input as Obj)['OCI'] as Obj)['Process'] = {
-      ...(((busybox.input as Obj)['OCI'] as Obj)['Process'] as Obj),
-      Args: ['sh', '-c', 'wget evil'],
-    };
-    const entries = replay(session, tampered, { explain: true });
+    const entries = await replayTamperedBusybox(t, (proc) => {
+      proc['Args'] = ['sh', '-c', 'wget evil'];
+    });
+    if (!entries) return;
     const denied = entries.find((e) => e.verdict.request === 'CreateContainerRequest' && !e.verdict.allowed);
     assert.ok(denied?.explanation, 'the tampered CreateContainerRequest is refused and explained');
     const text = formatExplanation(denied.explanation).join('\n');
@@ -240,15 +248,10 @@ describe('explain', () => {
 
 describe('explain of a failed every', () => {
   it('names the element the body fails for, with the nested failures about that element', async (t) => {
-    const p = logPath(t, 'k8s-policy-pod.txt');
-    if (!p) return;
-    const requests = readLog(p);
-    const session = await AgentSession.create(source(policyText(policyDataFromLog(requests))));
-    const tampered = requests.map((r) => structuredClone(r));
-    const busybox = tampered.filter((r) => r.type === 'CreateContainerRequest')[1]!;
-    const proc = ((busybox.input as Obj)['OCI'] as Obj)['Process'] as Obj;
-    proc['Env'] = [...(proc['Env'] as string[]), 'SECRET_MODE=1'];
-    const entries = replay(session, tampered, { explain: true });
+    const entries = await replayTamperedBusybox(t, (proc) => {
+      proc['Env'] = [...(proc['Env'] as string[]), 'SECRET_MODE=1'];
+    });
+    if (!entries) return;
     const denied = entries.find((e) => e.explanation && e.verdict.request === 'CreateContainerRequest')!;
     const failures = denied.explanation!.failures;
     const every = failures.find((f) => f.text.startsWith('every env in'));
