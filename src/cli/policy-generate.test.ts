@@ -47,22 +47,28 @@ spec: {ports: [{port: 80}]}
   return { dir, yaml, text, dropIn };
 }
 
+/** `policy generate` of the workspace against lab registry (a), uncached, with `extra` flags. */
+function generateOnLab(ws: { yaml: string; dropIn: string }, labHost: string, ...extra: string[]) {
+  return runCli([
+    'policy',
+    'generate',
+    ws.yaml,
+    ...extra,
+    '--settings-drop-in',
+    ws.dropIn,
+    '--insecure-registry',
+    labHost,
+    '--no-cache',
+    '--no-progress',
+  ]);
+}
+
 test('guest-pull: annotates in place with initdata; stdout lists the hash of the TOML; comments survive', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;
   const image = `${lab.a}/test/app:v1`;
   const ws = await workspace(image);
-  const r = await runCli([
-    'policy',
-    'generate',
-    ws.yaml,
-    '--settings-drop-in',
-    ws.dropIn,
-    '--insecure-registry',
-    lab.a,
-    '--no-cache',
-    '--no-progress',
-  ]);
+  const r = await generateOnLab(ws, lab.a);
   assert.equal(r.code, 0, r.stderr);
   const out = await readFile(ws.yaml, 'utf8');
   assert.ok(out.includes('  name: web   # keep this comment\n') && out.startsWith('# the web tier\n'));
@@ -91,21 +97,7 @@ test('host-pull: legacy annotation into -o with dm-verity layer roots; the input
   const image = `${lab.a}/test/app:v1`;
   const ws = await workspace(image);
   const outFile = join(ws.dir, 'out.yaml');
-  const r = await runCli([
-    'policy',
-    'generate',
-    ws.yaml,
-    '-o',
-    outFile,
-    '--flavour',
-    'host-pull',
-    '--settings-drop-in',
-    ws.dropIn,
-    '--insecure-registry',
-    lab.a,
-    '--no-cache',
-    '--no-progress',
-  ]);
+  const r = await generateOnLab(ws, lab.a, '-o', outFile, '--flavour', 'host-pull');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await readFile(ws.yaml, 'utf8'), ws.text);
   const [w] = findWorkloads([parseKubeFile(outFile, await readFile(outFile, 'utf8'))]);
@@ -124,20 +116,7 @@ test('--raw prints the policy text and changes no file; -p uses other rules', as
   const ws = await workspace(`${lab.a}/test/app:v1`);
   const rules = join(ws.dir, 'rules.rego');
   await writeFile(rules, 'package agent_policy\n\ndefault CreateContainerRequest := true\n');
-  const r = await runCli([
-    'policy',
-    'generate',
-    ws.yaml,
-    '--raw',
-    '-p',
-    rules,
-    '--settings-drop-in',
-    ws.dropIn,
-    '--insecure-registry',
-    lab.a,
-    '--no-cache',
-    '--no-progress',
-  ]);
+  const r = await generateOnLab(ws, lab.a, '--raw', '-p', rules);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(
     r.stdout.startsWith(
