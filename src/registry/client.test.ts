@@ -1,5 +1,5 @@
 // Client behaviour against local fault-injecting registries: digests, truncation, resets, mirrors, caching.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { anonymous, fakeImage, fastRetry, registryHandler, sha256, startServer, type FakeServer } from '../../test/registry-fake.js';
@@ -26,6 +26,17 @@ async function drain(stream: Readable): Promise<{ bytes: Buffer; ended: boolean 
 
 const img = fakeImage();
 const layer = (): Descriptor => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: img.layerDigest, size: img.layer.length });
+
+/** Opening the layer from `reg` succeeds, then the stream errors with `message` and never ends. */
+async function expectLayerStreamFails(t: TestContext, reg: FakeServer, message: RegExp): Promise<void> {
+  const c = client(reg);
+  t.after(() => c.close());
+  const stream = await c.openBlob(`${reg.host}/test/app:v1`, layer());
+  let ended = false;
+  stream.on('end', () => (ended = true));
+  await assert.rejects(drain(stream), message);
+  assert.equal(ended, false);
+}
 
 test('resolves a manifest + config from a plain-HTTP registry and streams a verified layer', async (t) => {
   const reg = await startServer(registryHandler(img));
@@ -116,13 +127,7 @@ test('a blob that keeps breaking (truncated body) errors before end, naming byte
     }),
   );
   t.after(() => reg.close());
-  const c = client(reg);
-  t.after(() => c.close());
-  const stream = await c.openBlob(`${reg.host}/test/app:v1`, layer());
-  let ended = false;
-  stream.on('end', () => (ended = true));
-  await assert.rejects(drain(stream), /download interrupted after \d+ of 12000 bytes/);
-  assert.equal(ended, false);
+  await expectLayerStreamFails(t, reg, /download interrupted after \d+ of 12000 bytes/);
 });
 
 test('wrong content for a digest: the stream errors and never ends', async (t) => {
@@ -136,13 +141,7 @@ test('wrong content for a digest: the stream errors and never ends', async (t) =
     }),
   );
   t.after(() => reg.close());
-  const c = client(reg);
-  t.after(() => c.close());
-  const stream = await c.openBlob(`${reg.host}/test/app:v1`, layer());
-  let ended = false;
-  stream.on('end', () => (ended = true));
-  await assert.rejects(drain(stream), new RegExp(`digest mismatch: expected ${img.layerDigest}`));
-  assert.equal(ended, false);
+  await expectLayerStreamFails(t, reg, new RegExp(`digest mismatch: expected ${img.layerDigest}`));
 });
 
 test('a complete but short body (consistent Content-Length) is a size mismatch', async (t) => {
