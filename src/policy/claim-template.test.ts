@@ -4,15 +4,13 @@
 // Kata runtime adds for the claims, written down by hand — must be allowed by the generated policy in
 // both flavours; another device path, an extra device or another mount source/destination denied.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { sharedPath } from '../../test/helpers/shared.js';
 import type { Flavour } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
-import { agentFor, allows, clone, loadRecorded, wouldAllow } from './testdata/harness.js';
+import { allows, clone, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, labImage, labPolicy, labRequests } from './testdata/lab-requests.js';
+import { APP_ID, CPATH, NS, labImage, labSession } from './testdata/lab-requests.js';
 import type { Req } from './testdata/lab-requests.js';
 
 const POD = 'coordinator-0';
@@ -66,19 +64,11 @@ async function setup(
   t: TestContext,
   flavour: Flavour,
 ): Promise<{ agent: AgentSession; reqs: AgentRequest[]; app: number } | undefined> {
-  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
-  if (!path) return undefined;
-  const reqs = labRequests(loadRecorded(path), flavour, POD);
-  const app = reqs.findIndex((r) => r[0] === 'CreateContainerRequest' && r[1]['container_id'] === APP_ID);
-  addClaims(reqs[app]![1]);
-  return {
-    agent: await agentFor(
-      await labPolicy(flavour, yaml(labImage(flavour))),
-      `generated ${flavour} policy of coordinator`,
-    ),
-    reqs,
-    app,
-  };
+  const s = await labSession(t, flavour, yaml(labImage(flavour)), POD, 'coordinator');
+  if (!s) return undefined;
+  const app = s.reqs.findIndex((r) => r[0] === 'CreateContainerRequest' && r[1]['container_id'] === APP_ID);
+  addClaims(s.reqs[app]![1]);
+  return { ...s, app };
 }
 
 const tamperings: Array<[string, (i: Req) => void]> = [

@@ -3,15 +3,13 @@
 // HAND from what the Kata runtime sends for this pod, not derived from the generated policy: the
 // policy must allow them, and tampered variants must be denied.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
-import { sharedPath } from '../../test/helpers/shared.js';
 import type { Flavour } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
-import { agentFor, allows, clone, loadRecorded, wouldAllow } from './testdata/harness.js';
+import { allows, clone, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, labImage, labPolicy, labRequests } from './testdata/lab-requests.js';
+import { APP_ID, CPATH, NS, labImage, labSession } from './testdata/lab-requests.js';
 import type { Req } from './testdata/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';
@@ -32,20 +30,8 @@ spec:
 `;
 }
 
-async function policyFor(flavour: Flavour): Promise<string> {
-  return labPolicy(flavour, yaml(labImage(flavour)));
-}
-
-async function setup(
-  t: TestContext,
-  flavour: Flavour,
-): Promise<{ agent: AgentSession; reqs: AgentRequest[] } | undefined> {
-  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
-  if (!path) return undefined;
-  return {
-    agent: await agentFor(await policyFor(flavour), `generated ${flavour} policy of web`),
-    reqs: labRequests(loadRecorded(path), flavour, POD),
-  };
+function setup(t: TestContext, flavour: Flavour): Promise<{ agent: AgentSession; reqs: AgentRequest[] } | undefined> {
+  return labSession(t, flavour, yaml(labImage(flavour)), POD, 'web');
 }
 
 for (const flavour of ['host-pull', 'guest-pull'] as const) {

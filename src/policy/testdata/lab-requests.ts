@@ -3,11 +3,15 @@
 // down BY HAND from what the Kata runtime sends for such a pod, never derived from a generated
 // policy. Tests adapt them (other pod kinds, volumes) and check that the generated policy allows
 // them and denies tampered variants.
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { sharedPath } from '../../../test/helpers/shared.js';
 import { findWorkloads, parseKubeFile } from '../../kube/index.js';
+import type { AgentSession } from '../../policyeval/index.js';
 import { generatePolicies, loadPolicySettings } from '../index.js';
 import type { Flavour } from '../index.js';
 import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './fixtures.js';
-import { clone } from './harness.js';
+import { agentFor, clone, loadRecorded } from './harness.js';
 import type { AgentRequest } from './harness.js';
 
 export type Req = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -34,6 +38,26 @@ export async function labPolicy(flavour: Flavour, yamlText: string): Promise<str
   );
   const [p] = await generatePolicies([f], findWorkloads([f]), images, settings, { flavour });
   return p!.policyText;
+}
+
+/**
+ * An agent running the policy generated for `yamlText` (a workload called `name` in messages), and
+ * the lab pod's requests for pod `pod` built from the recorded pod-cm1 log; undefined (the test is
+ * skipped) when the shared recordings are absent.
+ */
+export async function labSession(
+  t: TestContext,
+  flavour: Flavour,
+  yamlText: string,
+  pod: string,
+  name: string,
+): Promise<{ agent: AgentSession; reqs: AgentRequest[] } | undefined> {
+  const path = sharedPath(t, join('agent-requests', 'pod-cm1.txt'));
+  if (!path) return undefined;
+  return {
+    agent: await agentFor(await labPolicy(flavour, yamlText), `generated ${flavour} policy of ${name}`),
+    reqs: labRequests(loadRecorded(path), flavour, pod),
+  };
 }
 
 const layerOpts = (hash: string) => [
