@@ -342,3 +342,18 @@ test('adding a module re-resolves names in the other modules of its package', ()
   e.addPolicy('b.rego', 'package p\nother := 1');
   assert.equal(e.evalRule('data.p.r'), undefined);
 });
+
+test('time.now_ns is fixed for one evaluation, even when it takes several milliseconds', () => {
+  const src = `package test
+import rego.v1
+start := time.now_ns()
+work := count([x | some x in numbers.range(1, 300000); x % 7 == 0])
+finish := time.now_ns() if work > 0
+same if start == finish
+`;
+  const e = new Engine();
+  e.addPolicy('t.rego', src);
+  const began = Date.now();
+  assert.equal(e.evalRule('data.test.same'), true);
+  assert.ok(Date.now() - began >= 2, 'the evaluation must span several milliseconds for this test to mean anything');
+});

@@ -51,6 +51,8 @@ const MEMO = Symbol('memo');
 export interface EvalShared {
   root: RuleNode;
   strict: boolean;
+  /** Query start time in ns (time.now_ns is constant within one evaluation, as in OPA and regorus). */
+  nowNs: bigint;
   prints: string[];
   trace: TraceEntry[] | null;
   depth: number;
@@ -1041,7 +1043,7 @@ export class Evaluator {
       const a = builtinArity(target.name);
       if (a === undefined) throw evalErr(`could not find function ${target.name}`, e, this.file);
       arity = a;
-      const bctx: BuiltinContext = { strict: this.shared.strict };
+      const bctx: BuiltinContext = { strict: this.shared.strict, nowNs: this.shared.nowNs };
       invoke = (args) => this.guard(() => callBuiltin(target.name, args, bctx), e);
     }
     const nargs = e.args.length;
@@ -1077,7 +1079,7 @@ export class Evaluator {
           if (node) return this.callFunction(node, args, ctx);
         }
         if (name) {
-          const bctx: BuiltinContext = { strict: this.shared.strict };
+          const bctx: BuiltinContext = { strict: this.shared.strict, nowNs: this.shared.nowNs };
           return this.guard(() => callBuiltin(name, args, bctx), at);
         }
       }

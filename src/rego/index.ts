@@ -176,6 +176,7 @@ export class Engine {
     const shared: EvalShared = {
       root,
       strict: this.options.strictBuiltinErrors ?? false,
+      nowNs: BigInt(Date.now()) * 1000000n,
       prints: this.prints,
       trace: this.traceOn ? this.trace : null,
       depth: 0,

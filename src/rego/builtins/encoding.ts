@@ -502,7 +502,7 @@ function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; la
 function dateOf(ns: bigint): Date {
   return new Date(Number(ns / 1000000n));
 }
-def('time.now_ns', 0, () => normInt(BigInt(Date.now()) * 1000000n));
+def('time.now_ns', 0, (_args, ctx) => normInt(ctx.nowNs));
 def('time.parse_rfc3339_ns', 1, ([a]) => {
   const s = str('time.parse_rfc3339_ns', a);
   const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);

@@ -6,6 +6,8 @@ import { RObject, RSet, stringifyValue, type Value } from '../value.js';
 
 export interface BuiltinContext {
   strict: boolean;
+  /** Wall-clock time fixed when the query started: `time.now_ns` is the same within one evaluation. */
+  nowNs: bigint;
 }
 
 export type BuiltinFn = (args: Value[], ctx: BuiltinContext) => Value | undefined;
