@@ -2,7 +2,7 @@
 // real helper processes, and the Contrast registry-authentication guide's script.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
@@ -12,7 +12,8 @@ import {
   shellGetHelper,
   type CredentialFixture,
 } from './credentials-fixture.js';
-import { cliEntry, runCli, type CliResult } from './helpers/cli.js';
+import { runCli, type CliResult } from './helpers/cli.js';
+import { fillGuideScript, installContrast } from './helpers/guide-script.js';
 import { repoRoot } from './helpers/shared.js';
 
 const fixtures: CredentialFixture[] = [];
@@ -24,30 +25,6 @@ function fixture(): CredentialFixture {
 after(() => {
   for (const f of fixtures) f.cleanup();
 });
-
-// The script from Contrast's "Registry authentication" how-to, verbatim except for the three
-// placeholder values; `contrast generate` is swapped for `contrast auth show` (same credential
-// lookup, no Kubernetes files needed) — the point is that DOCKER_CONFIG names a regular file.
-const guideScript = `#!/bin/sh
-
-registry="<put registry here>"
-user="<put user id here>"
-password="<put client secret here>"
-
-export DOCKER_CONFIG=$(mktemp)
-
-cat >"\${DOCKER_CONFIG}" <<EOF
-{
-        "auths": {
-                "$registry": {
-                        "auth": "$(printf "%s:%s" "$user" "$password" | base64 -w0)"
-                }
-        }
-}
-EOF
-
-contrast generate "$@"
-`;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
@@ -69,22 +46,16 @@ const noVerify = loginSource.includes("'--no-verify'") ? ['--no-verify'] : [];
 const login = (args: string[], options: Parameters<typeof runCli>[1]): Promise<CliResult> =>
   runCli(['login', ...noVerify, ...args], options);
 
-/** A `contrast` on PATH, as an installed CLI would be. */
-function installContrast(fx: CredentialFixture): void {
-  const wrapper = join(fx.bin, 'contrast');
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --import tsx "${cliEntry}" "$@"\n`);
-  chmodSync(wrapper, 0o755);
-}
-
 describe("the Contrast guide's DOCKER_CONFIG=$(mktemp) script", () => {
   it('resolves the credential the script wrote', async () => {
     const fx = fixture();
-    installContrast(fx);
-    const script = guideScript
-      .replace('<put registry here>', '127.0.0.1:5001')
-      .replace('<put user id here>', 'guide-user')
-      .replace('<put client secret here>', 'guide-client-secret-99')
-      .replace('contrast generate "$@"', 'contrast auth show "$@"');
+    installContrast(fx.bin);
+    // `contrast generate` is swapped for `contrast auth show` here (same lookup, no Kubernetes files);
+    // test/generate-e2e.test.ts runs the script unchanged against the lab.
+    const script = fillGuideScript('127.0.0.1:5001', 'guide-user', 'guide-client-secret-99').replace(
+      'contrast generate "$@"',
+      'contrast auth show "$@"',
+    );
     const path = fx.write('guide.sh', script);
     const r = await run('sh', [path, '127.0.0.1:5001/test/app:v1', '--json'], fx.env);
     assert.equal(r.code, 0, r.stderr);

@@ -2,8 +2,19 @@
 // on every platform, idempotence, -o, an existing manifest, --disable-updates, owner keys, image
 // replacements, and the failure cases that must leave every file byte-identical.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -13,6 +24,7 @@ import { newSeedshareOwnerKey, newWorkloadOwnerKey, workloadOwnerKeyDigest } fro
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
+import { fillGuideScript, installContrast } from './helpers/guide-script.js';
 import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
 import { escapeRegExp, lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
@@ -24,7 +36,11 @@ const NS = 'gen-test';
 let labInfo: Lab | undefined;
 
 function registriesConf(l: Lab, mirrorHost = l.a): string {
-  return writeExampleRegistriesConf(join(root, `registries-${mirrorHost.replace(/[^0-9a-z]/gi, '_')}.conf`), mirrorHost, NS);
+  return writeExampleRegistriesConf(
+    join(root, `registries-${mirrorHost.replace(/[^0-9a-z]/gi, '_')}.conf`),
+    mirrorHost,
+    NS,
+  );
 }
 
 // RSA-4096 generation takes seconds: one seed-share key serves every workspace except the test
@@ -43,13 +59,22 @@ function workspace(options: { freshKeys?: boolean } = {}): { dir: string; deploy
   const deploy = join(dir, 'deploy');
   mkdirSync(deploy, { recursive: true });
   if (!options.freshKeys) writeFileSync(join(dir, 'seedshare-owner.pem'), seedKey, { mode: 0o600 });
-  for (const f of readdirSync(examples)) if (f.endsWith('.yml')) copyFileSync(join(examples, f), join(deploy, f));
+  for (const f of readdirSync(examples))
+    if (f.endsWith('.yml')) copyFileSync(join(examples, f), join(deploy, f));
   return { dir, deploy };
 }
 
 function generate(dir: string, args: string[], conf?: string): Promise<CliResult> {
   return runCli(
-    ['--workspace-dir', dir, 'generate', '--no-progress', '--registries-conf', conf ?? registriesConf(labInfo!), ...args],
+    [
+      '--workspace-dir',
+      dir,
+      'generate',
+      '--no-progress',
+      '--registries-conf',
+      conf ?? registriesConf(labInfo!),
+      ...args,
+    ],
     { timeoutMs: 120_000 },
   );
 }
@@ -61,7 +86,9 @@ function snapshot(dir: string): Record<string, string> {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out[p.slice(dir.length + 1)] = `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${(statSync(p).mode & 0o777).toString(8)}`;
+      else
+        out[p.slice(dir.length + 1)] =
+          `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${(statSync(p).mode & 0o777).toString(8)}`;
     }
   };
   walk(dir);
@@ -72,15 +99,28 @@ interface Pod {
   kind: string;
   name: string;
   annotations: Record<string, string>;
-  spec: { runtimeClassName?: string; initContainers?: Array<{ name: string; image: string }>; containers: Array<{ name: string; image: string }> };
+  spec: {
+    runtimeClassName?: string;
+    initContainers?: Array<{ name: string; image: string }>;
+    containers: Array<{ name: string; image: string }>;
+  };
 }
 
 function pods(path: string): Pod[] {
   const out: Pod[] = [];
   for (const d of parseAllDocuments(readFileSync(path, 'utf8')) as ReturnType<typeof parseDocument>[]) {
-    const o = d.toJS() as { kind: string; metadata: { name: string }; spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec: Pod['spec'] } } };
+    const o = d.toJS() as {
+      kind: string;
+      metadata: { name: string };
+      spec?: { template?: { metadata?: { annotations?: Record<string, string> }; spec: Pod['spec'] } };
+    };
     if (!o?.spec?.template) continue;
-    out.push({ kind: o.kind, name: o.metadata.name, annotations: o.spec.template.metadata?.annotations ?? {}, spec: o.spec.template.spec });
+    out.push({
+      kind: o.kind,
+      name: o.metadata.name,
+      annotations: o.spec.template.metadata?.annotations ?? {},
+      spec: o.spec.template.spec,
+    });
   }
   return out;
 }
@@ -104,14 +144,24 @@ describe('contrast generate on the lab registry', () => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace({ freshKeys: true });
     // A file without confidential workloads is never touched; a workload secret ID annotation is used.
-    const plain = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: plain}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n';
+    const plain =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: plain}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n';
     writeFileSync(join(deploy, 'plain.yml'), plain);
     const apiPath = join(deploy, 'api.yml');
-    writeFileSync(apiPath, readFileSync(apiPath, 'utf8').replace('  name: api\n  namespace: default\nspec:', '  name: api\n  namespace: default\n  annotations:\n    contrast.edgeless.systems/workload-secret-id: api-secret\nspec:'));
+    writeFileSync(
+      apiPath,
+      readFileSync(apiPath, 'utf8').replace(
+        '  name: api\n  namespace: default\nspec:',
+        '  name: api\n  namespace: default\n  annotations:\n    contrast.edgeless.systems/workload-secret-id: api-secret\nspec:',
+      ),
+    );
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
     ok(t, r);
     assert.equal(readFileSync(join(deploy, 'plain.yml'), 'utf8'), plain);
-    assert.match(r.stdout, /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/);
+    assert.match(
+      r.stdout,
+      /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/,
+    );
     assert.match(r.stderr, /Please fill in the reference values/);
     const m = readManifest(dir);
     const all = ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)));
@@ -122,18 +172,31 @@ describe('contrast generate on the lab registry', () => {
       const entry = m.Policies[policyHash(INITDATA_ANNOTATION, value)];
       assert.ok(entry, `${p.name}: its digest is in the manifest`);
       assert.deepEqual(entry.SANs, [p.name, '*']);
-      assert.equal(entry.WorkloadSecretID, p.name === 'api' ? 'api-secret' : `apps/v1/${p.kind}/default/${p.name}`);
+      assert.equal(
+        entry.WorkloadSecretID,
+        p.name === 'api' ? 'api-secret' : `apps/v1/${p.kind}/default/${p.name}`,
+      );
       assert.equal(entry.Role, p.name === 'coordinator' ? 'coordinator' : undefined);
       assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp');
-      for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
+      for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers])
+        assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
     }
     const web = all.find((p) => p.name === 'web')!;
-    assert.deepEqual(web.spec.initContainers?.map((c) => c.name), ['contrast-initializer', 'contrast-service-mesh']);
-    assert.equal(web.spec.initContainers?.[0]?.image, `ghcr.io/edgelesssys/contrast/initializer:latest@${seed.multiV1}`);
+    assert.deepEqual(
+      web.spec.initContainers?.map((c) => c.name),
+      ['contrast-initializer', 'contrast-service-mesh'],
+    );
+    assert.equal(
+      web.spec.initContainers?.[0]?.image,
+      `ghcr.io/edgelesssys/contrast/initializer:latest@${seed.multiV1}`,
+    );
     assert.deepEqual(all.find((p) => p.name === 'coordinator')!.spec.initContainers, undefined);
     // Keys: generated once, 0600, recorded.
-    for (const k of ['workload-owner.pem', 'seedshare-owner.pem']) assert.equal(statSync(join(dir, k)).mode & 0o777, 0o600);
-    assert.deepEqual(m.WorkloadOwnerKeyDigests, [workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8'))]);
+    for (const k of ['workload-owner.pem', 'seedshare-owner.pem'])
+      assert.equal(statSync(join(dir, k)).mode & 0o777, 0o600);
+    assert.deepEqual(m.WorkloadOwnerKeyDigests, [
+      workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')),
+    ]);
     assert.equal(m.SeedshareOwnerPubKeys?.length, 1);
     assert.deepEqual(Object.keys(m.ReferenceValues), ['snp']);
     const manifestText = readFileSync(join(dir, 'manifest.json'), 'utf8');
@@ -171,18 +234,29 @@ describe('contrast generate on the lab registry', () => {
     const { dir, deploy } = workspace();
     for (const f of ['coordinator.yml', 'web.yml', 'api.yml']) {
       const p = join(deploy, f);
-      writeFileSync(p, readFileSync(p, 'utf8').replace('runtimeClassName: contrast-cc', 'runtimeClassName: contrast-cc-metal-qemu-tdx-0a0b0c0d'));
+      writeFileSync(
+        p,
+        readFileSync(p, 'utf8').replace(
+          'runtimeClassName: contrast-cc',
+          'runtimeClassName: contrast-cc-metal-qemu-tdx-0a0b0c0d',
+        ),
+      );
     }
-    const tdx = placeholderReferenceValues(PLATFORMS.find((p) => p.name === 'Metal-QEMU-TDX')!).tdx!.map((v) => ({
-      ...v,
-      MrTd: 'aa'.repeat(48),
-      Rtmrs: ['bb', 'cc', 'dd', 'ee'].map((x) => x.repeat(48)),
-    }));
+    const tdx = placeholderReferenceValues(PLATFORMS.find((p) => p.name === 'Metal-QEMU-TDX')!).tdx!.map(
+      (v) => ({
+        ...v,
+        MrTd: 'aa'.repeat(48),
+        Rtmrs: ['bb', 'cc', 'dd', 'ee'].map((x) => x.repeat(48)),
+      }),
+    );
     const rvFile = join(dir, 'reference-values.json');
     writeFileSync(rvFile, JSON.stringify({ 'contrast-cc-metal-qemu-tdx-1a2b3c4d': { tdx } }));
     const r = await generate(dir, ['--reference-values-file', rvFile, deploy]);
     ok(t, r);
-    assert.equal(pods(join(deploy, 'api.yml'))[0]!.spec.runtimeClassName, 'contrast-cc-metal-qemu-tdx-1a2b3c4d');
+    assert.equal(
+      pods(join(deploy, 'api.yml'))[0]!.spec.runtimeClassName,
+      'contrast-cc-metal-qemu-tdx-1a2b3c4d',
+    );
     const m = readManifest(dir);
     assert.deepEqual(m.ReferenceValues.tdx?.[0], { ...tdx[0] });
     // Only MrSeam is left for the user.
@@ -199,8 +273,23 @@ describe('contrast generate on the lab registry', () => {
     assert.deepEqual(snapshot(deploy), inputs);
     const docs = parseAllDocuments(readFileSync(out, 'utf8')) as ReturnType<typeof parseDocument>[];
     const kinds = docs.map((d) => (d.toJS() as { kind: string; metadata: { name: string } }).metadata.name);
-    assert.deepEqual(kinds.sort(), ['api', 'api', 'api-config', 'coordinator', 'coordinator', 'coordinator-ready', 'web', 'web']);
-    const bad = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-o', join(dir, 'missing-dir', 'x.yml'), deploy]);
+    assert.deepEqual(kinds.sort(), [
+      'api',
+      'api',
+      'api-config',
+      'coordinator',
+      'coordinator',
+      'coordinator-ready',
+      'web',
+      'web',
+    ]);
+    const bad = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '-o',
+      join(dir, 'missing-dir', 'x.yml'),
+      deploy,
+    ]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--output .*missing-dir\/x\.yml: directory .* does not exist/);
   });
@@ -216,7 +305,12 @@ describe('contrast generate on the lab registry', () => {
     const otherKey = 'f'.repeat(64);
     writeFileSync(
       join(dir, 'manifest.json'),
-      JSON.stringify({ Policies: { ['0'.repeat(64)]: { SANs: ['old', '*'] } }, ReferenceValues: { snp }, WorkloadOwnerKeyDigests: [otherKey], SeedshareOwnerPubKeys: [] }),
+      JSON.stringify({
+        Policies: { ['0'.repeat(64)]: { SANs: ['old', '*'] } },
+        ReferenceValues: { snp },
+        WorkloadOwnerKeyDigests: [otherKey],
+        SeedshareOwnerPubKeys: [],
+      }),
     );
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
     ok(t, r);
@@ -225,13 +319,23 @@ describe('contrast generate on the lab registry', () => {
     assert.deepEqual(m.ReferenceValues, { snp });
     assert.equal(m.Policies['0'.repeat(64)], undefined);
     assert.equal(Object.keys(m.Policies).length, 3);
-    assert.deepEqual(m.WorkloadOwnerKeyDigests, [workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')), otherKey].sort());
+    assert.deepEqual(
+      m.WorkloadOwnerKeyDigests,
+      [workloadOwnerKeyDigest(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')), otherKey].sort(),
+    );
 
     const d = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--disable-updates', deploy]);
     ok(t, d);
     assert.equal(readManifest(dir).WorkloadOwnerKeyDigests, null);
     assert.match(readFileSync(join(dir, 'manifest.json'), 'utf8'), /"WorkloadOwnerKeyDigests": null/);
-    const conflict = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--disable-updates', '-w', join(dir, 'workload-owner.pem'), deploy]);
+    const conflict = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--disable-updates',
+      '-w',
+      join(dir, 'workload-owner.pem'),
+      deploy,
+    ]);
     assert.equal(conflict.code, 1);
     assert.match(conflict.stderr, /--add-workload-owner-key conflicts with --disable-updates/);
   });
@@ -252,10 +356,21 @@ describe('contrast generate on the lab registry', () => {
     writeFileSync(k1, newWorkloadOwnerKey());
     writeFileSync(k2, newWorkloadOwnerKey());
     ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-w', k1, '-w', k2, deploy]));
-    assert.deepEqual(readManifest(dir).WorkloadOwnerKeyDigests, [k1, k2].map((k) => workloadOwnerKeyDigest(readFileSync(k, 'utf8'))).sort());
+    assert.deepEqual(
+      readManifest(dir).WorkloadOwnerKeyDigests,
+      [k1, k2].map((k) => workloadOwnerKeyDigest(readFileSync(k, 'utf8'))).sort(),
+    );
     assert.equal(existsSync(join(dir, 'workload-owner.pem')), false);
     const before = snapshot(dir);
-    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '-w', k1, '-w', join(dir, 'nope.pem'), deploy]);
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '-w',
+      k1,
+      '-w',
+      join(dir, 'nope.pem'),
+      deploy,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /reading key .*nope\.pem/);
     const now = snapshot(dir);
@@ -271,14 +386,28 @@ describe('contrast generate on the lab registry', () => {
     const repl = join(dir, 'replacements.txt');
     const target = `${l.a}/test/multi:v1@${seed.multiV1}`;
     writeFileSync(repl, `# release pins\nghcr.io/edgelesssys/contrast/initializer:latest=${target}\n`);
-    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--image-replacements', repl, '--insecure-registry', l.a, deploy]);
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--image-replacements',
+      repl,
+      '--insecure-registry',
+      l.a,
+      deploy,
+    ]);
     ok(t, r);
     assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/initializer/);
     assert.match(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/service-mesh-proxy:latest/);
     assert.equal(pods(join(deploy, 'web.yml'))[0]!.spec.initContainers?.[0]?.image, target);
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, 'just-an-image\n');
-    const b = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--image-replacements', bad, deploy]);
+    const b = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--image-replacements',
+      bad,
+      deploy,
+    ]);
     assert.equal(b.code, 1);
     assert.match(b.stderr, /bad\.txt:1: "just-an-image" is not an image=replacement line/);
   });
@@ -286,7 +415,16 @@ describe('contrast generate on the lab registry', () => {
   test('--skip-initializer and --skip-service-mesh inject nothing', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
-    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--skip-initializer', '--skip-service-mesh', deploy]));
+    ok(
+      t,
+      await generate(dir, [
+        '--reference-values',
+        'Metal-QEMU-SNP',
+        '--skip-initializer',
+        '--skip-service-mesh',
+        deploy,
+      ]),
+    );
     for (const f of ['web.yml', 'api.yml']) {
       const p = pods(join(deploy, f))[0]!;
       assert.equal(p.spec.initContainers, undefined, f);
@@ -297,14 +435,98 @@ describe('contrast generate on the lab registry', () => {
   test('debug shell: injected, initdata carries contrast.insecure-debug, idempotent', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
-    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', '--inject-image-store', deploy]));
+    ok(
+      t,
+      await generate(dir, [
+        '--reference-values',
+        'Metal-QEMU-SNP',
+        '--insecure-enable-debug-shell-access',
+        '--inject-image-store',
+        deploy,
+      ]),
+    );
     const web = pods(join(deploy, 'web.yml'))[0]!;
-    assert.deepEqual(web.spec.initContainers?.map((c) => c.name), ['pvc-holder', 'contrast-initializer', 'contrast-debug-shell', 'contrast-service-mesh']);
-    const toml = (await import('node:zlib')).gunzipSync(Buffer.from(web.annotations[INITDATA_ANNOTATION]!, 'base64')).toString();
+    assert.deepEqual(
+      web.spec.initContainers?.map((c) => c.name),
+      ['pvc-holder', 'contrast-initializer', 'contrast-debug-shell', 'contrast-service-mesh'],
+    );
+    const toml = (await import('node:zlib'))
+      .gunzipSync(Buffer.from(web.annotations[INITDATA_ANNOTATION]!, 'base64'))
+      .toString();
     assert.match(toml, /"contrast\.insecure-debug" = '''\ntrue'''|"contrast\.insecure-debug" = "true"/);
     const before = snapshot(deploy);
-    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', '--inject-image-store', deploy]));
+    ok(
+      t,
+      await generate(dir, [
+        '--reference-values',
+        'Metal-QEMU-SNP',
+        '--insecure-enable-debug-shell-access',
+        '--inject-image-store',
+        deploy,
+      ]),
+    );
     assert.deepEqual(snapshot(deploy), before);
+  });
+
+  test("the Contrast guide's DOCKER_CONFIG=$(mktemp) script, unchanged, generates with the credential it wrote", async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const { dir, deploy } = workspace();
+    // api.yml now needs registry b, which refuses anonymous pulls.
+    const api = join(deploy, 'api.yml');
+    const text = readFileSync(api, 'utf8');
+    writeFileSync(
+      api,
+      text.replace(/image: registry\.example\.com\/demo\/api:v1@/, `image: ${l.b}/test/app:v1-docker@`),
+    );
+    const bin = join(dir, 'bin');
+    const tmp = join(dir, 'tmp');
+    mkdirSync(bin);
+    mkdirSync(tmp);
+    installContrast(bin);
+    const script = join(dir, 'guide.sh');
+    writeFileSync(script, fillGuideScript(l.b, l.user, l.pass));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
+      TMPDIR: tmp,
+      HOME: dir,
+    };
+    delete env['DOCKER_CONFIG'];
+    delete env['REGISTRY_AUTH_FILE'];
+    const conf = registriesConf(l);
+    const r = await new Promise<CliResult>((done, fail) => {
+      const child = spawn(
+        'sh',
+        [
+          script,
+          '--log-level',
+          'debug',
+          '--no-progress',
+          '--registries-conf',
+          conf,
+          '--ca-file',
+          l.caCert,
+          '--reference-values',
+          'Metal-QEMU-SNP',
+          'deploy',
+        ],
+        { cwd: dir, env },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    });
+    ok(t, r);
+    // The credential came from the mktemp file itself (not <file>/config.json, not anonymous).
+    assert.match(r.stderr, new RegExp(`${escapeRegExp(tmp)}/tmp\\.[^,\\s]*, key "${escapeRegExp(l.b)}"`));
+    assert.ok(!(r.stdout + r.stderr).includes(l.pass), 'the password must never be printed');
+    assert.ok(!(r.stdout + r.stderr).includes(Buffer.from(`${l.user}:${l.pass}`).toString('base64')));
+    const apiPod = pods(api)[0]!;
+    assert.ok(apiPod.annotations[INITDATA_ANNOTATION]);
   });
 });
 
@@ -352,9 +574,16 @@ describe('failures leave every file byte-identical', () => {
     await expectUntouched(
       t,
       (deploy, dir, l) => {
-        edit(join(deploy, 'api.yml'), /image: registry\.example\.com\/demo\/api:v1@/, `image: ${l.b}/test/app:v1@`);
+        edit(
+          join(deploy, 'api.yml'),
+          /image: registry\.example\.com\/demo\/api:v1@/,
+          `image: ${l.b}/test/app:v1@`,
+        );
         const auth = join(dir, 'bad-auth.json');
-        writeFileSync(auth, JSON.stringify({ auths: { [l.b]: { auth: Buffer.from(`${l.user}:wrong`).toString('base64') } } }));
+        writeFileSync(
+          auth,
+          JSON.stringify({ auths: { [l.b]: { auth: Buffer.from(`${l.user}:wrong`).toString('base64') } } }),
+        );
         return ['--authfile', auth, '--ca-file', l.caCert];
       },
       (l) => new RegExp(`${escapeRegExp(l.b)}[\\s\\S]*(401|unauthorized|credentials|password)`, 'i'),
@@ -372,7 +601,12 @@ describe('failures leave every file byte-identical', () => {
   test('unsupported volume', async (t) => {
     await expectUntouched(
       t,
-      (deploy) => edit(join(deploy, 'api.yml'), /configMap:\n {12}name: api-config/, 'hostPath:\n            path: /etc/api'),
+      (deploy) =>
+        edit(
+          join(deploy, 'api.yml'),
+          /configMap:\n {12}name: api-config/,
+          'hostPath:\n            path: /etc/api',
+        ),
       /api\.yml: Deployment\/api: container "api": NoSharedFSMount: volume "config" \(mounted at \/etc\/api\) is of type hostPath/,
     );
   });
@@ -384,7 +618,12 @@ describe('failures leave every file byte-identical', () => {
         const text = readFileSync(join(deploy, 'coordinator.yml'), 'utf8').split('\n---\n')[0]!;
         writeFileSync(
           join(deploy, 'coordinator2.yml'),
-          text.replace('name: coordinator\n', 'name: coordinator2\n').replace(/image: ghcr\.io\/edgelesssys\/contrast\/coordinator:latest(@sha256:[0-9a-f]+)?/, `image: registry.example.com/demo/api:v1@${seed.appV1Docker}`),
+          text
+            .replace('name: coordinator\n', 'name: coordinator2\n')
+            .replace(
+              /image: ghcr\.io\/edgelesssys\/contrast\/coordinator:latest(@sha256:[0-9a-f]+)?/,
+              `image: registry.example.com/demo/api:v1@${seed.appV1Docker}`,
+            ),
         );
       },
       /expected exactly 1 policy with role 'coordinator', got 2/,
@@ -404,6 +643,10 @@ describe('failures leave every file byte-identical', () => {
   });
 
   test('malformed YAML', async (t) => {
-    await expectUntouched(t, (deploy) => writeFileSync(join(deploy, 'broken.yaml'), 'apiVersion: v1\nkind: [Pod\n'), /broken\.yaml:\d+:\d+: invalid YAML/);
+    await expectUntouched(
+      t,
+      (deploy) => writeFileSync(join(deploy, 'broken.yaml'), 'apiVersion: v1\nkind: [Pod\n'),
+      /broken\.yaml:\d+:\d+: invalid YAML/,
+    );
   });
 });
