@@ -46,6 +46,8 @@ interface Frame {
 }
 
 const IN_PROGRESS = Symbol('in-progress');
+/** resolved function rule per call expression, valid while the rule tree it was found in is current */
+const callSites = new WeakMap<Expr, { root: RuleNode; node: RuleNode }>();
 const MEMO = Symbol('memo');
 
 export interface EvalShared {
@@ -89,7 +91,11 @@ export class Evaluator {
   /** set when an array pattern met an array of another length (some-in reports it if nothing matched) */
   private lenMismatch = false;
 
-  constructor(readonly shared: EvalShared) {}
+  private readonly bctx: BuiltinContext;
+
+  constructor(readonly shared: EvalShared) {
+    this.bctx = { strict: shared.strict, nowNs: shared.nowNs };
+  }
 
   // ------------------------------------------------------------------ bodies
   evalBody(lits: Literal[], i: number, env: Env, ctx: Ctx, k: K): boolean {
@@ -212,25 +218,12 @@ export class Evaluator {
     let any = false;
     this.evalExpr(lit.coll, env, ctx, (coll) => {
       any = true;
-      const each = (kv: Value | null, v: Value): boolean => {
-        let sat = false;
-        this.shadowing([lit.key, lit.value], env, () => {
-          const body = (): boolean => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true));
-          if (lit.key) return this.match(lit.key, kv as Value, env, ctx, () => this.match(lit.value, v, env, ctx, body));
-          return this.match(lit.value, v, env, ctx, body);
-        });
-        if (!sat) {
-          ok = false;
-          return true;
-        }
-        return false;
-      };
       if (Array.isArray(coll)) {
-        for (let i = 0; i < coll.length; i++) if (each(i, coll[i]!)) return true;
+        for (let i = 0; i < coll.length; i++) if (!this.everyElem(lit, i, coll[i]!, env, ctx)) return !(ok = false);
       } else if (coll instanceof RSet) {
-        for (const v of coll.sortedValues()) if (each(v, v)) return true;
+        for (const v of coll.sortedValues()) if (!this.everyElem(lit, v, v, env, ctx)) return !(ok = false);
       } else if (coll instanceof RObject) {
-        for (const [kk, v] of coll.sortedEntries()) if (each(kk, v)) return true;
+        for (const [kk, v] of coll.sortedEntries()) if (!this.everyElem(lit, kk, v, env, ctx)) return !(ok = false);
       } else {
         ok = false;
       }
@@ -238,6 +231,20 @@ export class Evaluator {
     });
     if (!any) return false;
     return ok ? k() : false;
+  }
+
+  /** does the body of `every` hold for this element? */
+  private everyElem(lit: Extract<Literal, { t: 'every' }>, kv: Value, v: Value, env: Env, ctx: Ctx): boolean {
+    let sat = false;
+    this.shadowing([lit.key, lit.value], env, () => {
+      if (lit.key) {
+        return this.match(lit.key, kv, env, ctx, () =>
+          this.match(lit.value, v, env, ctx, () => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true))),
+        );
+      }
+      return this.match(lit.value, v, env, ctx, () => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true)));
+    });
+    return sat;
   }
 
   /** expression as a literal: succeeds for each value that is not false */
@@ -267,9 +274,8 @@ export class Evaluator {
       if (l.items.length !== r.items.length) {
         throw evalErr('mismatch in number of array elements', at, this.file);
       }
-      const step = (i: number): boolean =>
-        i === l.items.length ? k() : this.unify(l.items[i]!, r.items[i]!, env, ctx, () => step(i + 1), at, isAssign);
-      return step(0);
+      const pairs: [Expr, Expr][] = l.items.map((x, i) => [x, r.items[i]!]);
+      return this.unifyPairs(pairs, 0, env, ctx, k, at, isAssign);
     }
     if (l.t === 'object' && r.t === 'object' && this.isPattern(l, env) && this.isPattern(r, env)) {
       const lk = l.entries.map(([ke]) => this.evalOne(ke, env, ctx));
@@ -286,8 +292,7 @@ export class Evaluator {
         }
         pairs.push([l.entries[li]![1], r.entries[j]![1]]);
       }
-      const step = (j: number): boolean => (j === pairs.length ? k() : this.unify(pairs[j]![0], pairs[j]![1], env, ctx, () => step(j + 1), at, isAssign));
-      return step(0);
+      return this.unifyPairs(pairs, 0, env, ctx, k, at, isAssign);
     }
     const ls = shapeOf(l);
     const rs = shapeOf(r);
@@ -305,6 +310,11 @@ export class Evaluator {
       return this.evalExpr(l, env, ctx, (lv) => this.match(r, lv, env, ctx, k, at));
     }
     return this.evalExpr(l, env, ctx, (lv) => this.evalExpr(r, env, ctx, (rv) => (equal(lv, rv) ? k() : false)));
+  }
+
+  private unifyPairs(pairs: [Expr, Expr][], j: number, env: Env, ctx: Ctx, k: K, at: Expr, isAssign: boolean): boolean {
+    if (j === pairs.length) return k();
+    return this.unify(pairs[j]![0], pairs[j]![1], env, ctx, () => this.unifyPairs(pairs, j + 1, env, ctx, k, at, isAssign), at, isAssign);
   }
 
   /** does the term contain an unbound local variable outside of refs/calls (a binding position)? */
@@ -375,9 +385,7 @@ export class Evaluator {
           }
           return false;
         }
-        const step = (i: number): boolean =>
-          i === keys.length ? k() : this.match(p.entries[i]![1], v.get(keys[i]!)!, env, ctx, () => step(i + 1), at);
-        return step(0);
+        return this.matchEntries(p.entries, keys, v, 0, env, ctx, k, at);
       }
       case 'scalar':
         if (Array.isArray(p.v) && Array.isArray(v) && p.v.length !== v.length) this.lenMismatch = true;
@@ -386,6 +394,11 @@ export class Evaluator {
         break;
     }
     return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
+  }
+
+  private matchEntries(entries: [Expr, Expr][], keys: Value[], v: RObject, i: number, env: Env, ctx: Ctx, k: K, at: Expr | undefined): boolean {
+    if (i === keys.length) return k();
+    return this.match(entries[i]![1], v.get(keys[i]!)!, env, ctx, () => this.matchEntries(entries, keys, v, i + 1, env, ctx, k, at), at);
   }
 
   private matchItems(items: Expr[], v: Value[], i: number, env: Env, ctx: Ctx, k: K, at: Expr | undefined): boolean {
@@ -977,28 +990,15 @@ export class Evaluator {
         continue;
       }
       if (r.args.length !== args.length) continue;
-      const env: Env = new Map();
-      let v: Value | undefined;
-      const bindArgs = (i: number): boolean => {
-        if (i === args.length) {
-          const got = this.evalRuleDef(r, ctx, env, false, 'functions');
-          if (got !== undefined) {
-            if (v !== undefined && !equal(v, got)) {
-              throw new RegoEvalError('functions must not produce multiple outputs for same inputs', r.loc);
-            }
-            v = got;
-          }
-          return false;
-        }
-        const savedFile = this.file;
-        this.file = r.module.file;
-        try {
-          return this.match(r.args[i]!, args[i]!, env, ctx, () => bindArgs(i + 1));
-        } finally {
-          this.file = savedFile;
-        }
-      };
-      bindArgs(0);
+      const st: { v: Value | undefined } = { v: undefined };
+      const savedFile = this.file;
+      this.file = r.module.file;
+      try {
+        this.bindFnArgs(r, args, 0, new Map(), ctx, st);
+      } finally {
+        this.file = savedFile;
+      }
+      const v = st.v;
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v)) {
         throw new RegoEvalError(
@@ -1013,6 +1013,30 @@ export class Evaluator {
     return result;
   }
 
+  /** binds a definition's parameters to the arguments, then evaluates it; st.v collects its value */
+  private bindFnArgs(r: Rule, args: Value[], i: number, env: Env, ctx: Ctx, st: { v: Value | undefined }): boolean {
+    for (; i < args.length; i++) {
+      const pat = r.args[i]!;
+      if (pat.t === 'var') {
+        // plain parameter (the common case): the env is this definition's own, so no undo needed
+        const cur = env.get(pat.name);
+        if (cur === undefined) env.set(pat.name, args[i]!);
+        else if (!equal(cur, args[i]!)) return false;
+        continue;
+      }
+      const next = i + 1;
+      return this.match(pat, args[i]!, env, ctx, () => this.bindFnArgs(r, args, next, env, ctx, st));
+    }
+    const got = this.evalRuleDef(r, ctx, env, false, 'functions');
+    if (got !== undefined) {
+      if (st.v !== undefined && !equal(st.v, got)) {
+        throw new RegoEvalError('functions must not produce multiple outputs for same inputs', r.loc);
+      }
+      st.v = got;
+    }
+    return false;
+  }
+
   // ------------------------------------------------------------------ calls
   private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV, statement = false): boolean {
     const target = e.target ?? { k: 'builtin', name: e.name };
@@ -1020,36 +1044,23 @@ export class Evaluator {
     let mocked: Expr | Value | undefined;
     if (ctx.mocks) mocked = ctx.mocks.get(target.k === 'rule' ? 'data.' + target.path.join('.') : e.name);
     let arity: number;
-    let invoke: (args: Value[]) => Value | undefined;
+    // what the call invokes: a mock, a function rule, or (both unset) the builtin target.name
+    let node: RuleNode | null = null;
     if (mocked !== undefined) {
       // `with f as g` (a function) or `with f as value`
-      const m = mocked;
       arity = e.args.length;
-      invoke = (args) => this.invokeMock(m, args, ctx, e);
     } else if (target.k === 'rule') {
-      let node: RuleNode | undefined = this.shared.root;
-      for (const seg of target.path) {
-        node = node.children.get(seg);
-        if (!node) break;
-      }
-      if (!node || !node.funcs.length) {
-        // calling a non-function rule or a missing function
-        throw evalErr(`could not find function ${target.path.join('.')}`, e, this.file);
-      }
+      node = this.functionNode(e, target.path);
       arity = node.funcs[0]!.args.length;
-      const n = node;
-      invoke = (args) => this.callFunction(n, args, ctx);
     } else {
       const a = builtinArity(target.name);
       if (a === undefined) throw evalErr(`could not find function ${target.name}`, e, this.file);
       arity = a;
-      const bctx: BuiltinContext = { strict: this.shared.strict, nowNs: this.shared.nowNs };
-      invoke = (args) => this.guard(() => callBuiltin(target.name, args, bctx), e);
     }
     const nargs = e.args.length;
     if (target.k === 'builtin' && target.name === 'walk' && nargs === 2) {
       return this.evalExpr(e.args[0]!, env, ctx, (x) => {
-        const pairs = invoke([x]) as Value[];
+        const pairs = this.invoke(e, mocked, node, [x], ctx) as Value[];
         for (const pair of pairs) if (this.match(e.args[1]!, pair, env, ctx, () => k(true))) return true;
         return false;
       });
@@ -1058,13 +1069,46 @@ export class Evaluator {
       const plural = arity === 1 ? 'argument' : 'arguments';
       throw evalErr(`\`${e.name}\` expects ${arity} ${plural}`, e, this.file);
     }
-    const inArgs = e.args.slice(0, arity);
+    const inArgs = nargs === arity ? e.args : e.args.slice(0, arity);
     return this.evalList(inArgs, 0, [], env, ctx, (vals) => {
-      const r = invoke(vals);
+      const r = this.invoke(e, mocked, node, vals, ctx);
       if (r === undefined) return false;
       if (nargs === arity + 1) return this.match(e.args[arity]!, r, env, ctx, () => k(true));
       return k(r);
     });
+  }
+
+  /** The function rule a call names (resolved once per call site and rule tree). */
+  private functionNode(e: Extract<Expr, { t: 'call' }>, path: string[]): RuleNode {
+    const root = this.shared.root;
+    const hit = callSites.get(e);
+    if (hit && hit.root === root) return hit.node;
+    let node: RuleNode | undefined = root;
+    for (const seg of path) {
+      node = node.children.get(seg);
+      if (!node) break;
+    }
+    if (!node || !node.funcs.length) {
+      // calling a non-function rule or a missing function
+      throw evalErr(`could not find function ${path.join('.')}`, e, this.file);
+    }
+    callSites.set(e, { root, node });
+    return node;
+  }
+
+  private invoke(e: Extract<Expr, { t: 'call' }>, mocked: Expr | Value | undefined, node: RuleNode | null, args: Value[], ctx: Ctx): Value | undefined {
+    if (mocked !== undefined) return this.invokeMock(mocked, args, ctx, e);
+    if (node) return this.callFunction(node, args, ctx);
+    const name = e.target?.k === 'builtin' ? e.target.name : e.name;
+    try {
+      return callBuiltin(name, args, this.bctx);
+    } catch (err) {
+      if (err instanceof BuiltinError) {
+        if (this.shared.strict) throw evalErr(err.message, e, this.file);
+        return undefined;
+      }
+      throw err;
+    }
   }
 
   private invokeMock(m: Expr | Value, args: Value[], ctx: Ctx, at: Expr): Value | undefined {
