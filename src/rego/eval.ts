@@ -532,13 +532,27 @@ export class Evaluator {
     }
   }
 
+  /**
+   * Each combination of the items' values, as a fresh array (`acc` is one when i is 0). Constants and
+   * bound variables are read directly; only other items go through continuations.
+   */
   private evalList(items: Expr[], i: number, acc: Value[], env: Env, ctx: Ctx, k: (vals: Value[]) => boolean): boolean {
-    if (i === items.length) return k(acc.slice());
-    return this.evalExpr(items[i]!, env, ctx, (v) => {
-      acc[i] = v;
-      const r = this.evalList(items, i + 1, acc, env, ctx, k);
-      acc.length = i;
-      return r;
+    const start = i;
+    for (; i < items.length; i++) {
+      const it = items[i]!;
+      if (it.t === 'scalar') acc[i] = it.v;
+      else if (it.t === 'var') {
+        const v = env.get(it.name);
+        if (v === undefined) return false;
+        acc[i] = v;
+      } else break;
+    }
+    // reached directly from the caller, acc is not written again after k: no copy needed
+    if (i === items.length) return k(start === 0 ? acc : acc.slice(0, items.length));
+    const at = i;
+    return this.evalExpr(items[at]!, env, ctx, (v) => {
+      acc[at] = v;
+      return this.evalList(items, at + 1, acc, env, ctx, k);
     });
   }
 
@@ -598,6 +612,11 @@ export class Evaluator {
   // ------------------------------------------------------------------ refs
   private evalRef(e: Extract<Expr, { t: 'ref' }>, env: Env, ctx: Ctx, k: KV): boolean {
     if (e.head.t === 'data') return this.evalDataRef(e.path, 0, this.shared.root, env, ctx, k);
+    if (e.head.t === 'var') {
+      const hv = env.get(e.head.name);
+      return hv === undefined ? false : this.walk(hv, e.path, 0, env, ctx, k);
+    }
+    if (e.head.t === 'input') return ctx.input === undefined ? false : this.walk(ctx.input, e.path, 0, env, ctx, k);
     return this.evalExpr(e.head, env, ctx, (hv) => this.walk(hv, e.path, 0, env, ctx, k));
   }
 
