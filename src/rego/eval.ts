@@ -3,7 +3,7 @@
 // rule with a constant value found one). Variable bindings live in one Map per rule body with undo
 // on backtrack. Rule values are cached per evaluation context (a `with` creates a fresh context).
 import type { Expr, Literal, Rule, WithMod } from './ast.js';
-import { builtinArity, callBuiltin, type BuiltinContext } from './builtins/index.js';
+import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from './builtins/index.js';
 import type { RuleNode } from './compile.js';
 import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
 import { arith, setOp } from './numbers.js';
@@ -46,8 +46,27 @@ interface Frame {
 }
 
 const IN_PROGRESS = Symbol('in-progress');
-/** resolved function rule per call expression, valid while the rule tree it was found in is current */
-const callSites = new WeakMap<Expr, { root: RuleNode; node: RuleNode }>();
+const NO_LITERALS: Literal[] = [];
+
+interface DefResult {
+  found: boolean;
+  out: Value;
+}
+/** What a call expression invokes (see Evaluator.resolveCall). */
+interface CallSite {
+  /** rule tree a function rule was found in */
+  root: RuleNode;
+  node: RuleNode | null;
+  fn: BuiltinFn | null;
+  arity: number;
+  /** key of a `with` replacement of this function */
+  mockKey: string;
+  print: boolean;
+  walk: boolean;
+  /** name of the missing function (such sites are not cached) */
+  missing: string | null;
+}
+const callSites = new WeakMap<Expr, CallSite>();
 const MEMO = Symbol('memo');
 
 export interface EvalShared {
@@ -903,31 +922,49 @@ export class Evaluator {
 
   /** evaluate a definition and its else chain; values from several solutions must agree */
   private evalRuleDef(r: Rule, ctx: Ctx, env: Env, firstOnly: boolean, what = 'rules'): Value | undefined {
-    return this.withRule(r, () => {
-      const chain: { value: Expr | null; body: Literal[] }[] = [{ value: r.value, body: r.body ?? [] }, ...r.elses];
-      for (const step of chain) {
-        let out: Value | undefined;
-        let found = false;
-        const valueExpr: Expr = step.value ?? { t: 'scalar', v: true, p: r.p };
-        this.runBody(r, step.body, env, ctx, () => {
-          return this.evalExpr(valueExpr, env, ctx, (v) => {
-            found = true;
-            if (out !== undefined && !equal(out, v)) {
-              throw new RegoEvalError(
-                what === 'functions' && r.args.length > 0
-                  ? 'functions must not produce multiple outputs for same inputs'
-                  : 'complete rules should not produce multiple outputs',
-                r.loc,
-              );
-            }
-            out = v;
-            return firstOnly;
-          });
-        });
-        if (found) return out;
+    // (withRule inlined: this runs for every function call and rule definition)
+    const savedFile = this.file;
+    const savedSrc = this.src;
+    this.file = r.module.file;
+    this.src = r.module.src;
+    this.shared.depth++;
+    try {
+      const st: DefResult = { found: false, out: null };
+      this.evalDefStep(r, r.value, r.body ?? NO_LITERALS, env, ctx, firstOnly, what, st);
+      if (st.found) return st.out;
+      for (const step of r.elses) {
+        this.evalDefStep(r, step.value, step.body, env, ctx, firstOnly, what, st);
+        if (st.found) return st.out;
       }
       return undefined;
-    });
+    } finally {
+      this.shared.depth--;
+      this.file = savedFile;
+      this.src = savedSrc;
+    }
+  }
+
+  private evalDefStep(r: Rule, value: Expr | null, body: Literal[], env: Env, ctx: Ctx, firstOnly: boolean, what: string, st: DefResult): void {
+    this.runBody(r, body, env, ctx, () =>
+      value === null
+        ? this.defValue(r, true, firstOnly, what, st)
+        : this.evalExpr(value, env, ctx, (v) => this.defValue(r, v, firstOnly, what, st)),
+    );
+  }
+
+  /** records one solution's value; values from several solutions must agree */
+  private defValue(r: Rule, v: Value, firstOnly: boolean, what: string, st: DefResult): boolean {
+    if (st.found && !equal(st.out, v)) {
+      throw new RegoEvalError(
+        what === 'functions' && r.args.length > 0
+          ? 'functions must not produce multiple outputs for same inputs'
+          : 'complete rules should not produce multiple outputs',
+        r.loc,
+      );
+    }
+    st.found = true;
+    st.out = v;
+    return firstOnly;
   }
 
   private evalSetRule(r: Rule, ctx: Ctx, out: RSet): void {
@@ -1058,69 +1095,79 @@ export class Evaluator {
 
   // ------------------------------------------------------------------ calls
   private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV, statement = false): boolean {
-    const target = e.target ?? { k: 'builtin', name: e.name };
-    if (target.k === 'builtin' && target.name === 'print') return this.evalPrint(e, env, ctx, k);
+    let site = callSites.get(e);
+    if (site === undefined || (site.node !== null && site.root !== this.shared.root)) site = this.resolveCall(e);
+    if (site.print) return this.evalPrint(e, env, ctx, k);
     let mocked: Expr | Value | undefined;
-    if (ctx.mocks) mocked = ctx.mocks.get(target.k === 'rule' ? 'data.' + target.path.join('.') : e.name);
-    let arity: number;
-    // what the call invokes: a mock, a function rule, or (both unset) the builtin target.name
-    let node: RuleNode | null = null;
-    if (mocked !== undefined) {
-      // `with f as g` (a function) or `with f as value`
-      arity = e.args.length;
-    } else if (target.k === 'rule') {
-      node = this.functionNode(e, target.path);
-      arity = node.funcs[0]!.args.length;
-    } else {
-      const a = builtinArity(target.name);
-      if (a === undefined) throw evalErr(`could not find function ${target.name}`, e, this.file);
-      arity = a;
-    }
+    if (ctx.mocks) mocked = ctx.mocks.get(site.mockKey);
+    if (mocked === undefined && site.missing !== null) throw evalErr(`could not find function ${site.missing}`, e, this.file);
+    // `with f as g` (a function) or `with f as value` takes the call's own arity
+    const arity = mocked !== undefined ? e.args.length : site.arity;
     const nargs = e.args.length;
-    if (target.k === 'builtin' && target.name === 'walk' && nargs === 2) {
+    if (site.walk && nargs === 2) {
       return this.evalExpr(e.args[0]!, env, ctx, (x) => {
-        const pairs = this.invoke(e, mocked, node, [x], ctx) as Value[];
+        const pairs = this.invoke(e, site, mocked, [x], ctx) as Value[];
         for (const pair of pairs) if (this.match(e.args[1]!, pair, env, ctx, () => k(true))) return true;
         return false;
       });
     }
-    if (nargs !== arity && !(nargs === arity + 1 && (statement || target.k === 'rule'))) {
+    if (nargs !== arity && !(nargs === arity + 1 && (statement || site.node !== null))) {
       const plural = arity === 1 ? 'argument' : 'arguments';
       throw evalErr(`\`${e.name}\` expects ${arity} ${plural}`, e, this.file);
     }
     const inArgs = nargs === arity ? e.args : e.args.slice(0, arity);
     return this.evalList(inArgs, 0, [], env, ctx, (vals) => {
-      const r = this.invoke(e, mocked, node, vals, ctx);
+      const r = this.invoke(e, site, mocked, vals, ctx);
       if (r === undefined) return false;
       if (nargs === arity + 1) return this.match(e.args[arity]!, r, env, ctx, () => k(true));
       return k(r);
     });
   }
 
-  /** The function rule a call names (resolved once per call site and rule tree). */
-  private functionNode(e: Extract<Expr, { t: 'call' }>, path: string[]): RuleNode {
+  /**
+   * What a call expression invokes, resolved once per call site (function rules again when the rule
+   * tree changed). A missing function is an error only when the call is evaluated, as before.
+   */
+  private resolveCall(e: Extract<Expr, { t: 'call' }>): CallSite {
+    const target = e.target ?? { k: 'builtin', name: e.name };
     const root = this.shared.root;
-    const hit = callSites.get(e);
-    if (hit && hit.root === root) return hit.node;
-    let node: RuleNode | undefined = root;
-    for (const seg of path) {
-      node = node.children.get(seg);
-      if (!node) break;
+    let site: CallSite;
+    if (target.k === 'rule') {
+      let node: RuleNode | undefined = root;
+      for (const seg of target.path) {
+        node = node.children.get(seg);
+        if (!node) break;
+      }
+      const mockKey = 'data.' + target.path.join('.');
+      if (!node || !node.funcs.length) {
+        // calling a non-function rule or a missing function (unless mocked by `with`)
+        site = { root, node: null, fn: null, arity: -1, mockKey, print: false, walk: false, missing: target.path.join('.') };
+      } else {
+        site = { root, node, fn: null, arity: node.funcs[0]!.args.length, mockKey, print: false, walk: false, missing: null };
+      }
+    } else {
+      const b = lookupBuiltin(target.name);
+      site = {
+        root,
+        node: null,
+        fn: b ? b.fn : null,
+        arity: b ? b.arity : -1,
+        mockKey: e.name,
+        print: target.name === 'print',
+        walk: target.name === 'walk',
+        missing: b || target.name === 'print' ? null : target.name,
+      };
     }
-    if (!node || !node.funcs.length) {
-      // calling a non-function rule or a missing function
-      throw evalErr(`could not find function ${path.join('.')}`, e, this.file);
-    }
-    callSites.set(e, { root, node });
-    return node;
+    if (site.missing === null) callSites.set(e, site);
+    return site;
   }
 
-  private invoke(e: Extract<Expr, { t: 'call' }>, mocked: Expr | Value | undefined, node: RuleNode | null, args: Value[], ctx: Ctx): Value | undefined {
+  private invoke(e: Extract<Expr, { t: 'call' }>, site: CallSite, mocked: Expr | Value | undefined, args: Value[], ctx: Ctx): Value | undefined {
     if (mocked !== undefined) return this.invokeMock(mocked, args, ctx, e);
-    if (node) return this.callFunction(node, args, ctx);
-    const name = e.target?.k === 'builtin' ? e.target.name : e.name;
+    if (site.node) return this.callFunction(site.node, args, ctx);
+    if (site.fn === null) return undefined;
     try {
-      return callBuiltin(name, args, this.bctx);
+      return site.fn(args, this.bctx);
     } catch (err) {
       if (err instanceof BuiltinError) {
         if (this.shared.strict) throw evalErr(err.message, e, this.file);
