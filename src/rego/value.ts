@@ -174,6 +174,27 @@ export function equal(a: Value, b: Value): boolean {
   if (a === b) return true;
   const ta = typeof a;
   if (ta === 'string' || ta === 'boolean' || a === null || b === null) return false;
+  // Composites without sorting: sizes first, then members by canonical key (a key missing from the
+  // other side falls back to the ordering, which decides mixed number representations).
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equal(a[i]!, b[i]!)) return false;
+    return true;
+  }
+  if (a instanceof RSet) {
+    if (!(b instanceof RSet) || a.m.size !== b.m.size) return false;
+    for (const key of a.m.keys()) if (!b.m.has(key)) return compare(a, b) === 0;
+    return true;
+  }
+  if (a instanceof RObject) {
+    if (!(b instanceof RObject) || a.m.size !== b.m.size) return false;
+    for (const [key, ea] of a.m) {
+      const eb = b.m.get(key);
+      if (eb === undefined) return compare(a, b) === 0;
+      if (!equal(ea[1], eb[1])) return false;
+    }
+    return true;
+  }
   return compare(a, b) === 0;
 }
 
