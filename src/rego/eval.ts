@@ -18,7 +18,11 @@ import {
   type Value,
 } from './value.js';
 
-export type Env = Map<string, Value>;
+/**
+ * Variable bindings of a rule body. An unbound variable maps to undefined (or is absent): unbinding
+ * stores undefined rather than deleting, which keeps the Map's entries in place on backtracking.
+ */
+export type Env = Map<string, Value | undefined>;
 type K = () => boolean;
 type KV = (v: Value) => boolean;
 
@@ -141,7 +145,7 @@ export class Evaluator {
           const old = env.get(v);
           if (old !== undefined) {
             saved.push([v, old]);
-            env.delete(v);
+            env.set(v, undefined);
           }
         }
         const r = k();
@@ -186,7 +190,7 @@ export class Evaluator {
         const old = env.get(n);
         if (old !== undefined) {
           saved.push([n, old]);
-          env.delete(n);
+          env.set(n, undefined);
         }
       }
     }
@@ -276,7 +280,7 @@ export class Evaluator {
       case 'call':
         return this.evalCall(e, env, ctx, (v) => (v === false ? false : k()), true);
       case 'in':
-        if (e.key === null && e.value.t === 'var' && !env.has(e.value.name)) {
+        if (e.key === null && e.value.t === 'var' && env.get(e.value.name) === undefined) {
           // unbound membership acts like `some x in coll` (regorus allows it in queries)
           return this.evalExpr(e.coll, env, ctx, (coll) => this.iterateIn(null, e.value, coll, env, ctx, k, e));
         }
@@ -340,7 +344,7 @@ export class Evaluator {
   private isPattern(e: Expr, env: Env): boolean {
     switch (e.t) {
       case 'var':
-        return !env.has(e.name);
+        return env.get(e.name) === undefined;
       case 'array':
       case 'set':
         return e.items.some((x) => this.isPattern(x, env));
@@ -359,7 +363,7 @@ export class Evaluator {
         if (cur !== undefined) return equal(cur, v) ? k() : false;
         env.set(p.name, v);
         const r = k();
-        env.delete(p.name);
+        env.set(p.name, undefined);
         return r;
       }
       case 'array': {
@@ -649,7 +653,7 @@ export class Evaluator {
         cur = nv;
         continue;
       }
-      if (pe.t === 'var' && !env.has(pe.name)) {
+      if (pe.t === 'var' && env.get(pe.name) === undefined) {
         const name = pe.name;
         const rest = i + 1;
         if (Array.isArray(cur)) {
@@ -690,7 +694,7 @@ export class Evaluator {
   private bindWalk(name: string, key: Value, val: Value, path: Expr[], rest: number, env: Env, ctx: Ctx, k: KV): boolean {
     env.set(name, key);
     const r = this.walk(val, path, rest, env, ctx, k);
-    env.delete(name);
+    env.set(name, undefined);
     return r;
   }
 
@@ -706,7 +710,7 @@ export class Evaluator {
     }
     const pe = path[i]!;
     if (pe.t === 'scalar') return this.dataStep(pe.v, path, i, node, env, ctx, k);
-    if (pe.t === 'var' && !env.has(pe.name)) {
+    if (pe.t === 'var' && env.get(pe.name) === undefined) {
       const v = this.nodeValue(node, ctx);
       if (v === undefined) return false;
       return this.walk(v, path, i, env, ctx, k);
@@ -1257,13 +1261,13 @@ export class Evaluator {
   }
 
   private mockValue(e: Expr, env: Env, ctx: Ctx): Expr | Value {
-    if (e.t === 'var' && !env.has(e.name)) return e;
+    if (e.t === 'var' && env.get(e.name) === undefined) return e;
     if (e.t === 'ref' && e.head.t === 'data') {
       let node: RuleNode | undefined = this.shared.root;
       for (const p of e.path) node = p.t === 'scalar' && typeof p.v === 'string' ? node?.children.get(p.v) : undefined;
       if (node && node.funcs.length) return { t: 'call', name: exprName(e)!, fn: e, args: [], p: e.p, target: { k: 'rule', path: e.path.map((p) => String((p as { v: Value }).v)) } };
     }
-    if (e.t === 'ref' && e.head.t === 'var' && !env.has(e.head.name)) return e;
+    if (e.t === 'ref' && e.head.t === 'var' && env.get(e.head.name) === undefined) return e;
     const v = this.evalOne(e, env, ctx);
     return v === undefined ? null : v;
   }
