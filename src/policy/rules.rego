@@ -359,7 +359,9 @@ expand_cap(x) := [x] if not x in {"$(default_caps)", "$(privileged_caps)"}
 mounts_allowed(p_mounts, i_mounts, ctx) if {
 	count({m.destination | some m in i_mounts}) == count(i_mounts)
 	every i in i_mounts {
+		# destination first: it picks the one candidate without a call per listed mount
 		some p in p_mounts
+		p.destination == i.destination
 		mount_allowed(p, i, ctx)
 	}
 }
