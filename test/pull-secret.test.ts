@@ -160,3 +160,42 @@ test('contrast pull-secret: -o writes mode 0600 and nothing on stdout; identity 
     for (const s of [identity, 'reg-token-secret-9', 'b-pass-secret-7']) assert.ok(!o.stderr.includes(s) && !o.stdout.includes(s), `${s} leaked`);
   }
 });
+
+test('contrast generate uses the pods\' imagePullSecrets from the input YAML (source "pull secret ns/name")', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { execFileSync } = await import('node:child_process');
+  const dir = tempDir();
+  // The pause image the policy settings need, served from a registries.conf mirror on registry a.
+  const prefix = `pstest${Date.now().toString(36)}`;
+  execFileSync(
+    'skopeo',
+    ['--policy', join(lab.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${lab.a}/test/app:v1`, `docker://${lab.a}/${prefix}/edgelesssys/kubernetes/pause:3.6`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const conf = join(dir, 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nprefix = "ghcr.io/edgelesssys"\nlocation = "ghcr.io/edgelesssys"\n[[registry.mirror]]\nlocation = "${lab.a}/${prefix}/edgelesssys"\ninsecure = true\n`);
+  const env = { ...process.env, HOME: dir, DOCKER_CONFIG: join(dir, 'docker'), NODE_EXTRA_CA_CERTS: lab.caCert };
+  const secret = await runCli(['pull-secret', lab.c, '--name', 'regcred', '--namespace', 'apps', '--authfile', lab.authFile], { env });
+  assert.equal(secret.code, 0, secret.stderr);
+  const coordinator = [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata: {name: coordinator, namespace: apps, annotations: {contrast.edgeless.systems/pod-role: coordinator}}',
+    'spec:',
+    '  runtimeClassName: contrast-cc-metal-qemu-snp',
+    '  containers:',
+    `  - {name: coordinator, image: "${lab.a}/test/app@${seed.appV1}"}`,
+  ].join('\n');
+  const app = podYaml('apps', ['regcred'], `${lab.c}/test/app@${seed.appV1}`).replace('contrast-cc', 'contrast-cc-metal-qemu-snp');
+  const yaml = join(dir, 'app.yml');
+  writeFileSync(yaml, `${app}\n---\n${coordinator}\n---\n${secret.stdout}`);
+  const emptyAuth = join(dir, 'empty.json');
+  writeFileSync(emptyAuth, '{}');
+  const args = ['--log-level', 'debug', '--workspace-dir', dir, 'generate', '--no-progress', '--skip-initializer', '--skip-service-mesh', '--reference-values', 'Metal-QEMU-SNP', '--registries-conf', conf, '--insecure-registry', lab.a, '--authfile', emptyAuth, yaml];
+  const r = await runCli(args, { env, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`credential for ${lab.c.replace(/\./g, '\\.')}/test/app: basic from pull secret apps/regcred`));
+  assert.ok(!r.stderr.includes(lab.pass) && !r.stdout.includes(lab.pass));
+  assert.ok(!r.stderr.includes(b64(`${lab.user}:${lab.pass}`)));
+});

@@ -20,6 +20,7 @@ import {
 } from '../policy/index.js';
 import type { PolicyEncoding, PolicyOptions } from '../policy/index.js';
 import { RegistryClient, parsePlatform } from '../registry/index.js';
+import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions } from './image-inspect.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
@@ -118,7 +119,9 @@ export function registerPolicyGenerate(parent: Command): void {
     };
     const settings = await loadPolicySettings(options);
 
-    const client = new RegistryClient(clientOptionsFromFlags(flags));
+    const clientOptions = clientOptionsFromFlags(flags);
+    clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries([...files, ...configFiles], workloads));
+    const client = new RegistryClient(clientOptions);
     let policies;
     try {
       const analyzer = new ImageAnalyzer({

@@ -9,6 +9,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { writeFilesAtomic } from '../internal/atomic.js';
 import { log } from '../internal/log.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile, setPodAnnotation, workloadImages } from '../kube/index.js';
+import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import { containers, describe, runtimeClassName, workloadAnnotations } from '../kube/inject-pod.js';
 import {
@@ -330,6 +331,9 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   }
 
   const clientOptions = clientOptionsFromFlags(opts.registry ?? {});
+  // AKS nodes pull with the pods' imagePullSecrets: when those Secrets are in the input, policy
+  // generation uses the same credentials (ahead of the user's own files).
+  clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries(files, workloads));
   const platform: Platform | undefined = clientOptions.platform;
   const client = new RegistryClient(clientOptions);
   try {
