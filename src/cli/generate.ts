@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
 import type { RegistryFlags } from '../registry/options.js';
-import { addRegistryOptions } from './image-inspect.js';
+import { addRegistryOptions, collect } from './options.js';
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** Flags named like the library option they set are typed by it. */
 interface GenerateFlags

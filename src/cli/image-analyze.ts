@@ -4,7 +4,7 @@ import { ImageAnalyzer, type AnalyzedImage } from '../image/index.js';
 import { formatReference } from '../reference/index.js';
 import { RegistryClient, formatPlatform, parsePlatform } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
-import { addRegistryOptions } from './image-inspect.js';
+import { addRegistryOptions } from './options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 
 interface AnalyzeFlags extends RegistryFlags, LayerFlags {

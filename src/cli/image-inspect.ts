@@ -2,19 +2,10 @@ import type { Command } from 'commander';
 import { formatReference, parseReference } from '../reference/index.js';
 import { RegistryClient, formatPlatform, type ResolvedImage } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
+import { addRegistryOptions } from './options.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Adds the registry connection flags (credentials, TLS, insecure hosts, mirrors) to a command. */
-export function addRegistryOptions(cmd: Command): Command {
-  return cmd
-    .option('--authfile <path>', 'auth file to use instead of the docker/podman config search')
-    .option('--ca-file <path>', 'extra CA certificate(s) (PEM) to trust for registries')
-    .option('--cert-dir <dir>', 'directory with *.crt CAs and a *.cert/*.key client pair, for every registry')
-    .option('--insecure-registry <host[:port]>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect)
-    .option('--registries-conf <path>', 'containers-registries.conf file with mirrors (default: CONTAINERS_REGISTRIES_CONF)');
-}
-
 interface InspectFlags extends RegistryFlags {
   json?: boolean;
   raw?: boolean;

@@ -4,6 +4,7 @@ import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { clientOptionsFromFlags } from '../registry/options.js';
 import { verifyLogin } from '../registry/verify-login.js';
+import { addTlsOptions } from './options.js';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) {
@@ -17,8 +18,7 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerLogin(parent: Command): void {
-  parent
-    .command('login')
+  addTlsOptions(parent.command('login'))
     .description(
       'Store Basic credentials for a registry where Docker would (config file or credential helper)',
     )
@@ -31,7 +31,16 @@ export function registerLogin(parent: Command): void {
     .action(
       async (
         registry: string | undefined,
-        opts: { username: string; password?: string; passwordStdin?: boolean; authfile?: string; verify: boolean },
+        opts: {
+          username: string;
+          password?: string;
+          passwordStdin?: boolean;
+          authfile?: string;
+          verify: boolean;
+          caFile?: string;
+          certDir?: string;
+          insecureRegistry?: string[];
+        },
       ) => {
         registerSecret(opts.password);
         if (opts.password !== undefined && opts.passwordStdin) {
@@ -51,7 +60,9 @@ export function registerLogin(parent: Command): void {
           throw new ContrastError('no password given', { hint: 'use --password-stdin (or -p PASSWORD)' });
         }
         if (opts.verify) {
-          const verified = await verifyLogin(registry ?? '', { username: opts.username, password }, clientOptionsFromFlags({}));
+          // The check reaches the registry the way later pulls will: same CA and insecure-registry settings.
+          const tls = { caFile: opts.caFile, certDir: opts.certDir, insecureRegistry: opts.insecureRegistry };
+          const verified = await verifyLogin(registry ?? '', { username: opts.username, password }, clientOptionsFromFlags(tls));
           log.info(verified.detail);
         }
         const stored = await storeCredential(

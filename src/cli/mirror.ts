@@ -8,9 +8,8 @@ import { confidentialWorkloadImages, formatReplacements, Mirror, type MirrorStat
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { parsePlatform } from '../registry/platform.js';
 import type { UploadMode } from '../registry/push.js';
-import { addRegistryOptions } from './image-inspect.js';
+import { addRegistryOptions, collect } from './options.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 interface MirrorFlags extends Omit<RegistryFlags, 'platform'> {
   file?: string[];

@@ -22,7 +22,7 @@ import type { PolicyEncoding, PolicyOptions } from '../policy/index.js';
 import { RegistryClient, parsePlatform } from '../registry/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
-import { addRegistryOptions } from './image-inspect.js';
+import { addRegistryOptions, collect } from './options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 
 interface Flags extends RegistryFlags, LayerFlags {
@@ -38,7 +38,6 @@ interface Flags extends RegistryFlags, LayerFlags {
   platform?: string;
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerPolicyGenerate(parent: Command): void {
   addRegistryOptions(

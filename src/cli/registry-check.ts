@@ -3,9 +3,8 @@ import { ContrastError } from '../internal/errors.js';
 import { checkImages, type ImageCheck } from '../registry/check.js';
 import { confidentialWorkloadImages } from '../registry/mirror.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
-import { addRegistryOptions } from './image-inspect.js';
+import { addRegistryOptions, collect } from './options.js';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 interface CheckFlags extends RegistryFlags {
   file?: string[];
