@@ -37,7 +37,7 @@ function tar(entries: Array<{ name: string; data: Buffer; mode?: number; dir?: b
   for (const e of entries) {
     const h = Buffer.alloc(512);
     h.write(e.name, 0, 100, 'utf8');
-    h.write(((e.mode ?? (e.dir ? 0o755 : 0o644)).toString(8)).padStart(7, '0') + '\0', 100, 8);
+    h.write((e.mode ?? (e.dir ? 0o755 : 0o644)).toString(8).padStart(7, '0') + '\0', 100, 8);
     h.write('0000000\0', 108, 8);
     h.write('0000000\0', 116, 8);
     h.write((e.dir ? 0 : e.data.length).toString(8).padStart(11, '0') + '\0', 124, 12);
@@ -72,7 +72,13 @@ function layer(entries: Parameters<typeof tar>[0]): Layer {
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function pushImage(registry: string, name: string, tag: string, layers: Layer[], cmd: string[]): Promise<string> {
+async function pushImage(
+  registry: string,
+  name: string,
+  tag: string,
+  layers: Layer[],
+  cmd: string[],
+): Promise<string> {
   const base = `http://${registry}/v2/${name}`;
   const upload = async (data: Buffer): Promise<void> => {
     const digest = sha(data);
@@ -80,7 +86,11 @@ async function pushImage(registry: string, name: string, tag: string, layers: La
     const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
     const loc = new URL(start.headers.get('location')!, `http://${registry}`);
     loc.searchParams.set('digest', digest);
-    const put = await fetch(loc, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } });
+    const put = await fetch(loc, {
+      method: 'PUT',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     if (put.status !== 201) throw new Error(`upload to ${name}: HTTP ${put.status}`);
   };
   for (const l of layers) await upload(l.gz);
@@ -97,11 +107,23 @@ async function pushImage(registry: string, name: string, tag: string, layers: La
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(l.gz), size: l.gz.length })),
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha(config),
+        size: config.length,
+      },
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: sha(l.gz),
+        size: l.gz.length,
+      })),
     }),
   );
-  const put = await fetch(`${base}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const put = await fetch(`${base}/manifests/${tag}`, {
+    method: 'PUT',
+    body: manifest,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (put.status !== 201) throw new Error(`manifest ${name}: HTTP ${put.status}`);
   return sha(manifest);
 }
@@ -117,13 +139,21 @@ async function buildImages(registry: string): Promise<{ apps: Array<{ ref: strin
     { name: 'etc/group', data: group },
     { name: 'usr/', data: Buffer.alloc(0), dir: true },
     { name: 'usr/lib/', data: Buffer.alloc(0), dir: true },
-    ...Array.from({ length: 16 }, (_, i) => ({ name: `usr/lib/libbase${i}.so`, data: bytes(`base-${i}`, MiB), mode: 0o755 })),
+    ...Array.from({ length: 16 }, (_, i) => ({
+      name: `usr/lib/libbase${i}.so`,
+      data: bytes(`base-${i}`, MiB),
+      mode: 0o755,
+    })),
   ]);
   const runtimes = ['python', 'node', 'jvm'].map((rt) =>
     layer([
       { name: `opt/`, data: Buffer.alloc(0), dir: true },
       { name: `opt/${rt}/`, data: Buffer.alloc(0), dir: true },
-      ...Array.from({ length: 8 }, (_, i) => ({ name: `opt/${rt}/lib${i}.so`, data: bytes(`${rt}-${i}`, MiB), mode: 0o755 })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        name: `opt/${rt}/lib${i}.so`,
+        data: bytes(`${rt}-${i}`, MiB),
+        mode: 0o755,
+      })),
     ]),
   );
   const apps: Array<{ ref: string }> = [];
@@ -143,8 +173,20 @@ async function buildImages(registry: string): Promise<{ apps: Array<{ ref: strin
   // What the pipeline adds: the pause image (from the settings) and the Initializer.
   const tiny = layer([{ name: 'pause', data: bytes('pause', 64 * 1024), mode: 0o755 }]);
   await pushImage(registry, `${NS}/edgelesssys/kubernetes/pause`, '3.6', [baseLayer, tiny], ['/pause']);
-  await pushImage(registry, `${NS}/edgelesssys/contrast/initializer`, 'latest', [baseLayer, tiny], ['/initializer']);
-  await pushImage(registry, `${NS}/edgelesssys/contrast/coordinator`, 'latest', [baseLayer, tiny], ['/coordinator']);
+  await pushImage(
+    registry,
+    `${NS}/edgelesssys/contrast/initializer`,
+    'latest',
+    [baseLayer, tiny],
+    ['/initializer'],
+  );
+  await pushImage(
+    registry,
+    `${NS}/edgelesssys/contrast/coordinator`,
+    'latest',
+    [baseLayer, tiny],
+    ['/coordinator'],
+  );
   return { apps, unique: unique + tiny.gz.length };
 }
 
@@ -188,10 +230,14 @@ function countRequests(logFile: string, from: number): { all: number; blobs: num
 /** The built CLI when dist/ is up to date (what users run), else the sources through tsx. */
 function cliCommand(): { argv: string[]; label: string } {
   const built = join(repo, 'dist/manifest/generate.js');
-  const fresh = existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
+  const fresh =
+    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
   return fresh
     ? { argv: [join(repo, 'bin/contrast.js')], label: 'node bin/contrast.js (dist)' }
-    : { argv: ['--import', 'tsx', join(repo, 'src/cli/main.ts')], label: 'node --import tsx src/cli/main.ts (dist/ missing or stale)' };
+    : {
+        argv: ['--import', 'tsx', join(repo, 'src/cli/main.ts')],
+        label: 'node --import tsx src/cli/main.ts (dist/ missing or stale)',
+      };
 }
 
 function generate(dir: string, conf: string, logFile: string): Run {
@@ -199,8 +245,24 @@ function generate(dir: string, conf: string, logFile: string): Run {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(
     '/usr/bin/time',
-    ['-f', '%M', process.execPath, ...cliCommand().argv, '--log-level', 'error', '--workspace-dir', dir, 'generate',
-      '--no-progress', '--reference-values', 'Metal-QEMU-SNP', '--registries-conf', conf, '--skip-service-mesh', join(dir, 'deploy')],
+    [
+      '-f',
+      '%M',
+      process.execPath,
+      ...cliCommand().argv,
+      '--log-level',
+      'error',
+      '--workspace-dir',
+      dir,
+      'generate',
+      '--no-progress',
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--registries-conf',
+      conf,
+      '--skip-service-mesh',
+      join(dir, 'deploy'),
+    ],
     { cwd: repo, encoding: 'utf8' },
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -233,12 +295,17 @@ export async function run(): Promise<void> {
   try {
     mkdirSync(join(dir, 'deploy'));
     for (let f = 0; f < 3; f++) {
-      const docs = Array.from({ length: 10 }, (_, k) => deployment(f * 10 + k, apps[(f * 10 + k) % apps.length]!.ref));
+      const docs = Array.from({ length: 10 }, (_, k) =>
+        deployment(f * 10 + k, apps[(f * 10 + k) % apps.length]!.ref),
+      );
       writeFileSync(join(dir, 'deploy', `services-${f}.yml`), docs.join('---\n'));
     }
     writeFileSync(join(dir, 'deploy', 'coordinator.yml'), COORDINATOR);
     const conf = join(dir, 'registries.conf');
-    writeFileSync(conf, `[[registry]]\nprefix = "ghcr.io/edgelesssys"\nlocation = "ghcr.io/edgelesssys"\n[[registry.mirror]]\nlocation = "${registry}/${NS}/edgelesssys"\ninsecure = true\n\n[[registry]]\nprefix = "${registry}"\nlocation = "${registry}"\ninsecure = true\n`);
+    writeFileSync(
+      conf,
+      `[[registry]]\nprefix = "ghcr.io/edgelesssys"\nlocation = "ghcr.io/edgelesssys"\n[[registry.mirror]]\nlocation = "${registry}/${NS}/edgelesssys"\ninsecure = true\n\n[[registry]]\nprefix = "${registry}"\nlocation = "${registry}"\ninsecure = true\n`,
+    );
     const images = apps.length + 3; // + pause, Initializer, Coordinator
 
     // The machine is shared: best of 2 cold runs (cache and keys removed before each) and 3 warm runs.
@@ -259,27 +326,57 @@ export async function run(): Promise<void> {
 
     // Peer: skopeo pulling the same 15 images (cold work) and inspecting them (warm work).
     // skopeo 1.9 refuses name:tag@digest, so the peer gets name@digest.
-    const refs = [...apps.map((a) => a.ref.replace(/:v1@/, '@')), ...['kubernetes/pause:3.6', 'contrast/initializer:latest', 'contrast/coordinator:latest'].map((n) => `${registry}/${NS}/edgelesssys/${n}`)];
-    const skopeoEnv = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(repo, 'test/lab/config/registries.conf') };
+    const refs = [
+      ...apps.map((a) => a.ref.replace(/:v1@/, '@')),
+      ...['kubernetes/pause:3.6', 'contrast/initializer:latest', 'contrast/coordinator:latest'].map(
+        (n) => `${registry}/${NS}/edgelesssys/${n}`,
+      ),
+    ];
+    const skopeoEnv = {
+      ...process.env,
+      CONTAINERS_REGISTRIES_CONF: join(repo, 'test/lab/config/registries.conf'),
+    };
     const policy = join(repo, 'test/lab/config/policy.json');
     const oci = join(dir, 'oci');
     const skopeoCopy = bestOf(2, () => {
       rmSync(oci, { recursive: true, force: true });
       for (const [i, ref] of refs.entries()) {
-        execFileSync('skopeo', ['--policy', policy, 'copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:img${i}`], { env: skopeoEnv, stdio: 'ignore' });
+        execFileSync(
+          'skopeo',
+          [
+            '--policy',
+            policy,
+            'copy',
+            '-q',
+            '--src-tls-verify=false',
+            `docker://${ref}`,
+            `oci:${oci}:img${i}`,
+          ],
+          { env: skopeoEnv, stdio: 'ignore' },
+        );
       }
     });
     const skopeoInspect = bestOf(3, () => {
-      for (const ref of refs) execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { env: skopeoEnv, stdio: 'ignore' });
+      for (const ref of refs)
+        execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], {
+          env: skopeoEnv,
+          stdio: 'ignore',
+        });
     });
 
     const row = (label: string, r: Run, peer: number, peerLabel: string): string =>
       `${label.padEnd(5)} ${r.seconds.toFixed(2).padStart(6)} s   ${(r.requests / images).toFixed(1).padStart(5)} req/image (${r.blobRequests} blob GETs)   peak RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB   ${(r.seconds / peer).toFixed(2)}× ${peerLabel} (${peer.toFixed(2)} s)`;
-    console.log(`30 workloads, ${apps.length} app images (+ pause, Initializer, Coordinator), ${(unique / MiB).toFixed(0)} MiB of unique compressed layers`);
+    console.log(
+      `30 workloads, ${apps.length} app images (+ pause, Initializer, Coordinator), ${(unique / MiB).toFixed(0)} MiB of unique compressed layers`,
+    );
     console.log(row('cold', cold, skopeoCopy, 'skopeo copy of all images'));
     console.log(row('warm', warm, skopeoInspect, 'skopeo inspect of all images'));
-    console.log(`first run only: seed-share owner key (RSA-4096) generation ${keygenSeconds.toFixed(2)} s, overlapped with image analysis`);
-    console.log(`warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the whole CLI process, ${cliCommand().label}; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
+    console.log(
+      `first run only: seed-share owner key (RSA-4096) generation ${keygenSeconds.toFixed(2)} s, overlapped with image analysis`,
+    );
+    console.log(
+      `warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the whole CLI process, ${cliCommand().label}; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

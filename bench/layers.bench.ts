@@ -64,7 +64,9 @@ function gigLayer(): Layer {
     const src = join(dir, 'gigsrc');
     mkdirSync(src, { recursive: true });
     sh(`cd ${src} && for i in $(seq 1 16); do head -c 64M /dev/zero > z$i; done`);
-    sh(`tar -C ${src} --sort=name -cf ${tar} . && gzip -1 -n -c ${tar} > ${gz}.tmp && mv ${gz}.tmp ${gz} && rm -rf ${src}`);
+    sh(
+      `tar -C ${src} --sort=name -cf ${tar} . && gzip -1 -n -c ${tar} > ${gz}.tmp && mv ${gz}.tmp ${gz} && rm -rf ${src}`,
+    );
   }
   return { tar, gz };
 }
@@ -78,8 +80,14 @@ async function push(target: string, layers: Layer[]): Promise<void> {
   const diffIds = [];
   for (const l of layers) {
     const d = await sha256File(l.gz);
-    sh(`ln -f ${l.gz} ${join(oci, 'blobs', 'sha256', d)} 2>/dev/null || cp ${l.gz} ${join(oci, 'blobs', 'sha256', d)}`);
-    descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${d}`, size: statSync(l.gz).size });
+    sh(
+      `ln -f ${l.gz} ${join(oci, 'blobs', 'sha256', d)} 2>/dev/null || cp ${l.gz} ${join(oci, 'blobs', 'sha256', d)}`,
+    );
+    descs.push({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: `sha256:${d}`,
+      size: statSync(l.gz).size,
+    });
     diffIds.push(`sha256:${await sha256File(l.tar)}`);
   }
   const put = (b: Buffer): { digest: string; size: number } => {
@@ -87,7 +95,16 @@ async function push(target: string, layers: Layer[]): Promise<void> {
     writeFileSync(join(oci, 'blobs', 'sha256', d), b);
     return { digest: `sha256:${d}`, size: b.length };
   };
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: {},
+        rootfs: { type: 'layers', diff_ids: diffIds },
+      }),
+    ),
+  );
   const manifest = put(
     Buffer.from(
       JSON.stringify({
@@ -101,7 +118,16 @@ async function push(target: string, layers: Layer[]): Promise<void> {
   writeFileSync(join(oci, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   writeFileSync(
     join(oci, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 't' } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': 't' },
+        },
+      ],
+    }),
   );
   sh(`skopeo copy -q --preserve-digests --dest-tls-verify=false oci:${oci}:t docker://${registry}/${target}`);
   rmSync(oci, { recursive: true, force: true });
@@ -134,13 +160,19 @@ function ours(refs: string[], verity: boolean, concurrency?: number): Promise<Ou
   `;
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
     child.on('close', (c) => {
       if (c !== 0) return reject(new Error(`engine child exited ${c}`));
-      resolve({ wallMs: performance.now() - t, ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<OursResult, 'wallMs'>) });
+      resolve({
+        wallMs: performance.now() - t,
+        ...(JSON.parse(out.trim().split('\n').pop()!) as Omit<OursResult, 'wallMs'>),
+      });
     });
   });
 }
@@ -182,7 +214,9 @@ export async function run(): Promise<void> {
   const ci = c!.analyzeMs / 1000;
   console.log(`(a) curl | gzip -dc                         ${f2(a)} s  (${f2(tarMiB / a)} MiB/s out)`);
   console.log(`(b) skopeo copy + gzip -dc + veritysetup    ${f2(b)} s`);
-  console.log(`(c) ours, --verity, whole process           ${f2(cs)} s  (analysis alone ${f2(ci)} s, peak RSS ${f2(c!.maxRssMiB)} MiB)`);
+  console.log(
+    `(c) ours, --verity, whole process           ${f2(cs)} s  (analysis alone ${f2(ci)} s, peak RSS ${f2(c!.maxRssMiB)} MiB)`,
+  );
   console.log(`ratio c/a = ${f2(cs / a)} (analysis alone ${f2(ci / a)}; target ≤ 1.25)`);
   console.log(`ratio c/b = ${f2(cs / b)} (analysis alone ${f2(ci / b)}; target ≤ 0.5)`);
 
@@ -209,5 +243,7 @@ export async function run(): Promise<void> {
       `CPU ${f2(s.cpuMs / 1000)} s = ${f2(s.cpuMs / s.analyzeMs)} cores busy on average, peak RSS ${f2(s.maxRssMiB)} MiB`,
   );
   const s1 = await ours(refs, true, 1);
-  console.log(`  same with --concurrency 1: ${f2(s1.analyzeMs / 1000)} s (${f2(s1.cpuMs / s1.analyzeMs)} cores)`);
+  console.log(
+    `  same with --concurrency 1: ${f2(s1.analyzeMs / 1000)} s (${f2(s1.cpuMs / s1.analyzeMs)} cores)`,
+  );
 }

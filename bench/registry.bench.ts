@@ -31,9 +31,21 @@ const seed = {
 function references(a: string, b: string, c: string): string[] {
   const refs: string[] = [];
   for (const h of [a, b, c]) {
-    refs.push(`${h}/test/app:v1`, `${h}/test/app:v1-docker`, `${h}/test/multi:v1`, `${h}/test/multi:v1-docker`, `${h}/test/app:v1-arm64`);
+    refs.push(
+      `${h}/test/app:v1`,
+      `${h}/test/app:v1-docker`,
+      `${h}/test/multi:v1`,
+      `${h}/test/multi:v1-docker`,
+      `${h}/test/app:v1-arm64`,
+    );
   }
-  refs.push(`${c}/public/hello:v1`, `${a}/test/multi@${seed.multiV1}`, `${b}/test/app@${seed.appV1}`, `${c}/test/multi@${seed.multiV1Docker}`, `${c}/test/app@${seed.appV1Docker}`);
+  refs.push(
+    `${c}/public/hello:v1`,
+    `${a}/test/multi@${seed.multiV1}`,
+    `${b}/test/app@${seed.appV1}`,
+    `${c}/test/multi@${seed.multiV1Docker}`,
+    `${c}/test/app@${seed.appV1Docker}`,
+  );
   return refs;
 }
 
@@ -43,19 +55,38 @@ interface Figures {
 }
 
 function skopeoInspect(ref: string, insecure: boolean, env: Record<string, string>): Promise<number> {
-  const args = ['--debug', 'inspect', '--no-tags', '--authfile', env['LAB_AUTHFILE'] as string, '--cert-dir', env['LAB_CERT_DIR'] as string];
+  const args = [
+    '--debug',
+    'inspect',
+    '--no-tags',
+    '--authfile',
+    env['LAB_AUTHFILE'] as string,
+    '--cert-dir',
+    env['LAB_CERT_DIR'] as string,
+  ];
   if (insecure) args.push('--tls-verify=false');
   args.push(`docker://${ref}`);
   return new Promise((resolve, reject) => {
     const child = spawn('skopeo', args, {
-      env: { ...process.env, CONTAINERS_REGISTRIES_CONF: join(env['LAB_DIR'] as string, 'config/registries.conf') },
+      env: {
+        ...process.env,
+        CONTAINERS_REGISTRIES_CONF: join(env['LAB_DIR'] as string, 'config/registries.conf'),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`skopeo inspect ${ref} failed: ${err.split('\n').filter((l) => !l.includes('level=debug')).join(' ')}`));
+      if (code !== 0)
+        return reject(
+          new Error(
+            `skopeo inspect ${ref} failed: ${err
+              .split('\n')
+              .filter((l) => !l.includes('level=debug'))
+              .join(' ')}`,
+          ),
+        );
       resolve((err.match(/msg="(GET|HEAD|POST) https?:/g) ?? []).length);
     });
   });
@@ -78,16 +109,34 @@ const blobSize = 64 * 1024 * 1024;
 /** 64 MiB of incompressible, reproducible bytes, pushed to registry a once (through our transport). */
 async function ensureBlob(a: string): Promise<string> {
   const key = createHash('sha256').update('contrast-registry-bench').digest();
-  const data = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16)).update(Buffer.alloc(blobSize));
+  const data = createCipheriv('aes-128-ctr', key.subarray(0, 16), key.subarray(16)).update(
+    Buffer.alloc(blobSize),
+  );
   const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-  const client = new RegistryClient({ insecureRegistries: [a], credentials: { env: {} }, registriesConfig: { path: undefined, registries: [] } });
+  const client = new RegistryClient({
+    insecureRegistries: [a],
+    credentials: { env: {} },
+    registriesConfig: { path: undefined, registries: [] },
+  });
   try {
     const t = client.transport;
     const base = { registry: a, repository: blobRepo, actions: ['pull', 'push'] as const };
-    const head = await t.request({ ...base, method: 'HEAD', path: `/v2/${blobRepo}/blobs/${digest}`, expect: [200, 404], what: 'bench blob' });
+    const head = await t.request({
+      ...base,
+      method: 'HEAD',
+      path: `/v2/${blobRepo}/blobs/${digest}`,
+      expect: [200, 404],
+      what: 'bench blob',
+    });
     await head.body.dump();
     if (head.status === 200) return digest;
-    const start = await t.request({ ...base, method: 'POST', path: `/v2/${blobRepo}/blobs/uploads/`, expect: [202], what: 'bench blob upload' });
+    const start = await t.request({
+      ...base,
+      method: 'POST',
+      path: `/v2/${blobRepo}/blobs/uploads/`,
+      expect: [202],
+      what: 'bench blob upload',
+    });
     await start.body.dump();
     const location = new URL(String(start.headers['location']), `http://${a}`);
     location.searchParams.set('digest', digest);
@@ -110,22 +159,34 @@ async function ensureBlob(a: string): Promise<string> {
 function curlSha256(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('sh', ['-c', `curl -sf '${url}' | openssl dgst -sha256 >/dev/null`], { stdio: 'ignore' });
+    const child = spawn('sh', ['-c', `curl -sf '${url}' | openssl dgst -sha256 >/dev/null`], {
+      stdio: 'ignore',
+    });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`curl exit ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(performance.now() - started) : reject(new Error(`curl exit ${code}`)),
+    );
   });
 }
 
 async function blobThroughput(a: string): Promise<void> {
   const digest = await ensureBlob(a);
-  const client = new RegistryClient({ insecureRegistries: [a], credentials: { env: {} }, registriesConfig: { path: undefined, registries: [] } });
+  const client = new RegistryClient({
+    insecureRegistries: [a],
+    credentials: { env: {} },
+    registriesConfig: { path: undefined, registries: [] },
+  });
   const ours: number[] = [];
   const curl: number[] = [];
   try {
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
       let n = 0;
-      for await (const chunk of await client.openBlob(`${a}/${blobRepo}:x`, { mediaType: 'application/octet-stream', digest, size: blobSize })) {
+      for await (const chunk of await client.openBlob(`${a}/${blobRepo}:x`, {
+        mediaType: 'application/octet-stream',
+        digest,
+        size: blobSize,
+      })) {
         n += (chunk as Buffer).length;
       }
       if (n !== blobSize) throw new Error(`short read ${n}`);
@@ -139,18 +200,28 @@ async function blobThroughput(a: string): Promise<void> {
   const o = Math.min(...ours);
   const c = Math.min(...curl);
   console.log(`64 MiB blob from registry a, digest-verified stream, best of 5 (interleaved):`);
-  console.log(`  contrast openBlob               ${o.toFixed(0).padStart(6)} ms  ${mibs(o).padStart(5)} MiB/s`);
-  console.log(`  curl | openssl dgst -sha256     ${c.toFixed(0).padStart(6)} ms  ${mibs(c).padStart(5)} MiB/s   (ratio curl/contrast time ${(c / o).toFixed(2)}x)`);
+  console.log(
+    `  contrast openBlob               ${o.toFixed(0).padStart(6)} ms  ${mibs(o).padStart(5)} MiB/s`,
+  );
+  console.log(
+    `  curl | openssl dgst -sha256     ${c.toFixed(0).padStart(6)} ms  ${mibs(c).padStart(5)} MiB/s   (ratio curl/contrast time ${(c / o).toFixed(2)}x)`,
+  );
 }
 
 export async function run(): Promise<void> {
   const env = labEnv();
   if (!env || !env['LAB_REGISTRY_A']) {
-    console.log('registry bench: skipped (no registry lab; run `bash test/lab/lab.sh up && bash test/lab/lab.sh seed`)');
+    console.log(
+      'registry bench: skipped (no registry lab; run `bash test/lab/lab.sh up && bash test/lab/lab.sh seed`)',
+    );
     return;
   }
   const host = (u: string) => new URL(u).host;
-  const [a, b, c] = [host(env['LAB_REGISTRY_A'] as string), host(env['LAB_REGISTRY_B'] as string), host(env['LAB_REGISTRY_C'] as string)];
+  const [a, b, c] = [
+    host(env['LAB_REGISTRY_A'] as string),
+    host(env['LAB_REGISTRY_B'] as string),
+    host(env['LAB_REGISTRY_C'] as string),
+  ];
   const refs = references(a, b, c);
   const n = refs.length;
   const options = () => ({
@@ -192,12 +263,16 @@ export async function run(): Promise<void> {
   const warm = best(warmRuns);
   const parallel = best(parallelRuns);
   const skopeo = best(skopeoRuns);
-  console.log(`${n} references on lab registries a (HTTP), b (HTTPS+Basic), c (HTTPS+token); best of 2 rounds`);
+  console.log(
+    `${n} references on lab registries a (HTTP), b (HTTPS+Basic), c (HTTPS+token); best of 2 rounds`,
+  );
   console.log(fmt('contrast cold, sequential', cold, n));
   console.log(fmt('contrast warm, sequential', warm, n));
   console.log(fmt('contrast cold, all 20 concurrently', parallel, n));
   console.log(fmt('skopeo inspect --no-tags (per ref)', skopeo, n));
-  console.log(`ratio skopeo / contrast cold:        ${(skopeo.ms / cold.ms).toFixed(1)}x time, ${(skopeo.requests / cold.requests).toFixed(2)}x requests`);
+  console.log(
+    `ratio skopeo / contrast cold:        ${(skopeo.ms / cold.ms).toFixed(1)}x time, ${(skopeo.requests / cold.requests).toFixed(2)}x requests`,
+  );
   console.log(`ratio skopeo / contrast warm:        ${(skopeo.ms / warm.ms).toFixed(1)}x time`);
   await blobThroughput(a);
 }

@@ -18,6 +18,8 @@ if (names.length === 0) {
 }
 for (const name of names) {
   console.log(`\n=== bench ${name} ===`);
-  const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as { run: () => Promise<void> };
+  const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as {
+    run: () => Promise<void>;
+  };
   await mod.run();
 }

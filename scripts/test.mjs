@@ -52,7 +52,10 @@ if (process.env.CONTRAST_NO_LAB) {
   const labEnv = { ...process.env, LAB_STATE: labState };
   const wasRunning = labRunning();
   if (run('bash', [join(labDir, 'lab.sh'), 'up'], { env: labEnv }) !== 0) process.exit(1);
-  if (run('bash', [join(labDir, 'lab.sh'), 'seed'], { env: labEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !== 0)
+  if (
+    run('bash', [join(labDir, 'lab.sh'), 'seed'], { env: labEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !==
+    0
+  )
     process.exit(1);
   startedLab = !wasRunning;
   for (const line of readFileSync(join(labState, 'lab.env'), 'utf8').split('\n')) {

@@ -5,7 +5,17 @@ import { runCli } from './helpers/cli.js';
 test('contrast --help lists every command', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  for (const cmd of ['generate', 'login', 'logout', 'mirror', 'pull-secret', 'auth', 'image', 'policy', 'registry']) {
+  for (const cmd of [
+    'generate',
+    'login',
+    'logout',
+    'mirror',
+    'pull-secret',
+    'auth',
+    'image',
+    'policy',
+    'registry',
+  ]) {
     assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
   }
 });

@@ -5,7 +5,15 @@
 // generate adds: the annotation decodes to a policy that compiles, carries one entry per container
 // (injected ones included) pinned to the images in the YAML, and refuses what the pod never asked for.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -31,8 +39,19 @@ type Obj = Record<string, unknown>;
 
 function containersOf(yamlPath: string, name: string): Array<{ name: string; image: string }> {
   for (const d of parseAllDocuments(readFileSync(yamlPath, 'utf8'))) {
-    const o = (d as { toJS(): unknown }).toJS() as { metadata?: { name?: string }; spec?: { template?: { spec: { initContainers?: Array<{ name: string; image: string }>; containers: Array<{ name: string; image: string }> } } } };
-    if (o?.metadata?.name === name && o.spec?.template) return [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers];
+    const o = (d as { toJS(): unknown }).toJS() as {
+      metadata?: { name?: string };
+      spec?: {
+        template?: {
+          spec: {
+            initContainers?: Array<{ name: string; image: string }>;
+            containers: Array<{ name: string; image: string }>;
+          };
+        };
+      };
+    };
+    if (o?.metadata?.name === name && o.spec?.template)
+      return [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers];
   }
   throw new Error(`${name} not in ${yamlPath}`);
 }
@@ -49,8 +68,22 @@ for (const [platform, flavour] of [
     const deploy = join(dir, 'deploy');
     mkdirSync(deploy, { recursive: true });
     writeFileSync(join(dir, 'seedshare-owner.pem'), await seedKey, { mode: 0o600 }); // skip slow RSA keygen
-    for (const f of readdirSync(join(repoRoot, 'examples'))) if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
-    const r = await runCli(['--workspace-dir', dir, 'generate', '--no-progress', '--reference-values', platform, '--registries-conf', conf, deploy], { timeoutMs: 120_000 });
+    for (const f of readdirSync(join(repoRoot, 'examples')))
+      if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
+    const r = await runCli(
+      [
+        '--workspace-dir',
+        dir,
+        'generate',
+        '--no-progress',
+        '--reference-values',
+        platform,
+        '--registries-conf',
+        conf,
+        deploy,
+      ],
+      { timeoutMs: 120_000 },
+    );
     assert.equal(r.code, 0, r.stderr);
 
     for (const [file, workload, name] of [
@@ -64,35 +97,86 @@ for (const [platform, flavour] of [
       assert.equal(session.allowFailures, false, `${name}: AllowRequestsFailingPolicy must be off`);
 
       // One policy entry per container of the pod (plus the pause container), images as in the YAML.
-      const data = JSON.parse(source.text.slice(source.text.indexOf('policy_data := ') + 'policy_data := '.length)) as {
-        containers: Array<{ OCI: { Annotations: Obj; Linux: { Devices: Obj[] } }; storages?: Array<Obj>; devices: Obj[] }>;
+      const data = JSON.parse(
+        source.text.slice(source.text.indexOf('policy_data := ') + 'policy_data := '.length),
+      ) as {
+        containers: Array<{
+          OCI: { Annotations: Obj; Linux: { Devices: Obj[] } };
+          storages?: Array<Obj>;
+          devices: Obj[];
+        }>;
       };
-      const names = data.containers.map((c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] ?? '(pause)');
+      const names = data.containers.map(
+        (c) => c.OCI.Annotations['io.kubernetes.cri.container-name'] ?? '(pause)',
+      );
       const yamlContainers = containersOf(path, name);
-      for (const c of yamlContainers) assert.ok(names.includes(c.name), `${name}: policy has container ${c.name} (has ${names.join(', ')})`);
+      for (const c of yamlContainers)
+        assert.ok(
+          names.includes(c.name),
+          `${name}: policy has container ${c.name} (has ${names.join(', ')})`,
+        );
       if (flavour === 'guest-pull') {
         for (const c of yamlContainers) {
-          const entry = data.containers.find((x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === c.name)!;
+          const entry = data.containers.find(
+            (x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === c.name,
+          )!;
           const pulled = (entry.storages ?? []).find((s) => s['driver'] === 'image_guest_pull');
           assert.ok(pulled, `${name}/${c.name}: guest-pull storage`);
-          assert.match(String(pulled['source']), new RegExp(`@${c.image.split('@')[1]}$`), `${name}/${c.name}: pulls exactly the pinned image`);
+          assert.match(
+            String(pulled['source']),
+            new RegExp(`@${c.image.split('@')[1]}$`),
+            `${name}/${c.name}: pulls exactly the pinned image`,
+          );
         }
       }
 
       if (name === 'coordinator') {
         // The state device comes from the StatefulSet's volumeClaimTemplates (volumeDevices), as in Contrast.
-        const coordinator = data.containers.find((x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === 'coordinator')!;
+        const coordinator = data.containers.find(
+          (x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === 'coordinator',
+        )!;
         assert.deepEqual(coordinator.devices, [{ container_path: '/dev/csi0' }], 'coordinator: state device');
-        assert.deepEqual(coordinator.OCI.Linux.Devices, [{ Type: 'b', Path: '/dev/csi0' }], 'coordinator: OCI device');
+        assert.deepEqual(
+          coordinator.OCI.Linux.Devices,
+          [{ Type: 'b', Path: '/dev/csi0' }],
+          'coordinator: OCI device',
+        );
       }
 
       const B = 'a'.repeat(64);
       const judge = (type: string, input: unknown): boolean => session.evaluate(type, input).allowed;
-      assert.equal(judge('CopyFileRequest', { path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-resolv.conf` }), true, `${name}: CopyFile of a shared file`);
-      assert.equal(judge('CopyFileRequest', { path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-../../../../etc/shadow` }), false, `${name}: CopyFile with ..`);
-      assert.equal(judge('ExecProcessRequest', { container_id: B, exec_id: 'e1', process: { Args: ['/bin/sh'] } }), false, `${name}: exec of a shell`);
-      assert.equal(judge('SetPolicyRequest', { policy: 'package agent_policy\ndefault ExecProcessRequest := true' }), false, `${name}: policy swap`);
-      assert.equal(judge('CreateContainerRequest', { container_id: B, OCI: { Annotations: { 'io.kubernetes.cri.container-name': 'intruder' } } }), false, `${name}: unknown container`);
+      assert.equal(
+        judge('CopyFileRequest', {
+          path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-resolv.conf`,
+        }),
+        true,
+        `${name}: CopyFile of a shared file`,
+      );
+      assert.equal(
+        judge('CopyFileRequest', {
+          path: `/run/kata-containers/shared/containers/${B}-0123456789abcdef-../../../../etc/shadow`,
+        }),
+        false,
+        `${name}: CopyFile with ..`,
+      );
+      assert.equal(
+        judge('ExecProcessRequest', { container_id: B, exec_id: 'e1', process: { Args: ['/bin/sh'] } }),
+        false,
+        `${name}: exec of a shell`,
+      );
+      assert.equal(
+        judge('SetPolicyRequest', { policy: 'package agent_policy\ndefault ExecProcessRequest := true' }),
+        false,
+        `${name}: policy swap`,
+      );
+      assert.equal(
+        judge('CreateContainerRequest', {
+          container_id: B,
+          OCI: { Annotations: { 'io.kubernetes.cri.container-name': 'intruder' } },
+        }),
+        false,
+        `${name}: unknown container`,
+      );
     }
   });
 }

@@ -37,20 +37,31 @@ test('lab: right password is verified and stored, wrong password is refused and 
     [lab.c, /token server of .* accepted the credentials/],
   ] as const) {
     const authFile = join(dir, `${host.replace(':', '_')}.json`);
-    const wrong = await runCli(['--log-level', 'debug', 'login', host, '-u', lab.user, '--password-stdin', '--authfile', authFile], {
-      env,
-      input: 'not-the-password-77',
-    });
+    const wrong = await runCli(
+      ['--log-level', 'debug', 'login', host, '-u', lab.user, '--password-stdin', '--authfile', authFile],
+      {
+        env,
+        input: 'not-the-password-77',
+      },
+    );
     outputs.push(wrong);
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, new RegExp(`registry ${host.replace(/\./g, '\\.')} rejected the credentials for user "alice".*nothing was stored`));
+    assert.match(
+      wrong.stderr,
+      new RegExp(
+        `registry ${host.replace(/\./g, '\\.')} rejected the credentials for user "alice".*nothing was stored`,
+      ),
+    );
     assert.match(wrong.stderr, /hint: check the user name and the password/);
     assert.equal(existsSync(authFile), false, 'nothing written after a rejected login');
 
-    const right = await runCli(['--log-level', 'debug', 'login', host, '-u', lab.user, '--password-stdin', '--authfile', authFile], {
-      env,
-      input: `${lab.pass}\n`,
-    });
+    const right = await runCli(
+      ['--log-level', 'debug', 'login', host, '-u', lab.user, '--password-stdin', '--authfile', authFile],
+      {
+        env,
+        input: `${lab.pass}\n`,
+      },
+    );
     outputs.push(right);
     assert.equal(right.code, 0, right.stderr);
     assert.equal(right.stdout, 'Login Succeeded\n');
@@ -58,10 +69,13 @@ test('lab: right password is verified and stored, wrong password is refused and 
     const stored = JSON.parse(readFileSync(authFile, 'utf8')) as { auths: Record<string, { auth: string }> };
     assert.equal(stored.auths[host]!.auth, Buffer.from(`${lab.user}:${lab.pass}`).toString('base64'));
 
-    const skipped = await runCli(['login', host, '-u', lab.user, '--password-stdin', '--no-verify', '--authfile', join(dir, 'nv.json')], {
-      env,
-      input: 'unchecked-pass-55',
-    });
+    const skipped = await runCli(
+      ['login', host, '-u', lab.user, '--password-stdin', '--no-verify', '--authfile', join(dir, 'nv.json')],
+      {
+        env,
+        input: 'unchecked-pass-55',
+      },
+    );
     outputs.push(skipped);
     assert.equal(skipped.code, 0, skipped.stderr);
     assert.doesNotMatch(skipped.stderr, /accepted/);
@@ -75,20 +89,48 @@ test('lab: TLS failure is named, with the ways to trust the CA and --no-verify',
   const dir = tempDir();
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
   delete env['NODE_EXTRA_CA_CERTS'];
-  const r = await runCli(['login', lab.b, '-u', lab.user, '--password-stdin', '--authfile', join(dir, 'a.json')], { env, input: lab.pass });
+  const r = await runCli(
+    ['login', lab.b, '-u', lab.user, '--password-stdin', '--authfile', join(dir, 'a.json')],
+    { env, input: lab.pass },
+  );
   assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`cannot verify the login: .*TLS verification of ${escapeRegExp(lab.b)} failed .*nothing was stored`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `cannot verify the login: .*TLS verification of ${escapeRegExp(lab.b)} failed .*nothing was stored`,
+    ),
+  );
   assert.match(r.stderr, /NODE_EXTRA_CA_CERTS.*--no-verify/);
   // The hint's --ca-file works: the same login verifies against the lab CA and is stored.
-  const withCa = await runCli(['login', lab.b, '-u', lab.user, '--password-stdin', '--ca-file', lab.caCert, '--authfile', join(dir, 'a.json')], {
-    env,
-    input: lab.pass,
-  });
+  const withCa = await runCli(
+    [
+      'login',
+      lab.b,
+      '-u',
+      lab.user,
+      '--password-stdin',
+      '--ca-file',
+      lab.caCert,
+      '--authfile',
+      join(dir, 'a.json'),
+    ],
+    {
+      env,
+      input: lab.pass,
+    },
+  );
   assert.equal(withCa.code, 0, withCa.stderr);
   assertNoSecret([r, withCa], [lab.pass]);
 });
 
-async function fakeRegistry(t: import('node:test').TestContext, handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, base: string) => void): Promise<string> {
+async function fakeRegistry(
+  t: import('node:test').TestContext,
+  handler: (
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+    base: string,
+  ) => void,
+): Promise<string> {
   let base = '';
   const server: Server = createServer((req, res) => handler(req, res, base));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -100,22 +142,34 @@ async function fakeRegistry(t: import('node:test').TestContext, handler: (req: i
 test('identity-token-only token server: says so instead of "wrong password"', async (t) => {
   const host = await fakeRegistry(t, (req, res, base) => {
     if (req.url === '/v2/') {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${base}/oauth2/token",service="fake"` }).end();
+      res
+        .writeHead(401, { 'www-authenticate': `Bearer realm="http://${base}/oauth2/token",service="fake"` })
+        .end();
     } else if (req.url?.startsWith('/oauth2/token') && req.method === 'GET') {
-      res.writeHead(405, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNSUPPORTED","message":"use POST"}]}');
+      res
+        .writeHead(405, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNSUPPORTED","message":"use POST"}]}');
     } else if (req.url?.startsWith('/oauth2/token') && req.method === 'POST') {
-      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"unsupported_grant_type","error_description":"only refresh_token is supported"}');
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end('{"error":"unsupported_grant_type","error_description":"only refresh_token is supported"}');
     } else res.writeHead(404).end();
   });
   const opts = { insecureRegistries: [`http://${host}`] };
-  await assert.rejects(verifyLogin(host, { username: 'u', password: 'pw-identity-only-1' }, opts), (err: Error & { code?: string; hint?: string }) => {
-    assert.equal(err.code, 'LOGIN_IDENTITY_TOKEN_ONLY');
-    assert.match(err.message, /does not accept a user name and password/);
-    assert.match(err.message, /Basic token request \(HTTP 405.*\) and the OAuth2 password grant \(HTTP 400: unsupported_grant_type: only refresh_token is supported\)/);
-    assert.match(err.hint ?? '', /az acr login/);
-    assert.ok(!err.message.includes('pw-identity-only-1'));
-    return true;
-  });
+  await assert.rejects(
+    verifyLogin(host, { username: 'u', password: 'pw-identity-only-1' }, opts),
+    (err: Error & { code?: string; hint?: string }) => {
+      assert.equal(err.code, 'LOGIN_IDENTITY_TOKEN_ONLY');
+      assert.match(err.message, /does not accept a user name and password/);
+      assert.match(
+        err.message,
+        /Basic token request \(HTTP 405.*\) and the OAuth2 password grant \(HTTP 400: unsupported_grant_type: only refresh_token is supported\)/,
+      );
+      assert.match(err.hint ?? '', /az acr login/);
+      assert.ok(!err.message.includes('pw-identity-only-1'));
+      return true;
+    },
+  );
 });
 
 test('OAuth2-only token server that accepts the password grant; registry without auth', async (t) => {
@@ -129,8 +183,14 @@ test('OAuth2-only token server that accepts the password grant; registry without
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         const f = new URLSearchParams(body);
-        if (f.get('grant_type') === 'password' && f.get('username') === 'u' && f.get('password') === 'right-pw-22') {
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"at-secret-1","refresh_token":"rt-secret-1"}');
+        if (
+          f.get('grant_type') === 'password' &&
+          f.get('username') === 'u' &&
+          f.get('password') === 'right-pw-22'
+        ) {
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end('{"access_token":"at-secret-1","refresh_token":"rt-secret-1"}');
         } else res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_grant"}');
       });
     } else res.writeHead(404).end();
@@ -138,10 +198,19 @@ test('OAuth2-only token server that accepts the password grant; registry without
   const opts = { insecureRegistries: [`http://${host}`] };
   const ok = await verifyLogin(host, { username: 'u', password: 'right-pw-22' }, opts);
   assert.equal(ok.method, 'oauth2-password');
-  await assert.rejects(verifyLogin(host, { username: 'u', password: 'wrong-pw-22' }, opts), (err: Error & { code?: string }) => err.code === 'LOGIN_REJECTED');
+  await assert.rejects(
+    verifyLogin(host, { username: 'u', password: 'wrong-pw-22' }, opts),
+    (err: Error & { code?: string }) => err.code === 'LOGIN_REJECTED',
+  );
 
-  const open = await fakeRegistry(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  const none = await verifyLogin(open, { username: 'u', password: 'x-pw-33' }, { insecureRegistries: [`http://${open}`] });
+  const open = await fakeRegistry(t, (_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+  );
+  const none = await verifyLogin(
+    open,
+    { username: 'u', password: 'x-pw-33' },
+    { insecureRegistries: [`http://${open}`] },
+  );
   assert.equal(none.method, 'none');
   assert.match(none.detail, /asks for no credentials/);
 });

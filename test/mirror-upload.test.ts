@@ -20,7 +20,11 @@ interface Fake {
 }
 
 /** Drops the connection of PATCH number `dropAt` (1-based), after (`afterStore`) or before storing it. */
-async function fakeRegistry(t: import('node:test').TestContext, dropAt: number, afterStore: boolean): Promise<Fake> {
+async function fakeRegistry(
+  t: import('node:test').TestContext,
+  dropAt: number,
+  afterStore: boolean,
+): Promise<Fake> {
   let session = Buffer.alloc(0);
   let done: Buffer | undefined;
   let patches = 0;
@@ -50,7 +54,8 @@ async function fakeRegistry(t: import('node:test').TestContext, dropAt: number, 
       if (req.method === 'PUT' && url.pathname === '/upload/1') {
         const want = url.searchParams.get('digest');
         const all = Buffer.concat([session, body]);
-        if (want !== `sha256:${createHash('sha256').update(all).digest('hex')}`) return res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID"}]}');
+        if (want !== `sha256:${createHash('sha256').update(all).digest('hex')}`)
+          return res.writeHead(400).end('{"errors":[{"code":"DIGEST_INVALID"}]}');
         done = all;
         return res.writeHead(201).end();
       }
@@ -59,7 +64,11 @@ async function fakeRegistry(t: import('node:test').TestContext, dropAt: number, 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
-  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, stored: () => done, patches: () => patches };
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stored: () => done,
+    patches: () => patches,
+  };
 }
 
 const data = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ'); // 46 bytes → 5 chunks of 10
@@ -69,17 +78,27 @@ for (const afterStore of [true, false]) {
     const fake = await fakeRegistry(t, 2, afterStore);
     const transport = new RegistryTransport({
       insecureRegistries: [`http://${fake.host}`],
-      credentialResolver: async () => ({ kind: 'anonymous', username: null, source: { type: 'none', description: 'test' } }),
+      credentialResolver: async () => ({
+        kind: 'anonymous',
+        username: null,
+        source: { type: 'none', description: 'test' },
+      }),
       retry: { baseDelayMs: 1, maxDelayMs: 2 },
     });
     t.after(() => transport.close());
     const desc = { mediaType: 'application/octet-stream', digest: digestOf(data), size: data.length };
     let progress = 0;
-    await uploadBlob(transport, { registry: fake.host, repository: 'r' }, desc, async () => Readable.from([data.subarray(0, 7), data.subarray(7)]), {
-      mode: 'chunked',
-      chunkSize: 10,
-      onBytes: (n) => (progress = n),
-    });
+    await uploadBlob(
+      transport,
+      { registry: fake.host, repository: 'r' },
+      desc,
+      async () => Readable.from([data.subarray(0, 7), data.subarray(7)]),
+      {
+        mode: 'chunked',
+        chunkSize: 10,
+        onBytes: (n) => (progress = n),
+      },
+    );
     assert.deepEqual(fake.stored(), data);
     assert.equal(progress, data.length);
     assert.ok(fake.patches() >= 6, 'the lost chunk was answered again or re-sent');

@@ -48,7 +48,8 @@ async function assertSameContent(lab: Lab, source: string, target: string): Prom
       for (const blob of [pm.config, ...pm.layers]) {
         // openBlob's stream verifies digest and size of what the mirror serves.
         let size = 0;
-        for await (const chunk of (await c.openBlob(`${repo}@${digest}`, blob)) as AsyncIterable<Buffer>) size += chunk.length;
+        for await (const chunk of (await c.openBlob(`${repo}@${digest}`, blob)) as AsyncIterable<Buffer>)
+          size += chunk.length;
         assert.equal(size, blob.size);
       }
     }
@@ -58,12 +59,20 @@ async function assertSameContent(lab: Lab, source: string, target: string): Prom
 }
 
 test('parseMirrorTarget and formatReplacements', () => {
-  assert.deepEqual(parseMirrorTarget('registry.example.com/mirror/x/'), { registry: 'registry.example.com', prefix: 'mirror/x' });
+  assert.deepEqual(parseMirrorTarget('registry.example.com/mirror/x/'), {
+    registry: 'registry.example.com',
+    prefix: 'mirror/x',
+  });
   assert.deepEqual(parseMirrorTarget('127.0.0.1:5001'), { registry: '127.0.0.1:5001', prefix: '' });
   assert.throws(() => parseMirrorTarget('mirror'), /expected registry\[\/prefix\]/);
   assert.throws(() => parseMirrorTarget('r.io/Upper'), /lowercase/);
   const text = formatReplacements([
-    { source: 'a.io/x:1', target: 'm.io/p/x:1@sha256:' + 'a'.repeat(64), digest: 'sha256:' + 'a'.repeat(64), platforms: [] },
+    {
+      source: 'a.io/x:1',
+      target: 'm.io/p/x:1@sha256:' + 'a'.repeat(64),
+      digest: 'sha256:' + 'a'.repeat(64),
+      platforms: [],
+    },
   ]);
   assert.deepEqual([...parseImageReplacements(text)], [['a.io/x:1', `m.io/p/x:1@sha256:${'a'.repeat(64)}`]]);
 });
@@ -107,9 +116,17 @@ test('default platform: one platform manifest of an index, pinned by its own dig
   assert.equal(r.images[0]!.digest, amd64.digest);
   assert.deepEqual(r.images[0]!.platforms, ['linux/amd64']);
   await assertSameContent(lab, `${lab.a}/test/multi@${amd64.digest}`, r.images[0]!.target);
-  await assert.rejects(mirrorImages(client, [`${lab.a}/test/multi:v1`], { to, platforms: [{ os: 'linux', architecture: 's390x' }] }), /no image for platform linux\/s390x/);
+  await assert.rejects(
+    mirrorImages(client, [`${lab.a}/test/multi:v1`], {
+      to,
+      platforms: [{ os: 'linux', architecture: 's390x' }],
+    }),
+    /no image for platform linux\/s390x/,
+  );
   // Pinned to the index: the index digest must keep working, so every platform is copied.
-  const pinned = await mirrorImages(client, [`${lab.a}/test/multi@${seed.multiV1}`], { to: `${lab.b}/${runId()}` });
+  const pinned = await mirrorImages(client, [`${lab.a}/test/multi@${seed.multiV1}`], {
+    to: `${lab.b}/${runId()}`,
+  });
   assert.equal(pinned.images[0]!.digest, seed.multiV1);
   assert.deepEqual(pinned.images[0]!.platforms, ['linux/amd64', 'linux/arm64']);
   await assertSameContent(lab, `${lab.a}/test/multi@${seed.multiV1}`, pinned.images[0]!.target);
@@ -132,7 +149,11 @@ test('interrupted run resumes: finished blobs are skipped, the rest is copied', 
       if (e.type === 'blob-done' && e.how === 'copied') controller.abort();
     },
   });
-  await assert.rejects(interrupted.run(images), (err: Error & { code?: string }) => err.code === 'MIRROR_INTERRUPTED' && /run the same command again/.test(err.message));
+  await assert.rejects(
+    interrupted.run(images),
+    (err: Error & { code?: string }) =>
+      err.code === 'MIRROR_INTERRUPTED' && /run the same command again/.test(err.message),
+  );
   assert.equal(interrupted.stats.blobsCopied, 1);
   assert.equal(interrupted.stats.manifestsPushed, 0);
 
@@ -149,7 +170,10 @@ test('chunked uploads (PATCH with Content-Range) keep every digest', async (t) =
     const to = `${host}/${runId()}`;
     const client = labClient(lab);
     t.after(() => client.close());
-    const r = await mirrorImages(client, [`${lab.a}/test/app:v1`], { to, upload: { mode: 'chunked', chunkSize: 97 } });
+    const r = await mirrorImages(client, [`${lab.a}/test/app:v1`], {
+      to,
+      upload: { mode: 'chunked', chunkSize: 97 },
+    });
     assert.equal(r.images[0]!.digest, seed.appV1);
     assert.equal(r.stats.blobsCopied, 3);
     await assertSameContent(lab, `${lab.a}/test/app:v1`, r.images[0]!.target);
@@ -198,13 +222,30 @@ test('CLI: -f takes the confidential workloads only, writes replacements, summar
   );
   const out = join(dir, 'replacements.txt');
   const env = { ...process.env, HOME: dir, NODE_EXTRA_CA_CERTS: lab.caCert };
-  const args = ['--log-level', 'debug', 'mirror', '-f', yaml, '--to', to, '--insecure-registry', lab.a, '--authfile', lab.authFile, '--replacements-out', out];
+  const args = [
+    '--log-level',
+    'debug',
+    'mirror',
+    '-f',
+    yaml,
+    '--to',
+    to,
+    '--insecure-registry',
+    lab.a,
+    '--authfile',
+    lab.authFile,
+    '--replacements-out',
+    out,
+  ];
   const r = await runCli(args, { env });
   assert.equal(r.code, 0, r.stderr);
   const expected = `${lab.a}/test/app:v1=${to}/test/app:v1@${seed.appV1}\n`;
   assert.equal(readFileSync(out, 'utf8'), expected);
   assert.equal(r.stdout, expected);
-  assert.deepEqual([...parseImageReplacements(readFileSync(out, 'utf8'))], [[`${lab.a}/test/app:v1`, `${to}/test/app:v1@${seed.appV1}`]]);
+  assert.deepEqual(
+    [...parseImageReplacements(readFileSync(out, 'utf8'))],
+    [[`${lab.a}/test/app:v1`, `${to}/test/app:v1@${seed.appV1}`]],
+  );
   assert.match(r.stderr, /copied 3 blob\(s\)/);
   assert.doesNotMatch(r.stderr, /test\/multi/);
   const again = await runCli(args, { env });
@@ -218,7 +259,19 @@ test('CLI: -f takes the confidential workloads only, writes replacements, summar
   // Pushing without target credentials fails with the registry's answer and a hint.
   const emptyAuth = join(dir, 'empty.json');
   writeFileSync(emptyAuth, '{}');
-  const denied = await runCli(['mirror', `${lab.a}/test/app:v1`, '--to', `${lab.b}/${runId()}`, '--insecure-registry', lab.a, '--authfile', emptyAuth], { env });
+  const denied = await runCli(
+    [
+      'mirror',
+      `${lab.a}/test/app:v1`,
+      '--to',
+      `${lab.b}/${runId()}`,
+      '--insecure-registry',
+      lab.a,
+      '--authfile',
+      emptyAuth,
+    ],
+    { env },
+  );
   assert.equal(denied.code, 1);
   assert.match(denied.stderr, new RegExp(`${escapeRegExp(lab.b)}.*401`));
   assert.match(denied.stderr, /log in/);
@@ -232,17 +285,39 @@ test('a 40 MiB layer: streamed monolithic PUT and chunked upload above the auto 
   // Build the source image on registry a with the push primitives.
   const source = { registry: lab.a, repository: `${runId()}/big` };
   const layer = randomBytes(40 << 20);
-  const layerDesc = { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(layer), size: layer.length };
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layerDesc.digest] } }));
+  const layerDesc = {
+    mediaType: 'application/vnd.oci.image.layer.v1.tar',
+    digest: digestOf(layer),
+    size: layer.length,
+  };
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layerDesc.digest] },
+    }),
+  );
   const configDesc = { mediaType: mediaTypes.ociConfig, digest: digestOf(config), size: config.length };
-  await uploadBlob(client.transport, source, layerDesc, async () => Readable.from([layer]), { mode: 'monolithic' });
+  await uploadBlob(client.transport, source, layerDesc, async () => Readable.from([layer]), {
+    mode: 'monolithic',
+  });
   await uploadBlob(client.transport, source, configDesc, async () => Readable.from([config]));
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configDesc, layers: [layerDesc] }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociManifest,
+      config: configDesc,
+      layers: [layerDesc],
+    }),
+  );
   await putManifest(client.transport, source, 'v1', manifest, mediaTypes.ociManifest, digestOf(manifest));
   const image = `${source.registry}/${source.repository}:v1`;
 
   const toB = `${lab.b}/${runId()}`;
-  const auto = await mirrorImages(client, [image], { to: toB, upload: { chunkThreshold: 32 << 20, chunkSize: 16 << 20 } }); // auto → chunked
+  const auto = await mirrorImages(client, [image], {
+    to: toB,
+    upload: { chunkThreshold: 32 << 20, chunkSize: 16 << 20 },
+  }); // auto → chunked
   assert.equal(auto.stats.bytesCopied, layer.length + config.length);
   await assertSameContent(lab, image, auto.images[0]!.target);
   const toC = `${lab.c}/${runId()}`;
@@ -257,9 +332,26 @@ test('CLI: Ctrl-C stops after the transfers in flight; the rerun skips what was 
   const { spawn } = await import('node:child_process');
   const { cliEntry } = await import('./helpers/cli.js');
   const to = `${lab.c}/${runId()}`;
-  const args = ['--log-level', 'debug', 'mirror', `${lab.a}/test/multi:v1`, '--all-platforms', '--to', to, '--concurrency', '1', '--insecure-registry', lab.a, '--authfile', lab.authFile];
+  const args = [
+    '--log-level',
+    'debug',
+    'mirror',
+    `${lab.a}/test/multi:v1`,
+    '--all-platforms',
+    '--to',
+    to,
+    '--concurrency',
+    '1',
+    '--insecure-registry',
+    lab.a,
+    '--authfile',
+    lab.authFile,
+  ];
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: lab.caCert };
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let signalled = false;
   child.stderr.setEncoding('utf8').on('data', (d: string) => {

@@ -6,7 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
-import { AgentSession, formatExplanation, replay, type PolicySource, type ReplayEntry } from '../src/policyeval/index.js';
+import {
+  AgentSession,
+  formatExplanation,
+  replay,
+  type PolicySource,
+  type ReplayEntry,
+} from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
 import { sharedPath } from './helpers/shared.js';
 import {
@@ -213,7 +219,10 @@ BadOps := {"allowed": true, "ops": [{"op": "remove", "path": "/pstate/missing"}]
  * Replays the recorded k8s-policy-pod log, with explanations, against a policy made from it, after
  * `tamper` changed the OCI process of its busybox CreateContainerRequest. Undefined (skipped) without the log.
  */
-async function replayTamperedBusybox(t: TestContext, tamper: (process: Obj) => void): Promise<ReplayEntry[] | undefined> {
+async function replayTamperedBusybox(
+  t: TestContext,
+  tamper: (process: Obj) => void,
+): Promise<ReplayEntry[] | undefined> {
   const p = logPath(t, 'k8s-policy-pod.txt');
   if (!p) return undefined;
   const requests = readLog(p);

@@ -71,7 +71,10 @@ test('pullSecretEntries: same namespace only, both secret types, ServiceAccount 
       ['pull-secret', 'pull secret ns1/s-sa', ['sa.io']],
     ],
   );
-  assert.ok(lines.some((l) => l.includes('ns1/s-opaque') && l.includes('Opaque')), lines.join(''));
+  assert.ok(
+    lines.some((l) => l.includes('ns1/s-opaque') && l.includes('Opaque')),
+    lines.join(''),
+  );
   assert.ok(!lines.join('').includes('p-one-secret'));
 });
 
@@ -79,8 +82,14 @@ test('resolver: a pull-secret entry wins over the config files and names its sou
   const cfgjson = b64(JSON.stringify({ auths: { 'r.io': { auth: b64('ps-user:ps-pass-123') } } }));
   const text = `${podYaml('team', ['regcred'], 'r.io/x/app:1')}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: regcred, namespace: team}\ntype: kubernetes.io/dockerconfigjson\ndata: {.dockerconfigjson: "${cfgjson}"}\n`;
   const dir = tempDir();
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'r.io': { auth: b64('file-user:file-pass') } } }));
-  const options = withPullSecrets({ env: { DOCKER_CONFIG: dir, HOME: dir } }, pullSecretEntries([parseKubeFile('in.yml', text)]));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ auths: { 'r.io': { auth: b64('file-user:file-pass') } } }),
+  );
+  const options = withPullSecrets(
+    { env: { DOCKER_CONFIG: dir, HOME: dir } },
+    pullSecretEntries([parseKubeFile('in.yml', text)]),
+  );
   const cred = await resolveCredential('r.io/x/app:1', options);
   assert.equal(cred.username, 'ps-user');
   assert.equal(cred.source.type, 'pull-secret');
@@ -94,14 +103,38 @@ test('lab round trip: contrast pull-secret → imagePullSecrets in the YAML → 
   if (!lab) return;
   const dir = tempDir();
   const env = { ...process.env, HOME: dir, DOCKER_CONFIG: join(dir, 'docker') };
-  const r = await runCli(['--log-level', 'debug', 'pull-secret', lab.c, '--name', 'regcred', '--namespace', 'apps', '--authfile', lab.authFile], { env });
+  const r = await runCli(
+    [
+      '--log-level',
+      'debug',
+      'pull-secret',
+      lab.c,
+      '--name',
+      'regcred',
+      '--namespace',
+      'apps',
+      '--authfile',
+      lab.authFile,
+    ],
+    { env },
+  );
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(!r.stderr.includes(lab.pass) && !r.stderr.includes(b64(`${lab.user}:${lab.pass}`)), 'secret on stderr');
-  const secret = parse(r.stdout) as { kind: string; type: string; metadata: { name: string; namespace: string }; data: Record<string, string> };
+  assert.ok(
+    !r.stderr.includes(lab.pass) && !r.stderr.includes(b64(`${lab.user}:${lab.pass}`)),
+    'secret on stderr',
+  );
+  const secret = parse(r.stdout) as {
+    kind: string;
+    type: string;
+    metadata: { name: string; namespace: string };
+    data: Record<string, string>;
+  };
   assert.equal(secret.kind, 'Secret');
   assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
   assert.deepEqual(secret.metadata, { name: 'regcred', namespace: 'apps' });
-  const config = JSON.parse(Buffer.from(secret.data['.dockerconfigjson']!, 'base64').toString()) as { auths: Record<string, { auth: string }> };
+  const config = JSON.parse(Buffer.from(secret.data['.dockerconfigjson']!, 'base64').toString()) as {
+    auths: Record<string, { auth: string }>;
+  };
   assert.equal(config.auths[lab.c]!.auth, b64(`${lab.user}:${lab.pass}`));
 
   const image = `${lab.c}/test/app@${seed.appV1}`;
@@ -110,7 +143,9 @@ test('lab round trip: contrast pull-secret → imagePullSecrets in the YAML → 
   const clientFor = (extra: boolean) =>
     new RegistryClient({
       caFile: lab.caCert,
-      credentials: extra ? withPullSecrets({ env: { HOME: dir } }, pullSecretEntries(files)) : { env: { HOME: dir } },
+      credentials: extra
+        ? withPullSecrets({ env: { HOME: dir } }, pullSecretEntries(files))
+        : { env: { HOME: dir } },
       registriesConfig: { path: undefined, registries: [] },
     });
   const withSecret = clientFor(true);
@@ -134,11 +169,19 @@ test('contrast pull-secret: -o writes mode 0600 and nothing on stdout; identity 
   const identity = 'identity-token-Qq81-secret';
   writeFileSync(
     auth,
-    JSON.stringify({ auths: { 'b.io': { auth: b64('bu:b-pass-secret-7') }, 'i.io': { auth: b64('iu:'), identitytoken: identity }, 't.io': { registrytoken: 'reg-token-secret-9' } } }),
+    JSON.stringify({
+      auths: {
+        'b.io': { auth: b64('bu:b-pass-secret-7') },
+        'i.io': { auth: b64('iu:'), identitytoken: identity },
+        't.io': { registrytoken: 'reg-token-secret-9' },
+      },
+    }),
   );
   const env = { ...process.env, HOME: dir };
   const out = join(dir, 'secret.yaml');
-  const ok = await runCli(['--log-level', 'debug', 'pull-secret', 'b.io', '-o', out, '--authfile', auth], { env });
+  const ok = await runCli(['--log-level', 'debug', 'pull-secret', 'b.io', '-o', out, '--authfile', auth], {
+    env,
+  });
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, '');
   assert.equal(statSync(out).mode & 0o777, 0o600);
@@ -157,7 +200,8 @@ test('contrast pull-secret: -o writes mode 0600 and nothing on stdout; identity 
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no credential found for none\.io/);
   for (const o of [ok, idt, tok, none]) {
-    for (const s of [identity, 'reg-token-secret-9', 'b-pass-secret-7']) assert.ok(!o.stderr.includes(s) && !o.stdout.includes(s), `${s} leaked`);
+    for (const s of [identity, 'reg-token-secret-9', 'b-pass-secret-7'])
+      assert.ok(!o.stderr.includes(s) && !o.stdout.includes(s), `${s} leaked`);
   }
 });
 
@@ -170,13 +214,33 @@ test('contrast generate uses the pods\' imagePullSecrets from the input YAML (so
   const prefix = `pstest${Date.now().toString(36)}`;
   execFileSync(
     'skopeo',
-    ['--policy', join(lab.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${lab.a}/test/app:v1`, `docker://${lab.a}/${prefix}/edgelesssys/kubernetes/pause:3.6`],
+    [
+      '--policy',
+      join(lab.dir, 'config/policy.json'),
+      'copy',
+      '-q',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${lab.a}/test/app:v1`,
+      `docker://${lab.a}/${prefix}/edgelesssys/kubernetes/pause:3.6`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const conf = join(dir, 'registries.conf');
-  writeFileSync(conf, `[[registry]]\nprefix = "ghcr.io/edgelesssys"\nlocation = "ghcr.io/edgelesssys"\n[[registry.mirror]]\nlocation = "${lab.a}/${prefix}/edgelesssys"\ninsecure = true\n`);
-  const env = { ...process.env, HOME: dir, DOCKER_CONFIG: join(dir, 'docker'), NODE_EXTRA_CA_CERTS: lab.caCert };
-  const secret = await runCli(['pull-secret', lab.c, '--name', 'regcred', '--namespace', 'apps', '--authfile', lab.authFile], { env });
+  writeFileSync(
+    conf,
+    `[[registry]]\nprefix = "ghcr.io/edgelesssys"\nlocation = "ghcr.io/edgelesssys"\n[[registry.mirror]]\nlocation = "${lab.a}/${prefix}/edgelesssys"\ninsecure = true\n`,
+  );
+  const env = {
+    ...process.env,
+    HOME: dir,
+    DOCKER_CONFIG: join(dir, 'docker'),
+    NODE_EXTRA_CA_CERTS: lab.caCert,
+  };
+  const secret = await runCli(
+    ['pull-secret', lab.c, '--name', 'regcred', '--namespace', 'apps', '--authfile', lab.authFile],
+    { env },
+  );
   assert.equal(secret.code, 0, secret.stderr);
   const coordinator = [
     'apiVersion: v1',
@@ -187,15 +251,39 @@ test('contrast generate uses the pods\' imagePullSecrets from the input YAML (so
     '  containers:',
     `  - {name: coordinator, image: "${lab.a}/test/app@${seed.appV1}"}`,
   ].join('\n');
-  const app = podYaml('apps', ['regcred'], `${lab.c}/test/app@${seed.appV1}`).replace('contrast-cc', 'contrast-cc-metal-qemu-snp');
+  const app = podYaml('apps', ['regcred'], `${lab.c}/test/app@${seed.appV1}`).replace(
+    'contrast-cc',
+    'contrast-cc-metal-qemu-snp',
+  );
   const yaml = join(dir, 'app.yml');
   writeFileSync(yaml, `${app}\n---\n${coordinator}\n---\n${secret.stdout}`);
   const emptyAuth = join(dir, 'empty.json');
   writeFileSync(emptyAuth, '{}');
-  const args = ['--log-level', 'debug', '--workspace-dir', dir, 'generate', '--no-progress', '--skip-initializer', '--skip-service-mesh', '--reference-values', 'Metal-QEMU-SNP', '--registries-conf', conf, '--insecure-registry', lab.a, '--authfile', emptyAuth, yaml];
+  const args = [
+    '--log-level',
+    'debug',
+    '--workspace-dir',
+    dir,
+    'generate',
+    '--no-progress',
+    '--skip-initializer',
+    '--skip-service-mesh',
+    '--reference-values',
+    'Metal-QEMU-SNP',
+    '--registries-conf',
+    conf,
+    '--insecure-registry',
+    lab.a,
+    '--authfile',
+    emptyAuth,
+    yaml,
+  ];
   const r = await runCli(args, { env, timeoutMs: 120_000 });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`credential for ${lab.c.replace(/\./g, '\\.')}/test/app: basic from pull secret apps/regcred`));
+  assert.match(
+    r.stderr,
+    new RegExp(`credential for ${lab.c.replace(/\./g, '\\.')}/test/app: basic from pull secret apps/regcred`),
+  );
   assert.ok(!r.stderr.includes(lab.pass) && !r.stdout.includes(lab.pass));
   assert.ok(!r.stderr.includes(b64(`${lab.user}:${lab.pass}`)));
 });

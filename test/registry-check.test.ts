@@ -14,7 +14,11 @@ import { runCli } from './helpers/cli.js';
 import { checkImages, checkPublicTls } from '../src/registry/check.js';
 
 function checkOptions(lab: Lab) {
-  return { caFile: lab.caCert, insecureRegistries: [lab.a], credentials: { authFile: lab.authFile, env: {} } };
+  return {
+    caFile: lab.caCert,
+    insecureRegistries: [lab.a],
+    credentials: { authFile: lab.authFile, env: {} },
+  };
 }
 
 test('lab: TLS fails against the public web PKI (private CA), anonymous pull only on public/* of c', async (t) => {
@@ -22,7 +26,13 @@ test('lab: TLS fails against the public web PKI (private CA), anonymous pull onl
   if (!lab) return;
   const pinned = (host: string, repo: string) => `${host}/${repo}@${seed.appV1}`;
   const results = await checkImages(
-    [pinned(lab.a, 'test/app'), pinned(lab.b, 'test/app'), pinned(lab.c, 'test/app'), pinned(lab.c, 'public/hello'), `${lab.c}/public/hello:v1`],
+    [
+      pinned(lab.a, 'test/app'),
+      pinned(lab.b, 'test/app'),
+      pinned(lab.c, 'test/app'),
+      pinned(lab.c, 'public/hello'),
+      `${lab.c}/public/hello:v1`,
+    ],
     checkOptions(lab),
   );
   const [a, b, c, pub, unpinned] = results;
@@ -60,7 +70,10 @@ test('CLI: NODE_EXTRA_CA_CERTS and --ca-file do not make the lab CA trusted; --j
   if (!lab) return;
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: lab.caCert };
   const image = `${lab.c}/public/hello@${seed.appV1}`;
-  const r = await runCli(['registry', 'check', image, '--json', '--ca-file', lab.caCert, '--authfile', lab.authFile], { env });
+  const r = await runCli(
+    ['registry', 'check', image, '--json', '--ca-file', lab.caCert, '--authfile', lab.authFile],
+    { env },
+  );
   assert.equal(r.code, 1, r.stderr);
   const json = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
   assert.equal(json.length, 1);
@@ -73,7 +86,10 @@ test('CLI: NODE_EXTRA_CA_CERTS and --ca-file do not make the lab CA trusted; --j
   assert.equal(tls.ok, false);
   assert.match(tls.reason, /not in the public web PKI/);
 
-  const table = await runCli(['registry', 'check', image, `${lab.b}/test/app:v1`, '--authfile', lab.authFile], { env });
+  const table = await runCli(
+    ['registry', 'check', image, `${lab.b}/test/app:v1`, '--authfile', lab.authFile],
+    { env },
+  );
   assert.equal(table.code, 1);
   assert.match(table.stdout, /^IMAGE\s+PINNED\s+PUBLIC TLS\s+ANONYMOUS PULL\s+DIGEST/);
   assert.match(table.stdout, /not pinned by digest/);
@@ -90,14 +106,22 @@ test('CLI: -f checks the images of confidential workloads', async (t) => {
     yaml,
     `apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  runtimeClassName: contrast-cc\n  containers:\n  - {name: a, image: "${lab.c}/public/hello@${seed.appV1}"}\n`,
   );
-  const r = await runCli(['registry', 'check', '-f', yaml, '--json', '--ca-file', lab.caCert], { env: { ...process.env, HOME: dir } });
+  const r = await runCli(['registry', 'check', '-f', yaml, '--json', '--ca-file', lab.caCert], {
+    env: { ...process.env, HOME: dir },
+  });
   assert.equal(r.code, 1);
   const json = JSON.parse(r.stdout) as Array<{ image: string }>;
-  assert.deepEqual(json.map((j) => j.image), [`${lab.c}/public/hello@${seed.appV1}`]);
+  assert.deepEqual(
+    json.map((j) => j.image),
+    [`${lab.c}/public/hello@${seed.appV1}`],
+  );
 });
 
 /** A TLS server with a certificate made by `openssl ca` (explicit dates, SAN). */
-async function tlsServer(t: import('node:test').TestContext, opts: { cn: string; san: string; start: string; end: string }): Promise<string> {
+async function tlsServer(
+  t: import('node:test').TestContext,
+  opts: { cn: string; san: string; start: string; end: string },
+): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'contrast-tls-'));
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '01\n');
@@ -106,9 +130,44 @@ async function tlsServer(t: import('node:test').TestContext, opts: { cn: string;
     '[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nserial = serial\nnew_certs_dir = .\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\n[p]\ncommonName = supplied\n',
   );
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'r.csr', '-subj', `/CN=${opts.cn}`, '-addext', `subjectAltName=${opts.san}`]);
-  run(['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'k.pem', '-in', 'r.csr', '-out', 'c.pem', '-startdate', opts.start, '-enddate', opts.end]);
-  const server = createServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (s) => s.end());
+  run([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'k.pem',
+    '-out',
+    'r.csr',
+    '-subj',
+    `/CN=${opts.cn}`,
+    '-addext',
+    `subjectAltName=${opts.san}`,
+  ]);
+  run([
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    '-selfsign',
+    '-keyfile',
+    'k.pem',
+    '-in',
+    'r.csr',
+    '-out',
+    'c.pem',
+    '-startdate',
+    opts.start,
+    '-enddate',
+    opts.end,
+  ]);
+  const server = createServer(
+    { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) },
+    (s) => s.end(),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -121,14 +180,24 @@ test('TLS reasons: expired, wrong name, self-signed (real handshakes)', async (t
     t.skip('openssl not installed');
     return;
   }
-  const expired = await tlsServer(t, { cn: '127.0.0.1', san: 'IP:127.0.0.1', start: '20200101000000Z', end: '20200201000000Z' });
+  const expired = await tlsServer(t, {
+    cn: '127.0.0.1',
+    san: 'IP:127.0.0.1',
+    start: '20200101000000Z',
+    end: '20200201000000Z',
+  });
   const r1 = await checkPublicTls(expired);
   assert.equal(r1.ok, false);
   assert.deepEqual(r1.problems.sort(), ['expired', 'self-signed']);
   assert.match(r1.reason ?? '', /self-signed certificate \(CN=127\.0\.0\.1\)/);
   assert.match(r1.reason ?? '', /expired on 2020-02-01/);
 
-  const wrongName = await tlsServer(t, { cn: 'other.example', san: 'DNS:other.example', start: '20200101000000Z', end: '20991231000000Z' });
+  const wrongName = await tlsServer(t, {
+    cn: 'other.example',
+    san: 'DNS:other.example',
+    start: '20200101000000Z',
+    end: '20991231000000Z',
+  });
   const r2 = await checkPublicTls(wrongName);
   assert.deepEqual(r2.problems.sort(), ['self-signed', 'wrong-name']);
   assert.match(r2.reason ?? '', /wrong name: certificate is for other\.example, not 127\.0\.0\.1/);

@@ -71,8 +71,18 @@ export function fakeImage(layerBytes: Buffer = Buffer.from('layer-bytes-'.repeat
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layerBytes), size: layerBytes.length }],
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: sha256(layerBytes),
+          size: layerBytes.length,
+        },
+      ],
     }),
   );
   return {
@@ -96,7 +106,10 @@ export function registryHandler(
     const url = req.url ?? '';
     if (url === '/v2/') {
       res.writeHead(200).end('{}');
-    } else if (url === `/v2/${repo}/manifests/v1` || url === `/v2/${repo}/manifests/${image.manifestDigest}`) {
+    } else if (
+      url === `/v2/${repo}/manifests/v1` ||
+      url === `/v2/${repo}/manifests/${image.manifestDigest}`
+    ) {
       res.writeHead(200, {
         'content-type': 'application/vnd.oci.image.manifest.v1+json',
         'docker-content-digest': image.manifestDigest,
@@ -119,7 +132,11 @@ export function registryHandler(
       }
     } else {
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }));
+      res.end(
+        JSON.stringify({
+          errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }],
+        }),
+      );
     }
   };
 }
@@ -130,9 +147,19 @@ export const anonymous: RegistryCredential = {
   source: { type: 'none', description: 'no credential found' },
 };
 
-export function basicCredential(username: string, password: string, description = 'test auth file'): RegistryCredential {
+export function basicCredential(
+  username: string,
+  password: string,
+  description = 'test auth file',
+): RegistryCredential {
   return { kind: 'basic', username, password, source: { type: 'file', path: '/tmp/auth.json', description } };
 }
 
 /** Fast retries for tests. */
-export const fastRetry = { maxRetries: 2, baseDelayMs: 5, maxDelayMs: 20, maxTotalMs: 10_000, retryAfterCapMs: 5_000 };
+export const fastRetry = {
+  maxRetries: 2,
+  baseDelayMs: 5,
+  maxDelayMs: 20,
+  maxTotalMs: 10_000,
+  retryAfterCapMs: 5_000,
+};

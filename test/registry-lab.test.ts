@@ -87,11 +87,15 @@ test('Docker v2 manifest, OCI index and Docker list; --platform linux/arm64', as
     const oci = await c.resolveImage(`${host}/test/multi:v1`);
     assert.equal(oci.indexDigest, seed.multiV1);
     assert.equal(oci.digest, seed.appV1);
-    const arm = await c.resolveImage(`${host}/test/multi:v1`, { platform: { os: 'linux', architecture: 'arm64' } });
+    const arm = await c.resolveImage(`${host}/test/multi:v1`, {
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
     assert.equal(arm.digest, seed.appV1Arm64);
     assert.deepEqual(arm.platform, { os: 'linux', architecture: 'arm64' });
     assert.ok(arm.config.config?.Env?.includes('LAB_IMAGE_ARCH=arm64'));
-    const list = await c.resolveImage(`${host}/test/multi:v1-docker`, { platform: { os: 'linux', architecture: 'aarch64' } });
+    const list = await c.resolveImage(`${host}/test/multi:v1-docker`, {
+      platform: { os: 'linux', architecture: 'aarch64' },
+    });
     assert.equal(list.indexDigest, seed.multiV1Docker);
     assert.equal(list.platform.architecture, 'arm64');
     const byDigest = await c.resolveImage(`${host}/test/multi@${seed.multiV1}`);
@@ -133,13 +137,16 @@ test('registry c: anonymous pull of public/*, clear error for private repositori
   const pub = await c.resolveImage(`${lab.c}/public/hello:v1`);
   assert.equal(pub.digest, seed.appV1);
   assert.equal(pub.credential.kind, 'anonymous');
-  await assert.rejects(c.resolveImage(`${lab.c}/test/app:v1`), (err: Error & { code?: string; hint?: string }) => {
-    assert.match(err.message, new RegExp(`registry ${lab.c} answered HTTP 401`));
-    assert.match(err.message, /UNAUTHORIZED/);
-    assert.match(err.message, /credential: anonymous/);
-    assert.equal(err.code, 'AUTH_REQUIRED');
-    return true;
-  });
+  await assert.rejects(
+    c.resolveImage(`${lab.c}/test/app:v1`),
+    (err: Error & { code?: string; hint?: string }) => {
+      assert.match(err.message, new RegExp(`registry ${lab.c} answered HTTP 401`));
+      assert.match(err.message, /UNAUTHORIZED/);
+      assert.match(err.message, /credential: anonymous/);
+      assert.equal(err.code, 'AUTH_REQUIRED');
+      return true;
+    },
+  );
 });
 
 test('wrong password: the error names registry, auth file and server message', async (t) => {
@@ -156,7 +163,10 @@ test('wrong password: the error names registry, auth file and server message', a
     return true;
   });
   await assert.rejects(c.resolveImage(`${lab.c}/test/app:v1`), (err: Error) => {
-    assert.match(err.message, new RegExp(`token server https://127.0.0.1:\\d+/token for registry ${lab.c} rejected the credentials`));
+    assert.match(
+      err.message,
+      new RegExp(`token server https://127.0.0.1:\\d+/token for registry ${lab.c} rejected the credentials`),
+    );
     assert.ok(err.message.includes(file), err.message);
     assert.match(err.message, /HTTP 401/);
     return true;
@@ -176,22 +186,37 @@ test('identity token in the auth file: OAuth2 refresh-token POST against the lab
   const lab = requireLab(t);
   if (!lab) return;
   const rt = await refreshToken(lab);
-  const file = tempAuthFile({ auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: rt } } });
+  const file = tempAuthFile({
+    auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: rt } },
+  });
   const c = labClient(lab, { credentials: { authFile: file, env: {} } });
   t.after(() => c.close());
-  const img = await c.resolveImage(`${lab.c}/test/multi:v1`, { platform: { os: 'linux', architecture: 'arm64' } });
+  const img = await c.resolveImage(`${lab.c}/test/multi:v1`, {
+    platform: { os: 'linux', architecture: 'arm64' },
+  });
   assert.equal(img.digest, seed.appV1Arm64);
   assert.equal(img.credential.kind, 'identity-token');
-  const log = readFileSync(join(lab.state, 'logs/token.log'), 'utf8').trim().split('\n').slice(-20).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const log = readFileSync(join(lab.state, 'logs/token.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(-20)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(
     log.some((e) => e['grant_type'] === 'refresh_token' && e['client_id'] === 'contrast'),
     'the lab token server saw a refresh_token grant from client_id=contrast',
   );
   // A bad refresh token: POST 401, GET fallback 401, one clear error.
-  const badFile = tempAuthFile({ auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: 'not-a-valid-refresh-token' } } });
+  const badFile = tempAuthFile({
+    auths: {
+      [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: 'not-a-valid-refresh-token' },
+    },
+  });
   const c2 = labClient(lab, { credentials: { authFile: badFile, env: {} } });
   t.after(() => c2.close());
-  await assert.rejects(c2.resolveImage(`${lab.c}/test/app:v1`), /rejected the credentials \(identity-token from .*\): HTTP 401.*refresh-token POST had answered 401: invalid_grant/);
+  await assert.rejects(
+    c2.resolveImage(`${lab.c}/test/app:v1`),
+    /rejected the credentials \(identity-token from .*\): HTTP 401.*refresh-token POST had answered 401: invalid_grant/,
+  );
 });
 
 const secretPatterns = (lab: Lab, extra: string[]) => [
@@ -204,13 +229,27 @@ test('contrast image inspect: text, --json, --raw on a, b and c; debug logs hold
   const lab = requireLab(t);
   if (!lab) return;
   const rt = await refreshToken(lab);
-  const idFile = tempAuthFile({ auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: rt } } });
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: lab.caCert, REGISTRY_AUTH_FILE: lab.authFile, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'dc-')) };
+  const idFile = tempAuthFile({
+    auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: rt } },
+  });
+  const env = {
+    ...process.env,
+    NODE_EXTRA_CA_CERTS: lab.caCert,
+    REGISTRY_AUTH_FILE: lab.authFile,
+    DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'dc-')),
+  };
   const base = ['image', 'inspect', '--insecure-registry', lab.a];
 
-  const json = await runCli([...base, '--json', `${lab.a}/test/multi:v1`, '--platform', 'linux/arm64'], { env });
+  const json = await runCli([...base, '--json', `${lab.a}/test/multi:v1`, '--platform', 'linux/arm64'], {
+    env,
+  });
   assert.equal(json.code, 0, json.stderr);
-  const out = JSON.parse(json.stdout) as Record<string, unknown> & { platform: object; config: Record<string, unknown>; layers: unknown[]; credential: { kind: string } };
+  const out = JSON.parse(json.stdout) as Record<string, unknown> & {
+    platform: object;
+    config: Record<string, unknown>;
+    layers: unknown[];
+    credential: { kind: string };
+  };
   assert.equal(out['digest'], seed.appV1Arm64);
   assert.deepEqual(out.platform, { os: 'linux', architecture: 'arm64' });
   assert.deepEqual(out.config['Entrypoint'], ['/app/hello.sh']);
@@ -218,7 +257,9 @@ test('contrast image inspect: text, --json, --raw on a, b and c; debug logs hold
   assert.equal(out.layers.length, 2);
   assert.equal(out.credential.kind, 'anonymous');
 
-  const raw = await runCli([...base, '--raw', `${lab.b}/test/multi:v1-docker`, '--authfile', lab.authFile], { env });
+  const raw = await runCli([...base, '--raw', `${lab.b}/test/multi:v1-docker`, '--authfile', lab.authFile], {
+    env,
+  });
   assert.equal(raw.code, 0, raw.stderr);
   assert.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, seed.multiV1Docker);
 
@@ -232,8 +273,13 @@ test('contrast image inspect: text, --json, --raw on a, b and c; debug logs hold
     assert.match(r.stdout, /Digest: +sha256:/);
     assert.match(r.stdout, /Credential: +(basic|identity-token)/);
     assert.match(r.stderr, /auth: (basic|bearer)/, 'debug shows the auth scheme');
-    assert.match(r.stderr, new RegExp(authfile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'debug shows the credential source');
-    for (const s of secretPatterns(lab, [rt])) assert.ok(!r.stderr.includes(s) && !r.stdout.includes(s), `secret leaked for ${ref}`);
+    assert.match(
+      r.stderr,
+      new RegExp(authfile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      'debug shows the credential source',
+    );
+    for (const s of secretPatterns(lab, [rt]))
+      assert.ok(!r.stderr.includes(s) && !r.stdout.includes(s), `secret leaked for ${ref}`);
     assert.doesNotMatch(r.stderr, /eyJ[A-Za-z0-9_-]{10,}/, 'no JWT in debug output');
   }
 });
@@ -243,7 +289,10 @@ test('registries.conf mirror: docker.io-style name fetched from lab registry a, 
   if (!lab) return;
   const dir = mkdtempSync(join(tmpdir(), 'regconf-'));
   const conf = join(dir, 'registries.conf');
-  writeFileSync(conf, `[[registry]]\nprefix = "registry.invalid/test"\nlocation = "registry.invalid/test"\n[[registry.mirror]]\nlocation = "${lab.a}/test"\ninsecure = true\n`);
+  writeFileSync(
+    conf,
+    `[[registry]]\nprefix = "registry.invalid/test"\nlocation = "registry.invalid/test"\n[[registry.mirror]]\nlocation = "${lab.a}/test"\ninsecure = true\n`,
+  );
   const c = new RegistryClient({ registriesConf: conf, credentials: { authFile: lab.authFile, env: {} } });
   t.after(() => c.close());
   const img = await c.resolveImage('registry.invalid/test/app:v1');
@@ -256,9 +305,12 @@ test('contrast image inspect without credentials for a private repository: exit 
   const lab = requireLab(t);
   if (!lab) return;
   const empty = tempAuthFile({ auths: {} });
-  const r = await runCli(['image', 'inspect', '--authfile', empty, '--ca-file', lab.caCert, `${lab.c}/test/app:v1`], {
-    env: { ...process.env, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'dc-')) },
-  });
+  const r = await runCli(
+    ['image', 'inspect', '--authfile', empty, '--ca-file', lab.caCert, `${lab.c}/test/app:v1`],
+    {
+      env: { ...process.env, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'dc-')) },
+    },
+  );
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`registry ${lab.c} answered HTTP 401`));
   assert.match(r.stderr, /credential: anonymous/);

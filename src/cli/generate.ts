@@ -4,10 +4,10 @@ import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
 import type { RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions, collect } from './options.js';
 
-
 /** Flags named like the library option they set are typed by it. */
 interface GenerateFlags
-  extends RegistryFlags,
+  extends
+    RegistryFlags,
     Pick<
       GenerateOptions,
       | 'referenceValues'
@@ -36,18 +36,50 @@ export function registerGenerate(parent: Command): void {
   addRegistryOptions(
     parent
       .command('generate')
-      .description('Generate policies and inject them into Kubernetes resources; create or update the manifest')
+      .description(
+        'Generate policies and inject them into Kubernetes resources; create or update the manifest',
+      )
       .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
       .option('-p, --policy <path>', 'Rego rules (built-in rules when the file does not exist)', 'rules.rego')
-      .option('-s, --settings <path>', 'policy settings (built-in settings when the file does not exist)', 'settings.json')
+      .option(
+        '-s, --settings <path>',
+        'policy settings (built-in settings when the file does not exist)',
+        'settings.json',
+      )
       .option('-c, --genpolicy-cache-path <path>', 'layer cache file', 'layers-cache.json')
       .option('-m, --manifest <path>', 'manifest to create or update', 'manifest.json')
-      .option('--reference-values <platform>', 'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)')
-      .option('--reference-values-file <path>', "reference values to use: a release's reference-values.json (handler → values) or one {snp, tdx} object")
-      .addOption(new Option('--reference-value-patches <path>', 'JSON patch files for the reference values of a new manifest (repeatable)').argParser(collect).hideHelp())
-      .addOption(new Option('--purge-empty-reference-values', 'drop reference value sets that only miss expected values').hideHelp())
-      .option('-w, --add-workload-owner-key <path>', 'workload owner key (ECDSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
-      .option('--add-seedshare-owner-key <path>', 'seed share owner key (RSA PEM) to add; generated if it is the only one and missing (repeatable)', collect)
+      .option(
+        '--reference-values <platform>',
+        'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)',
+      )
+      .option(
+        '--reference-values-file <path>',
+        "reference values to use: a release's reference-values.json (handler → values) or one {snp, tdx} object",
+      )
+      .addOption(
+        new Option(
+          '--reference-value-patches <path>',
+          'JSON patch files for the reference values of a new manifest (repeatable)',
+        )
+          .argParser(collect)
+          .hideHelp(),
+      )
+      .addOption(
+        new Option(
+          '--purge-empty-reference-values',
+          'drop reference value sets that only miss expected values',
+        ).hideHelp(),
+      )
+      .option(
+        '-w, --add-workload-owner-key <path>',
+        'workload owner key (ECDSA PEM) to add; generated if it is the only one and missing (repeatable)',
+        collect,
+      )
+      .option(
+        '--add-seedshare-owner-key <path>',
+        'seed share owner key (RSA PEM) to add; generated if it is the only one and missing (repeatable)',
+        collect,
+      )
       .option('-d, --disable-updates', 'no workload owner keys: the manifest can never be updated')
       .option('--image-replacements <path>', 'image=replacement lines applied to every container image')
       .option('--skip-initializer', 'do not inject the Initializer')
@@ -62,7 +94,8 @@ export function registerGenerate(parent: Command): void {
     const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
     const ws = globals.workspaceDir;
     // --workspace-dir prefixes every default path the user did not set explicitly.
-    const path = (option: string, value: string): string => (ws && cmd.getOptionValueSource(option) === 'default' ? join(ws, value) : value);
+    const path = (option: string, value: string): string =>
+      ws && cmd.getOptionValueSource(option) === 'default' ? join(ws, value) : value;
     const explicitOwner = flags.addWorkloadOwnerKey !== undefined;
     const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
@@ -78,9 +111,13 @@ export function registerGenerate(parent: Command): void {
       ...(flags.referenceValuesFile ? { referenceValuesFile: flags.referenceValuesFile } : {}),
       ...(flags.referenceValuePatches ? { referenceValuePatches: flags.referenceValuePatches } : {}),
       purgeEmptyReferenceValues: flags.purgeEmptyReferenceValues ?? false,
-      workloadOwnerKeys: flags.addWorkloadOwnerKey ?? (flags.disableUpdates ? [] : [ws ? join(ws, 'workload-owner.pem') : 'workload-owner.pem']),
+      workloadOwnerKeys:
+        flags.addWorkloadOwnerKey ??
+        (flags.disableUpdates ? [] : [ws ? join(ws, 'workload-owner.pem') : 'workload-owner.pem']),
       workloadOwnerKeysExplicit: explicitOwner,
-      seedshareOwnerKeys: flags.addSeedshareOwnerKey ?? [ws ? join(ws, 'seedshare-owner.pem') : 'seedshare-owner.pem'],
+      seedshareOwnerKeys: flags.addSeedshareOwnerKey ?? [
+        ws ? join(ws, 'seedshare-owner.pem') : 'seedshare-owner.pem',
+      ],
       disableUpdates: flags.disableUpdates ?? false,
       ...(flags.imageReplacements ? { imageReplacements: flags.imageReplacements } : {}),
       skipInitializer: flags.skipInitializer ?? false,

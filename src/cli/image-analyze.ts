@@ -54,7 +54,9 @@ export function registerImageAnalyze(parent: Command): void {
     addLayerOptions(
       parent
         .command('analyze')
-        .description('Stream every layer once: verify digests and diff_ids, resolve the image user, compute dm-verity roots')
+        .description(
+          'Stream every layer once: verify digests and diff_ids, resolve the image user, compute dm-verity roots',
+        )
         .argument('<reference...>', 'image reference(s); layers shared between images are fetched once')
         .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default linux/amd64)')
         .option('--verity', 'compute the tarfs dm-verity root of every layer (AKS / tarfs-era policies)')

@@ -4,7 +4,6 @@ import { RegistryClient, formatPlatform, type ResolvedImage } from '../registry/
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions } from './options.js';
 
-
 /** Adds the registry connection flags (credentials, TLS, insecure hosts, mirrors) to a command. */
 interface InspectFlags extends RegistryFlags {
   json?: boolean;
@@ -29,7 +28,11 @@ function inspectJson(img: ResolvedImage): object {
       Volumes: c.Volumes ?? null,
     },
     layers: img.layers.map((l) => ({ digest: l.digest, mediaType: l.mediaType, size: l.size })),
-    credential: { kind: img.credential.kind, username: img.credential.username, source: img.credential.source },
+    credential: {
+      kind: img.credential.kind,
+      username: img.credential.username,
+      source: img.credential.source,
+    },
   };
 }
 
@@ -62,7 +65,10 @@ export function registerImageInspect(parent: Command): void {
     parent
       .command('inspect')
       .description('Show an image manifest, config and layers (the digest-verified platform image)')
-      .argument('<reference>', 'image reference, e.g. ghcr.io/org/app:1.0 or docker.io/library/nginx@sha256:…')
+      .argument(
+        '<reference>',
+        'image reference, e.g. ghcr.io/org/app:1.0 or docker.io/library/nginx@sha256:…',
+      )
       .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default linux/amd64)')
       .option('--json', 'machine-readable output')
       .option('--raw', 'print the manifest (or index) bytes exactly as the registry served them'),

@@ -62,7 +62,11 @@ export function registerLogin(parent: Command): void {
         if (opts.verify) {
           // The check reaches the registry the way later pulls will: same CA and insecure-registry settings.
           const tls = { caFile: opts.caFile, certDir: opts.certDir, insecureRegistry: opts.insecureRegistry };
-          const verified = await verifyLogin(registry ?? '', { username: opts.username, password }, clientOptionsFromFlags(tls));
+          const verified = await verifyLogin(
+            registry ?? '',
+            { username: opts.username, password },
+            clientOptionsFromFlags(tls),
+          );
           log.info(verified.detail);
         }
         const stored = await storeCredential(

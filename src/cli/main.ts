@@ -16,7 +16,9 @@ import { registerRegistryCheck } from './registry-check.js';
 
 export function buildProgram(): Command {
   const program = new Command('contrast')
-    .description('Generate Kata agent policies and the Contrast manifest for confidential Kubernetes workloads')
+    .description(
+      'Generate Kata agent policies and the Contrast manifest for confidential Kubernetes workloads',
+    )
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
     .showHelpAfterError()
@@ -68,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   process.exitCode = await main(process.argv);
 }

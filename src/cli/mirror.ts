@@ -4,12 +4,16 @@ import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { createProgress, formatBytes, type ProgressTask } from '../image/progress.js';
 import { RegistryClient } from '../registry/index.js';
-import { confidentialWorkloadImages, formatReplacements, Mirror, type MirrorStats } from '../registry/mirror.js';
+import {
+  confidentialWorkloadImages,
+  formatReplacements,
+  Mirror,
+  type MirrorStats,
+} from '../registry/mirror.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { parsePlatform } from '../registry/platform.js';
 import type { UploadMode } from '../registry/push.js';
 import { addRegistryOptions, collect } from './options.js';
-
 
 interface MirrorFlags extends Omit<RegistryFlags, 'platform'> {
   file?: string[];
@@ -25,7 +29,8 @@ interface MirrorFlags extends Omit<RegistryFlags, 'platform'> {
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ContrastError(`${flag}: "${value}" is not a positive integer`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ContrastError(`${flag}: "${value}" is not a positive integer`);
   return n;
 }
 
@@ -42,24 +47,46 @@ export function registerMirror(parent: Command): void {
   addRegistryOptions(
     parent
       .command('mirror')
-      .description('Copy images to a private registry byte for byte (digests unchanged), for guests that pull without credentials')
+      .description(
+        'Copy images to a private registry byte for byte (digests unchanged), for guests that pull without credentials',
+      )
       .argument('[images...]', 'image references to copy')
-      .option('-f, --file <path>', 'take the images of the confidential workloads in these YAML files/directories (repeatable)', collect)
+      .option(
+        '-f, --file <path>',
+        'take the images of the confidential workloads in these YAML files/directories (repeatable)',
+        collect,
+      )
       .requiredOption('--to <registry/prefix>', 'target: image host/a/b:t goes to <registry/prefix>/a/b:t')
       .option('--all-platforms', 'copy whole image indexes (every platform)')
-      .option('--platform <os/arch[/variant]>', 'platform to copy from an index (repeatable; default linux/amd64)', collect, [])
-      .option('--replacements-out <file>', 'write original=mirror@sha256:… lines for contrast generate --image-replacements')
+      .option(
+        '--platform <os/arch[/variant]>',
+        'platform to copy from an index (repeatable; default linux/amd64)',
+        collect,
+        [],
+      )
+      .option(
+        '--replacements-out <file>',
+        'write original=mirror@sha256:… lines for contrast generate --image-replacements',
+      )
       .option('--concurrency <n>', 'blobs copied in parallel', '4')
       .option('--upload <mode>', 'auto, monolithic or chunked', 'auto')
-      .option('--chunk-size <bytes>', 'bytes per PATCH for chunked uploads (default 64 MiB; auto mode chunks blobs over 512 MiB)')
+      .option(
+        '--chunk-size <bytes>',
+        'bytes per PATCH for chunked uploads (default 64 MiB; auto mode chunks blobs over 512 MiB)',
+      )
       .option('--no-progress', 'no progress display'),
   ).action(async (images: string[], flags: MirrorFlags) => {
     const platforms = flags.platform.map(parsePlatform);
-    if (flags.allPlatforms && platforms.length) throw new ContrastError('--all-platforms and --platform are mutually exclusive');
+    if (flags.allPlatforms && platforms.length)
+      throw new ContrastError('--all-platforms and --platform are mutually exclusive');
     const mode = flags.upload as UploadMode;
-    if (!['auto', 'monolithic', 'chunked'].includes(mode)) throw new ContrastError(`--upload: "${flags.upload}" is not auto, monolithic or chunked`);
+    if (!['auto', 'monolithic', 'chunked'].includes(mode))
+      throw new ContrastError(`--upload: "${flags.upload}" is not auto, monolithic or chunked`);
     const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
-    if (all.length === 0) throw new ContrastError('no images given', { hint: 'name images as arguments or pass -f with Kubernetes YAML' });
+    if (all.length === 0)
+      throw new ContrastError('no images given', {
+        hint: 'name images as arguments or pass -f with Kubernetes YAML',
+      });
     const { platform: _ignored, ...registryFlags } = flags;
     const client = new RegistryClient(clientOptionsFromFlags(registryFlags));
     const progress = createProgress(flags.progress ? 'auto' : 'off');
@@ -76,11 +103,15 @@ export function registerMirror(parent: Command): void {
       ...(flags.allPlatforms ? { allPlatforms: true } : {}),
       ...(platforms.length ? { platforms } : {}),
       concurrency: positiveInt(flags.concurrency, '--concurrency'),
-      upload: { mode, ...(flags.chunkSize ? { chunkSize: positiveInt(flags.chunkSize, '--chunk-size') } : {}) },
+      upload: {
+        mode,
+        ...(flags.chunkSize ? { chunkSize: positiveInt(flags.chunkSize, '--chunk-size') } : {}),
+      },
       signal: controller.signal,
       onEvent: (e) => {
         const key = `${e.target}@${e.digest}`;
-        if (e.type === 'blob-start') tasks.set(key, progress.task(`${e.digest.slice(7, 19)} -> ${e.target}`, e.size));
+        if (e.type === 'blob-start')
+          tasks.set(key, progress.task(`${e.digest.slice(7, 19)} -> ${e.target}`, e.size));
         else if (e.type === 'blob-progress') tasks.get(key)?.update(e.sent);
         else if (e.type === 'blob-done') tasks.get(key)?.done();
         else if (e.type === 'blob-failed') tasks.get(key)?.fail();

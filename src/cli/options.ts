@@ -2,19 +2,28 @@
 import type { Command } from 'commander';
 
 /** Commander argParser for repeatable options. */
-export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+export const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];
 
 /** How to trust a registry's TLS certificate, or reach it without TLS. */
 export function addTlsOptions(cmd: Command): Command {
   return cmd
     .option('--ca-file <path>', 'extra CA certificate(s) (PEM) to trust for registries')
     .option('--cert-dir <dir>', 'directory with *.crt CAs and a *.cert/*.key client pair, for every registry')
-    .option('--insecure-registry <host[:port]>', 'allow plain HTTP / unverified TLS for this registry (repeatable)', collect);
+    .option(
+      '--insecure-registry <host[:port]>',
+      'allow plain HTTP / unverified TLS for this registry (repeatable)',
+      collect,
+    );
 }
 
 /** Everything that decides how registries are reached: credentials, TLS, mirrors. */
 export function addRegistryOptions(cmd: Command): Command {
-  return addTlsOptions(cmd.option('--authfile <path>', 'auth file to use instead of the docker/podman config search')).option(
+  return addTlsOptions(
+    cmd.option('--authfile <path>', 'auth file to use instead of the docker/podman config search'),
+  ).option(
     '--registries-conf <path>',
     'containers-registries.conf file with mirrors (default: CONTAINERS_REGISTRIES_CONF)',
   );

@@ -38,7 +38,6 @@ interface Flags extends RegistryFlags, LayerFlags {
   platform?: string;
 }
 
-
 export function registerPolicyGenerate(parent: Command): void {
   addRegistryOptions(
     addLayerOptions(
@@ -119,7 +118,10 @@ export function registerPolicyGenerate(parent: Command): void {
     const settings = await loadPolicySettings(options);
 
     const clientOptions = clientOptionsFromFlags(flags);
-    clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries([...files, ...configFiles], workloads));
+    clientOptions.credentials = withPullSecrets(
+      clientOptions.credentials,
+      pullSecretEntries([...files, ...configFiles], workloads),
+    );
     const client = new RegistryClient(clientOptions);
     let policies;
     try {

@@ -5,7 +5,6 @@ import { confidentialWorkloadImages } from '../registry/mirror.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions, collect } from './options.js';
 
-
 interface CheckFlags extends RegistryFlags {
   file?: string[];
   json?: boolean;
@@ -14,10 +13,20 @@ interface CheckFlags extends RegistryFlags {
 const mark = (ok: boolean | null): string => (ok === true ? 'ok' : ok === false ? 'FAIL' : '-');
 
 export function checkTable(results: readonly ImageCheck[]): string {
-  const rows = results.map((r) => [r.image, mark(r.pinned), mark(r.tls.ok), mark(r.anonymousPull.ok), r.digestMatch === null ? (r.pinned ? 'FAIL (unknown)' : '-') : mark(r.digestMatch)]);
+  const rows = results.map((r) => [
+    r.image,
+    mark(r.pinned),
+    mark(r.tls.ok),
+    mark(r.anonymousPull.ok),
+    r.digestMatch === null ? (r.pinned ? 'FAIL (unknown)' : '-') : mark(r.digestMatch),
+  ]);
   const head = ['IMAGE', 'PINNED', 'PUBLIC TLS', 'ANONYMOUS PULL', 'DIGEST'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   const notes: string[] = [];
   for (const r of results) {
@@ -26,7 +35,8 @@ export function checkTable(results: readonly ImageCheck[]): string {
     if (!r.tls.ok && r.tls.reason) why.push(`TLS: ${r.tls.reason}`);
     if (!r.anonymousPull.ok && r.anonymousPull.reason) why.push(`anonymous pull: ${r.anonymousPull.reason}`);
     if (r.digestMatch === false) why.push('digest: the registry serves different content for this digest');
-    if (r.digestMatch === null && r.pinned) why.push('digest: the manifest could not be fetched at all, so the digest was not compared');
+    if (r.digestMatch === null && r.pinned)
+      why.push('digest: the manifest could not be fetched at all, so the digest was not compared');
     if (why.length) notes.push(`${r.image}:\n${why.map((w) => `  - ${w}`).join('\n')}`);
   }
   return `${out.join('\n')}\n${notes.length ? `\n${notes.join('\n')}\n` : ''}`;
@@ -36,13 +46,25 @@ export function registerRegistryCheck(parent: Command): void {
   addRegistryOptions(
     parent
       .command('check')
-      .description('Check that the confidential guest can pull images by itself: pinned, public-PKI TLS, anonymous pull, digest')
+      .description(
+        'Check that the confidential guest can pull images by itself: pinned, public-PKI TLS, anonymous pull, digest',
+      )
       .argument('[images...]', 'image references')
-      .option('-f, --file <path>', 'check the images of the confidential workloads in these YAML files/directories (repeatable)', collect)
-      .option('--json', 'machine-readable output: [{image, pinned, tls: {ok, reason}, anonymousPull: {ok, reason}, digestMatch}]'),
+      .option(
+        '-f, --file <path>',
+        'check the images of the confidential workloads in these YAML files/directories (repeatable)',
+        collect,
+      )
+      .option(
+        '--json',
+        'machine-readable output: [{image, pinned, tls: {ok, reason}, anonymousPull: {ok, reason}, digestMatch}]',
+      ),
   ).action(async (images: string[], flags: CheckFlags) => {
     const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
-    if (all.length === 0) throw new ContrastError('no images given', { hint: 'name images as arguments or pass -f with Kubernetes YAML' });
+    if (all.length === 0)
+      throw new ContrastError('no images given', {
+        hint: 'name images as arguments or pass -f with Kubernetes YAML',
+      });
     const opts = clientOptionsFromFlags(flags);
     const results = await checkImages(all, opts);
     if (flags.json) {

@@ -58,15 +58,21 @@ test('lab image: user, diff_ids and verity roots equal to veritysetup over tar â
   const dir = mkdtempSync(join(tmpdir(), 'analyze-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   for (const l of img.layerAnalysis) {
-    const gz: Buffer = execFileSync('curl', ['-sf', `http://${lab.a}/v2/test/app/blobs/${l.digest}`], { maxBuffer: 1 << 26 });
+    const gz: Buffer = execFileSync('curl', ['-sf', `http://${lab.a}/v2/test/app/blobs/${l.digest}`], {
+      maxBuffer: 1 << 26,
+    });
     const tarBytes: Buffer = execFileSync('gzip', ['-dc'], { input: gz, maxBuffer: 1 << 26 });
     assert.equal(`sha256:${createHash('sha256').update(tarBytes).digest('hex')}`, l.diffId);
     const data = Buffer.concat([tarBytes, buildIndex(tarBytes)]);
     writeFileSync(join(dir, 'data'), data);
     rmSync(join(dir, 'hash'), { force: true });
-    const out = execFileSync('veritysetup', ['format', '--no-superblock', `--salt=${'0'.repeat(64)}`, join(dir, 'data'), join(dir, 'hash')], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'veritysetup',
+      ['format', '--no-superblock', `--salt=${'0'.repeat(64)}`, join(dir, 'data'), join(dir, 'hash')],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(l.verityRoot, /Root hash:\s+([0-9a-f]{64})/.exec(out)![1]);
     assert.equal(l.verityRoot, verityRoot(data));
   }
@@ -76,9 +82,16 @@ test('multi-layer image: a later layer whites out /etc/passwd; zstd and plain ta
   const lab = requireLab(t);
   if (!lab) return;
   const zstd = hasZstd();
-  const base = tar(entry({ name: 'etc/', type: '5', mode: 0o755 }), entry({ name: 'etc/passwd' }, PASSWD), entry({ name: 'etc/group' }, GROUP));
+  const base = tar(
+    entry({ name: 'etc/', type: '5', mode: 0o755 }),
+    entry({ name: 'etc/passwd' }, PASSWD),
+    entry({ name: 'etc/group' }, GROUP),
+  );
   const whiteout = tar(entry({ name: 'etc/.wh.passwd' }));
-  const other = tar(entry({ name: 'srv/', type: '5', mode: 0o755 }), entry({ name: 'srv/data' }, 'x'.repeat(10000)));
+  const other = tar(
+    entry({ name: 'srv/', type: '5', mode: 0o755 }),
+    entry({ name: 'srv/data' }, 'x'.repeat(10000)),
+  );
   const target = `${lab.a}/image-engine/whiteout:v1`;
   pushTestImage(
     target,
@@ -96,13 +109,28 @@ test('multi-layer image: a later layer whites out /etc/passwd; zstd and plain ta
   assert.equal(img.passwd, '');
   assert.equal(img.group, GROUP);
   assert.deepEqual(img.user, { uid: 0, gid: 0, additionalGids: [], username: '' });
-  assert.ok(warnings.some((w) => /USER "app"/.test(w)), warnings.join(''));
+  assert.ok(
+    warnings.some((w) => /USER "app"/.test(w)),
+    warnings.join(''),
+  );
   assert.equal(img.layerAnalysis[2]!.uncompressedSize, other.length);
 
   // Without the whiteout layer the user resolves.
   const target2 = `${lab.a}/image-engine/whiteout:v2`;
-  pushTestImage(target2, [{ tar: base, compression: 'gzip' }, { tar: other, compression: zstd ? 'zstd' : 'none' }], 'app');
-  const img2 = await new ImageAnalyzer({ client: c, cachePath: null, progress: 'off', zstdDecoder: 'fzstd' }).analyze(target2);
+  pushTestImage(
+    target2,
+    [
+      { tar: base, compression: 'gzip' },
+      { tar: other, compression: zstd ? 'zstd' : 'none' },
+    ],
+    'app',
+  );
+  const img2 = await new ImageAnalyzer({
+    client: c,
+    cachePath: null,
+    progress: 'off',
+    zstdDecoder: 'fzstd',
+  }).analyze(target2);
   assert.deepEqual(img2.user, { uid: 1000, gid: 1000, additionalGids: [4000], username: 'app' });
 });
 
@@ -114,29 +142,35 @@ test('a config whose diff_id does not match the layer is refused', async (t) => 
   pushTestImage(target, [{ tar: layer, compression: 'gzip', diffId: `sha256:${'ab'.repeat(32)}` }]);
   const c = client(lab.a);
   t.after(() => c.close());
-  await assert.rejects(new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' }).analyze(target), (err: Error) => {
-    assert.match(err.message, /diff_id sha256:[0-9a-f]{64}, but the image config says sha256:abab/);
-    return true;
-  });
+  await assert.rejects(
+    new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' }).analyze(target),
+    (err: Error) => {
+      assert.match(err.message, /diff_id sha256:[0-9a-f]{64}, but the image config says sha256:abab/);
+      return true;
+    },
+  );
 });
 
 /** Proxies registry a, replacing one byte of every layer blob (same size, wrong bytes). */
 async function tamperingProxy(upstream: string, digest: string): Promise<Server> {
   const [host, port] = upstream.split(':');
   const server = createServer((req, res) => {
-    const up = request({ host, port: Number(port), path: req.url, method: req.method, headers: req.headers }, (r) => {
-      const tamper = req.url?.endsWith(`/blobs/${digest}`) && r.statusCode === 200;
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      if (!tamper) return void r.pipe(res);
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const mid = body.length >> 1;
-        body[mid] = body[mid]! ^ 0xff;
-        res.end(body);
-      });
-    });
+    const up = request(
+      { host, port: Number(port), path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        const tamper = req.url?.endsWith(`/blobs/${digest}`) && r.statusCode === 200;
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        if (!tamper) return void r.pipe(res);
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const mid = body.length >> 1;
+          body[mid] = body[mid]! ^ 0xff;
+          res.end(body);
+        });
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -154,7 +188,10 @@ test('a tampered blob (right size, wrong bytes) is refused', async (t) => {
   const host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const c = client(host);
   t.after(() => c.close());
-  await assert.rejects(new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' }).analyze(`${host}/${target}`), /digest/);
+  await assert.rejects(
+    new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' }).analyze(`${host}/${target}`),
+    /digest/,
+  );
 });
 
 test('layer cache: hits skip downloads, corrupt files are reported and rebuilt, null disables it', async (t) => {
@@ -170,7 +207,14 @@ test('layer cache: hits skip downloads, corrupt files are reported and rebuilt, 
   const a = await first.analyze(ref);
   assert.equal(first.fetchedLayers, 2);
   const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as Array<Record<string, unknown>>;
-  assert.ok(cached.some((e) => e['diff_id'] === a.layerAnalysis[0]!.diffId && typeof e['passwd'] === 'string' && e['verity_hash'] === a.layerAnalysis[0]!.verityRoot));
+  assert.ok(
+    cached.some(
+      (e) =>
+        e['diff_id'] === a.layerAnalysis[0]!.diffId &&
+        typeof e['passwd'] === 'string' &&
+        e['verity_hash'] === a.layerAnalysis[0]!.verityRoot,
+    ),
+  );
   assert.ok(cached.some((e) => typeof e['image_ref'] === 'string'));
 
   const second = new ImageAnalyzer({ client: c, cachePath, verity: true, progress: 'off' });
@@ -184,7 +228,10 @@ test('layer cache: hits skip downloads, corrupt files are reported and rebuilt, 
   const third = new ImageAnalyzer({ client: c, cachePath, progress: 'off' });
   await third.analyze(ref);
   assert.equal(third.fetchedLayers, 2);
-  assert.ok(warnings.some((w) => /layer cache .*not valid JSON.*rebuilding/.test(w)), warnings.join(''));
+  assert.ok(
+    warnings.some((w) => /layer cache .*not valid JSON.*rebuilding/.test(w)),
+    warnings.join(''),
+  );
   assert.doesNotThrow(() => JSON.parse(readFileSync(cachePath, 'utf8')));
 
   const none = new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' });
@@ -198,7 +245,11 @@ test('shared layers are fetched once across images', async (t) => {
   const c = client(lab.a);
   t.after(() => c.close());
   const analyzer = new ImageAnalyzer({ client: c, cachePath: null, progress: 'off' });
-  const res = await analyzer.analyzeMany([`${lab.a}/test/app:v1`, `${lab.a}/test/app:v1-docker`, `${lab.a}/test/multi:v1`]);
+  const res = await analyzer.analyzeMany([
+    `${lab.a}/test/app:v1`,
+    `${lab.a}/test/app:v1-docker`,
+    `${lab.a}/test/multi:v1`,
+  ]);
   assert.equal(res.size, 3);
   assert.equal(analyzer.fetchedLayers, 2, 'the three images share both layers');
 });
@@ -206,11 +257,27 @@ test('shared layers are fetched once across images', async (t) => {
 test('contrast image analyze --json', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;
-  const r = await runCli(['image', 'analyze', `${lab.a}/test/app:v1`, '--json', '--verity', '--no-cache', '--insecure-registry', `http://${lab.a}`]);
+  const r = await runCli([
+    'image',
+    'analyze',
+    `${lab.a}/test/app:v1`,
+    '--json',
+    '--verity',
+    '--no-cache',
+    '--insecure-registry',
+    `http://${lab.a}`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { reference: string; digest: string; user: object; layers: Array<{ verityRoot?: string; diffId: string }> };
+  const out = JSON.parse(r.stdout) as {
+    reference: string;
+    digest: string;
+    user: object;
+    layers: Array<{ verityRoot?: string; diffId: string }>;
+  };
   assert.equal(out.digest, seed.appV1);
   assert.deepEqual(out.user, { uid: 1000, gid: 1000, additionalGids: [], username: 'app' });
   assert.equal(out.layers.length, 2);
-  assert.ok(out.layers.every((l) => /^[0-9a-f]{64}$/.test(l.verityRoot ?? '') && l.diffId.startsWith('sha256:')));
+  assert.ok(
+    out.layers.every((l) => /^[0-9a-f]{64}$/.test(l.verityRoot ?? '') && l.diffId.startsWith('sha256:')),
+  );
 });

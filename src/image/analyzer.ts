@@ -89,7 +89,10 @@ export class ImageAnalyzer {
   }
 
   private loadCache(): Promise<ParsedCache> {
-    this.cache ??= this.cachePath === null ? Promise.resolve({ layers: new Map(), images: new Map() }) : loadCache(this.cachePath);
+    this.cache ??=
+      this.cachePath === null
+        ? Promise.resolve({ layers: new Map(), images: new Map() })
+        : loadCache(this.cachePath);
     return this.cache;
   }
 
@@ -99,7 +102,10 @@ export class ImageAnalyzer {
   }
 
   /** Analyses several images concurrently (shared layers once); results keyed by the given ref. */
-  async analyzeMany(refs: string[], options: { platform?: Platform } = {}): Promise<Map<string, AnalyzedImage>> {
+  async analyzeMany(
+    refs: string[],
+    options: { platform?: Platform } = {},
+  ): Promise<Map<string, AnalyzedImage>> {
     return this.run(async () => {
       const unique = [...new Set(refs)];
       const settled = await Promise.allSettled(unique.map((r) => this.image(r, options.platform)));
@@ -111,7 +117,9 @@ export class ImageAnalyzer {
       });
       if (errors.length === 1) throw settled.find((s) => s.status === 'rejected')!.reason;
       if (errors.length > 1) {
-        throw new ContrastError(`${errors.length} images could not be analysed:\n  ${errors.join('\n  ')}`, { code: 'IMAGE_ANALYSIS' });
+        throw new ContrastError(`${errors.length} images could not be analysed:\n  ${errors.join('\n  ')}`, {
+          code: 'IMAGE_ANALYSIS',
+        });
       }
       return out;
     });
@@ -165,7 +173,9 @@ export class ImageAnalyzer {
       try {
         compressionOf(l.mediaType);
       } catch (err) {
-        throw new ContrastError(`${name}: layer ${l.digest}: ${errorMessage(err)}`, { code: 'LAYER_MEDIA_TYPE' });
+        throw new ContrastError(`${name}: layer ${l.digest}: ${errorMessage(err)}`, {
+          code: 'LAYER_MEDIA_TYPE',
+        });
       }
     }
     let outcomes: LayerOutcome[];
@@ -173,12 +183,19 @@ export class ImageAnalyzer {
       outcomes = await Promise.all(resolved.layers.map((d, i) => this.layer(resolved, d, diffIds[i]!)));
     } catch (err) {
       if (err instanceof ContrastError) {
-        throw new ContrastError(`${name}: ${err.message}`, { code: err.code, ...(err.hint ? { hint: err.hint } : {}) });
+        throw new ContrastError(`${name}: ${err.message}`, {
+          code: err.code,
+          ...(err.hint ? { hint: err.hint } : {}),
+        });
       }
       throw err;
     }
     const merged = mergeUserFiles(outcomes.map((o) => o.users));
-    const { user, warnings } = resolveImageUser(resolved.config.config?.User ?? '', merged.passwd, merged.group);
+    const { user, warnings } = resolveImageUser(
+      resolved.config.config?.User ?? '',
+      merged.passwd,
+      merged.group,
+    );
     const allWarnings = [...merged.warnings, ...warnings];
     for (const w of allWarnings) log.warn(`${name}: ${w}`);
     const layerAnalysis: LayerAnalysis[] = resolved.layers.map((d, i) => ({
@@ -191,7 +208,14 @@ export class ImageAnalyzer {
       imageRef: name,
       layers: layerAnalysis.map((l) => ({ diffId: l.diffId, compressedSize: l.size })),
     });
-    return { ...resolved, layerAnalysis, user, passwd: merged.passwd, group: merged.group, warnings: allWarnings };
+    return {
+      ...resolved,
+      layerAnalysis,
+      user,
+      passwd: merged.passwd,
+      group: merged.group,
+      warnings: allWarnings,
+    };
   }
 
   private layer(image: ResolvedImage, d: Descriptor, diffId: string): Promise<LayerOutcome> {
@@ -222,7 +246,10 @@ export class ImageAnalyzer {
       try {
         const stream = await this.client.openBlob(image.reference, d);
         this.fetchedLayers++;
-        const r = await analyzeLayerStream(stream, d, diffId, { ...this.passOptions, onProgress: (n) => task?.update(n) });
+        const r = await analyzeLayerStream(stream, d, diffId, {
+          ...this.passOptions,
+          onProgress: (n) => task?.update(n),
+        });
         task?.done();
         const entry: CachedLayer = {
           diffId: r.diffId,

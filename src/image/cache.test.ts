@@ -6,14 +6,26 @@ import { test } from 'node:test';
 import { setLogSink } from '../internal/log.js';
 import { loadCache, parseCache, saveCache, type CachedLayer } from './cache.js';
 
-const users = { passwd: { reset: false, content: 'root:x:0:0::/:/bin/sh\n' }, group: { reset: true }, genpolicy: { passwd: { reset: false }, group: { reset: false } } };
-const layer = (n: number): CachedLayer => ({ diffId: `sha256:${n.toString(16).padStart(64, '0')}`, uncompressedSize: n, users });
+const users = {
+  passwd: { reset: false, content: 'root:x:0:0::/:/bin/sh\n' },
+  group: { reset: true },
+  genpolicy: { passwd: { reset: false }, group: { reset: false } },
+};
+const layer = (n: number): CachedLayer => ({
+  diffId: `sha256:${n.toString(16).padStart(64, '0')}`,
+  uncompressedSize: n,
+  users,
+});
 
 test('concurrent writers merge under the lock; the file is always complete JSON', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'cache-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'layers-cache.json');
-  await Promise.all(Array.from({ length: 8 }, (_, i) => saveCache(path, [layer(i + 1)], [{ imageRef: `img${i}`, layers: [] }])));
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      saveCache(path, [layer(i + 1)], [{ imageRef: `img${i}`, layers: [] }]),
+    ),
+  );
   const parsed = parseCache(readFileSync(path, 'utf8'));
   assert.equal(parsed.problem, undefined);
   assert.equal(parsed.layers.size, 8);
@@ -58,5 +70,10 @@ test('foreign, corrupt and invalid caches are reported and ignored; bad entries 
   ];
   writeFileSync(path, JSON.stringify(mixed));
   assert.deepEqual([...(await loadCache(path)).layers.keys()], [layer(3).diffId]);
-  assert.equal(parseCache('[{"cache_schema":"contrast-ts/layers-cache","schema_version":2}]').problem?.includes('version 2'), true);
+  assert.equal(
+    parseCache('[{"cache_schema":"contrast-ts/layers-cache","schema_version":2}]').problem?.includes(
+      'version 2',
+    ),
+    true,
+  );
 });

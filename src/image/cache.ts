@@ -52,7 +52,14 @@ function isUsers(v: unknown): v is LayerUserFiles {
   if (typeof v !== 'object' || v === null) return false;
   const u = v as Record<string, unknown>;
   const g = u['genpolicy'] as Record<string, unknown> | undefined;
-  return isChange(u['passwd']) && isChange(u['group']) && typeof g === 'object' && g !== null && isChange(g['passwd']) && isChange(g['group']);
+  return (
+    isChange(u['passwd']) &&
+    isChange(u['group']) &&
+    typeof g === 'object' &&
+    g !== null &&
+    isChange(g['passwd']) &&
+    isChange(g['group'])
+  );
 }
 
 function layerFrom(v: Record<string, unknown>): CachedLayer | undefined {
@@ -63,7 +70,8 @@ function layerFrom(v: Record<string, unknown>): CachedLayer | undefined {
   if (typeof diffId !== 'string' || !DIGEST.test(diffId)) return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
   if (!isUsers(users)) return undefined;
-  if (verity !== undefined && (typeof verity !== 'string' || !/^[0-9a-f]{64}$/.test(verity))) return undefined;
+  if (verity !== undefined && (typeof verity !== 'string' || !/^[0-9a-f]{64}$/.test(verity)))
+    return undefined;
   return { diffId, uncompressedSize: size, users, ...(verity === undefined ? {} : { verityHash: verity }) };
 }
 
@@ -105,7 +113,11 @@ export function parseCache(text: string): ParsedCache {
     return { layers, images, problem: 'written by another tool (no contrast-ts schema marker)' };
   }
   if (marker['schema_version'] !== CACHE_SCHEMA_VERSION) {
-    return { layers, images, problem: `schema version ${String(marker['schema_version'])}, this build reads ${CACHE_SCHEMA_VERSION}` };
+    return {
+      layers,
+      images,
+      problem: `schema version ${String(marker['schema_version'])}, this build reads ${CACHE_SCHEMA_VERSION}`,
+    };
   }
   for (const e of data as unknown[]) {
     if (typeof e !== 'object' || e === null) continue;
@@ -206,7 +218,9 @@ export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Prom
         continue; // lock vanished meanwhile
       }
       if (Date.now() - start > LOCK_WAIT_MS) {
-        throw new Error(`layer cache ${path}: still locked by another run after ${LOCK_WAIT_MS / 1000}s (${lock})`);
+        throw new Error(
+          `layer cache ${path}: still locked by another run after ${LOCK_WAIT_MS / 1000}s (${lock})`,
+        );
       }
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 500);
@@ -223,13 +237,20 @@ export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Prom
  * Adds entries to the cache file: under the lock, re-reads what is there (another run may have
  * written meanwhile), merges, and replaces the file atomically. Failures are warnings.
  */
-export async function saveCache(path: string, layers: Iterable<CachedLayer>, images: Iterable<CachedImage>): Promise<void> {
+export async function saveCache(
+  path: string,
+  layers: Iterable<CachedLayer>,
+  images: Iterable<CachedImage>,
+): Promise<void> {
   try {
     await withCacheLock(path, async () => {
       const current = parseCache((await readIfExists(path)) ?? '');
       for (const l of layers) {
         const prev = current.layers.get(l.diffId);
-        current.layers.set(l.diffId, { ...l, ...(l.verityHash === undefined && prev?.verityHash ? { verityHash: prev.verityHash } : {}) });
+        current.layers.set(l.diffId, {
+          ...l,
+          ...(l.verityHash === undefined && prev?.verityHash ? { verityHash: prev.verityHash } : {}),
+        });
       }
       for (const i of images) current.images.set(i.imageRef, i);
       await writeFileAtomic(path, serializeCache(current.layers.values(), current.images.values()));

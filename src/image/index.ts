@@ -1,7 +1,20 @@
 // The layer engine's public API (see README.md).
 export { ImageAnalyzer, type ImageAnalyzerOptions } from './analyzer.js';
-export { resolveImageUser, mergeUserFiles, parsePasswd, parseGroup, type LayerUserFiles, type FileChange } from './users.js';
-export { analyzeLayerStream, compressionOf, type LayerPassOptions, type LayerPassResult, type Compression } from './layer.js';
+export {
+  resolveImageUser,
+  mergeUserFiles,
+  parsePasswd,
+  parseGroup,
+  type LayerUserFiles,
+  type FileChange,
+} from './users.js';
+export {
+  analyzeLayerStream,
+  compressionOf,
+  type LayerPassOptions,
+  type LayerPassResult,
+  type Compression,
+} from './layer.js';
 export { VerityHasher, verityRoot } from './verity.js';
 export { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
 export { TarReader, TarFormatError, type TarEntry } from './tar.js';

@@ -13,7 +13,11 @@ const GZ = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 const TAR = 'application/vnd.oci.image.layer.v1.tar';
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const desc = (blob: Buffer, mediaType: string): Descriptor => ({ mediaType, digest: sha(blob), size: blob.length });
+const desc = (blob: Buffer, mediaType: string): Descriptor => ({
+  mediaType,
+  digest: sha(blob),
+  size: blob.length,
+});
 
 /** Streams `b` in small irregular chunks, like a network body. */
 function chunks(b: Buffer): Readable {
@@ -43,8 +47,15 @@ test('gzip (multi-member), zstd (program and fzstd) and plain tar give the same 
   }
   if (hasZstd) {
     const z = execFileSync('zstd', ['-q', '-c'], { input: layer });
-    results.push(await analyzeLayerStream(chunks(z), desc(z, ZSTD), sha(layer), { verity: true, zstdDecoder: 'program' }));
-    results.push(await analyzeLayerStream(chunks(z), desc(z, ZSTD), sha(layer), { verity: true, zstdDecoder: 'fzstd' }));
+    results.push(
+      await analyzeLayerStream(chunks(z), desc(z, ZSTD), sha(layer), {
+        verity: true,
+        zstdDecoder: 'program',
+      }),
+    );
+    results.push(
+      await analyzeLayerStream(chunks(z), desc(z, ZSTD), sha(layer), { verity: true, zstdDecoder: 'fzstd' }),
+    );
   }
   for (const r of results) {
     assert.equal(r.diffId, sha(layer));
@@ -56,24 +67,48 @@ test('gzip (multi-member), zstd (program and fzstd) and plain tar give the same 
 
 test('refusals: unknown media type, wrong size, tampered bytes, wrong diff_id', async () => {
   const gz = gzipSync(layer);
-  await assert.rejects(analyzeLayerStream(chunks(gz), desc(gz, 'application/x-rar'), sha(layer)), /unsupported layer media type/);
-  await assert.rejects(analyzeLayerStream(chunks(gz), { ...desc(gz, GZ), size: gz.length - 1 }, sha(layer)), /larger than/);
-  await assert.rejects(analyzeLayerStream(chunks(gz), { ...desc(gz, GZ), size: gz.length + 1 }, sha(layer)), /has \d+ bytes/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(gz), desc(gz, 'application/x-rar'), sha(layer)),
+    /unsupported layer media type/,
+  );
+  await assert.rejects(
+    analyzeLayerStream(chunks(gz), { ...desc(gz, GZ), size: gz.length - 1 }, sha(layer)),
+    /larger than/,
+  );
+  await assert.rejects(
+    analyzeLayerStream(chunks(gz), { ...desc(gz, GZ), size: gz.length + 1 }, sha(layer)),
+    /has \d+ bytes/,
+  );
   const tampered = Buffer.from(gz);
   tampered[100] = tampered[100]! ^ 1;
   // Same size, wrong bytes: reported as a digest mismatch, not as the decoding error it causes.
-  await assert.rejects(analyzeLayerStream(chunks(tampered), desc(gz, GZ), sha(layer)), /content digest is sha256:.*tampered/);
-  await assert.rejects(analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(Buffer.from('x'))), /diff_id .* but the image config says/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(tampered), desc(gz, GZ), sha(layer)),
+    /content digest is sha256:.*tampered/,
+  );
+  await assert.rejects(
+    analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(Buffer.from('x'))),
+    /diff_id .* but the image config says/,
+  );
 });
 
 test('broken input: truncated gzip, truncated tar, garbage, decompression bomb, huge header', async () => {
   const gz = gzipSync(layer);
   const cut = gz.subarray(0, gz.length - 20);
-  await assert.rejects(analyzeLayerStream(chunks(cut), desc(cut, GZ), sha(layer)), /cannot decompress \(gzip\)/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(cut), desc(cut, GZ), sha(layer)),
+    /cannot decompress \(gzip\)/,
+  );
   const shortTar = gzipSync(layer.subarray(0, 2000));
-  await assert.rejects(analyzeLayerStream(chunks(shortTar), desc(shortTar, GZ), sha(layer)), /truncated archive/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(shortTar), desc(shortTar, GZ), sha(layer)),
+    /truncated archive/,
+  );
   const garbage = gzipSync(randomBytes(4096));
-  await assert.rejects(analyzeLayerStream(chunks(garbage), desc(garbage, GZ), sha(layer)), /checksum mismatch/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(garbage), desc(garbage, GZ), sha(layer)),
+    /checksum mismatch/,
+  );
   const bomb = gzipSync(Buffer.alloc(50 << 20));
   await assert.rejects(
     analyzeLayerStream(chunks(bomb), desc(bomb, GZ), sha(layer), { maxUncompressedSize: 10 << 20 }),
@@ -83,12 +118,19 @@ test('broken input: truncated gzip, truncated tar, garbage, decompression bomb, 
     tar(entry({ name: 'PaxHeaders/x', type: 'x' }, Buffer.alloc(2 << 20, 0x41))),
   ]);
   const hp = gzipSync(hugePax);
-  await assert.rejects(analyzeLayerStream(chunks(hp), desc(hp, GZ), sha(hugePax)), /exceeds the 1048576-byte limit/);
+  await assert.rejects(
+    analyzeLayerStream(chunks(hp), desc(hp, GZ), sha(hugePax)),
+    /exceeds the 1048576-byte limit/,
+  );
 });
 
 test('progress: bars go to the given TTY stream; plain mode writes summary lines; off writes nothing', () => {
   let written = '';
-  const fake = { isTTY: true, columns: 100, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+  const fake = {
+    isTTY: true,
+    columns: 100,
+    write: (s: string) => ((written += s), true),
+  } as unknown as NodeJS.WriteStream;
   const p = createProgress('tty', fake);
   const t = p.task('layer sha256:abc', 2048);
   t.update(1024);

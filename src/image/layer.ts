@@ -61,7 +61,9 @@ export interface LayerPassResult extends LayerAnalysis {
 function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
   const alg = digest.slice(0, digest.indexOf(':'));
   if (alg !== 'sha256' && alg !== 'sha512') {
-    throw new ContrastError(`${what} "${digest}" uses an unsupported digest algorithm`, { code: 'DIGEST_ALGORITHM' });
+    throw new ContrastError(`${what} "${digest}" uses an unsupported digest algorithm`, {
+      code: 'DIGEST_ALGORITHM',
+    });
   }
   return { alg, hash: createHash(alg) };
 }
@@ -103,9 +105,12 @@ class TarSink {
   write(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
-      throw new ContrastError(`layer decompresses to more than ${this.maxBytes} bytes; refusing it (decompression bomb?)`, {
-        code: 'LAYER_LIMIT',
-      });
+      throw new ContrastError(
+        `layer decompresses to more than ${this.maxBytes} bytes; refusing it (decompression bomb?)`,
+        {
+          code: 'LAYER_LIMIT',
+        },
+      );
     }
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.hash.update(buf);
@@ -241,7 +246,11 @@ function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
   };
 }
 
-function decoderFor(compression: Compression, out: (b: Uint8Array) => void, options: LayerPassOptions): Decoder {
+function decoderFor(
+  compression: Compression,
+  out: (b: Uint8Array) => void,
+  options: LayerPassOptions,
+): Decoder {
   if (compression === 'gzip') return gunzipDecoder(out);
   if (compression === 'none') return identityDecoder(out);
   const choice = options.zstdDecoder ?? 'auto';
@@ -273,9 +282,12 @@ export async function analyzeLayerStream(
       const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c);
       compressed += chunk.length;
       if (compressed > descriptor.size) {
-        throw new ContrastError(`${where}: blob is larger than the ${descriptor.size} bytes its descriptor declares`, {
-          code: 'BLOB_SIZE',
-        });
+        throw new ContrastError(
+          `${where}: blob is larger than the ${descriptor.size} bytes its descriptor declares`,
+          {
+            code: 'BLOB_SIZE',
+          },
+        );
       }
       blobHash.update(chunk);
       options.onProgress?.(compressed);
@@ -295,9 +307,12 @@ export async function analyzeLayerStream(
   }
   if (compressed !== descriptor.size) {
     decoder.abort();
-    throw new ContrastError(`${where}: blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`, {
-      code: 'BLOB_SIZE',
-    });
+    throw new ContrastError(
+      `${where}: blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`,
+      {
+        code: 'BLOB_SIZE',
+      },
+    );
   }
   const got = `${descriptor.digest.slice(0, descriptor.digest.indexOf(':'))}:${blobHash.digest('hex')}`;
   if (got !== descriptor.digest) {
@@ -319,7 +334,10 @@ export async function analyzeLayerStream(
     result = sink.finish();
   } catch (err) {
     if (err instanceof ContrastError) {
-      throw new ContrastError(`${where}: ${err.message}`, { code: err.code, ...(err.hint ? { hint: err.hint } : {}) });
+      throw new ContrastError(`${where}: ${err.message}`, {
+        code: err.code,
+        ...(err.hint ? { hint: err.hint } : {}),
+      });
     }
     throw new ContrastError(`${where}: cannot decompress (${compression}): ${errorMessage(err)}`, {
       code: 'LAYER_DECODE',
@@ -329,7 +347,10 @@ export async function analyzeLayerStream(
   if (result.diffId !== expectedDiffId) {
     throw new ContrastError(
       `${where}: uncompressed content has diff_id ${result.diffId}, but the image config says ${expectedDiffId}`,
-      { code: 'DIFF_ID_MISMATCH', hint: 'the image config and its layers do not belong together; refusing the image' },
+      {
+        code: 'DIFF_ID_MISMATCH',
+        hint: 'the image config and its layers do not belong together; refusing the image',
+      },
     );
   }
   return {

@@ -68,7 +68,8 @@ function ttyProgress(stream: NodeJS.WriteStream): Progress {
   const line = (b: Bar, width: number): string => {
     const frac = b.total > 0 ? Math.min(1, b.bytes / b.total) : 1;
     const filled = Math.round(frac * width);
-    const status = b.state === 'fail' ? 'failed' : b.state === 'done' ? (b.note ?? 'done') : `${Math.floor(frac * 100)}%`;
+    const status =
+      b.state === 'fail' ? 'failed' : b.state === 'done' ? (b.note ?? 'done') : `${Math.floor(frac * 100)}%`;
     return `\x1b[2K${b.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${formatBytes(b.bytes)}/${formatBytes(b.total)} ${status}\n`;
   };
   const draw = (): void => {

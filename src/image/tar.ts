@@ -150,8 +150,13 @@ export class TarReader {
   private sparseBlocksPending = false;
   private ext: Extensions = {};
   /** Current member or extension being read. */
-  private current: { entry?: TarEntry; extKind?: 'L' | 'K' | 'x'; cap: number; chunks: Buffer[]; got: number } | null =
-    null;
+  private current: {
+    entry?: TarEntry;
+    extKind?: 'L' | 'K' | 'x';
+    cap: number;
+    chunks: Buffer[];
+    got: number;
+  } | null = null;
   private pendingEntry: TarEntry | null = null;
   private pendingCap = 0;
 
@@ -224,7 +229,8 @@ export class TarReader {
     const sum = octal(h, 148, 8);
     let computed = 0;
     for (let i = 0; i < BLOCK; i++) computed += i >= 148 && i < 156 ? 0x20 : h[i]!;
-    if (sum === undefined || BigInt(computed) !== sum) throw new TarFormatError('header checksum mismatch', at);
+    if (sum === undefined || BigInt(computed) !== sum)
+      throw new TarFormatError('header checksum mismatch', at);
 
     const magic = h.toString('latin1', 257, 263);
     const version = h.toString('latin1', 263, 265);
@@ -257,7 +263,9 @@ export class TarReader {
     const headerPath = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), headerName]) : headerName;
     const headerLinkname = cstr(h, 157, 100);
     const path = this.ext.longName ? stripOneNul(this.ext.longName) : (pax?.get('path') ?? headerPath);
-    const linkTarget = this.ext.longLink ? stripOneNul(this.ext.longLink) : (pax?.get('linkpath') ?? headerLinkname);
+    const linkTarget = this.ext.longLink
+      ? stripOneNul(this.ext.longLink)
+      : (pax?.get('linkpath') ?? headerLinkname);
     if (size === 0 && pax?.has('size')) {
       const s = pax.get('size')!.toString('latin1');
       if (/^[0-9]+$/.test(s) && Number(s) <= Number.MAX_SAFE_INTEGER) size = Number(s);
@@ -316,7 +324,10 @@ export class TarReader {
   private beginMember(entry: TarEntry): void {
     const cap = this.visitor.onEntry(entry);
     if (cap > 0 && entry.size > cap) {
-      throw new TarFormatError(`${entry.path.toString('utf8')} is ${entry.size} bytes, more than the ${cap}-byte limit`, entry.headerOffset);
+      throw new TarFormatError(
+        `${entry.path.toString('utf8')} is ${entry.size} bytes, more than the ${cap}-byte limit`,
+        entry.headerOffset,
+      );
     }
     this.current = { entry, cap, chunks: [], got: 0 };
     this.pendingCap = cap;

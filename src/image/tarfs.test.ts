@@ -79,7 +79,11 @@ test('directories, files, symlinks, hard links, devices, fifos; BFS numbering in
   const sym = inodes[1]!;
   assert.equal(sym.mode, S_IFLNK | 0o777);
   assert.equal(sym.size, 1);
-  assert.equal(f.toString('latin1', sym.offset, sym.offset + sym.size), 'a', 'symlink offset points at the linkname field');
+  assert.equal(
+    f.toString('latin1', sym.offset, sym.offset + sym.size),
+    'a',
+    'symlink offset points at the linkname field',
+  );
   const a = inodes[2]!;
   assert.equal(f.toString('latin1', a.offset, a.offset + a.size), 'aaa');
   const b = readDir(4);
@@ -127,7 +131,11 @@ test('GNU long names and PAX paths are honoured; long symlink targets are skippe
   assert.equal(lookup(f, 'p/y'), undefined);
   assert.equal(lookup(f, 'q')!.mode, 0, 'parents that never appear get mode 0');
   assert.equal(lookup(f, 'q/x'), undefined, 'and their children are unreachable');
-  assert.equal(lookup(f, 'lnk'), undefined, 'symlink with a K target differing from the header field is skipped');
+  assert.equal(
+    lookup(f, 'lnk'),
+    undefined,
+    'symlink with a K target differing from the header field is skipped',
+  );
   assert.equal(lookup(f, 'lnk2')!.mode, S_IFLNK | 0o644);
 });
 
@@ -179,7 +187,11 @@ test('whiteouts and opaque markers; later entries replace earlier ones and drop 
 });
 
 test('hard links: non-regular targets skipped (but their path is created); empty name replaces the root', () => {
-  const a1 = tar(entry({ name: 'dir/', type: '5', mode: 0o755 }), entry({ name: 'h', type: '1', linkname: 'dir' }), entry({ name: 'h2', type: '1', linkname: 'm/n' }));
+  const a1 = tar(
+    entry({ name: 'dir/', type: '5', mode: 0o755 }),
+    entry({ name: 'h', type: '1', linkname: 'dir' }),
+    entry({ name: 'h2', type: '1', linkname: 'm/n' }),
+  );
   const f1 = full(a1);
   assert.equal(lookup(f1, 'h'), undefined);
   assert.equal(lookup(f1, 'm')!.mode, 0, 'resolving the target created missing components');
@@ -194,7 +206,11 @@ test('a hard-link cycle is refused instead of looping', () => {
 });
 
 test('the archive ends at the first zero block; later bytes count toward tar_size', () => {
-  const archive = Buffer.concat([tar(entry({ name: 'a' }, '1')), entry({ name: 'b' }, '2'), Buffer.alloc(100, 7)]);
+  const archive = Buffer.concat([
+    tar(entry({ name: 'a' }, '1')),
+    entry({ name: 'b' }, '2'),
+    Buffer.alloc(100, 7),
+  ]);
   const idx = buildIndex(archive);
   const f = Buffer.concat([archive, idx]);
   assert.equal(decode(f).tableOffset, archive.length);
@@ -207,7 +223,11 @@ test('the archive ends at the first zero block; later bytes count toward tar_siz
 });
 
 test('PAX uid/gid used by default, ignored with paxOwners=false; unparsable mode skips the entry', () => {
-  const archive = tar(pax({ uid: '123456', gid: '654321' }), entry({ name: 'o', uid: 1, gid: 2 }, 'x'), entry({ name: 'bad', mode: 'zz' }, 'y'));
+  const archive = tar(
+    pax({ uid: '123456', gid: '654321' }),
+    entry({ name: 'o', uid: 1, gid: 2 }, 'x'),
+    entry({ name: 'bad', mode: 'zz' }, 'y'),
+  );
   assert.equal(lookup(full(archive), 'o')!.owner, 123456);
   assert.equal(lookup(full(archive), 'o')!.group, 654321);
   assert.equal(lookup(full(archive, { paxOwners: false }), 'o')!.owner, 1);
@@ -216,7 +236,11 @@ test('PAX uid/gid used by default, ignored with paxOwners=false; unparsable mode
 
 test('extension headers only count under ustar/GNU magic; v7 devices are skipped', () => {
   const v7x = Buffer.concat([header({ name: 'x', type: 'x', size: 0, magic: 'v7' })]);
-  const archive = tar(v7x, entry({ name: 'plain', magic: 'v7' }, 'p'), entry({ name: 'dev', type: '3', magic: 'v7' }));
+  const archive = tar(
+    v7x,
+    entry({ name: 'plain', magic: 'v7' }, 'p'),
+    entry({ name: 'dev', type: '3', magic: 'v7' }),
+  );
   const f = full(archive);
   assert.ok(lookup(f, 'plain'));
   assert.equal(lookup(f, 'x'), undefined, 'unknown type x skipped');

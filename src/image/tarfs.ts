@@ -202,7 +202,9 @@ export class TarfsIndexBuilder {
         visits.push(c);
       }
       if (visits.length > maxVisits) {
-        throw new ContrastError('tarfs index: hard links form a cycle; refusing the layer', { code: 'LAYER_LIMIT' });
+        throw new ContrastError('tarfs index: hard links form a cycle; refusing the layer', {
+          code: 'LAYER_LIMIT',
+        });
       }
     }
 

@@ -4,8 +4,10 @@ import { TarReader } from './tar.js';
 import { entry, gnuLong, tar } from './testing/tar-builder.js';
 import { UserFilesCollector, mergeUserFiles, resolveImageUser, type LayerUserFiles } from './users.js';
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\nsvc:x:2000:2000::/:/bin/false\n';
-const GROUP = 'root:x:0:\nwheel:x:10:app,svc\napp:x:1001:\ndocker:x:999:app\nsame:x:1000:app\nsvc:x:2000:svc\n';
+const PASSWD =
+  'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\nsvc:x:2000:2000::/:/bin/false\n';
+const GROUP =
+  'root:x:0:\nwheel:x:10:app,svc\napp:x:1001:\ndocker:x:999:app\nsame:x:1000:app\nsvc:x:2000:svc\n';
 
 test('resolveImageUser: names, numbers, user:group, errors', () => {
   assert.deepEqual(resolveImageUser('app', PASSWD, GROUP), {
@@ -14,11 +16,26 @@ test('resolveImageUser: names, numbers, user:group, errors', () => {
   });
   // the group named like the user is excluded (containerd#11937 workaround)
   assert.deepEqual(resolveImageUser('svc', PASSWD, GROUP).user.additionalGids, [10]);
-  assert.deepEqual(resolveImageUser('1000', PASSWD, GROUP).user, { uid: 1000, gid: 1001, additionalGids: [10, 999, 1000], username: 'app' });
+  assert.deepEqual(resolveImageUser('1000', PASSWD, GROUP).user, {
+    uid: 1000,
+    gid: 1001,
+    additionalGids: [10, 999, 1000],
+    username: 'app',
+  });
   assert.equal(resolveImageUser('app:wheel', PASSWD, GROUP).user.gid, 1001, 'the group part is ignored');
   assert.equal(resolveImageUser('2000:0', PASSWD, GROUP).user.uid, 2000);
-  assert.deepEqual(resolveImageUser('4242', PASSWD, GROUP).user, { uid: 4242, gid: 0, additionalGids: [], username: '' });
-  assert.deepEqual(resolveImageUser('', PASSWD, GROUP).user, { uid: 0, gid: 0, additionalGids: [], username: 'root' });
+  assert.deepEqual(resolveImageUser('4242', PASSWD, GROUP).user, {
+    uid: 4242,
+    gid: 0,
+    additionalGids: [],
+    username: '',
+  });
+  assert.deepEqual(resolveImageUser('', PASSWD, GROUP).user, {
+    uid: 0,
+    gid: 0,
+    additionalGids: [],
+    username: 'root',
+  });
   const missing = resolveImageUser('nobody', PASSWD, GROUP);
   assert.equal(missing.user.uid, 0);
   assert.match(missing.warnings[0]!, /not found/);
@@ -72,7 +89,9 @@ test('passwd/group across layers: whiteouts, opaque etc/, ./ names, later conten
   assert.equal(m.group, 'g:x:1:\n');
   assert.equal(m.warnings.length, 1, 'genpolicy ignores the opaque marker for passwd');
   // a GNU long name spelling etc/passwd is the filesystem's view only
-  const viaLong = collect(tar(gnuLong('L', 'etc/passwd'), entry({ name: 'other', magic: 'gnu' }, 'z:x:7:7::/:/bin/sh\n')));
+  const viaLong = collect(
+    tar(gnuLong('L', 'etc/passwd'), entry({ name: 'other', magic: 'gnu' }, 'z:x:7:7::/:/bin/sh\n')),
+  );
   assert.equal(mergeUserFiles([viaLong]).passwd, 'z:x:7:7::/:/bin/sh\n');
   // within a layer genpolicy applies entries in order: content then whiteout → empty
   const both = collect(tar(entry({ name: 'etc/passwd' }, PASSWD), entry({ name: 'etc/.wh.passwd' })));

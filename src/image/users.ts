@@ -88,7 +88,11 @@ function fold(changes: FileChange[]): string {
 }
 
 /** Effective passwd/group after all layers (bottom first), plus warnings where genpolicy differs. */
-export function mergeUserFiles(layers: LayerUserFiles[]): { passwd: string; group: string; warnings: string[] } {
+export function mergeUserFiles(layers: LayerUserFiles[]): {
+  passwd: string;
+  group: string;
+  warnings: string[];
+} {
   const passwd = fold(layers.map((l) => l.passwd));
   const group = fold(layers.map((l) => l.group));
   const gPasswd = fold(layers.map((l) => l.genpolicy.passwd));
@@ -162,7 +166,11 @@ export function parseGroup(text: string): GroupEntry[] | string {
  * GID is the passwd GID of that UID (else 0); additional GIDs are the groups listing the user name,
  * except a group named like the user.
  */
-export function resolveImageUser(userSpec: string, passwd: string, group: string): { user: ImageUser; warnings: string[] } {
+export function resolveImageUser(
+  userSpec: string,
+  passwd: string,
+  group: string,
+): { user: ImageUser; warnings: string[] } {
   const warnings: string[] = [];
   const user: ImageUser = { uid: 0, gid: 0, additionalGids: [], username: '' };
   const parsedPasswd = passwd === '' ? [] : parsePasswd(passwd);
@@ -193,7 +201,8 @@ export function resolveImageUser(userSpec: string, passwd: string, group: string
       passwdProblem();
       const entry = passwdEntries.find((e) => e.name === spec);
       if (entry) user.uid = entry.uid;
-      else if (typeof parsedPasswd !== 'string') warnings.push(`image USER "${spec}" not found in /etc/passwd; using UID 0`);
+      else if (typeof parsedPasswd !== 'string')
+        warnings.push(`image USER "${spec}" not found in /etc/passwd; using UID 0`);
       else warnings.push(`image USER "${spec}" cannot be resolved without a valid /etc/passwd; using UID 0`);
     }
   }

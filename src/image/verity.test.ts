@@ -28,24 +28,47 @@ function veritysetupRoot(data: Uint8Array, dir: string): string {
   const h = join(dir, 'hash');
   writeFileSync(d, data);
   rmSync(h, { force: true });
-  const out = execFileSync('veritysetup', ['format', '--no-superblock', `--salt=${ZEROS64}`, d, h], { encoding: 'utf8' });
+  const out = execFileSync('veritysetup', ['format', '--no-superblock', `--salt=${ZEROS64}`, d, h], {
+    encoding: 'utf8',
+  });
   const m = /^Root hash:\s+([0-9a-f]{64})$/m.exec(out);
   assert.ok(m, `no root hash in veritysetup output:\n${out}`);
   return m[1]!;
 }
 
 test('dm-verity lab vectors (zero salt)', () => {
-  assert.equal(verityRoot(keystream('1', 4096)), '0a11bd7658a5f1c0dac1ae1fcc86f7a029ee7977df44a41acaff9fde8ee0c9d0');
-  assert.equal(verityRoot(keystream('300', 300 * 4096)), '0008bf9267888d98b468c27b88a840fca7c82eefbd5a62cf0b897afb3defecd0');
-  assert.equal(verityRoot(keystream('16385', 16385 * 4096)), '4325b08c298933e284a52e683c0afebd11bf0247f3b02955aac3350d3773c4f6');
-  assert.equal(verityRoot(Buffer.alloc(1 << 20)), 'bef46122f85025cf37061b16c04e2a19960a5bbcdbb656b5e91ae7927c0ad807');
-  assert.equal(verityRoot(keystream('300', 5000)), 'ca620c132f3013fb870c44681948713bc573b40a778ac2d6e5b8e45e255b3808');
+  assert.equal(
+    verityRoot(keystream('1', 4096)),
+    '0a11bd7658a5f1c0dac1ae1fcc86f7a029ee7977df44a41acaff9fde8ee0c9d0',
+  );
+  assert.equal(
+    verityRoot(keystream('300', 300 * 4096)),
+    '0008bf9267888d98b468c27b88a840fca7c82eefbd5a62cf0b897afb3defecd0',
+  );
+  assert.equal(
+    verityRoot(keystream('16385', 16385 * 4096)),
+    '4325b08c298933e284a52e683c0afebd11bf0247f3b02955aac3350d3773c4f6',
+  );
+  assert.equal(
+    verityRoot(Buffer.alloc(1 << 20)),
+    'bef46122f85025cf37061b16c04e2a19960a5bbcdbb656b5e91ae7927c0ad807',
+  );
+  assert.equal(
+    verityRoot(keystream('300', 5000)),
+    'ca620c132f3013fb870c44681948713bc573b40a778ac2d6e5b8e45e255b3808',
+  );
 });
 
 test('dm-verity lab vectors (empty salt)', () => {
   const empty = new Uint8Array(0);
-  assert.equal(verityRoot(keystream('1', 4096), empty), '3aa6d9c0f6621b4e343214476c02db290def37339078f3ad53464aab9885ea92');
-  assert.equal(verityRoot(keystream('300', 300 * 4096), empty), 'cb9c1e84959edc2c63287b9b6957384789b480bc1d99f10438cb9fd1899f49cc');
+  assert.equal(
+    verityRoot(keystream('1', 4096), empty),
+    '3aa6d9c0f6621b4e343214476c02db290def37339078f3ad53464aab9885ea92',
+  );
+  assert.equal(
+    verityRoot(keystream('300', 300 * 4096), empty),
+    'cb9c1e84959edc2c63287b9b6957384789b480bc1d99f10438cb9fd1899f49cc',
+  );
 });
 
 test('dm-verity equals veritysetup on random/zero data, odd chunking, partial blocks', (t) => {

@@ -61,7 +61,10 @@ function stringMap(v: unknown): Record<string, string> {
  */
 export function workloadAnnotations(w: PodWorkload): Record<string, string> {
   const t = templatePath(w) ?? [];
-  return { ...stringMap(getJS(w.doc, [...t, 'metadata', 'annotations'])), ...stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations'])) };
+  return {
+    ...stringMap(getJS(w.doc, [...t, 'metadata', 'annotations'])),
+    ...stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations'])),
+  };
 }
 
 /** Annotations of the pod template only (what ends up on the pod). */
@@ -96,10 +99,14 @@ function seqAt(doc: Document, path: Path): YAMLSeq | undefined {
   return isSeq(node) ? node : undefined;
 }
 
-export function containers(w: PodWorkload, which: 'containers' | 'initContainers' | 'both' = 'both'): ContainerRef[] {
+export function containers(
+  w: PodWorkload,
+  which: 'containers' | 'initContainers' | 'both' = 'both',
+): ContainerRef[] {
   const spec = podSpecPath(w);
   if (!spec) return [];
-  const lists: Array<'containers' | 'initContainers'> = which === 'both' ? ['initContainers', 'containers'] : [which];
+  const lists: Array<'containers' | 'initContainers'> =
+    which === 'both' ? ['initContainers', 'containers'] : [which];
   const out: ContainerRef[] = [];
   for (const list of lists) {
     const seq = seqAt(w.doc, [...spec, list]);
@@ -116,7 +123,11 @@ export type Placement = 'first' | 'last' | 'in-place-or-last';
  * Puts `container` into the pod's init containers: same-name containers are removed first and the new
  * one goes first, last, or where the old one was. Each choice is idempotent.
  */
-export function upsertInitContainer(w: PodWorkload, container: Record<string, unknown>, placement: Placement): void {
+export function upsertInitContainer(
+  w: PodWorkload,
+  container: Record<string, unknown>,
+  placement: Placement,
+): void {
   const spec = podSpecPath(w)!;
   const seq = ensureSeq(w.doc, [...spec, 'initContainers']);
   const name = container['name'];
@@ -134,7 +145,11 @@ export interface VolumeCheck {
 }
 
 /** Adds the volume unless one with its name exists (which `check` may reject). */
-export function ensureVolume(w: PodWorkload, volume: Record<string, unknown>, check?: VolumeCheck): string | undefined {
+export function ensureVolume(
+  w: PodWorkload,
+  volume: Record<string, unknown>,
+  check?: VolumeCheck,
+): string | undefined {
   const spec = podSpecPath(w)!;
   const seq = ensureSeq(w.doc, [...spec, 'volumes']);
   const existing = seq.items.find((i) => isMap(i) && i.get('name') === volume['name']);
@@ -144,7 +159,11 @@ export function ensureVolume(w: PodWorkload, volume: Record<string, unknown>, ch
 }
 
 /** Replaces a same-name or same-path mount in the container, or appends the mount. */
-export function upsertMount(w: PodWorkload, container: YAMLMap, mount: { name: string; mountPath: string; [k: string]: unknown }): void {
+export function upsertMount(
+  w: PodWorkload,
+  container: YAMLMap,
+  mount: { name: string; mountPath: string; [k: string]: unknown },
+): void {
   const existing: unknown = container.get('volumeMounts', true);
   let s: YAMLSeq;
   if (isSeq(existing)) s = existing;
@@ -152,7 +171,8 @@ export function upsertMount(w: PodWorkload, container: YAMLMap, mount: { name: s
     s = w.doc.createNode([]) as YAMLSeq;
     container.set('volumeMounts', s);
   }
-  const same = (i: unknown): boolean => isMap(i) && (i.get('name') === mount.name || i.get('mountPath') === mount.mountPath);
+  const same = (i: unknown): boolean =>
+    isMap(i) && (i.get('name') === mount.name || i.get('mountPath') === mount.mountPath);
   const at = s.items.findIndex(same);
   const node = w.doc.createNode(mount);
   if (at < 0) {

@@ -92,12 +92,20 @@ function parseSecurePV(w: PodWorkload): SecurePV | undefined {
   const spec = podSpecPath(w)!;
   const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
   const claimTemplates =
-    w.kind === 'StatefulSet' ? ((getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as Array<{ metadata?: { name?: string } }> | undefined) ?? []) : [];
+    w.kind === 'StatefulSet'
+      ? ((getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as
+          Array<{ metadata?: { name?: string } }> | undefined) ?? [])
+      : [];
   const isDevice =
-    volumes.some((vol) => vol['name'] === device && (vol['persistentVolumeClaim'] !== undefined || vol['iscsi'] !== undefined)) ||
-    claimTemplates.some((t) => t.metadata?.name === device);
+    volumes.some(
+      (vol) =>
+        vol['name'] === device && (vol['persistentVolumeClaim'] !== undefined || vol['iscsi'] !== undefined),
+    ) || claimTemplates.some((t) => t.metadata?.name === device);
   if (!isDevice) {
-    fail(w, `annotation ${ANNOTATION.securePV}: device "${device}" is neither a persistentVolumeClaim/iscsi volume nor a volume claim template`);
+    fail(
+      w,
+      `annotation ${ANNOTATION.securePV}: device "${device}" is neither a persistentVolumeClaim/iscsi volume nor a volume claim template`,
+    );
   }
   return { device, mount: m[2]! };
 }
@@ -111,7 +119,9 @@ export interface InitializerOptions {
 /** Adds the Initializer as first init container, the shared secrets volume and its mount everywhere. */
 export function injectInitializer(w: PodWorkload, options: InitializerOptions): boolean {
   if (isCoordinator(w) || workloadAnnotations(w)[ANNOTATION.skipInitializer] === 'true') return false;
-  const env: Array<{ name: string; value: string }> = [{ name: 'COORDINATOR_HOST', value: `coordinator-ready.${options.coordinatorNamespace || 'default'}` }];
+  const env: Array<{ name: string; value: string }> = [
+    { name: 'COORDINATOR_HOST', value: `coordinator-ready.${options.coordinatorNamespace || 'default'}` },
+  ];
   if (!hasServiceMeshAnnotations(w)) env.push({ name: DISABLE_SERVICE_MESH_ENV, value: 'true' });
   const securePV = parseSecurePV(w);
   const container: Record<string, unknown> = {
@@ -127,11 +137,21 @@ export function injectInitializer(w: PodWorkload, options: InitializerOptions): 
     container['resources'] = memory(100);
     container['securityContext'] = { privileged: true, capabilities: { add: ['NET_ADMIN'] } };
     container['volumeDevices'] = [{ name: securePV.device, devicePath: '/dev/csi0' }];
-    (container['volumeMounts'] as unknown[]).push({ name: securePV.mount, mountPath: '/state', mountPropagation: 'Bidirectional' });
-    container['startupProbe'] = { exec: { command: ['/bin/test', '-f', '/done'] }, periodSeconds: 5, failureThreshold: 20 };
+    (container['volumeMounts'] as unknown[]).push({
+      name: securePV.mount,
+      mountPath: '/state',
+      mountPropagation: 'Bidirectional',
+    });
+    container['startupProbe'] = {
+      exec: { command: ['/bin/test', '-f', '/done'] },
+      periodSeconds: 5,
+      failureThreshold: 20,
+    };
     container['restartPolicy'] = 'Always';
     const problem = ensureVolume(w, { name: securePV.mount, emptyDir: {} }, (existing) =>
-      existing['emptyDir'] === undefined ? `secure-pv mount volume ${securePV.mount} has to be of type emptyDir` : undefined,
+      existing['emptyDir'] === undefined
+        ? `secure-pv mount volume ${securePV.mount} has to be of type emptyDir`
+        : undefined,
     );
     if (problem) fail(w, problem);
   }
@@ -147,7 +167,8 @@ const EGRESS_ENTRY = /^[^#]+#127(\.\d{1,3}){3}:\d{1,5}#[^#:]+:\d{1,5}$/;
 function checkMeshConfig(w: PodWorkload, key: string, value: string, entry: RegExp, example: string): void {
   if (value === '' || (key === ANNOTATION.meshIngress && value === 'DISABLED')) return;
   for (const part of value.split('##')) {
-    if (!entry.test(part)) fail(w, `annotation ${key}: entry "${part}" is malformed`, `expected ${example}, entries joined by ##`);
+    if (!entry.test(part))
+      fail(w, `annotation ${key}: entry "${part}" is malformed`, `expected ${example}, entries joined by ##`);
   }
 }
 
@@ -158,8 +179,10 @@ export function injectServiceMesh(w: PodWorkload, options: { image?: string } = 
   const ingress = a[ANNOTATION.meshIngress];
   const egress = a[ANNOTATION.meshEgress];
   const port = a[ANNOTATION.meshAdminPort];
-  if (ingress !== undefined) checkMeshConfig(w, ANNOTATION.meshIngress, ingress, INGRESS_ENTRY, 'name#port#disableTLS (or DISABLED)');
-  if (egress !== undefined) checkMeshConfig(w, ANNOTATION.meshEgress, egress, EGRESS_ENTRY, 'name#127.x.y.z:port#host:port');
+  if (ingress !== undefined)
+    checkMeshConfig(w, ANNOTATION.meshIngress, ingress, INGRESS_ENTRY, 'name#port#disableTLS (or DISABLED)');
+  if (egress !== undefined)
+    checkMeshConfig(w, ANNOTATION.meshEgress, egress, EGRESS_ENTRY, 'name#127.x.y.z:port#host:port');
   const env: Array<{ name: string; value: string }> = [];
   const container: Record<string, unknown> = {
     name: SERVICE_MESH_NAME,
@@ -168,7 +191,12 @@ export function injectServiceMesh(w: PodWorkload, options: { image?: string } = 
     args: ['-l', 'debug'],
     securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } },
     volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_MOUNT }],
-    startupProbe: { exec: { command: ['test', '-f', '/ready'] }, initialDelaySeconds: 1, periodSeconds: 5, failureThreshold: 5 },
+    startupProbe: {
+      exec: { command: ['test', '-f', '/ready'] },
+      initialDelaySeconds: 1,
+      periodSeconds: 5,
+      failureThreshold: 5,
+    },
   };
   if (port !== undefined && port !== '') {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
@@ -190,7 +218,8 @@ function imageStoreSize(w: PodWorkload): string | undefined {
   const v = workloadAnnotations(w)[ANNOTATION.imageStoreSize];
   if (v === undefined) return '10Gi';
   if (/^0+([KMGTPE]i?)?$/.test(v)) return undefined;
-  if (!/^\d+(\.\d+)?([KMGTPE]i?|[km])?$/.test(v)) fail(w, `annotation ${ANNOTATION.imageStoreSize}="${v}" is not a storage quantity`);
+  if (!/^\d+(\.\d+)?([KMGTPE]i?|[km])?$/.test(v))
+    fail(w, `annotation ${ANNOTATION.imageStoreSize}="${v}" is not a storage quantity`);
   return v;
 }
 
@@ -215,7 +244,13 @@ export function injectImageStore(w: PodWorkload, options: { initializerImage?: s
   const volume = {
     name: IMAGE_STORE_VOLUME,
     ephemeral: {
-      volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], volumeMode: 'Block', resources: { requests: { storage: size } } } },
+      volumeClaimTemplate: {
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          volumeMode: 'Block',
+          resources: { requests: { storage: size } },
+        },
+      },
     },
   };
   const seq = w.doc.getIn([...spec, 'volumes'], true);

@@ -9,7 +9,15 @@ import type { CredentialOptions, ExtraAuthEntries } from '../credentials/index.j
 import { dockerConfigKey, describeAttempts, resolveCredential } from '../credentials/index.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
-import { asRecord, findWorkloads, isRecord, listResources, podTemplate, type FindWorkloadsOptions, type Workload } from './workloads.js';
+import {
+  asRecord,
+  findWorkloads,
+  isRecord,
+  listResources,
+  podTemplate,
+  type FindWorkloadsOptions,
+  type Workload,
+} from './workloads.js';
 import type { KubeFile } from './yaml.js';
 
 export const DOCKERCONFIGJSON_TYPE = 'kubernetes.io/dockerconfigjson';
@@ -28,7 +36,10 @@ function namespaceOf(meta: Record<string, unknown>): string {
   return typeof ns === 'string' && ns !== '' ? ns : 'default';
 }
 
-function collectSecrets(files: KubeFile[]): { secrets: Map<string, SecretDoc>; serviceAccounts: Map<string, string[]> } {
+function collectSecrets(files: KubeFile[]): {
+  secrets: Map<string, SecretDoc>;
+  serviceAccounts: Map<string, string[]>;
+} {
   const secrets = new Map<string, SecretDoc>();
   const serviceAccounts = new Map<string, string[]>();
   for (const r of listResources(files)) {
@@ -55,7 +66,13 @@ function collectSecrets(files: KubeFile[]): { secrets: Map<string, SecretDoc>; s
       if (isPull) registerSecret(String(v ?? ''));
       data[k] = String(v ?? '');
     }
-    secrets.set(`${namespace}/${name}`, { namespace, name, type, data, where: `${r.file.path} (document ${r.docIndex + 1})` });
+    secrets.set(`${namespace}/${name}`, {
+      namespace,
+      name,
+      type,
+      data,
+      where: `${r.file.path} (document ${r.docIndex + 1})`,
+    });
   }
   return { secrets, serviceAccounts };
 }
@@ -66,7 +83,10 @@ function refNames(list: unknown): string[] {
 }
 
 /** Parses a pull secret's payload into docker config `auths`; says why when it cannot. */
-export function pullSecretAuths(secret: { type: string; data: Record<string, string> }): Record<string, unknown> | string {
+export function pullSecretAuths(secret: {
+  type: string;
+  data: Record<string, string>;
+}): Record<string, unknown> | string {
   if (secret.type === DOCKERCONFIGJSON_TYPE) {
     const raw = secret.data['.dockerconfigjson'];
     if (raw === undefined) return 'has no .dockerconfigjson key';
@@ -97,7 +117,10 @@ export function pullSecretAuths(secret: { type: string; data: Record<string, str
 function podPullSecretNames(w: Workload, serviceAccounts: Map<string, string[]>): string[] {
   const spec = podTemplate(w).spec;
   const own = refNames(spec['imagePullSecrets']);
-  const sa = typeof spec['serviceAccountName'] === 'string' && spec['serviceAccountName'] !== '' ? spec['serviceAccountName'] : 'default';
+  const sa =
+    typeof spec['serviceAccountName'] === 'string' && spec['serviceAccountName'] !== ''
+      ? spec['serviceAccountName']
+      : 'default';
   const fromSa = serviceAccounts.get(`${w.namespace}/${sa}`) ?? [];
   return [...new Set([...own, ...fromSa])];
 }
@@ -113,7 +136,11 @@ export function workloadPullSecretEntries(w: Workload, files: KubeFile[]): Extra
  * first-reference order. Missing or unusable secrets are reported (debug/warn) and skipped: the
  * usual credential lookup still applies after these entries.
  */
-export function pullSecretEntries(files: KubeFile[], workloads?: Workload[], options: FindWorkloadsOptions = {}): ExtraAuthEntries[] {
+export function pullSecretEntries(
+  files: KubeFile[],
+  workloads?: Workload[],
+  options: FindWorkloadsOptions = {},
+): ExtraAuthEntries[] {
   return entriesFor(workloads ?? findWorkloads(files, options), files);
 }
 
@@ -128,7 +155,9 @@ function entriesFor(workloads: Workload[], files: KubeFile[]): ExtraAuthEntries[
       done.add(key);
       const secret = secrets.get(key);
       if (!secret) {
-        const elsewhere = [...secrets.values()].filter((s) => s.name === name).map((s) => `${s.namespace}/${s.name}`);
+        const elsewhere = [...secrets.values()]
+          .filter((s) => s.name === name)
+          .map((s) => `${s.namespace}/${s.name}`);
         log.debug(
           `${w.kind} ${w.namespace}/${w.name}: image pull secret ${key} is not in the input YAML${elsewhere.length ? ` (found ${elsewhere.join(', ')}: other namespace, not used)` : ''}; the usual credential lookup applies`,
         );
@@ -139,14 +168,20 @@ function entriesFor(workloads: Workload[], files: KubeFile[]): ExtraAuthEntries[
         log.warn(`image pull secret ${key} (${secret.where}) ${auths}; ignoring it`);
         continue;
       }
-      out.push({ auths: auths as ExtraAuthEntries['auths'], source: { type: 'pull-secret', description: `pull secret ${key}` } });
+      out.push({
+        auths: auths as ExtraAuthEntries['auths'],
+        source: { type: 'pull-secret', description: `pull secret ${key}` },
+      });
     }
   }
   return out;
 }
 
 /** Adds pull-secret entries in front of any extraEntries already in `options` (a copy is returned). */
-export function withPullSecrets(options: CredentialOptions | undefined, entries: ExtraAuthEntries[]): CredentialOptions {
+export function withPullSecrets(
+  options: CredentialOptions | undefined,
+  entries: ExtraAuthEntries[],
+): CredentialOptions {
   return { ...(options ?? {}), extraEntries: [...entries, ...(options?.extraEntries ?? [])] };
 }
 
@@ -175,19 +210,26 @@ export async function pullSecretYaml(registry: string, options: PullSecretOption
       `the credential for ${cred.registry} (${from}) is an identity token (OAuth2 refresh token), which the kubelet cannot use on every registry`,
       {
         code: 'IDENTITY_TOKEN',
-        hint: 'create a registry access token or robot account and log in with it: contrast login ' + `${cred.registry} -u USER --password-stdin`,
+        hint:
+          'create a registry access token or robot account and log in with it: contrast login ' +
+          `${cred.registry} -u USER --password-stdin`,
       },
     );
   }
   if (cred.kind === 'registry-token' || cred.password === undefined || cred.username === null) {
-    throw new ContrastError(`the credential for ${cred.registry} (${from}) is a short-lived registry token, not a user name and password`, {
-      code: 'REGISTRY_TOKEN',
-      hint: `log in with a long-lived access token: contrast login ${cred.registry} -u USER --password-stdin`,
-    });
+    throw new ContrastError(
+      `the credential for ${cred.registry} (${from}) is a short-lived registry token, not a user name and password`,
+      {
+        code: 'REGISTRY_TOKEN',
+        hint: `log in with a long-lived access token: contrast login ${cred.registry} -u USER --password-stdin`,
+      },
+    );
   }
   const auth = Buffer.from(`${cred.username}:${cred.password}`).toString('base64');
   registerSecret(auth);
-  const config = JSON.stringify({ auths: { [dockerConfigKey(cred.registry)]: { username: cred.username, password: cred.password, auth } } });
+  const config = JSON.stringify({
+    auths: { [dockerConfigKey(cred.registry)]: { username: cred.username, password: cred.password, auth } },
+  });
   const encoded = Buffer.from(config).toString('base64');
   registerSecret(encoded);
   log.info(`pull secret for ${cred.registry} built from ${from}`);

@@ -13,7 +13,10 @@ const INJECTED_NAMES = [INITIALIZER_NAME, SERVICE_MESH_NAME, DEBUG_SHELL_NAME, P
 
 /** What pinning needs of the registry client. */
 export interface ImageResolver {
-  resolveImage(ref: string, options: { platform?: Platform }): Promise<{ digest: string; indexDigest?: string }>;
+  resolveImage(
+    ref: string,
+    options: { platform?: Platform },
+  ): Promise<{ digest: string; indexDigest?: string }>;
 }
 
 export interface Pin {
@@ -26,7 +29,11 @@ export function needsPin(containerName: string, image: string): boolean {
   return image.startsWith(CONTRAST_IMAGE_PREFIX) || INJECTED_NAMES.includes(containerName);
 }
 
-export async function pinContrastImages(workloads: readonly PodWorkload[], resolver: ImageResolver, platform?: Platform): Promise<Pin[]> {
+export async function pinContrastImages(
+  workloads: readonly PodWorkload[],
+  resolver: ImageResolver,
+  platform?: Platform,
+): Promise<Pin[]> {
   const wanted = new Map<string, string[]>();
   for (const w of workloads) {
     for (const c of containers(w)) {

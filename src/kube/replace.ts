@@ -16,7 +16,9 @@ export function parseImageReplacements(text: string, source = 'image replacement
     if (line === '' || line.startsWith('#')) return;
     const m = LINE.exec(line);
     if (!m?.groups) {
-      throw new ContrastError(`${source}:${i + 1}: "${line}" is not an image=replacement line`, { code: 'BAD_REPLACEMENTS' });
+      throw new ContrastError(`${source}:${i + 1}: "${line}" is not an image=replacement line`, {
+        code: 'BAD_REPLACEMENTS',
+      });
     }
     out.set(m.groups['image']!, m.groups['replacement']!);
   });
@@ -28,7 +30,9 @@ export async function readImageReplacements(path: string): Promise<ImageReplacem
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ContrastError(`--image-replacements ${path}: ${errorMessage(err)}`, { code: 'BAD_REPLACEMENTS' });
+    throw new ContrastError(`--image-replacements ${path}: ${errorMessage(err)}`, {
+      code: 'BAD_REPLACEMENTS',
+    });
   }
   return parseImageReplacements(text, path);
 }

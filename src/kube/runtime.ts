@@ -2,7 +2,12 @@
 // default handler, `contrast-cc-<platform>[-hash]` becomes that platform's current handler, anything
 // else is left alone.
 import { ContrastError } from '../internal/errors.js';
-import { parseRuntimeClass, runtimeHandler, UNKNOWN_HANDLER, type PlatformInfo } from '../manifest/platforms.js';
+import {
+  parseRuntimeClass,
+  runtimeHandler,
+  UNKNOWN_HANDLER,
+  type PlatformInfo,
+} from '../manifest/platforms.js';
 import { describe, podSpecPath, runtimeClassName, type PodWorkload } from './inject-pod.js';
 
 export interface RuntimeHandlers {
@@ -13,7 +18,10 @@ export interface RuntimeHandlers {
 }
 
 /** The workload's platform (explicit class) or the default one; undefined for `contrast-cc` without default. */
-export function workloadPlatform(w: PodWorkload, defaultPlatform: PlatformInfo | undefined): PlatformInfo | undefined {
+export function workloadPlatform(
+  w: PodWorkload,
+  defaultPlatform: PlatformInfo | undefined,
+): PlatformInfo | undefined {
   const rc = runtimeClassName(w);
   if (rc === undefined) return undefined;
   return parseRuntimeClass(rc)?.platform ?? defaultPlatform;

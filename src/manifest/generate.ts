@@ -8,7 +8,13 @@ import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { writeFilesAtomic } from '../internal/atomic.js';
 import { log } from '../internal/log.js';
-import { findWorkloads, readKubeFiles, serializeKubeFile, setPodAnnotation, workloadImages } from '../kube/index.js';
+import {
+  findWorkloads,
+  readKubeFiles,
+  serializeKubeFile,
+  setPodAnnotation,
+  workloadImages,
+} from '../kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import { containers, describe, runtimeClassName, workloadAnnotations } from '../kube/inject-pod.js';
@@ -21,7 +27,12 @@ import {
   isCoordinator,
   workloadRole,
 } from '../kube/inject.js';
-import { applyImageReplacements, parseImageReplacements, readImageReplacements, type ImageReplacements } from '../kube/replace.js';
+import {
+  applyImageReplacements,
+  parseImageReplacements,
+  readImageReplacements,
+  type ImageReplacements,
+} from '../kube/replace.js';
 import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
 import { pinContrastImages } from '../kube/replace-pin.js';
@@ -49,7 +60,14 @@ import {
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
 } from './keys.js';
-import { coordinatorIssues, emptyManifest, readManifestFile, serializeManifest, type Manifest, type PolicyEntry } from './manifest.js';
+import {
+  coordinatorIssues,
+  emptyManifest,
+  readManifestFile,
+  serializeManifest,
+  type Manifest,
+  type PolicyEntry,
+} from './manifest.js';
 import {
   INITDATA_ANNOTATION,
   parseRuntimeClass,
@@ -68,7 +86,11 @@ import {
   type ImportedReferenceValues,
   type ReferenceValues,
 } from './referencevalues.js';
-import { applyReferenceValuePatches, purgeEmptyReferenceValues, readReferenceValuePatches } from './patches.js';
+import {
+  applyReferenceValuePatches,
+  purgeEmptyReferenceValues,
+  readReferenceValuePatches,
+} from './patches.js';
 import { formatIssue } from './validation.js';
 
 export interface GenerateOptions {
@@ -129,9 +151,14 @@ async function validateOutput(output: string | undefined): Promise<void> {
   try {
     st = await stat(dirname(output));
   } catch {
-    throw new ContrastError(`--output ${output}: directory ${dirname(output)} does not exist`, { code: 'BAD_OUTPUT' });
+    throw new ContrastError(`--output ${output}: directory ${dirname(output)} does not exist`, {
+      code: 'BAD_OUTPUT',
+    });
   }
-  if (!st.isDirectory()) throw new ContrastError(`--output ${output}: ${dirname(output)} is not a directory`, { code: 'BAD_OUTPUT' });
+  if (!st.isDirectory())
+    throw new ContrastError(`--output ${output}: ${dirname(output)} is not a directory`, {
+      code: 'BAD_OUTPUT',
+    });
   if (existsSync(output) && (await stat(output)).isDirectory()) {
     throw new ContrastError(`--output ${output}: is a directory; give a file path`, { code: 'BAD_OUTPUT' });
   }
@@ -170,7 +197,8 @@ async function buildManifest(
   warnings: string[],
 ): Promise<{ manifest: Manifest; originalText: string | undefined }> {
   const existing = await readManifestFile(opts.manifestPath);
-  const valuesFor = (p: PlatformInfo): ReferenceValues => (imported && importedFor(imported, p)) ?? placeholderReferenceValues(p);
+  const valuesFor = (p: PlatformInfo): ReferenceValues =>
+    (imported && importedFor(imported, p)) ?? placeholderReferenceValues(p);
   if (existing) {
     const m = existing.manifest;
     if (imported) {
@@ -190,7 +218,8 @@ async function buildManifest(
     });
   }
   let rv = mergeReferenceValues(platforms.map(valuesFor));
-  if (opts.referenceValuePatches?.length) rv = applyReferenceValuePatches(rv, await readReferenceValuePatches(opts.referenceValuePatches));
+  if (opts.referenceValuePatches?.length)
+    rv = applyReferenceValuePatches(rv, await readReferenceValuePatches(opts.referenceValuePatches));
   if (opts.purgeEmptyReferenceValues) rv = purgeEmptyReferenceValues(rv);
   return { manifest: emptyManifest(rv), originalText: undefined };
 }
@@ -222,7 +251,9 @@ async function analyzeAll(
   platform: Platform | undefined,
   users: Map<string, string[]>,
 ): Promise<Map<string, AnalyzedImage>> {
-  const settled = await Promise.allSettled(refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})));
+  const settled = await Promise.allSettled(
+    refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})),
+  );
   const images = new Map<string, AnalyzedImage>();
   const failed: Array<{ ref: string; err: unknown }> = [];
   settled.forEach((s, i) => {
@@ -231,17 +262,30 @@ async function analyzeAll(
   });
   if (failed.length === 0) return images;
   const lines = failed.map(({ ref, err }) => {
-    const who = (users.get(ref) ?? ['the policy settings (pause container)']).map((u) => `\n    used by ${u}`).join('');
+    const who = (users.get(ref) ?? ['the policy settings (pause container)'])
+      .map((u) => `\n    used by ${u}`)
+      .join('');
     return `image ${ref}: ${errorMessage(err)}${who}`;
   });
   const first = failed[0]!.err;
   let hint = first instanceof ContrastError ? first.hint : undefined;
-  if (!hint && failed.some(({ err }) => /cannot reach|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|timed out/i.test(errorMessage(err)))) hint = OFFLINE_HINT;
-  throw new ContrastError(failed.length === 1 ? lines[0]! : `${failed.length} images could not be analysed:\n  ${lines.join('\n  ')}`, {
-    code: first instanceof ContrastError ? first.code : 'IMAGE',
-    ...(hint ? { hint } : {}),
-    cause: first,
-  });
+  if (
+    !hint &&
+    failed.some(({ err }) =>
+      /cannot reach|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|timed out/i.test(errorMessage(err)),
+    )
+  )
+    hint = OFFLINE_HINT;
+  throw new ContrastError(
+    failed.length === 1
+      ? lines[0]!
+      : `${failed.length} images could not be analysed:\n  ${lines.join('\n  ')}`,
+    {
+      code: first instanceof ContrastError ? first.code : 'IMAGE',
+      ...(hint ? { hint } : {}),
+      cause: first,
+    },
+  );
 }
 
 function defaultWorkloadSecretID(w: Workload): string {
@@ -263,18 +307,24 @@ async function readKey(path: string, generated: Map<string, string>): Promise<st
 export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
   const print = opts.print ?? ((line: string) => log.info(line));
   const started = performance.now();
-  const phase = (name: string): void => log.debug(`generate: ${name} after ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  const phase = (name: string): void =>
+    log.debug(`generate: ${name} after ${((performance.now() - started) / 1000).toFixed(2)} s`);
   const warnings: string[] = [];
   const warn = (m: string): void => {
     warnings.push(m);
     log.warn(m);
   };
   if (opts.disableUpdates && opts.workloadOwnerKeysExplicit) {
-    throw new ContrastError('--add-workload-owner-key conflicts with --disable-updates', { code: 'BAD_FLAGS' });
+    throw new ContrastError('--add-workload-owner-key conflicts with --disable-updates', {
+      code: 'BAD_FLAGS',
+    });
   }
   await validateOutput(opts.output);
   // RSA-4096 generation takes seconds: start it now so it overlaps with image analysis.
-  const seedKeyPath = opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!) ? opts.seedshareOwnerKeys[0]! : undefined;
+  const seedKeyPath =
+    opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)
+      ? opts.seedshareOwnerKeys[0]!
+      : undefined;
   const seedKey = seedKeyPath ? newSeedshareOwnerKey() : undefined;
   seedKey?.catch(() => undefined);
 
@@ -283,7 +333,9 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   if (files.length === 0) throw new ContrastError('no .yml/.yaml files found', { code: 'NO_FILES' });
   const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
   if (workloads.length === 0) {
-    throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, { code: 'NO_TARGETS' });
+    throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, {
+      code: 'NO_TARGETS',
+    });
   }
   const kept: KubeFile[] = files.filter((f) => workloads.some((w) => w.file === f));
   const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
@@ -291,7 +343,9 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
 
   const platforms = platformsInUse(workloads, defaultPlatform);
-  const imported = opts.referenceValuesFile ? await importReferenceValues(opts.referenceValuesFile) : undefined;
+  const imported = opts.referenceValuesFile
+    ? await importReferenceValues(opts.referenceValuesFile)
+    : undefined;
   const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
 
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
@@ -314,7 +368,11 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const platformOf = new Map<Workload, PlatformInfo>();
   for (const w of workloads) {
     const p = workloadPlatform(w, defaultPlatform);
-    if (!p) throw new ContrastError(`${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`, { code: 'NO_PLATFORM' });
+    if (!p)
+      throw new ContrastError(
+        `${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`,
+        { code: 'NO_PLATFORM' },
+      );
     platformOf.set(w, p);
     if (opts.insecureEnableDebugShellAccess) injectDebugShell(w);
     if (!opts.skipInitializer) injectInitializer(w, { coordinatorNamespace: coordNs });
@@ -339,7 +397,10 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   try {
     // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
     const pinned = await pinContrastImages(workloads, client, platform);
-    for (const p of pinned) log.info(`pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`);
+    for (const p of pinned)
+      log.info(
+        `pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`,
+      );
     phase('patched and pinned');
     print('✔️ Patched targets');
 
@@ -351,11 +412,19 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       ...(existsSync(opts.settingsPath) ? { settingsPath: opts.settingsPath } : {}),
     });
     if (!existsSync(opts.policyPath)) log.debug(`${opts.policyPath} not found: using the built-in rules`);
-    if (!existsSync(opts.settingsPath)) log.debug(`${opts.settingsPath} not found: using the built-in settings`);
+    if (!existsSync(opts.settingsPath))
+      log.debug(`${opts.settingsPath} not found: using the built-in settings`);
     const settingsByFlavour = new Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>();
     for (const f of flavours) settingsByFlavour.set(f, await loadPolicySettings(policyOptions(f)));
     const refs = [
-      ...new Set(flavours.flatMap((f) => requiredImages(workloads.filter((w) => platformOf.get(w)!.flavour === f), settingsByFlavour.get(f)!))),
+      ...new Set(
+        flavours.flatMap((f) =>
+          requiredImages(
+            workloads.filter((w) => platformOf.get(w)!.flavour === f),
+            settingsByFlavour.get(f)!,
+          ),
+        ),
+      ),
     ];
     for (const w of workloads) workloadImages(w); // names a container without image early
     const analyzer = new ImageAnalyzer({
@@ -372,7 +441,13 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     const hashOf = new Map<Workload, string>();
     for (const f of flavours) {
       const group = workloads.filter((w) => platformOf.get(w)!.flavour === f);
-      const generated = await generatePolicies(files, group, images, settingsByFlavour.get(f)!, policyOptions(f));
+      const generated = await generatePolicies(
+        files,
+        group,
+        images,
+        settingsByFlavour.get(f)!,
+        policyOptions(f),
+      );
       for (const wp of generated) {
         let value = wp.annotationValue;
         if (wp.annotationKey === INITDATA_ANNOTATION) {
@@ -405,18 +480,29 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       const a = workloadAnnotations(w);
       const role = workloadRole(w);
       if (role !== '' && role !== 'coordinator') {
-        throw new ContrastError(`${describe(w)}: annotation ${ANNOTATION.role}="${role}" must be "" or "coordinator"`, { code: 'BAD_ROLE' });
+        throw new ContrastError(
+          `${describe(w)}: annotation ${ANNOTATION.role}="${role}" must be "" or "coordinator"`,
+          { code: 'BAD_ROLE' },
+        );
       }
-      const entry: PolicyEntry = { SANs: [w.name, '*'], WorkloadSecretID: a[ANNOTATION.workloadSecretID] || defaultWorkloadSecretID(w) };
+      const entry: PolicyEntry = {
+        SANs: [w.name, '*'],
+        WorkloadSecretID: a[ANNOTATION.workloadSecretID] || defaultWorkloadSecretID(w),
+      };
       if (role) entry.Role = 'coordinator';
       const prev = map[hash];
       if (prev) {
         if (JSON.stringify(prev.SANs) === JSON.stringify(entry.SANs)) {
-          throw new ContrastError(`policy hash collision: ${describe(owner.get(hash)!)} and ${describe(w)} have the same policy ${hash} and SANs`, {
-            code: 'POLICY_COLLISION',
-          });
+          throw new ContrastError(
+            `policy hash collision: ${describe(owner.get(hash)!)} and ${describe(w)} have the same policy ${hash} and SANs`,
+            {
+              code: 'POLICY_COLLISION',
+            },
+          );
         }
-        warn(`${describe(w)}: same policy as ${describe(owner.get(hash)!)} (${hash}); its SANs and workload secret ID are not in the manifest (Contrast keeps only the first)`);
+        warn(
+          `${describe(w)}: same policy as ${describe(owner.get(hash)!)} (${hash}); its SANs and workload secret ID are not in the manifest (Contrast keeps only the first)`,
+        );
         continue;
       }
       map[hash] = entry;
@@ -427,7 +513,11 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     // Owner keys: generated when exactly one path is given and it does not exist.
     const generatedKeys = new Map<string, string>();
     const newFiles: Staged[] = [];
-    if (!opts.disableUpdates && opts.workloadOwnerKeys.length === 1 && !existsSync(opts.workloadOwnerKeys[0]!)) {
+    if (
+      !opts.disableUpdates &&
+      opts.workloadOwnerKeys.length === 1 &&
+      !existsSync(opts.workloadOwnerKeys[0]!)
+    ) {
       const key = newWorkloadOwnerKey();
       generatedKeys.set(opts.workloadOwnerKeys[0]!, key);
       newFiles.push({ path: opts.workloadOwnerKeys[0]!, data: key, mode: 0o600 });
@@ -444,12 +534,17 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       const none = Object.values(manifest.Policies ?? {}).every((e) => e.Role !== 'coordinator');
       throw new ContrastError(coord.map(formatIssue).join('\n'), {
         code: 'COORDINATOR_COUNT',
-        ...(none ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' } : {}),
+        ...(none
+          ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' }
+          : {}),
       });
     }
     const rvIssues = validateReferenceValues(manifest.ReferenceValues);
     const fatal = rvIssues.filter((i) => !i.expectedMissing);
-    if (fatal.length) throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, { code: 'BAD_MANIFEST' });
+    if (fatal.length)
+      throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
+        code: 'BAD_MANIFEST',
+      });
     // One line per reference-value set, naming the fields still to fill in.
     const bySet = new Map<string, string[]>();
     for (const i of rvIssues) {
@@ -469,11 +564,13 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
     else {
       const digests: string[] = [];
-      for (const p of opts.workloadOwnerKeys) digests.push(workloadOwnerKeyDigest(await readKey(p, generatedKeys), p));
+      for (const p of opts.workloadOwnerKeys)
+        digests.push(workloadOwnerKeyDigest(await readKey(p, generatedKeys), p));
       manifest.WorkloadOwnerKeyDigests = addSorted(manifest.WorkloadOwnerKeyDigests, digests);
     }
     const seedKeys: string[] = [];
-    for (const p of opts.seedshareOwnerKeys) seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
+    for (const p of opts.seedshareOwnerKeys)
+      seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
     manifest.SeedshareOwnerPubKeys = addSorted(manifest.SeedshareOwnerPubKeys, seedKeys);
 
     verifyAfter(workloads);
@@ -498,13 +595,19 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     // Like Contrast, missing rules/settings files are created from the built-in ones (so the user can
     // inspect and edit them); settings only when every workload uses the same flavour.
     const defaults: Staged[] = [];
-    if (!existsSync(opts.policyPath)) defaults.push({ path: opts.policyPath, data: await readFile(defaultRulesPath(), 'utf8'), mode: 0o644 });
+    if (!existsSync(opts.policyPath))
+      defaults.push({ path: opts.policyPath, data: await readFile(defaultRulesPath(), 'utf8'), mode: 0o644 });
     if (!existsSync(opts.settingsPath) && flavours.length === 1) {
-      defaults.push({ path: opts.settingsPath, data: await readFile(defaultSettingsPath(flavours[0]!), 'utf8'), mode: 0o644 });
+      defaults.push({
+        path: opts.settingsPath,
+        data: await readFile(defaultSettingsPath(flavours[0]!), 'utf8'),
+        mode: 0o644,
+      });
     }
     staged.push(...defaults);
     await writeFilesAtomic(staged);
-    for (const f of defaults) log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
+    for (const f of defaults)
+      log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
     for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
     phase('written');
     print(`✔️ Updated manifest ${opts.manifestPath}`);

@@ -14,13 +14,18 @@ function decodeInitdata(value: string): string {
   try {
     return gunzipSync(Buffer.from(value, 'base64')).toString('utf8');
   } catch (err) {
-    throw new ContrastError(`initdata annotation is not base64(gzip(TOML)): ${errorMessage(err)}`, { code: 'BAD_INITDATA' });
+    throw new ContrastError(`initdata annotation is not base64(gzip(TOML)): ${errorMessage(err)}`, {
+      code: 'BAD_INITDATA',
+    });
   }
 }
 
 function normalizeAlgorithm(a: unknown): string {
-  const s = String(a ?? 'sha256').toLowerCase().replace('-', '');
-  if (!['sha256', 'sha384', 'sha512'].includes(s)) throw new ContrastError(`initdata algorithm "${String(a)}" is not supported`, { code: 'BAD_INITDATA' });
+  const s = String(a ?? 'sha256')
+    .toLowerCase()
+    .replace('-', '');
+  if (!['sha256', 'sha384', 'sha512'].includes(s))
+    throw new ContrastError(`initdata algorithm "${String(a)}" is not supported`, { code: 'BAD_INITDATA' });
   return s;
 }
 

@@ -2,7 +2,13 @@
 // sha256 of its PKIX DER public key; the seed-share owner (may recover the Coordinator) is an RSA-4096
 // key, recorded as its hex PKCS#1 DER public key. Key files are the same PEM types Contrast writes
 // (`EC PRIVATE KEY`, `RSA PRIVATE KEY`) so `contrast set`/`recover` of either implementation read them.
-import { createHash, createPublicKey, generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPair,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 
@@ -24,7 +30,8 @@ export async function newSeedshareOwnerKey(): Promise<string> {
 }
 
 function publicKeyOf(pem: string, what: string, source: string): KeyObject {
-  if (!pem.includes('-----BEGIN ')) throw new ContrastError(`${what} ${source}: no PEM block found`, { code: 'BAD_KEY' });
+  if (!pem.includes('-----BEGIN '))
+    throw new ContrastError(`${what} ${source}: no PEM block found`, { code: 'BAD_KEY' });
   try {
     // createPublicKey derives the public half from a private key PEM as well.
     return createPublicKey(pem);
@@ -37,16 +44,24 @@ function publicKeyOf(pem: string, what: string, source: string): KeyObject {
 export function workloadOwnerKeyDigest(pem: string, source = ''): string {
   const key = publicKeyOf(pem, 'workload owner key', source);
   if (key.asymmetricKeyType !== 'ec') {
-    throw new ContrastError(`workload owner key ${source}: expected an ECDSA key, got ${key.asymmetricKeyType ?? 'unknown'}`, { code: 'BAD_KEY' });
+    throw new ContrastError(
+      `workload owner key ${source}: expected an ECDSA key, got ${key.asymmetricKeyType ?? 'unknown'}`,
+      { code: 'BAD_KEY' },
+    );
   }
-  return createHash('sha256').update(key.export({ format: 'der', type: 'spki' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 /** Hex PKCS#1 DER public key, from a PEM private or public RSA key. */
 export function seedshareOwnerPubKeyHex(pem: string, source = ''): string {
   const key = publicKeyOf(pem, 'seed share owner key', source);
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new ContrastError(`seed share owner key ${source}: expected an RSA key, got ${key.asymmetricKeyType ?? 'unknown'}`, { code: 'BAD_KEY' });
+    throw new ContrastError(
+      `seed share owner key ${source}: expected an RSA key, got ${key.asymmetricKeyType ?? 'unknown'}`,
+      { code: 'BAD_KEY' },
+    );
   }
   return key.export({ format: 'der', type: 'pkcs1' }).toString('hex');
 }

@@ -27,10 +27,20 @@ export interface Manifest {
   SeedshareOwnerPubKeys: string[] | null;
 }
 
-const TOP_LEVEL = ['Policies', 'ReferenceValues', 'WorkloadOwnerKeyDigests', 'SeedshareOwnerPubKeys'] as const;
+const TOP_LEVEL = [
+  'Policies',
+  'ReferenceValues',
+  'WorkloadOwnerKeyDigests',
+  'SeedshareOwnerPubKeys',
+] as const;
 
 export function emptyManifest(referenceValues: ReferenceValues): Manifest {
-  return { Policies: {}, ReferenceValues: referenceValues, WorkloadOwnerKeyDigests: [], SeedshareOwnerPubKeys: [] };
+  return {
+    Policies: {},
+    ReferenceValues: referenceValues,
+    WorkloadOwnerKeyDigests: [],
+    SeedshareOwnerPubKeys: [],
+  };
 }
 
 /**
@@ -69,28 +79,37 @@ export function validateManifest(m: unknown): ValidationIssue[] {
   if (!isPlainObject(m)) return [issue('', `manifest must be a JSON object, got ${typeName(m)}`)];
   const out: ValidationIssue[] = [];
   for (const k of Object.keys(m)) {
-    if (!(TOP_LEVEL as readonly string[]).includes(k)) out.push(issue(k, `unknown field (expected ${TOP_LEVEL.join(', ')})`));
+    if (!(TOP_LEVEL as readonly string[]).includes(k))
+      out.push(issue(k, `unknown field (expected ${TOP_LEVEL.join(', ')})`));
   }
   const policies = m['Policies'];
   if (policies !== null && policies !== undefined) {
-    if (!isPlainObject(policies)) out.push(issue('Policies', `expected an object, got ${typeName(policies)}`));
+    if (!isPlainObject(policies))
+      out.push(issue('Policies', `expected an object, got ${typeName(policies)}`));
     else {
       for (const [hash, entry] of Object.entries(policies)) {
         const p = `Policies[${JSON.stringify(hash)}]`;
-        if (!isHex(hash) || hash.length !== 64) out.push(issue(p, 'policy hash must be 64 hex characters (sha256)'));
+        if (!isHex(hash) || hash.length !== 64)
+          out.push(issue(p, 'policy hash must be 64 hex characters (sha256)'));
         if (!isPlainObject(entry)) {
           out.push(issue(p, `expected an object, got ${typeName(entry)}`));
           continue;
         }
         for (const k of Object.keys(entry)) {
-          if (!['SANs', 'WorkloadSecretID', 'Role'].includes(k)) out.push(issue(`${p}.${k}`, 'unknown field'));
+          if (!['SANs', 'WorkloadSecretID', 'Role'].includes(k))
+            out.push(issue(`${p}.${k}`, 'unknown field'));
         }
         const sans = entry['SANs'];
-        if (sans !== null && sans !== undefined && !(Array.isArray(sans) && sans.every((s) => typeof s === 'string'))) {
+        if (
+          sans !== null &&
+          sans !== undefined &&
+          !(Array.isArray(sans) && sans.every((s) => typeof s === 'string'))
+        ) {
           out.push(issue(`${p}.SANs`, 'expected an array of strings'));
         }
         const id = entry['WorkloadSecretID'];
-        if (id !== undefined && typeof id !== 'string') out.push(issue(`${p}.WorkloadSecretID`, 'expected a string'));
+        if (id !== undefined && typeof id !== 'string')
+          out.push(issue(`${p}.WorkloadSecretID`, 'expected a string'));
         const role = entry['Role'];
         if (role !== undefined && role !== '' && role !== 'coordinator') {
           out.push(issue(`${p}.Role`, `unknown role ${JSON.stringify(role)} (expected "" or "coordinator")`));
@@ -101,24 +120,33 @@ export function validateManifest(m: unknown): ValidationIssue[] {
   out.push(...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues'));
   const digests = m['WorkloadOwnerKeyDigests'];
   if (digests !== null && digests !== undefined) {
-    if (!Array.isArray(digests)) out.push(issue('WorkloadOwnerKeyDigests', `expected an array, got ${typeName(digests)}`));
+    if (!Array.isArray(digests))
+      out.push(issue('WorkloadOwnerKeyDigests', `expected an array, got ${typeName(digests)}`));
     else
       digests.forEach((d, i) => {
         if (typeof d !== 'string' || !isHex(d) || d.length !== 64) {
-          out.push(issue(`WorkloadOwnerKeyDigests[${i}]`, 'workload owner key digest must be 64 hex characters (sha256)'));
+          out.push(
+            issue(
+              `WorkloadOwnerKeyDigests[${i}]`,
+              'workload owner key digest must be 64 hex characters (sha256)',
+            ),
+          );
         }
       });
   }
   const seedKeys = m['SeedshareOwnerPubKeys'];
   if (seedKeys !== null && seedKeys !== undefined) {
-    if (!Array.isArray(seedKeys)) out.push(issue('SeedshareOwnerPubKeys', `expected an array, got ${typeName(seedKeys)}`));
+    if (!Array.isArray(seedKeys))
+      out.push(issue('SeedshareOwnerPubKeys', `expected an array, got ${typeName(seedKeys)}`));
     else
       seedKeys.forEach((k, i) => {
         try {
           if (typeof k !== 'string') throw new Error('expected a hex string');
           parseSeedshareOwnerPubKey(k);
         } catch (err) {
-          out.push(issue(`SeedshareOwnerPubKeys[${i}]`, `invalid seed share owner public key: ${errorMessage(err)}`));
+          out.push(
+            issue(`SeedshareOwnerPubKeys[${i}]`, `invalid seed share owner public key: ${errorMessage(err)}`),
+          );
         }
       });
   }
@@ -133,7 +161,10 @@ export function coordinatorIssues(m: Manifest): ValidationIssue[] {
 }
 
 /** Parses and validates an existing manifest; fatal findings throw, expected-missing ones are returned. */
-export function parseManifest(text: string, path: string): { manifest: Manifest; warnings: ValidationIssue[] } {
+export function parseManifest(
+  text: string,
+  path: string,
+): { manifest: Manifest; warnings: ValidationIssue[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -158,7 +189,9 @@ export function parseManifest(text: string, path: string): { manifest: Manifest;
   return { manifest, warnings: issues };
 }
 
-export async function readManifestFile(path: string): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[] } | undefined> {
+export async function readManifestFile(
+  path: string,
+): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[] } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -15,7 +15,10 @@ export async function readReferenceValuePatches(paths: string[]): Promise<Operat
     } catch (err) {
       throw new ContrastError(`--reference-value-patches ${p}: ${errorMessage(err)}`, { code: 'BAD_PATCH' });
     }
-    if (!Array.isArray(parsed)) throw new ContrastError(`--reference-value-patches ${p}: expected a JSON array of patch operations`, { code: 'BAD_PATCH' });
+    if (!Array.isArray(parsed))
+      throw new ContrastError(`--reference-value-patches ${p}: expected a JSON array of patch operations`, {
+        code: 'BAD_PATCH',
+      });
     // Each element may be one patch (an array of ops) or a single op; group single ops into one patch.
     const ops = parsed.filter((x) => !Array.isArray(x)) as Operation[];
     const nested = parsed.filter((x) => Array.isArray(x)) as Operation[][];
@@ -48,7 +51,8 @@ export function applyReferenceValuePatches(rv: ReferenceValues, patches: Operati
 
 /** Drops sets whose only problems are values the user is expected to fill in. */
 export function purgeEmptyReferenceValues(rv: ReferenceValues): ReferenceValues {
-  const keep = (issues: ReturnType<typeof validateSnp>): boolean => !(issues.length > 0 && issues.every((i) => i.expectedMissing));
+  const keep = (issues: ReturnType<typeof validateSnp>): boolean =>
+    !(issues.length > 0 && issues.every((i) => i.expectedMissing));
   const snp = (rv.snp ?? []).filter((s) => keep(validateSnp(s, '')));
   const tdx = (rv.tdx ?? []).filter((t) => keep(validateTdx(t, '')));
   return { ...(snp.length ? { snp } : {}), ...(tdx.length ? { tdx } : {}) };

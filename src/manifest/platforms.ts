@@ -89,7 +89,9 @@ export function parseRuntimeClass(name: string): ParsedRuntimeClass | undefined 
     if (name.startsWith(`${p.handlerPrefix}-`)) {
       const hash = name.slice(p.handlerPrefix.length + 1);
       if (!/^[0-9a-z]+$/.test(hash)) {
-        throw new ContrastError(`runtime class "${name}": "${hash}" is not a runtime hash`, { code: 'BAD_RUNTIME_CLASS' });
+        throw new ContrastError(`runtime class "${name}": "${hash}" is not a runtime hash`, {
+          code: 'BAD_RUNTIME_CLASS',
+        });
       }
       return { platform: p, hash };
     }

@@ -163,7 +163,8 @@ function boolFields(
 ): void {
   for (const f of fields) {
     const v = obj[f];
-    if (v !== undefined && typeof v !== 'boolean') out.push(issue(`${path}.${f}`, `expected true or false, got ${typeName(v)}`));
+    if (v !== undefined && typeof v !== 'boolean')
+      out.push(issue(`${path}.${f}`, `expected true or false, got ${typeName(v)}`));
   }
 }
 
@@ -171,7 +172,8 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
   const out: ValidationIssue[] = [];
   if (!isPlainObject(v)) return [issue(path, `expected an object, got ${typeName(v)}`)];
   if (options.strict) unknownFields(v, SNP_FIELDS, path, out);
-  if (v['Platform'] !== undefined && typeof v['Platform'] !== 'string') out.push(issue(`${path}.Platform`, 'expected a string'));
+  if (v['Platform'] !== undefined && typeof v['Platform'] !== 'string')
+    out.push(issue(`${path}.Platform`, 'expected a string'));
 
   const tcb = v['MinimumTCB'];
   if (tcb === undefined || tcb === null) {
@@ -182,8 +184,10 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
     if (options.strict) unknownFields(tcb, SNP_TCB_FIELDS, `${path}.MinimumTCB`, out);
     for (const f of SNP_TCB_FIELDS) {
       const x = tcb[f];
-      if (x === undefined || x === null) out.push(issue(`${path}.MinimumTCB.${f}`, 'field cannot be empty', true));
-      else if (!isSvn(x)) out.push(issue(`${path}.MinimumTCB.${f}`, `value out of range for uint8: ${JSON.stringify(x)}`));
+      if (x === undefined || x === null)
+        out.push(issue(`${path}.MinimumTCB.${f}`, 'field cannot be empty', true));
+      else if (!isSvn(x))
+        out.push(issue(`${path}.MinimumTCB.${f}`, `value out of range for uint8: ${JSON.stringify(x)}`));
     }
   }
 
@@ -195,7 +199,8 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
   const tm = v['TrustedMeasurement'];
   const tmProblem = hexProblem(tm, SNP_MEASUREMENT_BYTES);
   // Empty = our placeholder (the launch digest comes with a release); anything else malformed is fatal.
-  if (tmProblem) out.push(issue(`${path}.TrustedMeasurement`, tmProblem, tm === '' || tm === undefined || tm === null));
+  if (tmProblem)
+    out.push(issue(`${path}.TrustedMeasurement`, tmProblem, tm === '' || tm === undefined || tm === null));
 
   const gp = v['GuestPolicy'];
   if (!isPlainObject(gp)) {
@@ -208,7 +213,15 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
     const minor = gp['ABIMinor'] ?? 0;
     if (minor !== 0 && minor !== 31) out.push(issue(`${gpPath}.ABIMinor`, notPermitted));
     if (gp['SMT'] !== true) out.push(issue(`${gpPath}.SMT`, notPermitted));
-    for (const f of ['MigrateMA', 'Debug', 'SingleSocket', 'CXLAllowed', 'MemAES256XTS', 'RAPLDis', 'CipherTextHidingDRAM']) {
+    for (const f of [
+      'MigrateMA',
+      'Debug',
+      'SingleSocket',
+      'CXLAllowed',
+      'MemAES256XTS',
+      'RAPLDis',
+      'CipherTextHidingDRAM',
+    ]) {
       if ((gp[f] ?? false) !== false) out.push(issue(`${gpPath}.${f}`, notPermitted));
     }
     boolFields(gp, ['PageSwapDisable'], gpPath, out);
@@ -216,18 +229,21 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
 
   const pi = v['PlatformInfo'];
   if (pi !== undefined && pi !== null) {
-    if (!isPlainObject(pi)) out.push(issue(`${path}.PlatformInfo`, `expected an object, got ${typeName(pi)}`));
+    if (!isPlainObject(pi))
+      out.push(issue(`${path}.PlatformInfo`, `expected an object, got ${typeName(pi)}`));
     else {
       if (options.strict) unknownFields(pi, SNP_PLATFORM_INFO_FIELDS, `${path}.PlatformInfo`, out);
       boolFields(pi, SNP_PLATFORM_INFO_FIELDS, `${path}.PlatformInfo`, out);
     }
   }
   for (const f of ['MinimumMitigationVector', 'CPUs']) {
-    if (v[f] !== undefined && !isUint(v[f])) out.push(issue(`${path}.${f}`, 'expected a non-negative integer'));
+    if (v[f] !== undefined && !isUint(v[f]))
+      out.push(issue(`${path}.${f}`, 'expected a non-negative integer'));
   }
   const chips = v['AllowedChipIDs'];
   if (chips !== undefined && chips !== null) {
-    if (!Array.isArray(chips)) out.push(issue(`${path}.AllowedChipIDs`, `expected an array, got ${typeName(chips)}`));
+    if (!Array.isArray(chips))
+      out.push(issue(`${path}.AllowedChipIDs`, `expected an array, got ${typeName(chips)}`));
     else
       chips.forEach((c, i) => {
         const p = hexProblem(c, SNP_CHIP_ID_BYTES);
@@ -241,14 +257,16 @@ export function validateTdx(v: unknown, path: string, options: { strict?: boolea
   const out: ValidationIssue[] = [];
   if (!isPlainObject(v)) return [issue(path, `expected an object, got ${typeName(v)}`)];
   if (options.strict) unknownFields(v, TDX_FIELDS, path, out);
-  if (v['Platform'] !== undefined && typeof v['Platform'] !== 'string') out.push(issue(`${path}.Platform`, 'expected a string'));
+  if (v['Platform'] !== undefined && typeof v['Platform'] !== 'string')
+    out.push(issue(`${path}.Platform`, 'expected a string'));
   const tcbEval = v['MinTCBEvaluationDataNumber'];
   if (tcbEval !== undefined && !(typeof tcbEval === 'number' && Number.isInteger(tcbEval))) {
     out.push(issue(`${path}.MinTCBEvaluationDataNumber`, 'expected an integer'));
   }
   const mrTd = v['MrTd'];
   const mrTdProblem = hexProblem(mrTd, TDX_MEASUREMENT_BYTES);
-  if (mrTdProblem) out.push(issue(`${path}.MrTd`, mrTdProblem, mrTd === '' || mrTd === undefined || mrTd === null));
+  if (mrTdProblem)
+    out.push(issue(`${path}.MrTd`, mrTdProblem, mrTd === '' || mrTd === undefined || mrTd === null));
   // MrSeam identifies the TDX module the host runs: only its owner knows it (always "expected missing").
   const mrSeamProblem = hexProblem(v['MrSeam'], TDX_MEASUREMENT_BYTES);
   if (mrSeamProblem) out.push(issue(`${path}.MrSeam`, mrSeamProblem, true));
@@ -265,18 +283,25 @@ export function validateTdx(v: unknown, path: string, options: { strict?: boolea
   }
   const piids = v['AllowedPIIDs'];
   if (piids !== undefined && piids !== null) {
-    if (!Array.isArray(piids)) out.push(issue(`${path}.AllowedPIIDs`, `expected an array, got ${typeName(piids)}`));
+    if (!Array.isArray(piids))
+      out.push(issue(`${path}.AllowedPIIDs`, `expected an array, got ${typeName(piids)}`));
     else
       piids.forEach((p, i) => {
-        if (typeof p !== 'string' || !isHex(p) || p === '') out.push(issue(`${path}.AllowedPIIDs[${i}]`, 'expected a hex string'));
+        if (typeof p !== 'string' || !isHex(p) || p === '')
+          out.push(issue(`${path}.AllowedPIIDs[${i}]`, 'expected a hex string'));
       });
   }
   boolFields(v, ['MemoryIntegrity', 'SMTDisabled', 'StaticPlatform'], path, out);
-  if (v['CPUs'] !== undefined && !isUint(v['CPUs'])) out.push(issue(`${path}.CPUs`, 'expected a non-negative integer'));
+  if (v['CPUs'] !== undefined && !isUint(v['CPUs']))
+    out.push(issue(`${path}.CPUs`, 'expected a non-negative integer'));
   return out;
 }
 
-export function validateReferenceValues(rv: unknown, path = 'ReferenceValues', options: { strict?: boolean } = {}): ValidationIssue[] {
+export function validateReferenceValues(
+  rv: unknown,
+  path = 'ReferenceValues',
+  options: { strict?: boolean } = {},
+): ValidationIssue[] {
   if (!isPlainObject(rv)) return [issue(path, `expected an object, got ${typeName(rv)}`)];
   const out: ValidationIssue[] = [];
   for (const k of Object.keys(rv)) {
@@ -296,11 +321,16 @@ export function validateReferenceValues(rv: unknown, path = 'ReferenceValues', o
     count += list.length;
     list.forEach((entry, i) => out.push(...validate(entry, `${path}.${kind}[${i}]`, options)));
   }
-  if (count === 0) out.push(issue(path, 'reference values in manifest cannot be empty. Is the chosen platform supported?'));
+  if (count === 0)
+    out.push(issue(path, 'reference values in manifest cannot be empty. Is the chosen platform supported?'));
   return out;
 }
 
-function ordered(obj: Record<string, unknown>, order: readonly string[], nested: Record<string, readonly string[]> = {}): Record<string, unknown> {
+function ordered(
+  obj: Record<string, unknown>,
+  order: readonly string[],
+  nested: Record<string, readonly string[]> = {},
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = [...order.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !order.includes(k))];
   for (const k of keys) {
@@ -316,7 +346,11 @@ export function orderReferenceValues(rv: ReferenceValues): ReferenceValues {
   const out: ReferenceValues = {};
   if (rv.snp?.length) {
     out.snp = rv.snp.map((s) =>
-      ordered(s, SNP_FIELDS, { MinimumTCB: SNP_TCB_FIELDS, GuestPolicy: SNP_GUEST_POLICY_FIELDS, PlatformInfo: SNP_PLATFORM_INFO_FIELDS }),
+      ordered(s, SNP_FIELDS, {
+        MinimumTCB: SNP_TCB_FIELDS,
+        GuestPolicy: SNP_GUEST_POLICY_FIELDS,
+        PlatformInfo: SNP_PLATFORM_INFO_FIELDS,
+      }),
     );
   }
   if (rv.tdx?.length) out.tdx = rv.tdx.map((t) => ordered(t, TDX_FIELDS));
@@ -342,15 +376,23 @@ export async function importReferenceValues(path: string): Promise<ImportedRefer
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new ContrastError(`--reference-values-file ${path}: ${errorMessage(err)}`, { code: 'BAD_REFERENCE_VALUES' });
+    throw new ContrastError(`--reference-values-file ${path}: ${errorMessage(err)}`, {
+      code: 'BAD_REFERENCE_VALUES',
+    });
   }
-  if (!isPlainObject(parsed)) throw new ContrastError(`--reference-values-file ${path}: expected a JSON object`, { code: 'BAD_REFERENCE_VALUES' });
+  if (!isPlainObject(parsed))
+    throw new ContrastError(`--reference-values-file ${path}: expected a JSON object`, {
+      code: 'BAD_REFERENCE_VALUES',
+    });
   const fail = (issues: ValidationIssue[]): void => {
     const fatal = issues.filter((i) => !i.expectedMissing);
     if (fatal.length) {
-      throw new ContrastError(`--reference-values-file ${path}:\n  ${fatal.map((i) => `${i.path}: ${i.message}`).join('\n  ')}`, {
-        code: 'BAD_REFERENCE_VALUES',
-      });
+      throw new ContrastError(
+        `--reference-values-file ${path}:\n  ${fatal.map((i) => `${i.path}: ${i.message}`).join('\n  ')}`,
+        {
+          code: 'BAD_REFERENCE_VALUES',
+        },
+      );
     }
   };
   const result: ImportedReferenceValues = { byPlatform: new Map(), handlers: new Map() };
@@ -367,17 +409,25 @@ export async function importReferenceValues(path: string): Promise<ImportedRefer
       if (!rc) throw new ContrastError(`"${handler}" is not a contrast-cc-<platform>-<hash> runtime handler`);
       platformName = rc.platform.name;
     } catch (err) {
-      throw new ContrastError(`--reference-values-file ${path}: ${errorMessage(err)}`, { code: 'BAD_REFERENCE_VALUES' });
+      throw new ContrastError(`--reference-values-file ${path}: ${errorMessage(err)}`, {
+        code: 'BAD_REFERENCE_VALUES',
+      });
     }
     fail(validateReferenceValues(values, handler, { strict: true }));
-    result.byPlatform.set(platformName, mergeReferenceValues([result.byPlatform.get(platformName) ?? {}, values as ReferenceValues]));
+    result.byPlatform.set(
+      platformName,
+      mergeReferenceValues([result.byPlatform.get(platformName) ?? {}, values as ReferenceValues]),
+    );
     result.handlers.set(platformName, handler);
   }
   return result;
 }
 
 /** The imported values for `platform`, or undefined when the file has none for it. */
-export function importedFor(imported: ImportedReferenceValues, platform: PlatformInfo): ReferenceValues | undefined {
+export function importedFor(
+  imported: ImportedReferenceValues,
+  platform: PlatformInfo,
+): ReferenceValues | undefined {
   const specific = imported.byPlatform.get(platform.name);
   if (specific) return specific;
   const g = imported.generic;
@@ -385,7 +435,11 @@ export function importedFor(imported: ImportedReferenceValues, platform: Platfor
   const list = platform.referenceValues === 'snp' ? g.snp : g.tdx;
   if (!list?.length) return undefined;
   // A generic file may hold several platforms' sets: prefer those naming this platform.
-  const mine = list.filter((s) => typeof s['Platform'] !== 'string' || String(s['Platform']).toLowerCase() === platform.name.toLowerCase());
+  const mine = list.filter(
+    (s) =>
+      typeof s['Platform'] !== 'string' ||
+      String(s['Platform']).toLowerCase() === platform.name.toLowerCase(),
+  );
   const chosen = mine.length ? mine : list;
   return platform.referenceValues === 'snp' ? { snp: chosen } : { tdx: chosen };
 }

@@ -28,7 +28,8 @@ export function hexProblem(value: unknown, size: number): string | undefined {
   if (value === undefined || value === null || value === '') return 'field cannot be empty';
   if (typeof value !== 'string') return `expected a hex string, got ${typeName(value)}`;
   if (!isHex(value)) return `"${value}" is not valid hex`;
-  if (value.length !== size * 2) return `expected ${size} bytes (${size * 2} hex characters), got ${value.length / 2} bytes`;
+  if (value.length !== size * 2)
+    return `expected ${size} bytes (${size * 2} hex characters), got ${value.length / 2} bytes`;
   return undefined;
 }
 

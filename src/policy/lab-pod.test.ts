@@ -30,7 +30,10 @@ spec:
 `;
 }
 
-function setup(t: TestContext, flavour: Flavour): Promise<{ agent: AgentSession; reqs: AgentRequest[] } | undefined> {
+function setup(
+  t: TestContext,
+  flavour: Flavour,
+): Promise<{ agent: AgentSession; reqs: AgentRequest[] } | undefined> {
   return labSession(t, flavour, yaml(labImage(flavour)), POD, 'web');
 }
 

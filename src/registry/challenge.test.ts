@@ -8,12 +8,19 @@ test('parses a Docker Hub bearer challenge', () => {
   );
   assert.deepEqual(c, {
     scheme: 'bearer',
-    params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:samalba/my-app:pull,push' },
+    params: {
+      realm: 'https://auth.docker.io/token',
+      service: 'registry.docker.io',
+      scope: 'repository:samalba/my-app:pull,push',
+    },
   });
 });
 
 test('splits several challenges on one line and reads several lines', () => {
-  const cs = parseChallenges(['Basic realm="x", Bearer realm="https://a/t", service=svc', 'Newauth realm="n"']);
+  const cs = parseChallenges([
+    'Basic realm="x", Bearer realm="https://a/t", service=svc',
+    'Newauth realm="n"',
+  ]);
   assert.deepEqual(
     cs.map((c) => [c.scheme, c.params]),
     [
@@ -25,7 +32,9 @@ test('splits several challenges on one line and reads several lines', () => {
 });
 
 test('quoted strings keep commas and unescape backslashes; names are case-insensitive', () => {
-  const [c] = parseChallenges('BEARER Realm="https://h/t?a=1,b=2", Error="insufficient_scope", error_description="say \\"hi\\", ok"');
+  const [c] = parseChallenges(
+    'BEARER Realm="https://h/t?a=1,b=2", Error="insufficient_scope", error_description="say \\"hi\\", ok"',
+  );
   assert.equal(c?.scheme, 'bearer');
   assert.equal(c?.params['realm'], 'https://h/t?a=1,b=2');
   assert.equal(c?.params['error'], 'insufficient_scope');

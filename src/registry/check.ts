@@ -10,7 +10,13 @@
 //  - digestMatch: the served manifest hashes to the pinned digest.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, rootCertificates, type PeerCertificate, type TLSSocket } from 'node:tls';
+import {
+  checkServerIdentity,
+  connect,
+  rootCertificates,
+  type PeerCertificate,
+  type TLSSocket,
+} from 'node:tls';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseReference, type Reference } from '../reference/index.js';
 import { digestOf, parseDigest } from './digest.js';
@@ -19,7 +25,15 @@ import { manifestAccept } from './manifest.js';
 import { RegistryError } from './registry-error.js';
 import { apiHost, RegistryTransport, type TransportOptions } from './transport.js';
 
-export type TlsProblem = 'self-signed' | 'expired' | 'not-yet-valid' | 'wrong-name' | 'incomplete-chain' | 'untrusted' | 'no-tls' | 'unreachable';
+export type TlsProblem =
+  | 'self-signed'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'wrong-name'
+  | 'incomplete-chain'
+  | 'untrusted'
+  | 'no-tls'
+  | 'unreachable';
 
 export interface TlsCheck {
   ok: boolean;
@@ -54,7 +68,11 @@ function splitHostPort(hostPort: string): { host: string; port: number } {
 }
 
 const selfSignedCodes = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
-const missingIssuerCodes = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT']);
+const missingIssuerCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+]);
 
 function authorizationCode(err: Error | string | null | undefined): string {
   if (!err) return '';
@@ -105,16 +123,30 @@ function chainTrust(leaf: PeerCertificate): { problem: TlsProblem; reason: strin
   if (x.checkIssued(x)) {
     return top === leaf
       ? { problem: 'self-signed', reason: `self-signed certificate (CN=${subjectCN(leaf)})` }
-      : { problem: 'self-signed', reason: `self-signed root in the chain ("${subjectCN(top)}" is not a public web PKI root)` };
+      : {
+          problem: 'self-signed',
+          reason: `self-signed root in the chain ("${subjectCN(top)}" is not a public web PKI root)`,
+        };
   }
   if (bundled.some((r) => x.checkIssued(r) && x.verify(r.publicKey))) return undefined;
   return top.infoAccess?.['CA Issuers - URI']?.length
-    ? { problem: 'incomplete-chain', reason: `incomplete chain: the server does not send the issuer of "${subjectCN(top)}"` }
-    : { problem: 'self-signed', reason: `issued by "${issuerCN(top)}", a private or self-signed CA that is not in the public web PKI` };
+    ? {
+        problem: 'incomplete-chain',
+        reason: `incomplete chain: the server does not send the issuer of "${subjectCN(top)}"`,
+      }
+    : {
+        problem: 'self-signed',
+        reason: `issued by "${issuerCN(top)}", a private or self-signed CA that is not in the public web PKI`,
+      };
 }
 
 /** Classifies a handshake that completed without verification. Pure: exported for tests. */
-export function classifyCertificate(host: string, code: string, chain: PeerCertificate, now = Date.now()): TlsCheck {
+export function classifyCertificate(
+  host: string,
+  code: string,
+  chain: PeerCertificate,
+  now = Date.now(),
+): TlsCheck {
   const problems: TlsProblem[] = [];
   const reasons: string[] = [];
   if (code) {
@@ -131,12 +163,20 @@ export function classifyCertificate(host: string, code: string, chain: PeerCerti
       const aia = chain.infoAccess?.['CA Issuers - URI'];
       if (aia?.length) {
         problems.push('incomplete-chain');
-        reasons.push(`incomplete chain: the server does not send the intermediate certificate "${issuerCN(chain)}" (see ${aia[0]})`);
+        reasons.push(
+          `incomplete chain: the server does not send the intermediate certificate "${issuerCN(chain)}" (see ${aia[0]})`,
+        );
       } else {
         problems.push('self-signed');
-        reasons.push(`issued by "${issuerCN(chain)}", a private or self-signed CA that is not in the public web PKI`);
+        reasons.push(
+          `issued by "${issuerCN(chain)}", a private or self-signed CA that is not in the public web PKI`,
+        );
       }
-    } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID' || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    } else if (
+      code === 'CERT_HAS_EXPIRED' ||
+      code === 'CERT_NOT_YET_VALID' ||
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+    ) {
       // OpenSSL reports only the first error, so an expired certificate hides an untrusted root:
       // look at the chain ourselves. (Dates and names are checked below.)
       const trust = chainTrust(chain);
@@ -161,7 +201,9 @@ export function classifyCertificate(host: string, code: string, chain: PeerCerti
   const nameErr = checkServerIdentity(host, chain);
   if (nameErr) {
     problems.push('wrong-name');
-    const names = chain.subjectaltname ? chain.subjectaltname.replace(/DNS:|IP Address:/g, '') : `CN=${subjectCN(chain)}`;
+    const names = chain.subjectaltname
+      ? chain.subjectaltname.replace(/DNS:|IP Address:/g, '')
+      : `CN=${subjectCN(chain)}`;
     reasons.push(`wrong name: certificate is for ${names}, not ${host}`);
   }
   if (code && problems.length === 0) {
@@ -193,7 +235,16 @@ export function checkPublicTls(hostPort: string, timeoutMs = 10_000): Promise<Tl
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
     });
-    socket.setTimeout(timeoutMs, () => finish({ ok: false, reason: `no TLS handshake with ${hostPort} within ${timeoutMs} ms`, problems: ['unreachable'] }, socket));
+    socket.setTimeout(timeoutMs, () =>
+      finish(
+        {
+          ok: false,
+          reason: `no TLS handshake with ${hostPort} within ${timeoutMs} ms`,
+          problems: ['unreachable'],
+        },
+        socket,
+      ),
+    );
     socket.once('secureConnect', () => {
       const chain = socket.getPeerCertificate(true);
       if (!chain || !chain.raw) {
@@ -206,17 +257,32 @@ export function checkPublicTls(hostPort: string, timeoutMs = 10_000): Promise<Tl
     socket.once('error', (err) => {
       const code = networkErrorCode(err) ?? '';
       const text = errorMessage(err);
-      if (/wrong version number|packet length too long|EPROTO|unknown protocol|http request/i.test(`${code} ${text}`)) {
-        finish({ ok: false, reason: `${hostPort} does not speak TLS (plain HTTP?); the guest pulls over HTTPS`, problems: ['no-tls'] }, socket);
+      if (
+        /wrong version number|packet length too long|EPROTO|unknown protocol|http request/i.test(
+          `${code} ${text}`,
+        )
+      ) {
+        finish(
+          {
+            ok: false,
+            reason: `${hostPort} does not speak TLS (plain HTTP?); the guest pulls over HTTPS`,
+            problems: ['no-tls'],
+          },
+          socket,
+        );
       } else {
-        finish({ ok: false, reason: `cannot connect to ${hostPort}: ${code || text}`, problems: ['unreachable'] }, socket);
+        finish(
+          { ok: false, reason: `cannot connect to ${hostPort}: ${code || text}`, problems: ['unreachable'] },
+          socket,
+        );
       }
     });
   });
 }
 
 function pullReason(err: unknown): string {
-  if (err instanceof ContrastError && err.code === 'AUTH_REQUIRED') return `registry requires authentication: ${err.message}`;
+  if (err instanceof ContrastError && err.code === 'AUTH_REQUIRED')
+    return `registry requires authentication: ${err.message}`;
   if (err instanceof RegistryError) {
     if (err.status === 401) return `registry requires authentication (${err.message})`;
     if (err.status === 403) return `anonymous access denied (${err.message})`;
@@ -225,7 +291,11 @@ function pullReason(err: unknown): string {
   return errorMessage(err);
 }
 
-const anonymous = async () => ({ kind: 'anonymous' as const, username: null, source: { type: 'none', description: 'registry check: no credentials, like the guest' } });
+const anonymous = async () => ({
+  kind: 'anonymous' as const,
+  username: null,
+  source: { type: 'none', description: 'registry check: no credentials, like the guest' },
+});
 
 export class RegistryChecker {
   private readonly anon: RegistryTransport;
@@ -322,7 +392,10 @@ async function fetchManifest(t: RegistryTransport, ref: Reference): Promise<Uint
 }
 
 /** Checks every image (deduplicated, in order). */
-export async function checkImages(images: readonly string[], options: CheckOptions = {}): Promise<ImageCheck[]> {
+export async function checkImages(
+  images: readonly string[],
+  options: CheckOptions = {},
+): Promise<ImageCheck[]> {
   const checker = new RegistryChecker(options);
   const unique = [...new Set(images)];
   const results: ImageCheck[] = new Array(unique.length);

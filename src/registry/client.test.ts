@@ -2,7 +2,15 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
-import { anonymous, fakeImage, fastRetry, registryHandler, sha256, startServer, type FakeServer } from '../../test/registry-fake.js';
+import {
+  anonymous,
+  fakeImage,
+  fastRetry,
+  registryHandler,
+  sha256,
+  startServer,
+  type FakeServer,
+} from '../../test/registry-fake.js';
 import { RegistryClient } from './client.js';
 import { parseRegistriesConf } from './registries-conf.js';
 import type { Descriptor } from './types.js';
@@ -25,7 +33,11 @@ async function drain(stream: Readable): Promise<{ bytes: Buffer; ended: boolean 
 }
 
 const img = fakeImage();
-const layer = (): Descriptor => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: img.layerDigest, size: img.layer.length });
+const layer = (): Descriptor => ({
+  mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  digest: img.layerDigest,
+  size: img.layer.length,
+});
 
 /** Opening the layer from `reg` succeeds, then the stream errors with `message` and never ends. */
 async function expectLayerStreamFails(t: TestContext, reg: FakeServer, message: RegExp): Promise<void> {
@@ -119,7 +131,11 @@ test('a blob that keeps breaking (truncated body) errors before end, naming byte
       if (!req.url?.endsWith(img.layerDigest)) return false;
       res.writeHead(req.headers['range'] ? 206 : 200, {
         'content-length': img.layer.length,
-        ...(req.headers['range'] ? { 'content-range': `${String(req.headers['range']).replace('=', ' ')}${img.layer.length - 1}/${img.layer.length}` } : {}),
+        ...(req.headers['range']
+          ? {
+              'content-range': `${String(req.headers['range']).replace('=', ' ')}${img.layer.length - 1}/${img.layer.length}`,
+            }
+          : {}),
       });
       res.write(Buffer.alloc(100, 1));
       setTimeout(() => res.socket?.destroy(), 10);
@@ -155,15 +171,26 @@ test('a complete but short body (consistent Content-Length) is a size mismatch',
   t.after(() => reg.close());
   const c = client(reg);
   t.after(() => c.close());
-  await assert.rejects(drain(await c.openBlob(`${reg.host}/test/app:v1`, layer())), /got 10 bytes, its descriptor declares 12000/);
+  await assert.rejects(
+    drain(await c.openBlob(`${reg.host}/test/app:v1`, layer())),
+    /got 10 bytes, its descriptor declares 12000/,
+  );
 });
 
 test('manifest digest checks: by digest, and Docker-Content-Digest by tag', async (t) => {
   const other = Buffer.from(img.manifest.toString().replace('"schemaVersion":2', '"schemaVersion": 2'));
   const reg = await startServer(
     registryHandler(img, 'test/app', (req, res) => {
-      if (req.url === `/v2/test/app/manifests/${img.manifestDigest}` || req.url === '/v2/test/app/manifests/v1') {
-        res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': img.manifestDigest }).end(other);
+      if (
+        req.url === `/v2/test/app/manifests/${img.manifestDigest}` ||
+        req.url === '/v2/test/app/manifests/v1'
+      ) {
+        res
+          .writeHead(200, {
+            'content-type': 'application/vnd.oci.image.manifest.v1+json',
+            'docker-content-digest': img.manifestDigest,
+          })
+          .end(other);
         return true;
       }
       return false;
@@ -173,16 +200,24 @@ test('manifest digest checks: by digest, and Docker-Content-Digest by tag', asyn
   const c = client(reg);
   t.after(() => c.close());
   await assert.rejects(c.fetchManifest(`${reg.host}/test/app@${img.manifestDigest}`), /digest mismatch/);
-  await assert.rejects(c.fetchManifest(`${reg.host}/test/app:v1`), /\(Docker-Content-Digest\): digest mismatch/);
+  await assert.rejects(
+    c.fetchManifest(`${reg.host}/test/app:v1`),
+    /\(Docker-Content-Digest\): digest mismatch/,
+  );
 });
 
 test('schema 1 and oversized manifests are refused', async (t) => {
   const reg = await startServer((req, res) => {
     if (req.url === '/v2/') return void res.writeHead(200).end();
     if (req.url?.endsWith('/old')) {
-      return void res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' }).end('{"schemaVersion":1}');
+      return void res
+        .writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' })
+        .end('{"schemaVersion":1}');
     }
-    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': 5 * 1024 * 1024 });
+    res.writeHead(200, {
+      'content-type': 'application/vnd.oci.image.manifest.v1+json',
+      'content-length': 5 * 1024 * 1024,
+    });
     res.end(Buffer.alloc(5 * 1024 * 1024, 32));
   });
   t.after(() => reg.close());
@@ -198,8 +233,18 @@ test('index → platform: picks the wanted platform, verifies the child against 
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256('nope'), size: 4, platform: { os: 'linux', architecture: 'arm64' } },
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: img.manifestDigest, size: img.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256('nope'),
+          size: 4,
+          platform: { os: 'linux', architecture: 'arm64' },
+        },
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: img.manifestDigest,
+          size: img.manifest.length,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
       ],
     }),
   );
@@ -216,7 +261,10 @@ test('index → platform: picks the wanted platform, verifies the child against 
   const r = await c.resolveImage(`${reg.host}/test/app:multi`);
   assert.equal(r.indexDigest, sha256(index));
   assert.equal(r.digest, img.manifestDigest);
-  await assert.rejects(c.resolveImage(`${reg.host}/test/app:multi`, { platform: { os: 'linux', architecture: 's390x' } }), /available: linux\/arm64, linux\/amd64/);
+  await assert.rejects(
+    c.resolveImage(`${reg.host}/test/app:multi`, { platform: { os: 'linux', architecture: 's390x' } }),
+    /available: linux\/arm64, linux\/amd64/,
+  );
 });
 
 test('mirrors: served from the mirror under the original name; a failing mirror falls back to the primary', async (t) => {
@@ -225,8 +273,15 @@ test('mirrors: served from the mirror under the original name; a failing mirror 
   const broken = await startServer((_req, res) => void res.writeHead(404).end());
   t.after(() => Promise.all([mirror.close(), primary.close(), broken.close()]));
   const conf = (m: FakeServer, path: string) =>
-    parseRegistriesConf(`[[registry]]\nprefix = "${primary.host}"\nlocation = "${primary.host}"\n[[registry.mirror]]\nlocation = "${m.host}${path}"\ninsecure = true\n`);
-  const c1 = new RegistryClient({ registriesConfig: conf(mirror, '/hub'), credentialResolver: async () => anonymous, retry: fastRetry, insecureRegistries: [`http://${primary.host}`] });
+    parseRegistriesConf(
+      `[[registry]]\nprefix = "${primary.host}"\nlocation = "${primary.host}"\n[[registry.mirror]]\nlocation = "${m.host}${path}"\ninsecure = true\n`,
+    );
+  const c1 = new RegistryClient({
+    registriesConfig: conf(mirror, '/hub'),
+    credentialResolver: async () => anonymous,
+    retry: fastRetry,
+    insecureRegistries: [`http://${primary.host}`],
+  });
   t.after(() => c1.close());
   const r = await c1.resolveImage(`${primary.host}/test/app:v1`);
   assert.equal(r.reference.domain, primary.host);
@@ -236,7 +291,12 @@ test('mirrors: served from the mirror under the original name; a failing mirror 
   await drain(await c1.openBlob(r.reference, layer()));
   assert.equal(primary.requests.length, 0);
 
-  const c2 = new RegistryClient({ registriesConfig: conf(broken, ''), credentialResolver: async () => anonymous, retry: fastRetry, insecureRegistries: [`http://${primary.host}`] });
+  const c2 = new RegistryClient({
+    registriesConfig: conf(broken, ''),
+    credentialResolver: async () => anonymous,
+    retry: fastRetry,
+    insecureRegistries: [`http://${primary.host}`],
+  });
   t.after(() => c2.close());
   assert.equal((await c2.resolveImage(`${primary.host}/test/app:v1`)).digest, img.manifestDigest);
   assert.ok(broken.requests.length > 0);
@@ -244,20 +304,33 @@ test('mirrors: served from the mirror under the original name; a failing mirror 
 
 test('foreign layers: fetched from their URL without credentials when the registry lacks them', async (t) => {
   const cdn = await startServer((_req, res) => void res.writeHead(200).end(img.layer));
-  const reg = await startServer(registryHandler(img, 'test/app', (req, res) => {
-    if (!req.url?.endsWith(img.layerDigest)) return false;
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
-    return true;
-  }));
+  const reg = await startServer(
+    registryHandler(img, 'test/app', (req, res) => {
+      if (!req.url?.endsWith(img.layerDigest)) return false;
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}');
+      return true;
+    }),
+  );
   t.after(() => Promise.all([cdn.close(), reg.close()]));
   const c = new RegistryClient({
     insecureRegistries: [`http://${reg.host}`, `http://${cdn.host}`],
-    credentialResolver: async () => ({ kind: 'basic', username: 'u', password: 'p-secret', source: { type: 'file', description: 'f' } }),
+    credentialResolver: async () => ({
+      kind: 'basic',
+      username: 'u',
+      password: 'p-secret',
+      source: { type: 'file', description: 'f' },
+    }),
     retry: fastRetry,
     registriesConfig: { path: undefined, registries: [] },
   });
   t.after(() => c.close());
-  const d: Descriptor = { ...layer(), mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', urls: [`${cdn.origin}/layer.tgz`] };
+  const d: Descriptor = {
+    ...layer(),
+    mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+    urls: [`${cdn.origin}/layer.tgz`],
+  };
   const { bytes } = await drain(await c.openBlob(`${reg.host}/test/app:v1`, d));
   assert.ok(bytes.equals(img.layer));
   assert.equal(cdn.requests[0]?.headers['authorization'], undefined);
@@ -276,7 +349,13 @@ test('manifestDigest uses HEAD, falls back to GET when the header is missing', a
   const c = client(reg, bare);
   t.after(() => c.close());
   assert.equal((await c.manifestDigest(`${reg.host}/test/app:v1`)).digest, img.manifestDigest);
-  assert.deepEqual(reg.requests.filter((r) => r.url !== '/v2/').map((r) => r.method), ['HEAD']);
+  assert.deepEqual(
+    reg.requests.filter((r) => r.url !== '/v2/').map((r) => r.method),
+    ['HEAD'],
+  );
   assert.equal((await c.manifestDigest(`${bare.host}/test/app:v1`)).digest, img.manifestDigest);
-  assert.deepEqual(bare.requests.filter((r) => r.url !== '/v2/').map((r) => r.method), ['HEAD', 'GET']);
+  assert.deepEqual(
+    bare.requests.filter((r) => r.url !== '/v2/').map((r) => r.method),
+    ['HEAD', 'GET'],
+  );
 });

@@ -93,7 +93,10 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = options;
-    const retry = { ...options.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) };
+    const retry = {
+      ...options.retry,
+      ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
+    };
     this.transport = new RegistryTransport({ ...options, retry });
   }
 
@@ -106,7 +109,8 @@ export class RegistryClient {
   }
 
   private registriesConf(): RegistriesConf {
-    this.conf ??= this.options.registriesConfig ?? loadRegistriesConf(this.options.registriesConf, this.options.env);
+    this.conf ??=
+      this.options.registriesConfig ?? loadRegistriesConf(this.options.registriesConf, this.options.env);
     return this.conf;
   }
 
@@ -139,7 +143,10 @@ export class RegistryClient {
       } catch (err) {
         lastError = err;
         if (!src.mirror) primaryError = err;
-        if (ordered.length > 1) log.debug(`${src.mirror ? 'mirror' : 'registry'} ${src.domain}/${src.path} failed: ${errorMessage(err)}`);
+        if (ordered.length > 1)
+          log.debug(
+            `${src.mirror ? 'mirror' : 'registry'} ${src.domain}/${src.path} failed: ${errorMessage(err)}`,
+          );
         // A digest mismatch from the primary is not cured by asking elsewhere, but a mirror's might be.
       }
     }
@@ -150,7 +157,9 @@ export class RegistryClient {
   async fetchManifest(input: string | Reference): Promise<FetchedManifest> {
     const ref = toReference(input);
     const what = `manifest ${display(ref)}`;
-    return this.withSources(ref, (src) => this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what));
+    return this.withSources(ref, (src) =>
+      this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what),
+    );
   }
 
   /** Fetches `tagOrDigest` from one source; concurrent fetches of one digest share a request. */
@@ -165,7 +174,9 @@ export class RegistryClient {
     const key = `${repositoryName(ref)}@${tagOrDigest}@${src.domain}/${src.path}`;
     let p = this.inflightManifests.get(key);
     if (!p) {
-      p = this.manifestFromUncached(src, ref, tagOrDigest, expected, what).finally(() => this.inflightManifests.delete(key));
+      p = this.manifestFromUncached(src, ref, tagOrDigest, expected, what).finally(() =>
+        this.inflightManifests.delete(key),
+      );
       this.inflightManifests.set(key, p);
     }
     return p;
@@ -220,9 +231,12 @@ export class RegistryClient {
     const length = Number(header(res, 'content-length') ?? '0');
     if (length > maxManifestBytes) {
       await res.body.dump().catch(() => undefined);
-      throw new ContrastError(`${what}: manifest of ${length} bytes exceeds the ${maxManifestBytes}-byte limit`, {
-        code: 'TOO_LARGE',
-      });
+      throw new ContrastError(
+        `${what}: manifest of ${length} bytes exceeds the ${maxManifestBytes}-byte limit`,
+        {
+          code: 'TOO_LARGE',
+        },
+      );
     }
     const bytes = await readCapped(res.body, maxManifestBytes, what);
     const mediaType = mediaTypeOf(res);
@@ -260,7 +274,9 @@ export class RegistryClient {
       if (head.status === 200 && digest) {
         parseDigest(digest);
         if (ref.digest && digest !== ref.digest) {
-          throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, { code: 'DIGEST_MISMATCH' });
+          throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, {
+            code: 'DIGEST_MISMATCH',
+          });
         }
         return { digest, mediaType: mediaTypeOf(head) };
       }
@@ -270,7 +286,10 @@ export class RegistryClient {
   }
 
   /** Manifest + config for one platform (an index is resolved to `platform`, default linux/amd64). */
-  async resolveImage(input: string | Reference, options: { platform?: Platform } = {}): Promise<ResolvedImage> {
+  async resolveImage(
+    input: string | Reference,
+    options: { platform?: Platform } = {},
+  ): Promise<ResolvedImage> {
     const ref = toReference(input);
     const wanted = options.platform ?? this.options.platform ?? defaultPlatform;
     const what = display(ref);
@@ -289,17 +308,25 @@ export class RegistryClient {
       );
       parsed = parseManifest(current.bytes, current.mediaType || desc.mediaType, childWhat);
       if (parsed.kind === 'index') {
-        throw new ContrastError(`${childWhat}: nested image indexes are not supported`, { code: 'MANIFEST_UNSUPPORTED' });
+        throw new ContrastError(`${childWhat}: nested image indexes are not supported`, {
+          code: 'MANIFEST_UNSUPPORTED',
+        });
       }
     }
     const config = await this.fetchConfig(ref, parsed.config);
     const platform: Platform = {
       os: config.os,
       architecture: config.architecture,
-      ...(config.variant ? { variant: config.variant } : selected?.platform?.variant ? { variant: selected.platform.variant } : {}),
+      ...(config.variant
+        ? { variant: config.variant }
+        : selected?.platform?.variant
+          ? { variant: selected.platform.variant }
+          : {}),
     };
     if (!selected && !platformMatches(wanted, platform)) {
-      log.warn(`${what} is a single-platform image for ${formatPlatform(platform)}, not ${formatPlatform(wanted)}`);
+      log.warn(
+        `${what} is a single-platform image for ${formatPlatform(platform)}, not ${formatPlatform(wanted)}`,
+      );
     }
     return {
       reference: ref,
@@ -335,10 +362,19 @@ export class RegistryClient {
     try {
       config = JSON.parse(Buffer.from(bytes).toString('utf8')) as ImageConfigFile;
     } catch {
-      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} is not valid JSON`, { code: 'CONFIG_INVALID' });
+      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} is not valid JSON`, {
+        code: 'CONFIG_INVALID',
+      });
     }
-    if (!config || typeof config !== 'object' || typeof config.os !== 'string' || typeof config.architecture !== 'string') {
-      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} lacks os/architecture`, { code: 'CONFIG_INVALID' });
+    if (
+      !config ||
+      typeof config !== 'object' ||
+      typeof config.os !== 'string' ||
+      typeof config.architecture !== 'string'
+    ) {
+      throw new ContrastError(`config ${descriptor.digest} of ${display(ref)} lacks os/architecture`, {
+        code: 'CONFIG_INVALID',
+      });
     }
     return config;
   }
@@ -346,9 +382,12 @@ export class RegistryClient {
   /** A whole (small) blob in memory, verified. */
   async fetchBlob(input: string | Reference, descriptor: Descriptor, maxBytes: number): Promise<Uint8Array> {
     if (descriptor.size > maxBytes) {
-      throw new ContrastError(`blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte limit`, {
-        code: 'TOO_LARGE',
-      });
+      throw new ContrastError(
+        `blob ${descriptor.digest} is ${descriptor.size} bytes, over the ${maxBytes}-byte limit`,
+        {
+          code: 'TOO_LARGE',
+        },
+      );
     }
     const stream = await this.openBlob(input, descriptor);
     const chunks: Buffer[] = [];
@@ -389,11 +428,17 @@ export class RegistryClient {
       if (!(err instanceof RegistryError && err.status === 404 && descriptor.urls?.length)) throw err;
       ({ first, refetch } = await this.foreignLayer(descriptor, what));
     }
-    return Readable.from(this.blobChunks(first, (o) => refetch(o), verifier, what), { objectMode: false });
+    return Readable.from(
+      this.blobChunks(first, (o) => refetch(o), verifier, what),
+      { objectMode: false },
+    );
   }
 
   /** Layers with `urls` that the registry does not hold: fetched without any credentials. */
-  private async foreignLayer(descriptor: Descriptor, what: string): Promise<{ first: SendResult; refetch: (o: number) => Promise<SendResult> }> {
+  private async foreignLayer(
+    descriptor: Descriptor,
+    what: string,
+  ): Promise<{ first: SendResult; refetch: (o: number) => Promise<SendResult> }> {
     if (!isNonDistributable(descriptor.mediaType)) log.debug(`${what}: not in the registry; trying its urls`);
     let lastErr: unknown;
     for (const u of descriptor.urls ?? []) {
@@ -412,9 +457,12 @@ export class RegistryClient {
         });
         if (res.status !== 200 && res.status !== 206) {
           const text = await readText(res.body);
-          throw new ContrastError(`${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
-            code: 'FOREIGN_LAYER',
-          });
+          throw new ContrastError(
+            `${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${text.slice(0, 200)}`,
+            {
+              code: 'FOREIGN_LAYER',
+            },
+          );
         }
         return res;
       };
@@ -424,7 +472,10 @@ export class RegistryClient {
         lastErr = err;
       }
     }
-    throw lastErr ?? new ContrastError(`${what}: not in the registry and no usable https URL`, { code: 'FOREIGN_LAYER' });
+    throw (
+      lastErr ??
+      new ContrastError(`${what}: not in the registry and no usable https URL`, { code: 'FOREIGN_LAYER' })
+    );
   }
 
   private async *blobChunks(
@@ -443,9 +494,12 @@ export class RegistryClient {
           const range = header(res, 'content-range') ?? '';
           if (!range.startsWith(`bytes ${offset}-`)) {
             res.body.destroy();
-            throw new ContrastError(`${what}: resumed download returned range "${range}", wanted bytes ${offset}-`, {
-              code: 'BLOB_RANGE',
-            });
+            throw new ContrastError(
+              `${what}: resumed download returned range "${range}", wanted bytes ${offset}-`,
+              {
+                code: 'BLOB_RANGE',
+              },
+            );
           }
         } else {
           skip = offset; // server ignored Range: drop what we already have

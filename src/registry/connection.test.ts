@@ -13,10 +13,19 @@ async function proxyServer() {
     // plain forward proxy (absolute-form request target)
     seen.push(`GET ${req.url}`);
     const u = new URL(req.url ?? '');
-    const up = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = httpRequest(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: req.method,
+        headers: req.headers,
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   server.on('connect', (req, socket, head) => {
@@ -35,10 +44,11 @@ async function proxyServer() {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -60,7 +70,10 @@ test('requests go through HTTP_PROXY, and bypass it for NO_PROXY hosts', async (
   t.after(() => viaProxy.close());
   assert.equal((await viaProxy.resolveImage(`${reg.host}/test/app:v1`)).digest, img.manifestDigest);
   assert.ok(proxy.seen.length > 0, 'proxy was used');
-  assert.ok(proxy.seen.every((s) => s.includes(reg.host)), proxy.seen.join(', '));
+  assert.ok(
+    proxy.seen.every((s) => s.includes(reg.host)),
+    proxy.seen.join(', '),
+  );
 
   const before = proxy.seen.length;
   const bypass = make({ http_proxy: proxy.url, no_proxy: 'localhost,127.0.0.1' });

@@ -68,7 +68,10 @@ export class Connections {
   /** Proxy URL used for this target, if any (for debug logs; credentials in it are masked). */
   proxyFor(url: URL): string | undefined {
     const env = this.options.env ?? process.env;
-    const proxy = url.protocol === 'https:' ? (envValue(env, 'https_proxy') ?? envValue(env, 'http_proxy')) : envValue(env, 'http_proxy');
+    const proxy =
+      url.protocol === 'https:'
+        ? (envValue(env, 'https_proxy') ?? envValue(env, 'http_proxy'))
+        : envValue(env, 'http_proxy');
     if (!proxy) return undefined;
     const noProxy = (envValue(env, 'no_proxy') ?? '').split(/[\s,]+/).filter(Boolean);
     const host = url.hostname.toLowerCase();

@@ -21,7 +21,10 @@ test('verifies bytes with either algorithm and names the mismatch', () => {
   assert.equal(digestOf(data, 'sha512'), sha512);
   verifyBytes(data, sha256, data.length, 'x');
   verifyBytes(data, sha512, undefined, 'x');
-  assert.throws(() => verifyBytes(Buffer.from('hello worle'), sha256, undefined, 'blob b'), /blob b: digest mismatch: expected sha256:/);
+  assert.throws(
+    () => verifyBytes(Buffer.from('hello worle'), sha256, undefined, 'blob b'),
+    /blob b: digest mismatch: expected sha256:/,
+  );
   assert.throws(() => verifyBytes(data, sha256, 5, 'blob b'), /more than the 5 bytes/);
   assert.throws(() => verifyBytes(data, sha256, 12, 'blob b'), /got 11 bytes, its descriptor declares 12/);
 });

@@ -18,9 +18,12 @@ export function parseDigest(digest: string): ParsedDigest {
   const algorithm = m[1] as string;
   const hex = m[2] as string;
   if (algorithm !== 'sha256' && algorithm !== 'sha512') {
-    throw new ContrastError(`unsupported digest algorithm "${algorithm}" in "${digest}" (only sha256 and sha512)`, {
-      code: 'DIGEST_UNSUPPORTED',
-    });
+    throw new ContrastError(
+      `unsupported digest algorithm "${algorithm}" in "${digest}" (only sha256 and sha512)`,
+      {
+        code: 'DIGEST_UNSUPPORTED',
+      },
+    );
   }
   if (hex.length !== hexLength[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
     throw new ContrastError(`invalid ${algorithm} digest "${digest}"`, { code: 'DIGEST_INVALID' });
@@ -79,16 +82,24 @@ export class DigestVerifier {
     }
     const actual = `${this.algorithm}:${this.hash.digest('hex')}`;
     if (actual !== this.expected) {
-      throw new ContrastError(`${this.what}: digest mismatch: expected ${this.expected}, content hashes to ${actual}`, {
-        code: 'DIGEST_MISMATCH',
-        hint: 'the registry (or something between it and us) served different content than the digest names',
-      });
+      throw new ContrastError(
+        `${this.what}: digest mismatch: expected ${this.expected}, content hashes to ${actual}`,
+        {
+          code: 'DIGEST_MISMATCH',
+          hint: 'the registry (or something between it and us) served different content than the digest names',
+        },
+      );
     }
   }
 }
 
 /** Verifies a complete byte array; throws a ContrastError naming `what` on mismatch. */
-export function verifyBytes(bytes: Uint8Array, expected: string, expectedSize: number | undefined, what: string): void {
+export function verifyBytes(
+  bytes: Uint8Array,
+  expected: string,
+  expectedSize: number | undefined,
+  what: string,
+): void {
   const v = new DigestVerifier(expected, expectedSize, what);
   v.update(bytes);
   v.finish();

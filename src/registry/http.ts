@@ -108,7 +108,8 @@ export class HttpSender {
     let current = url;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'contrast', ...(init.headers ?? {}) };
-      const withAuth = init.authorization !== undefined && sameOrigin(current, authOrigin) && !isPresignedUrl(current);
+      const withAuth =
+        init.authorization !== undefined && sameOrigin(current, authOrigin) && !isPresignedUrl(current);
       if (withAuth) headers['authorization'] = init.authorization as string;
       const started = Date.now();
       this.count++;
@@ -136,33 +137,48 @@ export class HttpSender {
       const location = headerValue(res.headers, 'location');
       await res.body.dump();
       if (!location) {
-        throw new ContrastError(`${init.what}: ${current.host} answered ${res.statusCode} without a Location header`, {
-          code: 'REDIRECT_INVALID',
-        });
+        throw new ContrastError(
+          `${init.what}: ${current.host} answered ${res.statusCode} without a Location header`,
+          {
+            code: 'REDIRECT_INVALID',
+          },
+        );
       }
       if (hop >= maxRedirects) {
-        throw new ContrastError(`${init.what}: more than ${maxRedirects} redirects`, { code: 'REDIRECT_LOOP' });
+        throw new ContrastError(`${init.what}: more than ${maxRedirects} redirects`, {
+          code: 'REDIRECT_LOOP',
+        });
       }
       const next = new URL(location, current);
       if (current.protocol === 'https:' && next.protocol === 'http:' && !this.isInsecure(next.host)) {
         throw new ContrastError(
           `${init.what}: refusing redirect from ${current.origin} to plain-HTTP ${next.origin}`,
-          { code: 'REDIRECT_INSECURE', hint: `mark ${next.host} as an insecure registry if this is intended` },
+          {
+            code: 'REDIRECT_INSECURE',
+            hint: `mark ${next.host} as an insecure registry if this is intended`,
+          },
         );
       }
       if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-        throw new ContrastError(`${init.what}: refusing redirect to ${next.protocol} URL`, { code: 'REDIRECT_INVALID' });
+        throw new ContrastError(`${init.what}: refusing redirect to ${next.protocol} URL`, {
+          code: 'REDIRECT_INVALID',
+        });
       }
       if (body && typeof (body as Readable).pipe === 'function') {
         throw new ContrastError(`${init.what}: cannot follow a redirect with a streamed request body`, {
           code: 'REDIRECT_INVALID',
         });
       }
-      if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
+      if (
+        res.statusCode === 303 ||
+        ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+      ) {
         method = 'GET';
         body = null;
       }
-      log.debug(`  redirect to ${loggableUrl(next)}${sameOrigin(next, authOrigin) ? '' : ' (other origin: no Authorization)'}`);
+      log.debug(
+        `  redirect to ${loggableUrl(next)}${sameOrigin(next, authOrigin) ? '' : ' (other origin: no Authorization)'}`,
+      );
       current = next;
     }
   }
@@ -186,7 +202,9 @@ export class HttpSender {
         if (last || !isRetryableError(err) || Date.now() - started + delay > this.retry.maxTotalMs) {
           throw networkError(url, init.what, err, attempt + 1);
         }
-        log.debug(`  ${networkErrorCode(err)}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`);
+        log.debug(
+          `  ${networkErrorCode(err)}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`,
+        );
         await sleep(delay);
         continue;
       }
@@ -198,7 +216,9 @@ export class HttpSender {
         delay = Math.max(retryAfter, 0);
       }
       if (Date.now() - started + delay > this.retry.maxTotalMs) return res;
-      log.debug(`  ${res.status}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`);
+      log.debug(
+        `  ${res.status}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`,
+      );
       await res.body.dump();
       await sleep(delay);
     }
@@ -217,7 +237,10 @@ export function networkError(url: URL, what: string, err: unknown, attempts: num
       hint: `trust the registry's CA with --ca-file, NODE_EXTRA_CA_CERTS or certs.d/${url.host}/ca.crt, or (test setups only) mark ${url.host} insecure`,
     });
   }
-  return new ContrastError(`${what}: cannot reach ${url.origin}${tries} (${detail})`, { code: 'UNREACHABLE', cause: err });
+  return new ContrastError(`${what}: cannot reach ${url.origin}${tries} (${detail})`, {
+    code: 'UNREACHABLE',
+    cause: err,
+  });
 }
 
 /** Reads a (small) response body as text, bounded. */

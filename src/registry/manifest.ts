@@ -36,7 +36,14 @@ function stripParams(contentType: string | undefined): string {
 
 function checkDescriptor(d: unknown, where: string): Descriptor {
   const o = d as Partial<Descriptor> | null;
-  if (!o || typeof o !== 'object' || typeof o.digest !== 'string' || typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) {
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    typeof o.digest !== 'string' ||
+    typeof o.size !== 'number' ||
+    !Number.isSafeInteger(o.size) ||
+    o.size < 0
+  ) {
     throw new Error(`${where} is not a valid descriptor (needs digest and size)`);
   }
   if (typeof o.mediaType !== 'string') throw new Error(`${where} has no mediaType`);
@@ -47,20 +54,30 @@ function checkDescriptor(d: unknown, where: string): Descriptor {
  * Parses manifest bytes. Kind comes from the body's `mediaType`, else the Content-Type, else the shape
  * (OCI makes `mediaType` optional; the lab's `test/app:v1` omits it).
  */
-export function parseManifest(bytes: Uint8Array, contentType: string | undefined, what: string): ParsedManifest {
+export function parseManifest(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  what: string,
+): ParsedManifest {
   const ct = stripParams(contentType);
   if (ct === mediaTypes.dockerSchema1 || ct === mediaTypes.dockerSchema1Signed) throw schema1(what);
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new ContrastError(`${what}: manifest is not valid JSON (Content-Type ${ct || 'none'})`, { code: 'MANIFEST_INVALID' });
+    throw new ContrastError(`${what}: manifest is not valid JSON (Content-Type ${ct || 'none'})`, {
+      code: 'MANIFEST_INVALID',
+    });
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new ContrastError(`${what}: manifest is not a JSON object`, { code: 'MANIFEST_INVALID' });
   }
   const declared = typeof json['mediaType'] === 'string' ? json['mediaType'] : undefined;
-  if (json['schemaVersion'] === 1 || declared === mediaTypes.dockerSchema1 || declared === mediaTypes.dockerSchema1Signed) {
+  if (
+    json['schemaVersion'] === 1 ||
+    declared === mediaTypes.dockerSchema1 ||
+    declared === mediaTypes.dockerSchema1Signed
+  ) {
     throw schema1(what);
   }
   let mediaType = declared ?? (ct && ct !== 'application/json' && ct !== 'text/plain' ? ct : undefined);
@@ -87,7 +104,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
       };
     }
   } catch (err) {
-    throw new ContrastError(`${what}: invalid manifest: ${(err as Error).message}`, { code: 'MANIFEST_INVALID' });
+    throw new ContrastError(`${what}: invalid manifest: ${(err as Error).message}`, {
+      code: 'MANIFEST_INVALID',
+    });
   }
   throw new ContrastError(`${what}: unsupported manifest media type "${mediaType ?? ct ?? 'unknown'}"`, {
     code: 'MANIFEST_UNSUPPORTED',

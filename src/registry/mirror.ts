@@ -10,7 +10,15 @@ import { formatReference, parseReference, type Reference } from '../reference/in
 import type { RegistryClient } from './client.js';
 import { isNonDistributable, parseManifest } from './manifest.js';
 import { defaultPlatform, formatPlatform, isAttestation, platformMatches } from './platform.js';
-import { blobExists, manifestDigest, mountBlob, putManifest, uploadBlob, type PushTarget, type UploadOptions } from './push.js';
+import {
+  blobExists,
+  manifestDigest,
+  mountBlob,
+  putManifest,
+  uploadBlob,
+  type PushTarget,
+  type UploadOptions,
+} from './push.js';
 import type { Descriptor, Platform } from './types.js';
 
 export interface MirrorOptions {
@@ -31,7 +39,13 @@ export interface MirrorOptions {
 export type MirrorEvent =
   | { type: 'blob-start'; digest: string; size: number; target: string }
   | { type: 'blob-progress'; digest: string; sent: number; size: number; target: string }
-  | { type: 'blob-done'; digest: string; size: number; target: string; how: 'copied' | 'skipped' | 'mounted' | 'foreign' }
+  | {
+      type: 'blob-done';
+      digest: string;
+      size: number;
+      target: string;
+      how: 'copied' | 'skipped' | 'mounted' | 'foreign';
+    }
   | { type: 'blob-failed'; digest: string; size: number; target: string }
   | { type: 'manifest-done'; digest: string; target: string; how: 'pushed' | 'skipped' };
 
@@ -68,12 +82,17 @@ export interface MirrorTarget {
 
 /** Parses `--to`: `registry[/prefix]` (the registry part is required and must look like a host). */
 export function parseMirrorTarget(to: string): MirrorTarget {
-  const trimmed = to.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  const trimmed = to
+    .trim()
+    .replace(/^[a-z]+:\/\//i, '')
+    .replace(/\/+$/, '');
   const slash = trimmed.indexOf('/');
   const registry = (slash === -1 ? trimmed : trimmed.slice(0, slash)).toLowerCase();
   const prefix = slash === -1 ? '' : trimmed.slice(slash + 1);
   if (!registry || !(/[.:]/.test(registry) || registry === 'localhost')) {
-    throw new ContrastError(`--to "${to}": expected registry[/prefix], e.g. registry.example.com/mirror`, { code: 'MIRROR_TARGET' });
+    throw new ContrastError(`--to "${to}": expected registry[/prefix], e.g. registry.example.com/mirror`, {
+      code: 'MIRROR_TARGET',
+    });
   }
   // Validates the prefix with the reference grammar (lowercase components etc.).
   parseReference(`${registry}/${prefix ? `${prefix}/` : ''}x`);
@@ -98,7 +117,16 @@ export function formatReplacements(images: readonly MirroredImage[]): string {
 }
 
 function emptyStats(): MirrorStats {
-  return { blobsCopied: 0, bytesCopied: 0, blobsSkipped: 0, bytesSkipped: 0, blobsMounted: 0, bytesMounted: 0, manifestsPushed: 0, manifestsSkipped: 0 };
+  return {
+    blobsCopied: 0,
+    bytesCopied: 0,
+    blobsSkipped: 0,
+    bytesSkipped: 0,
+    blobsMounted: 0,
+    bytesMounted: 0,
+    manifestsPushed: 0,
+    manifestsSkipped: 0,
+  };
 }
 
 /** A small counting semaphore: at most `n` blob transfers at once across all images. */
@@ -119,9 +147,12 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw new ContrastError('mirror interrupted; run the same command again to resume (finished blobs and manifests are skipped)', {
-      code: 'MIRROR_INTERRUPTED',
-    });
+    throw new ContrastError(
+      'mirror interrupted; run the same command again to resume (finished blobs and manifests are skipped)',
+      {
+        code: 'MIRROR_INTERRUPTED',
+      },
+    );
   }
 }
 
@@ -174,7 +205,10 @@ export class Mirror {
     );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    return { images: settled.map((r) => (r as PromiseFulfilledResult<MirroredImage>).value), stats: this.stats };
+    return {
+      images: settled.map((r) => (r as PromiseFulfilledResult<MirroredImage>).value),
+      stats: this.stats,
+    };
   }
 
   private checkCollisions(sources: Source[]): void {
@@ -209,19 +243,37 @@ export class Mirror {
       // A reference pinned to this index must stay valid in the mirror, so without an explicit
       // platform choice the whole index is copied; otherwise linux/amd64, what policies use.
       const keepIndex = ref.digest === top.digest && !this.options.platforms?.length;
-      if (keepIndex && !this.options.allPlatforms) log.info(`${src.input} is pinned to an image index: copying every platform so the digest stays valid`);
-      const wanted = this.options.allPlatforms || keepIndex ? undefined : this.options.platforms?.length ? this.options.platforms : [defaultPlatform];
+      if (keepIndex && !this.options.allPlatforms)
+        log.info(
+          `${src.input} is pinned to an image index: copying every platform so the digest stays valid`,
+        );
+      const wanted =
+        this.options.allPlatforms || keepIndex
+          ? undefined
+          : this.options.platforms?.length
+            ? this.options.platforms
+            : [defaultPlatform];
       const children = wanted
-        ? parsed.manifests.filter((d) => d.platform && !isAttestation(d) && wanted.some((w) => platformMatches(w, d.platform as Platform)))
+        ? parsed.manifests.filter(
+            (d) =>
+              d.platform &&
+              !isAttestation(d) &&
+              wanted.some((w) => platformMatches(w, d.platform as Platform)),
+          )
         : parsed.manifests;
       if (wanted) {
         for (const w of wanted) {
           if (!children.some((d) => platformMatches(w, d.platform as Platform))) {
-            const available = parsed.manifests.filter((d) => d.platform && !isAttestation(d)).map((d) => formatPlatform(d.platform as Platform));
-            throw new ContrastError(`${src.input} has no image for platform ${formatPlatform(w)} (available: ${available.join(', ')})`, {
-              code: 'PLATFORM_NOT_FOUND',
-              hint: 'choose platforms with --platform, or copy everything with --all-platforms',
-            });
+            const available = parsed.manifests
+              .filter((d) => d.platform && !isAttestation(d))
+              .map((d) => formatPlatform(d.platform as Platform));
+            throw new ContrastError(
+              `${src.input} has no image for platform ${formatPlatform(w)} (available: ${available.join(', ')})`,
+              {
+                code: 'PLATFORM_NOT_FOUND',
+                hint: 'choose platforms with --platform, or copy everything with --all-platforms',
+              },
+            );
           }
         }
       }
@@ -229,11 +281,21 @@ export class Mirror {
         checkAborted(this.options.signal);
         const m = await this.client.fetchManifest({ ...ref, digest: child.digest });
         if (m.bytes.length !== child.size) {
-          throw new ContrastError(`manifest ${child.digest} of ${src.input} is ${m.bytes.length} bytes, the index says ${child.size}`, {
-            code: 'SIZE_MISMATCH',
-          });
+          throw new ContrastError(
+            `manifest ${child.digest} of ${src.input} is ${m.bytes.length} bytes, the index says ${child.size}`,
+            {
+              code: 'SIZE_MISMATCH',
+            },
+          );
         }
-        await this.copyImageManifest(ref, target, m.bytes, m.mediaType || child.mediaType, child.digest, src.input);
+        await this.copyImageManifest(
+          ref,
+          target,
+          m.bytes,
+          m.mediaType || child.mediaType,
+          child.digest,
+          src.input,
+        );
         if (child.platform && !isAttestation(child)) platforms.push(formatPlatform(child.platform));
       }
       if (wanted && wanted.length === 1) {
@@ -245,7 +307,14 @@ export class Mirror {
         // Every platform, or several: the index itself, verbatim. A registry that checks index
         // references refuses a partial index; the error then says to use --all-platforms.
         checkAborted(this.options.signal);
-        await this.putManifestOnce(target, top.digest, top.bytes, parsed.mediaType, src.input, children.length < parsed.manifests.length);
+        await this.putManifestOnce(
+          target,
+          top.digest,
+          top.bytes,
+          parsed.mediaType,
+          src.input,
+          children.length < parsed.manifests.length,
+        );
         pinned = { digest: top.digest, bytes: top.bytes, mediaType: parsed.mediaType };
       }
     } else {
@@ -260,7 +329,14 @@ export class Mirror {
       if (current === pinned.digest) {
         this.stats.manifestsSkipped++;
       } else {
-        await putManifest(this.client.transport, target, ref.tag, pinned.bytes, pinned.mediaType, pinned.digest);
+        await putManifest(
+          this.client.transport,
+          target,
+          ref.tag,
+          pinned.bytes,
+          pinned.mediaType,
+          pinned.digest,
+        );
         this.stats.manifestsPushed++;
       }
     }
@@ -286,7 +362,9 @@ export class Mirror {
     checkAborted(this.options.signal);
     const parsed = parseManifest(bytes, mediaType, `manifest ${input} (${digest})`);
     if (parsed.kind !== 'manifest') {
-      throw new ContrastError(`${input}: nested image indexes are not supported`, { code: 'MANIFEST_UNSUPPORTED' });
+      throw new ContrastError(`${input}: nested image indexes are not supported`, {
+        code: 'MANIFEST_UNSUPPORTED',
+      });
     }
     const blobs = [parsed.config, ...parsed.layers];
     if (await this.manifestPresent(target, digest)) {
@@ -307,20 +385,37 @@ export class Mirror {
     checkAborted(this.options.signal);
     await putManifest(this.client.transport, target, digest, bytes, parsed.mediaType, digest);
     this.stats.manifestsPushed++;
-    this.emit({ type: 'manifest-done', digest, target: `${target.registry}/${target.repository}`, how: 'pushed' });
+    this.emit({
+      type: 'manifest-done',
+      digest,
+      target: `${target.registry}/${target.repository}`,
+      how: 'pushed',
+    });
   }
 
   private async manifestPresent(target: PushTarget, digest: string): Promise<boolean> {
     const have = await manifestDigest(this.client.transport, target, digest);
     if (have === digest) {
       this.stats.manifestsSkipped++;
-      this.emit({ type: 'manifest-done', digest, target: `${target.registry}/${target.repository}`, how: 'skipped' });
+      this.emit({
+        type: 'manifest-done',
+        digest,
+        target: `${target.registry}/${target.repository}`,
+        how: 'skipped',
+      });
       return true;
     }
     return false;
   }
 
-  private async putManifestOnce(target: PushTarget, digest: string, bytes: Uint8Array, mediaType: string, input: string, partial: boolean): Promise<void> {
+  private async putManifestOnce(
+    target: PushTarget,
+    digest: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    input: string,
+    partial: boolean,
+  ): Promise<void> {
     if (await this.manifestPresent(target, digest)) return;
     try {
       await putManifest(this.client.transport, target, digest, bytes, mediaType, digest);
@@ -328,11 +423,19 @@ export class Mirror {
       if (!partial) throw err;
       throw new ContrastError(
         `${input}: the target refused the image index with only the selected platforms (${errorMessage(err)})`,
-        { code: 'MIRROR_PARTIAL_INDEX', hint: 'use --all-platforms to copy the whole index, or a single --platform' },
+        {
+          code: 'MIRROR_PARTIAL_INDEX',
+          hint: 'use --all-platforms to copy the whole index, or a single --platform',
+        },
       );
     }
     this.stats.manifestsPushed++;
-    this.emit({ type: 'manifest-done', digest, target: `${target.registry}/${target.repository}`, how: 'pushed' });
+    this.emit({
+      type: 'manifest-done',
+      digest,
+      target: `${target.registry}/${target.repository}`,
+      how: 'pushed',
+    });
   }
 
   private copyBlob(ref: Reference, target: PushTarget, desc: Descriptor): Promise<void> {
@@ -389,7 +492,8 @@ export class Mirror {
       await uploadBlob(t, target, desc, () => this.client.openBlob(ref, desc), {
         ...this.options.upload,
         ...(location ? { location } : {}),
-        onBytes: (sent) => this.emit({ type: 'blob-progress', digest: desc.digest, sent, size: desc.size, target: name }),
+        onBytes: (sent) =>
+          this.emit({ type: 'blob-progress', digest: desc.digest, sent, size: desc.size, target: name }),
       });
     } catch (err) {
       this.emit({ type: 'blob-failed', digest: desc.digest, size: desc.size, target: name });
@@ -405,14 +509,21 @@ export async function confidentialWorkloadImages(paths: readonly string[]): Prom
   const out = new Set<string>();
   for (const w of findWorkloads(files)) for (const image of workloadImages(w)) out.add(image);
   if (out.size === 0) {
-    throw new ContrastError(`no confidential workloads (runtimeClassName contrast-cc…) with images in ${paths.join(', ')}`, {
-      code: 'NO_WORKLOADS',
-    });
+    throw new ContrastError(
+      `no confidential workloads (runtimeClassName contrast-cc…) with images in ${paths.join(', ')}`,
+      {
+        code: 'NO_WORKLOADS',
+      },
+    );
   }
   return [...out];
 }
 
 /** Convenience wrapper: `new Mirror(client, options).run(images)`. */
-export function mirrorImages(client: RegistryClient, images: readonly string[], options: MirrorOptions): Promise<MirrorResult> {
+export function mirrorImages(
+  client: RegistryClient,
+  images: readonly string[],
+  options: MirrorOptions,
+): Promise<MirrorResult> {
   return new Mirror(client, options).run(images);
 }

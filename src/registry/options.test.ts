@@ -4,7 +4,13 @@ import { clientOptionsFromFlags } from './options.js';
 
 test('CLI flags and CONTRAST_INSECURE_REGISTRIES map to client options', () => {
   const o = clientOptionsFromFlags(
-    { authfile: '/a.json', caFile: '/ca.pem', insecureRegistry: ['h1:5000'], platform: 'linux/arm64', registriesConf: '/r.conf' },
+    {
+      authfile: '/a.json',
+      caFile: '/ca.pem',
+      insecureRegistry: ['h1:5000'],
+      platform: 'linux/arm64',
+      registriesConf: '/r.conf',
+    },
     { CONTRAST_INSECURE_REGISTRIES: 'h2, http://h3:80' },
   );
   assert.deepEqual(o.insecureRegistries, ['h1:5000', 'h2', 'http://h3:80']);

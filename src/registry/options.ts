@@ -17,10 +17,16 @@ export interface RegistryFlags {
  * host[:port]) adds insecure registries; CONTAINERS_REGISTRIES_CONF, NODE_EXTRA_CA_CERTS and the proxy
  * variables are read by the client itself.
  */
-export function clientOptionsFromFlags(flags: RegistryFlags, env: NodeJS.ProcessEnv = process.env): RegistryClientOptions {
+export function clientOptionsFromFlags(
+  flags: RegistryFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): RegistryClientOptions {
   const insecure = [
     ...(flags.insecureRegistry ?? []),
-    ...(env['CONTRAST_INSECURE_REGISTRIES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ...(env['CONTRAST_INSECURE_REGISTRIES'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
   ];
   return {
     env,

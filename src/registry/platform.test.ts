@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPlatform, normalizePlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
+import {
+  formatPlatform,
+  normalizePlatform,
+  parsePlatform,
+  platformMatches,
+  selectPlatform,
+} from './platform.js';
 import type { Descriptor } from './types.js';
 
 test('parse and format round-trip; bad input is a clear error', () => {
@@ -27,13 +33,23 @@ test('containerd-style normalization', () => {
 
 test('matching: arm64/v8 ≡ arm64, empty wanted variant matches any', () => {
   assert.ok(platformMatches(parsePlatform('linux/arm64/v8'), { os: 'linux', architecture: 'arm64' }));
-  assert.ok(platformMatches(parsePlatform('linux/aarch64'), { os: 'linux', architecture: 'arm64', variant: 'v8' }));
-  assert.ok(platformMatches(parsePlatform('linux/amd64'), { os: 'linux', architecture: 'amd64', variant: 'v3' }));
-  assert.ok(!platformMatches(parsePlatform('linux/arm/v6'), { os: 'linux', architecture: 'arm', variant: 'v7' }));
+  assert.ok(
+    platformMatches(parsePlatform('linux/aarch64'), { os: 'linux', architecture: 'arm64', variant: 'v8' }),
+  );
+  assert.ok(
+    platformMatches(parsePlatform('linux/amd64'), { os: 'linux', architecture: 'amd64', variant: 'v3' }),
+  );
+  assert.ok(
+    !platformMatches(parsePlatform('linux/arm/v6'), { os: 'linux', architecture: 'arm', variant: 'v7' }),
+  );
   assert.ok(!platformMatches(parsePlatform('linux/amd64'), { os: 'windows', architecture: 'amd64' }));
 });
 
-const d = (digest: string, platform?: Descriptor['platform'], annotations?: Record<string, string>): Descriptor => ({
+const d = (
+  digest: string,
+  platform?: Descriptor['platform'],
+  annotations?: Record<string, string>,
+): Descriptor => ({
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
   digest,
   size: 1,
@@ -43,7 +59,11 @@ const d = (digest: string, platform?: Descriptor['platform'], annotations?: Reco
 
 test('selection skips attestations, takes the first match, lists what exists otherwise', () => {
   const index = [
-    d('sha256:att', { os: 'unknown', architecture: 'unknown' }, { 'vnd.docker.reference.type': 'attestation-manifest' }),
+    d(
+      'sha256:att',
+      { os: 'unknown', architecture: 'unknown' },
+      { 'vnd.docker.reference.type': 'attestation-manifest' },
+    ),
     d('sha256:amd', { os: 'linux', architecture: 'amd64' }),
     d('sha256:arm', { os: 'linux', architecture: 'arm64', variant: 'v8' }),
     d('sha256:arm2', { os: 'linux', architecture: 'arm64' }),

@@ -9,9 +9,12 @@ export const defaultPlatform: Platform = { os: 'linux', architecture: 'amd64' };
 export function parsePlatform(text: string): Platform {
   const parts = text.trim().split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '' || /\s/.test(p))) {
-    throw new ContrastError(`invalid platform "${text}": expected os/architecture[/variant], e.g. linux/arm64`, {
-      code: 'PLATFORM_INVALID',
-    });
+    throw new ContrastError(
+      `invalid platform "${text}": expected os/architecture[/variant], e.g. linux/arm64`,
+      {
+        code: 'PLATFORM_INVALID',
+      },
+    );
   }
   const [os, architecture, variant] = parts as [string, string, string | undefined];
   return variant ? { os, architecture, variant } : { os, architecture };

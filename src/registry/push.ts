@@ -54,14 +54,20 @@ function describeTarget(t: PushTarget): string {
 /** Resolves an upload `Location` (absolute or relative) against the response that sent it. */
 function uploadLocation(res: SendResult, what: string): string {
   const loc = header(res, 'location');
-  if (!loc) throw new ContrastError(`${what}: registry answered ${res.status} without a Location header`, { code: 'UPLOAD_PROTOCOL' });
+  if (!loc)
+    throw new ContrastError(`${what}: registry answered ${res.status} without a Location header`, {
+      code: 'UPLOAD_PROTOCOL',
+    });
   const next = new URL(loc, res.url);
   // The transport attaches the registry's Authorization to the request URL; a session elsewhere
   // would receive our token.
   if (next.origin !== res.url.origin) {
-    throw new ContrastError(`${what}: registry moved the upload to another origin (${next.origin}); refusing to send credentials there`, {
-      code: 'UPLOAD_PROTOCOL',
-    });
+    throw new ContrastError(
+      `${what}: registry moved the upload to another origin (${next.origin}); refusing to send credentials there`,
+      {
+        code: 'UPLOAD_PROTOCOL',
+      },
+    );
   }
   return next.toString();
 }
@@ -192,7 +198,9 @@ export async function uploadBlob(
   const what = `upload of blob ${desc.digest} to ${describeTarget(target)}`;
   const chunkSize = options.chunkSize ?? defaultChunkSize;
   const mode = options.mode ?? 'auto';
-  const chunked = mode === 'chunked' || (mode === 'auto' && desc.size > Math.max(options.chunkThreshold ?? defaultChunkThreshold, chunkSize));
+  const chunked =
+    mode === 'chunked' ||
+    (mode === 'auto' && desc.size > Math.max(options.chunkThreshold ?? defaultChunkThreshold, chunkSize));
   let location = options.location ?? (await startUpload(t, target, what));
   if (chunked) {
     location = await patchChunks(t, target, desc, await open(), location, chunkSize, what, options.onBytes);
@@ -212,7 +220,8 @@ export async function uploadBlob(
   const bufferLimit = options.bufferLimit ?? defaultBufferLimit;
   const stream = await open();
   // Small blobs are buffered: the PUT is then retryable and re-authenticates on a 401.
-  const body: Buffer | Readable = desc.size <= bufferLimit ? await readAll(stream, options.onBytes) : counted(stream, options.onBytes);
+  const body: Buffer | Readable =
+    desc.size <= bufferLimit ? await readAll(stream, options.onBytes) : counted(stream, options.onBytes);
   const res = await t.request({
     ...target,
     actions: pushActions,
@@ -226,12 +235,27 @@ export async function uploadBlob(
   await res.body.dump();
 }
 
-async function uploadOffset(t: RegistryTransport, target: PushTarget, location: string, what: string): Promise<{ next: number; location: string }> {
-  const res = await t.request({ ...target, actions: pushActions, method: 'GET', path: location, expect: [204], what: `${what} (status)` });
+async function uploadOffset(
+  t: RegistryTransport,
+  target: PushTarget,
+  location: string,
+  what: string,
+): Promise<{ next: number; location: string }> {
+  const res = await t.request({
+    ...target,
+    actions: pushActions,
+    method: 'GET',
+    path: location,
+    expect: [204],
+    what: `${what} (status)`,
+  });
   await res.body.dump();
   const range = header(res, 'range') ?? '';
   const m = /^(?:bytes=)?0-(\d+)$/.exec(range);
-  return { next: m ? Number(m[1]) + 1 : 0, location: header(res, 'location') ? uploadLocation(res, what) : location };
+  return {
+    next: m ? Number(m[1]) + 1 : 0,
+    location: header(res, 'location') ? uploadLocation(res, what) : location,
+  };
 }
 
 async function patchChunks(
@@ -268,8 +292,15 @@ async function patchChunks(
         });
       } catch (err) {
         if (attempt >= 2) throw err;
-        log.debug(`${what}: PATCH of bytes ${start}-${end} failed (${(err as Error).message}); asking the registry what arrived`);
-        res = { status: 416, headers: {}, body: undefined as unknown as SendResult['body'], url: new URL(loc) };
+        log.debug(
+          `${what}: PATCH of bytes ${start}-${end} failed (${(err as Error).message}); asking the registry what arrived`,
+        );
+        res = {
+          status: 416,
+          headers: {},
+          body: undefined as unknown as SendResult['body'],
+          url: new URL(loc),
+        };
       }
       if (res.status === 202) {
         await res.body.dump();
@@ -282,23 +313,32 @@ async function patchChunks(
       loc = state.location;
       if (state.next === end + 1) break; // the chunk did arrive
       if (state.next !== start || attempt >= 2) {
-        throw new ContrastError(`${what}: registry holds bytes 0-${state.next - 1} of the session, expected ${start}`, {
-          code: 'UPLOAD_PROTOCOL',
-          hint: 'run the command again; finished blobs are skipped',
-        });
+        throw new ContrastError(
+          `${what}: registry holds bytes 0-${state.next - 1} of the session, expected ${start}`,
+          {
+            code: 'UPLOAD_PROTOCOL',
+            hint: 'run the command again; finished blobs are skipped',
+          },
+        );
       }
     }
     offset = end + 1;
     onBytes?.(offset);
   }
   if (offset !== desc.size) {
-    throw new ContrastError(`${what}: source delivered ${offset} bytes, descriptor says ${desc.size}`, { code: 'UPLOAD_SIZE' });
+    throw new ContrastError(`${what}: source delivered ${offset} bytes, descriptor says ${desc.size}`, {
+      code: 'UPLOAD_SIZE',
+    });
   }
   return loc;
 }
 
 /** Digest of the manifest `reference` (tag or digest) names in the target, or undefined if absent. */
-export async function manifestDigest(t: RegistryTransport, target: PushTarget, reference: string): Promise<string | undefined> {
+export async function manifestDigest(
+  t: RegistryTransport,
+  target: PushTarget,
+  reference: string,
+): Promise<string | undefined> {
   const res = await t.request({
     ...target,
     actions: pushActions,
@@ -336,8 +376,11 @@ export async function putManifest(
   await res.body.dump();
   const served = header(res, 'docker-content-digest');
   if (served && served !== expectedDigest) {
-    throw new ContrastError(`${what}: registry stored digest ${served}, expected ${expectedDigest} (it rewrote the manifest)`, {
-      code: 'DIGEST_CHANGED',
-    });
+    throw new ContrastError(
+      `${what}: registry stored digest ${served}, expected ${expectedDigest} (it rewrote the manifest)`,
+      {
+        code: 'DIGEST_CHANGED',
+      },
+    );
   }
 }

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findRegistryEntry, loadRegistriesConf, parseRegistriesConf, pullSources } from './registries-conf.js';
+import {
+  findRegistryEntry,
+  loadRegistriesConf,
+  parseRegistriesConf,
+  pullSources,
+} from './registries-conf.js';
 
 const conf = parseRegistriesConf(`
 unqualified-search-registries = ["docker.io"]
@@ -45,7 +50,10 @@ test('mirrors first, then the primary; digest-only mirrors only for digests', ()
 
 test('longest prefix wins, locations are rewritten, blocked is an error', () => {
   assert.equal(findRegistryEntry(conf, 'docker.io/library/blocked')?.blocked, true);
-  assert.throws(() => pullSources(conf, 'docker.io', 'library/blocked', false), /registry docker.io is blocked/);
+  assert.throws(
+    () => pullSources(conf, 'docker.io', 'library/blocked', false),
+    /registry docker.io is blocked/,
+  );
   assert.deepEqual(pullSources(conf, 'quay.io', 'org/app', false), [
     { domain: 'internal.example', path: 'quay-org/app', insecure: true, mirror: false },
   ]);
@@ -63,7 +71,10 @@ test('load: explicit path, CONTAINERS_REGISTRIES_CONF, errors name the file', ()
   writeFileSync(good, '[[registry]]\nprefix = "a.example"\nlocation = "b.example"\n');
   assert.equal(loadRegistriesConf(good, {}).registries[0]?.location, 'b.example');
   assert.equal(loadRegistriesConf(undefined, { CONTAINERS_REGISTRIES_CONF: good }).registries.length, 1);
-  assert.throws(() => loadRegistriesConf(join(dir, 'missing.conf'), {}), /cannot read registries config .*missing.conf/);
+  assert.throws(
+    () => loadRegistriesConf(join(dir, 'missing.conf'), {}),
+    /cannot read registries config .*missing.conf/,
+  );
   const bad = join(dir, 'bad.conf');
   writeFileSync(bad, '[[registry]]\nprefix = 5\n');
   assert.throws(() => loadRegistriesConf(bad, {}), /bad.conf: \[\[registry\]\] #1 prefix must be a string/);

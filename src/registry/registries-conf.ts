@@ -74,7 +74,10 @@ export function parseRegistriesConf(text: string, path?: string): RegistriesConf
       const mirrors = mirrorsRaw.map((m: unknown, j) => {
         const mm = m as Record<string, unknown>;
         const mat = `${at} mirror #${j + 1}`;
-        const pull = mm['pull-from-mirror'] === undefined ? 'all' : str(mm['pull-from-mirror'], `${mat} pull-from-mirror`);
+        const pull =
+          mm['pull-from-mirror'] === undefined
+            ? 'all'
+            : str(mm['pull-from-mirror'], `${mat} pull-from-mirror`);
         if (pull !== 'all' && pull !== 'digest-only' && pull !== 'tag-only')
           throw new Error(`${mat} pull-from-mirror must be all, digest-only or tag-only`);
         return {
@@ -102,7 +105,10 @@ export function parseRegistriesConf(text: string, path?: string): RegistriesConf
  * Loads the config: explicit path, else CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf
  * when it exists. An explicitly named file that is missing is an error; the system default is optional.
  */
-export function loadRegistriesConf(path: string | undefined, env: NodeJS.ProcessEnv = process.env): RegistriesConf {
+export function loadRegistriesConf(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): RegistriesConf {
   const explicit = path ?? env['CONTAINERS_REGISTRIES_CONF'];
   const file = explicit ?? '/etc/containers/registries.conf';
   if (!explicit && !existsSync(file)) return emptyRegistriesConf;
@@ -144,7 +150,9 @@ export function findRegistryEntry(conf: RegistriesConf, name: string): RegistryE
 
 function splitName(name: string): { domain: string; path: string } {
   const slash = name.indexOf('/');
-  return slash < 0 ? { domain: name, path: '' } : { domain: name.slice(0, slash), path: name.slice(slash + 1) };
+  return slash < 0
+    ? { domain: name, path: '' }
+    : { domain: name.slice(0, slash), path: name.slice(slash + 1) };
 }
 
 function rewrite(entry: RegistryEntry, location: string, name: string): string {
@@ -153,14 +161,22 @@ function rewrite(entry: RegistryEntry, location: string, name: string): string {
 }
 
 /** Where to fetch `domain/path` from, in order. Throws when the registry is blocked. */
-export function pullSources(conf: RegistriesConf, domain: string, path: string, byDigest: boolean): PullSource[] {
+export function pullSources(
+  conf: RegistriesConf,
+  domain: string,
+  path: string,
+  byDigest: boolean,
+): PullSource[] {
   const name = `${domain}/${path}`;
   const entry = findRegistryEntry(conf, name);
   if (!entry) return [{ domain, path, insecure: false, mirror: false }];
   if (entry.blocked) {
-    throw new ContrastError(`registry ${domain} is blocked by ${conf.path ?? 'registries.conf'} (prefix "${entry.prefix}")`, {
-      code: 'REGISTRY_BLOCKED',
-    });
+    throw new ContrastError(
+      `registry ${domain} is blocked by ${conf.path ?? 'registries.conf'} (prefix "${entry.prefix}")`,
+      {
+        code: 'REGISTRY_BLOCKED',
+      },
+    );
   }
   const sources: PullSource[] = [];
   for (const m of entry.mirrors) {
@@ -169,6 +185,10 @@ export function pullSources(conf: RegistriesConf, domain: string, path: string, 
     if (mode === 'tag-only' && byDigest) continue;
     sources.push({ ...splitName(rewrite(entry, m.location, name)), insecure: m.insecure, mirror: true });
   }
-  sources.push({ ...splitName(rewrite(entry, entry.location, name)), insecure: entry.insecure, mirror: false });
+  sources.push({
+    ...splitName(rewrite(entry, entry.location, name)),
+    insecure: entry.insecure,
+    mirror: false,
+  });
   return sources;
 }

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay, defaultRetryPolicy, isRetryableError, isRetryableStatus, parseRetryAfter, rateLimitSummary } from './retry.js';
+import {
+  backoffDelay,
+  defaultRetryPolicy,
+  isRetryableError,
+  isRetryableStatus,
+  parseRetryAfter,
+  rateLimitSummary,
+} from './retry.js';
 
 test('transient statuses only; 429 retry can be turned off', () => {
   for (const s of [408, 429, 500, 502, 503, 504]) assert.ok(isRetryableStatus(s), String(s));
@@ -10,7 +17,9 @@ test('transient statuses only; 429 retry can be turned off', () => {
 
 test('network errors by code, including wrapped causes; TLS errors are not transient', () => {
   assert.ok(isRetryableError(Object.assign(new Error('x'), { code: 'ECONNRESET' })));
-  assert.ok(isRetryableError(Object.assign(new Error('fetch failed'), { cause: { code: 'UND_ERR_SOCKET' } })));
+  assert.ok(
+    isRetryableError(Object.assign(new Error('fetch failed'), { cause: { code: 'UND_ERR_SOCKET' } })),
+  );
   assert.ok(!isRetryableError(Object.assign(new Error('x'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })));
   assert.ok(!isRetryableError(new Error('plain')));
 });
@@ -26,15 +35,31 @@ test('Retry-After as seconds or HTTP date', () => {
 
 test('backoff grows exponentially, is jittered and capped', () => {
   const p = { ...defaultRetryPolicy, baseDelayMs: 100, maxDelayMs: 1000 };
-  assert.equal(backoffDelay(0, p, () => 0), 50);
-  assert.equal(backoffDelay(0, p, () => 1), 100);
-  assert.equal(backoffDelay(2, p, () => 1), 400);
-  assert.equal(backoffDelay(10, p, () => 1), 1000);
+  assert.equal(
+    backoffDelay(0, p, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(0, p, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(2, p, () => 1),
+    400,
+  );
+  assert.equal(
+    backoffDelay(10, p, () => 1),
+    1000,
+  );
 });
 
 test('rate-limit summary shows Docker Hub headers', () => {
   assert.equal(
-    rateLimitSummary({ 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '0;w=21600', 'docker-ratelimit-source': '1.2.3.4' }),
+    rateLimitSummary({
+      'ratelimit-limit': '100;w=21600',
+      'ratelimit-remaining': '0;w=21600',
+      'docker-ratelimit-source': '1.2.3.4',
+    }),
     'ratelimit-limit: 100;w=21600; ratelimit-remaining: 0;w=21600; docker-ratelimit-source: 1.2.3.4',
   );
   assert.equal(rateLimitSummary({}), '');

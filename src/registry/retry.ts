@@ -81,7 +81,13 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 
 /** `RateLimit-*` / Docker Hub rate-limit headers as one line for errors and debug logs ('' if none). */
 export function rateLimitSummary(headers: Record<string, string | string[] | undefined>): string {
-  const names = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'docker-ratelimit-source', 'retry-after'];
+  const names = [
+    'ratelimit-limit',
+    'ratelimit-remaining',
+    'ratelimit-reset',
+    'docker-ratelimit-source',
+    'retry-after',
+  ];
   const parts: string[] = [];
   for (const n of names) {
     const v = headers[n];

@@ -13,18 +13,28 @@ test('parses names holding a host:port, and the deprecated (plugin) class', () =
     name: 'localhost:5000/x/y',
     actions: ['pull', 'push'],
   });
-  assert.deepEqual(parseScope('repository(plugin):a/b:pull'), { type: 'repository', name: 'a/b', actions: ['pull'] });
+  assert.deepEqual(parseScope('repository(plugin):a/b:pull'), {
+    type: 'repository',
+    name: 'a/b',
+    actions: ['pull'],
+  });
   assert.deepEqual(parseScope('registry:catalog:*'), { type: 'registry', name: 'catalog', actions: ['*'] });
   assert.equal(parseScope('nonsense'), undefined);
 });
 
 test('merge puts the challenged scope first and unions actions of the same resource', () => {
-  assert.deepEqual(mergeScopes(['repository:b:pull'], ['repository:a:pull']), ['repository:b:pull', 'repository:a:pull']);
+  assert.deepEqual(mergeScopes(['repository:b:pull'], ['repository:a:pull']), [
+    'repository:b:pull',
+    'repository:a:pull',
+  ]);
   assert.deepEqual(mergeScopes(['repository:a:push'], ['repository:a:pull', 'repository:m:pull']), [
     'repository:a:push,pull',
     'repository:m:pull',
   ]);
-  assert.deepEqual(splitScopes('repository:a:pull  repository:b:pull'), ['repository:a:pull', 'repository:b:pull']);
+  assert.deepEqual(splitScopes('repository:a:pull  repository:b:pull'), [
+    'repository:a:pull',
+    'repository:b:pull',
+  ]);
   assert.ok(scopesCover(['repository:a:pull,push'], ['repository:a:pull']));
   assert.ok(!scopesCover(['repository:a:pull'], ['repository:a:push']));
 });

@@ -31,6 +31,12 @@ test('a client certificate without its key is a clear error', () => {
   const root = mkdtempSync(join(tmpdir(), 'certsd-'));
   mkdirSync(join(root, 'r.example'));
   writeFileSync(join(root, 'r.example', 'client.cert'), pem('C'));
-  assert.throws(() => tlsSettingsFor('r.example:443', false, { certsDirs: [root], env: {} }), /client certificate .*client.cert has no matching key .*client.key/);
-  assert.throws(() => tlsSettingsFor('x', false, { caFile: join(root, 'missing.pem'), certsDirs: [], env: {} }), /cannot read CA file .*missing.pem/);
+  assert.throws(
+    () => tlsSettingsFor('r.example:443', false, { certsDirs: [root], env: {} }),
+    /client certificate .*client.cert has no matching key .*client.key/,
+  );
+  assert.throws(
+    () => tlsSettingsFor('x', false, { caFile: join(root, 'missing.pem'), certsDirs: [], env: {} }),
+    /cannot read CA file .*missing.pem/,
+  );
 });

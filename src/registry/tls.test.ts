@@ -15,15 +15,23 @@ const certs = join(process.env['LAB_STATE'] ?? join(repoRoot, 'test/lab/state'),
 const haveCerts = existsSync(join(certs, 'server.crt'));
 const skip = haveCerts ? false : 'lab certificates not generated (run test/lab/lab.sh up)';
 
-async function httpsServer(extra: { requestCert?: boolean; ca?: string } = {}): Promise<{ server: Server; host: string; clientCerts: string[] }> {
+async function httpsServer(
+  extra: { requestCert?: boolean; ca?: string } = {},
+): Promise<{ server: Server; host: string; clientCerts: string[] }> {
   const clientCerts: string[] = [];
   const server = createServer(
-    { cert: readFileSync(join(certs, 'server.crt')), key: readFileSync(join(certs, 'server.key')), ...extra, rejectUnauthorized: !!extra.requestCert },
+    {
+      cert: readFileSync(join(certs, 'server.crt')),
+      key: readFileSync(join(certs, 'server.key')),
+      ...extra,
+      rejectUnauthorized: !!extra.requestCert,
+    },
     (req, res) => {
       const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
       if (peer?.subject) clientCerts.push(String(peer.subject.CN));
       if (req.url === '/v2/') return void res.writeHead(200).end('{}');
-      if (req.url === '/v2/a/b/blobs/down') return void res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
+      if (req.url === '/v2/a/b/blobs/down')
+        return void res.writeHead(302, { location: 'http://127.0.0.1:1/x' }).end();
       res.writeHead(200).end('ok');
     },
   );
@@ -31,10 +39,26 @@ async function httpsServer(extra: { requestCert?: boolean; ca?: string } = {}): 
   return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}`, clientCerts };
 }
 
-async function fetchVia(host: string, options: TransportOptions, path = '/v2/a/b/manifests/x'): Promise<number> {
-  const tr = new RegistryTransport({ credentialResolver: async () => anonymous, retry: fastRetry, certsDirs: [], ...options });
+async function fetchVia(
+  host: string,
+  options: TransportOptions,
+  path = '/v2/a/b/manifests/x',
+): Promise<number> {
+  const tr = new RegistryTransport({
+    credentialResolver: async () => anonymous,
+    retry: fastRetry,
+    certsDirs: [],
+    ...options,
+  });
   try {
-    const res = await tr.request({ registry: host, repository: 'a/b', actions: ['pull'], method: 'GET', path, what: 'manifest a/b:x' });
+    const res = await tr.request({
+      registry: host,
+      repository: 'a/b',
+      actions: ['pull'],
+      method: 'GET',
+      path,
+      what: 'manifest a/b:x',
+    });
     await res.body.dump();
     return res.status;
   } finally {
@@ -53,27 +77,54 @@ test('unknown CA: a TLS error with a hint naming the ways to trust it', { skip }
   });
 });
 
-test('trust from --ca-file, --cert-dir, certs.d/<host:port>/ca.crt, NODE_EXTRA_CA_CERTS; or insecure', { skip }, async (t) => {
-  const s = await httpsServer();
-  t.after(() => s.server.close());
-  assert.equal(await fetchVia(s.host, { env: {}, caFile: join(certs, 'ca.crt') }), 200);
-  assert.equal(await fetchVia(s.host, { env: {}, certDir: join(certs, 'trust') }), 200);
-  const root = mkdtempSync(join(tmpdir(), 'certsd-'));
-  mkdirSync(join(root, s.host));
-  copyFileSync(join(certs, 'ca.crt'), join(root, s.host, 'ca.crt'));
-  assert.equal(await fetchVia(s.host, { env: {}, certsDirs: [root] }), 200);
-  // NODE_EXTRA_CA_CERTS stays trusted even when another host-specific CA forces an explicit CA list
-  const other = mkdtempSync(join(tmpdir(), 'certsd-'));
-  mkdirSync(join(other, s.host));
-  copyFileSync(join(certs, 'token-signing.crt'), join(other, s.host, 'unrelated.crt'));
-  assert.equal(await fetchVia(s.host, { env: { NODE_EXTRA_CA_CERTS: join(certs, 'ca.crt') }, certsDirs: [other] }), 200);
-  assert.equal(await fetchVia(s.host, { env: {}, insecureRegistries: [s.host] }), 200);
-});
+test(
+  'trust from --ca-file, --cert-dir, certs.d/<host:port>/ca.crt, NODE_EXTRA_CA_CERTS; or insecure',
+  { skip },
+  async (t) => {
+    const s = await httpsServer();
+    t.after(() => s.server.close());
+    assert.equal(await fetchVia(s.host, { env: {}, caFile: join(certs, 'ca.crt') }), 200);
+    assert.equal(await fetchVia(s.host, { env: {}, certDir: join(certs, 'trust') }), 200);
+    const root = mkdtempSync(join(tmpdir(), 'certsd-'));
+    mkdirSync(join(root, s.host));
+    copyFileSync(join(certs, 'ca.crt'), join(root, s.host, 'ca.crt'));
+    assert.equal(await fetchVia(s.host, { env: {}, certsDirs: [root] }), 200);
+    // NODE_EXTRA_CA_CERTS stays trusted even when another host-specific CA forces an explicit CA list
+    const other = mkdtempSync(join(tmpdir(), 'certsd-'));
+    mkdirSync(join(other, s.host));
+    copyFileSync(join(certs, 'token-signing.crt'), join(other, s.host, 'unrelated.crt'));
+    assert.equal(
+      await fetchVia(s.host, { env: { NODE_EXTRA_CA_CERTS: join(certs, 'ca.crt') }, certsDirs: [other] }),
+      200,
+    );
+    assert.equal(await fetchVia(s.host, { env: {}, insecureRegistries: [s.host] }), 200);
+  },
+);
 
 test('client certificate from certs.d (client.cert + client.key)', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'clientcert-'));
   const hostDirRoot = join(dir, 'certs.d');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'client.key'), '-out', join(dir, 'client.cert'), '-subj', '/CN=contrast-client', '-days', '1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'client.key'),
+      '-out',
+      join(dir, 'client.cert'),
+      '-subj',
+      '/CN=contrast-client',
+      '-days',
+      '1',
+    ],
+    { stdio: 'ignore' },
+  );
   const s = await httpsServer({ requestCert: true, ca: readFileSync(join(dir, 'client.cert'), 'utf8') });
   t.after(() => s.server.close());
   mkdirSync(join(hostDirRoot, s.host), { recursive: true });
@@ -87,5 +138,8 @@ test('client certificate from certs.d (client.cert + client.key)', { skip }, asy
 test('https → http redirect is refused unless the target is insecure', { skip }, async (t) => {
   const s = await httpsServer();
   t.after(() => s.server.close());
-  await assert.rejects(fetchVia(s.host, { env: {}, caFile: join(certs, 'ca.crt') }, '/v2/a/b/blobs/down'), /refusing redirect from https:\/\/127.0.0.1:\d+ to plain-HTTP http:\/\/127.0.0.1:1/);
+  await assert.rejects(
+    fetchVia(s.host, { env: {}, caFile: join(certs, 'ca.crt') }, '/v2/a/b/blobs/down'),
+    /refusing redirect from https:\/\/127.0.0.1:\d+ to plain-HTTP http:\/\/127.0.0.1:1/,
+  );
 });

@@ -66,7 +66,9 @@ function readCertDir(dir: string): DirMaterial {
     } else if (name.endsWith('.cert')) {
       const keyPath = join(dir, `${name.slice(0, -'.cert'.length)}.key`);
       if (!existsSync(keyPath)) {
-        throw new ContrastError(`client certificate ${full} has no matching key ${keyPath}`, { code: 'TLS_CONFIG' });
+        throw new ContrastError(`client certificate ${full} has no matching key ${keyPath}`, {
+          code: 'TLS_CONFIG',
+        });
       }
       out.cert = readText(full, 'client certificate');
       out.key = readText(keyPath, 'client key');
@@ -85,7 +87,11 @@ function certsDirNames(hostPort: string): string[] {
  * TLS settings for connections to `hostPort`, or undefined when Node's defaults apply
  * (no extra material, verification on). Results are cached by the caller.
  */
-export function tlsSettingsFor(hostPort: string, insecure: boolean, options: TlsOptions): TlsSettings | undefined {
+export function tlsSettingsFor(
+  hostPort: string,
+  insecure: boolean,
+  options: TlsOptions,
+): TlsSettings | undefined {
   if (insecure) return { rejectUnauthorized: false, sources: ['insecure (verification disabled)'] };
   const env = options.env ?? process.env;
   const cas: string[] = [];
@@ -113,6 +119,10 @@ export function tlsSettingsFor(hostPort: string, insecure: boolean, options: Tls
   if (cas.length === 0 && !cert) return undefined;
   // Passing `ca` replaces Node's trust store, so re-add the bundled roots and NODE_EXTRA_CA_CERTS.
   const extra = env['NODE_EXTRA_CA_CERTS'];
-  const ca = [...rootCertificates, ...(extra && existsSync(extra) ? [readText(extra, 'NODE_EXTRA_CA_CERTS')] : []), ...cas];
+  const ca = [
+    ...rootCertificates,
+    ...(extra && existsSync(extra) ? [readText(extra, 'NODE_EXTRA_CA_CERTS')] : []),
+    ...cas,
+  ];
   return { ca, rejectUnauthorized: true, sources, ...(cert ? { cert, key } : {}) };
 }

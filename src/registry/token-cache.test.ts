@@ -20,6 +20,12 @@ test('caches until expiry, shares in-flight fetches, invalidates on demand', asy
 
 test('a failed fetch is not cached', async () => {
   const cache = new TokenCache();
-  await assert.rejects(cache.get('k', () => Promise.reject(new Error('down'))), /down/);
-  assert.equal((await cache.get('k', async () => ({ token: 'ok', expiresAt: Date.now() + 1e6 }))).token, 'ok');
+  await assert.rejects(
+    cache.get('k', () => Promise.reject(new Error('down'))),
+    /down/,
+  );
+  assert.equal(
+    (await cache.get('k', async () => ({ token: 'ok', expiresAt: Date.now() + 1e6 }))).token,
+    'ok',
+  );
 });

@@ -50,17 +50,22 @@ export function parseTokenResponse(text: string, receivedAt: number): { token: s
     throw new Error('token response is not JSON');
   }
   const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-  if (typeof token !== 'string' || !token) throw new Error('token response has neither `token` nor `access_token`');
+  if (typeof token !== 'string' || !token)
+    throw new Error('token response has neither `token` nor `access_token`');
   registerSecret(token);
   if (typeof body.access_token === 'string') registerSecret(body.access_token);
   if (typeof body.refresh_token === 'string') registerSecret(body.refresh_token);
-  const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : minTokenLifetimeSeconds;
+  const expiresIn =
+    typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : minTokenLifetimeSeconds;
   let issued = receivedAt;
   if (typeof body.issued_at === 'string') {
     const t = Date.parse(body.issued_at);
     if (!Number.isNaN(t)) issued = t;
   }
-  return { token, expiresAt: issued + Math.max(minTokenLifetimeSeconds, expiresIn) * 1000 - tokenExpirySkewMs };
+  return {
+    token,
+    expiresAt: issued + Math.max(minTokenLifetimeSeconds, expiresIn) * 1000 - tokenExpirySkewMs,
+  };
 }
 
 function basicHeader(user: string, secret: string): string {
@@ -87,7 +92,9 @@ export function tokenErrorText(text: string): string {
 }
 
 export function describeSource(c: RegistryCredential): string {
-  return c.kind === 'anonymous' ? `anonymous (${c.source.description})` : `${c.kind} from ${c.source.description}`;
+  return c.kind === 'anonymous'
+    ? `anonymous (${c.source.description})`
+    : `${c.kind} from ${c.source.description}`;
 }
 
 export async function fetchToken(http: HttpSender, req: TokenRequest): Promise<TokenResult> {
@@ -95,7 +102,9 @@ export async function fetchToken(http: HttpSender, req: TokenRequest): Promise<T
   try {
     realm = new URL(req.realm);
   } catch {
-    throw new ContrastError(`registry ${req.registry} named an invalid token realm "${req.realm}"`, { code: 'AUTH_REALM' });
+    throw new ContrastError(`registry ${req.registry} named an invalid token realm "${req.realm}"`, {
+      code: 'AUTH_REALM',
+    });
   }
   if (realm.protocol === 'http:' && !req.allowHttpRealm) {
     throw new ContrastError(
@@ -104,7 +113,9 @@ export async function fetchToken(http: HttpSender, req: TokenRequest): Promise<T
     );
   }
   if (realm.protocol !== 'http:' && realm.protocol !== 'https:') {
-    throw new ContrastError(`registry ${req.registry}: unsupported token realm ${req.realm}`, { code: 'AUTH_REALM' });
+    throw new ContrastError(`registry ${req.registry}: unsupported token realm ${req.realm}`, {
+      code: 'AUTH_REALM',
+    });
   }
   const c = req.credential;
   if (c.kind === 'identity-token' && c.identityToken) {
@@ -129,14 +140,24 @@ export async function fetchToken(http: HttpSender, req: TokenRequest): Promise<T
   return getToken(http, realm, req, undefined);
 }
 
-function rejected(req: TokenRequest, realm: URL, status: number, message: string, flow: string): ContrastError {
+function rejected(
+  req: TokenRequest,
+  realm: URL,
+  status: number,
+  message: string,
+  flow: string,
+): ContrastError {
   const who = describeSource(req.credential);
   const denied = status === 401 || status === 403;
   return new ContrastError(
     `token server ${realm.origin}${realm.pathname} for registry ${req.registry} ${denied ? 'rejected' : 'failed for'} the credentials (${who}; ${flow}): HTTP ${status}${message ? `: ${message}` : ''}`,
     {
       code: denied ? 'AUTH_REJECTED' : 'AUTH_FAILED',
-      ...(denied ? { hint: `check the credential for ${req.registry} (${req.credential.source.description}); log in again if it expired` } : {}),
+      ...(denied
+        ? {
+            hint: `check the credential for ${req.registry} (${req.credential.source.description}); log in again if it expired`,
+          }
+        : {}),
     },
   );
 }
@@ -154,7 +175,9 @@ async function getToken(
   if (account) url.searchParams.set('account', account);
   url.searchParams.set('client_id', req.clientId);
   const flow = authorization ? 'token GET with Basic' : 'anonymous token GET';
-  log.debug(`${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`);
+  log.debug(
+    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+  );
   const res = await http.send(url, {
     method: 'GET',
     ...(authorization ? { authorization, authLabel: 'basic' } : {}),
@@ -187,7 +210,9 @@ async function postRefreshGrant(
   form.set('client_id', req.clientId);
   if (req.scopes.length) form.set('scope', req.scopes.join(' '));
   const flow = 'OAuth2 refresh-token POST';
-  log.debug(`${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`);
+  log.debug(
+    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+  );
   const res = await http.send(realm, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -114,14 +114,19 @@ export class RegistryTransport {
     this.insecure = new Map();
     for (const raw of options.insecureRegistries ?? []) {
       const forced = /^http:\/\//i.test(raw);
-      const host = raw.replace(/^https?:\/\//i, '').replace(/\/+$/, '').toLowerCase();
+      const host = raw
+        .replace(/^https?:\/\//i, '')
+        .replace(/\/+$/, '')
+        .toLowerCase();
       this.insecure.set(host, forced ? 'http' : 'any');
     }
     this.connections = new Connections({
       ...options,
       isInsecure: (h) => this.isInsecure(h),
     });
-    this.http = new HttpSender(this.connections, { ...defaultRetryPolicy, ...options.retry }, (h) => this.isInsecure(h));
+    this.http = new HttpSender(this.connections, { ...defaultRetryPolicy, ...options.retry }, (h) =>
+      this.isInsecure(h),
+    );
   }
 
   isInsecure(hostPort: string): boolean {
@@ -181,7 +186,9 @@ export class RegistryTransport {
       const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
       if (res.status === 401 || (res.status >= 200 && res.status < 300)) {
         const ch = preferredChallenge(challenges);
-        log.debug(`registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']})` : ''}` : 'no auth'}`);
+        log.debug(
+          `registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']})` : ''}` : 'no auth'}`,
+        );
       } else {
         // Some registries answer /v2/ oddly; the real request will say what is wrong.
         log.debug(`registry ${domain}: /v2/ answered ${res.status}: ${text.slice(0, 200)}`);
@@ -193,15 +200,24 @@ export class RegistryTransport {
       try {
         return await attempt('https', false);
       } catch (err) {
-        log.debug(`registry ${domain}: HTTPS failed (${(err as Error).message}); trying plain HTTP (configured insecure)`);
+        log.debug(
+          `registry ${domain}: HTTPS failed (${(err as Error).message}); trying plain HTTP (configured insecure)`,
+        );
         return attempt('http', true);
       }
     }
     return attempt('https', true);
   }
 
-  private tokenKey(realm: string, service: string | undefined, c: RegistryCredential, scopes: string[]): string {
-    return [realm, service ?? '', c.kind, c.username ?? '', secretFingerprint(c), scopeSetKey(scopes)].join('|');
+  private tokenKey(
+    realm: string,
+    service: string | undefined,
+    c: RegistryCredential,
+    scopes: string[],
+  ): string {
+    return [realm, service ?? '', c.kind, c.username ?? '', secretFingerprint(c), scopeSetKey(scopes)].join(
+      '|',
+    );
   }
 
   private async authHeader(
@@ -223,11 +239,16 @@ export class RegistryTransport {
     }
     // bearer
     if (credential.kind === 'registry-token' && credential.registryToken) {
-      return { auth: { header: `Bearer ${credential.registryToken}`, label: 'bearer (registry token)' }, credential };
+      return {
+        auth: { header: `Bearer ${credential.registryToken}`, label: 'bearer (registry token)' },
+        credential,
+      };
     }
     const realm = ch.params['realm'];
     if (!realm) {
-      throw new ContrastError(`registry ${state.domain} sent a Bearer challenge without a realm`, { code: 'AUTH_REALM' });
+      throw new ContrastError(`registry ${state.domain} sent a Bearer challenge without a realm`, {
+        code: 'AUTH_REALM',
+      });
     }
     const service = ch.params['service'];
     const key = this.tokenKey(realm, service, credential, scopes);
@@ -242,20 +263,33 @@ export class RegistryTransport {
         allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
       }),
     );
-    return { auth: { header: `Bearer ${t.token}`, label: `bearer (${describeSource(credential)})` }, credential };
+    return {
+      auth: { header: `Bearer ${t.token}`, label: `bearer (${describeSource(credential)})` },
+      credential,
+    };
   }
 
   /**
    * Makes sure a token for these scopes is cached (e.g. before a streamed upload that cannot be
    * re-sent after a 401). Returns the Authorization value, undefined when the registry needs none.
    */
-  async authorize(registry: string, repository: string, actions: readonly string[], extraScopes: readonly string[] = []): Promise<string | undefined> {
+  async authorize(
+    registry: string,
+    repository: string,
+    actions: readonly string[],
+    extraScopes: readonly string[] = [],
+  ): Promise<string | undefined> {
     const state = await this.ping(registry);
     const scopes = this.scopesFor(registry, repository, actions, extraScopes);
     return (await this.authHeader(state, repository, scopes, undefined)).auth?.header;
   }
 
-  private scopesFor(registry: string, repository: string, actions: readonly string[], extra: readonly string[]): string[] {
+  private scopesFor(
+    registry: string,
+    repository: string,
+    actions: readonly string[],
+    extra: readonly string[],
+  ): string[] {
     const base = mergeScopes([repositoryScope(repository, actions)], extra);
     const learned = this.learnedScopes.get(`${registry}|${scopeSetKey(base)}`);
     return learned ?? base;
@@ -283,18 +317,24 @@ export class RegistryTransport {
         const fresh = parseChallenges(res.headers['www-authenticate']);
         const challenges = fresh.length ? fresh : state.challenges; // gcr.io-style 401 without a header
         const ch = preferredChallenge(challenges);
-        const canRetry = !reauthed && !streamed && ch !== undefined && !(ch.scheme === 'basic' && auth !== undefined);
-        if (!canRetry || !ch) throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
+        const canRetry =
+          !reauthed && !streamed && ch !== undefined && !(ch.scheme === 'basic' && auth !== undefined);
+        if (!canRetry || !ch)
+          throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
         if (state.challenges.length === 0) state.challenges = challenges; // /v2/ was open, the repository is not
         if (ch.scheme === 'bearer') {
           const before = scopeSetKey(scopes);
           scopes = mergeScopes(splitScopes(ch.params['scope']), scopes);
           if (ch.params['error'] === 'invalid_token' || scopeSetKey(scopes) === before) {
-            this.tokens.invalidate(this.tokenKey(ch.params['realm'] ?? '', ch.params['service'], credential, scopes));
+            this.tokens.invalidate(
+              this.tokenKey(ch.params['realm'] ?? '', ch.params['service'], credential, scopes),
+            );
             // A helper may hand out short-lived secrets: ask it again before the one retry.
             if (credential.source.type === 'helper') this.creds.delete(`${state.domain}/${req.repository}`);
           }
-          log.debug(`  401 from ${state.domain} (${ch.params['error'] ?? 'no error code'}); re-authenticating once for [${scopes.join(' ')}]`);
+          log.debug(
+            `  401 from ${state.domain} (${ch.params['error'] ?? 'no error code'}); re-authenticating once for [${scopes.join(' ')}]`,
+          );
         }
         ({ auth, credential } = await this.authHeader(state, req.repository, scopes, ch));
         if (!auth) throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
@@ -306,7 +346,14 @@ export class RegistryTransport {
       if (!ok) {
         const text = req.method === 'HEAD' ? '' : await readText(res.body);
         if (req.method === 'HEAD') await res.body.dump();
-        throw registryError(req.what, state.domain, res.status, res.headers, text, describeSource(credential));
+        throw registryError(
+          req.what,
+          state.domain,
+          res.status,
+          res.headers,
+          text,
+          describeSource(credential),
+        );
       }
       return { ...res, credential: credentialUse(credential) };
     }
@@ -324,7 +371,15 @@ export class RegistryTransport {
     const detail = ch?.params['error']
       ? `challenge error: ${ch.params['error']}${ch.params['error_description'] ? ` (${ch.params['error_description']})` : ''}`
       : '';
-    const err = registryError(req.what, state.domain, status, headers, text, describeSource(credential), detail);
+    const err = registryError(
+      req.what,
+      state.domain,
+      status,
+      headers,
+      text,
+      describeSource(credential),
+      detail,
+    );
     if (credential.kind === 'anonymous') {
       return new ContrastError(err.message, {
         code: 'AUTH_REQUIRED',
@@ -332,7 +387,10 @@ export class RegistryTransport {
       });
     }
     if (credential.kind === 'registry-token') {
-      return new ContrastError(err.message, { code: 'AUTH_REJECTED', hint: 'the registry token from the auth file was rejected (expired?); log in again' });
+      return new ContrastError(err.message, {
+        code: 'AUTH_REJECTED',
+        hint: 'the registry token from the auth file was rejected (expired?); log in again',
+      });
     }
     return err;
   }

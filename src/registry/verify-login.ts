@@ -20,10 +20,13 @@ export interface LoginVerification {
 }
 
 function rejected(registry: string, username: string, how: string): ContrastError {
-  return new ContrastError(`registry ${registry} rejected the credentials for user "${username}" (${how}); nothing was stored`, {
-    code: 'LOGIN_REJECTED',
-    hint: 'check the user name and the password or access token (for registries with 2FA/SSO, use an access token as the password)',
-  });
+  return new ContrastError(
+    `registry ${registry} rejected the credentials for user "${username}" (${how}); nothing was stored`,
+    {
+      code: 'LOGIN_REJECTED',
+      hint: 'check the user name and the password or access token (for registries with 2FA/SSO, use an access token as the password)',
+    },
+  );
 }
 
 /**
@@ -45,7 +48,11 @@ export async function verifyLogin(
     password: credential.password,
     source: { type: 'login', description: 'the credentials given to contrast login' },
   };
-  const transport = new RegistryTransport({ ...options, retry: { maxRetries: 1, ...options.retry }, credentialResolver: async () => cred });
+  const transport = new RegistryTransport({
+    ...options,
+    retry: { maxRetries: 1, ...options.retry },
+    credentialResolver: async () => cred,
+  });
   try {
     let state;
     try {
@@ -67,22 +74,39 @@ export async function verifyLogin(
     }
     const ch = preferredChallenge(state.challenges);
     if (!ch) {
-      return { registry, method: 'none', detail: `registry ${registry} asks for no credentials; they were not checked` };
+      return {
+        registry,
+        method: 'none',
+        detail: `registry ${registry} asks for no credentials; they were not checked`,
+      };
     }
     if (ch.scheme === 'basic') {
       const header = `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
       registerSecret(header.slice(6));
-      const res = await transport.http.send(new URL('/v2/', state.base), { method: 'GET', authorization: header, authLabel: 'basic', what: `login check for ${registry}` });
-      const text = await readText(res.body);
-      if (res.status >= 200 && res.status < 300) return { registry, method: 'basic', detail: `registry ${registry} accepted the credentials (Basic)` };
-      if (res.status === 401 || res.status === 403) throw rejected(registry, credential.username, `Basic auth on /v2/: HTTP ${res.status}`);
-      throw new ContrastError(`cannot verify the login: registry ${registry} answered HTTP ${res.status} on /v2/: ${text.slice(0, 200)}`, {
-        code: 'LOGIN_UNVERIFIED',
-        hint: 'skip the check with --no-verify if the registry is known to work',
+      const res = await transport.http.send(new URL('/v2/', state.base), {
+        method: 'GET',
+        authorization: header,
+        authLabel: 'basic',
+        what: `login check for ${registry}`,
       });
+      const text = await readText(res.body);
+      if (res.status >= 200 && res.status < 300)
+        return { registry, method: 'basic', detail: `registry ${registry} accepted the credentials (Basic)` };
+      if (res.status === 401 || res.status === 403)
+        throw rejected(registry, credential.username, `Basic auth on /v2/: HTTP ${res.status}`);
+      throw new ContrastError(
+        `cannot verify the login: registry ${registry} answered HTTP ${res.status} on /v2/: ${text.slice(0, 200)}`,
+        {
+          code: 'LOGIN_UNVERIFIED',
+          hint: 'skip the check with --no-verify if the registry is known to work',
+        },
+      );
     }
     const realm = ch.params['realm'];
-    if (!realm) throw new ContrastError(`registry ${registry} sent a Bearer challenge without a realm`, { code: 'AUTH_REALM' });
+    if (!realm)
+      throw new ContrastError(`registry ${registry} sent a Bearer challenge without a realm`, {
+        code: 'AUTH_REALM',
+      });
     const allowHttpRealm = state.base.protocol === 'http:' || transport.isInsecure(state.base.host);
     let getError: ContrastError;
     try {
@@ -98,16 +122,35 @@ export async function verifyLogin(
       return { registry, method: 'token', detail: `token server of ${registry} accepted the credentials` };
     } catch (err) {
       if (!(err instanceof ContrastError)) throw err;
-      if (err.code === 'AUTH_REJECTED') throw rejected(registry, credential.username, err.message.replace(/^token server /, 'token server '));
+      if (err.code === 'AUTH_REJECTED')
+        throw rejected(registry, credential.username, err.message.replace(/^token server /, 'token server '));
       if (err.code !== 'AUTH_FAILED') throw err;
       getError = err;
     }
     // The token GET neither accepted nor rejected Basic: try the OAuth2 password grant.
-    log.debug(`login check for ${registry}: token GET failed (${getError.message}); trying the OAuth2 password grant`);
-    const post = await passwordGrant(transport, realm, ch.params['service'], credential, options.clientId ?? 'contrast', `login check for ${registry}`);
-    if (post.status === 200) return { registry, method: 'oauth2-password', detail: `token server of ${registry} accepted the credentials (OAuth2 password grant)` };
+    log.debug(
+      `login check for ${registry}: token GET failed (${getError.message}); trying the OAuth2 password grant`,
+    );
+    const post = await passwordGrant(
+      transport,
+      realm,
+      ch.params['service'],
+      credential,
+      options.clientId ?? 'contrast',
+      `login check for ${registry}`,
+    );
+    if (post.status === 200)
+      return {
+        registry,
+        method: 'oauth2-password',
+        detail: `token server of ${registry} accepted the credentials (OAuth2 password grant)`,
+      };
     if (post.status === 401 || (post.status === 400 && /invalid_grant/.test(post.message))) {
-      throw rejected(registry, credential.username, `OAuth2 password grant: HTTP ${post.status}${post.message ? `: ${post.message}` : ''}`);
+      throw rejected(
+        registry,
+        credential.username,
+        `OAuth2 password grant: HTTP ${post.status}${post.message ? `: ${post.message}` : ''}`,
+      );
     }
     throw new ContrastError(
       `registry ${registry} does not accept a user name and password: its token server refused the Basic token request ` +
@@ -131,7 +174,12 @@ async function passwordGrant(
   clientId: string,
   what: string,
 ): Promise<{ status: number; message: string }> {
-  const form = new URLSearchParams({ grant_type: 'password', username: credential.username, password: credential.password, client_id: clientId });
+  const form = new URLSearchParams({
+    grant_type: 'password',
+    username: credential.username,
+    password: credential.password,
+    client_id: clientId,
+  });
   if (service) form.set('service', service);
   try {
     const res = await transport.http.send(new URL(realm), {
@@ -145,7 +193,8 @@ async function passwordGrant(
       // Register whatever came back so it can never be logged.
       try {
         const j = JSON.parse(text) as Record<string, unknown>;
-        for (const k of ['access_token', 'token', 'refresh_token']) if (typeof j[k] === 'string') registerSecret(j[k]);
+        for (const k of ['access_token', 'token', 'refresh_token'])
+          if (typeof j[k] === 'string') registerSecret(j[k]);
       } catch {
         // not JSON: treated as a failure below by the caller only through status
       }

@@ -99,13 +99,14 @@ function markPrintingFunctions(root: RuleNode): void {
         if (o.target?.k === 'builtin' && o.target.name === 'print') direct = true;
         if (o.target?.k === 'rule' && o.target.path) paths.push(o.target.path);
       }
-      for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'module' && k !== 'target' && v && typeof v === 'object') visit(v);
+      for (const [k, v] of Object.entries(o))
+        if (k !== 'p' && k !== 'module' && k !== 'target' && v && typeof v === 'object') visit(v);
     };
     for (const r of n.funcs) visit([r.body, r.elses, r.value, r.args]);
     if (direct) n.prints = true;
     callees.set(n, paths);
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const n of funcs) {
       if (n.prints) continue;
@@ -123,23 +124,45 @@ function markPrintingFunctions(root: RuleNode): void {
 
 function checkConflicts(root: RuleNode, m: Module, r: Rule): void {
   const n = nodeAt(root, [...m.pkg, ...r.path], false)!;
-  const kinds = [n.complete.length > 0, n.sets.length > 0, n.objects.length > 0, n.funcs.length > 0].filter(Boolean);
+  const kinds = [n.complete.length > 0, n.sets.length > 0, n.objects.length > 0, n.funcs.length > 0].filter(
+    Boolean,
+  );
   if (kinds.length > 1) {
-    if (n.funcs.length > 0 && n.complete.some((x) => x.isDefault) && n.complete.every((x) => x.isDefault)) return;
+    if (n.funcs.length > 0 && n.complete.some((x) => x.isDefault) && n.complete.every((x) => x.isDefault))
+      return;
     throw new RegoParseError('rule conflicts with the following rule', r.loc);
   }
   if (n.funcs.length > 0) {
     const arity = n.funcs[0]!.args.length;
     if (n.funcs.some((f) => f.args.length !== arity)) {
-      throw new RegoParseError('function has conflicting arities: rule conflicts with the following rule', r.loc);
+      throw new RegoParseError(
+        'function has conflicting arities: rule conflicts with the following rule',
+        r.loc,
+      );
     }
   }
   if (r.kind === 'complete' && r.path.length > 1 && !r.isDefault && r.body && r.body.length === 0) {
     for (const o of n.complete) {
-      if (o !== r && !o.isDefault && o.body && o.body.length === 0 && o.value && r.value && o.value.t === 'scalar' && r.value.t === 'scalar' && o.value.v !== r.value.v) {
+      if (
+        o !== r &&
+        !o.isDefault &&
+        o.body &&
+        o.body.length === 0 &&
+        o.value &&
+        r.value &&
+        o.value.t === 'scalar' &&
+        r.value.t === 'scalar' &&
+        o.value.v !== r.value.v
+      ) {
         throw new RegoParseError('rule conflicts with the following rule', r.loc);
       }
-      if (o !== r && !o.isDefault && o.body?.length === 0 && o.value?.t === 'object' && r.value?.t === 'object') {
+      if (
+        o !== r &&
+        !o.isDefault &&
+        o.body?.length === 0 &&
+        o.value?.t === 'object' &&
+        r.value?.t === 'object'
+      ) {
         throw new RegoParseError('rule conflicts with the following rule', r.loc);
       }
     }
@@ -194,15 +217,19 @@ export class Resolver {
     const s: Scope = { declared: new Set(), seen: new Set(), parent: null };
     const file = r.module.file;
     if (r.kind === 'function') {
-      for (const a of r.args) for (const v of varsOf(a)) {
-        s.declared.add(v);
-        s.seen.add(v);
-      }
+      for (const a of r.args)
+        for (const v of varsOf(a)) {
+          s.declared.add(v);
+          s.seen.add(v);
+        }
     }
     const argVars = new Set(s.declared);
     if (r.body) r.body = scheduleBody(this.body(r.body, s, file), argVars);
     for (const e of r.elses) {
-      e.body = scheduleBody(this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file), argVars);
+      e.body = scheduleBody(
+        this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file),
+        argVars,
+      );
     }
     // head terms see the body's variables
     r.keys = r.keys.map((k) => this.expr(k, s, file));
@@ -229,7 +256,11 @@ export class Resolver {
     for (const n of names) {
       if (n.startsWith('_$')) continue;
       if (s.seen.has(n)) {
-        throw new RegoParseError(`var \`${n}\` used before definition below`, { file, line: p.line, col: p.col });
+        throw new RegoParseError(`var \`${n}\` used before definition below`, {
+          file,
+          line: p.line,
+          col: p.col,
+        });
       }
       s.declared.add(n);
       s.seen.add(n);
@@ -250,7 +281,11 @@ export class Resolver {
           coll,
           key: l.key ? this.expr(l.key, s, file) : null,
           value: this.expr(l.value, s, file),
-          withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })),
+          withs: l.withs.map((w) => ({
+            ...w,
+            target: this.withTarget(w.target, s, file),
+            value: this.expr(w.value, s, file),
+          })),
         };
       }
       case 'every': {
@@ -264,7 +299,11 @@ export class Resolver {
           key: l.key ? this.expr(l.key, inner, file) : null,
           value: this.expr(l.value, inner, file),
           body: this.body(l.body, inner, file),
-          withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })),
+          withs: l.withs.map((w) => ({
+            ...w,
+            target: this.withTarget(w.target, s, file),
+            value: this.expr(w.value, s, file),
+          })),
         };
       }
       case 'expr': {
@@ -274,7 +313,15 @@ export class Resolver {
           this.declare(varsOf(e.l), s, file, e.p);
           e = { ...e, l: this.expr(e.l, s, file), r };
         } else e = this.expr(e, s, file);
-        return { ...l, e, withs: l.withs.map((w) => ({ ...w, target: this.withTarget(w.target, s, file), value: this.expr(w.value, s, file) })) };
+        return {
+          ...l,
+          e,
+          withs: l.withs.map((w) => ({
+            ...w,
+            target: this.withTarget(w.target, s, file),
+            value: this.expr(w.value, s, file),
+          })),
+        };
       }
     }
   }
@@ -304,7 +351,10 @@ export class Resolver {
       case 'set':
         return foldConst({ ...e, items: e.items.map((x) => this.expr(x, s, file)) });
       case 'object':
-        return foldConst({ ...e, entries: e.entries.map(([k, v]) => [this.expr(k, s, file), this.expr(v, s, file)] as [Expr, Expr]) });
+        return foldConst({
+          ...e,
+          entries: e.entries.map(([k, v]) => [this.expr(k, s, file), this.expr(v, s, file)] as [Expr, Expr]),
+        });
       case 'arraycompr':
       case 'setcompr': {
         const inner: Scope = { declared: new Set(), seen: new Set(), parent: s };
@@ -337,7 +387,8 @@ export class Resolver {
 
   private withTarget(e: Expr, s: Scope, file: string): Expr {
     const head = e.t === 'ref' ? e.head : e;
-    if (head.t === 'var' && !this.scope.imports.has(head.name) && !this.scope.ruleNames.has(head.name)) return e;
+    if (head.t === 'var' && !this.scope.imports.has(head.name) && !this.scope.ruleNames.has(head.name))
+      return e;
     return this.expr(e, s, file);
   }
 
@@ -358,10 +409,12 @@ export class Resolver {
 function foldConst(e: Expr): Expr {
   switch (e.t) {
     case 'array':
-      if (e.items.every((x) => x.t === 'scalar')) return { t: 'scalar', v: e.items.map((x) => (x as { v: Value }).v), p: e.p };
+      if (e.items.every((x) => x.t === 'scalar'))
+        return { t: 'scalar', v: e.items.map((x) => (x as { v: Value }).v), p: e.p };
       return e;
     case 'set':
-      if (e.items.every((x) => x.t === 'scalar')) return { t: 'scalar', v: RSet.of(e.items.map((x) => (x as { v: Value }).v)), p: e.p };
+      if (e.items.every((x) => x.t === 'scalar'))
+        return { t: 'scalar', v: RSet.of(e.items.map((x) => (x as { v: Value }).v)), p: e.p };
       return e;
     case 'object':
       if (e.entries.every(([k, v]) => k.t === 'scalar' && v.t === 'scalar')) {
@@ -456,7 +509,9 @@ function classify(e: Expr, c: VarClasses, pos: 'pat' | 'val', bodyVars: Set<stri
       for (const v of allVars(e)) if (bodyVars.has(v)) c.need.add(v);
       return;
     case 'call': {
-      const extra = (e.target?.k === 'builtin' && e.args.length === (builtinArityOf(e.target.name) ?? -1) + 1) || e.name === 'walk';
+      const extra =
+        (e.target?.k === 'builtin' && e.args.length === (builtinArityOf(e.target.name) ?? -1) + 1) ||
+        e.name === 'walk';
       e.args.forEach((a, i) => classify(a, c, extra && i === e.args.length - 1 ? 'pat' : 'val', bodyVars));
       return;
     }
@@ -498,7 +553,8 @@ export function allVars(x: unknown, out = new Set<string>()): Set<string> {
   if (o.t === 'scalar') return out;
   if (o.t === 'var' && o.name) out.add(o.name);
   if (o.t === 'some' && o.vars) o.vars.forEach((v) => out.add(v));
-  for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
+  for (const [k, v] of Object.entries(o))
+    if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
   return out;
 }
 
@@ -618,7 +674,8 @@ function allVarsShallow(l: Literal): Set<string> {
     const o = x as { t?: string; name?: string };
     if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'scalar') return;
     if (o.t === 'var' && o.name) out.add(o.name);
-    for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
+    for (const [k, v] of Object.entries(o))
+      if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
   };
   if (l.t === 'some') l.vars.forEach((v) => out.add(v));
   else walk(l);
@@ -636,5 +693,6 @@ function scheduleNested(x: unknown, bound: Set<string>): void {
   if ((o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'every') && o.body) {
     o.body = scheduleBody(o.body, bound);
   }
-  for (const [k, v] of Object.entries(o)) if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') scheduleNested(v, bound);
+  for (const [k, v] of Object.entries(o))
+    if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') scheduleNested(v, bound);
 }

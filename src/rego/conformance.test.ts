@@ -8,7 +8,11 @@ import { test } from 'node:test';
 import { sharedPath } from '../../test/helpers/shared.js';
 import { runAll } from './conformance.js';
 
-const skips = (JSON.parse(readFileSync(join(import.meta.dirname, 'conformance-skips.json'), 'utf8')) as { skips: Record<string, string> }).skips;
+const skips = (
+  JSON.parse(readFileSync(join(import.meta.dirname, 'conformance-skips.json'), 'utf8')) as {
+    skips: Record<string, string>;
+  }
+).skips;
 
 test('regorus conformance cases', (t) => {
   const dir = sharedPath(t, 'rego-cases');
@@ -23,7 +27,10 @@ test('regorus conformance cases', (t) => {
     `conformance: ${passed}/${counted.length} passed (${(rate * 100).toFixed(1)}%), ` +
       `${results.length - counted.length} marked skip upstream, ${Object.keys(skips).length} listed in conformance-skips.json`,
   );
-  if (fixed.length) t.diagnostic(`listed as skipped but passing now (remove from conformance-skips.json): ${fixed.join(', ')}`);
+  if (fixed.length)
+    t.diagnostic(
+      `listed as skipped but passing now (remove from conformance-skips.json): ${fixed.join(', ')}`,
+    );
   assert.deepEqual(
     unexpected.map((r) => `${r.id}: ${r.detail.slice(0, 300)}`),
     [],

@@ -53,7 +53,11 @@ function processValue(v: Value): Value | undefined {
       if (Array.isArray(o)) {
         const out = new RObject();
         for (const e of o) {
-          if (e instanceof RObject) out.set(processValue(e.getStr('key') ?? null) as Value, processValue(e.getStr('value') ?? null) as Value);
+          if (e instanceof RObject)
+            out.set(
+              processValue(e.getStr('key') ?? null) as Value,
+              processValue(e.getStr('value') ?? null) as Value,
+            );
         }
         return out;
       }
@@ -109,11 +113,17 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (c.error !== undefined) {
-      return msg.includes(c.error) ? { ok: true, detail: '' } : { ok: false, detail: `error mismatch: got ${msg} want ${c.error}` };
+      return msg.includes(c.error)
+        ? { ok: true, detail: '' }
+        : { ok: false, detail: `error mismatch: got ${msg} want ${c.error}` };
     }
     return { ok: false, detail: `unexpected error: ${msg}` };
   }
-  if (c.error !== undefined) return { ok: false, detail: `expected error ${c.error}, got ${results.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ')}` };
+  if (c.error !== undefined)
+    return {
+      ok: false,
+      detail: `expected error ${c.error}, got ${results.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ')}`,
+    };
   let expected: (Value | undefined)[];
   if (c.no_result) expected = [];
   else {
@@ -121,16 +131,19 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
     const m = many(want);
     expected = (m ?? [want]).map(processValue);
   }
-  const show = (xs: (Value | undefined)[]): string => xs.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ');
+  const show = (xs: (Value | undefined)[]): string =>
+    xs.map((r) => (r === undefined ? 'undefined' : stringifyValue(r))).join(' | ');
   const same = (a: Value | undefined, b: Value | undefined): boolean =>
     a === undefined || b === undefined ? a === b : compare(a, b) === 0;
   if (expected.length !== results.length) {
     // the regorus harness keeps only the last result of a query
-    if (expected.length === 1 && results.length > 1 && same(results[results.length - 1], expected[0])) return { ok: true, detail: '' };
+    if (expected.length === 1 && results.length > 1 && same(results[results.length - 1], expected[0]))
+      return { ok: true, detail: '' };
     return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
   }
   for (let i = 0; i < expected.length; i++) {
-    if (!same(results[i], expected[i])) return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
+    if (!same(results[i], expected[i]))
+      return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
   }
   return { ok: true, detail: '' };
 }
@@ -142,7 +155,11 @@ export function runAll(dir: string, filter?: string): CaseOutcome[] {
     if (filter && !rel.includes(filter)) continue;
     // serde_yaml is more lenient about flow-sequence indentation than the yaml package: keep the
     // document even when it reports indentation errors
-    const parsed = YAML.parseDocument(readFileSync(file, 'utf8'), { intAsBigInt: true, strict: false, uniqueKeys: false });
+    const parsed = YAML.parseDocument(readFileSync(file, 'utf8'), {
+      intAsBigInt: true,
+      strict: false,
+      uniqueKeys: false,
+    });
     const doc = plain(parsed.toJS({ maxAliasCount: -1, mapAsMap: true })) as { cases?: RawCase[] };
     for (const c of doc.cases ?? []) {
       const id = `${rel}#${c.note}`;
@@ -162,7 +179,12 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/sr
   const dir = process.argv[2] ?? join(import.meta.dirname, '../../../shared/rego-cases');
   const res = runAll(dir, process.argv[3]);
   const failed = res.filter((r) => !r.ok);
-  for (const f of failed) console.log(`FAIL${f.upstreamSkip ? ' (upstream skip)' : ''} ${f.id}\n    ${f.detail.slice(0, Number(process.env['DETAIL'] ?? 400))}`);
+  for (const f of failed)
+    console.log(
+      `FAIL${f.upstreamSkip ? ' (upstream skip)' : ''} ${f.id}\n    ${f.detail.slice(0, Number(process.env['DETAIL'] ?? 400))}`,
+    );
   const counted = res.filter((r) => !r.upstreamSkip);
-  console.log(`${counted.filter((r) => r.ok).length}/${counted.length} passed (excluding ${res.length - counted.length} upstream-skipped); ${res.length - failed.length}/${res.length} overall`);
+  console.log(
+    `${counted.filter((r) => r.ok).length}/${counted.length} passed (excluding ${res.length - counted.length} upstream-skipped); ${res.length - failed.length}/${res.length} overall`,
+  );
 }

@@ -4,7 +4,11 @@ import { test } from 'node:test';
 import { ContrastError } from '../internal/errors.js';
 import { Engine, jsonStringify, RegoEvalError, RegoParseError } from './index.js';
 
-function run(src: string, rule = 'data.test', opts: { input?: unknown; data?: unknown; strict?: boolean; v1?: boolean } = {}): unknown {
+function run(
+  src: string,
+  rule = 'data.test',
+  opts: { input?: unknown; data?: unknown; strict?: boolean; v1?: boolean } = {},
+): unknown {
   const e = new Engine({ strictBuiltinErrors: opts.strict ?? false, regoV1: opts.v1 ?? false });
   e.addPolicy('test.rego', src);
   if (opts.data !== undefined) e.setData(opts.data);
@@ -55,12 +59,18 @@ a := [f(1), f(100), g(1), g(2), g(9)]
   const conflict = 'package test\nh(x) := x + 1\nh(x) := x + 2\nb := h(1)';
   // non-strict (the agent's mode): a call with conflicting outputs is undefined, as in regorus
   assert.equal(run(conflict, 'data.test.b'), undefined);
-  assert.throws(() => run(conflict, 'data.test.b', { strict: true }), (err: unknown) => {
-    assert.ok(err instanceof RegoEvalError);
-    assert.match((err as Error).message, /functions must not produce multiple outputs/);
-    return true;
-  });
-  assert.throws(() => run('package test\np := 1\np := 2 if true', 'data.test.p'), /should not produce multiple outputs/);
+  assert.throws(
+    () => run(conflict, 'data.test.b', { strict: true }),
+    (err: unknown) => {
+      assert.ok(err instanceof RegoEvalError);
+      assert.match((err as Error).message, /functions must not produce multiple outputs/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => run('package test\np := 1\np := 2 if true', 'data.test.p'),
+    /should not produce multiple outputs/,
+  );
 });
 
 test('unification, destructuring and assignment', () => {
@@ -78,7 +88,12 @@ x := y if { y = z + 1; z = 5 }
 });
 
 test('iteration via refs with variables, some, some-in, every and not', () => {
-  const input = { containers: [{ name: 'a', ports: [80] }, { name: 'b', ports: [443, 8080] }] };
+  const input = {
+    containers: [
+      { name: 'a', ports: [80] },
+      { name: 'b', ports: [443, 8080] },
+    ],
+  };
   const src = `package test
 import future.keywords
 names[n] { n := input.containers[_].name }
@@ -111,14 +126,29 @@ u := s | {9}
 i := s & {1, 9}
 d := s - {1}
 `;
-  assert.deepEqual(run(src), { s: [1, 2, 3], a: [2, 4, 6], o: { a: 1, b: 2 }, u: [1, 2, 3, 9], i: [1], d: [2, 3] });
+  assert.deepEqual(run(src), {
+    s: [1, 2, 3],
+    a: [2, 4, 6],
+    o: { a: 1, b: 2 },
+    u: [1, 2, 3, 9],
+    i: [1],
+    d: [2, 3],
+  });
 });
 
 test('arbitrary-size integers and decimals', () => {
   const e = new Engine();
-  e.addPolicy('t.rego', 'package test\nbig := 1000000000000000000000 + 1\ndiv := 21 / 5\nf := 0.1 + 0.2\nhalf := 7 / 2');
+  e.addPolicy(
+    't.rego',
+    'package test\nbig := 1000000000000000000000 + 1\ndiv := 21 / 5\nf := 0.1 + 0.2\nhalf := 7 / 2',
+  );
   const r = e.evalQuery('x := data.test');
-  assert.deepEqual(r[0]?.bindings['x'], { big: 1000000000000000000001n, div: 4.2, f: 0.30000000000000004, half: 3.5 });
+  assert.deepEqual(r[0]?.bindings['x'], {
+    big: 1000000000000000000001n,
+    div: 4.2,
+    f: 0.30000000000000004,
+    half: 3.5,
+  });
 });
 
 test('with replaces input, data and functions', () => {
@@ -152,11 +182,14 @@ test('print output is collected', () => {
 test('strict vs non-strict builtin errors', () => {
   const src = 'package test\nx := to_number("abc")\ny := 1';
   assert.deepEqual(run(src, 'data.test', { strict: false }), { y: 1 });
-  assert.throws(() => run(src, 'data.test', { strict: true }), (err: unknown) => {
-    assert.ok(err instanceof RegoEvalError && err instanceof ContrastError);
-    assert.match((err as Error).message, /^test\.rego:2:6: .*could not parse string as number/);
-    return true;
-  });
+  assert.throws(
+    () => run(src, 'data.test', { strict: true }),
+    (err: unknown) => {
+      assert.ok(err instanceof RegoEvalError && err instanceof ContrastError);
+      assert.match((err as Error).message, /^test\.rego:2:6: .*could not parse string as number/);
+      return true;
+    },
+  );
 });
 
 test('parse errors carry file:line:col', () => {
@@ -165,7 +198,10 @@ test('parse errors carry file:line:col', () => {
     () => e.addPolicy('bad.rego', 'package test\n\np := [1, 2\n'),
     (err: unknown) => err instanceof RegoParseError && /^bad\.rego:4:1: /.test((err as Error).message),
   );
-  assert.throws(() => new Engine({ regoV1: true }).addPolicy('v1.rego', 'package test\np { true }'), /`if` keyword is required/);
+  assert.throws(
+    () => new Engine({ regoV1: true }).addPolicy('v1.rego', 'package test\np { true }'),
+    /`if` keyword is required/,
+  );
 });
 
 test('regex builtins use RE2 semantics', () => {
@@ -272,7 +308,10 @@ test('raw strings, escapes and locations after multi-line raw strings', () => {
     () => new Engine().addPolicy('r.rego', src),
     (err: unknown) => err instanceof RegoParseError && /^r\.rego:6:1: /.test((err as Error).message),
   );
-  assert.deepEqual(run('package test\nr := `a\\d+`\ns := "tab\\there \\u00e9"'), { r: 'a\\d+', s: 'tab\there é' });
+  assert.deepEqual(run('package test\nr := `a\\d+`\ns := "tab\\there \\u00e9"'), {
+    r: 'a\\d+',
+    s: 'tab\there é',
+  });
 });
 
 test('function results are memoized per evaluation, except for functions that print', () => {
@@ -293,7 +332,9 @@ r := [outer(1), outer(1), quiet(1), quiet(1)]
 test('queries and rule paths may use with and brackets', () => {
   const e = new Engine();
   e.addPolicy('t.rego', 'package test\nallow if input.user == "admin"\nby_name["a-b"] := 1');
-  assert.deepEqual(e.evalQuery('data.test.allow with input as {"user": "admin"}'), [{ bindings: {}, expressions: [true] }]);
+  assert.deepEqual(e.evalQuery('data.test.allow with input as {"user": "admin"}'), [
+    { bindings: {}, expressions: [true] },
+  ]);
   assert.equal(e.evalRule('data.test.by_name["a-b"]'), 1);
   assert.equal(e.evalRule('data.test.allow'), undefined);
 });
@@ -355,5 +396,8 @@ same if start == finish
   e.addPolicy('t.rego', src);
   const began = Date.now();
   assert.equal(e.evalRule('data.test.same'), true);
-  assert.ok(Date.now() - began >= 2, 'the evaluation must span several milliseconds for this test to mean anything');
+  assert.ok(
+    Date.now() - began >= 2,
+    'the evaluation must span several milliseconds for this test to mean anything',
+  );
 });

@@ -7,16 +7,7 @@ import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from 
 import type { RuleNode } from './compile.js';
 import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
 import { arith, setOp } from './numbers.js';
-import {
-  compare,
-  displayValue,
-  equal,
-  RObject,
-  RSet,
-  stringifyValue,
-  toJSON,
-  type Value,
-} from './value.js';
+import { compare, displayValue, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
 
 /**
  * Variable bindings of a rule body. An unbound variable maps to undefined (or is absent): unbinding
@@ -131,7 +122,9 @@ export class Evaluator {
     }
     // (anonymous closures on purpose: tsx's keepNames wraps named ones in a costly __name call)
     if (lit.t !== 'some' && lit.withs.length > 0) {
-      return this.withMods(lit.withs, env, ctx, (c2) => this.evalLiteral(lit, env, c2, () => this.evalBody(lits, i + 1, env, ctx, k)));
+      return this.withMods(lit.withs, env, ctx, (c2) =>
+        this.evalLiteral(lit, env, c2, () => this.evalBody(lits, i + 1, env, ctx, k)),
+      );
     }
     return this.evalLiteral(lit, env, ctx, () => this.evalBody(lits, i + 1, env, ctx, k));
   }
@@ -163,7 +156,8 @@ export class Evaluator {
         );
         const mismatch = this.lenMismatch;
         this.lenMismatch = saved;
-        if (solutions === 0 && mismatch) throw evalErr('mismatch in number of array elements', lit, this.file);
+        if (solutions === 0 && mismatch)
+          throw evalErr('mismatch in number of array elements', lit, this.file);
         return r;
       }
       case 'every':
@@ -200,7 +194,15 @@ export class Evaluator {
     return r;
   }
 
-  private iterateIn(key: Expr | null, value: Expr, coll: Value, env: Env, ctx: Ctx, k: K, at: { p: Expr['p'] }): boolean {
+  private iterateIn(
+    key: Expr | null,
+    value: Expr,
+    coll: Value,
+    env: Env,
+    ctx: Ctx,
+    k: K,
+    at: { p: Expr['p'] },
+  ): boolean {
     if (Array.isArray(coll)) {
       for (let i = 0; i < coll.length; i++) {
         const r = key
@@ -242,11 +244,13 @@ export class Evaluator {
     this.evalExpr(lit.coll, env, ctx, (coll) => {
       any = true;
       if (Array.isArray(coll)) {
-        for (let i = 0; i < coll.length; i++) if (!this.everyElem(lit, i, coll[i]!, env, ctx)) return !(ok = false);
+        for (let i = 0; i < coll.length; i++)
+          if (!this.everyElem(lit, i, coll[i]!, env, ctx)) return !(ok = false);
       } else if (coll instanceof RSet) {
         for (const v of coll.sortedValues()) if (!this.everyElem(lit, v, v, env, ctx)) return !(ok = false);
       } else if (coll instanceof RObject) {
-        for (const [kk, v] of coll.sortedEntries()) if (!this.everyElem(lit, kk, v, env, ctx)) return !(ok = false);
+        for (const [kk, v] of coll.sortedEntries())
+          if (!this.everyElem(lit, kk, v, env, ctx)) return !(ok = false);
       } else {
         ok = false;
       }
@@ -262,10 +266,14 @@ export class Evaluator {
     this.shadowing([lit.key, lit.value], env, () => {
       if (lit.key) {
         return this.match(lit.key, kv, env, ctx, () =>
-          this.match(lit.value, v, env, ctx, () => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true))),
+          this.match(lit.value, v, env, ctx, () =>
+            this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true)),
+          ),
         );
       }
-      return this.match(lit.value, v, env, ctx, () => this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true)));
+      return this.match(lit.value, v, env, ctx, () =>
+        this.evalBody(lit.body, 0, env, ctx, () => ((sat = true), true)),
+      );
     });
     return sat;
   }
@@ -282,7 +290,9 @@ export class Evaluator {
       case 'in':
         if (e.key === null && e.value.t === 'var' && env.get(e.value.name) === undefined) {
           // unbound membership acts like `some x in coll` (regorus allows it in queries)
-          return this.evalExpr(e.coll, env, ctx, (coll) => this.iterateIn(null, e.value, coll, env, ctx, k, e));
+          return this.evalExpr(e.coll, env, ctx, (coll) =>
+            this.iterateIn(null, e.value, coll, env, ctx, k, e),
+          );
         }
         break;
       default:
@@ -305,13 +315,21 @@ export class Evaluator {
       const rk = r.entries.map(([ke]) => this.evalOne(ke, env, ctx));
       if (lk.some((x) => x === undefined) || rk.some((x) => x === undefined)) return false;
       if (lk.length !== rk.length) {
-        throw evalErr(`object field count mismatch in assignment: left has ${lk.length} fields, right has ${rk.length} fields`, at, this.file);
+        throw evalErr(
+          `object field count mismatch in assignment: left has ${lk.length} fields, right has ${rk.length} fields`,
+          at,
+          this.file,
+        );
       }
       const pairs: [Expr, Expr][] = [];
       for (let j = 0; j < rk.length; j++) {
         const li = lk.findIndex((x) => equal(x as Value, rk[j] as Value));
         if (li < 0) {
-          throw evalErr(`key ${stringifyValue(rk[j] as Value)} not found in left-hand side object during destructuring`, at, this.file);
+          throw evalErr(
+            `key ${stringifyValue(rk[j] as Value)} not found in left-hand side object during destructuring`,
+            at,
+            this.file,
+          );
         }
         pairs.push([l.entries[li]![1], r.entries[j]![1]]);
       }
@@ -332,12 +350,30 @@ export class Evaluator {
     if (this.isPattern(r, env)) {
       return this.evalExpr(l, env, ctx, (lv) => this.match(r, lv, env, ctx, k, at));
     }
-    return this.evalExpr(l, env, ctx, (lv) => this.evalExpr(r, env, ctx, (rv) => (equal(lv, rv) ? k() : false)));
+    return this.evalExpr(l, env, ctx, (lv) =>
+      this.evalExpr(r, env, ctx, (rv) => (equal(lv, rv) ? k() : false)),
+    );
   }
 
-  private unifyPairs(pairs: [Expr, Expr][], j: number, env: Env, ctx: Ctx, k: K, at: Expr, isAssign: boolean): boolean {
+  private unifyPairs(
+    pairs: [Expr, Expr][],
+    j: number,
+    env: Env,
+    ctx: Ctx,
+    k: K,
+    at: Expr,
+    isAssign: boolean,
+  ): boolean {
     if (j === pairs.length) return k();
-    return this.unify(pairs[j]![0], pairs[j]![1], env, ctx, () => this.unifyPairs(pairs, j + 1, env, ctx, k, at, isAssign), at, isAssign);
+    return this.unify(
+      pairs[j]![0],
+      pairs[j]![1],
+      env,
+      ctx,
+      () => this.unifyPairs(pairs, j + 1, env, ctx, k, at, isAssign),
+      at,
+      isAssign,
+    );
   }
 
   /** does the term contain an unbound local variable outside of refs/calls (a binding position)? */
@@ -404,7 +440,11 @@ export class Evaluator {
           if (at && at.t === 'unify' && keys.length === v.size) {
             const ek = keys.map(stringifyValue).sort();
             const gk = v.sortedKeys().map(stringifyValue);
-            throw evalErr(`object literal keys mismatch. Expected keys [${ek.join(', ')}] got [${gk.join(', ')}].`, at, this.file);
+            throw evalErr(
+              `object literal keys mismatch. Expected keys [${ek.join(', ')}] got [${gk.join(', ')}].`,
+              at,
+              this.file,
+            );
           }
           return false;
         }
@@ -419,14 +459,45 @@ export class Evaluator {
     return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
   }
 
-  private matchEntries(entries: [Expr, Expr][], keys: Value[], v: RObject, i: number, env: Env, ctx: Ctx, k: K, at: Expr | undefined): boolean {
+  private matchEntries(
+    entries: [Expr, Expr][],
+    keys: Value[],
+    v: RObject,
+    i: number,
+    env: Env,
+    ctx: Ctx,
+    k: K,
+    at: Expr | undefined,
+  ): boolean {
     if (i === keys.length) return k();
-    return this.match(entries[i]![1], v.get(keys[i]!)!, env, ctx, () => this.matchEntries(entries, keys, v, i + 1, env, ctx, k, at), at);
+    return this.match(
+      entries[i]![1],
+      v.get(keys[i]!)!,
+      env,
+      ctx,
+      () => this.matchEntries(entries, keys, v, i + 1, env, ctx, k, at),
+      at,
+    );
   }
 
-  private matchItems(items: Expr[], v: Value[], i: number, env: Env, ctx: Ctx, k: K, at: Expr | undefined): boolean {
+  private matchItems(
+    items: Expr[],
+    v: Value[],
+    i: number,
+    env: Env,
+    ctx: Ctx,
+    k: K,
+    at: Expr | undefined,
+  ): boolean {
     if (i === items.length) return k();
-    return this.match(items[i]!, v[i]!, env, ctx, () => this.matchItems(items, v, i + 1, env, ctx, k, at), at);
+    return this.match(
+      items[i]!,
+      v[i]!,
+      env,
+      ctx,
+      () => this.matchItems(items, v, i + 1, env, ctx, k, at),
+      at,
+    );
   }
 
   // ------------------------------------------------------------------ expressions
@@ -527,7 +598,8 @@ export class Evaluator {
             return this.evalExpr(e.key, env, ctx, (kv) =>
               this.evalExpr(e.value, env, ctx, (vv) => {
                 let found = false;
-                if (Array.isArray(coll)) found = typeof kv === 'number' && coll[kv] !== undefined && equal(coll[kv]!, vv);
+                if (Array.isArray(coll))
+                  found = typeof kv === 'number' && coll[kv] !== undefined && equal(coll[kv]!, vv);
                 else if (coll instanceof RObject) {
                   const x = coll.get(kv);
                   found = x !== undefined && equal(x, vv);
@@ -541,10 +613,11 @@ export class Evaluator {
             if (Array.isArray(coll)) found = coll.some((x) => equal(x, vv));
             else if (coll instanceof RSet) found = coll.has(vv);
             else if (coll instanceof RObject) {
-              for (const [, x] of coll.m.values()) if (equal(x, vv)) {
-                found = true;
-                break;
-              }
+              for (const [, x] of coll.m.values())
+                if (equal(x, vv)) {
+                  found = true;
+                  break;
+                }
             }
             return k(found);
           });
@@ -559,7 +632,14 @@ export class Evaluator {
    * Each combination of the items' values, as a fresh array (`acc` is one when i is 0). Constants and
    * bound variables are read directly; only other items go through continuations.
    */
-  private evalList(items: Expr[], i: number, acc: Value[], env: Env, ctx: Ctx, k: (vals: Value[]) => boolean): boolean {
+  private evalList(
+    items: Expr[],
+    i: number,
+    acc: Value[],
+    env: Env,
+    ctx: Ctx,
+    k: (vals: Value[]) => boolean,
+  ): boolean {
     const start = i;
     for (; i < items.length; i++) {
       const it = items[i]!;
@@ -639,7 +719,8 @@ export class Evaluator {
       const hv = env.get(e.head.name);
       return hv === undefined ? false : this.walk(hv, e.path, 0, env, ctx, k);
     }
-    if (e.head.t === 'input') return ctx.input === undefined ? false : this.walk(ctx.input, e.path, 0, env, ctx, k);
+    if (e.head.t === 'input')
+      return ctx.input === undefined ? false : this.walk(ctx.input, e.path, 0, env, ctx, k);
     return this.evalExpr(e.head, env, ctx, (hv) => this.walk(hv, e.path, 0, env, ctx, k));
   }
 
@@ -657,11 +738,14 @@ export class Evaluator {
         const name = pe.name;
         const rest = i + 1;
         if (Array.isArray(cur)) {
-          for (let j = 0; j < cur.length; j++) if (this.bindWalk(name, j, cur[j]!, path, rest, env, ctx, k)) return true;
+          for (let j = 0; j < cur.length; j++)
+            if (this.bindWalk(name, j, cur[j]!, path, rest, env, ctx, k)) return true;
         } else if (cur instanceof RObject) {
-          for (const [kk, vv] of cur.sortedEntries()) if (this.bindWalk(name, kk, vv, path, rest, env, ctx, k)) return true;
+          for (const [kk, vv] of cur.sortedEntries())
+            if (this.bindWalk(name, kk, vv, path, rest, env, ctx, k)) return true;
         } else if (cur instanceof RSet) {
-          for (const vv of cur.sortedValues()) if (this.bindWalk(name, vv, vv, path, rest, env, ctx, k)) return true;
+          for (const vv of cur.sortedValues())
+            if (this.bindWalk(name, vv, vv, path, rest, env, ctx, k)) return true;
         }
         return false;
       }
@@ -691,7 +775,16 @@ export class Evaluator {
     return k(cur);
   }
 
-  private bindWalk(name: string, key: Value, val: Value, path: Expr[], rest: number, env: Env, ctx: Ctx, k: KV): boolean {
+  private bindWalk(
+    name: string,
+    key: Value,
+    val: Value,
+    path: Expr[],
+    rest: number,
+    env: Env,
+    ctx: Ctx,
+    k: KV,
+  ): boolean {
     env.set(name, key);
     const r = this.walk(val, path, rest, env, ctx, k);
     env.set(name, undefined);
@@ -703,7 +796,13 @@ export class Evaluator {
       const ov = ctx.overrides.get(node.path.join('\u0000'));
       if (ov !== undefined) return this.walk(ov, path, i, env, ctx, k);
     }
-    if (i === path.length || !node.hasRules || node.complete.length || node.sets.length || node.objects.length) {
+    if (
+      i === path.length ||
+      !node.hasRules ||
+      node.complete.length ||
+      node.sets.length ||
+      node.objects.length
+    ) {
       const v = this.nodeValue(node, ctx);
       if (v === undefined) return false;
       return this.walk(v, path, i, env, ctx, k);
@@ -948,7 +1047,16 @@ export class Evaluator {
     }
   }
 
-  private evalDefStep(r: Rule, value: Expr | null, body: Literal[], env: Env, ctx: Ctx, firstOnly: boolean, what: string, st: DefResult): void {
+  private evalDefStep(
+    r: Rule,
+    value: Expr | null,
+    body: Literal[],
+    env: Env,
+    ctx: Ctx,
+    firstOnly: boolean,
+    what: string,
+    st: DefResult,
+  ): void {
     this.runBody(r, body, env, ctx, () =>
       value === null
         ? this.defValue(r, true, firstOnly, what, st)
@@ -1036,7 +1144,8 @@ export class Evaluator {
       return this.callFunctionDefs(node, args, ctx);
     } catch (err) {
       // like regorus in non-strict mode: conflicting outputs make the call undefined
-      if (err instanceof RegoEvalError && err.message.includes('functions must not produce multiple outputs')) return undefined;
+      if (err instanceof RegoEvalError && err.message.includes('functions must not produce multiple outputs'))
+        return undefined;
       throw err;
     }
   }
@@ -1062,19 +1171,29 @@ export class Evaluator {
       if (v === undefined) continue;
       if (result !== undefined && !equal(result, v)) {
         throw new RegoEvalError(
-          args.length ? 'functions must not produce multiple outputs for same inputs' : 'rules should not produce multiple outputs',
+          args.length
+            ? 'functions must not produce multiple outputs for same inputs'
+            : 'rules should not produce multiple outputs',
           r.loc,
         );
       }
       result = v;
     }
     for (const r of node.complete) if (r.isDefault) def = r;
-    if (result === undefined && def) result = this.withRule(def, () => this.evalOne(def.value!, new Map(), ctx));
+    if (result === undefined && def)
+      result = this.withRule(def, () => this.evalOne(def.value!, new Map(), ctx));
     return result;
   }
 
   /** binds a definition's parameters to the arguments, then evaluates it; st.v collects its value */
-  private bindFnArgs(r: Rule, args: Value[], i: number, env: Env, ctx: Ctx, st: { v: Value | undefined }): boolean {
+  private bindFnArgs(
+    r: Rule,
+    args: Value[],
+    i: number,
+    env: Env,
+    ctx: Ctx,
+    st: { v: Value | undefined },
+  ): boolean {
     for (; i < args.length; i++) {
       const pat = r.args[i]!;
       if (pat.t === 'var') {
@@ -1100,11 +1219,13 @@ export class Evaluator {
   // ------------------------------------------------------------------ calls
   private evalCall(e: Extract<Expr, { t: 'call' }>, env: Env, ctx: Ctx, k: KV, statement = false): boolean {
     let site = callSites.get(e);
-    if (site === undefined || (site.node !== null && site.root !== this.shared.root)) site = this.resolveCall(e);
+    if (site === undefined || (site.node !== null && site.root !== this.shared.root))
+      site = this.resolveCall(e);
     if (site.print) return this.evalPrint(e, env, ctx, k);
     let mocked: Expr | Value | undefined;
     if (ctx.mocks) mocked = ctx.mocks.get(site.mockKey);
-    if (mocked === undefined && site.missing !== null) throw evalErr(`could not find function ${site.missing}`, e, this.file);
+    if (mocked === undefined && site.missing !== null)
+      throw evalErr(`could not find function ${site.missing}`, e, this.file);
     // `with f as g` (a function) or `with f as value` takes the call's own arity
     const arity = mocked !== undefined ? e.args.length : site.arity;
     const nargs = e.args.length;
@@ -1145,9 +1266,27 @@ export class Evaluator {
       const mockKey = 'data.' + target.path.join('.');
       if (!node || !node.funcs.length) {
         // calling a non-function rule or a missing function (unless mocked by `with`)
-        site = { root, node: null, fn: null, arity: -1, mockKey, print: false, walk: false, missing: target.path.join('.') };
+        site = {
+          root,
+          node: null,
+          fn: null,
+          arity: -1,
+          mockKey,
+          print: false,
+          walk: false,
+          missing: target.path.join('.'),
+        };
       } else {
-        site = { root, node, fn: null, arity: node.funcs[0]!.args.length, mockKey, print: false, walk: false, missing: null };
+        site = {
+          root,
+          node,
+          fn: null,
+          arity: node.funcs[0]!.args.length,
+          mockKey,
+          print: false,
+          walk: false,
+          missing: null,
+        };
       }
     } else {
       const b = lookupBuiltin(target.name);
@@ -1166,7 +1305,13 @@ export class Evaluator {
     return site;
   }
 
-  private invoke(e: Extract<Expr, { t: 'call' }>, site: CallSite, mocked: Expr | Value | undefined, args: Value[], ctx: Ctx): Value | undefined {
+  private invoke(
+    e: Extract<Expr, { t: 'call' }>,
+    site: CallSite,
+    mocked: Expr | Value | undefined,
+    args: Value[],
+    ctx: Ctx,
+  ): Value | undefined {
     if (mocked !== undefined) return this.invokeMock(mocked, args, ctx, e);
     if (site.node) return this.callFunction(site.node, args, ctx);
     if (site.fn === null) return undefined;
@@ -1264,8 +1409,17 @@ export class Evaluator {
     if (e.t === 'var' && env.get(e.name) === undefined) return e;
     if (e.t === 'ref' && e.head.t === 'data') {
       let node: RuleNode | undefined = this.shared.root;
-      for (const p of e.path) node = p.t === 'scalar' && typeof p.v === 'string' ? node?.children.get(p.v) : undefined;
-      if (node && node.funcs.length) return { t: 'call', name: exprName(e)!, fn: e, args: [], p: e.p, target: { k: 'rule', path: e.path.map((p) => String((p as { v: Value }).v)) } };
+      for (const p of e.path)
+        node = p.t === 'scalar' && typeof p.v === 'string' ? node?.children.get(p.v) : undefined;
+      if (node && node.funcs.length)
+        return {
+          t: 'call',
+          name: exprName(e)!,
+          fn: e,
+          args: [],
+          p: e.p,
+          target: { k: 'rule', path: e.path.map((p) => String((p as { v: Value }).v)) },
+        };
     }
     if (e.t === 'ref' && e.head.t === 'var' && env.get(e.head.name) === undefined) return e;
     const v = this.evalOne(e, env, ctx);
@@ -1281,7 +1435,14 @@ function shapeOf(e: Expr): 'array' | 'object' | null {
 }
 
 function isExprObj(m: Expr | Value): m is Expr {
-  return typeof m === 'object' && m !== null && !Array.isArray(m) && !(m instanceof RObject) && !(m instanceof RSet) && 't' in m;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    !Array.isArray(m) &&
+    !(m instanceof RObject) &&
+    !(m instanceof RSet) &&
+    't' in m
+  );
 }
 
 function exprName(e: Expr): string | null {

@@ -1,6 +1,13 @@
 // Public API of the Rego engine: load policies and data, set input, evaluate rules and queries.
 import type { Literal, Module } from './ast.js';
-import { buildTree, moduleScope, Resolver, scheduleBody, setBuiltinArityLookup, type RuleNode } from './compile.js';
+import {
+  buildTree,
+  moduleScope,
+  Resolver,
+  scheduleBody,
+  setBuiltinArityLookup,
+  type RuleNode,
+} from './compile.js';
 import { builtinArity } from './builtins/index.js';
 import { RegoEvalError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
@@ -164,7 +171,10 @@ export class Engine {
     const parsed = new Parser('<query>', query, { regoV1: true }).parseQuery();
     const qmod: Module = { file: '<query>', src: query, pkg: [], imports: [], rules: [], v1: true };
     const resolver = new Resolver(moduleScope(qmod, new Set()));
-    const lits = scheduleBody(resolver.body(parsed, { declared: new Set(), seen: new Set(), parent: null }, '<query>'), new Set());
+    const lits = scheduleBody(
+      resolver.body(parsed, { declared: new Set(), seen: new Set(), parent: null }, '<query>'),
+      new Set(),
+    );
     if (this.queries.size > 200) this.queries.clear();
     this.queries.set(query, lits);
     return lits;

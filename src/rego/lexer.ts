@@ -19,7 +19,29 @@ export interface Token {
 }
 
 const OPS2 = new Set([':=', '==', '!=', '<=', '>=']);
-const OPS1 = new Set(['{', '}', '[', ']', '(', ')', '.', ',', ';', ':', '=', '<', '>', '+', '-', '*', '/', '%', '&', '|', '!']);
+const OPS1 = new Set([
+  '{',
+  '}',
+  '[',
+  ']',
+  '(',
+  ')',
+  '.',
+  ',',
+  ';',
+  ':',
+  '=',
+  '<',
+  '>',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '&',
+  '|',
+  '!',
+]);
 
 export function tokenize(src: string, file: string): Token[] {
   const toks: Token[] = [];

@@ -73,8 +73,10 @@ export function numOp(op: string, a: number | bigint, b: number | bigint): numbe
 
 export function setOp(op: string, a: Value, b: Value): Value {
   const name = op === '|' ? 'or' : 'and';
-  if (!(a instanceof RSet)) throw new BuiltinError(`\`${name}\` expects set argument. Got \`${stringifyValue(a)}\` instead`);
-  if (!(b instanceof RSet)) throw new BuiltinError(`\`${name}\` expects set argument. Got \`${stringifyValue(b)}\` instead`);
+  if (!(a instanceof RSet))
+    throw new BuiltinError(`\`${name}\` expects set argument. Got \`${stringifyValue(a)}\` instead`);
+  if (!(b instanceof RSet))
+    throw new BuiltinError(`\`${name}\` expects set argument. Got \`${stringifyValue(b)}\` instead`);
   const out = new RSet();
   if (op === '|') {
     for (const [k, v] of a.m) out.m.set(k, v);

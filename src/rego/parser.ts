@@ -6,7 +6,18 @@ import { RegoParseError } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 import { normInt, type Value } from './value.js';
 
-const RESERVED = new Set(['some', 'not', 'with', 'as', 'default', 'else', 'package', 'import', 'every', 'in']);
+const RESERVED = new Set([
+  'some',
+  'not',
+  'with',
+  'as',
+  'default',
+  'else',
+  'package',
+  'import',
+  'every',
+  'in',
+]);
 const COMPARE = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 let wildcardCounter = 0;
@@ -235,7 +246,8 @@ export class Parser {
 
     if (!isDefault && body === null && value === null && containsKey === null) {
       if (args) this.fail('rule must have a body or assignment', nameTok);
-      if (this.v1 && refTerms.length === 1) this.fail('`contains` keyword is required for partial set rules', nameTok);
+      if (this.v1 && refTerms.length === 1)
+        this.fail('`contains` keyword is required for partial set rules', nameTok);
       if (this.v1 || refTerms.length === 0) this.fail('rule must have a body or assignment', nameTok);
     }
     if (!isDefault && body === null && value === null && containsKey === null) {
@@ -313,7 +325,11 @@ export class Parser {
     const save = this.i;
     try {
       const lit = this.parseLiteral();
-      if (lit.t === 'expr' && (lit.e.t === 'setcompr' || lit.e.t === 'objcompr') && (this.tok.nl || this.tok.k === 'eof')) {
+      if (
+        lit.t === 'expr' &&
+        (lit.e.t === 'setcompr' || lit.e.t === 'objcompr') &&
+        (this.tok.nl || this.tok.k === 'eof')
+      ) {
         return [lit];
       }
     } catch (err) {
@@ -449,7 +465,8 @@ export class Parser {
         if (this.v1) this.fail(`${name} cannot be shadowed`, start);
         return { t: 'assign', l: { t: 'var', name, p: l.p }, r, p: this.pos(start) };
       }
-      if (!hasVar(l)) this.fail('assignment operator := requires left-hand side to have bindable variables', start);
+      if (!hasVar(l))
+        this.fail('assignment operator := requires left-hand side to have bindable variables', start);
       return { t: 'assign', l, r, p: this.pos(start) };
     }
     return l;
@@ -772,7 +789,6 @@ export class Parser {
     }
     return lits;
   }
-
 }
 
 function isParen(e: Expr): boolean {
@@ -816,7 +832,11 @@ function hasVar(e: Expr): boolean {
 
 function checkDefaultValue(e: Expr, p: Parser): void {
   const bad = (what: string): never => {
-    throw new RegoParseError(`invalid \`${what}\` in default value`, { file: p.file, line: e.p.line, col: e.p.col });
+    throw new RegoParseError(`invalid \`${what}\` in default value`, {
+      file: p.file,
+      line: e.p.line,
+      col: e.p.col,
+    });
   };
   const walk = (x: Expr): void => {
     switch (x.t) {

@@ -5,14 +5,25 @@ import { compare, equal, fromJSON, RSet, type Value } from './value.js';
 
 // equal() compares composites by size and canonical keys instead of sorting: it must agree with
 // the total order everywhere.
-const small = fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'b', '1'));
+const small = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom('a', 'b', '1'),
+);
 const json = fc.letrec((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, small, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('v'), { maxKeys: 3 })),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    small,
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('v'), { maxKeys: 3 }),
+  ),
 })).v;
 
 function withSets(v: Value, asSet: boolean): Value {
   // arrays become sets on one flag so set equality is exercised too
-  if (Array.isArray(v)) return asSet ? RSet.of(v.map((x) => withSets(x, asSet))) : v.map((x) => withSets(x, asSet));
+  if (Array.isArray(v))
+    return asSet ? RSet.of(v.map((x) => withSets(x, asSet))) : v.map((x) => withSets(x, asSet));
   return v;
 }
 

@@ -23,7 +23,14 @@ function canon(v: Value): string {
   }
   if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
   if (v instanceof RSet) return '<' + v.sortedValues().map(canon).join(',') + '>';
-  return '{' + v.sortedEntries().map(([k, x]) => canon(k) + ':' + canon(x)).join(',') + '}';
+  return (
+    '{' +
+    v
+      .sortedEntries()
+      .map(([k, x]) => canon(k) + ':' + canon(x))
+      .join(',') +
+    '}'
+  );
 }
 
 export class RSet {
@@ -279,7 +286,9 @@ export function stringifyValue(v: Value): string {
     '{' +
     v
       .sortedEntries()
-      .map(([k, x]) => JSON.stringify(typeof k === 'string' ? k : stringifyValue(k)) + ':' + stringifyValue(x))
+      .map(
+        ([k, x]) => JSON.stringify(typeof k === 'string' ? k : stringifyValue(k)) + ':' + stringifyValue(x),
+      )
       .join(',') +
     '}'
   );

@@ -12,7 +12,17 @@ export function pushExampleImages(l: Lab, ns: string): void {
   const copy = (src: string, dst: string, all = false): void => {
     execFileSync(
       'skopeo',
-      ['--policy', join(l.dir, 'config/policy.json'), 'copy', '-q', '--src-tls-verify=false', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `docker://${l.a}/${src}`, `docker://${l.a}/${ns}/${dst}`],
+      [
+        '--policy',
+        join(l.dir, 'config/policy.json'),
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        ...(all ? ['--all'] : []),
+        `docker://${l.a}/${src}`,
+        `docker://${l.a}/${ns}/${dst}`,
+      ],
       { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
   };

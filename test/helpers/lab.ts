@@ -49,7 +49,10 @@ export function lab(): Lab | undefined {
 /** Returns the lab, or marks the test skipped with the reason and returns undefined. */
 export function requireLab(t: TestContext): Lab | undefined {
   const l = lab();
-  if (!l) t.skip('registry lab not running (run tests with `npm test`, which starts it; needs docker-registry, skopeo, umoci)');
+  if (!l)
+    t.skip(
+      'registry lab not running (run tests with `npm test`, which starts it; needs docker-registry, skopeo, umoci)',
+    );
   return l;
 }
 

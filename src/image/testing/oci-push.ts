@@ -19,7 +19,8 @@ const sha = (b: Buffer | string): string => createHash('sha256').update(b).diges
 
 export function compress(tar: Buffer, compression: TestLayer['compression']): Buffer {
   if (compression === 'gzip') return gzipSync(tar);
-  if (compression === 'zstd') return execFileSync('zstd', ['-q', '-c', '-3'], { input: tar, maxBuffer: 1 << 30 });
+  if (compression === 'zstd')
+    return execFileSync('zstd', ['-q', '-c', '-3'], { input: tar, maxBuffer: 1 << 30 });
   return tar;
 }
 
@@ -30,7 +31,11 @@ const mediaTypes = {
 };
 
 /** Pushes the image to `docker://<target>` (e.g. 127.0.0.1:5000/x/y:tag) over plain HTTP. */
-export function pushTestImage(target: string, layers: TestLayer[], user = ''): { manifestDigest: string; blobs: string[] } {
+export function pushTestImage(
+  target: string,
+  layers: TestLayer[],
+  user = '',
+): { manifestDigest: string; blobs: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'oci-test-'));
   try {
     const blobs = join(dir, 'blobs', 'sha256');
@@ -56,7 +61,11 @@ export function pushTestImage(target: string, layers: TestLayer[], user = ''): {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: put(config), size: config.length },
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: put(config),
+          size: config.length,
+        },
         layers: descs,
       }),
     );
@@ -76,9 +85,20 @@ export function pushTestImage(target: string, layers: TestLayer[], user = ''): {
         ],
       }),
     );
-    execFileSync('skopeo', ['copy', '-q', '--preserve-digests', '--dest-tls-verify=false', `oci:${dir}:test`, `docker://${target}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--preserve-digests',
+        '--dest-tls-verify=false',
+        `oci:${dir}:test`,
+        `docker://${target}`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     return { manifestDigest, blobs: descs.map((d) => d.digest) };
   } finally {
     rmSync(dir, { recursive: true, force: true });

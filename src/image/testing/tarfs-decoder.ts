@@ -29,7 +29,11 @@ export function buildIndex(archive: Buffer, options: TarfsOptions = {}, chunk = 
   return Buffer.concat([...builder.build(archive.length)]);
 }
 
-export function decode(file: Buffer): { tableOffset: number; inodes: Inode[]; readDir: (ino: number) => Dirent[] } {
+export function decode(file: Buffer): {
+  tableOffset: number;
+  inodes: Inode[];
+  readDir: (ino: number) => Dirent[];
+} {
   const sb = file.subarray(file.length - 512);
   const tableOffset = Number(sb.readBigUInt64LE(0));
   const count = Number(sb.readBigUInt64LE(8));

@@ -19,7 +19,9 @@ def('count', 1, ([a]) => {
   if (typeof a === 'string') return Array.from(a).length;
   if (Array.isArray(a)) return a.length;
   if (a instanceof RSet || a instanceof RObject) return a.size;
-  throw new BuiltinError(`\`count\` requires array/object/set/string argument. Got \`${stringifyValue(a ?? null)}\` instead`);
+  throw new BuiltinError(
+    `\`count\` requires array/object/set/string argument. Got \`${stringifyValue(a ?? null)}\` instead`,
+  );
 });
 def('sum', 1, ([a]) => {
   let acc: number | bigint = 0;
@@ -94,15 +96,25 @@ function indexAny(cur: Value | undefined, k: Value): Value | undefined {
 def('object.keys', 1, ([o]) => RSet.of(obj('object.keys', o).sortedKeys()));
 def('object.remove', 2, ([o, ks]) => {
   const x = obj('object.remove', o).clone();
-  const keys =
-    Array.isArray(ks) ? ks : ks instanceof RSet ? ks.sortedValues() : ks instanceof RObject ? ks.sortedKeys() : fail('object.remove', 'array/object/set', ks ?? null);
+  const keys = Array.isArray(ks)
+    ? ks
+    : ks instanceof RSet
+      ? ks.sortedValues()
+      : ks instanceof RObject
+        ? ks.sortedKeys()
+        : fail('object.remove', 'array/object/set', ks ?? null);
   for (const k of keys) x.delete(k);
   return x;
 });
 def('object.filter', 2, ([o, ks]) => {
   const x = obj('object.filter', o);
-  const keys =
-    Array.isArray(ks) ? ks : ks instanceof RSet ? ks.sortedValues() : ks instanceof RObject ? ks.sortedKeys() : fail('object.filter', 'array/object/set', ks ?? null);
+  const keys = Array.isArray(ks)
+    ? ks
+    : ks instanceof RSet
+      ? ks.sortedValues()
+      : ks instanceof RObject
+        ? ks.sortedKeys()
+        : fail('object.filter', 'array/object/set', ks ?? null);
   const out = new RObject();
   for (const k of keys) {
     const v = x.get(k);
@@ -149,7 +161,8 @@ function isSubset(sup: Value, sub: Value): boolean {
     }
     return false;
   }
-  if (Array.isArray(sup) && sub instanceof RSet) return sub.sortedValues().every((x) => sup.some((y) => equal(x, y)));
+  if (Array.isArray(sup) && sub instanceof RSet)
+    return sub.sortedValues().every((x) => sup.some((y) => equal(x, y)));
   return equal(sup, sub);
 }
 
@@ -168,7 +181,11 @@ def('json.remove', 2, ([o, paths]) => {
 function pathList(name: string, v: Value | undefined): Value[][] {
   const xs = Array.isArray(v) ? v : v instanceof RSet ? v.sortedValues() : fail(name, 'array/set', v ?? null);
   return xs.map((p) => {
-    if (typeof p === 'string') return p.split('/').filter((s) => s !== '').map(unescapePointer);
+    if (typeof p === 'string')
+      return p
+        .split('/')
+        .filter((s) => s !== '')
+        .map(unescapePointer);
     if (Array.isArray(p)) return p;
     return fail(name, 'string/array path', p);
   });
@@ -318,7 +335,8 @@ def('rand.intn', 2, ([a, b]) => {
 // ---------------------------------------------------------------- bits
 function bigArg(name: string, v: Value | undefined): bigint {
   const n = num(name, v);
-  if (!isInt(n)) throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${stringifyValue(n)}\` instead`);
+  if (!isInt(n))
+    throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${stringifyValue(n)}\` instead`);
   return BigInt(n);
 }
 def('bits.and', 2, ([a, b]) => normInt(bigArg('bits.and', a) & bigArg('bits.and', b)));

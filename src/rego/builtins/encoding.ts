@@ -78,7 +78,8 @@ def('json.marshal_with_options', 2, ([a, o]) => {
   const indent = opts.getStr('indent');
   const prefix = opts.getStr('prefix');
   const pretty = opts.getStr('pretty');
-  if (pretty === false || (indent === undefined && prefix === undefined && pretty !== true)) return stringifyValue(a!);
+  if (pretty === false || (indent === undefined && prefix === undefined && pretty !== true))
+    return stringifyValue(a!);
   const text = JSON.stringify(toJSON(a!), jsonReplacer, typeof indent === 'string' ? indent : '\t');
   const pfx = typeof prefix === 'string' ? prefix : '';
   return text
@@ -131,9 +132,17 @@ def('base64.decode', 1, ([a]) => {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new BuiltinError('`base64.decode` failed to decode');
   return Buffer.from(s, 'base64').toString('utf8');
 });
-def('base64.is_valid', 1, ([a]) => typeof a === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(a) && a.length % 4 === 0);
-def('base64url.encode', 1, ([a]) => Buffer.from(str('base64url.encode', a), 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_'));
-def('base64url.encode_no_pad', 1, ([a]) => Buffer.from(str('base64url.encode_no_pad', a), 'utf8').toString('base64url'));
+def(
+  'base64.is_valid',
+  1,
+  ([a]) => typeof a === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(a) && a.length % 4 === 0,
+);
+def('base64url.encode', 1, ([a]) =>
+  Buffer.from(str('base64url.encode', a), 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
+);
+def('base64url.encode_no_pad', 1, ([a]) =>
+  Buffer.from(str('base64url.encode_no_pad', a), 'utf8').toString('base64url'),
+);
 def('base64url.decode', 1, ([a]) => Buffer.from(str('base64url.decode', a), 'base64url').toString('utf8'));
 def('hex.encode', 1, ([a]) => Buffer.from(str('hex.encode', a), 'utf8').toString('hex'));
 def('hex.decode', 1, ([a]) => {
@@ -141,7 +150,11 @@ def('hex.decode', 1, ([a]) => {
   if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new BuiltinError('`hex.decode` invalid hex string');
   return Buffer.from(s, 'hex').toString('utf8');
 });
-def('urlquery.encode', 1, ([a]) => encodeURIComponent(str('urlquery.encode', a)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()));
+def('urlquery.encode', 1, ([a]) =>
+  encodeURIComponent(str('urlquery.encode', a))
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
+);
 def('urlquery.decode', 1, ([a]) => decodeURIComponent(str('urlquery.decode', a).replace(/\+/g, ' ')));
 def('urlquery.encode_object', 1, ([a]) => {
   const o = obj('urlquery.encode_object', a);
@@ -163,7 +176,9 @@ function re(name: string, pattern: string): RE2JS {
     try {
       r = RE2JS.compile(pattern);
     } catch (e) {
-      throw new BuiltinError(`\`${name}\`: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+      throw new BuiltinError(
+        `\`${name}\`: invalid regular expression ${JSON.stringify(pattern)}: ${(e as Error).message}`,
+      );
     }
     if (reCache.size > 1000) reCache.clear();
     reCache.set(pattern, r);
@@ -256,7 +271,9 @@ def('glob.match', 3, ([p, d, s]) => {
 });
 
 function globToRegex(p: string, delims: string[]): string {
-  const notDelim = delims.length ? '[^' + delims.map((c) => RE2JS.quote(c).replace(/\]/g, '\\]')).join('') + ']' : '.';
+  const notDelim = delims.length
+    ? '[^' + delims.map((c) => RE2JS.quote(c).replace(/\]/g, '\\]')).join('') + ']'
+    : '.';
   let out = '';
   let i = 0;
   const depth: number[] = [];
@@ -321,7 +338,8 @@ function parseCidr(name: string, s: string): { bits: bigint; len: number; width:
   if (!fam) throw new BuiltinError(`\`${name}\` invalid CIDR ${JSON.stringify(s)}`);
   const width = fam === 4 ? 32 : 128;
   const len = lenS === undefined ? width : Number(lenS);
-  if (!Number.isInteger(len) || len < 0 || len > width) throw new BuiltinError(`\`${name}\` invalid CIDR ${JSON.stringify(s)}`);
+  if (!Number.isInteger(len) || len < 0 || len > width)
+    throw new BuiltinError(`\`${name}\` invalid CIDR ${JSON.stringify(s)}`);
   return { bits: ipBits(addr!, fam), len, width };
 }
 function ipBits(addr: string, fam: number): bigint {
@@ -333,12 +351,20 @@ function ipBits(addr: string, fam: number): bigint {
   parts = [...head, ...Array<string>(Math.max(0, fill)).fill('0'), ...tail];
   return parts.reduce((a, x) => (a << 16n) | BigInt(parseInt(x || '0', 16)), 0n);
 }
-function inCidr(net: { bits: bigint; len: number; width: number }, ip: { bits: bigint; len: number; width: number }): boolean {
+function inCidr(
+  net: { bits: bigint; len: number; width: number },
+  ip: { bits: bigint; len: number; width: number },
+): boolean {
   if (net.width !== ip.width || ip.len < net.len) return false;
   const shift = BigInt(net.width - net.len);
   return net.bits >> shift === ip.bits >> shift;
 }
-def('net.cidr_contains', 2, ([a, b]) => inCidr(parseCidr('net.cidr_contains', str('net.cidr_contains', a)), parseCidr('net.cidr_contains', str('net.cidr_contains', b))));
+def('net.cidr_contains', 2, ([a, b]) =>
+  inCidr(
+    parseCidr('net.cidr_contains', str('net.cidr_contains', a)),
+    parseCidr('net.cidr_contains', str('net.cidr_contains', b)),
+  ),
+);
 def('net.cidr_intersects', 2, ([a, b]) => {
   const x = parseCidr('net.cidr_intersects', str('net.cidr_intersects', a));
   const y = parseCidr('net.cidr_intersects', str('net.cidr_intersects', b));
@@ -356,14 +382,52 @@ def('net.cidr_is_valid', 1, ([a]) => {
 
 // ---------------------------------------------------------------- units
 const SI: Record<string, number> = {
-  Q: 30, R: 27, Y: 24, Z: 21, E: 18, e: 18, P: 15, p: 15, T: 12, t: 12, G: 9, g: 9, M: 6, K: 3, k: 3,
-  h: 2, da: 1, d: -1, c: -2, m: -3, 'μ': -6, n: -9, f: -15, a: -18, z: -21, y: -24, r: -27, q: -30,
+  Q: 30,
+  R: 27,
+  Y: 24,
+  Z: 21,
+  E: 18,
+  e: 18,
+  P: 15,
+  p: 15,
+  T: 12,
+  t: 12,
+  G: 9,
+  g: 9,
+  M: 6,
+  K: 3,
+  k: 3,
+  h: 2,
+  da: 1,
+  d: -1,
+  c: -2,
+  m: -3,
+  μ: -6,
+  n: -9,
+  f: -15,
+  a: -18,
+  z: -21,
+  y: -24,
+  r: -27,
+  q: -30,
 };
 const BIN: Record<string, number> = { k: 1, m: 2, g: 3, t: 4, p: 5, e: 6, z: 7, y: 8 };
-const DEC_BYTES: Record<string, number> = { k: 3, m: 6, g: 9, t: 12, p: 15, e: 18, z: 21, y: 24, r: 27, q: 30 };
+const DEC_BYTES: Record<string, number> = {
+  k: 3,
+  m: 6,
+  g: 9,
+  t: 12,
+  p: 15,
+  e: 18,
+  z: 21,
+  y: 24,
+  r: 27,
+  q: 30,
+};
 
 function scale(numText: string, pow10: number, pow2: number): Value {
-  if (/^[0-9]+$/.test(numText) && pow10 >= 0) return normInt(BigInt(numText) * 10n ** BigInt(pow10) * 2n ** BigInt(pow2));
+  if (/^[0-9]+$/.test(numText) && pow10 >= 0)
+    return normInt(BigInt(numText) * 10n ** BigInt(pow10) * 2n ** BigInt(pow2));
   return Number(`${numText}e${pow10}`) * 2 ** pow2;
 }
 function unitsParse(name: string, s: string, bytes: boolean): Value | undefined {
@@ -393,7 +457,8 @@ def('units.parse', 1, ([a]) => unitsParse('units.parse', str('units.parse', a), 
 def('units.parse_bytes', 1, ([a]) => unitsParse('units.parse_bytes', str('units.parse_bytes', a), true));
 
 // ---------------------------------------------------------------- semver
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+const SEMVER =
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 def('semver.is_valid', 1, ([a]) => {
   const v = str('semver.is_valid', a);
   return SEMVER.test(v) && !v.startsWith('v');
@@ -444,12 +509,22 @@ def('uuid.rfc4122', 1, ([a]) => {
 });
 def('uuid.parse', 1, ([a]) => {
   const s = str('uuid.parse', a);
-  const m = /^(?:urn:uuid:)?\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/.exec(s);
+  const m =
+    /^(?:urn:uuid:)?\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?$/.exec(
+      s,
+    );
   if (!m) return undefined;
   const hex = m.slice(1).join('').toLowerCase();
   const version = parseInt(hex[12]!, 16);
   const varNib = parseInt(hex[16]!, 16);
-  const variant = varNib < 8 ? 'Reserved, NCS backward compatibility.' : varNib < 12 ? 'RFC4122' : varNib < 14 ? 'Reserved, Microsoft Corporation backward compatibility.' : 'Reserved for future definition.';
+  const variant =
+    varNib < 8
+      ? 'Reserved, NCS backward compatibility.'
+      : varNib < 12
+        ? 'RFC4122'
+        : varNib < 14
+          ? 'Reserved, Microsoft Corporation backward compatibility.'
+          : 'Reserved for future definition.';
   const out = new RObject();
   out.set('version', version);
   out.set('variant', variant);
@@ -473,7 +548,10 @@ def('uuid.parse', 1, ([a]) => {
     }
   }
   if (version === 6) {
-    const ts = (BigInt('0x' + hex.slice(0, 8)) << 28n) | (BigInt('0x' + hex.slice(8, 12)) << 12n) | BigInt('0x' + hex.slice(13, 16));
+    const ts =
+      (BigInt('0x' + hex.slice(0, 8)) << 28n) |
+      (BigInt('0x' + hex.slice(8, 12)) << 12n) |
+      BigInt('0x' + hex.slice(13, 16));
     out.set('time', normInt((ts - 0x01b21dd213814000n) * 100n));
   }
   if (version === 7) out.set('time', normInt(BigInt('0x' + hex.slice(0, 12)) * 1000000n));
@@ -486,18 +564,24 @@ function nsArg(name: string, v: Value | undefined): { ns: bigint; tz: string; la
   if (typeof v === 'number') return { ns: BigInt(Math.trunc(v)), tz: 'UTC' };
   if (Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'bigint')) {
     if (typeof v[1] !== 'string') {
-      throw new BuiltinError(`\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[1]!)}\` instead`);
+      throw new BuiltinError(
+        `\`${name}\` expects 2nd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[1]!)}\` instead`,
+      );
     }
     return { ns: typeof v[0] === 'bigint' ? v[0] : BigInt(Math.trunc(v[0])), tz: v[1] };
   }
   if (Array.isArray(v) && v.length === 3 && name === 'time.format') {
     if (typeof v[2] !== 'string') {
-      throw new BuiltinError(`\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[2]!)}\` instead`);
+      throw new BuiltinError(
+        `\`${name}\` expects 3rd element of \`ns\` to be a \`string\`. Got \`${stringifyValue(v[2]!)}\` instead`,
+      );
     }
     const n0 = num(name, v[0]);
     return { ns: typeof n0 === 'bigint' ? n0 : BigInt(Math.trunc(n0)), tz: String(v[1]), layout: v[2] };
   }
-  throw new BuiltinError(`\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${stringifyValue(v ?? null)}\` instead`);
+  throw new BuiltinError(
+    `\`${name}\` expects \`ns\` to be a \`number\` or \`array[number, string]\`. Got \`${stringifyValue(v ?? null)}\` instead`,
+  );
 }
 function dateOf(ns: bigint): Date {
   return new Date(Number(ns / 1000000n));
@@ -508,7 +592,8 @@ def('time.parse_rfc3339_ns', 1, ([a]) => {
   const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(s);
   if (!m) throw new BuiltinError(`\`time.parse_rfc3339_ns\` could not parse ${JSON.stringify(s)}`);
   const ms = Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`);
-  if (Number.isNaN(ms)) throw new BuiltinError(`\`time.parse_rfc3339_ns\` could not parse ${JSON.stringify(s)}`);
+  if (Number.isNaN(ms))
+    throw new BuiltinError(`\`time.parse_rfc3339_ns\` could not parse ${JSON.stringify(s)}`);
   const frac = m[3] ? BigInt((m[3].slice(1) + '000000000').slice(0, 9)) : 0n;
   return normInt(BigInt(ms) * 1000000n + frac);
 });
@@ -521,7 +606,7 @@ def('time.parse_ns', 2, ([l, a]) => {
   if (fm) return normInt(BigInt(Math.floor(ms / 1000)) * 1000000000n + BigInt(fm[1]!.padEnd(9, '0')));
   return normInt(BigInt(ms) * 1000000n);
 });
-const DUR: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const DUR: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 def('time.parse_duration_ns', 1, ([a]) => {
   const s = str('time.parse_duration_ns', a);
   const re1 = /([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)/gy;
@@ -540,11 +625,25 @@ def('time.parse_duration_ns', 1, ([a]) => {
     total += Number(m[1]) * DUR[m[2]!]!;
     pos = re1.lastIndex;
   }
-  if (pos !== t.length || t.length === 0) throw new BuiltinError(`\`time.parse_duration_ns\` could not parse ${JSON.stringify(s)}`);
+  if (pos !== t.length || t.length === 0)
+    throw new BuiltinError(`\`time.parse_duration_ns\` could not parse ${JSON.stringify(s)}`);
   return sign * Math.round(total);
 });
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 interface Civil {
   year: number;
@@ -564,25 +663,45 @@ function civil(name: string, ns: bigint, tz: string): Civil {
   const d = dateOf(ns);
   if (tz === '' || tz === 'UTC') {
     return {
-      year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(),
-      minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay(), offset: 0, zone: 'UTC',
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      weekday: d.getUTCDay(),
+      offset: 0,
+      zone: 'UTC',
     };
   }
   let fmt: Intl.DateTimeFormat;
   try {
     fmt = new Intl.DateTimeFormat('en-US', {
       ...(tz === 'Local' ? {} : { timeZone: tz }),
-      hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
-      second: 'numeric', weekday: 'short', timeZoneName: 'short',
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+      timeZoneName: 'short',
     });
   } catch {
     throw new BuiltinError(`\`${name}\`: unknown time zone ${JSON.stringify(tz)}`);
   }
   const parts = Object.fromEntries(fmt.formatToParts(d).map((p) => [p.type, p.value]));
   const c = {
-    year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']), hour: Number(parts['hour']),
-    minute: Number(parts['minute']), second: Number(parts['second']),
-    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts['weekday'] ?? ''), offset: 0, zone: parts['timeZoneName'] ?? tz,
+    year: Number(parts['year']),
+    month: Number(parts['month']),
+    day: Number(parts['day']),
+    hour: Number(parts['hour']),
+    minute: Number(parts['minute']),
+    second: Number(parts['second']),
+    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts['weekday'] ?? ''),
+    offset: 0,
+    zone: parts['timeZoneName'] ?? tz,
   };
   const asUtc = Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second);
   c.offset = Math.round((asUtc - Math.floor(d.getTime() / 1000) * 1000) / 60000);
@@ -622,8 +741,20 @@ function goFormat(layout: string, c: Civil, frac: bigint): string {
     ['.000000', () => '.' + frac.toString().padStart(9, '0').slice(0, 6)],
     ['.000', () => '.' + frac.toString().padStart(9, '0').slice(0, 3)],
     ['.999999999', () => (frac === 0n ? '' : '.' + frac.toString().padStart(9, '0').replace(/0+$/, ''))],
-    ['.999999', () => { const f = frac.toString().padStart(9, '0').slice(0, 6).replace(/0+$/, ''); return f ? '.' + f : ''; }],
-    ['.999', () => { const f = frac.toString().padStart(9, '0').slice(0, 3).replace(/0+$/, ''); return f ? '.' + f : ''; }],
+    [
+      '.999999',
+      () => {
+        const f = frac.toString().padStart(9, '0').slice(0, 6).replace(/0+$/, '');
+        return f ? '.' + f : '';
+      },
+    ],
+    [
+      '.999',
+      () => {
+        const f = frac.toString().padStart(9, '0').slice(0, 3).replace(/0+$/, '');
+        return f ? '.' + f : '';
+      },
+    ],
     ['01', () => pad(c.month)],
     ['02', () => pad(c.day)],
     ['_2', () => String(c.day).padStart(2, ' ')],
@@ -665,7 +796,11 @@ def('time.add_date', 4, ([a, y, mo, dd]) => {
   const { ns } = nsArg('time.add_date', a);
   const d = dateOf(ns);
   const sub = ns % 1000000n;
-  d.setUTCFullYear(d.getUTCFullYear() + int('time.add_date', y), d.getUTCMonth() + int('time.add_date', mo), d.getUTCDate() + int('time.add_date', dd));
+  d.setUTCFullYear(
+    d.getUTCFullYear() + int('time.add_date', y),
+    d.getUTCMonth() + int('time.add_date', mo),
+    d.getUTCDate() + int('time.add_date', dd),
+  );
   if (Number.isNaN(d.getTime()) || Math.abs(d.getTime()) > 9.2e15) return undefined;
   return normInt(BigInt(d.getTime()) * 1000000n + sub);
 });
@@ -707,12 +842,17 @@ def('time.format', 1, ([a]) => {
   const frac = ns % 1000000000n;
   if (layout !== undefined || (tz !== '' && tz !== 'UTC')) {
     const c = civil('time.format', ns, tz);
-    return goFormat(layout ?? '2006-01-02T15:04:05.999999999Z07:00', c, frac < 0n ? frac + 1000000000n : frac);
+    return goFormat(
+      layout ?? '2006-01-02T15:04:05.999999999Z07:00',
+      c,
+      frac < 0n ? frac + 1000000000n : frac,
+    );
   }
   const base = d.toISOString().slice(0, 19);
   const f9 = frac.toString().padStart(9, '0');
   // chrono's AutoSi: 3, 6 or 9 fractional digits
-  const f = frac === 0n ? '' : frac % 1000000n === 0n ? f9.slice(0, 3) : frac % 1000n === 0n ? f9.slice(0, 6) : f9;
+  const f =
+    frac === 0n ? '' : frac % 1000000n === 0n ? f9.slice(0, 3) : frac % 1000n === 0n ? f9.slice(0, 6) : f9;
   return f ? `${base}.${f}Z` : base + 'Z';
 });
 

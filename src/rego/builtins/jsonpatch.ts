@@ -114,21 +114,26 @@ function remove(doc: Value | undefined, path: Value[]): Value | undefined {
 
 function replace(doc: Value | undefined, path: Value[], v: Value): Value {
   if (path.length === 0) return v;
-  return update(doc, path, (c, last) => {
-    if (c instanceof RObject) {
-      if (!c.has(last)) throw new PatchError('missing');
-      const o = c.clone();
-      o.set(last, v);
-      return o;
-    }
-    if (Array.isArray(c)) {
-      const i = arrayIndex(last, c.length, false);
-      const out = c.slice();
-      out[i] = v;
-      return out;
-    }
-    throw new PatchError('container');
-  }, false);
+  return update(
+    doc,
+    path,
+    (c, last) => {
+      if (c instanceof RObject) {
+        if (!c.has(last)) throw new PatchError('missing');
+        const o = c.clone();
+        o.set(last, v);
+        return o;
+      }
+      if (Array.isArray(c)) {
+        const i = arrayIndex(last, c.length, false);
+        const out = c.slice();
+        out[i] = v;
+        return out;
+      }
+      throw new PatchError('container');
+    },
+    false,
+  );
 }
 
 export function jsonPatch(doc: Value, ops: Value[]): Value | undefined {

@@ -34,7 +34,8 @@ export function num(name: string, v: Value | undefined): number | bigint {
 
 export function int(name: string, v: Value | undefined): number {
   const n = num(name, v);
-  if (!isInt(n)) throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${stringifyValue(n)}\` instead`);
+  if (!isInt(n))
+    throw new BuiltinError(`\`${name}\` expects integer argument. Got \`${stringifyValue(n)}\` instead`);
   return Number(n);
 }
 
@@ -62,5 +63,7 @@ export function bool(name: string, v: Value | undefined): boolean {
 export function items(name: string, v: Value | undefined, msg = 'array/set'): Value[] {
   if (Array.isArray(v)) return v;
   if (v instanceof RSet) return v.sortedValues();
-  throw new BuiltinError(`\`${name}\` requires ${msg} argument. Got \`${stringifyValue(v ?? null)}\` instead`);
+  throw new BuiltinError(
+    `\`${name}\` requires ${msg} argument. Got \`${stringifyValue(v ?? null)}\` instead`,
+  );
 }

@@ -11,7 +11,10 @@ def('concat', 2, ([d, c]) => {
   let parts: Value[];
   if (Array.isArray(c)) parts = c;
   else if (c instanceof RSet) parts = c.sortedValues();
-  else throw new BuiltinError(`\`concat\` expects array/set of strings. Got \`${stringifyValue(c ?? null)}\` instead`);
+  else
+    throw new BuiltinError(
+      `\`concat\` expects array/set of strings. Got \`${stringifyValue(c ?? null)}\` instead`,
+    );
   for (const p of parts) {
     if (typeof p !== 'string') throw new BuiltinError('`concat` expects array/set of strings.');
   }
@@ -39,7 +42,9 @@ def('replace', 3, ([a, b, c]) => {
 def('strings.replace_n', 2, ([patterns, s]) => {
   const o = obj('strings.replace_n', patterns);
   let out = str('strings.replace_n', s);
-  const pairs = o.sortedEntries().map(([k, v]) => [str('strings.replace_n', k), str('strings.replace_n', v)] as const);
+  const pairs = o
+    .sortedEntries()
+    .map(([k, v]) => [str('strings.replace_n', k), str('strings.replace_n', v)] as const);
   // Go's strings.NewReplacer: at each position the first matching old string (in argument order) wins
   let res = '';
   let i = 0;
@@ -95,7 +100,9 @@ function trimRightChars(s: string, cut: Set<string>): string {
   while (j > 0 && cut.has(c[j - 1]!)) j--;
   return c.slice(0, j).join('');
 }
-def('trim', 2, ([a, b]) => trimRightChars(trimLeftChars(str('trim', a), trimSet(str('trim', b))), trimSet(str('trim', b))));
+def('trim', 2, ([a, b]) =>
+  trimRightChars(trimLeftChars(str('trim', a), trimSet(str('trim', b))), trimSet(str('trim', b))),
+);
 def('trim_left', 2, ([a, b]) => trimLeftChars(str('trim_left', a), trimSet(str('trim_left', b))));
 def('trim_right', 2, ([a, b]) => trimRightChars(str('trim_right', a), trimSet(str('trim_right', b))));
 def('trim_prefix', 2, ([a, b]) => {
@@ -142,7 +149,8 @@ def('substring', 3, ([a, b, c]) => {
 def('format_int', 2, ([a, b]) => {
   const n = num('format_int', a);
   const base = num('format_int', b);
-  if (![2, 8, 10, 16].includes(Number(base))) throw new BuiltinError('`format_int` expects base to be one of 2, 8, 10, 16');
+  if (![2, 8, 10, 16].includes(Number(base)))
+    throw new BuiltinError('`format_int` expects base to be one of 2, 8, 10, 16');
   const i = typeof n === 'bigint' ? n : BigInt(Math.trunc(n));
   return i.toString(Number(base));
 });
@@ -202,7 +210,13 @@ export function sprintf(format: string, args: Value[]): string {
     out += s;
   }
   if (ai < args.length) {
-    out += '%!(EXTRA ' + args.slice(ai).map((v) => `${goType(v)}=${goValue(v)}`).join(', ') + ')';
+    out +=
+      '%!(EXTRA ' +
+      args
+        .slice(ai)
+        .map((v) => `${goType(v)}=${goValue(v)}`)
+        .join(', ') +
+      ')';
   }
   return out;
 }
@@ -223,7 +237,15 @@ function goValue(v: Value): string {
 function spaced(v: Value): string {
   if (Array.isArray(v)) return '[' + v.map(spaced).join(', ') + ']';
   if (v instanceof RSet) return '{' + v.sortedValues().map(spaced).join(', ') + '}';
-  if (v instanceof RObject) return '{' + v.sortedEntries().map(([k, x]) => spaced(k) + ': ' + spaced(x)).join(', ') + '}';
+  if (v instanceof RObject)
+    return (
+      '{' +
+      v
+        .sortedEntries()
+        .map(([k, x]) => spaced(k) + ': ' + spaced(x))
+        .join(', ') +
+      '}'
+    );
   return displayValue(v);
 }
 
@@ -269,7 +291,8 @@ function formatVerb(verb: string, v: Value, prec: number | undefined, flags: str
     }
     case 'o':
     case 'O':
-      if (typeof v === 'number' || typeof v === 'bigint') return '0O' + BigInt(Math.trunc(Number(v))).toString(8);
+      if (typeof v === 'number' || typeof v === 'bigint')
+        return '0O' + BigInt(Math.trunc(Number(v))).toString(8);
       return `%!o(${goType(v)}=${goValue(v)})`;
     case 'b':
       if (typeof v === 'number' || typeof v === 'bigint') return isInt(v) ? BigInt(v).toString(2) : String(v);
@@ -297,7 +320,9 @@ export function toNumberValue(v: Value): Value {
     if (/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(t)) return Number(t);
     throw new BuiltinError('could not parse string as number');
   }
-  throw new BuiltinError(`\`to_number\` expects numeric, string, boolean or null argument. Got \`${stringifyValue(v)}\` instead`);
+  throw new BuiltinError(
+    `\`to_number\` expects numeric, string, boolean or null argument. Got \`${stringifyValue(v)}\` instead`,
+  );
 }
 def('to_number', 1, ([a]) => toNumberValue(a!));
 
