@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.js';
+import { repoRoot } from './helpers/shared.js';
 
 test('contrast --help lists every command', async () => {
   const r = await runCli(['--help']);
@@ -24,4 +27,11 @@ test('an unknown log level is a clear error', async () => {
   const r = await runCli(['--log-level', 'loud', 'auth', 'show', 'x']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--log-level: unknown level "loud"/);
+});
+
+test('contrast --version prints the package version', async () => {
+  const r = await runCli(['--version']);
+  assert.equal(r.code, 0);
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(r.stdout.trim(), pkg.version);
 });

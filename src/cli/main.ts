@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ContrastError } from '../internal/errors.js';
@@ -14,8 +15,14 @@ import { registerPolicyGenerate } from './policy-generate.js';
 import { registerPullSecret } from './pull-secret.js';
 import { registerRegistryCheck } from './registry-check.js';
 
+// src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 export function buildProgram(): Command {
   const program = new Command('contrast')
+    .version(packageVersion, '-v, --version', 'print the version')
     .description(
       'Generate Kata agent policies and the Contrast manifest for confidential Kubernetes workloads',
     )
