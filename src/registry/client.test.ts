@@ -359,3 +359,53 @@ test('manifestDigest uses HEAD, falls back to GET when the header is missing', a
     ['HEAD', 'GET'],
   );
 });
+
+for (const status of [405, 501]) {
+  test(`a registry answering ${status} to HEAD: one extra GET, no error, caches still used (cold and warm)`, async (t) => {
+    const headless = (req: { method?: string | undefined; url?: string | undefined }) =>
+      req.method === 'HEAD' && (req.url ?? '').includes('/manifests/');
+    const reg = await startServer(
+      registryHandler(img, 'test/app', (req, res) => {
+        if (!headless(req)) return false;
+        res.writeHead(status).end();
+        return true;
+      }),
+    );
+    t.after(() => reg.close());
+    const manifestCalls = (): string[] => {
+      const out = reg.requests.filter((r) => r.url.includes('/manifests/')).map((r) => r.method);
+      reg.requests.length = 0;
+      return out;
+    };
+    const blobCalls = () => reg.requests.filter((r) => r.url.includes('/blobs/')).length;
+    const ref = `${reg.host}/test/app:v1`;
+
+    const c = client(reg);
+    t.after(() => c.close());
+    assert.equal((await c.resolveImage(ref)).digest, img.manifestDigest);
+    assert.equal(blobCalls(), 1); // the config
+    assert.deepEqual(manifestCalls(), ['GET']); // cold: no HEAD at all, as with any registry
+    // Warm: a HEAD-capable registry costs ['HEAD']; this one costs the refused HEAD plus one GET …
+    const warm = await c.resolveImage(ref);
+    assert.equal(warm.digest, img.manifestDigest);
+    assert.deepEqual(warm.config.config?.Entrypoint, ['/bin/app']);
+    assert.equal(blobCalls(), 0); // config from the cache
+    assert.deepEqual(manifestCalls(), ['HEAD', 'GET']);
+    // … and from then on a single GET: the refused HEAD is not paid again.
+    await c.resolveImage(ref);
+    assert.equal(blobCalls(), 0);
+    assert.deepEqual(manifestCalls(), ['GET']);
+    assert.equal((await c.manifestDigest(ref)).digest, img.manifestDigest);
+    assert.deepEqual(manifestCalls(), ['GET']);
+
+    // manifestDigest on a fresh client: cold = refused HEAD + one GET, warm = one GET.
+    const d = client(reg);
+    t.after(() => d.close());
+    assert.equal((await d.manifestDigest(ref)).digest, img.manifestDigest);
+    assert.deepEqual(manifestCalls(), ['HEAD', 'GET']);
+    assert.equal((await d.manifestDigest(ref)).digest, img.manifestDigest);
+    assert.deepEqual(manifestCalls(), ['GET']);
+    assert.equal((await d.resolveImage(ref)).digest, img.manifestDigest);
+    assert.deepEqual(manifestCalls(), ['GET']);
+  });
+}

@@ -88,6 +88,8 @@ export class RegistryClient {
   private readonly configs = new Map<string, Promise<ImageConfigFile>>();
   private readonly tagDigests = new Map<string, string>();
   private readonly inflightManifests = new Map<string, Promise<FetchedManifest>>();
+  /** Registries (host[:port]) that answered 405/501 to a manifest HEAD: they get a GET right away. */
+  private readonly headRefused = new Set<string>();
   /** Index of the pull source that last worked per repository, tried first next time. */
   private readonly preferredSource = new Map<string, number>();
 
@@ -218,13 +220,12 @@ export class RegistryClient {
       if (hit) return { ...hit, digest: tagOrDigest };
     } else {
       const known = this.tagDigests.get(`${name}:${tagOrDigest}@${src.domain}/${src.path}`);
-      if (known) {
+      if (known && !this.headRefused.has(src.domain)) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
-        const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [200, 404, 405]);
-        await head.body.dump();
-        const digest = header(head, 'docker-content-digest');
+        const head = await this.headManifest(src, tagOrDigest, what, [200, 404]);
+        const digest = head && header(head, 'docker-content-digest');
         const hit = digest ? this.manifests.get(`${name}@${digest}`) : undefined;
-        if (head.status === 200 && digest && hit) return { ...hit, digest };
+        if (head?.status === 200 && digest && hit) return { ...hit, digest };
       }
     }
     const res = await this.requestManifest(src, tagOrDigest, 'GET', what);
@@ -253,10 +254,33 @@ export class RegistryClient {
         digest = digestOf(bytes);
       }
       this.tagDigests.set(`${name}:${tagOrDigest}@${src.domain}/${src.path}`, digest);
+      // Same bytes as a cached copy (a registry without HEAD): keep the cached entry, so everything
+      // derived from it stays shared.
+      const hit = this.manifests.get(`${name}@${digest}`);
+      if (hit) return { ...hit, digest };
     }
     const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
     this.manifests.set(`${name}@${digest}`, entry);
     return { ...entry, digest };
+  }
+
+  /**
+   * A manifest HEAD, or undefined when the registry refuses HEAD (405/501); that answer is remembered
+   * so later lookups on that registry go straight to GET instead of paying for a refused HEAD each time.
+   */
+  private async headManifest(
+    src: PullSource,
+    tagOrDigest: string,
+    what: string,
+    expect: number[],
+  ): Promise<RegistryResponse | undefined> {
+    if (this.headRefused.has(src.domain)) return undefined;
+    const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [...expect, 405, 501]);
+    await head.body.dump();
+    if (head.status !== 405 && head.status !== 501) return head;
+    this.headRefused.add(src.domain);
+    log.debug(`${src.domain} refuses HEAD on manifests (HTTP ${head.status}); using GET from now on`);
+    return undefined;
   }
 
   /**
@@ -268,10 +292,9 @@ export class RegistryClient {
     const what = `manifest ${display(ref)}`;
     return this.withSources(ref, async (src) => {
       const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
-      const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [200, 405]);
-      await head.body.dump();
-      const digest = header(head, 'docker-content-digest');
-      if (head.status === 200 && digest) {
+      const head = await this.headManifest(src, tagOrDigest, what, [200]);
+      const digest = head && header(head, 'docker-content-digest');
+      if (head && digest) {
         parseDigest(digest);
         if (ref.digest && digest !== ref.digest) {
           throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -80,4 +80,94 @@ test('load: explicit path, CONTAINERS_REGISTRIES_CONF, errors name the file', ()
   assert.throws(() => loadRegistriesConf(bad, {}), /bad.conf: \[\[registry\]\] #1 prefix must be a string/);
   writeFileSync(bad, '[[registry]\n');
   assert.throws(() => loadRegistriesConf(bad, {}), /bad.conf: not valid TOML/);
+});
+
+test('drop-ins beside the main file: lexical order, same prefix replaced, new prefixes added', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'regconf-d-'));
+  const main = join(dir, 'registries.conf');
+  writeFileSync(
+    main,
+    `[[registry]]
+prefix = "docker.io"
+location = "docker.io"
+[[registry.mirror]]
+location = "old-mirror.example"
+
+[[registry]]
+prefix = "quay.io"
+location = "quay.io"
+blocked = true
+`,
+  );
+  const d = join(dir, 'registries.conf.d');
+  mkdirSync(d);
+  // Read in lexical order: 10-… before 20-…, although written the other way round.
+  writeFileSync(
+    join(d, '20-mirror.conf'),
+    '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "new-mirror.example"\n',
+  );
+  writeFileSync(
+    join(d, '10-mirror.conf'),
+    '[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "mid-mirror.example"\n',
+  );
+  writeFileSync(
+    join(d, '15-new.conf'),
+    '[[registry]]\nprefix = "ghcr.io/org"\nlocation = "internal.example/ghcr"\n',
+  );
+  // Not *.conf, or a directory: ignored.
+  writeFileSync(join(d, '99-ignored.conf.bak'), 'not toml [[[');
+  mkdirSync(join(d, '50-dir.conf'));
+
+  for (const conf of [
+    loadRegistriesConf(main, {}),
+    loadRegistriesConf(undefined, { CONTAINERS_REGISTRIES_CONF: main }),
+  ]) {
+    assert.deepEqual(
+      conf.dropIns,
+      ['10-mirror.conf', '15-new.conf', '20-mirror.conf'].map((f) => join(d, f)),
+    );
+    // the mirror of the last drop-in replaces the whole docker.io entry (no old or mid mirror left)
+    assert.deepEqual(
+      pullSources(conf, 'docker.io', 'library/nginx', false).map((s) => s.domain),
+      ['new-mirror.example', 'docker.io'],
+    );
+    assert.deepEqual(pullSources(conf, 'ghcr.io', 'org/app', false), [
+      { domain: 'internal.example', path: 'ghcr/app', insecure: false, mirror: false },
+    ]);
+    // untouched entries of the main file stay, and errors name the file that set them
+    assert.throws(
+      () => pullSources(conf, 'quay.io', 'a/b', false),
+      /blocked by .*registries\.conf \(prefix "quay\.io"\)/,
+    );
+  }
+
+  writeFileSync(join(d, '30-unblock.conf'), '[[registry]]\nprefix = "quay.io"\nlocation = "quay.io"\n');
+  assert.equal(pullSources(loadRegistriesConf(main, {}), 'quay.io', 'a/b', false)[0]?.domain, 'quay.io');
+  writeFileSync(join(d, '40-block.conf'), '[[registry]]\nprefix = "quay.io"\nblocked = true\n');
+  assert.throws(
+    () => pullSources(loadRegistriesConf(main, {}), 'quay.io', 'a/b', false),
+    /blocked by .*40-block\.conf/,
+  );
+
+  // An invalid drop-in is an error naming that file.
+  writeFileSync(join(d, '25-bad.conf'), '[[registry]]\nprefix = "x.example"\ninsecure = "yes"\n');
+  assert.throws(
+    () => loadRegistriesConf(main, {}),
+    /25-bad\.conf: \[\[registry\]\] #1 insecure must be true or false/,
+  );
+  writeFileSync(join(d, '25-bad.conf'), '[[registry]\n');
+  assert.throws(() => loadRegistriesConf(main, {}), /25-bad\.conf: not valid TOML/);
+});
+
+test('without an explicit file: the user drop-in directory under $HOME applies', () => {
+  const home = mkdtempSync(join(tmpdir(), 'regconf-home-'));
+  const d = join(home, '.config', 'containers', 'registries.conf.d');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(
+    join(d, 'm.conf'),
+    '[[registry]]\nprefix = "docker.io"\n[[registry.mirror]]\nlocation = "user-mirror.example"\n',
+  );
+  const conf = loadRegistriesConf(undefined, { HOME: home });
+  assert.ok(conf.dropIns?.includes(join(d, 'm.conf')));
+  assert.equal(pullSources(conf, 'docker.io', 'library/x', false)[0]?.domain, 'user-mirror.example');
 });

@@ -1,9 +1,13 @@
 // containers-registries.conf(5) v2 subset: `[[registry]]` entries with `prefix`, `location`,
 // `insecure`, `blocked` and `[[registry.mirror]]` (`location`, `insecure`, `pull-from-mirror`).
 // It lets `docker.io/library/x` be fetched from a mirror while policies keep the original name.
-// Not supported: v1 syntax, `registries.conf.d` drop-ins, `unqualified-search-registries` (we only
-// take fully qualified, normalized references), credential helpers configured here.
-import { existsSync, readFileSync } from 'node:fs';
+// Drop-ins (containers-registries.conf.d(5)): `registries.conf.d/*.conf` beside the main file, read in
+// lexical order; a later `[[registry]]` with the same prefix replaces the earlier one, new prefixes
+// are added. Not supported: v1 syntax, `unqualified-search-registries` and aliases (we only take
+// fully qualified, normalized references), credential helpers configured here.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 
@@ -21,11 +25,15 @@ export interface RegistryEntry {
   blocked: boolean;
   mirrorByDigestOnly: boolean;
   mirrors: MirrorEntry[];
+  /** The file this entry came from (the main file or a drop-in). */
+  source?: string;
 }
 
 export interface RegistriesConf {
   path: string | undefined;
   registries: RegistryEntry[];
+  /** Drop-in files applied after the main file, in the order they were read. */
+  dropIns?: string[];
 }
 
 /** One place to try, in order: mirrors first, then the (possibly rewritten) primary location. */
@@ -93,6 +101,7 @@ export function parseRegistriesConf(text: string, path?: string): RegistriesConf
         blocked: bool(r['blocked'], `${at} blocked`),
         mirrorByDigestOnly: bool(r['mirror-by-digest-only'], `${at} mirror-by-digest-only`),
         mirrors,
+        ...(path ? { source: path } : {}),
       });
     });
   } catch (err) {
@@ -101,9 +110,58 @@ export function parseRegistriesConf(text: string, path?: string): RegistriesConf
   return { path, registries };
 }
 
+/** `*.conf` files (not directories) of a drop-in directory in lexical order; none when it is absent. */
+function dropInFiles(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
+    throw new ContrastError(`cannot read registries drop-in directory ${dir}: ${errorMessage(err)}`, {
+      code: 'REGISTRIES_CONF',
+    });
+  }
+  return entries
+    .filter((e) => e.name.endsWith('.conf') && (e.isFile() || e.isSymbolicLink()))
+    .map((e) => e.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => join(dir, name));
+}
+
+function readConf(file: string, hint: string | undefined): RegistriesConf {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ContrastError(`cannot read registries config ${file}: ${errorMessage(err)}`, {
+      code: 'REGISTRIES_CONF',
+      ...(hint ? { hint } : {}),
+    });
+  }
+  return parseRegistriesConf(text, file);
+}
+
+/** Applies drop-ins over a config: same prefix replaces the entry (whole table), new prefixes are added. */
+export function mergeRegistriesConf(base: RegistriesConf, dropIns: RegistriesConf[]): RegistriesConf {
+  const registries = [...base.registries];
+  const files = [...(base.dropIns ?? [])];
+  for (const d of dropIns) {
+    for (const entry of d.registries) {
+      const i = registries.findIndex((r) => r.prefix === entry.prefix);
+      if (i >= 0) registries[i] = entry;
+      else registries.push(entry);
+    }
+    if (d.path) files.push(d.path);
+  }
+  return { path: base.path, registries, ...(files.length ? { dropIns: files } : {}) };
+}
+
 /**
  * Loads the config: explicit path, else CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf
  * when it exists. An explicitly named file that is missing is an error; the system default is optional.
+ * Drop-ins: `registries.conf.d/` beside an explicit file; for the system default
+ * `/etc/containers/registries.conf.d` then `$HOME/.config/containers/registries.conf.d`.
  */
 export function loadRegistriesConf(
   path: string | undefined,
@@ -111,17 +169,21 @@ export function loadRegistriesConf(
 ): RegistriesConf {
   const explicit = path ?? env['CONTAINERS_REGISTRIES_CONF'];
   const file = explicit ?? '/etc/containers/registries.conf';
-  if (!explicit && !existsSync(file)) return emptyRegistriesConf;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ContrastError(`cannot read registries config ${file}: ${errorMessage(err)}`, {
-      code: 'REGISTRIES_CONF',
-      hint: path ? 'check --registries-conf' : 'check CONTAINERS_REGISTRIES_CONF',
-    });
-  }
-  return parseRegistriesConf(text, file);
+  const dirs = explicit
+    ? [join(dirname(file), 'registries.conf.d')]
+    : [
+        '/etc/containers/registries.conf.d',
+        join(env['HOME'] || homedir(), '.config', 'containers', 'registries.conf.d'),
+      ];
+  const base =
+    !explicit && !existsSync(file)
+      ? emptyRegistriesConf
+      : readConf(
+          file,
+          path ? 'check --registries-conf' : explicit ? 'check CONTAINERS_REGISTRIES_CONF' : undefined,
+        );
+  const dropIns = dirs.flatMap(dropInFiles).map((f) => readConf(f, undefined));
+  return dropIns.length ? mergeRegistriesConf(base, dropIns) : base;
 }
 
 function prefixMatches(prefix: string, name: string): number {
@@ -172,7 +234,7 @@ export function pullSources(
   if (!entry) return [{ domain, path, insecure: false, mirror: false }];
   if (entry.blocked) {
     throw new ContrastError(
-      `registry ${domain} is blocked by ${conf.path ?? 'registries.conf'} (prefix "${entry.prefix}")`,
+      `registry ${domain} is blocked by ${entry.source ?? conf.path ?? 'registries.conf'} (prefix "${entry.prefix}")`,
       {
         code: 'REGISTRY_BLOCKED',
       },
