@@ -224,6 +224,11 @@ describe('contrast generate on the lab registry', () => {
         const other = platform.annotation === INITDATA_ANNOTATION ? POLICY_ANNOTATION : INITDATA_ANNOTATION;
         assert.ok(p.annotations[platform.annotation], platform.annotation);
         assert.equal(p.annotations[other], undefined);
+        // §4.5: SNP pods get their vCPU count (a string; web.yml sets no CPU: 0 + 1), TDX pods don't.
+        assert.equal(
+          p.annotations['io.katacontainers.config.hypervisor.default_vcpus'],
+          platform.referenceValues === 'snp' ? '1' : undefined,
+        );
         assert.ok(m.Policies[policyHash(platform.annotation, p.annotations[platform.annotation]!)]);
       }
     });

@@ -19,6 +19,7 @@ import { applyImageReplacements, parseImageReplacements } from '../src/kube/repl
 import { pinContrastImages } from '../src/kube/replace-pin.js';
 import { patchRuntimeClass } from '../src/kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../src/kube/verify.js';
+import { podVCPUs, quantityMilli } from '../src/kube/vcpus.js';
 import { initdataEntries, policyHash, setInitdataEntry } from '../src/manifest/initdata.js';
 import {
   addSorted,
@@ -593,5 +594,104 @@ describe('initdata digest', () => {
     });
     assert.notEqual(policyHash(INITDATA_ANNOTATION, next), policyHash(INITDATA_ANNOTATION, value));
     assert.equal(setInitdataEntry(next, 'contrast.insecure-debug', 'true'), next);
+  });
+});
+
+describe('SNP vCPUs (§4.5)', () => {
+  type Res = { requests?: { cpu?: string | number }; limits?: { cpu?: string | number } };
+  type C = { resources?: Res; restartPolicy?: string };
+  function pod(spec: { containers?: C[]; initContainers?: C[]; resources?: Res }): string {
+    const named = (list: C[] | undefined, prefix: string) =>
+      list?.map((c, i) => ({ name: `${prefix}${i}`, image: `reg.example/${prefix}@${DIGEST}`, ...c }));
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p' },
+      spec: {
+        runtimeClassName: 'contrast-cc',
+        ...(spec.initContainers ? { initContainers: named(spec.initContainers, 'i') } : {}),
+        containers: named(spec.containers ?? [{}], 'c'),
+        ...(spec.resources ? { resources: spec.resources } : {}),
+      },
+    };
+    return JSON.stringify(body);
+  }
+  const vcpus = (text: string) => podVCPUs(load(text).workloads[0]!);
+  const cpu = (requests?: string | number, limits?: string | number): C => ({
+    resources: {
+      ...(requests !== undefined ? { requests: { cpu: requests } } : {}),
+      ...(limits !== undefined ? { limits: { cpu: limits } } : {}),
+    },
+  });
+
+  test('quantities in milliCPU, rounded up', () => {
+    const table: Array<[string | number, number]> = [
+      ['500m', 500],
+      ['2', 2000],
+      ['1.5', 1500],
+      ['0.25', 250],
+      [0.5, 500],
+      [3, 3000],
+      ['0.0001', 1],
+      ['1500000n', 2],
+      ['1e3', 1_000_000],
+      ['2k', 2_000_000],
+      ['1Ki', 1_024_000],
+      ['.5', 500],
+    ];
+    for (const [q, want] of table) assert.equal(quantityMilli(q), want, String(q));
+    for (const bad of ['', 'one', '1 cpu', '1.2.3', '5mi']) assert.equal(quantityMilli(bad), undefined, bad);
+  });
+
+  test('formula: ceil(max(regular + sidecars, init, pod) / 1000) + 1, each max(request, limit)', () => {
+    const table: Array<[string, Parameters<typeof pod>[0], number]> = [
+      ['no resources', {}, 1],
+      ['requests only', { containers: [cpu('500m'), cpu('1')] }, 3],
+      ['limits > requests', { containers: [cpu('500m', '2')] }, 3],
+      ['requests > limits still counts the larger', { containers: [cpu('3', '1')] }, 4],
+      ['millis round up to whole vCPUs', { containers: [cpu('1001m')] }, 3],
+      ['exactly one CPU', { containers: [cpu('1000m')] }, 2],
+      ['sum of fractions', { containers: [cpu('0.25'), cpu('0.25'), cpu('0.5')] }, 2],
+      [
+        'init containers larger than regular (run one after another: max, not sum)',
+        { containers: [cpu('1')], initContainers: [cpu('3'), cpu('1')] },
+        5,
+      ],
+      [
+        'sidecars add to the regular sum',
+        { containers: [cpu('1')], initContainers: [{ ...cpu('1500m'), restartPolicy: 'Always' }] },
+        4,
+      ],
+      [
+        'sidecars also count in the init sum (Contrast sums every init container)',
+        {
+          containers: [cpu('100m')],
+          initContainers: [{ ...cpu('1'), restartPolicy: 'Always' }, cpu('2')],
+        },
+        4,
+      ],
+      [
+        'pod-level resources win when larger',
+        { containers: [cpu('1')], resources: { limits: { cpu: '4' } } },
+        5,
+      ],
+      [
+        'pod-level smaller than containers',
+        { containers: [cpu('3')], resources: { requests: { cpu: '1' } } },
+        4,
+      ],
+    ];
+    for (const [name, spec, want] of table) assert.equal(vcpus(pod(spec)), want, name);
+  });
+
+  test('injected containers count (memory only: 0 CPU); a bad quantity names the container', () => {
+    const text = pod({ containers: [cpu('1')] });
+    const { workloads } = load(text);
+    injectInitializer(workloads[0]!, { coordinatorNamespace: 'default' });
+    assert.equal(podVCPUs(workloads[0]!), 2);
+    assert.throws(
+      () => vcpus(pod({ containers: [cpu('lots')] })),
+      (e: unknown) => e instanceof Error && /container "c0".*requests\.cpu "lots"/.test(e.message),
+    );
   });
 });

@@ -35,6 +35,7 @@ import {
 } from '../kube/replace.js';
 import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
+import { podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
 import { pinContrastImages } from '../kube/replace-pin.js';
 import { ImageAnalyzer } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
@@ -360,7 +361,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   };
   const defaultHandler = defaultPlatform ? handlerFor(defaultPlatform) : UNKNOWN_HANDLER;
 
-  // Patch: debug shell → Initializer → service mesh → image store → replacements → runtime class.
+  // Patch: debug shell → Initializer → service mesh → image store → replacements → runtime class → SNP vCPUs.
   const replacements: ImageReplacements = opts.imageReplacements
     ? await readImageReplacements(opts.imageReplacements)
     : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements');
@@ -380,6 +381,11 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     if (opts.injectImageStore) injectImageStore(w);
     applyImageReplacements(w, replacements);
     patchRuntimeClass(w, { defaultHandler, handlerFor });
+    // SNP (§4.5): the VM's vCPU count is part of the launch measurement, so it is fixed here, after the
+    // injections (their containers count) and before policy generation (pod annotations flow into each
+    // container's policy annotations, so the policy covers it). The SNP ID-block annotations Contrast
+    // sets next to it need a release's table and are not written.
+    if (p.referenceValues === 'snp') setPodAnnotation(w, VCPUS_ANNOTATION, String(podVCPUs(w)));
   }
   for (const name of unknownHash) {
     warn(
