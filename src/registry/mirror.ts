@@ -384,25 +384,20 @@ export class Mirror {
     if (failed) throw failed.reason;
     checkAborted(this.options.signal);
     await putManifest(this.client.transport, target, digest, bytes, parsed.mediaType, digest);
-    this.stats.manifestsPushed++;
-    this.emit({
-      type: 'manifest-done',
-      digest,
-      target: `${target.registry}/${target.repository}`,
-      how: 'pushed',
-    });
+    this.manifestDone(target, digest, 'pushed');
+  }
+
+  /** Counts a finished manifest and tells the progress display. */
+  private manifestDone(target: PushTarget, digest: string, how: 'pushed' | 'skipped'): void {
+    if (how === 'pushed') this.stats.manifestsPushed++;
+    else this.stats.manifestsSkipped++;
+    this.emit({ type: 'manifest-done', digest, target: `${target.registry}/${target.repository}`, how });
   }
 
   private async manifestPresent(target: PushTarget, digest: string): Promise<boolean> {
     const have = await manifestDigest(this.client.transport, target, digest);
     if (have === digest) {
-      this.stats.manifestsSkipped++;
-      this.emit({
-        type: 'manifest-done',
-        digest,
-        target: `${target.registry}/${target.repository}`,
-        how: 'skipped',
-      });
+      this.manifestDone(target, digest, 'skipped');
       return true;
     }
     return false;
@@ -429,13 +424,7 @@ export class Mirror {
         },
       );
     }
-    this.stats.manifestsPushed++;
-    this.emit({
-      type: 'manifest-done',
-      digest,
-      target: `${target.registry}/${target.repository}`,
-      how: 'pushed',
-    });
+    this.manifestDone(target, digest, 'pushed');
   }
 
   private copyBlob(ref: Reference, target: PushTarget, desc: Descriptor): Promise<void> {
