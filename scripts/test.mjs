@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pickLabPorts } from './lab-ports.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const labDir = join(root, 'test/lab');
@@ -49,8 +50,17 @@ let startedLab = false;
 if (process.env.CONTRAST_NO_LAB) {
   console.error('test: CONTRAST_NO_LAB set: registry integration tests will skip');
 } else if (haveLabTools()) {
-  const labEnv = { ...process.env, LAB_STATE: labState };
   const wasRunning = labRunning();
+  // A busy default port (another lab, another worktree) must not stop the tests: take free ones.
+  let ports;
+  try {
+    ports = await pickLabPorts({ labEnvFile: join(labState, 'lab.env'), running: wasRunning });
+  } catch (err) {
+    console.error(`test: ${err.message}`);
+    process.exit(1);
+  }
+  const labEnv = { ...process.env, ...ports, LAB_STATE: labState };
+  console.error(`test: registry lab on 127.0.0.1 ports ${Object.values(ports).join(', ')}`);
   if (run('bash', [join(labDir, 'lab.sh'), 'up'], { env: labEnv }) !== 0) process.exit(1);
   if (
     run('bash', [join(labDir, 'lab.sh'), 'seed'], { env: labEnv, stdio: ['ignore', 'ignore', 'inherit'] }) !==
