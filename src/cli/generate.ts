@@ -39,7 +39,10 @@ export function registerGenerate(parent: Command): void {
       .description(
         'Generate policies and inject them into Kubernetes resources; create or update the manifest',
       )
-      .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
+      .argument(
+        '<paths...>',
+        'YAML files or directories (searched recursively for .yml/.yaml); - reads stdin',
+      )
       .option('-p, --policy <path>', 'Rego rules (built-in rules when the file does not exist)', 'rules.rego')
       .option(
         '-s, --settings <path>',
@@ -86,7 +89,7 @@ export function registerGenerate(parent: Command): void {
       .option('--skip-service-mesh', 'do not inject the service mesh sidecar')
       .option('--inject-image-store', 'inject an encrypted ephemeral block device for image pulls')
       .option('--insecure-enable-debug-shell-access', 'inject a debug shell (NOT for production)')
-      .option('-o, --output <file>', 'write all YAML into this file instead of in place')
+      .option('-o, --output <file>', 'write all YAML into this file instead of in place (- for stdout)')
       .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
       .option('--concurrency <n>', 'parallel layer downloads')
       .option('--no-progress', 'no progress display while images are analyzed'),
@@ -101,7 +104,10 @@ export function registerGenerate(parent: Command): void {
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
     }
-    await runGenerate({
+    // kubectl style: when YAML goes to stdout, every other line goes to stderr.
+    const yamlToStdout = flags.output === '-' || (!flags.output && paths.includes('-'));
+    const out = yamlToStdout ? process.stderr : process.stdout;
+    const result = await runGenerate({
       paths,
       policyPath: path('policy', flags.policy),
       settingsPath: path('settings', flags.settings),
@@ -128,7 +134,8 @@ export function registerGenerate(parent: Command): void {
       registry: flags,
       ...(concurrency ? { concurrency } : {}),
       progress: flags.progress ? 'auto' : 'off',
-      print: (line) => process.stdout.write(`${line}\n`),
+      print: (line) => out.write(`${line}\n`),
     });
+    if (result.stdout !== undefined) process.stdout.write(result.stdout);
   });
 }

@@ -74,7 +74,7 @@ export function registerLogin(parent: Command): void {
           { username: opts.username, password },
           opts.authfile === undefined ? {} : { authFile: opts.authfile },
         );
-        log.info(`stored credentials for ${stored.registry} in ${stored.description}`);
+        log.result(`stored credentials for ${stored.registry} in ${stored.description}`);
         process.stdout.write('Login Succeeded\n');
       },
     );

@@ -16,9 +16,9 @@ export function registerLogout(parent: Command): void {
         process.stdout.write(`Not logged in to ${removed.registry}\n`);
       } else {
         process.stdout.write(`Removing login credentials for ${removed.registry}\n`);
-        for (const key of removed.removedKeys) log.info(`removed key "${key}" from ${removed.path}`);
+        for (const key of removed.removedKeys) log.result(`removed key "${key}" from ${removed.path}`);
         if (removed.helperErased && removed.helper !== undefined) {
-          log.info(`erased the credential held by ${helperExecutable(removed.helper)}`);
+          log.result(`erased the credential held by ${helperExecutable(removed.helper)}`);
         }
       }
       // Other files (Podman's, DOCKER_AUTH_CONFIG) may still hold one: say so rather than surprise later.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ContrastError } from '../internal/errors.js';
-import { isLogLevel, log, setLogLevel } from '../internal/log.js';
+import { DEFAULT_LOG_LEVEL, isLogLevel, log, setLogLevel } from '../internal/log.js';
 import { registerAuthShow } from './auth-show.js';
 import { registerGenerate } from './generate.js';
 import { registerImageAnalyze } from './image-analyze.js';
@@ -26,11 +26,11 @@ export function buildProgram(): Command {
     .description(
       'Generate Kata agent policies and the Contrast manifest for confidential Kubernetes workloads',
     )
-    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--log-level <level>', 'debug, info, warn or error', DEFAULT_LOG_LEVEL)
     .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
     .showHelpAfterError()
     .hook('preAction', (cmd) => {
-      const level = String(cmd.optsWithGlobals()['logLevel'] ?? 'info');
+      const level = String(cmd.optsWithGlobals()['logLevel'] ?? DEFAULT_LOG_LEVEL);
       if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
       setLogLevel(level);
     });
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     if (err instanceof ContrastError) {
       log.error(err.message);
-      if (err.hint) log.error(`hint: ${err.hint}`);
+      if (err.hint) log.hint(err.hint);
       return 1;
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -123,13 +123,13 @@ export function registerMirror(parent: Command): void {
       const lines = formatReplacements(result.images);
       if (flags.replacementsOut) {
         await writeFileAtomic(flags.replacementsOut, lines);
-        log.info(`wrote ${result.images.length} image replacement(s) to ${flags.replacementsOut}`);
+        log.result(`wrote ${result.images.length} image replacement(s) to ${flags.replacementsOut}`);
       }
       process.stdout.write(lines);
-      log.info(summary(result.stats));
+      log.result(summary(result.stats));
     } catch (err) {
       progress.close();
-      log.info(`so far: ${summary(mirror.stats)}`);
+      log.result(`so far: ${summary(mirror.stats)}`);
       throw err;
     } finally {
       process.off('SIGINT', onSignal);

@@ -93,7 +93,7 @@ export function registerPolicyEval(parent: Command): void {
         // recorded logs start with it); its `false` is not a refused request.
         const judged = entries.filter((e) => e.verdict.request !== ALLOW_FAILURES_RULE);
         const refused = judged.filter((e) => !e.verdict.allowed).length;
-        log.info(`${judged.length} requests: ${judged.length - refused} allowed, ${refused} refused`);
+        log.result(`${judged.length} requests: ${judged.length - refused} allowed, ${refused} refused`);
         if (refused > 0) process.exitCode = 1;
         return;
       }

@@ -31,7 +31,10 @@ export function registerPolicyGenerate(parent: Command): void {
         .description(
           'Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations',
         )
-        .argument('<paths...>', 'YAML files or directories (searched recursively for .yml/.yaml)')
+        .argument(
+          '<paths...>',
+          'YAML files or directories (searched recursively for .yml/.yaml); - reads stdin and writes stdout',
+        )
         .option('--flavour <flavour>', `${FLAVOURS.join(' or ')}: how images reach the guest`, 'guest-pull')
         .option(
           '--encoding <encoding>',
@@ -59,7 +62,7 @@ export function registerPolicyGenerate(parent: Command): void {
         )
         .option(
           '-o, --output <file>',
-          'write the annotated YAML here instead of changing the input file (one input file only)',
+          'write the annotated YAML here instead of changing the input file (one input file only; - for stdout)',
         )
         .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
         .option(
@@ -80,7 +83,7 @@ export function registerPolicyGenerate(parent: Command): void {
       });
     }
     const { cachePath, progress } = layerSettings(flags, cmd);
-    const { policies, written } = await annotateWorkloads({
+    const { policies, written, stdout } = await annotateWorkloads({
       paths,
       configFilePaths: flags.configFile,
       runtimeClassPrefix: flags.runtimeClassPrefix,
@@ -96,6 +99,9 @@ export function registerPolicyGenerate(parent: Command): void {
       cachePath,
       progress,
     });
+    // kubectl style: with YAML on stdout, the hashes and messages go to stderr.
+    if (stdout !== undefined) process.stdout.write(stdout);
+    const info = stdout !== undefined ? process.stderr : process.stdout;
     if (policies.length === 0) {
       log.warn(
         `no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.join(', ')}; nothing to do`,
@@ -108,10 +114,11 @@ export function registerPolicyGenerate(parent: Command): void {
     }
     for (const p of policies) {
       const w = p.workload;
-      process.stdout.write(
-        `${p.hash}\t${flags.output ?? w.file.path}\t${w.kind}\t${w.namespace}/${w.name}\n`,
+      info.write(
+        `${p.hash}\t${flags.output === '-' || w.file.path === '-' ? 'stdout' : (flags.output ?? w.file.path)}\t${w.kind}\t${w.namespace}/${w.name}\n`,
       );
     }
-    log.info(`✔️ annotated ${policies.length} workload(s) in ${written.join(', ')}`);
+    if (written.length > 0)
+      log.result(`✔️ annotated ${policies.length} workload(s) in ${written.join(', ')}`);
   });
 }

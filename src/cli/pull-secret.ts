@@ -27,7 +27,7 @@ export function registerPullSecret(parent: Command): void {
       });
       if (flags.output) {
         await writeFileAtomic(flags.output, yaml, { mode: 0o600 });
-        log.info(`wrote Secret ${flags.namespace}/${flags.name} to ${flags.output}`);
+        log.result(`wrote Secret ${flags.namespace}/${flags.name} to ${flags.output}`);
       } else {
         process.stdout.write(yaml);
       }

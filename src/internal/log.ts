@@ -13,7 +13,9 @@ export interface LogSink {
 }
 
 const secrets = new Set<string>();
-let level: LogLevel = 'info';
+// The Go CLI's default (`--log-level warn`): a clean run prints only results, warnings and errors.
+export const DEFAULT_LOG_LEVEL: LogLevel = 'warn';
+let level: LogLevel = DEFAULT_LOG_LEVEL;
 let sink: LogSink = { write: (line) => process.stderr.write(line) };
 
 export function setLogLevel(next: LogLevel): void {
@@ -59,5 +61,13 @@ export const log = {
   info: (message: string) => emit('info', message),
   warn: (message: string) => emit('warn', message),
   error: (message: string) => emit('error', message),
+  /** What to do about the error just logged: `hint: …`, shown whenever errors are. */
+  hint: (message: string) => {
+    if (order.error >= order[level]) sink.write(redact(`hint: ${message}`) + '\n');
+  },
+  /** A command's own result line on stderr (no prefix): shown at the default level, hidden by error/silent. */
+  result: (message: string) => {
+    if (order.warn >= order[level]) sink.write(redact(message) + '\n');
+  },
   enabled: (at: LogLevel) => order[at] >= order[level],
 };

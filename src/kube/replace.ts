@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { containers, type PodWorkload } from './inject-pod.js';
+import { readTextInput } from '../internal/files.js';
 
 const LINE = /^(?<image>[^\s=]+)\s*=\s*(?<replacement>\S+)$/;
 
@@ -28,8 +29,9 @@ export function parseImageReplacements(text: string, source = 'image replacement
 export async function readImageReplacements(path: string): Promise<ImageReplacements> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextInput(path, 'image replacements file');
   } catch (err) {
+    if (err instanceof ContrastError) throw err;
     throw new ContrastError(`--image-replacements ${path}: ${errorMessage(err)}`, {
       code: 'BAD_REPLACEMENTS',
     });

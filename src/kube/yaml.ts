@@ -1,11 +1,12 @@
 // Kubernetes YAML in and out. Documents are kept as `yaml` Document objects so that callers edit the
 // tree, and serialization rewrites only the lines their edits touched: comments, key order, quoting
 // and formatting of everything else stay byte-identical to the input.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Document, LineCounter, Parser, parseAllDocuments, parseDocument } from 'yaml';
 import type { ToStringOptions } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
+import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import { spliceLineDiff } from './linediff.js';
 
@@ -29,7 +30,7 @@ export function parseKubeFile(path: string, text: string): KubeFile {
       const { line, col } = lineCounter.linePos(err.pos[0]);
       const firstLine = err.message.split('\n')[0] ?? err.message;
       throw new ContrastError(
-        `${path}:${line}:${col}: invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`,
+        `${displayPath(path)}:${line}:${col}: invalid YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, '')}`,
         {
           code: 'KUBE_YAML',
         },
@@ -61,34 +62,53 @@ function documentOffsets(text: string): number[] {
   return out;
 }
 
-/** Reads files or directories (recursively: `.yml`/`.yaml`, sorted by path). */
+/**
+ * Reads files or directories (recursively: `.yml`/`.yaml`, sorted by path; symlinks followed, each
+ * directory visited once). `-` is stdin. Devices, FIFOs and sockets are refused, never read.
+ */
 export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
   const files: string[] = [];
+  if (paths.filter((p) => p === STDIO_PATH).length > 1) {
+    throw new ContrastError('- (stdin) can be given only once', { code: 'KUBE_READ' });
+  }
+  const seenDirs = new Set<string>();
   for (const p of paths) {
-    let st;
-    try {
-      st = await stat(p);
-    } catch (err) {
-      throw new ContrastError(`${p}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-        code: 'KUBE_READ',
-      });
+    if (p === STDIO_PATH) {
+      files.push(p);
+      continue;
     }
-    if (st.isDirectory()) files.push(...(await yamlFilesUnder(p)));
+    const st = await statInput(p);
+    if (st.isDirectory()) files.push(...(await yamlFilesUnder(p, seenDirs, `${st.dev}:${st.ino}`)));
     else files.push(p);
   }
   const out: KubeFile[] = [];
-  for (const f of files) out.push(parseKubeFile(f, await readFile(f, 'utf8')));
+  for (const f of files) out.push(parseKubeFile(f, await readTextInput(f, 'YAML input')));
   return out;
 }
 
-async function yamlFilesUnder(dir: string): Promise<string[]> {
+async function yamlFilesUnder(dir: string, seen: Set<string>, id: string): Promise<string[]> {
+  // A symlink back to an ancestor (or two links to one directory) is walked once.
+  if (seen.has(id)) return [];
+  seen.add(id);
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const out: string[] = [];
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await yamlFilesUnder(p)));
-    else if (e.isFile() && /\.ya?ml$/i.test(e.name)) out.push(p);
+    if (e.isSymbolicLink()) {
+      let st;
+      try {
+        st = await stat(p);
+      } catch {
+        log.warn(`${p}: broken symbolic link, skipped`);
+        continue;
+      }
+      if (st.isDirectory()) out.push(...(await yamlFilesUnder(p, seen, `${st.dev}:${st.ino}`)));
+      else if (/\.ya?ml$/i.test(e.name)) out.push(p); // non-regular targets are refused when read
+    } else if (e.isDirectory()) {
+      const st = await stat(p);
+      out.push(...(await yamlFilesUnder(p, seen, `${st.dev}:${st.ino}`)));
+    } else if (/\.ya?ml$/i.test(e.name)) out.push(p);
   }
   return out;
 }

@@ -6,7 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { writeFilesAtomic } from '../internal/atomic.js';
+import { writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
+import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import {
   findWorkloads,
@@ -123,8 +124,10 @@ export interface GenerateOptions {
   registry?: RegistryFlags;
   concurrency?: number;
   progress?: 'auto' | 'tty' | 'plain' | 'off';
-  /** Progress lines (`✔️ …`); stdout in the CLI. */
+  /** Success lines (`✔️ …`), printed once the outputs are written; stdout in the CLI (stderr when YAML goes to stdout). */
   print?: (line: string) => void;
+  /** Test hooks into the final write (to kill the process at a chosen point). */
+  writeHooks?: AtomicHooks;
 }
 
 export interface GenerateResult {
@@ -135,6 +138,8 @@ export interface GenerateResult {
   warnings: string[];
   /** Per CC workload: description and manifest digest. */
   policies: Array<{ workload: string; hash: string; platform: string }>;
+  /** YAML meant for stdout (`-o -`, or `-` as input); the caller writes it. */
+  stdout?: string;
 }
 
 /** The embedded release replacements: a placeholder outside a Contrast release, so empty. */
@@ -147,7 +152,7 @@ interface Staged {
 }
 
 async function validateOutput(output: string | undefined): Promise<void> {
-  if (!output) return;
+  if (!output || output === STDIO_PATH) return;
   let st;
   try {
     st = await stat(dirname(output));
@@ -404,11 +409,12 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
     const pinned = await pinContrastImages(workloads, client, platform);
     for (const p of pinned)
-      log.info(
+      log.warn(
         `pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`,
       );
     phase('patched and pinned');
-    print('✔️ Patched targets');
+    // The Go CLI's ✔️ lines are printed only once everything is written (a failure rolls back).
+    const done: string[] = ['✔️ Patched targets'];
 
     // Settings per flavour, then every image once across all workloads.
     const flavours = [...new Set(workloads.map((w) => platformOf.get(w)!.flavour))] as Flavour[];
@@ -475,7 +481,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       }
     }
     phase('policies generated');
-    print('✔️ Generated workload policy annotations');
+    done.push('✔️ Generated workload policy annotations');
 
     // Policies map (policies.go): equal digest + equal SANs is an error, different SANs drop the later.
     const map: Record<string, PolicyEntry> = {};
@@ -581,20 +587,23 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
 
     verifyAfter(workloads);
 
-    // Stage everything, then write together.
+    // Stage everything, then write together: YAML and keys first, the manifest last, so a hard kill
+    // between the renames never leaves a manifest describing YAML that is not there.
     const manifestText = serializeManifest(manifest);
     const staged: Staged[] = [];
-    if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
-    if (opts.output) {
-      const parts = kept.map((f) => {
-        const text = serializeKubeFile(f);
-        return text.startsWith('---') ? text : `---\n${text}`;
-      });
-      staged.push({ path: opts.output, data: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') });
-    } else {
+    let stdout: string | undefined;
+    const withSeparator = (f: KubeFile): string => {
+      const text = serializeKubeFile(f);
+      const part = text.startsWith('---') ? text : `---\n${text}`;
+      return part.endsWith('\n') ? part : `${part}\n`;
+    };
+    if (opts.output === STDIO_PATH) stdout = kept.map(withSeparator).join('');
+    else if (opts.output) staged.push({ path: opts.output, data: kept.map(withSeparator).join('') });
+    else {
       for (const f of kept) {
         const text = serializeKubeFile(f);
-        if (text !== f.text) staged.push({ path: f.path, data: text });
+        if (f.path === STDIO_PATH) stdout = text;
+        else if (text !== f.text) staged.push({ path: f.path, data: text });
       }
     }
     staged.push(...newFiles);
@@ -611,13 +620,22 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       });
     }
     staged.push(...defaults);
-    await writeFilesAtomic(staged);
+    if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
+    await writeFilesAtomic(staged, opts.writeHooks);
     for (const f of defaults)
       log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
     for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
     phase('written');
-    print(`✔️ Updated manifest ${opts.manifestPath}`);
-    return { manifest, manifestText, written: staged.map((s) => s.path), warnings, policies };
+    done.push(`✔️ Updated manifest ${opts.manifestPath}`);
+    for (const line of done) print(line);
+    return {
+      manifest,
+      manifestText,
+      written: staged.map((s) => s.path),
+      warnings,
+      policies,
+      ...(stdout !== undefined ? { stdout } : {}),
+    };
   } finally {
     await Promise.resolve(client.close());
   }

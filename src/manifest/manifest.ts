@@ -6,6 +6,8 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseSeedshareOwnerPubKey } from './keys.js';
 import { orderReferenceValues, validateReferenceValues, type ReferenceValues } from './referencevalues.js';
 import { formatIssue, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
+import { readTextInput } from '../internal/files.js';
+import { existsSync } from 'node:fs';
 
 export type Role = '' | 'coordinator';
 
@@ -194,9 +196,10 @@ export async function readManifestFile(
 ): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[] } | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    if (!existsSync(path)) return undefined;
+    text = await readTextInput(path, 'manifest');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof ContrastError) throw err;
     throw new ContrastError(`reading manifest ${path}: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
   }
   return { ...parseManifest(text, path), text };

@@ -10,6 +10,7 @@ import type { PolicyData } from './data.js';
 import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
 import type { PolicyEncoding } from './encode.js';
 import type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
+import { readTextInput } from '../internal/files.js';
 
 export {
   loadPolicySettings,
@@ -74,8 +75,9 @@ export function requiredImages(workloads: Workload[], settings: PolicySettings):
 export async function readRules(options: Pick<PolicyOptions, 'rulesPath'>): Promise<string> {
   const path = options.rulesPath ?? defaultRulesPath();
   try {
-    return await readFile(path, 'utf8');
+    return await readTextInput(path, 'rules file');
   } catch (err) {
+    if (err instanceof ContrastError) throw err;
     throw new ContrastError(
       `${path}: cannot read rules: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );

@@ -1,6 +1,7 @@
 // The `policy generate` pipeline without Contrast's manifest: YAML in → images resolved once →
 // policies → annotated YAML out (all files written or none).
 import { writeFilesAtomic } from '../internal/atomic.js';
+import { STDIO_PATH } from '../internal/files.js';
 import { ContrastError } from '../internal/errors.js';
 import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
@@ -35,6 +36,8 @@ export interface AnnotateResult {
   policies: WorkloadPolicy[];
   /** Paths written (empty with dryRun or when no workload matched). */
   written: string[];
+  /** YAML meant for stdout (`-o -`, or `-` as the input): always the whole stream, changed or not. */
+  stdout?: string;
 }
 
 export async function annotateWorkloads(opts: AnnotateOptions): Promise<AnnotateResult> {
@@ -44,7 +47,19 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   }
   const configFiles = opts.configFilePaths.length > 0 ? await readKubeFiles(opts.configFilePaths) : [];
   const workloads = findWorkloads(files, { runtimeClassPrefix: opts.runtimeClassPrefix });
-  if (workloads.length === 0) return { policies: [], written: [] };
+  // In a pipeline the YAML flows on even when there is nothing to annotate.
+  // -o - (one input) or the stdin input without -o: that stream goes to stdout.
+  const stdoutFile =
+    opts.dryRun || (opts.output !== undefined && opts.output !== STDIO_PATH)
+      ? undefined
+      : opts.output === STDIO_PATH
+        ? files[0]
+        : files.find((f) => f.path === STDIO_PATH);
+  const passThrough = (): string | undefined => (stdoutFile ? serializeKubeFile(stdoutFile) : undefined);
+  if (workloads.length === 0) {
+    const stdout = passThrough();
+    return { policies: [], written: [], ...(stdout !== undefined ? { stdout } : {}) };
+  }
 
   const options: PolicyOptions & { encoding?: PolicyEncoding } = {
     flavour: opts.flavour,
@@ -85,7 +100,9 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   if (opts.dryRun) return { policies, written: [] };
 
   const changed = new Set(policies.map((p) => p.workload.file));
+  if (stdoutFile) changed.delete(stdoutFile);
   const outputs = [...changed].map((f) => ({ path: opts.output ?? f.path, data: serializeKubeFile(f) }));
   await writeFilesAtomic(outputs);
-  return { policies, written: outputs.map((o) => o.path) };
+  const stdout = passThrough();
+  return { policies, written: outputs.map((o) => o.path), ...(stdout !== undefined ? { stdout } : {}) };
 }

@@ -9,6 +9,7 @@ import type { Operation } from 'fast-json-patch';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import type { KubeFile } from '../kube/index.js';
+import { readTextInput } from '../internal/files.js';
 
 export type Flavour = 'host-pull' | 'guest-pull';
 export const FLAVOURS: readonly Flavour[] = ['host-pull', 'guest-pull'];
@@ -165,8 +166,12 @@ async function isDirectory(p: string): Promise<boolean> {
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextInput(path, what);
   } catch (err) {
+    if (err instanceof ContrastError)
+      throw new ContrastError(err.message.replace(': cannot read:', `: cannot read ${what}:`), {
+        code: err.code,
+      });
     throw new ContrastError(
       `${path}: cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { readBytesInputSync } from '../internal/files.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -37,8 +38,9 @@ interface Workload {
 export function loadPolicy(file: string, options: ExtractOptions = {}): PolicySource {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readBytesInputSync(file, 'policy');
   } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`--policy ${err.message}`, { code: err.code });
     throw new ContrastError(`--policy ${file}: cannot read file: ${errorMessage(err)}`);
   }
   return extractPolicy(file, bytes, options);

@@ -5,6 +5,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { ALLOW_FAILURES_RULE, AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
 import { describeFailures, explainVerdict, type Explanation, type FailedExpression } from './explain.js';
 import type { RecordedRequest } from './requests.js';
+import { readTextInputSync } from '../internal/files.js';
 
 export { AgentSession, ALLOW_FAILURES_RULE, PACKAGE_PATH, type DenyReason, type Verdict } from './agent.js';
 export {
@@ -143,8 +144,9 @@ export function evaluateQuery(
 export function readJsonFile(option: string, file: string): unknown {
   let text: string;
   try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    text = readTextInputSync(file);
   } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`${option} ${err.message}`, { code: err.code });
     throw new ContrastError(`${option} ${file}: cannot read file: ${errorMessage(err)}`);
   }
   try {

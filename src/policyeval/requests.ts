@@ -4,6 +4,7 @@
 // Blank lines and lines starting with `#` or `//` are skipped. Errors name file and line.
 import { readFileSync } from 'node:fs';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { readTextInputSync } from '../internal/files.js';
 
 export interface RecordedRequest {
   /** Agent endpoint, e.g. `CreateContainerRequest`; the rule evaluated is `data.agent_policy.<type>`. */
@@ -16,8 +17,9 @@ export interface RecordedRequest {
 export function loadRequestLog(file: string): RecordedRequest[] {
   let text: string;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = readTextInputSync(file, 'request log');
   } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`--replay ${err.message}`, { code: err.code });
     throw new ContrastError(`--replay ${file}: cannot read file: ${errorMessage(err)}`);
   }
   return parseRequestLog(text, file === '-' ? '<stdin>' : file);
