@@ -404,7 +404,7 @@ describe('contrast policy eval (CLI)', () => {
       input,
       '--json',
     ]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr); // a false result is a refusal (exit 1, like grep)
     assert.deepEqual(JSON.parse(r.stdout), { result: false, prints: [] });
 
     const q = await runCli([
@@ -444,6 +444,7 @@ describe('contrast policy eval (CLI)', () => {
       '{"users": []}',
     ]);
     assert.deepEqual(JSON.parse(no.stdout), { result: null, prints: [] });
+    assert.equal(no.code, 1, 'an undefined result is a refusal');
     const q = await runCli([
       ...base,
       '--query',
@@ -484,10 +485,10 @@ describe('contrast policy eval (CLI)', () => {
     const log = join(dir, 'one.jsonl');
     writeFileSync(log, '["CreateContainerRequest", {}]\n');
     const r1 = await runCli(['policy', 'eval', '--policy', bad, '--replay', log, '--query', 'data.x']);
-    assert.equal(r1.code, 1);
+    assert.equal(r1.code, 2); // errors are 2, refusals 1 (like opa and grep)
     assert.match(r1.stderr, /either --replay/);
     const r2 = await runCli(['policy', 'eval', '--policy', bad, '--replay', log]);
-    assert.equal(r2.code, 1);
+    assert.equal(r2.code, 2);
     assert.match(r2.stderr, /broken\.rego/);
     assert.match(r2.stderr, /does not compile/);
   });

@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.hint(err.hint);
-      return 1;
+      return err.exitCode;
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     return 2;

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import {
@@ -49,73 +49,111 @@ export function registerPolicyEval(parent: Command): void {
     .option('--explain', 'for refused or undefined requests, show which expressions failed and why')
     .addHelpText(
       'after',
-      '\nExit status with --replay: 0 when the agent would allow every request, 1 when it refuses one.',
+      '\nExit status (like opa and grep): 0 when every request is allowed (--query: the result is neither false\n' +
+        'nor undefined), 1 when one is refused, 2 on errors (unreadable or invalid policy, input or flags).',
     )
+    // Usage errors are errors (2), not refusals (1); --help and --version stay 0.
+    .exitOverride((err) => {
+      throw err.exitCode === 0 ? err : new CommanderError(EXIT_ERROR, err.code, err.message);
+    })
     .action(async (opts: EvalOptions) => {
-      if ((opts.replay === undefined) === (opts.query === undefined)) {
-        throw new ContrastError('give either --replay <file> or --query <ref> with --input <file>');
-      }
-      if (opts.query !== undefined && opts.input === undefined) {
-        throw new ContrastError('--query needs --input <file> (use --input - for stdin)');
-      }
-      if (opts.replay !== undefined && opts.input !== undefined) {
-        throw new ContrastError('--input is for --query; a --replay log carries its own inputs');
-      }
-      const policy = loadPolicy(opts.policy, opts.workload === undefined ? {} : { workload: opts.workload });
-      const data = opts.data === undefined ? undefined : readDataOption(opts.data);
-      // Read the inputs before compiling so that a typo in a file name fails fast.
-      const requests = opts.replay === undefined ? undefined : loadRequestLog(opts.replay);
-      const input = opts.input === undefined ? undefined : readJsonFile('--input', opts.input);
-      log.info(`policy: ${policy.origin} (${policy.text.length} bytes)`);
-      const session = await AgentSession.create(policy, data === undefined ? {} : { data });
-      if (session.allowFailures)
-        log.warn(
-          `${policy.origin}: AllowRequestsFailingPolicy is true: the agent allows requests the policy refuses`,
-        );
-
-      if (requests !== undefined) {
-        const entries = replay(session, requests, { explain: opts.explain === true });
-        if (opts.json) {
-          process.stdout.write(jsonStringify(entries.map(replayJson), 2) + '\n');
-        } else {
-          const width = Math.max(...entries.map((e) => e.verdict.request.length));
-          for (const [i, e] of entries.entries()) {
-            const v = e.verdict;
-            process.stdout.write(
-              `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${verdictNote(v)}\n`,
-            );
-            for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
-            if (e.explanation)
-              process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
-          }
+      try {
+        await evalAction(opts);
+      } catch (err) {
+        if (err instanceof ContrastError && err.exitCode !== EXIT_ERROR) {
+          throw new ContrastError(err.message, {
+            code: err.code,
+            exitCode: EXIT_ERROR,
+            cause: err,
+            ...(err.hint ? { hint: err.hint } : {}),
+          });
         }
-        // The agent evaluates AllowRequestsFailingPolicy as a setting when it loads the policy (the
-        // recorded logs start with it); its `false` is not a refused request.
-        const judged = entries.filter((e) => e.verdict.request !== ALLOW_FAILURES_RULE);
-        const refused = judged.filter((e) => !e.verdict.allowed).length;
-        log.result(`${judged.length} requests: ${judged.length - refused} allowed, ${refused} refused`);
-        if (refused > 0) process.exitCode = 1;
-        return;
+        throw err;
       }
-
-      const result = evaluateQuery(session, opts.query!, input, { explain: opts.explain === true });
-      if (result.error) log.error(`${result.query}: ${result.error}`);
-      if (opts.json) {
-        const out: Record<string, unknown> = { result: toJsonValue(result.result), prints: result.prints };
-        if (result.explanation) out['explain'] = toJsonValue(result.explanation);
-        if (result.failures) out['explain'] = { failures: toJsonValue(result.failures) };
-        process.stdout.write(jsonStringify(out, 2) + '\n');
-      } else {
-        for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
-        process.stdout.write(
-          (result.result === undefined ? 'undefined' : jsonStringify(toJsonValue(result.result), 2)) + '\n',
-        );
-        if (result.explanation)
-          process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
-        if (result.failures) process.stdout.write(formatFailures(result.failures).join('\n') + '\n');
-      }
-      if (result.error) process.exitCode = 1;
     });
+}
+
+/** Exit statuses of `policy eval`. */
+const EXIT_REFUSED = 1;
+const EXIT_ERROR = 2;
+
+/** Whether a --query result means "allowed": anything but false, undefined, or {allowed: false}. */
+function queryAllows(result: unknown): boolean {
+  if (result === undefined || result === false) return false;
+  if (typeof result === 'object' && result !== null && 'allowed' in result) {
+    return (result as { allowed: unknown }).allowed !== false;
+  }
+  return true;
+}
+
+async function evalAction(opts: EvalOptions): Promise<void> {
+  {
+    if ((opts.replay === undefined) === (opts.query === undefined)) {
+      throw new ContrastError('give either --replay <file> or --query <ref> with --input <file>');
+    }
+    if (opts.query !== undefined && opts.input === undefined) {
+      throw new ContrastError('--query needs --input <file> (use --input - for stdin)');
+    }
+    if (opts.replay !== undefined && opts.input !== undefined) {
+      throw new ContrastError('--input is for --query; a --replay log carries its own inputs');
+    }
+    const policy = loadPolicy(opts.policy, opts.workload === undefined ? {} : { workload: opts.workload });
+    const data = opts.data === undefined ? undefined : readDataOption(opts.data);
+    // Read the inputs before compiling so that a typo in a file name fails fast.
+    const requests = opts.replay === undefined ? undefined : loadRequestLog(opts.replay);
+    const input = opts.input === undefined ? undefined : readJsonFile('--input', opts.input);
+    log.info(`policy: ${policy.origin} (${policy.text.length} bytes)`);
+    const session = await AgentSession.create(policy, data === undefined ? {} : { data });
+    if (session.allowFailures)
+      log.warn(
+        `${policy.origin}: AllowRequestsFailingPolicy is true: the agent allows requests the policy refuses`,
+      );
+
+    if (requests !== undefined) {
+      const entries = replay(session, requests, { explain: opts.explain === true });
+      if (opts.json) {
+        process.stdout.write(jsonStringify(entries.map(replayJson), 2) + '\n');
+      } else {
+        const width = Math.max(...entries.map((e) => e.verdict.request.length));
+        for (const [i, e] of entries.entries()) {
+          const v = e.verdict;
+          process.stdout.write(
+            `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${verdictNote(v)}\n`,
+          );
+          for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
+          if (e.explanation)
+            process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
+        }
+      }
+      // The agent evaluates AllowRequestsFailingPolicy as a setting when it loads the policy (the
+      // recorded logs start with it); its `false` is not a refused request.
+      const judged = entries.filter((e) => e.verdict.request !== ALLOW_FAILURES_RULE);
+      const refused = judged.filter((e) => !e.verdict.allowed).length;
+      log.result(`${judged.length} requests: ${judged.length - refused} allowed, ${refused} refused`);
+      if (refused > 0) process.exitCode = EXIT_REFUSED;
+      return;
+    }
+
+    const result = evaluateQuery(session, opts.query!, input, { explain: opts.explain === true });
+    if (result.error) log.error(`${result.query}: ${result.error}`);
+    if (opts.json) {
+      const out: Record<string, unknown> = { result: toJsonValue(result.result), prints: result.prints };
+      if (result.explanation) out['explain'] = toJsonValue(result.explanation);
+      if (result.failures) out['explain'] = { failures: toJsonValue(result.failures) };
+      process.stdout.write(jsonStringify(out, 2) + '\n');
+    } else {
+      for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
+      process.stdout.write(
+        (result.result === undefined ? 'undefined' : jsonStringify(toJsonValue(result.result), 2)) + '\n',
+      );
+      if (result.explanation)
+        process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
+      if (result.failures) process.stdout.write(formatFailures(result.failures).join('\n') + '\n');
+    }
+    if (result.error) process.exitCode = EXIT_ERROR;
+    else if (!queryAllows(result.result === undefined ? undefined : toJsonValue(result.result)))
+      process.exitCode = EXIT_REFUSED;
+  }
 }
 
 /** Why a request got its verdict, when the ALLOW/DENY word alone does not say it. */

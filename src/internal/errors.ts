@@ -5,12 +5,18 @@
 export class ContrastError extends Error {
   readonly hint: string | undefined;
   readonly code: string;
+  /** Process exit status the CLI uses for this error (1 unless a command documents another). */
+  readonly exitCode: number;
 
-  constructor(message: string, options: { code?: string; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: string; hint?: string; cause?: unknown; exitCode?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ContrastError';
     this.code = options.code ?? 'ERROR';
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 

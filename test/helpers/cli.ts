@@ -20,7 +20,7 @@ export const cliEntry = join(repoRoot, 'src/cli/main.ts');
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliEntry, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
