@@ -1,6 +1,8 @@
-// Runtime-class patching (contrast-generate.md §5): `contrast-cc` and `kata-cc-isolation` become the
-// default handler, `contrast-cc-<platform>[-hash]` becomes that platform's current handler, anything
-// else is left alone.
+// Runtime-class patching (contrast-generate.md §5): every class starting with `contrast-cc` is
+// patched, as the Go CLI selects them by that prefix: `contrast-cc-<platform>[-hash]` becomes that
+// platform's current handler, any other `contrast-cc…` (and `kata-cc-isolation`) the default handler.
+// Classes that look like a typo of `contrast-cc` are left alone but reported, since such a pod gets
+// no policy and runs outside the confidential VM.
 import { ContrastError } from '../internal/errors.js';
 import {
   parseRuntimeClass,
@@ -32,7 +34,10 @@ export function patchRuntimeClass(w: PodWorkload, handlers: RuntimeHandlers): st
   const rc = runtimeClassName(w);
   if (rc === undefined) return undefined;
   let next = rc;
-  if (rc === 'contrast-cc' || rc === 'kata-cc-isolation') {
+  // `contrast-ccc`, `contrast-cc2`…: selected by the prefix, so it must not keep a class no node has.
+  const defaultClass =
+    rc === 'kata-cc-isolation' || (rc.startsWith('contrast-cc') && !rc.startsWith('contrast-cc-'));
+  if (defaultClass) {
     if (handlers.defaultHandler === UNKNOWN_HANDLER) {
       throw new ContrastError(`${describe(w)}: runtimeClassName "${rc}" needs a platform`, {
         code: 'NO_PLATFORM',
@@ -49,3 +54,50 @@ export function patchRuntimeClass(w: PodWorkload, handlers: RuntimeHandlers): st
 }
 
 export { runtimeHandler };
+
+/** Levenshtein distance, capped: returns `cap + 1` as soon as the distance must exceed `cap`. */
+export function editDistance(a: string, b: string, cap = Infinity): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin > cap) return cap + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Whether a runtime class that does NOT start with `prefix` looks like a typo of it: its beginning is
+ * within edit distance 2 of the prefix (`contrat-cc`, `contrast_cc-…`, `Contrast-CC`), or it is a
+ * Kata/genpolicy class (`kata-cc…`) where a Contrast class was probably meant.
+ */
+export function isRuntimeClassNearMiss(value: string, prefix: string): boolean {
+  if (prefix === '' || value.startsWith(prefix)) return false;
+  if (value.startsWith('kata-cc')) return true;
+  const v = value.toLowerCase();
+  for (let len = Math.max(1, prefix.length - 2); len <= Math.min(v.length, prefix.length + 2); len++) {
+    if (editDistance(v.slice(0, len), prefix, 2) <= 2) return true;
+  }
+  return false;
+}
+
+/** Warnings for pods whose runtime class nearly matches `prefix`: file, resource and value. */
+export function runtimeClassNearMisses(workloads: PodWorkload[], prefix: string): string[] {
+  const out: string[] = [];
+  for (const w of workloads) {
+    const rc = runtimeClassName(w);
+    if (rc !== undefined && isRuntimeClassNearMiss(rc, prefix)) {
+      out.push(
+        `${describe(w)}: runtimeClassName "${rc}" does not start with "${prefix}": this pod gets no policy and ` +
+          `is not treated as confidential; did you mean "${prefix}"?`,
+      );
+    }
+  }
+  return out;
+}

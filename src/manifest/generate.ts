@@ -34,7 +34,7 @@ import {
   readImageReplacements,
   type ImageReplacements,
 } from '../kube/replace.js';
-import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
+import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
 import { podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
 import { pinContrastImages } from '../kube/replace-pin.js';
@@ -72,6 +72,7 @@ import {
 } from './manifest.js';
 import {
   INITDATA_ANNOTATION,
+  POLICY_ANNOTATION,
   parseRuntimeClass,
   platformByName,
   RUNTIME_CLASS_PREFIX,
@@ -184,6 +185,29 @@ function platformsInUse(workloads: Workload[], defaultPlatform: PlatformInfo | u
     if (p) out.set(p.name, p);
   }
   return [...out.values()];
+}
+
+/**
+ * Re-running with another --reference-values on YAML generated for a different platform must not
+ * give a silent mix (a class and policy for one platform, a manifest for another): a workload that
+ * already carries a generated policy and names another platform in its class is an error.
+ */
+function refuseMixedPlatforms(workloads: Workload[], defaultPlatform: PlatformInfo | undefined): void {
+  if (!defaultPlatform) return;
+  for (const w of workloads) {
+    const rc = runtimeClassName(w);
+    const named = rc ? parseRuntimeClass(rc)?.platform : undefined;
+    if (!named || named.name === defaultPlatform.name) continue;
+    const a = workloadAnnotations(w);
+    if (a[INITDATA_ANNOTATION] === undefined && a[POLICY_ANNOTATION] === undefined) continue;
+    throw new ContrastError(
+      `${describe(w)}: generated for ${named.name} (runtimeClassName "${rc}"), but --reference-values is ${defaultPlatform.name}`,
+      {
+        code: 'PLATFORM_MISMATCH',
+        hint: `to re-target it, set runtimeClassName: contrast-cc (or contrast-cc-${defaultPlatform.slug}) and run again; to keep ${named.name}, drop --reference-values`,
+      },
+    );
+  }
 }
 
 function explicitHashes(workloads: Workload[]): Map<string, string> {
@@ -338,6 +362,11 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const files = await readKubeFiles(opts.paths);
   if (files.length === 0) throw new ContrastError('no .yml/.yaml files found', { code: 'NO_FILES' });
   const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
+  for (const m of runtimeClassNearMisses(
+    findWorkloads(files, { runtimeClassPrefix: '' }),
+    RUNTIME_CLASS_PREFIX,
+  ))
+    warn(m);
   if (workloads.length === 0) {
     throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, {
       code: 'NO_TARGETS',
@@ -349,10 +378,24 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
 
   const platforms = platformsInUse(workloads, defaultPlatform);
+  refuseMixedPlatforms(workloads, defaultPlatform);
   const imported = opts.referenceValuesFile
     ? await importReferenceValues(opts.referenceValuesFile)
     : undefined;
   const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
+  if (originalText !== undefined) {
+    for (const p of platforms) {
+      if ((manifest.ReferenceValues[p.referenceValues] ?? []).length === 0) {
+        throw new ContrastError(
+          `${opts.manifestPath} has no ${p.referenceValues} reference values, but workloads run on ${p.name}`,
+          {
+            code: 'PLATFORM_MISMATCH',
+            hint: `the manifest was made for another platform: move it away to start a new one for ${p.name}, or import values with --reference-values-file`,
+          },
+        );
+      }
+    }
+  }
 
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);

@@ -2,6 +2,8 @@
 // policies → annotated YAML out (all files written or none).
 import { writeFilesAtomic } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
+import { log } from '../internal/log.js';
+import { runtimeClassNearMisses } from '../kube/runtime.js';
 import { ContrastError } from '../internal/errors.js';
 import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
@@ -47,6 +49,11 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   }
   const configFiles = opts.configFilePaths.length > 0 ? await readKubeFiles(opts.configFilePaths) : [];
   const workloads = findWorkloads(files, { runtimeClassPrefix: opts.runtimeClassPrefix });
+  for (const m of runtimeClassNearMisses(
+    findWorkloads(files, { runtimeClassPrefix: '' }),
+    opts.runtimeClassPrefix,
+  ))
+    log.warn(m);
   // In a pipeline the YAML flows on even when there is nothing to annotate.
   // -o - (one input) or the stdin input without -o: that stream goes to stdout.
   const stdoutFile =
