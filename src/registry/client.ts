@@ -129,7 +129,12 @@ export class RegistryClient {
   }
 
   /** Runs `fn` against each source until one succeeds; the primary's error wins when all fail. */
-  private async withSources<T>(ref: Reference, fn: (src: PullSource) => Promise<T>): Promise<T> {
+  private async withSources<T>(
+    ref: Reference,
+    fn: (src: PullSource) => Promise<T>,
+    what: string = display(ref),
+  ): Promise<T> {
+    const errors: unknown[] = [];
     const all = pullSources(this.registriesConf(), ref.domain, ref.path, ref.digest !== undefined);
     const ordered = this.sources(ref);
     let primaryError: unknown;
@@ -144,6 +149,7 @@ export class RegistryClient {
         return out;
       } catch (err) {
         lastError = err;
+        errors.push(err);
         if (!src.mirror) primaryError = err;
         if (ordered.length > 1)
           log.debug(
@@ -152,6 +158,27 @@ export class RegistryClient {
         // A digest mismatch from the primary is not cured by asking elsewhere, but a mirror's might be.
       }
     }
+    if (ordered.length > 1) {
+      // One line per endpoint, in the order tried: a mirror's 404 matters as much as the primary's
+      // DNS failure, and without it the user cannot tell which endpoint to fix.
+      const first = primaryError ?? lastError;
+      const lines = ordered.map((src, i) => {
+        const err = errors[i];
+        const text = errorMessage(err).split('\n')[0] ?? '';
+        return `  ${i + 1}. ${src.mirror ? 'mirror' : 'registry'} ${src.domain}/${src.path}: ${text.replace(/^(manifest|blob|config) \S+: /, '')}`;
+      });
+      const message = `${what}: every endpoint failed:\n${lines.join('\n')}`;
+      const hint = first instanceof ContrastError && first.hint ? { hint: first.hint } : {};
+      // Callers branch on the primary's status (a 404 blob with urls is a foreign layer): keep it.
+      if (first instanceof RegistryError) {
+        throw new RegistryError(message, first.status, first.registryCodes, { code: first.code, ...hint });
+      }
+      throw new ContrastError(message, {
+        code: first instanceof ContrastError ? first.code : 'UNREACHABLE',
+        cause: first,
+        ...hint,
+      });
+    }
     throw primaryError ?? lastError;
   }
 
@@ -159,8 +186,10 @@ export class RegistryClient {
   async fetchManifest(input: string | Reference): Promise<FetchedManifest> {
     const ref = toReference(input);
     const what = `manifest ${display(ref)}`;
-    return this.withSources(ref, (src) =>
-      this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what),
+    return this.withSources(
+      ref,
+      (src) => this.manifestFrom(src, ref, ref.digest ?? ref.tag ?? 'latest', undefined, what),
+      what,
     );
   }
 
@@ -290,22 +319,26 @@ export class RegistryClient {
   async manifestDigest(input: string | Reference): Promise<{ digest: string; mediaType: string }> {
     const ref = toReference(input);
     const what = `manifest ${display(ref)}`;
-    return this.withSources(ref, async (src) => {
-      const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
-      const head = await this.headManifest(src, tagOrDigest, what, [200]);
-      const digest = head && header(head, 'docker-content-digest');
-      if (head && digest) {
-        parseDigest(digest);
-        if (ref.digest && digest !== ref.digest) {
-          throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, {
-            code: 'DIGEST_MISMATCH',
-          });
+    return this.withSources(
+      ref,
+      async (src) => {
+        const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+        const head = await this.headManifest(src, tagOrDigest, what, [200]);
+        const digest = head && header(head, 'docker-content-digest');
+        if (head && digest) {
+          parseDigest(digest);
+          if (ref.digest && digest !== ref.digest) {
+            throw new ContrastError(`${what}: registry reports digest ${digest} for ${ref.digest}`, {
+              code: 'DIGEST_MISMATCH',
+            });
+          }
+          return { digest, mediaType: mediaTypeOf(head) };
         }
-        return { digest, mediaType: mediaTypeOf(head) };
-      }
-      const m = await this.manifestFrom(src, ref, tagOrDigest, undefined, what);
-      return { digest: m.digest, mediaType: m.mediaType };
-    });
+        const m = await this.manifestFrom(src, ref, tagOrDigest, undefined, what);
+        return { digest: m.digest, mediaType: m.mediaType };
+      },
+      what,
+    );
   }
 
   /** Manifest + config for one platform (an index is resolved to `platform`, default linux/amd64). */
@@ -326,8 +359,10 @@ export class RegistryClient {
       indexDigest = top.digest;
       const childWhat = `manifest ${what} (${formatPlatform(wanted)}: ${selected.digest})`;
       const desc = selected;
-      current = await this.withSources({ ...ref, digest: desc.digest }, (src) =>
-        this.manifestFrom(src, ref, desc.digest, desc, childWhat),
+      current = await this.withSources(
+        { ...ref, digest: desc.digest },
+        (src) => this.manifestFrom(src, ref, desc.digest, desc, childWhat),
+        childWhat,
       );
       parsed = parseManifest(current.bytes, current.mediaType || desc.mediaType, childWhat);
       if (parsed.kind === 'index') {
@@ -431,22 +466,26 @@ export class RegistryClient {
     let refetch: (offset: number) => Promise<SendResult>;
     let first: SendResult;
     try {
-      first = await this.withSources(ref, async (src) => {
-        const fetchFrom = (offset: number): Promise<RegistryResponse> =>
-          this.transport.request({
-            registry: src.domain,
-            repository: src.path,
-            actions: ['pull'],
-            method: 'GET',
-            path: `/v2/${src.path}/blobs/${descriptor.digest}`,
-            headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-            expect: offset > 0 ? [200, 206] : [200],
-            what,
-          });
-        const res = await fetchFrom(0);
-        refetch = fetchFrom;
-        return res;
-      });
+      first = await this.withSources(
+        ref,
+        async (src) => {
+          const fetchFrom = (offset: number): Promise<RegistryResponse> =>
+            this.transport.request({
+              registry: src.domain,
+              repository: src.path,
+              actions: ['pull'],
+              method: 'GET',
+              path: `/v2/${src.path}/blobs/${descriptor.digest}`,
+              headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+              expect: offset > 0 ? [200, 206] : [200],
+              what,
+            });
+          const res = await fetchFrom(0);
+          refetch = fetchFrom;
+          return res;
+        },
+        what,
+      );
     } catch (err) {
       if (!(err instanceof RegistryError && err.status === 404 && descriptor.urls?.length)) throw err;
       ({ first, refetch } = await this.foreignLayer(descriptor, what));

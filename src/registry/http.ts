@@ -230,6 +230,20 @@ export function networkError(url: URL, what: string, err: unknown, attempts: num
   const message = errorMessage(err).split('\n')[0] ?? '';
   const detail = code && !message.includes(code) ? `${code}: ${message}` : message;
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+  // A TLS hello answered with plain HTTP: OpenSSL says "wrong version number" (ssl3_get_record),
+  // which tells a user nothing. Name the cause and the fix instead.
+  if (
+    url.protocol === 'https:' &&
+    (code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+      code === 'ERR_SSL_HTTP_REQUEST' ||
+      /wrong version number|http request/i.test(message))
+  ) {
+    return new ContrastError(`${what}: ${url.host} speaks plain HTTP, not HTTPS`, {
+      code: 'PLAIN_HTTP',
+      cause: err,
+      hint: `add it with --insecure-registry ${url.host} or as insecure = true in registries.conf ([[registry]] location = "${url.host}")`,
+    });
+  }
   if (code && tlsErrorCodes.has(code)) {
     return new ContrastError(`${what}: TLS verification of ${url.host} failed (${detail})`, {
       code: 'TLS_VERIFY',
