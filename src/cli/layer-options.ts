@@ -1,6 +1,7 @@
 // Flags shared by the commands that analyse image layers (`image analyze`, `policy generate`): the
 // layer cache and the progress display, parsed the same way everywhere.
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import type { ProgressMode } from '../image/progress.js';
@@ -12,10 +13,23 @@ export interface LayerFlags {
 
 const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'off'];
 
+/**
+ * Where the layer cache lives unless told otherwise: the XDG cache directory, never the working
+ * directory (`generate` keeps Contrast's workspace default for compatibility).
+ */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  // XDG Base Directory spec: a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const xdg = env['XDG_CACHE_HOME'];
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env['HOME'] || homedir(), '.cache'), 'contrast');
+}
+
 /** Adds --cache/--no-cache and --progress/--no-progress. */
 export function addLayerOptions(cmd: Command): Command {
   return cmd
-    .option('--cache <path>', 'layer cache file (default: layers-cache.json in the workspace directory)')
+    .option(
+      '--cache <path>',
+      'layer cache file (default: $XDG_CACHE_HOME/contrast/layers-cache.json, ~/.cache/contrast/…; with --workspace-dir: in it)',
+    )
     .option('--no-cache', 'neither read nor write the layer cache')
     .option('--progress <mode>', 'auto, tty, plain or off', 'auto')
     .option('--no-progress', 'no progress output on stderr');
@@ -38,6 +52,6 @@ export function layerSettings(
       ? null
       : typeof flags.cache === 'string'
         ? flags.cache
-        : join(workspace ?? '.', 'layers-cache.json');
+        : join(workspace ?? defaultCacheDir(), 'layers-cache.json');
   return { cachePath, progress: progress as ProgressMode };
 }

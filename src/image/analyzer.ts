@@ -66,6 +66,7 @@ export class ImageAnalyzer {
   private cache: Promise<ParsedCache> | undefined;
   private readonly layers = new Map<string, Promise<LayerOutcome>>();
   private readonly images = new Map<string, Promise<AnalyzedImage>>();
+  private readonly resolved = new Map<string, Promise<ResolvedImage>>();
   private readonly newLayers = new Map<string, CachedLayer>();
   private readonly newImages = new Map<string, CachedImage>();
   private progress: Progress | undefined;
@@ -108,14 +109,19 @@ export class ImageAnalyzer {
   ): Promise<Map<string, AnalyzedImage>> {
     return this.run(async () => {
       const unique = [...new Set(refs)];
-      const settled = await Promise.allSettled(unique.map((r) => this.image(r, options.platform)));
+      // Every manifest and config first: no layer is streamed while another image cannot resolve.
+      const resolved = await Promise.allSettled(unique.map((r) => this.resolve(r, options.platform)));
+      const settled: Array<PromiseSettledResult<unknown>> = resolved.some((s) => s.status === 'rejected')
+        ? resolved
+        : await Promise.allSettled(unique.map((r) => this.image(r, options.platform)));
       const out = new Map<string, AnalyzedImage>();
       const errors: string[] = [];
       settled.forEach((s, i) => {
-        if (s.status === 'fulfilled') out.set(unique[i]!, s.value);
+        if (s.status === 'fulfilled') out.set(unique[i]!, s.value as AnalyzedImage);
         else errors.push(errorMessage(s.reason));
       });
-      if (errors.length === 1) throw settled.find((s) => s.status === 'rejected')!.reason;
+      if (errors.length === 1)
+        throw (settled.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
       if (errors.length > 1) {
         throw new ContrastError(`${errors.length} images could not be analysed:\n  ${errors.join('\n  ')}`, {
           code: 'IMAGE_ANALYSIS',
@@ -158,8 +164,24 @@ export class ImageAnalyzer {
     return p;
   }
 
+  /**
+   * Manifest and config of an image (memoized). Callers resolve every image first and stream layers
+   * only when all resolved, so an unreachable image (say the pause image) fails the run before any
+   * layer of the others is downloaded.
+   */
+  resolve(ref: string, platform?: Platform): Promise<ResolvedImage> {
+    const key = `${ref}\n${platformKey(platform)}`;
+    let p = this.resolved.get(key);
+    if (!p) {
+      p = this.client.resolveImage(ref, platform ? { platform } : {});
+      p.catch(() => undefined); // reported by whoever awaits it
+      this.resolved.set(key, p);
+    }
+    return p;
+  }
+
   private async analyzeImage(ref: string, platform: Platform | undefined): Promise<AnalyzedImage> {
-    const resolved = await this.client.resolveImage(ref, platform ? { platform } : {});
+    const resolved = await this.resolve(ref, platform);
     const name = formatReference(resolved.reference);
     const diffIds = resolved.config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== resolved.layers.length) {

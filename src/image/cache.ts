@@ -4,7 +4,8 @@
 // detail and a schema marker element. Loaded once, written once at the end under a lock file via
 // temp + rename, merged with whatever another run wrote meanwhile. A corrupt or foreign file is
 // reported and rebuilt; it never fails the run.
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { errorMessage } from '../internal/errors.js';
 import { writeFileAtomic } from '../internal/atomic.js';
 import { log } from '../internal/log.js';
@@ -243,6 +244,8 @@ export async function saveCache(
   images: Iterable<CachedImage>,
 ): Promise<void> {
   try {
+    // The default cache (~/.cache/contrast/) may not exist yet.
+    await mkdir(dirname(path), { recursive: true });
     await withCacheLock(path, async () => {
       const current = parseCache((await readIfExists(path)) ?? '');
       for (const l of layers) {

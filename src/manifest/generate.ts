@@ -281,13 +281,16 @@ async function analyzeAll(
   platform: Platform | undefined,
   users: Map<string, string[]>,
 ): Promise<Map<string, AnalyzedImage>> {
-  const settled = await Promise.allSettled(
-    refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})),
-  );
+  // Every manifest and config first (workloads, pause, injected images): an unreachable image fails
+  // the run before the layers of all the others are downloaded.
+  const resolved = await Promise.allSettled(refs.map((r) => analyzer.resolve(r, platform)));
+  const settled: Array<PromiseSettledResult<unknown>> = resolved.some((s) => s.status === 'rejected')
+    ? resolved
+    : await Promise.allSettled(refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})));
   const images = new Map<string, AnalyzedImage>();
   const failed: Array<{ ref: string; err: unknown }> = [];
   settled.forEach((s, i) => {
-    if (s.status === 'fulfilled') images.set(refs[i]!, s.value);
+    if (s.status === 'fulfilled') images.set(refs[i]!, s.value as AnalyzedImage);
     else failed.push({ ref: refs[i]!, err: s.reason });
   });
   if (failed.length === 0) return images;
