@@ -5,6 +5,7 @@ import { log, registerSecret } from '../internal/log.js';
 import { clientOptionsFromFlags } from '../registry/options.js';
 import { verifyLogin } from '../registry/verify-login.js';
 import { addTlsOptions } from './options.js';
+import { readHiddenLine } from './prompt.js';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) {
@@ -25,7 +26,10 @@ export function registerLogin(parent: Command): void {
     .argument('[registry]', 'registry host[:port] or URL (default: Docker Hub)')
     .requiredOption('-u, --username <user>', 'user name')
     .option('-p, --password <password>', 'password or access token (prefer --password-stdin)')
-    .option('--password-stdin', 'read the password or access token from standard input')
+    .option(
+      '--password-stdin',
+      'read the password or access token from standard input (on a terminal without either, it is prompted for without echo)',
+    )
     .option('--authfile <path>', 'write this file instead of the Docker config')
     .option('--no-verify', 'store without checking the credentials against the registry first')
     .action(
@@ -56,8 +60,15 @@ export function registerLogin(parent: Command): void {
             'a password on the command line is visible to other users and in shell history; use --password-stdin',
           );
           password = opts.password;
+        } else if (process.stdin.isTTY) {
+          // On a terminal, ask without echo (docker and podman do the same).
+          password = await readHiddenLine('Password: ');
+          registerSecret(password);
+          if (password === '') throw new ContrastError('no password entered');
         } else {
-          throw new ContrastError('no password given', { hint: 'use --password-stdin (or -p PASSWORD)' });
+          throw new ContrastError('no password given', {
+            hint: 'use --password-stdin, or run on a terminal to be prompted',
+          });
         }
         if (opts.verify) {
           // The check reaches the registry the way later pulls will: same CA and insecure-registry settings.
