@@ -229,7 +229,7 @@ function countRequests(logFile: string, from: number): { all: number; blobs: num
 
 /** The built CLI when dist/ is up to date (what users run), else the sources through tsx. */
 function cliCommand(): { argv: string[]; label: string } {
-  const built = join(repo, 'dist/manifest/generate.js');
+  const built = join(repo, 'dist/cli/main.js');
   const fresh =
     existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
   return fresh

@@ -3,24 +3,160 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { DEFAULT_LOG_LEVEL, isLogLevel, log, setLogLevel } from '../internal/log.js';
-import { registerAuthShow } from './auth-show.js';
-import { registerGenerate } from './generate.js';
-import { registerImageAnalyze } from './image-analyze.js';
-import { registerImageInspect } from './image-inspect.js';
-import { registerLogin } from './login.js';
-import { registerLogout } from './logout.js';
-import { registerMirror } from './mirror.js';
-import { registerPolicyEval } from './policy-eval.js';
-import { registerPolicyGenerate } from './policy-generate.js';
-import { registerPullSecret } from './pull-secret.js';
-import { registerRegistryCheck } from './registry-check.js';
 
 // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
 const packageVersion = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export function buildProgram(): Command {
+/**
+ * The command tree, loaded lazily: `--version`, `--help` and every command load only commander and
+ * this table, plus the one module of the command that runs (issue 13: start-up ≤ 2× `node -e 0`).
+ * The descriptions here are what `contrast --help` lists; test/cli-startup.test.ts checks they
+ * equal the commands' own.
+ */
+interface LazyCommand {
+  name: string;
+  description: string;
+  register: () => Promise<(parent: Command) => void>;
+}
+
+const COMMANDS: LazyCommand[] = [
+  {
+    name: 'generate',
+    description: 'Generate policies and inject them into Kubernetes resources; create or update the manifest',
+    register: async () => (await import('./generate.js')).registerGenerate,
+  },
+  {
+    name: 'login',
+    description:
+      'Store Basic credentials for a registry where Docker would (config file or credential helper)',
+    register: async () => (await import('./login.js')).registerLogin,
+  },
+  {
+    name: 'logout',
+    description: 'Remove stored credentials for a registry (config file entries and credential helper)',
+    register: async () => (await import('./logout.js')).registerLogout,
+  },
+  {
+    name: 'mirror',
+    description:
+      'Copy images to a private registry byte for byte (digests unchanged), for guests that pull without credentials',
+    register: async () => (await import('./mirror.js')).registerMirror,
+  },
+  {
+    name: 'pull-secret',
+    description: 'Print a kubernetes.io/dockerconfigjson Secret built from your credentials for a registry',
+    register: async () => (await import('./pull-secret.js')).registerPullSecret,
+  },
+  {
+    name: 'completion',
+    description: 'Print a shell completion script: bash, zsh or fish',
+    register: async () => {
+      const { registerCompletion } = await import('./completion.js');
+      return (parent) => registerCompletion(parent, () => buildProgram());
+    },
+  },
+];
+
+const GROUPS: Array<{ name: string; description: string; commands: LazyCommand[] }> = [
+  {
+    name: 'auth',
+    description: 'Inspect registry credentials',
+    commands: [
+      {
+        name: 'show',
+        description: 'Show which credential would be used for an image or registry, and where it comes from',
+        register: async () => (await import('./auth-show.js')).registerAuthShow,
+      },
+    ],
+  },
+  {
+    name: 'image',
+    description: 'Inspect and analyze container images',
+    commands: [
+      {
+        name: 'inspect',
+        description: 'Show an image manifest, config and layers (the digest-verified platform image)',
+        register: async () => (await import('./image-inspect.js')).registerImageInspect,
+      },
+      {
+        name: 'analyze',
+        description:
+          'Stream every layer once: verify digests and diff_ids, resolve the image user, compute dm-verity roots',
+        register: async () => (await import('./image-analyze.js')).registerImageAnalyze,
+      },
+    ],
+  },
+  {
+    name: 'policy',
+    description: 'Generate and evaluate Kata agent policies',
+    commands: [
+      {
+        name: 'generate',
+        description:
+          'Generate Kata agent policies for the confidential workloads in Kubernetes YAML and add them as annotations',
+        register: async () => (await import('./policy-generate.js')).registerPolicyGenerate,
+      },
+      {
+        name: 'eval',
+        description: 'Evaluate a Kata agent policy against an input or a recorded agent request log',
+        register: async () => (await import('./policy-eval.js')).registerPolicyEval,
+      },
+    ],
+  },
+  {
+    name: 'registry',
+    description: 'Check registries for confidential-guest pulls',
+    commands: [
+      {
+        name: 'check',
+        description:
+          'Check that the confidential guest can pull images by itself: pinned, public-PKI TLS, anonymous pull, digest',
+        register: async () => (await import('./registry-check.js')).registerRegistryCheck,
+      },
+    ],
+  },
+];
+
+/** Global options that take a value (so the value is not taken for a command name). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--log-level', '--workspace-dir']);
+
+/** The operands before the first option of a command: `['policy', 'generate']` for `policy generate -o x f`. */
+function commandPath(args: string[]): string[] {
+  const out: string[] = [];
+  let limit = 2;
+  for (let i = 0; i < args.length && out.length < limit; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (out.length === 0 && GLOBAL_VALUE_OPTIONS.has(a)) i++;
+      if (out.length > 0) break;
+      continue;
+    }
+    out.push(a);
+    if (out.length === 1 && a === 'help') limit = 3; // `contrast help policy generate`
+  }
+  return out[0] === 'help' ? out.slice(1) : out;
+}
+
+/** A stand-in that only lists the command in help; the real one replaces it when it runs. */
+function placeholder(parent: Command, c: { name: string; description: string }): void {
+  parent
+    .command(c.name)
+    .description(c.description)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      throw new Error(`internal: command "${c.name}" was not loaded for this command line`);
+    });
+}
+
+/**
+ * The CLI program. With `argv`, only the command it names is loaded (the others are help entries);
+ * without, every command is loaded (completion scripts, tests).
+ */
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('contrast')
     .version(packageVersion, '-v, --version', 'print the version')
     .description(
@@ -34,33 +170,31 @@ export function buildProgram(): Command {
       if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
       setLogLevel(level);
     });
+  const path = argv === undefined ? undefined : commandPath(argv.slice(2));
+  const wanted = (names: string[]): boolean => path === undefined || names.every((n, i) => path[i] === n);
 
-  registerGenerate(program);
-  registerLogin(program);
-  registerLogout(program);
-  registerMirror(program);
-  registerPullSecret(program);
-
-  const auth = program.command('auth').description('Inspect registry credentials');
-  registerAuthShow(auth);
-
-  const image = program.command('image').description('Inspect and analyze container images');
-  registerImageInspect(image);
-  registerImageAnalyze(image);
-
-  const policy = program.command('policy').description('Generate and evaluate Kata agent policies');
-  registerPolicyGenerate(policy);
-  registerPolicyEval(policy);
-
-  const registry = program.command('registry').description('Check registries for confidential-guest pulls');
-  registerRegistryCheck(registry);
-
+  for (const c of COMMANDS) {
+    if (wanted([c.name])) (await c.register())(program);
+    else placeholder(program, c);
+  }
+  for (const g of GROUPS) {
+    if (!wanted([g.name])) {
+      placeholder(program, g);
+      continue;
+    }
+    const group = program.command(g.name).description(g.description);
+    for (const c of g.commands) {
+      // `contrast policy --help` lists the group's commands without loading them.
+      if (path === undefined || path[1] === c.name) (await c.register())(group);
+      else placeholder(group, c);
+    }
+  }
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. User errors print one clear message, no stack. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   program.exitOverride();
   try {
     await program.parseAsync(argv);
