@@ -104,7 +104,7 @@ export function registerPolicyGenerate(parent: Command): void {
     const info = stdout !== undefined ? process.stderr : process.stdout;
     if (policies.length === 0) {
       log.warn(
-        `no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.join(', ')}; nothing to do`,
+        `no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.map((p) => (p === '-' ? 'stdin' : p)).join(', ')}; nothing to do`,
       );
       return;
     }

@@ -1,0 +1,110 @@
+// The installable package and its start-up (issue 13): the lazy command table matches the commands,
+// completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Command } from 'commander';
+import { buildProgram } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
+import { repoRoot } from './helpers/shared.js';
+
+function tree(cmd: Command, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of cmd.commands) {
+    out[`${prefix}${c.name()}`] = c.description();
+    Object.assign(out, tree(c, `${prefix}${c.name()} `));
+  }
+  return out;
+}
+
+describe('lazy command loading', () => {
+  it('the help table (nothing loaded) lists exactly the real commands with their descriptions', async () => {
+    const full = tree(await buildProgram());
+    const lazy = tree(await buildProgram(['node', 'contrast', '--help']));
+    const groupsOnly = Object.fromEntries(Object.entries(full).filter(([k]) => !k.includes(' ')));
+    assert.deepEqual(lazy, groupsOnly);
+    const policy = tree(await buildProgram(['node', 'contrast', 'policy', '--help']));
+    for (const k of ['policy generate', 'policy eval']) assert.equal(policy[k], full[k]);
+  });
+
+  it('`contrast help generate` and `contrast policy generate --help` show the real options', async () => {
+    const r = await runCli(['help', 'generate']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--reference-values <platform>/);
+    const p = await runCli(['--log-level', 'error', 'policy', 'generate', '--help']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /--flavour <flavour>/);
+  });
+});
+
+describe('contrast completion', () => {
+  it('bash: completes commands, subcommands and flags', async () => {
+    const r = await runCli(['completion', 'bash']);
+    assert.equal(r.code, 0, r.stderr);
+    const file = join(mkdtempSync(join(tmpdir(), 'completion-')), 'c.bash');
+    writeFileSync(file, r.stdout);
+    const complete = (...words: string[]): string =>
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _contrast; echo "\${COMPREPLY[*]}"`,
+          file,
+          ...words,
+        ],
+        { encoding: 'utf8' },
+      ).trim();
+    assert.equal(complete('contrast', 'pol'), 'policy');
+    assert.equal(complete('contrast', 'policy', 'ev'), 'eval');
+    assert.match(complete('contrast', 'policy', 'generate', '--fla'), /^--flavour$/);
+    assert.match(complete('contrast', 'generate', '--reference-v'), /--reference-values/);
+  });
+
+  it('zsh and fish scripts name every command; an unknown shell is an error', async () => {
+    const zsh = await runCli(['completion', 'zsh']);
+    assert.match(zsh.stdout, /^#compdef contrast/);
+    assert.match(zsh.stdout, /'policy generate'\) cpath='policy generate'/);
+    const fish = await runCli(['completion', 'fish']);
+    assert.match(fish.stdout, /complete -c contrast -n '__fish_use_subcommand' -a 'generate'/);
+    assert.match(fish.stdout, /-l 'reference-values' -r -F/);
+    const bad = await runCli(['completion', 'tcsh']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /unknown shell "tcsh"/);
+  });
+});
+
+describe('npm pack', () => {
+  it('builds in prepack and ships only the bundle, its assets, bin, LICENSE and README', (t) => {
+    if (spawnSync('npm', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('npm not installed');
+      return;
+    }
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const files = (JSON.parse(out) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    for (const must of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'bin/contrast.js',
+      'dist/cli/main.js',
+      'dist/cli/rules.rego',
+      'dist/cli/settings/guest-pull.json',
+    ])
+      assert.ok(files.includes(must), `${must} missing from ${files.join(', ')}`);
+    for (const f of files) {
+      assert.match(
+        f,
+        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json)$/,
+        f,
+      );
+      assert.doesNotMatch(f, /test|fixture|testdata/);
+    }
+  });
+});
