@@ -1,7 +1,6 @@
 // Image replacements (contrast-generate.md §6): `image=replacement` lines that swap the images
 // Contrast injects (`…:latest`) for the release's pinned ones, or point any image at a mirror. Exact
 // string match on `.image` of every container and init container.
-import { readFile } from 'node:fs/promises';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { containers, type PodWorkload } from './inject-pod.js';
 import { readTextInput } from '../internal/files.js';

@@ -1,7 +1,6 @@
 // manifest.json: the document the Coordinator enforces. Field names, nesting, null-vs-empty and the
 // byte format follow Contrast's Go types (encoding/json.MarshalIndent, 2 spaces, trailing newline),
 // so a manifest we write can be `contrast set` by the Go CLI and one it wrote can be updated by us.
-import { readFile } from 'node:fs/promises';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseSeedshareOwnerPubKey } from './keys.js';
 import { orderReferenceValues, validateReferenceValues, type ReferenceValues } from './referencevalues.js';

@@ -1,5 +1,4 @@
 // Kata agent policy generation for Kubernetes workloads. See README.md.
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ContrastError } from '../internal/errors.js';
 import type { AnalyzedImage } from '../image/types.js';

@@ -1,7 +1,7 @@
 // Policy settings: our default per flavour, or the user's file (-s), plus a drop-in directory of
 // RFC 6902 JSON patches applied in file-name order. Validated so that a mistake is reported with the
 // JSON pointer of the offending value instead of producing a policy that silently denies pods.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import fastJsonPatch from 'fast-json-patch';

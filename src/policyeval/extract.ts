@@ -2,7 +2,6 @@
 // a Kubernetes YAML whose pod template carries the policy annotation (legacy base64 or initdata), or
 // an initdata document (TOML, or its base64/gzip annotation encoding). Every failure names the file
 // and what was wrong with it, because "policy not found" alone tells a user nothing.
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';

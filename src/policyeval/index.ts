@@ -1,6 +1,5 @@
 // `contrast policy eval`: evaluate a Kata agent policy against one input or a recorded request log,
 // with the agent's own semantics (state kept between requests), and explain refusals.
-import { readFileSync } from 'node:fs';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { ALLOW_FAILURES_RULE, AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
 import { describeFailures, explainVerdict, type Explanation, type FailedExpression } from './explain.js';

@@ -2,7 +2,6 @@
 //   ["ep":"CreateContainerRequest",{...}],   (the recording format of the agent-request logs)
 //   ["CreateContainerRequest", {...}]        (plain JSON lines)
 // Blank lines and lines starting with `#` or `//` are skipped. Errors name file and line.
-import { readFileSync } from 'node:fs';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { readTextInputSync } from '../internal/files.js';
 
