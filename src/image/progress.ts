@@ -30,8 +30,11 @@ export function formatBytes(n: number): string {
 const noop: ProgressTask = { update: () => {}, done: () => {}, fail: () => {} };
 
 export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr): Progress {
-  const resolved = mode === 'auto' ? (stream.isTTY && log.enabled('info') ? 'tty' : 'plain') : mode;
-  if (resolved === 'off' || !log.enabled('info')) return { task: () => noop, close: () => {} };
+  const resolved = mode === 'auto' ? (stream.isTTY ? 'tty' : 'plain') : mode;
+  // Bars on a terminal are progress, shown at the default level (warn); the plain summary lines are
+  // log lines, shown from --log-level info on (the Go CLI prints none).
+  const quiet = resolved === 'plain' ? !log.enabled('info') : !log.enabled('warn');
+  if (resolved === 'off' || quiet) return { task: () => noop, close: () => {} };
   if (resolved === 'plain') return plainProgress();
   return ttyProgress(stream);
 }
