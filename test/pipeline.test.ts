@@ -1,7 +1,7 @@
 // Files and pipelines (issue 13, 14.9): `-` is stdin/stdout kubectl style, symlinks are kept and
 // followed, non-regular and oversized inputs are refused with a clear error, never hang or crash.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -135,6 +135,21 @@ describe('symlinks', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(annotated(readFileSync(join(ws.dir, 'store/a.yaml'), 'utf8')));
     assert.ok(lstatSync(join(ws.dir, 'deploy/a.yaml')).isSymbolicLink());
+  });
+});
+
+describe('interrupted runs', () => {
+  it('a run removes stale temp files of a killed earlier run at its start, even when it writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stale-'));
+    const yaml = join(dir, 'app.yaml');
+    writeFileSync(yaml, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+    const dead = spawnSync('true').pid!; // a PID that has exited
+    const stale = `.app.yaml.contrast-${dead}-0123456789ab.tmp`;
+    writeFileSync(join(dir, stale), 'half-written');
+    writeFileSync(join(dir, '.other.tmp'), 'not ours');
+    const r = await runCli(['policy', 'generate', yaml]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(dir).sort(), ['.other.tmp', 'app.yaml']);
   });
 });
 

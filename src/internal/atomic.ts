@@ -88,6 +88,23 @@ export async function removeStaleTempFiles(dir: string): Promise<string[]> {
 }
 
 /**
+ * Start-of-run cleanup: removes stale temp files (see removeStaleTempFiles) in the directories of
+ * the files a run may write, following symlinks to where the writes really go. Never fails the run.
+ */
+export async function removeStaleTempFilesFor(paths: Iterable<string>): Promise<void> {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      dirs.add(dirname(await resolveWriteTarget(p)));
+    } catch {
+      // not writable anyway; the write itself reports it
+    }
+  }
+  for (const d of dirs) await removeStaleTempFiles(d);
+}
+
+/**
  * The file a write to `path` must replace: symlinks are followed (the link stays a link and its
  * target gets the new content), up to 40 levels like the kernel; a dangling link's target is created.
  */

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
+import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import {
@@ -363,6 +363,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
 
   // Collect files and targets.
   const files = await readKubeFiles(opts.paths);
+  // Temp files of an earlier, killed run (ours by name, their process gone) go first.
+  await removeStaleTempFilesFor([...files.map((f) => f.path), opts.manifestPath]);
   if (files.length === 0) throw new ContrastError('no .yml/.yaml files found', { code: 'NO_FILES' });
   const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
   for (const m of runtimeClassNearMisses(

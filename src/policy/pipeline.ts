@@ -1,6 +1,6 @@
 // The `policy generate` pipeline without Contrast's manifest: YAML in → images resolved once →
 // policies → annotated YAML out (all files written or none).
-import { writeFilesAtomic } from '../internal/atomic.js';
+import { removeStaleTempFilesFor, writeFilesAtomic } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import { runtimeClassNearMisses } from '../kube/runtime.js';
@@ -44,6 +44,8 @@ export interface AnnotateResult {
 
 export async function annotateWorkloads(opts: AnnotateOptions): Promise<AnnotateResult> {
   const files = await readKubeFiles(opts.paths);
+  // Temp files of an earlier, killed run (ours by name, their process gone) go first.
+  await removeStaleTempFilesFor(files.map((f) => f.path));
   if (opts.output !== undefined && files.length !== 1) {
     throw new ContrastError(`-o/--output needs exactly one input file, got ${files.length}`);
   }
