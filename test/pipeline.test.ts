@@ -187,6 +187,16 @@ describe('odd paths are refused, never read', () => {
     assert.match(r.stderr, /big\.yaml: YAML input is 64 MiB, more than the 64 MiB limit/);
   });
 
+  it('every other file flag too: --registries-conf, --ca-file, --reference-values-file', async () => {
+    const r1 = await runCli(['image', 'inspect', '--registries-conf', '/dev/zero', 'example.com/a:b']);
+    assert.equal(r1.code, 1);
+    assert.match(r1.stderr, /\/dev\/zero: registries config is a character device/);
+    const r2 = await runCli(['image', 'inspect', '--ca-file', '/dev/zero', 'example.com/a:b']);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /\/dev\/zero: .* is a character device/);
+    assert.doesNotMatch(r1.stderr + r2.stderr, /RangeError|\n\s+at /);
+  });
+
   it('policy eval refuses a device as --input', async () => {
     const rules = join(dir, 'p.rego');
     writeFileSync(rules, 'package agent_policy\ndefault A := true\n');

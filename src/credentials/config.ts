@@ -1,12 +1,13 @@
 // Finding and reading the config files that may hold registry credentials. Reading never fails:
 // a missing file is empty, a broken one is reported (warning) and treated as empty, so one bad file
 // cannot hide the others; every outcome is recorded for diagnostics.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { errorMessage } from '../internal/errors.js';
+import { ContrastError, errorMessage } from '../internal/errors.js';
 import { warnOnce } from './notice.js';
 import type { AuthEntry } from './types.js';
+import { readTextInputSync } from '../internal/files.js';
 
 export interface ConfigData {
   auths: Record<string, unknown>;
@@ -142,8 +143,12 @@ export function loadConfig(path: string, origin: ConfigOrigin): LoadedConfig {
       warnOnce(`${path} is a directory, not a config file; ignoring it`);
       return { path, origin, data: undefined, note: 'is a directory' };
     }
-    source = readFileSync(path, 'utf8');
+    source = readTextInputSync(path, 'credentials file');
   } catch (err) {
+    if (err instanceof ContrastError) {
+      warnOnce(`${err.message}; ignoring it`);
+      return { path, origin, data: undefined, note: 'not a regular file' };
+    }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path, origin, data: undefined, note: 'not found' };
     const why = code === 'ENOTDIR' ? 'a parent of it is a regular file' : (code ?? errorMessage(err));

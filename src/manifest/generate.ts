@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
-import { STDIO_PATH } from '../internal/files.js';
+import { readTextInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import {
   findWorkloads,
@@ -331,8 +331,9 @@ async function readKey(path: string, generated: Map<string, string>): Promise<st
   const g = generated.get(path);
   if (g !== undefined) return g;
   try {
-    return await readFile(path, 'utf8');
+    return await readTextInput(path, 'key file');
   } catch (err) {
+    if (err instanceof ContrastError) throw err;
     throw new ContrastError(`reading key ${path}: ${errorMessage(err)}`, { code: 'BAD_KEY' });
   }
 }

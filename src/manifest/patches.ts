@@ -1,18 +1,19 @@
 // Hidden flags --reference-value-patches / --purge-empty-reference-values: RFC 6902 patches applied
 // to every SNP/TDX set of a newly created manifest; a failing `test` op means "not for this set".
-import { readFile } from 'node:fs/promises';
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { validateSnp, validateTdx, type ReferenceValues } from './referencevalues.js';
+import { readTextInput } from '../internal/files.js';
 
 export async function readReferenceValuePatches(paths: string[]): Promise<Operation[][]> {
   const out: Operation[][] = [];
   for (const p of paths) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await readFile(p, 'utf8'));
+      parsed = JSON.parse(await readTextInput(p, 'reference value patches'));
     } catch (err) {
+      if (err instanceof ContrastError) throw err;
       throw new ContrastError(`--reference-value-patches ${p}: ${errorMessage(err)}`, { code: 'BAD_PATCH' });
     }
     if (!Array.isArray(parsed))

@@ -4,10 +4,10 @@
 // every field, fixed fields (guest policy, Xfam) already set and the unknowable ones left empty, which
 // validation reports as "expected missing" until the user fills them in or imports a release's
 // `reference-values.json` with `--reference-values-file`.
-import { readFile } from 'node:fs/promises';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseRuntimeClass, type PlatformInfo } from './platforms.js';
 import { hexProblem, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
+import { readTextInput } from '../internal/files.js';
 
 export type SNPReferenceValues = Record<string, unknown>;
 export type TDXReferenceValues = Record<string, unknown>;
@@ -374,8 +374,9 @@ export interface ImportedReferenceValues {
 export async function importReferenceValues(path: string): Promise<ImportedReferenceValues> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse(await readTextInput(path, 'reference values file'));
   } catch (err) {
+    if (err instanceof ContrastError) throw err;
     throw new ContrastError(`--reference-values-file ${path}: ${errorMessage(err)}`, {
       code: 'BAD_REFERENCE_VALUES',
     });

@@ -5,11 +5,12 @@
 // lexical order; a later `[[registry]]` with the same prefix replaces the earlier one, new prefixes
 // are added. Not supported: v1 syntax, `unqualified-search-registries` and aliases (we only take
 // fully qualified, normalized references), credential helpers configured here.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { readTextInputSync } from '../internal/files.js';
 
 export interface MirrorEntry {
   location: string;
@@ -132,12 +133,17 @@ function dropInFiles(dir: string): string[] {
 function readConf(file: string, hint: string | undefined): RegistriesConf {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextInputSync(file, 'registries config');
   } catch (err) {
-    throw new ContrastError(`cannot read registries config ${file}: ${errorMessage(err)}`, {
-      code: 'REGISTRIES_CONF',
-      ...(hint ? { hint } : {}),
-    });
+    throw new ContrastError(
+      err instanceof ContrastError
+        ? err.message
+        : `cannot read registries config ${file}: ${errorMessage(err)}`,
+      {
+        code: 'REGISTRIES_CONF',
+        ...(hint ? { hint } : {}),
+      },
+    );
   }
   return parseRegistriesConf(text, file);
 }

@@ -4,11 +4,12 @@
 //  - a cert dir that applies to every host (`--cert-dir`, like skopeo: *.crt CAs, *.cert/*.key client pair),
 //  - docker/podman per-host directories `certs.d/<host[:port]>/` (ca.crt, client.cert, client.key).
 // Insecure registries skip verification entirely; that is only ever done for hosts the user named.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { readTextInputSync } from '../internal/files.js';
 
 export interface TlsOptions {
   caFile?: string;
@@ -40,8 +41,9 @@ export function defaultCertsDirs(env: NodeJS.ProcessEnv = process.env): string[]
 
 function readText(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextInputSync(path, what);
   } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(err.message, { code: 'TLS_CONFIG' });
     throw new ContrastError(`cannot read ${what} ${path}: ${errorMessage(err)}`, { code: 'TLS_CONFIG' });
   }
 }
