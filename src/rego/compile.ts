@@ -224,17 +224,20 @@ export class Resolver {
         }
     }
     const argVars = new Set(s.declared);
+    // Each `else` is a body of its own (OPA compiles it as a separate rule sharing the head's
+    // arguments; regorus evaluates every body in a fresh scope), so it starts from the arguments
+    // alone: `f(x) := y if { y := 1 } else := y if { y := 2 }` declares `y` once per body.
+    const argSeen = new Set(s.seen);
     if (r.body) r.body = scheduleBody(this.body(r.body, s, file), argVars);
     for (const e of r.elses) {
-      e.body = scheduleBody(
-        this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file),
-        argVars,
-      );
+      const es: Scope = { declared: new Set(argVars), seen: new Set(argSeen), parent: null };
+      e.body = scheduleBody(this.body(e.body, es, file), argVars);
+      // an else value sees its own body's variables, not the first body's
+      if (e.value) e.value = this.expr(e.value, es, file);
     }
     // head terms see the body's variables
     r.keys = r.keys.map((k) => this.expr(k, s, file));
     if (r.value) r.value = this.expr(r.value, s, file);
-    for (const e of r.elses) if (e.value) e.value = this.expr(e.value, s, file);
     r.args = r.args.map((a) => this.expr(a, s, file));
     r.constValue =
       r.elses.length === 0 &&

@@ -73,6 +73,39 @@ a := [f(1), f(100), g(1), g(2), g(9)]
   );
 });
 
+test('each else body declares its own variables, and its value reads them', () => {
+  // genpolicy's rules.rego (kata-containers src/tools/genpolicy/rules.rego, 3.31.0 to 4.1.0:
+  // normalize_namespace_type, strip_cap_prefix) declares the head variable with `:=` in every body
+  // of an else chain. OPA compiles each else as a rule of its own; regorus evaluates each body in a
+  // fresh scope (src/interpreter.rs, eval_rule_bodies), so this is not a redeclaration.
+  const src = `package test
+import rego.v1
+norm(t) := n if {
+  lower(t) == "mount"
+  n := "mnt"
+} else := n if {
+  n := t
+}
+strip(s) := r if {
+  startswith(s, "CAP_")
+  r := substring(s, 4, count(s) - 4)
+} else := r if {
+  r := s
+}
+three(x) := y if { x > 10; y := "big" } else := y if { x > 5; y := "mid" } else := y if { y := sprintf("%d", [x]) }
+v0(x) = y if { y = x; x > 100 } else = y if { y = x * 2 }
+r := v if { false; v := 1 } else := v if { v := 2 }
+a := [norm("MOUNT"), norm("uts"), strip("CAP_SYS_ADMIN"), strip("NET_RAW"), three(11), three(6), three(1), v0(3), r]
+`;
+  assert.deepEqual(run(src, 'data.test.a'), ['mnt', 'uts', 'SYS_ADMIN', 'NET_RAW', 'big', 'mid', '1', 6, 2]);
+  // a redeclaration inside one body is still refused
+  assert.throws(
+    () =>
+      run('package test\nf(x) := y if { y := 1 } else := y if { y := 2; y := 3 }\na := f(1)', 'data.test.a'),
+    /var `y` (used before definition|assigned above)/,
+  );
+});
+
 test('unification, destructuring and assignment', () => {
   const src = `package test
 r := [a, b, c] if {
