@@ -556,8 +556,11 @@ export function allVars(x: unknown, out = new Set<string>()): Set<string> {
   if (o.t === 'scalar') return out;
   if (o.t === 'var' && o.name) out.add(o.name);
   if (o.t === 'some' && o.vars) o.vars.forEach((v) => out.add(v));
+  // a call's function name (`print`, `concat`) is not a variable: counting it made literals that
+  // call builtins wait for one another, so print lines came out of source order
   for (const [k, v] of Object.entries(o))
-    if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
+    if (k !== 'p' && k !== 'target' && !(k === 'fn' && o.t === 'call') && v && typeof v === 'object')
+      allVars(v, out);
   return out;
 }
 
@@ -678,7 +681,15 @@ function allVarsShallow(l: Literal): Set<string> {
     if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'scalar') return;
     if (o.t === 'var' && o.name) out.add(o.name);
     for (const [k, v] of Object.entries(o))
-      if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
+      if (
+        k !== 'p' &&
+        k !== 'target' &&
+        k !== 'body' &&
+        !(k === 'fn' && o.t === 'call') &&
+        v &&
+        typeof v === 'object'
+      )
+        walk(v);
   };
   if (l.t === 'some') l.vars.forEach((v) => out.add(v));
   else walk(l);
