@@ -1,5 +1,6 @@
 // Compilation: builds the tree of rules under `data`, resolves names in rule bodies (local variable,
 // rule of the package, import, builtin) and checks declarations.
+import { checkRecursion } from './recursion.js';
 import type { Expr, Literal, Module, Rule } from './ast.js';
 import { RegoParseError } from './errors.js';
 import { RObject, RSet, type Value } from './value.js';
@@ -74,6 +75,7 @@ export function buildTree(modules: Module[]): RuleNode {
     }
   }
   for (const m of modules) for (const r of m.rules) checkConflicts(root, m, r);
+  checkRecursion(root);
   markPrintingFunctions(root);
   return root;
 }
