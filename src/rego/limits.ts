@@ -15,7 +15,7 @@ export interface EvalLimits {
   maxSteps?: number;
   /** Elements of one collection built during evaluation (ranges, comprehensions, partial rules, builtin results). Default 1,000,000. */
   maxCollectionSize?: number;
-  /** Nesting of rule and function calls. Default 1,000. */
+  /** Nesting of rule and function calls. Default 100 (the agent policies need about 10; the JavaScript stack holds 100–200). */
   maxCallDepth?: number;
   /** Nesting of arrays/objects in input and data documents (and json/yaml.unmarshal). Default 1,000. */
   maxNesting?: number;
@@ -30,7 +30,7 @@ export interface EvalLimits {
 export const DEFAULT_LIMITS = {
   maxSteps: 20_000_000,
   maxCollectionSize: 1_000_000,
-  maxCallDepth: 1_000,
+  maxCallDepth: 100,
   maxNesting: 1_000,
   timeoutMs: 0,
   timeCheckInterval: 1_000,
