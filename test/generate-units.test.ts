@@ -366,7 +366,9 @@ describe('injections', () => {
     const out = patchAll(COORDINATOR);
     assert.doesNotMatch(out, /contrast-initializer/);
     const plain = patchAll(WEB.replace(/ {4}contrast\.edgeless\.systems\/servicemesh.*\n/g, ''));
-    assert.match(plain, /CONTRAST_DISABLE_SERVICE_MESH/);
+    // edgelesssys/contrast internal/constants/constants.go: DisableServiceMeshEnvVar; read by
+    // initializer/main.go, which removes the default-deny rule only when it is set.
+    assert.match(plain, /\n *- name: CONTRAST_SERVICE_MESH_DISABLED\n *value: "true"\n/);
     assert.doesNotMatch(plain, /contrast-service-mesh/);
   });
 
