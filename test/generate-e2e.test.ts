@@ -151,8 +151,8 @@ describe('contrast generate on the lab registry', () => {
     writeFileSync(
       apiPath,
       readFileSync(apiPath, 'utf8').replace(
-        '  name: api\n  namespace: default\nspec:',
-        '  name: api\n  namespace: default\n  annotations:\n    contrast.edgeless.systems/workload-secret-id: api-secret\nspec:',
+        '  template:\n    metadata:\n',
+        '  template:\n    metadata:\n      annotations:\n        contrast.edgeless.systems/workload-secret-id: api-secret\n',
       ),
     );
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);

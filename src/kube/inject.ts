@@ -45,9 +45,9 @@ export const IMAGE_STORE_VOLUME = 'image-store';
 /** Set on the Initializer when the pod has no service mesh: it then removes its default-deny iptables rule. */
 export const DISABLE_SERVICE_MESH_ENV = 'CONTRAST_SERVICE_MESH_DISABLED';
 
-/** `contrast.edgeless.systems/pod-role` (pod template first, then the object), '' when absent. */
+/** `contrast.edgeless.systems/pod-role` of the pod template, '' when absent. */
 export function workloadRole(w: PodWorkload): string {
-  return templateAnnotations(w)[ANNOTATION.role] ?? workloadAnnotations(w)[ANNOTATION.role] ?? '';
+  return templateAnnotations(w)[ANNOTATION.role] ?? '';
 }
 
 export function isCoordinator(w: PodWorkload): boolean {

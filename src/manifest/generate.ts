@@ -17,7 +17,13 @@ import {
 } from '../kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import type { KubeFile, Workload } from '../kube/index.js';
-import { containers, describe, runtimeClassName, workloadAnnotations } from '../kube/inject-pod.js';
+import {
+  containers,
+  describe,
+  ignoredObjectAnnotations,
+  runtimeClassName,
+  workloadAnnotations,
+} from '../kube/inject-pod.js';
 import {
   ANNOTATION,
   injectDebugShell,
@@ -341,6 +347,13 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const kept: KubeFile[] = files.filter((f) => workloads.some((w) => w.file === f));
   const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
 
+  for (const w of workloads) {
+    const ignored = ignoredObjectAnnotations(w);
+    if (ignored.length)
+      warn(
+        `${describe(w)}: ${ignored.join(', ')} on the ${w.kind}'s own metadata has no effect: Contrast reads its annotations from the pod template (spec.template.metadata.annotations)`,
+      );
+  }
   verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
 
   const platforms = platformsInUse(workloads, defaultPlatform);
