@@ -2,9 +2,11 @@
 // settings name, copied into registry (a) under one namespace, and a registries.conf that mirrors
 // their real registries there.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
+import { repoRoot } from './shared.js';
 
 /** Copies seeded lab images to `<lab a>/<ns>/…` under the names the examples and Contrast use. */
 export function pushExampleImages(l: Lab, ns: string): void {
@@ -52,4 +54,30 @@ export function writeExampleRegistriesConf(path: string, mirrorHost: string, ns:
     ].join('\n'),
   );
   return path;
+}
+
+/**
+ * A copy of the FIXTURE release of `line` (test/fixtures/releases) whose image pins name the lab's
+ * copies of Contrast's images (pushExampleImages), so generate can resolve them through the mirror.
+ */
+export function writeLabRelease(l: Lab, ns: string, line: '2025' | '2026', dir: string): string {
+  const src = join(repoRoot, 'test/fixtures/releases', `fixture-${line}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) copyFileSync(join(src, f), join(dir, f));
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
+  const digestOf = (name: string): string => {
+    const raw = execFileSync(
+      'skopeo',
+      ['inspect', '--tls-verify=false', '--raw', `docker://${l.a}/${ns}/edgelesssys/contrast/${name}:latest`],
+      { env },
+    );
+    return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  };
+  const path = join(dir, 'image-replacements.txt');
+  const text = readFileSync(path, 'utf8').replace(
+    /^(ghcr\.io\/edgelesssys\/contrast\/(coordinator|initializer|service-mesh-proxy|debugshell)):latest=(\S+?)@sha256:[0-9a-f]{64}$/gm,
+    (_m, image: string, name: string, tagged: string) => `${image}:latest=${tagged}@${digestOf(name)}`,
+  );
+  writeFileSync(path, text);
+  return dir;
 }
