@@ -25,7 +25,7 @@ import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manife
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fillGuideScript, installContrast } from './helpers/guide-script.js';
-import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
+import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
 import { escapeRegExp, lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -46,9 +46,15 @@ function registriesConf(l: Lab, mirrorHost = l.a): string {
 // RSA-4096 generation takes seconds: one seed-share key serves every workspace except the test
 // that checks generation itself.
 let seedKey = '';
+/** The FIXTURE releases of both lines, pinned to the lab's copies of Contrast's images. */
+const releases: Record<'2025' | '2026', string> = { '2025': '', '2026': '' };
 before(async () => {
   labInfo = lab();
-  if (labInfo) pushExampleImages(labInfo, NS);
+  if (labInfo) {
+    pushExampleImages(labInfo, NS);
+    for (const line of ['2025', '2026'] as const)
+      releases[line] = writeLabRelease(labInfo, NS, line, join(root, `release-${line}`));
+  }
   seedKey = await newSeedshareOwnerKey();
 });
 
@@ -64,7 +70,14 @@ function workspace(options: { freshKeys?: boolean } = {}): { dir: string; deploy
   return { dir, deploy };
 }
 
-function generate(dir: string, args: string[], conf?: string): Promise<CliResult> {
+/** Runs generate; the 2025-line fixture release unless args select one (or `release: null` omits it). */
+function generate(
+  dir: string,
+  args: string[],
+  conf?: string,
+  options: { release?: '2025' | '2026' | null } = {},
+): Promise<CliResult> {
+  const line = options.release === undefined ? '2025' : options.release;
   return runCli(
     [
       '--workspace-dir',
@@ -73,6 +86,7 @@ function generate(dir: string, args: string[], conf?: string): Promise<CliResult
       '--no-progress',
       '--registries-conf',
       conf ?? registriesConf(labInfo!),
+      ...(line && !args.includes('--contrast-release') ? ['--contrast-release', releases[line]] : []),
       ...args,
     ],
     { timeoutMs: 120_000 },
@@ -162,7 +176,6 @@ describe('contrast generate on the lab registry', () => {
       r.stdout,
       /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/,
     );
-    assert.match(r.stderr, /Please fill in the reference values/);
     const m = readManifest(dir);
     const all = ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)));
     assert.equal(all.length, 3);
@@ -177,7 +190,15 @@ describe('contrast generate on the lab registry', () => {
         p.name === 'api' ? 'api-secret' : `apps/v1/${p.kind}/default/${p.name}`,
       );
       assert.equal(entry.Role, p.name === 'coordinator' ? 'coordinator' : undefined);
-      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp');
+      // The release's handler (runtime-metal-qemu-snp.yml), never one it does not ship.
+      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-f25a0001');
+      // 2025 line: default_vcpus and the ID block of the release's table for that count (Milan's value).
+      assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], '1');
+      assert.equal(
+        p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'],
+        JSON.parse(readFileSync(join(releases['2025'], 'snp-id-blocks.json'), 'utf8'))['metal-qemu-snp'].Milan['1']
+          .idBlock,
+      );
       for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers])
         assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
     }
@@ -188,7 +209,7 @@ describe('contrast generate on the lab registry', () => {
     );
     assert.equal(
       web.spec.initContainers?.[0]?.image,
-      `ghcr.io/edgelesssys/contrast/initializer:latest@${seed.multiV1}`,
+      `ghcr.io/edgelesssys/contrast/initializer:v0.0.0-fixture.2025@${seed.multiV1}`,
     );
     assert.deepEqual(all.find((p) => p.name === 'coordinator')!.spec.initContainers, undefined);
     // Keys: generated once, 0600, recorded.
@@ -216,11 +237,17 @@ describe('contrast generate on the lab registry', () => {
       if (!requireLab(t)) return;
       const { dir, deploy } = workspace();
       const r = await generate(dir, ['--reference-values', platform.name.toLowerCase(), deploy]);
+      if (platform.historical) {
+        // Not a platform of the selected release (nor of any current one): refused, pointing at policy generate.
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /has no runtime for AKS-CLH-SNP; .*policy generate --flavour host-pull/);
+        return;
+      }
       ok(t, r);
       const m = readManifest(dir);
       assert.deepEqual(Object.keys(m.ReferenceValues), [platform.referenceValues]);
       for (const p of pods(join(deploy, 'web.yml'))) {
-        assert.equal(p.spec.runtimeClassName, platform.handlerPrefix);
+        assert.equal(p.spec.runtimeClassName, `${platform.handlerPrefix}-f25a0001`);
         const other = platform.annotation === INITDATA_ANNOTATION ? POLICY_ANNOTATION : INITDATA_ANNOTATION;
         assert.ok(p.annotations[platform.annotation], platform.annotation);
         assert.equal(p.annotations[other], undefined);
@@ -234,7 +261,7 @@ describe('contrast generate on the lab registry', () => {
     });
   }
 
-  test('explicit runtime classes pick the platform; a reference-values file supplies the handler', async (t) => {
+  test("explicit runtime classes pick the platform and get the release's handler; a reference-values file supplies values", async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
     for (const f of ['coordinator.yml', 'web.yml', 'api.yml']) {
@@ -260,13 +287,16 @@ describe('contrast generate on the lab registry', () => {
     ok(t, r);
     assert.equal(
       pods(join(deploy, 'api.yml'))[0]!.spec.runtimeClassName,
-      'contrast-cc-metal-qemu-tdx-1a2b3c4d',
+      'contrast-cc-metal-qemu-tdx-f25a0001',
     );
     const m = readManifest(dir);
     assert.deepEqual(m.ReferenceValues.tdx?.[0], { ...tdx[0] });
-    // Only MrSeam is left for the user.
-    assert.match(r.stderr, /ReferenceValues\.tdx\[0\]: expected missing: MrSeam\n/);
-    assert.doesNotMatch(r.stderr, /MrTd/);
+    // Only MrSeam is left for the user; Go prints that on stdout (ExpectedMissingReferenceValueError).
+    assert.match(
+      r.stdout,
+      /\n {2}tdx\[0\]\.MrSeam: Please fill in all reference values for field cannot be empty\n/,
+    );
+    assert.doesNotMatch(r.stdout, /MrTd/);
   });
 
   test('-o writes all YAML into one file and leaves the inputs alone', async (t) => {
@@ -401,8 +431,9 @@ describe('contrast generate on the lab registry', () => {
       deploy,
     ]);
     ok(t, r);
-    assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/initializer/);
-    assert.match(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/service-mesh-proxy:latest/);
+    // The user's line wins over the release's pin; everything else is pinned by the release, so
+    // nothing is resolved at generate time.
+    assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast/);
     assert.equal(pods(join(deploy, 'web.yml'))[0]!.spec.initContainers?.[0]?.image, target);
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, 'just-an-image\n');
@@ -514,6 +545,8 @@ describe('contrast generate on the lab registry', () => {
           l.caCert,
           '--reference-values',
           'Metal-QEMU-SNP',
+          '--contrast-release',
+          releases['2025'],
           'deploy',
         ],
         { cwd: dir, env },
@@ -569,8 +602,9 @@ describe('failures leave every file byte-identical', () => {
     await expectUntouched(
       t,
       (deploy) => edit(join(deploy, 'api.yml'), 'demo/api:v1@', 'demo/api-new:v1@'),
-      // The first image resolved is an injected one; the error names it, every user and how to mirror it.
-      /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/\S+ \(used by .*\.yml: Deployment\/(api|web) container "[^"]+".*\)/,
+      // The release pins Contrast's images; analysing them fails and the error names each, every user
+      // and how to mirror it.
+      /image ghcr\.io\/edgelesssys\/contrast\/\S+: .*cannot reach[^\n]*\n {4}used by .*\.yml: Deployment\/(api|web) container "[^"]+"/,
       (l) => registriesConf(l, '127.0.0.1:1'),
     );
   });

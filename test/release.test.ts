@@ -240,12 +240,14 @@ describe('vCPUs and the 2026 verifiers', () => {
         `apiVersion: v1\nkind: Pod\nmetadata: {name: c}\nspec:\n  runtimeClassName: contrast-cc\n  initContainers:\n    - {name: contrast-initializer, image: "ghcr.io/edgelesssys/contrast/initializer:v1.8.0@sha256:${'a'.repeat(64)}"}\n  containers:\n    - {name: coordinator, image: "ghcr.io/edgelesssys/contrast/coordinator:v1.9.0@sha256:${'b'.repeat(64)}"}\n`,
       ),
     ]);
-    const f = verifyVersionsMatch(w, 'v1.9.0');
+    // Go (versions_match.go) ranges over spec.Containers only: the init-container Initializer is not checked.
+    const f = verifyVersionsMatch(w, 'v1.8.0');
     assert.equal(f.length, 1);
     assert.match(
       f[0]!.message,
-      /you are attempting to use Contrast version "v1\.9\.0" with a "contrast-initializer" resource of version "v1\.8\.0"/,
+      /you are attempting to use Contrast version "v1\.8\.0" with a "coordinator" resource of version "v1\.9\.0"/,
     );
+    assert.deepEqual(verifyVersionsMatch(w, 'v1.9.0'), []);
     assert.deepEqual(verifyVersionsMatch(w, 'v1.10.0-pre'), []);
   });
 });

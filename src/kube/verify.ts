@@ -184,15 +184,15 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
  * VersionsMatch as Go does it (cli/verifier/versions_match.go): unless the release version contains
  * "dev" or "pre", every container named coordinator (in a pod with role coordinator or no role),
  * contrast-initializer or contrast-service-mesh whose image has a tag must carry the release version.
- * Go looks at spec.containers only (the Initializer and mesh are init containers there, so in practice
- * the Coordinator); we check init containers too, so an Initializer of another release is caught.
+ * Like Go, only spec.containers are looked at (the injected Initializer and mesh are init containers,
+ * so in practice this checks the Coordinator and any such container a user placed in containers).
  */
 export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: string): Finding[] {
   if (version.includes('dev') || version.includes('pre')) return [];
   const out: Finding[] = [];
   for (const w of workloads) {
     const role = workloadAnnotations(w)[ANNOTATION.role] ?? '';
-    for (const c of containers(w)) {
+    for (const c of containers(w, 'containers')) {
       const versioned =
         (c.name === 'coordinator' && (role === '' || role === 'coordinator')) ||
         c.name === INITIALIZER_NAME ||
