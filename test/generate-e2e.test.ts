@@ -20,7 +20,13 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { parseDocument, parseAllDocuments } from 'yaml';
 import { policyHash } from '../src/manifest/initdata.js';
-import { newSeedshareOwnerKey, newWorkloadOwnerKey, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
+import {
+  newSeedshareOwnerKey,
+  newWorkloadOwnerKey,
+  workloadOwnerKeyDigest,
+  workloadOwnerPubKeyHex,
+} from '../src/manifest/keys.js';
+import { parseManifest } from '../src/manifest/manifest.js';
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
@@ -196,8 +202,8 @@ describe('contrast generate on the lab registry', () => {
       assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], '1');
       assert.equal(
         p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'],
-        JSON.parse(readFileSync(join(releases['2025'], 'snp-id-blocks.json'), 'utf8'))['metal-qemu-snp'].Milan['1']
-          .idBlock,
+        JSON.parse(readFileSync(join(releases['2025'], 'snp-id-blocks.json'), 'utf8'))['metal-qemu-snp']
+          .Milan['1'].idBlock,
       );
       for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers])
         assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
@@ -565,6 +571,138 @@ describe('contrast generate on the lab registry', () => {
     assert.ok(!(r.stdout + r.stderr).includes(Buffer.from(`${l.user}:${l.pass}`).toString('base64')));
     const apiPod = pods(api)[0]!;
     assert.ok(apiPod.annotations[INITDATA_ANNOTATION]);
+  });
+});
+
+describe('generate per Contrast release line', () => {
+  test('2026 line: handler, no default_vcpus, WorkloadOwnerPubKeys, APEIP, Go output lines; Go Validate() accepts; the recorded release is reused', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const r = await generate(
+      dir,
+      ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', deploy],
+      undefined,
+      { release: '2026' },
+    );
+    ok(t, r);
+    // cli/cmd/generate.go: the debug line follows "Generated workload policy annotations".
+    assert.match(
+      r.stdout,
+      /^✔️ Patched targets\n✔️ Generated workload policy annotations\n⚠️ Insecure debug shell access enabled!\n✔️ Updated manifest .*manifest\.json\n$/,
+    );
+    const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    const m = JSON.parse(text) as Record<string, unknown> & {
+      ReferenceValues: { snp: Array<Record<string, unknown>> };
+    };
+    assert.deepEqual(Object.keys(m), [
+      'Policies',
+      'ReferenceValues',
+      'WorkloadOwnerPubKeys',
+      'SeedshareOwnerPubKeys',
+    ]);
+    assert.deepEqual(m['WorkloadOwnerPubKeys'], [
+      workloadOwnerPubKeyHex(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')),
+    ]);
+    assert.equal(m.ReferenceValues.snp[0]!['APEIP'], '0080b004');
+    assert.equal(m.ReferenceValues.snp[0]!['Platform'], 'Metal-QEMU-SNP');
+    // What the Go CLI of this line does with an existing manifest: json.Unmarshal + Validate(), any finding fatal.
+    assert.deepEqual(parseManifest(text, 'manifest.json', { line: '2026' }).warnings, []);
+    for (const p of ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)))) {
+      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-f26a0001');
+      assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], undefined);
+      assert.equal(p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'], undefined);
+    }
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'contrast-release.json'), 'utf8')).version,
+      'v0.0.0-fixture.2026',
+    );
+    const before = snapshot(dir);
+    const again = await generate(
+      dir,
+      ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', deploy],
+      undefined,
+      { release: null },
+    );
+    ok(t, again);
+    assert.match(
+      again.stderr,
+      /Contrast v0\.0\.0-fixture\.2026 \(2026 line\) .*\(recorded in .*contrast-release\.json\)/,
+    );
+    const afterRun = snapshot(dir);
+    delete before['layers-cache.json'];
+    delete afterRun['layers-cache.json'];
+    assert.deepEqual(afterRun, before);
+  });
+
+  test("2025 line: the manifest passes that line's Validate(); WorkloadOwnerKeyDigests", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-TDX', deploy]));
+    const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    assert.deepEqual(parseManifest(text, 'manifest.json', { line: '2025' }).warnings, []);
+    assert.deepEqual(Object.keys(JSON.parse(text)), [
+      'Policies',
+      'ReferenceValues',
+      'WorkloadOwnerKeyDigests',
+      'SeedshareOwnerPubKeys',
+    ]);
+  });
+
+  test('2026 line: GPU pods get the GPU runtime; too few vCPUs for the GPUs and SNP ID blocks it cannot compute are errors', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const api = join(deploy, 'api.yml');
+    const text = readFileSync(api, 'utf8');
+    writeFileSync(
+      api,
+      text.replace(
+        '              memory: 128Mi\n',
+        '              memory: 128Mi\n              cpu: "1"\n              nvidia.com/gpu: "1"\n',
+      ),
+    );
+    assert.match(readFileSync(api, 'utf8'), /nvidia\.com\/gpu/);
+    ok(
+      t,
+      await generate(dir, ['--reference-values', 'Metal-QEMU-TDX', deploy], undefined, { release: '2026' }),
+    );
+    assert.equal(pods(api)[0]!.spec.runtimeClassName, 'contrast-cc-metal-qemu-tdx-gpu-f26a0001');
+    assert.equal(
+      pods(join(deploy, 'web.yml'))[0]!.spec.runtimeClassName,
+      'contrast-cc-metal-qemu-tdx-f26a0001',
+    );
+
+    const { dir: dir2, deploy: deploy2 } = workspace();
+    const api2 = join(deploy2, 'api.yml');
+    writeFileSync(
+      api2,
+      text.replace(
+        '              memory: 128Mi\n',
+        '              memory: 128Mi\n              nvidia.com/gpu: "2"\n',
+      ),
+    );
+    const few = await generate(dir2, ['--reference-values', 'Metal-QEMU-TDX', deploy2], undefined, {
+      release: '2026',
+    });
+    assert.equal(few.code, 1);
+    assert.match(
+      few.stderr,
+      /GPUCountValid: pod failed verification: GPU workloads require at least as many vCPUs as GPUs, but 1 vCPUs were requested for 2 GPUs/,
+    );
+
+    const { dir: dir3, deploy: deploy3 } = workspace();
+    const api3 = join(deploy3, 'api.yml');
+    writeFileSync(
+      api3,
+      text.replace('              memory: 128Mi\n', '              memory: 128Mi\n              cpu: "2"\n'),
+    );
+    const snp = await generate(dir3, ['--reference-values', 'Metal-QEMU-SNP', deploy3], undefined, {
+      release: '2026',
+    });
+    assert.equal(snp.code, 1);
+    assert.match(
+      snp.stderr,
+      /3 vCPUs on Metal-QEMU-SNP: .*computes the SNP ID-block annotations .*does not compute them yet/,
+    );
   });
 });
 
