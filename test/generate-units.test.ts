@@ -395,7 +395,9 @@ describe('annotations are read from the pod template only', () => {
   const onObject = WEB.replace(
     '  name: web # keep me\n',
     '  name: web # keep me\n  annotations:\n    contrast.edgeless.systems/servicemesh-egress: "db#127.137.0.1:5432#db:5432"\n    contrast.edgeless.systems/pod-role: coordinator\n    contrast.edgeless.systems/skip-initializer: "true"\n',
-  ).replace(/ {8}contrast\.edgeless\.systems\/servicemesh.*\n/g, '').replace('    metadata:\n      annotations:\n', '');
+  )
+    .replace(/ {8}contrast\.edgeless\.systems\/servicemesh.*\n/g, '')
+    .replace('    metadata:\n      annotations:\n', '');
   test('service mesh, role and skip-initializer on the Deployment itself are ignored', () => {
     const out = patchAll(onObject);
     assert.doesNotMatch(out, /name: contrast-service-mesh/);

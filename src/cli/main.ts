@@ -62,7 +62,7 @@ export function buildProgram(): Command {
 
 /** `contrast --version`: our version, and which Contrast release the workspace targets and from where. */
 async function printVersion(workspaceDir: string | undefined): Promise<void> {
-  const lines = [`contrast (TypeScript) ${packageVersion}`];
+  const lines = [packageVersion]; // first line: our version alone, as before (scripts read it)
   const rec = await readRecord(workspaceDir);
   if (!rec) {
     lines.push(

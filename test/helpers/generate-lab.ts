@@ -81,3 +81,30 @@ export function writeLabRelease(l: Lab, ns: string, line: '2025' | '2026', dir: 
   writeFileSync(path, text);
   return dir;
 }
+
+/**
+ * Adds AKS-CLH-SNP to a fixture release directory, as the releases of the lines that still shipped it
+ * did (runtime-aks-clh-snp.yml; SNP values with ABIMinor 31; ID blocks), so host-pull `generate` can
+ * be tested. Current lines (2025, 2026) have no AKS runtime and generate refuses the platform.
+ */
+export function addAksToRelease(dir: string): void {
+  const hash = /contrast-cc-metal-qemu-snp-([0-9a-f]+)/.exec(
+    readFileSync(join(dir, 'runtime-metal-qemu-snp.yml'), 'utf8'),
+  )![1]!;
+  writeFileSync(
+    join(dir, 'runtime-aks-clh-snp.yml'),
+    readFileSync(join(dir, 'runtime-metal-qemu-snp.yml'), 'utf8').replaceAll('metal-qemu-snp', 'aks-clh-snp'),
+  );
+  const rv = JSON.parse(readFileSync(join(dir, 'reference-values.json'), 'utf8')) as Record<
+    string,
+    { snp: Array<{ GuestPolicy: Record<string, unknown> }> }
+  >;
+  const snp = structuredClone(rv[`contrast-cc-metal-qemu-snp-${hash}`]!);
+  for (const v of snp.snp) v.GuestPolicy['ABIMinor'] = 31;
+  rv[`contrast-cc-aks-clh-snp-${hash}`] = snp;
+  writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv, null, 2));
+  const idPath = join(dir, 'snp-id-blocks.json');
+  const ids = JSON.parse(readFileSync(idPath, 'utf8')) as Record<string, unknown>;
+  ids['aks-clh-snp'] = ids['metal-qemu-snp'];
+  writeFileSync(idPath, JSON.stringify(ids, null, 2));
+}
