@@ -706,6 +706,49 @@ describe('generate per Contrast release line', () => {
   });
 });
 
+describe('release pins and output lines', () => {
+  test('a release that pins no Initializer: generate refuses instead of resolving :latest', async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const { dir, deploy } = workspace();
+    const rel = join(root, 'release-2026-unpinned');
+    mkdirSync(rel, { recursive: true });
+    for (const f of readdirSync(releases['2026'])) copyFileSync(join(releases['2026'], f), join(rel, f));
+    writeFileSync(
+      join(rel, 'image-replacements.txt'),
+      readFileSync(join(rel, 'image-replacements.txt'), 'utf8').replace(/^.*\/initializer:latest=.*\n/m, ''),
+    );
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /pins no image for:\n {2}.*container "contrast-initializer": ghcr\.io\/edgelesssys\/contrast\/initializer:latest/,
+    );
+    assert.match(r.stderr, /image-replacements\.txt/);
+  });
+
+  test("no Coordinator: Go's hint on stdout, then the count error", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    rmSync(join(deploy, 'coordinator.yml'));
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy], undefined, {
+      release: '2026',
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /\n {2}No Coordinator resource found, did you forget to add it to your resources\?\n$/,
+    );
+    assert.match(r.stderr, /expected at least 1 policy with role 'coordinator'/);
+  });
+});
+
 describe('failures leave every file byte-identical', () => {
   /** Runs generate once successfully, mutates, then checks a failing run touches nothing. */
   async function expectUntouched(
