@@ -10,18 +10,25 @@ import { join } from 'node:path';
 
 const fake = (label, bytes) => {
   let out = '';
-  for (let i = 0; out.length < bytes * 2; i++) out += createHash('sha256').update(`${label}/${i}`).digest('hex');
+  for (let i = 0; out.length < bytes * 2; i++)
+    out += createHash('sha256').update(`${label}/${i}`).digest('hex');
   return out.slice(0, bytes * 2);
 };
 const digest = (label) => `sha256:${fake(label, 32)}`;
 
 const LINES = {
-  '2026': { version: 'v0.0.0-fixture.2026', hash: 'f26a0001' },
-  '2025': { version: 'v0.0.0-fixture.2025', hash: 'f25a0001' },
+  2026: { version: 'v0.0.0-fixture.2026', hash: 'f26a0001' },
+  2025: { version: 'v0.0.0-fixture.2025', hash: 'f25a0001' },
 };
 const PLATFORMS = ['metal-qemu-snp', 'metal-qemu-snp-gpu', 'metal-qemu-tdx', 'metal-qemu-tdx-gpu'];
-const NAMES = { 'metal-qemu-snp': 'Metal-QEMU-SNP', 'metal-qemu-snp-gpu': 'Metal-QEMU-SNP-GPU', 'metal-qemu-tdx': 'Metal-QEMU-TDX', 'metal-qemu-tdx-gpu': 'Metal-QEMU-TDX-GPU' };
-const IMAGES = ['coordinator', 'initializer', 'service-mesh-proxy', 'debugshell', 'node-installer-kata', 'node-installer-kata-gpu'];
+const IMAGES = [
+  'coordinator',
+  'initializer',
+  'service-mesh-proxy',
+  'debugshell',
+  'node-installer-kata',
+  'node-installer-kata-gpu',
+];
 
 function runtimeYaml(platform, handler, version) {
   const installer = platform.endsWith('-gpu') ? 'node-installer-kata-gpu' : 'node-installer-kata';
@@ -100,29 +107,56 @@ function snpValues(line, platform) {
     ...(line === '2026' ? { APEIP: '0080b004' } : {}),
     MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 22, MicrocodeVersion: 72 },
     GuestPolicy: {
-      ABIMinor: 0, ABIMajor: 0, SMT: true, MigrateMA: false, Debug: false, SingleSocket: false,
-      CXLAllowed: false, MemAES256XTS: false, RAPLDis: false, CipherTextHidingDRAM: false, PageSwapDisable: false,
+      ABIMinor: 0,
+      ABIMajor: 0,
+      SMT: true,
+      MigrateMA: false,
+      Debug: false,
+      SingleSocket: false,
+      CXLAllowed: false,
+      MemAES256XTS: false,
+      RAPLDis: false,
+      CipherTextHidingDRAM: false,
+      PageSwapDisable: false,
     },
-    PlatformInfo: line === '2026'
-      ? { SMTEnabled: true, TSMEEnabled: false, ECCEnabled: false, RAPLDisabled: false, CiphertextHidingDRAMEnabled: false, AliasCheckComplete: false, TIOEnabled: false }
-      : { SMTEnabled: true, TSMEEnabled: false, ECCEnabled: false, RAPLDisabled: false, CiphertextHidingEnabled: false, AliasCheckComplete: false },
+    PlatformInfo:
+      line === '2026'
+        ? {
+            SMTEnabled: true,
+            TSMEEnabled: false,
+            ECCEnabled: false,
+            RAPLDisabled: false,
+            CiphertextHidingDRAMEnabled: false,
+            AliasCheckComplete: false,
+            TIOEnabled: false,
+          }
+        : {
+            SMTEnabled: true,
+            TSMEEnabled: false,
+            ECCEnabled: false,
+            RAPLDisabled: false,
+            CiphertextHidingEnabled: false,
+            AliasCheckComplete: false,
+          },
     MinimumMitigationVector: 0,
     AllowedChipIDs: null,
   }));
 }
 
 function tdxValues(line, platform) {
-  return [{
-    MinTCBEvaluationDataNumber: 17,
-    MrTd: fake(`${line}/${platform}/mrtd`, 48),
-    MrSeam: fake(`${line}/${platform}/mrseam`, 48),
-    Rtmrs: [0, 1, 2, 3].map((i) => fake(`${line}/${platform}/rtmr${i}`, 48)),
-    Xfam: 'e702060000000000',
-    AllowedPIIDs: null,
-    MemoryIntegrity: false,
-    SMTDisabled: false,
-    StaticPlatform: false,
-  }];
+  return [
+    {
+      MinTCBEvaluationDataNumber: 17,
+      MrTd: fake(`${line}/${platform}/mrtd`, 48),
+      MrSeam: fake(`${line}/${platform}/mrseam`, 48),
+      Rtmrs: [0, 1, 2, 3].map((i) => fake(`${line}/${platform}/rtmr${i}`, 48)),
+      Xfam: 'e702060000000000',
+      AllowedPIIDs: null,
+      MemoryIntegrity: false,
+      SMTDisabled: false,
+      StaticPlatform: false,
+    },
+  ];
 }
 
 for (const [line, { version, hash }] of Object.entries(LINES)) {
@@ -138,7 +172,10 @@ for (const [line, { version, hash }] of Object.entries(LINES)) {
   writeFileSync(join(dir, 'coordinator.yml'), coordinatorYaml(version));
   writeFileSync(
     join(dir, 'image-replacements.txt'),
-    IMAGES.map((i) => `ghcr.io/edgelesssys/contrast/${i}:latest=ghcr.io/edgelesssys/contrast/${i}:${version}@${digest(`${version}/${i}`)}`).join('\n') + '\n',
+    IMAGES.map(
+      (i) =>
+        `ghcr.io/edgelesssys/contrast/${i}:latest=ghcr.io/edgelesssys/contrast/${i}:${version}@${digest(`${version}/${i}`)}`,
+    ).join('\n') + '\n',
   );
   writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv, null, 2) + '\n');
   if (line === '2025') {
