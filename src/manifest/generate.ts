@@ -41,7 +41,7 @@ import {
 } from '../kube/replace.js';
 import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
-import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
 import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
@@ -83,6 +83,7 @@ import {
   INITDATA_ANNOTATION,
   parseRuntimeClass,
   platformByName,
+  PLATFORMS,
   RUNTIME_CLASS_PREFIX,
   runtimeHandler,
   UNKNOWN_HANDLER,
@@ -408,7 +409,14 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     for (const w of workloads) {
       const p = workloadPlatform(w, defaultPlatform);
       if (p && !p.gpu && podGPUs(w) > 0) {
-        const gpu = platformByName(`${p.name}-GPU`);
+        const gpu = PLATFORMS.find((x) => x.name === `${p.name}-GPU`);
+        if (!gpu)
+          throw new ContrastError(
+            `${describe(w)}: requests ${GPU_RESOURCE}, but ${p.name} has no GPU variant`,
+            {
+              code: 'NO_PLATFORM',
+            },
+          );
         releaseHandler(release, gpu); // the release must ship it
         gpuPlatform.set(w, gpu);
       }
@@ -437,7 +445,9 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const imported = opts.referenceValuesFile
     ? await importReferenceValues(opts.referenceValuesFile)
     : undefined;
+  const before = warnings.length;
   const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
+  for (const m of warnings.slice(before)) log.warn(m);
 
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);
