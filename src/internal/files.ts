@@ -55,7 +55,7 @@ function readError(path: string, err: unknown): ContrastError {
     EISDIR: 'is a directory',
   };
   const text = code ? (why[code] ? `${code} (${why[code]})` : code) : String(err);
-  return new ContrastError(`${path}: cannot read: ${text}`, { code: 'READ' });
+  return new ContrastError(`${path}: cannot read: ${text}`, { code: 'READ', cause: err });
 }
 
 /** Text of stdin, capped like a file. */

@@ -384,8 +384,9 @@ async function readKey(path: string, generated: Map<string, string>): Promise<st
   try {
     return await readTextInput(path, 'key file');
   } catch (err) {
-    if (err instanceof ContrastError) throw err;
-    throw new ContrastError(`reading key ${path}: ${errorMessage(err)}`, { code: 'BAD_KEY' });
+    if (err instanceof ContrastError && err.code !== 'READ') throw err;
+    const cause = err instanceof ContrastError ? err.cause : err;
+    throw new ContrastError(`reading key ${path}: ${errorMessage(cause)}`, { code: 'BAD_KEY' });
   }
 }
 

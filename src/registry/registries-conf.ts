@@ -135,10 +135,12 @@ function readConf(file: string, hint: string | undefined): RegistriesConf {
   try {
     text = readTextInputSync(file, 'registries config');
   } catch (err) {
+    // A file that is there but is no regular file keeps its own message; a read error the old one.
+    const cause = err instanceof ContrastError && err.code === 'READ' ? err.cause : err;
     throw new ContrastError(
-      err instanceof ContrastError
-        ? err.message
-        : `cannot read registries config ${file}: ${errorMessage(err)}`,
+      cause instanceof ContrastError
+        ? cause.message
+        : `cannot read registries config ${file}: ${errorMessage(cause)}`,
       {
         code: 'REGISTRIES_CONF',
         ...(hint ? { hint } : {}),

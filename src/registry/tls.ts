@@ -43,8 +43,10 @@ function readText(path: string, what: string): string {
   try {
     return readTextInputSync(path, what);
   } catch (err) {
-    if (err instanceof ContrastError) throw new ContrastError(err.message, { code: 'TLS_CONFIG' });
-    throw new ContrastError(`cannot read ${what} ${path}: ${errorMessage(err)}`, { code: 'TLS_CONFIG' });
+    if (err instanceof ContrastError && err.code !== 'READ')
+      throw new ContrastError(err.message, { code: 'TLS_CONFIG' });
+    const cause = err instanceof ContrastError ? err.cause : err;
+    throw new ContrastError(`cannot read ${what} ${path}: ${errorMessage(cause)}`, { code: 'TLS_CONFIG' });
   }
 }
 
