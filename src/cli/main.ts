@@ -194,10 +194,14 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
 
 /** `contrast --version`: our version, and which Contrast release the workspace targets and from where. */
 async function printVersion(workspaceDir: string | undefined): Promise<void> {
-  // Loaded here, not at start-up: most runs never print the version.
-  const { readRecord, recordPath } = await import('../release/record.js');
-  const { loadRelease } = await import('../release/release.js');
   const lines = [packageVersion]; // first line: our version alone, as before (scripts read it)
+  // The release parser (YAML) loads only when a release is recorded: start-up stays ≤ 2× node.
+  const { recordPath } = await import('../release/record-path.js');
+  const { existsSync } = await import('node:fs');
+  const recorded = existsSync(recordPath(workspaceDir));
+  const { readRecord } = recorded
+    ? await import('../release/record.js')
+    : { readRecord: async () => undefined };
   const rec = await readRecord(workspaceDir);
   if (!rec) {
     lines.push(
@@ -205,6 +209,7 @@ async function printVersion(workspaceDir: string | undefined): Promise<void> {
     );
   } else {
     try {
+      const { loadRelease } = await import('../release/release.js');
       const r = await loadRelease(rec.source);
       lines.push(`Contrast release: ${r.version} (${r.line} line)`);
       lines.push(`  pins from ${r.source} (recorded in ${recordPath(workspaceDir)})`);

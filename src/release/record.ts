@@ -2,21 +2,17 @@
 // without the flag: `contrast-release.json` in the workspace directory (the current directory when
 // --workspace-dir is not given), written atomically next to manifest.json.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { writeFileAtomic } from '../internal/atomic.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { RECORD_FILE, recordPath } from './record-path.js';
 import { loadRelease, type Release } from './release.js';
 
-export const RECORD_FILE = 'contrast-release.json';
+export { RECORD_FILE, recordPath } from './record-path.js';
 
 export interface ReleaseRecord {
   source: string;
   version: string;
   line: string;
-}
-
-export function recordPath(workspaceDir: string | undefined): string {
-  return join(workspaceDir ?? '.', RECORD_FILE);
 }
 
 export async function readRecord(workspaceDir: string | undefined): Promise<ReleaseRecord | undefined> {
