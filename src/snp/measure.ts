@@ -106,7 +106,7 @@ export function extendLaunchDigest(seed: Uint8Array, vcpus: number, apEip: numbe
     throw new RangeError(`launch digest must be ${LAUNCH_DIGEST_SIZE} bytes, got ${seed.length}`);
   if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS)
     throw new RangeError(`invalid target vCPU count: ${vcpus}`);
-  let digest = Buffer.from(seed);
+  let digest: Buffer = Buffer.from(seed);
   const apHash = sha384(vmsaPage(apEip, vcpuSig));
   for (let i = 1; i < vcpus; i++) digest = extendWithVmsa(digest, apHash);
   return digest;

@@ -53,9 +53,9 @@ export function modInverse(a: bigint, m: bigint): bigint | undefined {
   return oldR === 1n ? mod(oldS, m) : undefined;
 }
 
-const uncompressedG = createECDH('secp384r1')
-  .setPrivateKey(bigIntToBytes(1n, 48))
-  .getPublicKey();
+const one = createECDH('secp384r1');
+one.setPrivateKey(bigIntToBytes(1n, 48));
+const uncompressedG = one.getPublicKey();
 export const G: Point = {
   x: bytesToBigInt(uncompressedG.subarray(1, 49)),
   y: bytesToBigInt(uncompressedG.subarray(49, 97)),
