@@ -122,7 +122,11 @@ function assertIdBlock(p: Pod, product: string, launchDigest: Buffer): void {
   const prefix = 'io.katacontainers.config.hypervisor.';
   const block = Buffer.from(p.annotations[`${prefix}snp_id_block_${product}`] ?? '', 'base64');
   assert.equal(block.length, 96, `${p.name}: snp_id_block_${product}`);
-  assert.deepEqual(block.subarray(0, 48), launchDigest, `${p.name}: launch digest in the ${product} ID block`);
+  assert.deepEqual(
+    block.subarray(0, 48),
+    launchDigest,
+    `${p.name}: launch digest in the ${product} ID block`,
+  );
   assert.equal(Buffer.from(p.annotations[`${prefix}snp_id_auth_${product}`] ?? '', 'base64').length, 4096);
   assert.equal(p.annotations[`${prefix}snp_guest_policy_${product}`], String(0x30000));
 }
@@ -734,7 +738,11 @@ describe('generate per Contrast release line', () => {
     const seeds = fixtureSeeds('Metal-QEMU-SNP');
     const apiPod = pods(api3)[0]!;
     for (const product of ['Genoa', 'Milan'])
-      assertIdBlock(apiPod, product, extendLaunchDigest(seeds[product]!, 3, 0x80b004, PRODUCT_CPU_SIG[product]!));
+      assertIdBlock(
+        apiPod,
+        product,
+        extendLaunchDigest(seeds[product]!, 3, 0x80b004, PRODUCT_CPU_SIG[product]!),
+      );
     assertIdBlock(pods(join(deploy3, 'web.yml'))[0]!, 'Milan', seeds['Milan']!);
   });
 
@@ -745,9 +753,18 @@ describe('generate per Contrast release line', () => {
     mkdirSync(rel, { recursive: true });
     for (const f of readdirSync(releases['2026']))
       if (f !== 'ap-eip.hex') copyFileSync(join(releases['2026'], f), join(rel, f));
-    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', '--contrast-release', rel, deploy]);
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /AP EIP not available; falling back to pre-computed launch digests: .*has no ap-eip\.hex/);
+    assert.match(
+      r.stderr,
+      /AP EIP not available; falling back to pre-computed launch digests: .*has no ap-eip\.hex/,
+    );
     assert.match(
       r.stderr,
       /could not compute ID block for any product \(1 vCPUs on Metal-QEMU-SNP\): no SNP reference values with APEIP for product "Genoa" on platform "Metal-QEMU-SNP"; no SNP reference values with APEIP for product "Milan"/,

@@ -84,8 +84,14 @@ describe('reading a release directory', () => {
     rmSync(join(noLine, 'ap-eip.hex'));
     await assert.rejects(loadRelease(noLine), /cannot tell which Contrast release line/);
     const badEip = copyRelease(R2026);
-    writeFileSync(join(badEip, 'ap-eip.hex'), '# THIS FILE IS REPLACED DURING RELEASE BUILD TO INCLUDE THE OVMF SEVESResetEIP\n');
-    await assert.rejects(loadRelease(badEip), /ap-eip\.hex: expected the SEV-ES AP reset EIP as 8 hex digits/);
+    writeFileSync(
+      join(badEip, 'ap-eip.hex'),
+      '# THIS FILE IS REPLACED DURING RELEASE BUILD TO INCLUDE THE OVMF SEVESResetEIP\n',
+    );
+    await assert.rejects(
+      loadRelease(badEip),
+      /ap-eip\.hex: expected the SEV-ES AP reset EIP as 8 hex digits/,
+    );
   });
 });
 

@@ -134,7 +134,7 @@ function detectLine(
   if (haveIdBlocks) return '2025';
   fail(
     `${dir}: cannot tell which Contrast release line this is`,
-    'add the release\'s reference-values.json (new PlatformInfo names from the 2026 line on), its ap-eip.hex (2026 line) or a ' +
+    "add the release's reference-values.json (new PlatformInfo names from the 2026 line on), its ap-eip.hex (2026 line) or a " +
       "manifest.json written by that release's `contrast generate` (WorkloadOwnerPubKeys = 2026 line, " +
       'WorkloadOwnerKeyDigests = 2025 line)',
   );

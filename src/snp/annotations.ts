@@ -36,7 +36,10 @@ function forProduct(
   vcpus: number,
 ): Record<string, string> {
   const rv = refVals.find((v) => v['Platform'] === platform && v['ProductName'] === product);
-  if (!rv) throw new Error(`no SNP reference values with product "${product}" found in manifest for platform "${platform}"`);
+  if (!rv)
+    throw new Error(
+      `no SNP reference values with product "${product}" found in manifest for platform "${platform}"`,
+    );
   const policyObj = rv['GuestPolicy'];
   if (!policyObj || typeof policyObj !== 'object' || Array.isArray(policyObj))
     throw new Error(`${product} reference values for platform "${platform}" have no GuestPolicy`);

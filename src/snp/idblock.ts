@@ -10,7 +10,19 @@
 // signature over the block (SEC 1 v2 §4.1.6). Of the two candidates Contrast takes the one that sorts
 // first by (x, y). The firmware then checks a valid signature, and the verifier recomputes the same key.
 import { createHash } from 'node:crypto';
-import { N, P, bigIntToBytes, bytesToBigInt, curveRhs, isOnCurve, linearCombination, modInverse, mod, sqrtModP, type Point } from './p384.js';
+import {
+  N,
+  P,
+  bigIntToBytes,
+  bytesToBigInt,
+  curveRhs,
+  isOnCurve,
+  linearCombination,
+  modInverse,
+  mod,
+  sqrtModP,
+  type Point,
+} from './p384.js';
 import { LAUNCH_DIGEST_SIZE } from './measure.js';
 
 export const ID_BLOCK_SIZE = 0x60;
@@ -48,7 +60,8 @@ export function guestPolicyBits(policy: Record<string, unknown>, where = 'GuestP
   let bits = byte('ABIMinor') | (byte('ABIMajor') << 8n) | (1n << RESERVED_ONE_BIT);
   for (const [name, bit] of GUEST_POLICY_BITS) {
     const v = policy[name] ?? false;
-    if (typeof v !== 'boolean') throw new TypeError(`${where}.${name}: expected true or false, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'boolean')
+      throw new TypeError(`${where}.${name}: expected true or false, got ${JSON.stringify(v)}`);
     if (v) bits |= 1n << bit;
   }
   return bits;

@@ -34,7 +34,11 @@ function sha384(data: Uint8Array): Buffer {
 export function cpuSig(family: number, model: number, stepping: number): number {
   const [familyLow, familyHigh] = family > 0xf ? [0xf, (family - 0xf) & 0xff] : [family, 0];
   return (
-    ((familyHigh << 20) | (((model >> 4) & 0xf) << 16) | (familyLow << 8) | ((model & 0xf) << 4) | (stepping & 0xf)) >>>
+    ((familyHigh << 20) |
+      (((model >> 4) & 0xf) << 16) |
+      (familyLow << 8) |
+      ((model & 0xf) << 4) |
+      (stepping & 0xf)) >>>
     0
   );
 }
@@ -49,7 +53,14 @@ export const PRODUCT_CPU_SIG: Readonly<Record<string, number>> = {
 };
 
 /** A 16-byte VMCB segment: selector u16, attributes u16, limit u32, base u64. */
-function segment(page: Buffer, off: number, selector: number, attrib: number, limit: number, base: bigint): void {
+function segment(
+  page: Buffer,
+  off: number,
+  selector: number,
+  attrib: number,
+  limit: number,
+  base: bigint,
+): void {
   page.writeUInt16LE(selector, off);
   page.writeUInt16LE(attrib, off + 2);
   page.writeUInt32LE(limit, off + 4);

@@ -6,7 +6,8 @@
 import { createECDH } from 'node:crypto';
 
 export const P = (1n << 384n) - (1n << 128n) - (1n << 96n) + (1n << 32n) - 1n;
-export const N = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
+export const N =
+  0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
 
 export interface Point {
   x: bigint;

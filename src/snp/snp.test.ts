@@ -14,12 +14,25 @@ import assert from 'node:assert/strict';
 import { createECDH, createPublicKey, generateKeyPairSync, sign, verify, createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { cpuSig, extendLaunchDigest, PRODUCT_CPU_SIG, vmsaPage } from './measure.js';
-import { guestPolicyBits, ID_AUTH_SIZE, ID_BLOCK_SIZE, idBlocksFromLaunchDigest, recoverPublicKeys } from './idblock.js';
+import {
+  guestPolicyBits,
+  ID_AUTH_SIZE,
+  ID_BLOCK_SIZE,
+  idBlocksFromLaunchDigest,
+  recoverPublicKeys,
+} from './idblock.js';
 import { B, bigIntToBytes, bytesToBigInt, G, multiply, N, P } from './p384.js';
-import { SNP_GUEST_POLICY_ANNOTATION, SNP_ID_AUTH_ANNOTATION, SNP_ID_BLOCK_ANNOTATION, snpIdBlockAnnotations } from './annotations.js';
+import {
+  SNP_GUEST_POLICY_ANNOTATION,
+  SNP_ID_AUTH_ANNOTATION,
+  SNP_ID_BLOCK_ANNOTATION,
+  snpIdBlockAnnotations,
+} from './annotations.js';
 
-const SEED_1 = 'ddc5224521617a536ee7ce9dd6224d1b58a8d4fda1c741f3ac99fc4bfa04ba6e9fc98646d4a07a9079397fa3852819b5';
-const EXPECTED_4 = '5061fffb019493a903613d56d54b94912a1a2f9e4502385f5c194616753720a92441310ba6c4933de877c36e23046ad5';
+const SEED_1 =
+  'ddc5224521617a536ee7ce9dd6224d1b58a8d4fda1c741f3ac99fc4bfa04ba6e9fc98646d4a07a9079397fa3852819b5';
+const EXPECTED_4 =
+  '5061fffb019493a903613d56d54b94912a1a2f9e4502385f5c194616753720a92441310ba6c4933de877c36e23046ad5';
 const AP_EIP = 0x80b004;
 
 function jwk(x: bigint, y: bigint): { kty: string; crv: string; x: string; y: string } {
@@ -195,7 +208,9 @@ describe('annotations', () => {
       'Metal-QEMU-SNP',
       1,
     );
-    assert.deepEqual(problems, ['no SNP reference values with APEIP for product "Milan" on platform "Metal-QEMU-SNP"']);
+    assert.deepEqual(problems, [
+      'no SNP reference values with APEIP for product "Milan" on platform "Metal-QEMU-SNP"',
+    ]);
     assert.deepEqual(Object.keys(annotations).sort(), [
       SNP_GUEST_POLICY_ANNOTATION + 'Genoa',
       SNP_ID_AUTH_ANNOTATION + 'Genoa',
@@ -203,6 +218,9 @@ describe('annotations', () => {
     ]);
     const none = snpIdBlockAnnotations([], 'Metal-QEMU-SNP', 1);
     assert.equal(none.problems.length, 2);
-    assert.match(none.problems[0]!, /no SNP reference values with product "Genoa" found in manifest for platform "Metal-QEMU-SNP"/);
+    assert.match(
+      none.problems[0]!,
+      /no SNP reference values with product "Genoa" found in manifest for platform "Metal-QEMU-SNP"/,
+    );
   });
 });
