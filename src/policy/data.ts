@@ -8,6 +8,7 @@ import { parseGroup, parsePasswd } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import { asRecord, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
+import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
 import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec } from './settings.js';
 
@@ -55,6 +56,8 @@ export interface ContainerPolicy {
   devices: Array<{ container_path: string }>;
   sandbox_pidns: boolean;
   exec_commands: string[][];
+  /** Guest pull: the image the container's image_guest_pull storage must name (our rules). */
+  image_guest_pull?: ImagePin;
 }
 
 export interface PolicyData {
@@ -191,7 +194,7 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
         ...defaultMounts(false, true),
         ...tmpl.Mounts.map((m) => ({
           destination: m.destination,
-          source: m.source,
+          source: templateMountSource(m.source, m.destination),
           type_: m.type_,
           options: [...m.options],
         })),
@@ -202,12 +205,16 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
         MaskedPaths: [...tmpl.Linux.MaskedPaths],
         ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths],
         Devices: [],
+        Sysctl: sortKeys({ ...(tmpl.Linux.Sysctl ?? {}), ...podSysctls(spec) }),
       },
     },
     storages: imageStorages(ctx, settings.cluster_config.pause_container_image, image, where),
     devices: [],
     sandbox_pidns: false,
     exec_commands: [],
+    ...(ctx.flavour === 'guest-pull'
+      ? { image_guest_pull: imagePin(settings.cluster_config.pause_container_image, image) }
+      : {}),
   };
 }
 
@@ -266,6 +273,9 @@ function appContainer(
     if (v !== undefined) define(k, v);
   }
   for (const e of tmpl.Process?.Env ?? []) env.push(e);
+  // The Job controller gives Indexed Jobs' pods JOB_COMPLETION_INDEX (kubernetes
+  // pkg/controller/job/indexed_job_utils.go addCompletionIndexEnvVariable).
+  if (w.kind === 'Job' || w.kind === 'CronJob') env.push('JOB_COMPLETION_INDEX=$(job-completion-index)');
   argv = argv.map((a) => expandK8s(a, (n) => defined.get(n)));
 
   // --- user
@@ -285,7 +295,16 @@ function appContainer(
     if (!settings.mount_destinations.includes(m.destination) && !targeted.has(m.destination)) continue;
     if (targeted.has(destination)) continue; // the YAML mount wins
     if (destination === '/var/run/secrets/kubernetes.io/serviceaccount' && !automount) continue;
-    mounts.push({ destination, source: m.source, type_: m.type_, options: [...m.options] });
+    const options = [...m.options];
+    // genpolicy's settings leave the rootfs access of these two files to the generator (as
+    // containerd mounts them: rw unless readOnlyRootFilesystem).
+    if (
+      (destination === '/etc/hostname' || destination === '/etc/resolv.conf') &&
+      !options.includes('rw') &&
+      !options.includes('ro')
+    )
+      options.push(sc['readOnlyRootFilesystem'] === true ? 'ro' : 'rw');
+    mounts.push({ destination, source: templateMountSource(m.source, destination), type_: m.type_, options });
   }
   for (const vm of yamlMounts) {
     const { mount, storage } = volumeMount(ctx, vm, volumes, where);
@@ -309,7 +328,8 @@ function appContainer(
   }
   Object.assign(annotations, tmpl.Annotations, {
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.image-name': criImageName(imageRef),
+    'io.kubernetes.cri.image-name':
+      ctx.flavour === 'guest-pull' ? pinnedReference(imageRef, image) : criImageName(imageRef),
     'io.kubernetes.cri.sandbox-namespace': w.namespace,
     'io.kubernetes.cri.container-name': name,
   });
@@ -325,7 +345,8 @@ function appContainer(
     if (Array.isArray(cmd)) exec.push(cmd.map(String));
   }
 
-  const sysctls: Record<string, string> = {};
+  // The runtime's default sysctls (containerd 2.x: settings Linux.Sysctl), then the pod's.
+  const sysctls: Record<string, string> = { ...(tmpl.Linux.Sysctl ?? {}) };
   for (const s of arrayOf(podSc['sysctls'])) sysctls[String(s['name'])] = String(s['value'] ?? '');
   const linux: ContainerPolicy['OCI']['Linux'] = {
     Namespaces: [
@@ -338,7 +359,8 @@ function appContainer(
     ReadonlyPaths: privileged || sc['procMount'] === 'Unmasked' ? [] : [...tmpl.Linux.ReadonlyPaths],
     Devices: linuxDevices,
   };
-  if (Object.keys(sysctls).length > 0) linux.Sysctl = sortKeys(sysctls);
+  // Present even when empty: genpolicy's rules read it.
+  linux.Sysctl = sortKeys(sysctls);
 
   const allowEscalation = sc['allowPrivilegeEscalation'];
   return {
@@ -362,6 +384,7 @@ function appContainer(
     devices,
     sandbox_pidns: spec['shareProcessNamespace'] === true,
     exec_commands: exec,
+    ...(ctx.flavour === 'guest-pull' ? { image_guest_pull: imagePin(imageRef, image) } : {}),
   };
 }
 
@@ -854,6 +877,34 @@ function checkImageVolumes(
   }
 }
 
+function podSysctls(spec: Json): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of arrayOf(asRecord(spec['securityContext'])['sysctls']))
+    out[String(s['name'])] = String(s['value'] ?? '');
+  return out;
+}
+
+/** A settings mount's source; genpolicy's settings leave it out for files the runtime copies in. */
+function templateMountSource(source: string | undefined, destination: string): string {
+  if (source !== undefined) return source;
+  return `$(sfprefix)${escapeRegex(posix.basename(destination))}$`;
+}
+
+/** The guest-pull pin of a container's image: what its storage source and image-name may say. */
+export interface ImagePin {
+  /** The reference as pinned in the YAML (`name[:tag]@sha256:…`). */
+  reference: string;
+  /** Normalized repository (`docker.io/library/busybox`), as containerd reports it. */
+  repository: string;
+  digest: string;
+}
+
+export function imagePin(imageRef: string, image: AnalyzedImage): ImagePin {
+  const reference = pinnedReference(imageRef, image);
+  const ref = parseReference(reference);
+  return { reference, repository: repositoryName(ref), digest: ref.digest ?? image.digest };
+}
+
 /** Layer storages (host-pull) or the guest-pull storage for a container's image. */
 function imageStorages(
   ctx: BuildContext,
@@ -861,19 +912,9 @@ function imageStorages(
   image: AnalyzedImage,
   where: string,
 ): StorageSpec[] {
-  if (ctx.flavour === 'guest-pull') {
-    return [
-      {
-        driver: 'image_guest_pull',
-        driver_options: [],
-        source: pinnedReference(imageRef, image),
-        fstype: 'overlay',
-        options: [],
-        mount_point: '$(root_path)',
-        fs_group: null,
-      },
-    ];
-  }
+  // Guest pull: the image is pinned by the container's image_guest_pull field, not a storage
+  // (genpolicy's rules count storages without the request's image_guest_pull one).
+  if (ctx.flavour === 'guest-pull') return [];
   const layers = image.layerAnalysis;
   const diffIds = layers.map((l) => l.diffId);
   const names = layerNames(diffIds);
