@@ -280,11 +280,6 @@ const bad: Array<[string, string, RegExp, string?]> = [
     /uses subPath/,
   ],
   [
-    'image VOLUME without mount',
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n'),
-    /declares VOLUME \/data but the container has no volumeMount/,
-  ],
-  [
     'unsupported volume type',
     pod(
       '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, nfs: {server: x, path: /}}]\n',

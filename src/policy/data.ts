@@ -10,7 +10,7 @@ import { asRecord, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
 import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
-import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec } from './settings.js';
+import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec, VolumeTemplate } from './settings.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -311,7 +311,7 @@ function appContainer(
     mounts.push(mount);
     if (storage) storages.push(storage);
   }
-  checkImageVolumes(cfg.Volumes, yamlMounts, where);
+  mounts.push(...imageVolumeMounts(settings, cfg.Volumes, yamlMounts));
   const devices: Array<{ container_path: string }> = [];
   const linuxDevices: Array<{ Type: string; Path: string }> = [];
   for (const d of arrayOf(c['volumeDevices'])) {
@@ -856,25 +856,38 @@ function volumeDevicePath(
   return p;
 }
 
-function checkImageVolumes(
+// genpolicy's default for settings without volumes.image_volume (genpolicy-settings.json).
+const DEFAULT_IMAGE_VOLUME = { mount_source: '$(sfprefix)', fstype: 'bind', options: ['rbind', 'rprivate', 'rw'] };
+
+/**
+ * An image VOLUME no volumeMount covers: containerd creates a host directory for it (filled from the
+ * image) and the runtime, sharing no file system, copies it in and bind-mounts it from the shared
+ * directory (genpolicy mount_and_storage.rs get_image_mount_and_storage; testdata
+ * createcontainer/volumes/container_image).
+ */
+function imageVolumeMounts(
+  settings: PolicySettings,
   volumes: Record<string, object> | null | undefined,
   yamlMounts: Json[],
-  where: string,
-): void {
-  if (!volumes) return;
+): PolicyMount[] {
+  if (!volumes) return [];
+  const tmpl = (settings.volumes as Record<string, Partial<VolumeTemplate> | undefined>)['image_volume'];
+  const source = tmpl?.mount_source ?? DEFAULT_IMAGE_VOLUME.mount_source;
+  const type = tmpl?.fstype ?? DEFAULT_IMAGE_VOLUME.fstype;
+  const options = tmpl?.options ?? DEFAULT_IMAGE_VOLUME.options;
   const norm = (p: string) => posix.normalize(p.replace(/\/+/g, '/')).replace(/(.)\/$/, '$1');
   const mounted = new Set(yamlMounts.map((m) => norm(String(m['mountPath'] ?? ''))));
-  for (const v of Object.keys(volumes)) {
-    if (!mounted.has(norm(v))) {
-      throw new ContrastError(
-        `${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`,
-        {
-          code: 'POLICY_IMAGE_VOLUME',
-          hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
-        },
-      );
-    }
+  const out: PolicyMount[] = [];
+  for (const v of Object.keys(volumes).map(norm).sort()) {
+    if (mounted.has(v)) continue;
+    out.push({
+      destination: v,
+      source: `${source}${escapeRegex(posix.basename(v))}$`,
+      type_: type,
+      options: [...options],
+    });
   }
+  return out;
 }
 
 function podSysctls(spec: Json): Record<string, string> {
