@@ -21,6 +21,8 @@ export interface PolicyMount {
   source: string;
   type_: string;
   options: string[];
+  /** Pause /sys of a pod with a privileged container: containerd >= 2.0.4 mounts it rw, older ro. */
+  sys_rw_or_ro?: boolean;
 }
 
 export interface ContainerPolicy {
@@ -172,6 +174,10 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
     'io.kubernetes.cri.sandbox-namespace': w.namespace,
   };
   const hostNetwork = spec['hostNetwork'] === true;
+  // containerd names the pod's network namespace (genpolicy policy.rs adds the same pattern).
+  if (!('nerdctl/network-namespace' in annotations))
+    annotations['nerdctl/network-namespace'] =
+      `^/var/run/netns/cni${hostNetwork ? 'test' : ''}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`;
   const namespaces = [
     { Type: 'ipc', Path: '' },
     ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]),
@@ -191,7 +197,9 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
       },
       Root: { Path: tmpl.Root.Path, Readonly: tmpl.Root.Readonly },
       Mounts: [
-        ...defaultMounts(false, true),
+        ...defaultMounts(false, true).map((m) =>
+          m.destination === '/sys' && podHasPrivileged(spec) ? { ...m, sys_rw_or_ro: true } : m,
+        ),
         ...tmpl.Mounts.map((m) => ({
           destination: m.destination,
           source: templateMountSource(m.source, m.destination),
@@ -888,6 +896,12 @@ function imageVolumeMounts(
     });
   }
   return out;
+}
+
+function podHasPrivileged(spec: Json): boolean {
+  return [...arrayOf(spec['initContainers']), ...arrayOf(spec['containers'])].some(
+    (c) => asRecord(c['securityContext'])['privileged'] === true,
+  );
 }
 
 function podSysctls(spec: Json): Record<string, string> {

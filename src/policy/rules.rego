@@ -146,7 +146,8 @@ subst(s, ctx) := r if {
 	s13 := replace(s12, "$(resource-field)", "[0-9a-zA-Z.]+")
 	s14 := replace(s13, "$(todo-annotation)", ".*")
 	s15 := replace(s14, "$(dns_label)", dns_label_regex)
-	s16 := replace(s15, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
+	s15b := replace(s15, "$(svc_name_downward_env)", common_value("svc_name_downward_env", "[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?"))
+	s16 := replace(s15b, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
 	s17 := replace(s16, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
 	s18 := replace(s17, "$(ip_p)", common_value("ip_p", "[0-9]{1,5}"))
 	r := replace(s18, "$(job-completion-index)", "[0-9]+")
@@ -183,11 +184,12 @@ template_allowed(p, i, ctx) if {
 # CreateContainerRequest
 
 CreateContainerRequest := {"allowed": true, "ops": ops} if {
-	regex.match("^[a-z0-9]{64}$", input.container_id)
 	no_forbidden_fields
 	anno := input.OCI.Annotations
+	bundle_id := bundle_id_of(input)
+	regex.match("^[a-z0-9]{64}$", bundle_id)
 	ctx := {
-		"bundle_id": input.container_id,
+		"bundle_id": bundle_id,
 		"sandbox_id": anno["io.kubernetes.cri.sandbox-id"],
 		"sandbox_name": anno["io.kubernetes.cri.sandbox-name"],
 		"namespace": anno["io.kubernetes.cri.sandbox-namespace"],
@@ -198,11 +200,22 @@ CreateContainerRequest := {"allowed": true, "ops": ops} if {
 	ops := create_container_ops(min(matches), ctx)
 }
 
+# The runtime names the container's bundle after its id (bundle_path annotation
+# /run/containerd/io.containerd.runtime.v2.task/k8s.io/<id>); paths are checked against that id,
+# as genpolicy's rules do. Requests without the annotation use the container id.
+bundle_id_of(req) := id if {
+	path := req.OCI.Annotations["io.katacontainers.pkg.oci.bundle_path"]
+	parts := split(path, "/")
+	id := parts[count(parts) - 1]
+}
+
+bundle_id_of(req) := req.container_id if not req.OCI.Annotations["io.katacontainers.pkg.oci.bundle_path"]
+
 # The first container of a sandbox is its pause container; it fixes the pod identity.
 state_allows_container(ctx) if {
 	not pod_recorded
 	input.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
-	input.container_id == ctx.sandbox_id
+	ctx.bundle_id == ctx.sandbox_id
 }
 
 state_allows_container(ctx) if {
@@ -301,12 +314,21 @@ annotations_allowed(p, p_anno, i_anno, ctx) if {
 		annotation_in_policy_is_present(key, p_anno, i_anno, ctx)
 	}
 	image_name_allowed(p, p_anno, i_anno)
+	sandbox_netns_allowed(p_anno, i_anno)
 	every key, value in i_anno {
 		annotation_allowed(key, value, p_anno, ctx)
 	}
 }
 
 annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if not p_anno[key]
+
+# The pause container joins the pod's network namespace, named by containerd's
+# nerdctl/network-namespace annotation; when the policy names it, the request must carry it.
+netns_key := "nerdctl/network-namespace"
+
+sandbox_netns_allowed(p_anno, i_anno) if not p_anno[netns_key]
+
+sandbox_netns_allowed(p_anno, i_anno) if regex.match(p_anno[netns_key], i_anno[netns_key])
 
 annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if value_allowed(p_anno[key], i_anno[key], ctx)
 
@@ -414,8 +436,31 @@ mounts_allowed(p_mounts, i_mounts, ctx) if {
 mount_allowed(p, i, ctx) if {
 	p.destination == i.destination
 	p.type_ == i.type_
-	same_set(p.options, i.options)
+	mount_options_allowed(p, i)
 	source_allowed(p.source, i.source, ctx)
+}
+
+mount_options_allowed(p, i) if same_set(p.options, i.options)
+
+# containerd >= 2.2.3 with cgroup v2 adds nsdelegate / memory_recursiveprot to /sys/fs/cgroup
+# (genpolicy testdata createcontainer/cgroup_mount_extras): the listed options plus only those.
+mount_options_allowed(p, i) if {
+	p.destination == "/sys/fs/cgroup"
+	not same_set(p.options, i.options)
+	extras := {o | some o in list_or_empty(policy_data.cluster_config.cgroup_mount_extras_allowed)}
+	p_opts := {o | some o in list_or_empty(p.options)}
+	i_opts := {o | some o in list_or_empty(i.options)}
+	count(p_opts - i_opts) == 0
+	count((i_opts - p_opts) - extras) == 0
+}
+
+# containerd >= 2.0.4 mounts the pause container's /sys read-write when a container of the pod is
+# privileged; the generator then lists both forms (sys_rw_or_ro).
+mount_options_allowed(p, i) if {
+	p.destination == "/sys"
+	object.get(p, "sys_rw_or_ro", false) == true
+	{o | some o in list_or_empty(p.options); o != "ro"; o != "rw"} == {o | some o in list_or_empty(i.options); o != "ro"; o != "rw"}
+	count({o | some o in list_or_empty(i.options); o in {"ro", "rw"}}) == 1
 }
 
 source_allowed(p, i, ctx) if p == i

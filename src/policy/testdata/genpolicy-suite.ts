@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushTestImage } from '../../image/testing/oci-push.js';
 import { entry, tar } from '../../image/testing/tar-builder.js';
-import { AgentSession, agentInput } from '../../policyeval/index.js';
+import { AgentSession, agentInput, explainVerdict, formatExplanation } from '../../policyeval/index.js';
 import { annotateWorkloads } from '../pipeline.js';
 
 export const SUITE_SUBDIR = join('kata-genpolicy', 'tests', 'policy', 'testdata');
@@ -151,7 +151,15 @@ export interface CaseResult {
   kind: string;
   expected: boolean;
   got: boolean;
+  /**
+   * The verdict when the agent had recorded the pod's sandbox before the directory's first request
+   * (what the runtime always does: the pause container is created first). Only for directories
+   * whose first CreateContainerRequest is an app container; else equal to `got`.
+   */
+  gotWithSandbox: boolean;
   error?: string;
+  /** `contrast policy eval --explain` text for a refusal the suite expected to be allowed (debugging). */
+  explain?: string[];
 }
 
 export interface SuiteRunOptions {
@@ -212,20 +220,45 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
       if (!ref.includes(':')) casesText = casesText.replaceAll(`"${ref}:latest"`, `"${resolved}"`);
     }
     const cases = JSON.parse(casesText) as SuiteCase[];
-    const agent = await AgentSession.create({
-      text: policy.policyText,
-      name: 'policy.rego',
-      origin: `${dir} policy`,
-    });
+    const source = { text: policy.policyText, name: 'policy.rego', origin: `${dir} policy` };
+    const agent = await AgentSession.create(source);
+    // The same cases on an agent that has admitted the pod's pause container already: its record
+    // (sandbox name, namespace, id) taken from the first app container's annotations.
+    const firstCreate = cases.find((c) => c.kind === 'CreateContainerRequest');
+    const anno = (agentInput('CreateContainerRequest', firstCreate?.request) as {
+      OCI: { Annotations: Record<string, string> } | null;
+    }).OCI?.Annotations;
+    const primed =
+      anno && anno['io.kubernetes.cri.container-type'] === 'container'
+        ? await AgentSession.create(source, {
+            data: {
+              pstate: {
+                sandbox_created: true,
+                sandbox_name: anno['io.kubernetes.cri.sandbox-name'],
+                namespace: anno['io.kubernetes.cri.sandbox-namespace'],
+                sandbox_id: anno['io.kubernetes.cri.sandbox-id'],
+                containers: {},
+              },
+            },
+          })
+        : undefined;
     return cases.map((c, index) => {
-      const v = agent.evaluate(c.kind, agentInput(c.kind, c.request));
+      const input = agentInput(c.kind, c.request);
+      const v = agent.evaluate(c.kind, input);
+      const withSandbox = primed ? primed.evaluate(c.kind, input).allowed : v.allowed;
+      const explain =
+        process.env['GENPOLICY_SUITE_EXPLAIN'] && !withSandbox && c.allowed
+          ? formatExplanation(explainVerdict(primed ?? agent, (primed ?? agent).probe(c.kind, input), input))
+          : undefined;
       return {
+        ...(explain ? { explain } : {}),
         dir,
         index,
         description: c.description,
         kind: c.kind,
         expected: c.allowed,
         got: v.allowed,
+        gotWithSandbox: withSandbox,
         ...(v.error ? { error: v.error } : {}),
       };
     });
@@ -234,9 +267,12 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
   }
 }
 
-/** `equal/total` and the cases that differ. */
-export function summarize(results: CaseResult[]): { equal: number; total: number; differing: CaseResult[] } {
-  const differing = results.filter((r) => r.expected !== r.got);
+/** `equal/total` and the cases that differ (with the sandbox recorded first when `withSandbox`). */
+export function summarize(
+  results: CaseResult[],
+  withSandbox = false,
+): { equal: number; total: number; differing: CaseResult[] } {
+  const differing = results.filter((r) => r.expected !== (withSandbox ? r.gotWithSandbox : r.got));
   return { equal: results.length - differing.length, total: results.length, differing };
 }
 
