@@ -171,7 +171,7 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
   const annotations: Record<string, string> = {
     ...tmpl.Annotations,
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
   };
   const hostNetwork = spec['hostNetwork'] === true;
   // containerd names the pod's network namespace (genpolicy policy.rs adds the same pattern).
@@ -338,7 +338,7 @@ function appContainer(
     'io.kubernetes.cri.sandbox-name': sandboxName,
     'io.kubernetes.cri.image-name':
       ctx.flavour === 'guest-pull' ? pinnedReference(imageRef, image) : criImageName(imageRef),
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
     'io.kubernetes.cri.container-name': name,
   });
 
@@ -896,6 +896,15 @@ function imageVolumeMounts(
     });
   }
   return out;
+}
+
+/**
+ * The namespace the policy pins: the YAML's, or "" (any; the agent state keeps the pod's containers
+ * in one) when the YAML names none and so runs wherever it is applied (genpolicy does the same).
+ */
+function policyNamespace(w: Workload): string {
+  const ns = w.doc.getIn([...w.resourcePath, 'metadata', 'namespace']);
+  return typeof ns === 'string' && ns !== '' ? ns : '';
 }
 
 function podHasPrivileged(spec: Json): boolean {

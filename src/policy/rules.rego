@@ -187,7 +187,9 @@ CreateContainerRequest := {"allowed": true, "ops": ops} if {
 	no_forbidden_fields
 	anno := input.OCI.Annotations
 	bundle_id := bundle_id_of(input)
-	regex.match("^[a-z0-9]{64}$", bundle_id)
+
+	# The agent's own container id alphabet (no "/", so no path tricks in the substituted paths).
+	regex.match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", bundle_id)
 	ctx := {
 		"bundle_id": bundle_id,
 		"sandbox_id": anno["io.kubernetes.cri.sandbox-id"],
@@ -308,7 +310,7 @@ default_extra_annotation_keys := [
 
 annotations_allowed(p, p_anno, i_anno, ctx) if {
 	every key in identity_annotations {
-		value_allowed(p_anno[key], i_anno[key], ctx)
+		identity_allowed(key, p_anno[key], i_anno[key], ctx)
 	}
 	every key in annotations_allowed_if_present {
 		annotation_in_policy_is_present(key, p_anno, i_anno, ctx)
@@ -318,6 +320,18 @@ annotations_allowed(p, p_anno, i_anno, ctx) if {
 	every key, value in i_anno {
 		annotation_allowed(key, value, p_anno, ctx)
 	}
+}
+
+identity_allowed(key, p, i, ctx) if value_allowed(p, i, ctx)
+
+# A pod whose YAML names no namespace runs in whichever namespace it is applied to (genpolicy
+# writes "" and records the first container's namespace); the agent state then keeps every later
+# container of the pod in that namespace.
+identity_allowed(key, p, i, ctx) if {
+	key == "io.kubernetes.cri.sandbox-namespace"
+	p == ""
+	is_string(i)
+	i != ""
 }
 
 annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if not p_anno[key]
@@ -344,6 +358,8 @@ image_name_allowed(p, p_anno, i_anno) if {
 }
 
 annotation_allowed(key, value, p_anno, ctx) if value_allowed(p_anno[key], value, ctx)
+
+annotation_allowed(key, value, p_anno, ctx) if identity_allowed(key, p_anno[key], value, ctx)
 
 annotation_allowed(key, value, p_anno, ctx) if key == image_name_key
 
