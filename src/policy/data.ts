@@ -723,6 +723,20 @@ function volumeMount(
         },
       };
     }
+    if (medium !== 'Memory' && sharedFsEmptyDir(settings)) {
+      // emptydir_mode = "shared-fs" (Contrast's runtime, shared_fs = "none"): the host directory is
+      // copied in like any shared file, under <cid>-<16 hex>-<basename of the mount path>
+      // (runtime fs_share_linux.go), or as the sandbox-wide copy sandbox-<16 hex>-<volume name>;
+      // genpolicy mount_and_storage.rs get_host_empty_dir_mount accepts the same two.
+      return {
+        mount: {
+          destination: dest,
+          source: `^$(cpath)/sandbox-[0-9a-f]{16}-${escVol}$|$(sfprefix)${base}$`,
+          type_: 'bind',
+          options: ['rbind', 'rprivate', rwOpt],
+        },
+      };
+    }
     const t = medium === 'Memory' ? settings.volumes.emptyDir_memory : settings.volumes.emptyDir;
     return {
       mount: {
@@ -958,6 +972,10 @@ function refuseGpus(settings: PolicySettings, c: Json, where: string): void {
       );
     }
   }
+}
+
+function sharedFsEmptyDir(settings: PolicySettings): boolean {
+  return (settings.cluster_config as Record<string, unknown>)['emptydir_type'] === 'shared-fs';
 }
 
 /** The settings' block emptyDir template when cluster_config.emptydir_type asks for one. */

@@ -215,6 +215,29 @@ const imageCases: Array<[string, (a: Req) => void, boolean]> = [
   ['cgroup mount with another extra option', (a) => cgroupMount(a)['options'].push('rw'), false],
   ['cgroup mount missing an option', (a) => cgroupMount(a)['options'].splice(0, 1), false],
 ];
+// Also: Contrast's runtime (shared_fs = "none", emptydir_mode = "shared-fs") copies a disk emptyDir
+// in and bind-mounts it from the shared directory (runtime fs_share_linux.go; genpolicy
+// mount_and_storage.rs get_host_empty_dir_mount accepts the sandbox-wide copy too).
+const dataMount = (a: Req): Req => (a['OCI']['Mounts'] as Req[]).find((m) => m['destination'] === '/data')!;
+imageCases.push(
+  [
+    'emptyDir as the sandbox-wide copy',
+    (a) => (dataMount(a)['source'] = `${CPATH}/sandbox-0123456789abcdef-data`),
+    true,
+  ],
+  [
+    "emptyDir from another volume's copy",
+    (a) => (dataMount(a)['source'] = `${CPATH}/sandbox-0123456789abcdef-other`),
+    false,
+  ],
+  [
+    'emptyDir from a guest tmpfs',
+    (a) => (dataMount(a)['source'] = '/run/kata-containers/sandbox/ephemeral/data'),
+    false,
+  ],
+  ['emptyDir read-only', (a) => (dataMount(a)['options'] = ['rbind', 'rprivate', 'ro']), false],
+);
+
 function cgroupMount(a: Req): Req {
   return (a['OCI']['Mounts'] as Req[]).find((m) => m['destination'] === '/sys/fs/cgroup')!;
 }
