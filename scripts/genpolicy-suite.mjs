@@ -16,6 +16,8 @@ const r = spawnSync(
 const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
 const lines = out
   .split('\n')
-  .filter((l) => /^genpolicy suite|^ {2}\S+#\d+ |^# (pass|fail|skip)|^ℹ (pass|fail|skipped)|skipped|# SKIP/.test(l));
+  .filter((l) =>
+    /^genpolicy suite|^ {2}\S+#\d+ |^# (pass|fail|skip)|^ℹ (pass|fail|skipped)|skipped|# SKIP/.test(l),
+  );
 console.log(lines.join('\n'));
 process.exit(r.status ?? 1);

@@ -907,7 +907,11 @@ function volumeDevicePath(
 }
 
 // genpolicy's default for settings without volumes.image_volume (genpolicy-settings.json).
-const DEFAULT_IMAGE_VOLUME = { mount_source: '$(sfprefix)', fstype: 'bind', options: ['rbind', 'rprivate', 'rw'] };
+const DEFAULT_IMAGE_VOLUME = {
+  mount_source: '$(sfprefix)',
+  fstype: 'bind',
+  options: ['rbind', 'rprivate', 'rw'],
+};
 
 /**
  * An image VOLUME no volumeMount covers: containerd creates a host directory for it (filled from the
@@ -983,7 +987,10 @@ function blockEmptyDirTemplate(
   settings: PolicySettings,
 ): (VolumeTemplate & { driver_options?: string[] }) | undefined {
   const type = (settings.cluster_config as Record<string, unknown>)['emptydir_type'];
-  const vols = settings.volumes as Record<string, (VolumeTemplate & { driver_options?: string[] }) | undefined>;
+  const vols = settings.volumes as Record<
+    string,
+    (VolumeTemplate & { driver_options?: string[] }) | undefined
+  >;
   if (type === 'block-encrypted') return vols['emptyDir_encrypted'];
   if (type === 'block-plain') return vols['emptyDir_plain'];
   return undefined;
