@@ -758,8 +758,9 @@ copy_path_allowed(path, suffix) if {
 }
 
 # S_IFMT of the mode: regular file, directory, or a symlink whose source is relative and stays in.
+# Older agents write a file whose mode carries no type bits as a regular file (rpc.rs do_copy_file).
 raw_copy_type_allowed(mode, src) if {
-	bits.and(mode, 61440) in {32768, 16384}
+	bits.and(mode, 61440) in {0, 32768, 16384}
 	src == ""
 }
 
