@@ -515,6 +515,8 @@ storage_allowed(p, i, ctx) if {
 	p.fstype == i.fstype
 	same_set(p.options, i.options)
 	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+	object.get(p, "fs_group", null) == object.get(i, "fs_group", null)
+	object.get(p, "shared", false) == object.get(i, "shared", false)
 	i.mount_point == concat("/", [policy_data.common.spath, base64url.encode(i.source)])
 }
 
