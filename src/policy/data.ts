@@ -987,9 +987,12 @@ function gpuCount(
 ): { devices: ContainerPolicy['devices']; annotations: Record<string, string> } {
   const vfio = asRecord(asRecord(settings.devices)['vfio']);
   const nvidia = asRecord(vfio['nvidia']);
-  const pgpuKeys = Array.isArray(nvidia['pgpu_resource_keys'])
-    ? nvidia['pgpu_resource_keys'].map(String)
-    : [];
+  // nvidia.com/gpu: the NVIDIA device plugin's resource, passed through the same way (CDI value
+  // nvidia.com/gpu=<k>); plus the settings' pass-through keys.
+  const pgpuKeys = [
+    'nvidia.com/gpu',
+    ...(Array.isArray(nvidia['pgpu_resource_keys']) ? nvidia['pgpu_resource_keys'].map(String) : []),
+  ];
   const limits = asRecord(asRecord(c['resources'])['limits']);
   const requests = asRecord(asRecord(c['resources'])['requests']);
   let count = 0;
@@ -1003,12 +1006,12 @@ function gpuCount(
   }
   for (const k of Object.keys({ ...limits, ...requests })) {
     if (pgpuKeys.includes(k)) continue;
-    if (k === 'nvidia.com/gpu' || k.startsWith('nvidia.com/')) {
+    if (k.startsWith('nvidia.com/')) {
       throw new ContrastError(
-        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are supported only for the settings' devices.vfio.nvidia.pgpu_resource_keys (${pgpuKeys.join(', ') || 'none'})`,
+        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are supported only for ${pgpuKeys.join(', ')} (settings devices.vfio.nvidia.pgpu_resource_keys)`,
         {
           code: 'POLICY_GPU',
-          hint: `request the GPUs as ${pgpuKeys[0] ?? 'nvidia.com/pgpu'}, or add ${k} to devices.vfio.nvidia.pgpu_resource_keys with a settings drop-in`,
+          hint: `request the GPUs as nvidia.com/gpu, or add ${k} to devices.vfio.nvidia.pgpu_resource_keys with a settings drop-in`,
         },
       );
     }

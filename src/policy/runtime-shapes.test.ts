@@ -554,16 +554,16 @@ test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', asy
   assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
 });
 
-test('GPU resources outside pgpu_resource_keys: generation fails naming the container and the resource', async () => {
+test('other nvidia.com resources: generation fails naming the container and the resource', async () => {
   const text = yaml().replace(
     '          volumeMounts:',
-    '          resources: {limits: {nvidia.com/gpu: 1}}\n          volumeMounts:',
+    '          resources: {limits: {nvidia.com/mig-1g.5gb: 1}}\n          volumeMounts:',
   );
   const f = parseKubeFile('pod.yaml', text);
   const settings = await loadPolicySettings({ flavour: 'guest-pull' });
   const images = imageMap([settings.cluster_config.pause_container_image, GUEST_PAUSE], [PINNED, LAB_APP]);
   await assert.rejects(
     generatePolicies([f], findWorkloads([f]), images, settings, { flavour: 'guest-pull' }),
-    /container "app": requests nvidia\.com\/gpu: GPU pods .* only for .*nvidia\.com\/pgpu/,
+    /container "app": requests nvidia\.com\/mig-1g\.5gb: GPU pods .* only for nvidia\.com\/gpu, nvidia\.com\/pgpu/,
   );
 });
