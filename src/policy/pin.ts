@@ -58,7 +58,7 @@ export function applyPins(changes: readonly ImagePinChange[]): void {
       }
     }
     const w = c.workload;
-    log.info(
+    log.warn(
       `${w.file.path}: ${w.kind} ${w.namespace}/${w.name}: container "${c.container}": image ${c.from} pinned to ${c.to} (the guest pulls by digest; the policy admits only this image)`,
     );
   }
