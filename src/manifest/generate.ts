@@ -37,7 +37,7 @@ import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
 import { podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
 import { pinContrastImages } from '../kube/replace-pin.js';
-import { ImageAnalyzer } from '../image/index.js';
+import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
   decodeInitdata,
@@ -400,6 +400,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries(files, workloads));
   const platform: Platform | undefined = clientOptions.platform;
   const client = new RegistryClient(clientOptions);
+  // Before pinning: the Contrast images' manifests and configs then come from the metadata cache too.
+  client.useMetadataCache(opts.cachePath ? metadataCacheDir(opts.cachePath) : undefined);
   try {
     // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
     const pinned = await pinContrastImages(workloads, client, platform);
