@@ -126,6 +126,29 @@ test('metadata cache across runs: by digest no request, by tag one HEAD; damaged
   assert.deepEqual((await run(pinned)).requests, []);
 });
 
+test('connections are reused: sequential requests open no new one, concurrent ones at most the pool size', async (t) => {
+  const reg = await startServer(registryHandler(img));
+  t.after(() => reg.close());
+  let connections = 0;
+  reg.server.on('connection', () => connections++);
+  const c = client(reg);
+  t.after(() => c.close());
+  const round = async (): Promise<void> => {
+    await c.resolveImage(`${reg.host}/test/app@${img.manifestDigest}`);
+    await drain(await c.openBlob(`${reg.host}/test/app:v1`, layer()));
+  };
+  await round();
+  // The request right after the ping may start before undici has taken that socket back.
+  const warm = connections;
+  assert.ok(warm <= 2, `${warm} connections for the first resolve`);
+  for (let i = 0; i < 5; i++) await round();
+  assert.equal(connections, warm, 'later requests travel over the kept-alive connections');
+  await Promise.all(
+    Array.from({ length: 40 }, () => c.openBlob(`${reg.host}/test/app:v1`, layer()).then(drain)),
+  );
+  assert.ok(connections <= 16, `${connections} connections for 40 concurrent blobs (pool of 16 per origin)`);
+});
+
 test('a connection reset in the middle of a blob resumes with a Range request', async (t) => {
   let first = true;
   const reg = await startServer(
