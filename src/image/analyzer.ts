@@ -2,6 +2,7 @@
 // at most once per run (deduplicated across images by blob digest and diff_id), bounded parallelism,
 // the layer cache, progress, and the image USER resolved against the merged passwd/group.
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { formatReference } from '../reference/index.js';
@@ -50,6 +51,11 @@ class Limiter {
   }
 }
 
+/** Where manifests and configs are kept for a layer cache at `cachePath`. */
+export function metadataCacheDir(cachePath: string): string {
+  return join(dirname(cachePath), 'image-metadata');
+}
+
 function platformKey(p: Platform | undefined): string {
   return p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : '';
 }
@@ -76,6 +82,9 @@ export class ImageAnalyzer {
   constructor(o: ImageAnalyzerOptions) {
     this.client = o.client;
     this.cachePath = o.cachePath === undefined ? 'layers-cache.json' : o.cachePath;
+    // Manifests and configs are cached beside the layer cache, so a warm run of digest-pinned
+    // images makes no registry request at all (by-tag references still cost one HEAD each).
+    this.client.useMetadataCache(this.cachePath === null ? undefined : metadataCacheDir(this.cachePath));
     this.verity = o.verity ?? false;
     this.limiter = new Limiter(Math.max(1, o.concurrency ?? availableParallelism() + 1));
     this.progressMode = o.progress ?? 'auto';

@@ -47,7 +47,7 @@ import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
 import { needsPin, pinContrastImages } from '../kube/replace-pin.js';
-import { ImageAnalyzer } from '../image/index.js';
+import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
   decodeInitdata,
@@ -531,6 +531,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries(files, workloads));
   const platform: Platform | undefined = clientOptions.platform;
   const client = new RegistryClient(clientOptions);
+  // Before pinning: the Contrast images' manifests and configs then come from the metadata cache too.
+  client.useMetadataCache(opts.cachePath ? metadataCacheDir(opts.cachePath) : undefined);
   try {
     if (release) {
       const unpinned: string[] = [];

@@ -11,7 +11,13 @@ import { defaultPlatform, formatPlatform, platformMatches, selectPlatform } from
 import { loadRegistriesConf, pullSources, type PullSource, type RegistriesConf } from './registries-conf.js';
 import { RegistryError } from './registry-error.js';
 import { backoffDelay, defaultRetryPolicy, isRetryableError, networkErrorCode, sleep } from './retry.js';
-import { RegistryTransport, type RegistryResponse, type TransportOptions } from './transport.js';
+import { MetadataCache } from './metadata-cache.js';
+import {
+  RegistryTransport,
+  credentialUse,
+  type RegistryResponse,
+  type TransportOptions,
+} from './transport.js';
 import type { CredentialUse, Descriptor, ImageConfigFile, Platform, ResolvedImage } from './types.js';
 
 export interface RegistryClientOptions extends TransportOptions {
@@ -92,6 +98,7 @@ export class RegistryClient {
   private readonly headRefused = new Set<string>();
   /** Index of the pull source that last worked per repository, tried first next time. */
   private readonly preferredSource = new Map<string, number>();
+  private metadataCache: MetadataCache | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = options;
@@ -100,6 +107,11 @@ export class RegistryClient {
       ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
     };
     this.transport = new RegistryTransport({ ...options, retry });
+  }
+
+  /** Keeps manifests and configs in `dir` between runs (undefined: only in memory). */
+  useMetadataCache(dir: string | undefined): void {
+    this.metadataCache = dir ? new MetadataCache(dir) : undefined;
   }
 
   requestCount(): number {
@@ -216,16 +228,27 @@ export class RegistryClient {
     const byDigest = tagOrDigest.includes(':');
     const source = { registry: src.domain, repository: src.path, mirror: src.mirror };
     if (byDigest) {
-      const hit = this.manifests.get(`${name}@${tagOrDigest}`);
-      if (hit) return { ...hit, digest: tagOrDigest };
+      const hit =
+        this.manifests.get(`${name}@${tagOrDigest}`) ?? (await this.fromDisk(src, name, tagOrDigest));
+      if (hit) {
+        if (expected) verifyBytes(hit.bytes, tagOrDigest, expected.size, what);
+        return { ...hit, digest: tagOrDigest };
+      }
     } else {
-      const known = this.tagDigests.get(`${name}:${tagOrDigest}@${src.domain}/${src.path}`);
-      if (known && !this.headRefused.has(src.domain)) {
+      const tagKey = `${name}:${tagOrDigest}@${src.domain}/${src.path}`;
+      const known = this.tagDigests.get(tagKey);
+      if ((known || this.metadataCache) && !this.headRefused.has(src.domain)) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
         const head = await this.headManifest(src, tagOrDigest, what, [200, 404]);
         const digest = head && header(head, 'docker-content-digest');
-        const hit = digest ? this.manifests.get(`${name}@${digest}`) : undefined;
-        if (head?.status === 200 && digest && hit) return { ...hit, digest };
+        if (head?.status === 200 && digest) {
+          parseDigest(digest);
+          const hit = this.manifests.get(`${name}@${digest}`) ?? (await this.fromDisk(src, name, digest));
+          if (hit) {
+            this.tagDigests.set(tagKey, digest);
+            return { ...hit, digest };
+          }
+        }
       }
     }
     const res = await this.requestManifest(src, tagOrDigest, 'GET', what);
@@ -261,7 +284,21 @@ export class RegistryClient {
     }
     const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
     this.manifests.set(`${name}@${digest}`, entry);
+    await this.metadataCache?.put(digest, bytes, mediaType);
     return { ...entry, digest };
+  }
+
+  /** A manifest from the on-disk cache (digest re-verified by the cache), entered in memory too. */
+  private async fromDisk(src: PullSource, name: string, digest: string): Promise<CachedManifest | undefined> {
+    const disk = await this.metadataCache?.get(digest);
+    if (!disk) return undefined;
+    // No request is made: report the credential that would have been used.
+    const credential = credentialUse(await this.transport.credential(src.domain, src.path));
+    const source = { registry: src.domain, repository: src.path, mirror: src.mirror };
+    const entry: CachedManifest = { bytes: disk.bytes, mediaType: disk.mediaType, credential, source };
+    this.manifests.set(`${name}@${digest}`, entry);
+    log.debug(`manifest ${name}@${digest} from the metadata cache (${this.metadataCache!.dir})`);
+    return entry;
   }
 
   /**
@@ -380,7 +417,13 @@ export class RegistryClient {
   }
 
   private async loadConfig(ref: Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
-    const bytes = await this.fetchBlob(ref, descriptor, this.options.maxConfigBytes ?? 64 * 1024 * 1024);
+    const maxBytes = this.options.maxConfigBytes ?? 64 * 1024 * 1024;
+    let bytes = (await this.metadataCache?.get(descriptor.digest))?.bytes;
+    if (bytes && bytes.length !== descriptor.size) bytes = undefined;
+    if (!bytes) {
+      bytes = await this.fetchBlob(ref, descriptor, maxBytes);
+      await this.metadataCache?.put(descriptor.digest, bytes, '');
+    }
     let config: ImageConfigFile;
     try {
       config = JSON.parse(Buffer.from(bytes).toString('utf8')) as ImageConfigFile;
