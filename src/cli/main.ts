@@ -10,8 +10,10 @@ import { registerImageInspect } from './image-inspect.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerMirror } from './mirror.js';
+import { registerPolicyDiff } from './policy-diff.js';
 import { registerPolicyEval } from './policy-eval.js';
 import { registerPolicyGenerate } from './policy-generate.js';
+import { registerPolicyShow } from './policy-show.js';
 import { registerPullSecret } from './pull-secret.js';
 import { registerRegistryCheck } from './registry-check.js';
 
@@ -51,6 +53,8 @@ export function buildProgram(): Command {
   const policy = program.command('policy').description('Generate and evaluate Kata agent policies');
   registerPolicyGenerate(policy);
   registerPolicyEval(policy);
+  registerPolicyShow(policy);
+  registerPolicyDiff(policy);
 
   const registry = program.command('registry').description('Check registries for confidential-guest pulls');
   registerRegistryCheck(registry);
@@ -70,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.error(`hint: ${err.hint}`);
-      return 1;
+      return err.exitCode;
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     return 2;

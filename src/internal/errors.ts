@@ -5,12 +5,18 @@
 export class ContrastError extends Error {
   readonly hint: string | undefined;
   readonly code: string;
+  /** Process exit status when this ends the CLI (1 unless a command documents another, e.g. 2). */
+  readonly exitCode: number;
 
-  constructor(message: string, options: { code?: string; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { code?: string; hint?: string; cause?: unknown; exitCode?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ContrastError';
     this.code = options.code ?? 'ERROR';
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 
