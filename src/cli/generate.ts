@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
 import type { RegistryFlags } from '../registry/options.js';
+import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
 
 /** Flags named like the library option they set are typed by it. */
@@ -30,6 +31,7 @@ interface GenerateFlags
   addSeedshareOwnerKey?: string[];
   concurrency?: string;
   progress: boolean;
+  check?: boolean;
 }
 
 export function registerGenerate(parent: Command): void {
@@ -89,7 +91,8 @@ export function registerGenerate(parent: Command): void {
       .option('-o, --output <file>', 'write all YAML into this file instead of in place')
       .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
       .option('--concurrency <n>', 'parallel layer downloads')
-      .option('--no-progress', 'no progress display while images are analyzed'),
+      .option('--no-progress', 'no progress display while images are analyzed')
+      .option('--check', 'write nothing; exit 1 if YAML or manifest policies are stale, 2 on errors'),
   ).action(async (paths: string[], flags: GenerateFlags, cmd: Command) => {
     const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
     const ws = globals.workspaceDir;
@@ -101,7 +104,9 @@ export function registerGenerate(parent: Command): void {
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
     }
-    await runGenerate({
+    if (flags.check) errorsExit2();
+    const result = await runGenerate({
+      check: flags.check === true,
       paths,
       policyPath: path('policy', flags.policy),
       settingsPath: path('settings', flags.settings),
@@ -130,5 +135,6 @@ export function registerGenerate(parent: Command): void {
       progress: flags.progress ? 'auto' : 'off',
       print: (line) => process.stdout.write(`${line}\n`),
     });
+    if (flags.check) reportCheck(result.stale ?? [], 'YAML and manifest policies');
   });
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ContrastError } from '../internal/errors.js';
+import { ContrastError, errorExitStatus } from '../internal/errors.js';
 import { isLogLevel, log, setLogLevel } from '../internal/log.js';
 import { registerAuthShow } from './auth-show.js';
 import { registerGenerate } from './generate.js';
@@ -70,11 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CommanderError) return err.exitCode ?? errorExitStatus();
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.error(`hint: ${err.hint}`);
-      return err.exitCode;
+      return err.exitCode ?? errorExitStatus();
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     return 2;
