@@ -7,7 +7,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { findWorkloads, parseKubeFile, podTemplate, type Workload } from '../kube/index.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../policyeval/index.js';
 import { diffValue, diffWorkload, type Change } from './diff.js';
-import { diffLines } from './format.js';
+import { changePhrase, diffLines } from './format.js';
 import { viewOfWorkload } from './load.js';
 import type { WorkloadView } from './model.js';
 
@@ -147,7 +147,7 @@ export function compareManifestPolicies(
   for (const [hash, entry] of Object.entries(onDisk))
     if (!(hash in generated))
       changes.push({
-        workload: entry.SANs?.[0] ? `(was ${entry.SANs[0]})` : '(manifest)',
+        workload: entry.SANs?.[0] ? `${entry.SANs[0]} (old policy)` : '(manifest)',
         field: 'manifest Policies',
         before: hash,
         after: null,
@@ -162,10 +162,8 @@ export function formatStale(entries: StaleEntry[]): string {
     const head = `stale: ${e.file}${e.workload ? `: ${e.workload}${e.namespace ? ` (namespace ${e.namespace})` : ''}` : ''}`;
     out.push(e.reason ? `${head}: ${e.reason}` : head);
     // Under a workload heading the per-workload lines of diffLines would repeat it.
-    if (e.changes.length)
-      out.push(
-        ...diffLines(e.changes, e.workload ? '' : '  ').filter((l) => !e.workload || l.startsWith(' ')),
-      );
+    if (e.workload) out.push(...diffLines(e.changes).filter((l) => l.startsWith(' ')));
+    else for (const c of e.changes) out.push(`  ${c.workload}: ${changePhrase(c)}`);
   }
   return out.join('\n') + '\n';
 }
