@@ -8,8 +8,9 @@ import { parseGroup, parsePasswd } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import { asRecord, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
+import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
-import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec } from './settings.js';
+import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec, VolumeTemplate } from './settings.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -20,6 +21,8 @@ export interface PolicyMount {
   source: string;
   type_: string;
   options: string[];
+  /** Pause /sys of a pod with a privileged container: containerd >= 2.0.4 mounts it rw, older ro. */
+  sys_rw_or_ro?: boolean;
 }
 
 export interface ContainerPolicy {
@@ -55,6 +58,8 @@ export interface ContainerPolicy {
   devices: Array<{ container_path: string }>;
   sandbox_pidns: boolean;
   exec_commands: string[][];
+  /** Guest pull: the image the container's image_guest_pull storage must name (our rules). */
+  image_guest_pull?: ImagePin;
 }
 
 export interface PolicyData {
@@ -166,9 +171,13 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
   const annotations: Record<string, string> = {
     ...tmpl.Annotations,
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
   };
   const hostNetwork = spec['hostNetwork'] === true;
+  // containerd names the pod's network namespace (genpolicy policy.rs adds the same pattern).
+  if (!('nerdctl/network-namespace' in annotations))
+    annotations['nerdctl/network-namespace'] =
+      `^/var/run/netns/cni${hostNetwork ? 'test' : ''}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`;
   const namespaces = [
     { Type: 'ipc', Path: '' },
     ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]),
@@ -188,10 +197,12 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
       },
       Root: { Path: tmpl.Root.Path, Readonly: tmpl.Root.Readonly },
       Mounts: [
-        ...defaultMounts(false, true),
+        ...defaultMounts(false, true).map((m) =>
+          m.destination === '/sys' && podHasPrivileged(spec) ? { ...m, sys_rw_or_ro: true } : m,
+        ),
         ...tmpl.Mounts.map((m) => ({
           destination: m.destination,
-          source: m.source,
+          source: templateMountSource(m.source, m.destination),
           type_: m.type_,
           options: [...m.options],
         })),
@@ -202,12 +213,16 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
         MaskedPaths: [...tmpl.Linux.MaskedPaths],
         ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths],
         Devices: [],
+        Sysctl: sortKeys({ ...(tmpl.Linux.Sysctl ?? {}), ...podSysctls(spec) }),
       },
     },
     storages: imageStorages(ctx, settings.cluster_config.pause_container_image, image, where),
     devices: [],
     sandbox_pidns: false,
     exec_commands: [],
+    ...(ctx.flavour === 'guest-pull'
+      ? { image_guest_pull: imagePin(settings.cluster_config.pause_container_image, image) }
+      : {}),
   };
 }
 
@@ -266,6 +281,9 @@ function appContainer(
     if (v !== undefined) define(k, v);
   }
   for (const e of tmpl.Process?.Env ?? []) env.push(e);
+  // The Job controller gives Indexed Jobs' pods JOB_COMPLETION_INDEX (kubernetes
+  // pkg/controller/job/indexed_job_utils.go addCompletionIndexEnvVariable).
+  if (w.kind === 'Job' || w.kind === 'CronJob') env.push('JOB_COMPLETION_INDEX=$(job-completion-index)');
   argv = argv.map((a) => expandK8s(a, (n) => defined.get(n)));
 
   // --- user
@@ -285,14 +303,23 @@ function appContainer(
     if (!settings.mount_destinations.includes(m.destination) && !targeted.has(m.destination)) continue;
     if (targeted.has(destination)) continue; // the YAML mount wins
     if (destination === '/var/run/secrets/kubernetes.io/serviceaccount' && !automount) continue;
-    mounts.push({ destination, source: m.source, type_: m.type_, options: [...m.options] });
+    const options = [...m.options];
+    // genpolicy's settings leave the rootfs access of these two files to the generator (as
+    // containerd mounts them: rw unless readOnlyRootFilesystem).
+    if (
+      (destination === '/etc/hostname' || destination === '/etc/resolv.conf') &&
+      !options.includes('rw') &&
+      !options.includes('ro')
+    )
+      options.push(sc['readOnlyRootFilesystem'] === true ? 'ro' : 'rw');
+    mounts.push({ destination, source: templateMountSource(m.source, destination), type_: m.type_, options });
   }
   for (const vm of yamlMounts) {
     const { mount, storage } = volumeMount(ctx, vm, volumes, where);
     mounts.push(mount);
     if (storage) storages.push(storage);
   }
-  checkImageVolumes(cfg.Volumes, yamlMounts, where);
+  mounts.push(...imageVolumeMounts(settings, cfg.Volumes, yamlMounts));
   const devices: Array<{ container_path: string }> = [];
   const linuxDevices: Array<{ Type: string; Path: string }> = [];
   for (const d of arrayOf(c['volumeDevices'])) {
@@ -309,8 +336,9 @@ function appContainer(
   }
   Object.assign(annotations, tmpl.Annotations, {
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.image-name': criImageName(imageRef),
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.image-name':
+      ctx.flavour === 'guest-pull' ? pinnedReference(imageRef, image) : criImageName(imageRef),
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
     'io.kubernetes.cri.container-name': name,
   });
 
@@ -325,7 +353,8 @@ function appContainer(
     if (Array.isArray(cmd)) exec.push(cmd.map(String));
   }
 
-  const sysctls: Record<string, string> = {};
+  // The runtime's default sysctls (containerd 2.x: settings Linux.Sysctl), then the pod's.
+  const sysctls: Record<string, string> = { ...(tmpl.Linux.Sysctl ?? {}) };
   for (const s of arrayOf(podSc['sysctls'])) sysctls[String(s['name'])] = String(s['value'] ?? '');
   const linux: ContainerPolicy['OCI']['Linux'] = {
     Namespaces: [
@@ -338,7 +367,8 @@ function appContainer(
     ReadonlyPaths: privileged || sc['procMount'] === 'Unmasked' ? [] : [...tmpl.Linux.ReadonlyPaths],
     Devices: linuxDevices,
   };
-  if (Object.keys(sysctls).length > 0) linux.Sysctl = sortKeys(sysctls);
+  // Present even when empty: genpolicy's rules read it.
+  linux.Sysctl = sortKeys(sysctls);
 
   const allowEscalation = sc['allowPrivilegeEscalation'];
   return {
@@ -362,6 +392,7 @@ function appContainer(
     devices,
     sandbox_pidns: spec['shareProcessNamespace'] === true,
     exec_commands: exec,
+    ...(ctx.flavour === 'guest-pull' ? { image_guest_pull: imagePin(imageRef, image) } : {}),
   };
 }
 
@@ -833,25 +864,81 @@ function volumeDevicePath(
   return p;
 }
 
-function checkImageVolumes(
+// genpolicy's default for settings without volumes.image_volume (genpolicy-settings.json).
+const DEFAULT_IMAGE_VOLUME = { mount_source: '$(sfprefix)', fstype: 'bind', options: ['rbind', 'rprivate', 'rw'] };
+
+/**
+ * An image VOLUME no volumeMount covers: containerd creates a host directory for it (filled from the
+ * image) and the runtime, sharing no file system, copies it in and bind-mounts it from the shared
+ * directory (genpolicy mount_and_storage.rs get_image_mount_and_storage; testdata
+ * createcontainer/volumes/container_image).
+ */
+function imageVolumeMounts(
+  settings: PolicySettings,
   volumes: Record<string, object> | null | undefined,
   yamlMounts: Json[],
-  where: string,
-): void {
-  if (!volumes) return;
+): PolicyMount[] {
+  if (!volumes) return [];
+  const tmpl = (settings.volumes as Record<string, Partial<VolumeTemplate> | undefined>)['image_volume'];
+  const source = tmpl?.mount_source ?? DEFAULT_IMAGE_VOLUME.mount_source;
+  const type = tmpl?.fstype ?? DEFAULT_IMAGE_VOLUME.fstype;
+  const options = tmpl?.options ?? DEFAULT_IMAGE_VOLUME.options;
   const norm = (p: string) => posix.normalize(p.replace(/\/+/g, '/')).replace(/(.)\/$/, '$1');
   const mounted = new Set(yamlMounts.map((m) => norm(String(m['mountPath'] ?? ''))));
-  for (const v of Object.keys(volumes)) {
-    if (!mounted.has(norm(v))) {
-      throw new ContrastError(
-        `${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`,
-        {
-          code: 'POLICY_IMAGE_VOLUME',
-          hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
-        },
-      );
-    }
+  const out: PolicyMount[] = [];
+  for (const v of Object.keys(volumes).map(norm).sort()) {
+    if (mounted.has(v)) continue;
+    out.push({
+      destination: v,
+      source: `${source}${escapeRegex(posix.basename(v))}$`,
+      type_: type,
+      options: [...options],
+    });
   }
+  return out;
+}
+
+/**
+ * The namespace the policy pins: the YAML's, or "" (any; the agent state keeps the pod's containers
+ * in one) when the YAML names none and so runs wherever it is applied (genpolicy does the same).
+ */
+function policyNamespace(w: Workload): string {
+  const ns = w.doc.getIn([...w.resourcePath, 'metadata', 'namespace']);
+  return typeof ns === 'string' && ns !== '' ? ns : '';
+}
+
+function podHasPrivileged(spec: Json): boolean {
+  return [...arrayOf(spec['initContainers']), ...arrayOf(spec['containers'])].some(
+    (c) => asRecord(c['securityContext'])['privileged'] === true,
+  );
+}
+
+function podSysctls(spec: Json): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of arrayOf(asRecord(spec['securityContext'])['sysctls']))
+    out[String(s['name'])] = String(s['value'] ?? '');
+  return out;
+}
+
+/** A settings mount's source; genpolicy's settings leave it out for files the runtime copies in. */
+function templateMountSource(source: string | undefined, destination: string): string {
+  if (source !== undefined) return source;
+  return `$(sfprefix)${escapeRegex(posix.basename(destination))}$`;
+}
+
+/** The guest-pull pin of a container's image: what its storage source and image-name may say. */
+export interface ImagePin {
+  /** The reference as pinned in the YAML (`name[:tag]@sha256:…`). */
+  reference: string;
+  /** Normalized repository (`docker.io/library/busybox`), as containerd reports it. */
+  repository: string;
+  digest: string;
+}
+
+export function imagePin(imageRef: string, image: AnalyzedImage): ImagePin {
+  const reference = pinnedReference(imageRef, image);
+  const ref = parseReference(reference);
+  return { reference, repository: repositoryName(ref), digest: ref.digest ?? image.digest };
 }
 
 /** Layer storages (host-pull) or the guest-pull storage for a container's image. */
@@ -861,19 +948,9 @@ function imageStorages(
   image: AnalyzedImage,
   where: string,
 ): StorageSpec[] {
-  if (ctx.flavour === 'guest-pull') {
-    return [
-      {
-        driver: 'image_guest_pull',
-        driver_options: [],
-        source: pinnedReference(imageRef, image),
-        fstype: 'overlay',
-        options: [],
-        mount_point: '$(root_path)',
-        fs_group: null,
-      },
-    ];
-  }
+  // Guest pull: the image is pinned by the container's image_guest_pull field, not a storage
+  // (genpolicy's rules count storages without the request's image_guest_pull one).
+  if (ctx.flavour === 'guest-pull') return [];
   const layers = image.layerAnalysis;
   const diffIds = layers.map((l) => l.diffId);
   const names = layerNames(diffIds);

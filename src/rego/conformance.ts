@@ -26,6 +26,8 @@ interface RawCase {
   no_result?: boolean;
   strict?: boolean;
   skip?: boolean;
+  /** lines print() gathers, `file:line: text` */
+  want_prints?: string[];
 }
 
 export function listCaseFiles(dir: string): string[] {
@@ -95,9 +97,11 @@ function plain(j: unknown): unknown {
 export function runCase(c: RawCase): { ok: boolean; detail: string } {
   const strict = c.strict ?? true;
   const results: (Value | undefined)[] = [];
+  let prints: string[] = [];
   try {
-    const engine = new Engine({ strictBuiltinErrors: strict });
-    (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}.rego`, m));
+    const engine = new Engine({ strictBuiltinErrors: strict, printLocations: true });
+    // module names as the regorus harness gives them (they appear in print lines)
+    (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}`, m));
     engine.setData(c.data ?? {});
     const inputV = c.input === undefined ? undefined : fromJSON(c.input);
     const inputs = inputV === undefined ? [undefined] : (many(inputV) ?? [inputV]);
@@ -110,6 +114,7 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
         else results.push(r.values);
       }
     }
+    prints = engine.takePrints();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (c.error !== undefined) {
@@ -145,6 +150,11 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
     if (!same(results[i], expected[i]))
       return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
   }
+  if (c.want_prints !== undefined && JSON.stringify(prints) !== JSON.stringify(c.want_prints))
+    return {
+      ok: false,
+      detail: `prints: got ${JSON.stringify(prints)} want ${JSON.stringify(c.want_prints)}`,
+    };
   return { ok: true, detail: '' };
 }
 

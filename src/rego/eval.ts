@@ -7,7 +7,8 @@ import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from 
 import type { RuleNode } from './compile.js';
 import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
 import { arith, setOp } from './numbers.js';
-import { compare, displayValue, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
+import { printable, printArg } from './print.js';
+import { compare, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
 
 /**
  * Variable bindings of a rule body. An unbound variable maps to undefined (or is absent): unbinding
@@ -70,6 +71,8 @@ export interface EvalShared {
   /** Query start time in ns (time.now_ns is constant within one evaluation, as in OPA and regorus). */
   nowNs: bigint;
   prints: string[];
+  /** print lines start with `file:line: ` (regorus' gathered form) */
+  printLocations: boolean;
   trace: TraceEntry[] | null;
   depth: number;
 }
@@ -1355,11 +1358,11 @@ export class Evaluator {
         vals.push(v);
         return false;
       });
-      if (vals.length === 0) parts.push('<undefined>');
-      else if (vals.length === 1) parts.push(printText(vals[0]!));
-      else parts.push('{' + vals.map((v) => stringifyValue(v)).join(', ') + '}');
+      // several values (an argument that iterates) print as the set of them, as OPA does
+      parts.push(vals.length <= 1 ? printArg(vals[0]) : printable(RSet.of(vals)));
     }
-    this.shared.prints.push(parts.join(' '));
+    const text = parts.join(' ');
+    this.shared.prints.push(this.shared.printLocations ? `${this.file}:${e.p.line}: ${text}` : text);
     return k(true);
   }
 
@@ -1546,10 +1549,6 @@ export function walkExpr(e: Expr, f: (x: Expr) => void): void {
     default:
       return;
   }
-}
-
-function printText(v: Value): string {
-  return typeof v === 'string' ? v : displayValue(v);
 }
 
 /** The object at `keys[0..n)` below `root`, creating (or replacing non-objects with) empty objects on the way. */

@@ -26,6 +26,11 @@ export interface EngineOptions {
   strictBuiltinErrors?: boolean;
   /** parse every module as Rego v1 */
   regoV1?: boolean;
+  /**
+   * prefix every print line with `file:line: ` of the print call, as regorus does when it gathers
+   * prints (the agent's logs carry them so); default false: the printed text alone
+   */
+  printLocations?: boolean;
 }
 
 /** One query solution: variable bindings and the value of each query expression (JSON). */
@@ -188,6 +193,7 @@ export class Engine {
       strict: this.options.strictBuiltinErrors ?? false,
       nowNs: BigInt(Date.now()) * 1000000n,
       prints: this.prints,
+      printLocations: this.options.printLocations ?? false,
       trace: this.traceOn ? this.trace : null,
       depth: 0,
     };
