@@ -189,7 +189,7 @@ function valueEnd(text: string, start: number): number {
 }
 
 const BOOKKEEPING = /^(io\.kubernetes\.cri\.|io\.katacontainers\.pkg\.|nerdctl\/)/;
-const CONTAINER_KNOWN = ['OCI', 'storages', 'devices', 'sandbox_pidns', 'exec_commands'];
+const CONTAINER_KNOWN = ['OCI', 'storages', 'devices', 'sandbox_pidns', 'exec_commands', 'image_guest_pull'];
 const OCI_KNOWN = ['Version', 'Process', 'Root', 'Mounts', 'Annotations', 'Linux'];
 const PROCESS_KNOWN = ['Terminal', 'User', 'Args', 'Env', 'Cwd', 'Capabilities', 'NoNewPrivileges'];
 const LINUX_KNOWN = ['Namespaces', 'MaskedPaths', 'ReadonlyPaths', 'Devices', 'Sysctl'];
@@ -231,7 +231,14 @@ export function containerView(raw: unknown, index: number, common: Obj): Contain
   let image = str(ann['io.kubernetes.cri.image-name']);
   let imageDigest: string | undefined;
   let layers: string[] | undefined;
-  if (guestPull && typeof guestPull['source'] === 'string' && guestPull['source'] !== '') {
+  // Guest pull pins the image either in the container's `image_guest_pull` ({reference, digest}) or,
+  // in older policy data, as the source of an image_guest_pull storage.
+  const pin = obj(c['image_guest_pull']);
+  if (typeof pin['reference'] === 'string' && pin['reference'] !== '') {
+    image = pin['reference'];
+    imageDigest =
+      typeof pin['digest'] === 'string' ? pin['digest'] : /@(sha256:[0-9a-f]{64})/.exec(image)?.[1];
+  } else if (guestPull && typeof guestPull['source'] === 'string' && guestPull['source'] !== '') {
     image = guestPull['source'];
     imageDigest = /@(sha256:[0-9a-f]{64})/.exec(image)?.[1];
   }

@@ -35,11 +35,16 @@ export async function generated(
   const flavour = options.flavour ?? 'guest-pull';
   const f = parseKubeFile(options.path ?? 'app.yaml', text);
   const settings = await loadPolicySettings({ flavour });
-  const images = new Map<string, AnalyzedImage>([
+  const images = new Map<string, AnalyzedImage>();
+  for (const [ref, img] of [
     [settings.cluster_config.pause_container_image, flavour === 'host-pull' ? RECORDED_PAUSE : GUEST_PAUSE],
     [WEB_IMAGE, webImage(options.rebuilt)],
     [SIDECAR_IMAGE, SIDECAR],
-  ]);
+  ] as const) {
+    // Guest-pull generation pins unpinned images in the YAML; a second run sees the pinned name.
+    images.set(ref, img);
+    images.set(`${ref}@${img.digest}`, img);
+  }
   await generatePolicies([f], findWorkloads([f]), images, settings, {
     flavour,
     rules: await readRules({}),
