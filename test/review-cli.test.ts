@@ -152,6 +152,15 @@ test('policy diff: exit 0 same, 1 differ (text, JSON, markdown), 2 on errors; wr
   assert.equal(r.code, 1);
   assert.match(r.stdout, /\| app \| env \| {2}\| `FOO=bar` \|/);
 
+  // Directories (the CI recipe: the base revision's files against the PR's).
+  mkdirSync(join(dir, 'base'));
+  mkdirSync(join(dir, 'head'));
+  copyFileSync(a, join(dir, 'base', 'app.yaml'));
+  copyFileSync(b, join(dir, 'head', 'app.yaml'));
+  r = await readOnly(dir, ['policy', 'diff', join(dir, 'base'), join(dir, 'head'), '--format', 'markdown']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /^\*\*Policy changes\*\*: 2 changes in 1 workload\.\n/);
+
   // Errors are 2, so a CI step can tell "differs" from "broken".
   r = await readOnly(dir, ['policy', 'diff', a, join(dir, 'missing.yaml')]);
   assert.equal(r.code, 2);
@@ -257,6 +266,16 @@ test('policy generate --check: fresh 0, stale after a YAML edit 1, hand-edited a
   r = await check();
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /cc_init_data annotation is not base64\(gzip\(TOML\)\)/);
+
+  // -o: the output file is what is compared (missing → stale; after writing it → up to date).
+  writeFileSync(ws.yaml, fresh);
+  const out = join(ws.dir, 'out.yaml');
+  r = await check('-o', out);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /stale: .*out\.yaml: missing/);
+  assert.equal((await runCli(['policy', 'generate', ws.yaml, ...ws.flags, '-o', out])).code, 0);
+  r = await check('-o', out);
+  assert.equal(r.code, 0, r.stderr);
 
   // Errors: 2 (an image the registry does not have; a flag error).
   writeFileSync(ws.yaml, fresh.replace('test/app:v1', 'test/nope:v1'));

@@ -289,3 +289,23 @@ test('check: hand-edited annotations (policy changed by hand, garbage, removed) 
   stale = compareYaml('app.yaml', unannotated, base);
   assert.equal(stale[0]!.reason, 'no policy annotation (never generated?)');
 });
+
+test('show/diff: initdata entries besides the policy (the debug switch) are sandbox settings', () => {
+  const f = parseKubeFile('app.yaml', base);
+  const [w] = findWorkloads([f]);
+  const toml = gunzipSync(Buffer.from(getPodAnnotation(w!, INITDATA_ANNOTATION)!, 'base64')).toString();
+  setPodAnnotation(
+    w!,
+    INITDATA_ANNOTATION,
+    gzipSync(`${toml}"contrast.insecure-debug" = "true"\n`).toString('base64'),
+  );
+  const debug = views(serializeKubeFile(f))[0]!;
+  assert.deepEqual(debug.sandbox.debug, { 'contrast.insecure-debug': 'true' });
+  assert.match(showText([debug]), /\n {6}debug {10}contrast\.insecure-debug: true\n/);
+  const r = diffPolicies(views(base), [debug]);
+  assert.deepEqual(
+    r.changes.map((c) => [c.field, c.before, c.after]),
+    [['sandbox.debug.contrast.insecure-debug', null, 'true']],
+  );
+  assert.notEqual(debug.hash, views(base)[0]!.hash, 'the measured hash covers the whole TOML');
+});
