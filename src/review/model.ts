@@ -222,6 +222,14 @@ export function containerView(raw: unknown, index: number, common: Obj): Contain
   rest(oci, OCI_KNOWN, 'OCI.', other);
   rest(proc, PROCESS_KNOWN, 'OCI.Process.', other);
   rest(linux, LINUX_KNOWN, 'OCI.Linux.', other);
+  rest(obj(oci['Root']), ['Readonly'], 'OCI.Root.', other);
+  rest(obj(proc['User']), ['UID', 'GID', 'AdditionalGids', 'Username'], 'OCI.Process.User.', other);
+  rest(
+    obj(proc['Capabilities']),
+    ['Ambient', 'Bounding', 'Effective', 'Inheritable', 'Permitted'],
+    'OCI.Process.Capabilities.',
+    other,
+  );
 
   const type = str(ann['io.kubernetes.cri.container-type']) || 'container';
   const name = str(ann['io.kubernetes.cri.container-name']) || (type === 'sandbox' ? 'pause' : `#${index}`);
