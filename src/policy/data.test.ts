@@ -210,6 +210,7 @@ test('CronJob, StatefulSet and generateName get sandbox name regexes; hostNetwor
     'sandbox',
     'request_defaults',
     'cluster_config',
+    'devices',
   ]);
 });
 
@@ -355,10 +356,9 @@ test('a failing workload leaves every document unannotated', async () => {
       '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data}]\n  volumes: [{name: d, emptyDir: {}}]\n',
     ) +
     '---\n' +
-    pod('  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n').replace(
-      'name: p,',
-      'name: q,',
-    );
+    pod(
+      '  containers:\n    - name: c\n      image: localhost:5000/test/app:v1\n      volumeMounts: [{name: d, mountPath: /data, subPath: x}]\n  volumes: [{name: d, emptyDir: {}}]\n',
+    ).replace('name: p,', 'name: q,');
   const f = parseKubeFile('input.yaml', text);
   const settings = await loadPolicySettings({ flavour: 'host-pull' });
   await assert.rejects(

@@ -68,6 +68,8 @@ export interface PolicyData {
   sandbox: PolicySettings['sandbox'];
   request_defaults: PolicySettings['request_defaults'];
   cluster_config?: PolicySettings['cluster_config'];
+  /** genpolicy's device settings (devices.vfio): its rules read them for every container. */
+  devices?: unknown;
 }
 
 export interface BuildContext {
@@ -114,6 +116,7 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
     request_defaults: settings.request_defaults,
   };
   if (ctx.flavour === 'guest-pull') data.cluster_config = settings.cluster_config;
+  if (settings.devices !== undefined) data.devices = settings.devices;
   return data;
 }
 
@@ -243,6 +246,7 @@ function appContainer(
   const imageRef = typeof c['image'] === 'string' ? c['image'] : '';
   if (!name) throw new ContrastError(`${podWhere}: a container has no name`);
   if (!imageRef) throw new ContrastError(`${where}: no image`);
+  refuseGpus(settings, c, where);
   const image = lookupImage(ctx, imageRef, where);
   const cfg = image.config.config ?? {};
   const podSc = asRecord(spec['securityContext']);
@@ -695,6 +699,44 @@ function volumeMount(
 
   if (isRecord(vol['emptyDir']) || vol['emptyDir'] === null) {
     const medium = asRecord(vol['emptyDir'])['medium'];
+    const block = medium === 'Memory' ? undefined : blockEmptyDirTemplate(settings);
+    if (block) {
+      // Block emptyDirs (cluster_config.emptydir_type block-encrypted / block-plain): the runtime
+      // hot-plugs a disk per mount and the agent mounts it at $(spath)/<base64url of its PCI/SCSI
+      // address> (genpolicy testdata createcontainer/volumes/emptydir); the container bind-mounts
+      // that directory.
+      return {
+        mount: {
+          destination: dest,
+          source: '^$(spath)/[A-Za-z0-9_=-]+$',
+          type_: 'bind',
+          options: ['rbind', 'rprivate', rwOpt],
+        },
+        storage: {
+          driver: '',
+          driver_options: [...(block.driver_options ?? [])],
+          source: '',
+          fstype: block.fstype,
+          options: [...block.options],
+          mount_point: '$(spath)/$(b64_device_id)',
+          fs_group: null,
+        },
+      };
+    }
+    if (medium !== 'Memory' && sharedFsEmptyDir(settings)) {
+      // emptydir_mode = "shared-fs" (Contrast's runtime, shared_fs = "none"): the host directory is
+      // copied in like any shared file, under <cid>-<16 hex>-<basename of the mount path>
+      // (runtime fs_share_linux.go), or as the sandbox-wide copy sandbox-<16 hex>-<volume name>;
+      // genpolicy mount_and_storage.rs get_host_empty_dir_mount accepts the same two.
+      return {
+        mount: {
+          destination: dest,
+          source: `^$(cpath)/sandbox-[0-9a-f]{16}-${escVol}$|$(sfprefix)${base}$`,
+          type_: 'bind',
+          options: ['rbind', 'rprivate', rwOpt],
+        },
+      };
+    }
     const t = medium === 'Memory' ? settings.volumes.emptyDir_memory : settings.volumes.emptyDir;
     return {
       mount: {
@@ -865,7 +907,11 @@ function volumeDevicePath(
 }
 
 // genpolicy's default for settings without volumes.image_volume (genpolicy-settings.json).
-const DEFAULT_IMAGE_VOLUME = { mount_source: '$(sfprefix)', fstype: 'bind', options: ['rbind', 'rprivate', 'rw'] };
+const DEFAULT_IMAGE_VOLUME = {
+  mount_source: '$(sfprefix)',
+  fstype: 'bind',
+  options: ['rbind', 'rprivate', 'rw'],
+};
 
 /**
  * An image VOLUME no volumeMount covers: containerd creates a host directory for it (filled from the
@@ -905,6 +951,49 @@ function imageVolumeMounts(
 function policyNamespace(w: Workload): string {
   const ns = w.doc.getIn([...w.resourcePath, 'metadata', 'namespace']);
   return typeof ns === 'string' && ns !== '' ? ns : '';
+}
+
+// GPU resources: the runtime passes VFIO devices through and adds CDI annotations
+// (genpolicy testdata createcontainer/gpu_vfio_cdi); our policies do not model them yet, and a
+// policy without them would refuse the pod (or, worse, be taken for one that admits it).
+const GPU_RESOURCE_KEYS = ['nvidia.com/gpu'];
+
+function refuseGpus(settings: PolicySettings, c: Json, where: string): void {
+  const nvidia = asRecord(asRecord(asRecord(settings.devices)['vfio'])['nvidia']);
+  const keys = [
+    ...GPU_RESOURCE_KEYS,
+    ...(Array.isArray(nvidia['pgpu_resource_keys']) ? nvidia['pgpu_resource_keys'].map(String) : []),
+  ];
+  const res = asRecord(c['resources']);
+  for (const k of keys) {
+    if (asRecord(res['limits'])[k] !== undefined || asRecord(res['requests'])[k] !== undefined) {
+      throw new ContrastError(
+        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are not supported by the policy generator yet`,
+        {
+          code: 'POLICY_GPU',
+          hint: 'generate GPU workloads with Contrast/genpolicy until VFIO devices are modelled here',
+        },
+      );
+    }
+  }
+}
+
+function sharedFsEmptyDir(settings: PolicySettings): boolean {
+  return (settings.cluster_config as Record<string, unknown>)['emptydir_type'] === 'shared-fs';
+}
+
+/** The settings' block emptyDir template when cluster_config.emptydir_type asks for one. */
+function blockEmptyDirTemplate(
+  settings: PolicySettings,
+): (VolumeTemplate & { driver_options?: string[] }) | undefined {
+  const type = (settings.cluster_config as Record<string, unknown>)['emptydir_type'];
+  const vols = settings.volumes as Record<
+    string,
+    (VolumeTemplate & { driver_options?: string[] }) | undefined
+  >;
+  if (type === 'block-encrypted') return vols['emptyDir_encrypted'];
+  if (type === 'block-plain') return vols['emptyDir_plain'];
+  return undefined;
 }
 
 function podHasPrivileged(spec: Json): boolean {

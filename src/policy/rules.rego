@@ -148,7 +148,8 @@ subst(s, ctx) := r if {
 	s15 := replace(s14, "$(dns_label)", dns_label_regex)
 	s15b := replace(s15, "$(svc_name_downward_env)", common_value("svc_name_downward_env", "[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?"))
 	s16 := replace(s15b, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
-	s17 := replace(s16, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
+	s16b := replace(s16, "$(spath)", common_value("spath", "/run/kata-containers/sandbox/storage"))
+	s17 := replace(s16b, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
 	s18 := replace(s17, "$(ip_p)", common_value("ip_p", "[0-9]{1,5}"))
 	r := replace(s18, "$(job-completion-index)", "[0-9]+")
 }
@@ -504,6 +505,27 @@ storages_allowed(p, i_storages, ctx) if {
 		some ps in p_other
 		storage_allowed(ps, s, ctx)
 	}
+}
+
+# A hot-plugged disk (block emptyDir): virtio-blk (PCI path) or SCSI (address), mounted where the
+# agent puts it, $(spath)/<base64url of the address> (genpolicy rules allow_mount_point_by_device_id).
+storage_allowed(p, i, ctx) if {
+	p.mount_point == "$(spath)/$(b64_device_id)"
+	block_device_source(i.driver, i.source)
+	p.fstype == i.fstype
+	same_set(p.options, i.options)
+	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+	i.mount_point == concat("/", [policy_data.common.spath, base64url.encode(i.source)])
+}
+
+block_device_source(driver, source) if {
+	driver == "blk"
+	regex.match("^[0-9a-f]{2}(/[0-9a-f]{2})?$", source)
+}
+
+block_device_source(driver, source) if {
+	driver == "scsi"
+	regex.match("^[0-9]+:[0-9]+$", source)
 }
 
 storage_allowed(p, i, ctx) if {

@@ -217,7 +217,16 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-type Check = 'string' | 'boolean' | 'boolean?' | 'string?' | 'string[]' | 'string[]?' | 'object' | 'mounts' | 'string[][]';
+type Check =
+  | 'string'
+  | 'boolean'
+  | 'boolean?'
+  | 'string?'
+  | 'string[]'
+  | 'string[]?'
+  | 'object'
+  | 'mounts'
+  | 'string[][]';
 
 // What the generator and our rules read; everything else is passed through to policy_data untouched.
 const REQUIRED: Array<[string, Check]> = [

@@ -5,7 +5,8 @@
 import type { Expr, Literal, Rule, WithMod } from './ast.js';
 import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from './builtins/index.js';
 import type { RuleNode } from './compile.js';
-import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
+import { BuiltinError, RegoEvalError, RegoLimitError, type Loc } from './errors.js';
+import { collectionError, type Budget } from './limits.js';
 import { arith, setOp } from './numbers.js';
 import { printable, printArg } from './print.js';
 import { compare, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
@@ -75,6 +76,8 @@ export interface EvalShared {
   printLocations: boolean;
   trace: TraceEntry[] | null;
   depth: number;
+  /** steps, clock and limits of this query */
+  budget: Budget;
 }
 
 export class Ctx {
@@ -111,11 +114,19 @@ export class Evaluator {
   private readonly bctx: BuiltinContext;
 
   constructor(readonly shared: EvalShared) {
-    this.bctx = { strict: shared.strict, nowNs: shared.nowNs };
+    this.bctx = {
+      strict: shared.strict,
+      nowNs: shared.nowNs,
+      maxCollection: shared.budget.limits.maxCollectionSize,
+      maxNesting: shared.budget.limits.maxNesting,
+    };
   }
 
   // ------------------------------------------------------------------ bodies
   evalBody(lits: Literal[], i: number, env: Env, ctx: Ctx, k: K): boolean {
+    // one step per literal tried and per solution (a counter and a comparison: see limits.ts)
+    const budget = this.shared.budget;
+    if (++budget.steps > budget.next) budget.check();
     if (i === lits.length) return k();
     const lit = lits[i]!;
     const fr = this.frame;
@@ -550,6 +561,8 @@ export class Evaluator {
         const out: Value[] = [];
         this.evalBody(e.body, 0, env, ctx, () =>
           this.evalExpr(e.term, env, ctx, (v) => {
+            if (out.length >= this.bctx.maxCollection)
+              this.shared.budget.collection(out.length + 1, 'an array comprehension', this.loc(e));
             out.push(v);
             return false;
           }),
@@ -561,6 +574,8 @@ export class Evaluator {
         this.evalBody(e.body, 0, env, ctx, () =>
           this.evalExpr(e.term, env, ctx, (v) => {
             out.add(v);
+            if (out.size > this.bctx.maxCollection)
+              this.shared.budget.collection(out.size, 'a set comprehension', this.loc(e));
             return false;
           }),
         );
@@ -580,6 +595,8 @@ export class Evaluator {
                 );
               }
               out.set(kv, vv);
+              if (out.size > this.bctx.maxCollection)
+                this.shared.budget.collection(out.size, 'an object comprehension', this.loc(e));
               return false;
             }),
           ),
@@ -662,6 +679,31 @@ export class Evaluator {
     });
   }
 
+  /** a builtin returned a collection: its elements count as steps, its size against the limit */
+  private chargeResult(v: Value[] | RObject | RSet, at: Expr): void {
+    const size = Array.isArray(v) ? v.length : v.size;
+    const budget = this.shared.budget;
+    if (size > this.bctx.maxCollection) {
+      const name = at.t === 'call' ? `\`${at.name}\`` : 'a builtin';
+      throw collectionError(size, this.bctx.maxCollection, `the result of ${name}`, this.loc(at));
+    }
+    budget.steps += size;
+    if (budget.steps > budget.next) budget.check();
+  }
+
+  private loc(e: Expr): Loc {
+    return { file: this.file, line: e.p.line, col: e.p.col };
+  }
+
+  private depthExceeded(r: Rule): never {
+    this.shared.depth--;
+    const limit = this.shared.budget.limits.maxCallDepth;
+    throw new RegoLimitError(
+      `rule and function calls nested deeper than ${limit} levels at data.${r.module.pkg.concat(r.path).join('.')} (maxCallDepth; raise it with --max-depth)`,
+      r.loc,
+    );
+  }
+
   private guard<T>(fn: () => T, at: { p: Expr['p'] }): T | undefined {
     try {
       return fn();
@@ -670,8 +712,19 @@ export class Evaluator {
         if (this.shared.strict) throw evalErr(err.message, at, this.file);
         return undefined;
       }
-      throw err;
+      throw this.locateLimit(err, at);
     }
+  }
+
+  /** a limit error from a builtin gets the location of the call */
+  private locateLimit(err: unknown, at: { p: Expr['p'] }): unknown {
+    if (err instanceof RegoLimitError && !err.loc)
+      return new RegoLimitError(err.message.replace(/^error: /, ''), {
+        file: this.file,
+        line: at.p.line,
+        col: at.p.col,
+      });
+    return err;
   }
 
   private evalBin(e: Extract<Expr, { t: 'bin' }>, env: Env, ctx: Ctx, k: KV): boolean {
@@ -902,7 +955,7 @@ export class Evaluator {
     const savedSrc = this.src;
     this.file = r.module.file;
     this.src = r.module.src;
-    this.shared.depth++;
+    if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
     try {
       return fn();
     } finally {
@@ -1033,7 +1086,7 @@ export class Evaluator {
     const savedSrc = this.src;
     this.file = r.module.file;
     this.src = r.module.src;
-    this.shared.depth++;
+    if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
     try {
       const st: DefResult = { found: false, out: null };
       this.evalDefStep(r, r.value, r.body ?? NO_LITERALS, env, ctx, firstOnly, what, st);
@@ -1088,6 +1141,12 @@ export class Evaluator {
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalExpr(r.keys[0]!, env, ctx, (v) => {
           out.add(v);
+          if (out.size > this.bctx.maxCollection)
+            this.shared.budget.collection(
+              out.size,
+              `the set rule data.${r.module.pkg.concat(r.path).join('.')}`,
+              r.loc,
+            );
           return r.constValue;
         }),
       );
@@ -1118,6 +1177,12 @@ export class Evaluator {
               throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
             }
             o.set(last, v);
+            if (o.size > this.bctx.maxCollection)
+              this.shared.budget.collection(
+                o.size,
+                `the object rule data.${r.module.pkg.concat(r.path).join('.')}`,
+                r.loc,
+              );
             return r.constValue;
           }),
         ),
@@ -1319,13 +1384,15 @@ export class Evaluator {
     if (site.node) return this.callFunction(site.node, args, ctx);
     if (site.fn === null) return undefined;
     try {
-      return site.fn(args, this.bctx);
+      const out = site.fn(args, this.bctx);
+      if (typeof out === 'object' && out !== null) this.chargeResult(out, e);
+      return out;
     } catch (err) {
       if (err instanceof BuiltinError) {
         if (this.shared.strict) throw evalErr(err.message, e, this.file);
         return undefined;
       }
-      throw err;
+      throw this.locateLimit(err, e);
     }
   }
 
@@ -1341,8 +1408,9 @@ export class Evaluator {
           if (node) return this.callFunction(node, args, ctx);
         }
         if (name) {
-          const bctx: BuiltinContext = { strict: this.shared.strict, nowNs: this.shared.nowNs };
-          return this.guard(() => callBuiltin(name, args, bctx), at);
+          const out = this.guard(() => callBuiltin(name, args, this.bctx), at);
+          if (typeof out === 'object' && out !== null) this.chargeResult(out, at);
+          return out;
         }
       }
       return undefined;

@@ -108,8 +108,7 @@ export function checkRecursion(root: RuleNode): void {
   const ordered = nodes
     .slice()
     .sort(
-      (a, b) =>
-        first(a).loc.file.localeCompare(first(b).loc.file) || first(a).loc.line - first(b).loc.line,
+      (a, b) => first(a).loc.file.localeCompare(first(b).loc.file) || first(a).loc.line - first(b).loc.line,
     );
   for (const start of ordered) {
     // breadth-first search back to `start`: the shortest cycle

@@ -197,7 +197,9 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
     const conf = join(work, 'registries.conf');
     writeFileSync(conf, o.registry.registriesConf());
     const configFiles = existsSync(join(src, 'config_map.yaml')) ? [join(src, 'config_map.yaml')] : [];
-    const { policies } = await annotateWorkloads({
+    let generated: Awaited<ReturnType<typeof annotateWorkloads>>;
+    try {
+      generated = await annotateWorkloads({
       paths: [pod],
       configFilePaths: configFiles,
       runtimeClassPrefix: 'kata',
@@ -208,6 +210,22 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
       cachePath: null,
       progress: 'off',
     });
+    } catch (err) {
+      // Generation refused the pod: no policy, so the agent would refuse every request.
+      const cases = JSON.parse(casesText) as SuiteCase[];
+      const error = `generation refused: ${err instanceof Error ? err.message : String(err)}`;
+      return cases.map((c, index) => ({
+        dir,
+        index,
+        description: c.description,
+        kind: c.kind,
+        expected: c.allowed,
+        got: false,
+        gotWithSandbox: false,
+        error,
+      }));
+    }
+    const { policies } = generated;
     if (policies.length !== 1) throw new Error(`${dir}: expected one workload, got ${policies.length}`);
     const policy = policies[0]!;
     // Images the YAML had without a digest: our generator pinned them (in the YAML it writes), so

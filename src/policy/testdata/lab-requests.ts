@@ -189,24 +189,16 @@ export function labRequests(recorded: AgentRequest[], flavour: Flavour, pod: str
   app['OCI']['Linux']['ReadonlyPaths'] = clone(oldPause['OCI']['Linux']['ReadonlyPaths']);
   if (guest) {
     app['OCI']['Root']['Path'] = `/run/kata-containers/${APP_ID}/rootfs`;
+    // emptyDir with emptydir_mode = "shared-fs" and shared_fs = "none" (Contrast's runtime): the
+    // host directory is copied in (CopyFile, Directory) and bind-mounted from the shared directory
+    // under <container id>-<16 hex>-<basename of the mount path> (runtime fs_share_linux.go).
     app['OCI']['Mounts'].push({
       destination: '/data',
-      source: '/run/kata-containers/sandbox/ephemeral/data',
+      source: `${CPATH}/${APP_ID}-5d2c0a8b9e7f6a1b-data`,
       type_: 'bind',
       options: ['rbind', 'rprivate', 'rw'],
     });
-    app['storages'] = [
-      guestPullStorage(RESOLVED, APP_ID),
-      {
-        driver: 'ephemeral',
-        driver_options: [],
-        source: 'tmpfs',
-        fstype: 'tmpfs',
-        options: [],
-        mount_point: '/run/kata-containers/sandbox/ephemeral/data',
-        fs_group: null,
-      },
-    ];
+    app['storages'] = [guestPullStorage(RESOLVED, APP_ID)];
   } else {
     app['OCI']['Mounts'].push({
       destination: '/data',
