@@ -284,6 +284,8 @@ test('policy generate --check: fresh 0, stale after a YAML edit 1, hand-edited a
   assert.match(r.stderr, /nope/);
   r = await check('--flavour', 'cloud');
   assert.equal(r.code, 2);
+  r = await check('--no-such-flag');
+  assert.equal(r.code, 2, 'a usage error with --check is 2, not "stale"');
 });
 
 test('generate --check: up to date after generate (no owner keys needed), stale after edits, writes nothing', async (t) => {
@@ -334,6 +336,8 @@ test('generate --check: up to date after generate (no owner keys needed), stale 
 
   // Errors: 2.
   r = await readOnly(dir, [...base, '--check', join(dir, 'missing')]);
+  assert.equal(r.code, 2, r.stderr);
+  r = await readOnly(dir, [...base, '--check', '--no-such-flag', deploy]);
   assert.equal(r.code, 2, r.stderr);
 });
 

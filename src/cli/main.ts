@@ -10,6 +10,7 @@ import { registerImageInspect } from './image-inspect.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerMirror } from './mirror.js';
+import { EXIT_ERROR } from './exit-status.js';
 import { registerPolicyDiff } from './policy-diff.js';
 import { registerPolicyEval } from './policy-eval.js';
 import { registerPolicyGenerate } from './policy-generate.js';
@@ -31,6 +32,8 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
     .showHelpAfterError()
+    // Subcommands inherit this: their usage errors reach main() instead of calling process.exit.
+    .exitOverride()
     .hook('preAction', (cmd) => {
       const level = String(cmd.optsWithGlobals()['logLevel'] ?? 'info');
       if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
@@ -70,7 +73,9 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode ?? errorExitStatus();
+    // With --check, 1 means "stale": a usage error must not look like an answer.
+    if (err instanceof CommanderError)
+      return err.exitCode !== 0 && argv.includes('--check') ? EXIT_ERROR : err.exitCode;
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.error(`hint: ${err.hint}`);
