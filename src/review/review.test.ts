@@ -12,6 +12,7 @@ import {
   setPodAnnotation,
 } from '../kube/index.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../policyeval/index.js';
+import { INSECURE_DEBUG_KEY } from '../manifest/initdata.js';
 import { compareYaml, formatStale } from './check.js';
 import { diffPolicies, type Change } from './diff.js';
 import { changePhrase, diffMarkdown, diffText, phrases, showJson, showMarkdown, showText } from './format.js';
@@ -299,7 +300,7 @@ test('show/diff: initdata entries besides the policy (the debug switch) are sand
   setPodAnnotation(
     w!,
     INITDATA_ANNOTATION,
-    gzipSync(`${toml}"contrast.insecure-debug" = "true"\n`).toString('base64'),
+    gzipSync(`${toml}"${INSECURE_DEBUG_KEY}" = "true"\n`).toString('base64'),
   );
   const debug = views(serializeKubeFile(f))[0]!;
   assert.deepEqual(debug.sandbox.debug, { 'contrast.insecure-debug': 'true' });
