@@ -619,31 +619,31 @@ function capabilitySets(
 function defaultMounts(privileged: boolean, pause: boolean): PolicyMount[] {
   const rw = privileged ? 'rw' : 'ro';
   const m: PolicyMount[] = [
-    { destination: '/proc', source: '^proc$', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/proc', source: 'proc', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',
-      source: '^tmpfs$',
+      source: 'tmpfs',
       type_: 'tmpfs',
       options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
     },
     {
       destination: '/dev/pts',
-      source: '^devpts$',
+      source: 'devpts',
       type_: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
     {
       destination: '/dev/mqueue',
-      source: '^mqueue$',
+      source: 'mqueue',
       type_: 'mqueue',
       options: ['nosuid', 'noexec', 'nodev'],
     },
-    { destination: '/sys', source: '^sysfs$', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
+    { destination: '/sys', source: 'sysfs', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
   ];
   if (!pause)
     m.push({
       destination: '/sys/fs/cgroup',
-      source: '^cgroup$',
+      source: 'cgroup',
       type_: 'cgroup',
       options: ['nosuid', 'noexec', 'nodev', 'relatime', rw],
     });
@@ -705,10 +705,15 @@ function volumeMount(
       // hot-plugs a disk per mount and the agent mounts it at $(spath)/<base64url of its PCI/SCSI
       // address> (genpolicy testdata createcontainer/volumes/emptydir); the container bind-mounts
       // that directory.
+      // The runtime sets the disk's fs_group from the pod's fsGroup (kata_agent.go
+      // handleDeviceBlockVolume; genpolicy get_guest_empty_dir_mount_and_storage).
+      const fsGroup = asRecord(podSpecOf(ctx)['securityContext'])['fsGroup'];
+      const spath = typeof settings.common['spath'] === 'string' ? settings.common['spath'] : '';
       return {
         mount: {
           destination: dest,
-          source: '^$(spath)/[A-Za-z0-9_=-]+$',
+          // spelled out (not $(spath)): genpolicy's rules substitute only $(sfprefix)/$(cpath)/ids
+          source: `^${escapeRegex(spath)}/[A-Za-z0-9_=-]+$`,
           type_: 'bind',
           options: ['rbind', 'rprivate', rwOpt],
         },
@@ -719,7 +724,9 @@ function volumeMount(
           fstype: block.fstype,
           options: [...block.options],
           mount_point: '$(spath)/$(b64_device_id)',
-          fs_group: null,
+          fs_group:
+            typeof fsGroup === 'number' && fsGroup > 0 ? { group_id: fsGroup, group_change_policy: 0 } : null,
+          shared: block.shared ?? true,
         },
       };
     }
@@ -753,6 +760,7 @@ function volumeMount(
         options: [...t.options],
         mount_point: `${t.mount_point}${escVol}$`,
         fs_group: null,
+        shared: t.shared ?? false,
       },
     };
   }
@@ -792,6 +800,7 @@ function volumeMount(
         options: [...t.options],
         mount_point: `${t.mount_point}${base}$`,
         fs_group: null,
+        shared: t.shared ?? false,
       },
     };
   }
@@ -980,6 +989,10 @@ function refuseGpus(settings: PolicySettings, c: Json, where: string): void {
 
 function sharedFsEmptyDir(settings: PolicySettings): boolean {
   return (settings.cluster_config as Record<string, unknown>)['emptydir_type'] === 'shared-fs';
+}
+
+function podSpecOf(ctx: BuildContext): Json {
+  return podTemplate(ctx.workload).spec;
 }
 
 /** The settings' block emptyDir template when cluster_config.emptydir_type asks for one. */

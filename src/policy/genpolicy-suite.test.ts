@@ -47,15 +47,10 @@ const DOCUMENTED: Record<string, string> = {
 
 /** dir#index → why genpolicy's own rules with our data differ from the suite (README). */
 const UPSTREAM_DOCUMENTED: Record<string, string> = {
-  'createcontainer/cgroup_mount_extras#0':
-    'our /sys/fs/cgroup mount lists no extras; only our rules accept cluster_config.cgroup_mount_extras_allowed',
-  'createcontainer/generate_name#0': 'our sandbox-name regex wants the 5-character suffix Kubernetes appends',
+  'createcontainer/generate_name#0':
+    'our sandbox-name regex wants the 5-character suffix Kubernetes appends (the case has 3)',
   'createcontainer/gpu_vfio_cdi#0': GPU,
   'createcontainer/gpu_vfio_cdi#8': GPU,
-  'createcontainer/security_context/fsgroup#0':
-    'block emptyDir: our storage has no fs_group and our mount source is a regex upstream reads differently',
-  'createcontainer/volumes/emptydir#0': 'block emptyDir shape of our data (as fsgroup#0)',
-  'createcontainer/volumes/emptydir#2': 'block emptyDir shape of our data (as fsgroup#0)',
 };
 
 const SANDBOX_FIRST =

@@ -515,6 +515,8 @@ storage_allowed(p, i, ctx) if {
 	p.fstype == i.fstype
 	same_set(p.options, i.options)
 	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+	object.get(p, "fs_group", null) == object.get(i, "fs_group", null)
+	object.get(p, "shared", false) == object.get(i, "shared", false)
 	i.mount_point == concat("/", [policy_data.common.spath, base64url.encode(i.source)])
 }
 
@@ -758,8 +760,9 @@ copy_path_allowed(path, suffix) if {
 }
 
 # S_IFMT of the mode: regular file, directory, or a symlink whose source is relative and stays in.
+# Older agents write a file whose mode carries no type bits as a regular file (rpc.rs do_copy_file).
 raw_copy_type_allowed(mode, src) if {
-	bits.and(mode, 61440) in {32768, 16384}
+	bits.and(mode, 61440) in {0, 32768, 16384}
 	src == ""
 }
 

@@ -49,6 +49,8 @@ export interface VolumeTemplate {
   source?: string;
   fstype: string;
   options: string[];
+  driver_options?: string[];
+  shared?: boolean;
 }
 
 export interface StorageSpec {
@@ -59,6 +61,8 @@ export interface StorageSpec {
   options: string[];
   mount_point: string;
   fs_group: unknown;
+  /** Kata 4.x Storage.shared (the storage is used by several containers). */
+  shared?: boolean;
 }
 
 export interface PolicySettings {

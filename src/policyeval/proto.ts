@@ -126,7 +126,7 @@ const Storage: Msg = {
   fstype: 'string',
   options: 'strings',
   mount_point: 'string',
-  fs_group: 'null',
+  fs_group: { group_id: 'number', group_change_policy: 'number' },
   shared: 'bool',
 };
 const Device: Msg = {
