@@ -109,7 +109,7 @@ describe('policy eval resource limits', () => {
     const help = r.stdout.replace(/\s+/g, ' ');
     assert.match(help, /--max-steps <n> .*default 20,000,000/);
     assert.match(help, /--max-collection <n> .*default 1,000,000/);
-    assert.match(help, /--max-depth <n> .*default 1,000/);
+    assert.match(help, /--max-depth <n> .*default 100\)/);
     assert.match(help, /--max-nesting <n> .*default 1,000/);
     assert.match(help, /--timeout <ms> .*default: none/);
   });

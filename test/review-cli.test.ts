@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { generated, webYaml } from '../src/review/testdata/generate.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
+import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -298,10 +298,11 @@ test('generate --check: up to date after generate (no owner keys needed), stale 
   mkdirSync(deploy);
   for (const f of readdirSync(join(repoRoot, 'examples')))
     if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
-  const conf = writeExampleRegistriesConf(join(dir, 'registries.conf'), l.a, ns);
+  const conf = writeExampleRegistriesConf(join(root, `registries-${counter}.conf`), l.a, ns);
+  const release = writeLabRelease(l, ns, '2025', join(root, `release-${counter}`));
   const base = [
     ...['--workspace-dir', dir, 'generate', '--no-progress', '--registries-conf', conf],
-    ...['--reference-values', 'Metal-QEMU-SNP'],
+    ...['--contrast-release', release, '--reference-values', 'Metal-QEMU-SNP'],
   ];
   const gen = await runCli([...base, deploy], { timeoutMs: 120_000 });
   assert.equal(gen.code, 0, gen.stderr);

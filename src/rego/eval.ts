@@ -112,8 +112,14 @@ export class Evaluator {
   private lenMismatch = false;
 
   private readonly bctx: BuiltinContext;
+  private readonly budget: Budget;
+  /** evaluation steps of this query (limits.ts); `nextCheck`: when to consult the budget again */
+  private steps = 0;
+  private nextCheck: number;
 
   constructor(readonly shared: EvalShared) {
+    this.budget = shared.budget;
+    this.nextCheck = shared.budget.nextCheck(0);
     this.bctx = {
       strict: shared.strict,
       nowNs: shared.nowNs,
@@ -125,8 +131,7 @@ export class Evaluator {
   // ------------------------------------------------------------------ bodies
   evalBody(lits: Literal[], i: number, env: Env, ctx: Ctx, k: K): boolean {
     // one step per literal tried and per solution (a counter and a comparison: see limits.ts)
-    const budget = this.shared.budget;
-    if (++budget.steps > budget.next) budget.check();
+    if (++this.steps > this.nextCheck) this.nextCheck = this.budget.check(this.steps);
     if (i === lits.length) return k();
     const lit = lits[i]!;
     const fr = this.frame;
@@ -682,13 +687,12 @@ export class Evaluator {
   /** a builtin returned a collection: its elements count as steps, its size against the limit */
   private chargeResult(v: Value[] | RObject | RSet, at: Expr): void {
     const size = Array.isArray(v) ? v.length : v.size;
-    const budget = this.shared.budget;
     if (size > this.bctx.maxCollection) {
       const name = at.t === 'call' ? `\`${at.name}\`` : 'a builtin';
       throw collectionError(size, this.bctx.maxCollection, `the result of ${name}`, this.loc(at));
     }
-    budget.steps += size;
-    if (budget.steps > budget.next) budget.check();
+    this.steps += size;
+    if (this.steps > this.nextCheck) this.nextCheck = this.budget.check(this.steps);
   }
 
   private loc(e: Expr): Loc {

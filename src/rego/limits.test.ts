@@ -26,7 +26,7 @@ test('default limits', () => {
     {
       maxSteps: 20_000_000,
       maxCollectionSize: 1_000_000,
-      maxCallDepth: 1_000,
+      maxCallDepth: 100,
       maxNesting: 1_000,
       timeoutMs: 0,
       timeCheckInterval: 1_000,
@@ -115,6 +115,25 @@ test('rule and function call depth is bounded', () => {
     /^t\.rego:\d+:1: error: rule and function calls nested deeper than 5 levels at data\.t\.f\d+ \(maxCallDepth; raise it with --max-depth\)$/,
   );
   assert.equal(engine(src).evalRule('data.t.r'), 12);
+  // recursion the compiler cannot see: a function replaced by one that calls it (`with`)
+  const mocked = engine(
+    'package t\nimport rego.v1\nf(x) := g(x) + 1\ng(x) := x\nr := y if { y := f(1) with g as f }\n',
+  );
+  limitError(() => mocked.evalRule('data.t.r'), /nested deeper than 100 levels at data\.t\.f/);
+});
+
+test('strings beyond what JavaScript can hold are a clean error', () => {
+  const tenfold = (a: string, b: string): string => `${b} := concat("", [${Array(10).fill(a).join(', ')}])`;
+  const names = 'abcdefghij'.split('');
+  const body = names
+    .slice(1)
+    .map((n, i) => tenfold(names[i]!, n))
+    .join('; ');
+  const e = engine(`package t\nimport rego.v1\nr := n if { a := "0123456789"; ${body}; n := count(j) }\n`);
+  limitError(
+    () => e.evalRule('data.t.r'),
+    /^evaluation: a value grew beyond what JavaScript can hold \(Invalid string length\)$/,
+  );
 });
 
 test('documents nested beyond the limit are refused, even a million levels deep', () => {

@@ -15,7 +15,7 @@ export interface EvalLimits {
   maxSteps?: number;
   /** Elements of one collection built during evaluation (ranges, comprehensions, partial rules, builtin results). Default 1,000,000. */
   maxCollectionSize?: number;
-  /** Nesting of rule and function calls. Default 1,000. */
+  /** Nesting of rule and function calls. Default 100 (the agent policies need about 10; the JavaScript stack holds 100–200). */
   maxCallDepth?: number;
   /** Nesting of arrays/objects in input and data documents (and json/yaml.unmarshal). Default 1,000. */
   maxNesting?: number;
@@ -30,7 +30,7 @@ export interface EvalLimits {
 export const DEFAULT_LIMITS = {
   maxSteps: 20_000_000,
   maxCollectionSize: 1_000_000,
-  maxCallDepth: 1_000,
+  maxCallDepth: 100,
   maxNesting: 1_000,
   timeoutMs: 0,
   timeCheckInterval: 1_000,
@@ -57,26 +57,24 @@ export function resolveLimits(l: EvalLimits = {}): ResolvedLimits {
   };
 }
 
-/** Step counter and clock of one query; `next` is the step count at which `check` must run. */
+/** Clock and limits of one query. The step counter itself lives in the evaluator (hot path). */
 export class Budget {
-  steps = 0;
-  next: number;
   private readonly start: number;
 
   constructor(readonly limits: ResolvedLimits) {
     this.start = limits.timeoutMs > 0 ? limits.now() : 0;
-    this.next = this.nextCheck();
   }
 
-  private nextCheck(): number {
+  /** the step count at which `check` must run next */
+  nextCheck(steps: number): number {
     const l = this.limits;
-    return l.timeoutMs > 0 ? Math.min(l.maxSteps, this.steps + l.timeCheckInterval - 1) : l.maxSteps;
+    return l.timeoutMs > 0 ? Math.min(l.maxSteps, steps + l.timeCheckInterval - 1) : l.maxSteps;
   }
 
-  /** called when steps passed `next`: enforces the step and time limits */
-  check(): void {
+  /** called when the step count passed the last `nextCheck`: enforces the step and time limits */
+  check(steps: number): number {
     const l = this.limits;
-    if (this.steps > l.maxSteps) {
+    if (steps > l.maxSteps) {
       throw new RegoLimitError(
         `evaluation exceeded the limit of ${l.maxSteps} steps (maxSteps; raise it with --max-steps)`,
       );
@@ -90,7 +88,7 @@ export class Budget {
         );
       }
     }
-    this.next = this.nextCheck();
+    return this.nextCheck(steps);
   }
 
   /** a collection reached `size` elements */

@@ -57,6 +57,7 @@ export function printNumber(n: number): string {
   if (!Number.isFinite(n)) return 'null';
   if (Number.isInteger(n)) {
     if (Object.is(n, -0)) return '0'; // Rust writes -0.0 as "-0", serde_json reads it as the integer 0
+    if (Number.isSafeInteger(n)) return String(n); // the common case: exact in u64/i64
     // Rust's f64 Display never uses exponents: the shortest digits padded with zeros.
     const { digits, exp } = shortest(n);
     const text = (n < 0 ? '-' : '') + digits + '0'.repeat(Math.max(0, exp - digits.length));
