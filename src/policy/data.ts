@@ -55,11 +55,13 @@ export interface ContainerPolicy {
     };
   };
   storages: StorageSpec[];
-  devices: Array<{ container_path: string }>;
+  devices: Array<{ container_path: string; type_?: string; vm_path?: string }>;
   sandbox_pidns: boolean;
   exec_commands: string[][];
   /** Guest pull: the image the container's image_guest_pull storage must name (our rules). */
   image_guest_pull?: ImagePin;
+  /** Annotations the runtime may add: key regex → value regex (genpolicy's field). */
+  runtime_anno_patterns?: Record<string, string>;
 }
 
 export interface PolicyData {
@@ -246,7 +248,7 @@ function appContainer(
   const imageRef = typeof c['image'] === 'string' ? c['image'] : '';
   if (!name) throw new ContrastError(`${podWhere}: a container has no name`);
   if (!imageRef) throw new ContrastError(`${where}: no image`);
-  refuseGpus(settings, c, where);
+  const gpus = gpuCount(settings, c, where);
   const image = lookupImage(ctx, imageRef, where);
   const cfg = image.config.config ?? {};
   const podSc = asRecord(spec['securityContext']);
@@ -324,7 +326,7 @@ function appContainer(
     if (storage) storages.push(storage);
   }
   mounts.push(...imageVolumeMounts(settings, cfg.Volumes, yamlMounts));
-  const devices: Array<{ container_path: string }> = [];
+  const devices: ContainerPolicy['devices'] = [];
   const linuxDevices: Array<{ Type: string; Path: string }> = [];
   for (const d of arrayOf(c['volumeDevices'])) {
     const p = volumeDevicePath(ctx.workload, d, volumes, where);
@@ -393,8 +395,9 @@ function appContainer(
       Linux: linux,
     },
     storages,
-    devices,
+    devices: [...devices, ...gpus.devices],
     sandbox_pidns: spec['shareProcessNamespace'] === true,
+    runtime_anno_patterns: { ...TERMINATION_MESSAGE_ANNOTATIONS, ...gpus.annotations },
     exec_commands: exec,
     ...(ctx.flavour === 'guest-pull' ? { image_guest_pull: imagePin(imageRef, image) } : {}),
   };
@@ -962,29 +965,74 @@ function policyNamespace(w: Workload): string {
   return typeof ns === 'string' && ns !== '' ? ns : '';
 }
 
-// GPU resources: the runtime passes VFIO devices through and adds CDI annotations
-// (genpolicy testdata createcontainer/gpu_vfio_cdi); our policies do not model them yet, and a
-// policy without them would refuse the pod (or, worse, be taken for one that admits it).
-const GPU_RESOURCE_KEYS = ['nvidia.com/gpu'];
+// kubelet passes these when containerd's container_annotations allow io.kubernetes.container.*
+// (genpolicy policy.rs adds the same patterns): optional, values constrained.
+const TERMINATION_MESSAGE_ANNOTATIONS: Record<string, string> = {
+  '^io\\.kubernetes\\.container\\.terminationMessagePath$': '^/.*$',
+  '^io\\.kubernetes\\.container\\.terminationMessagePolicy$': '^(File|FallbackToLogsOnError)$',
+};
 
-function refuseGpus(settings: PolicySettings, c: Json, where: string): void {
-  const nvidia = asRecord(asRecord(asRecord(settings.devices)['vfio'])['nvidia']);
-  const keys = [
-    ...GPU_RESOURCE_KEYS,
+/**
+ * GPUs (the settings' devices.vfio.nvidia.pgpu_resource_keys, e.g. nvidia.com/pgpu): the runtime
+ * passes one VFIO device per GPU (container path <device_path><n>, hot-plug) or none (cold-plug),
+ * and the NVIDIA device plugin adds one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per
+ * GPU (genpolicy testdata createcontainer/gpu_vfio_cdi). The policy lists one device per GPU with
+ * the device path prefix and allows the CDI annotations by pattern; the rules correlate them.
+ * Other GPU resource names are refused: a policy without their devices would refuse the pod.
+ */
+function gpuCount(
+  settings: PolicySettings,
+  c: Json,
+  where: string,
+): { devices: ContainerPolicy['devices']; annotations: Record<string, string> } {
+  const vfio = asRecord(asRecord(settings.devices)['vfio']);
+  const nvidia = asRecord(vfio['nvidia']);
+  // nvidia.com/gpu: the NVIDIA device plugin's resource, passed through the same way (CDI value
+  // nvidia.com/gpu=<k>); plus the settings' pass-through keys.
+  const pgpuKeys = [
+    'nvidia.com/gpu',
     ...(Array.isArray(nvidia['pgpu_resource_keys']) ? nvidia['pgpu_resource_keys'].map(String) : []),
   ];
-  const res = asRecord(c['resources']);
-  for (const k of keys) {
-    if (asRecord(res['limits'])[k] !== undefined || asRecord(res['requests'])[k] !== undefined) {
+  const limits = asRecord(asRecord(c['resources'])['limits']);
+  const requests = asRecord(asRecord(c['resources'])['requests']);
+  let count = 0;
+  for (const k of pgpuKeys) {
+    const v = limits[k] ?? requests[k];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ContrastError(`${where}: resources ${k}: ${JSON.stringify(v)} is not a GPU count`);
+    count += n;
+  }
+  for (const k of Object.keys({ ...limits, ...requests })) {
+    if (pgpuKeys.includes(k)) continue;
+    if (k.startsWith('nvidia.com/')) {
       throw new ContrastError(
-        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are not supported by the policy generator yet`,
+        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are supported only for ${pgpuKeys.join(', ')} (settings devices.vfio.nvidia.pgpu_resource_keys)`,
         {
           code: 'POLICY_GPU',
-          hint: 'generate GPU workloads with Contrast/genpolicy until VFIO devices are modelled here',
+          hint: `request the GPUs as nvidia.com/gpu, or add ${k} to devices.vfio.nvidia.pgpu_resource_keys with a settings drop-in`,
         },
       );
     }
   }
+  if (count === 0) return { devices: [], annotations: {} };
+  const devicePath = vfio['device_path'];
+  const type = nvidia['gpu_gk_device_type'];
+  const keyRegex = vfio['anno_key_regex'];
+  const valueRegex = nvidia['gpu_anno_value_regex'];
+  if (![devicePath, type, keyRegex, valueRegex].every((x) => typeof x === 'string'))
+    throw new ContrastError(
+      `${where}: GPUs requested but the settings lack devices.vfio (device_path, anno_key_regex, nvidia.*)`,
+    );
+  return {
+    devices: Array.from({ length: count }, () => ({
+      container_path: devicePath as string,
+      type_: type as string,
+      vm_path: '',
+    })),
+    annotations: { [keyRegex as string]: valueRegex as string },
+  };
 }
 
 function sharedFsEmptyDir(settings: PolicySettings): boolean {

@@ -25,7 +25,6 @@ const PAUSE_ID =
   'a pause container whose id (bundle) is not its sandbox id: containerd gives the sandbox container the sandbox id, so our rules tie the pod identity to it';
 const NO_IMAGE_STORAGE =
   'an app container without the image_guest_pull storage that forced guest pull sends for every container (kata_agent.go handleImageGuestPullBlockVolume): without it the host would choose the root file system';
-const GPU = 'GPU pods: generation refuses them (VFIO devices and CDI annotations are not modelled)';
 const DOCUMENTED: Record<string, string> = {
   'createcontainer/generate_name#0': `${PAUSE_ID}; also a 3-character generateName suffix, Kubernetes always appends 5`,
   'createcontainer/network_namespace#0': PAUSE_ID,
@@ -41,16 +40,14 @@ const DOCUMENTED: Record<string, string> = {
   'state/execprocess#0': NO_IMAGE_STORAGE,
   'state/execprocess#1': NO_IMAGE_STORAGE,
   'state/execprocess#2': 'the exec targets a container that was refused (#0)',
-  'createcontainer/gpu_vfio_cdi#0': GPU,
-  'createcontainer/gpu_vfio_cdi#8': GPU,
+  'createcontainer/gpu_vfio_cdi#0': NO_IMAGE_STORAGE,
+  'createcontainer/gpu_vfio_cdi#8': NO_IMAGE_STORAGE,
 };
 
 /** dir#index → why genpolicy's own rules with our data differ from the suite (README). */
 const UPSTREAM_DOCUMENTED: Record<string, string> = {
   'createcontainer/generate_name#0':
     'our sandbox-name regex wants the 5-character suffix Kubernetes appends (the case has 3)',
-  'createcontainer/gpu_vfio_cdi#0': GPU,
-  'createcontainer/gpu_vfio_cdi#8': GPU,
 };
 
 const SANDBOX_FIRST =

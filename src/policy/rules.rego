@@ -319,8 +319,19 @@ annotations_allowed(p, p_anno, i_anno, ctx) if {
 	image_name_allowed(p, p_anno, i_anno)
 	sandbox_netns_allowed(p_anno, i_anno)
 	every key, value in i_anno {
-		annotation_allowed(key, value, p_anno, ctx)
+		request_annotation_allowed(p, key, value, p_anno, ctx)
 	}
+}
+
+request_annotation_allowed(p, key, value, p_anno, ctx) if annotation_allowed(key, value, p_anno, ctx)
+
+# Annotations the runtime may add, by key and value pattern (GPU CDI annotations, kubelet's
+# termination message settings), as genpolicy's runtime_anno_patterns.
+request_annotation_allowed(p, key, value, p_anno, ctx) if {
+	not p_anno[key]
+	some key_regex, value_regex in object_or_empty(object.get(p, "runtime_anno_patterns", {}))
+	regex.match(key_regex, key)
+	regex.match(value_regex, value)
 }
 
 identity_allowed(key, p, i, ctx) if value_allowed(p, i, ctx)
@@ -651,11 +662,81 @@ image_ref_allowed(pin, ref) if {
 
 # --- devices and Linux settings
 
+vfio_path := object.get(object_or_empty(object.get(object_or_empty(object.get(policy_data, "devices", {})), "vfio", {})), "device_path", "")
+
+is_vfio(d) if {
+	vfio_path != ""
+	startswith(d.container_path, vfio_path)
+}
+
+# Volume devices by container path; GPUs (VFIO, genpolicy testdata createcontainer/gpu_vfio_cdi):
+# each requested VFIO device is <device_path><n> with id vfio<n>, the policy's type, no VM path and
+# PCI address options; with hot-plug there are as many as the policy lists, with distinct numbers
+# equal to the numbers of the cdi.k8s.io/vfio<n> annotations; with cold-plug none, and as many
+# distinct CDI annotations as the policy lists GPUs.
 devices_allowed(p, i_devices) if {
+	p_devices := list_or_empty(object.get(p, "devices", []))
+	count([d | some d in p_devices; is_vfio(d)]) == 0
 	every d in i_devices {
-		some pd in list_or_empty(object.get(p, "devices", []))
+		not is_vfio(d)
+		some pd in p_devices
+		not is_vfio(pd)
 		pd.container_path == d.container_path
 	}
+}
+
+devices_allowed(p, i_devices) if {
+	p_devices := list_or_empty(object.get(p, "devices", []))
+	p_vfio := [d | some d in p_devices; is_vfio(d)]
+	i_vfio := [d | some d in i_devices; is_vfio(d)]
+	count(p_vfio) > 0
+	every d in i_devices {
+		volume_or_vfio_device_allowed(d, p_devices, p_vfio)
+	}
+	numbers := [n | some d in i_vfio; n := trim_prefix(d.container_path, vfio_path)]
+	cdi := cdi_vfio_numbers(input.OCI.Annotations)
+	count(cdi) == count({n | some n in cdi})
+	vfio_correlated(p_vfio, numbers, cdi)
+}
+
+volume_or_vfio_device_allowed(d, p_devices, p_vfio) if {
+	not is_vfio(d)
+	some pd in p_devices
+	not is_vfio(pd)
+	pd.container_path == d.container_path
+}
+
+volume_or_vfio_device_allowed(d, p_devices, p_vfio) if {
+	is_vfio(d)
+	n := trim_prefix(d.container_path, vfio_path)
+	regex.match("^[0-9]+$", n)
+	d.id == concat("", ["vfio", n])
+	object.get(d, "type_", "") == object.get(p_vfio[0], "type_", "")
+	object.get(d, "vm_path", "") == object.get(p_vfio[0], "vm_path", "")
+	count(list_or_empty(d.options)) > 0
+	every o in list_or_empty(d.options) {
+		regex.match("^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\\.[0-7]=[0-9a-fA-F]{2}/[0-9a-fA-F]{2}$", o)
+	}
+}
+
+cdi_vfio_numbers(anno) := [n |
+	some key, _ in object_or_empty(anno)
+	startswith(key, "cdi.k8s.io/vfio")
+	n := trim_prefix(key, "cdi.k8s.io/vfio")
+]
+
+# hot-plug
+vfio_correlated(p_vfio, numbers, cdi) if {
+	count(numbers) > 0
+	count(numbers) == count(p_vfio)
+	count(numbers) == count({n | some n in numbers})
+	{n | some n in numbers} == {n | some n in cdi}
+}
+
+# cold-plug
+vfio_correlated(p_vfio, numbers, cdi) if {
+	count(numbers) == 0
+	count(cdi) == count(p_vfio)
 }
 
 linux_allowed(p, i) if {

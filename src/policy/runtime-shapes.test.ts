@@ -488,17 +488,82 @@ test('guest pull pins an unpinned YAML image to name:tag@sha256:… (the policy 
   assert.doesNotMatch(serializeKubeFile(h), /@sha256/);
 });
 
-// 7. GPU pods: generation fails with a clear error rather than writing a policy without devices.
-test('GPU resources: generation fails naming the container and the resource', async () => {
+// 7. GPU pods (the settings' pgpu_resource_keys, nvidia.com/pgpu): one VFIO device per GPU
+//    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
+//    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
+//    (genpolicy testdata createcontainer/gpu_vfio_cdi).
+test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async (t) => {
   const text = yaml().replace(
     '          volumeMounts:',
-    '          resources: {limits: {nvidia.com/gpu: 1}}\n          volumeMounts:',
+    '          resources: {limits: {nvidia.com/pgpu: 2}}\n          volumeMounts:',
+  );
+  const l = await lab(t, text);
+  if (!l) return;
+  l.upToApp();
+  const dev = (n: string, addr = '0000:65:00.0=06/00') => ({
+    id: `vfio${n}`,
+    type_: 'vfio-pci-gk',
+    vm_path: '',
+    container_path: `/dev/vfio/devices/vfio${n}`,
+    options: [addr],
+  });
+  const judge = (devices: Req[], cdi: Record<string, string>) => {
+    const a = clone(l.app);
+    a['devices'] = devices;
+    Object.assign(a['OCI']['Annotations'], cdi);
+    return wouldAllow(l.agent, 'CreateContainerRequest', a);
+  };
+  const two = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0', 'cdi.k8s.io/vfio2': 'nvidia.com/gpu=1' };
+  assert.equal(judge([dev('1'), dev('2', '0000:66:00.0=06/00')], two), true, 'hot-plug');
+  assert.equal(judge([], two), true, 'cold-plug');
+  assert.equal(judge([], {}), false, 'no GPU at all');
+  assert.equal(judge([], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }), false, 'cold-plug, one annotation');
+  assert.equal(
+    judge([dev('1'), dev('2')], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }),
+    false,
+    'one annotation',
+  );
+  assert.equal(
+    judge([dev('1'), dev('2')], {
+      'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0',
+      'cdi.k8s.io/vfio3': 'nvidia.com/gpu=1',
+    }),
+    false,
+    'numbers differ',
+  );
+  assert.equal(judge([dev('1'), dev('1')], two), false, 'same device twice');
+  assert.equal(
+    judge([dev('1'), dev('2'), dev('3')], { ...two, 'cdi.k8s.io/vfio3': 'nvidia.com/gpu=2' }),
+    false,
+    'three',
+  );
+  assert.equal(
+    judge([dev('1'), dev('2')], { ...two, 'cdi.k8s.io/vfio2': 'invalid' }),
+    false,
+    'annotation value',
+  );
+  assert.equal(judge([dev('1'), { ...dev('2'), options: ['/dev/sda'] }], two), false, 'not a PCI address');
+  assert.equal(judge([dev('1'), { ...dev('2'), type_: 'vfio-pci' }], two), false, 'another device type');
+  // A pod without GPUs admits none.
+  const plain = await lab(t);
+  if (!plain) return;
+  plain.upToApp();
+  const a = clone(plain.app);
+  a['devices'] = [dev('1')];
+  Object.assign(a['OCI']['Annotations'], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' });
+  assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
+});
+
+test('other nvidia.com resources: generation fails naming the container and the resource', async () => {
+  const text = yaml().replace(
+    '          volumeMounts:',
+    '          resources: {limits: {nvidia.com/mig-1g.5gb: 1}}\n          volumeMounts:',
   );
   const f = parseKubeFile('pod.yaml', text);
   const settings = await loadPolicySettings({ flavour: 'guest-pull' });
   const images = imageMap([settings.cluster_config.pause_container_image, GUEST_PAUSE], [PINNED, LAB_APP]);
   await assert.rejects(
     generatePolicies([f], findWorkloads([f]), images, settings, { flavour: 'guest-pull' }),
-    /container "app": requests nvidia\.com\/gpu: GPU pods .* not supported/,
+    /container "app": requests nvidia\.com\/mig-1g\.5gb: GPU pods .* only for nvidia\.com\/gpu, nvidia\.com\/pgpu/,
   );
 });
