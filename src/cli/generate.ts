@@ -12,6 +12,7 @@ import {
   writeRecord,
 } from '../release/record.js';
 import type { RegistryFlags } from '../registry/options.js';
+import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
 
 /** Flags named like the library option they set are typed by it. */
@@ -41,6 +42,7 @@ interface GenerateFlags
   concurrency?: string;
   progress: boolean;
   contrastRelease?: string;
+  check?: boolean;
 }
 
 export function registerGenerate(parent: Command): void {
@@ -104,7 +106,8 @@ export function registerGenerate(parent: Command): void {
       .option('-o, --output <file>', 'write all YAML into this file instead of in place')
       .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
       .option('--concurrency <n>', 'parallel layer downloads')
-      .option('--no-progress', 'no progress display while images are analyzed'),
+      .option('--no-progress', 'no progress display while images are analyzed')
+      .option('--check', 'write nothing; exit 1 if YAML or manifest policies are stale, 2 on errors'),
   ).action(async (paths: string[], flags: GenerateFlags, cmd: Command) => {
     const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
     const ws = globals.workspaceDir;
@@ -116,13 +119,15 @@ export function registerGenerate(parent: Command): void {
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
     }
+    if (flags.check) errorsExit2();
     const resolved = await resolveRelease(flags.contrastRelease, ws);
     if (!resolved) throw new ContrastError(NO_RELEASE_MESSAGE, { code: 'NO_RELEASE', hint: NO_RELEASE_HINT });
     const { release } = resolved;
     log.info(
       `Contrast ${release.version} (${release.line} line) from ${release.source}${resolved.fromRecord ? ` (recorded in ${recordPath(ws)})` : ''}`,
     );
-    await runGenerate({
+    const result = await runGenerate({
+      check: flags.check === true,
       release,
       paths,
       policyPath: path('policy', flags.policy),
@@ -152,6 +157,7 @@ export function registerGenerate(parent: Command): void {
       progress: flags.progress ? 'auto' : 'off',
       print: (line) => process.stdout.write(`${line}\n`),
     });
+    if (flags.check) return reportCheck(result.stale ?? [], 'YAML and manifest policies');
     // Recorded only after a successful run, so a failing first try leaves no stale choice behind.
     const { readFile } = await import('node:fs/promises');
     const current = await readFile(recordPath(ws), 'utf8').catch(() => '');

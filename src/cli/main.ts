@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ContrastError, errorMessage } from '../internal/errors.js';
+import { ContrastError, errorExitStatus, errorMessage } from '../internal/errors.js';
 import { readRecord, recordPath } from '../release/record.js';
 import { loadRelease } from '../release/release.js';
 import { isLogLevel, log, setLogLevel } from '../internal/log.js';
@@ -12,8 +12,11 @@ import { registerImageInspect } from './image-inspect.js';
 import { registerLogin } from './login.js';
 import { registerLogout } from './logout.js';
 import { registerMirror } from './mirror.js';
+import { EXIT_ERROR } from './exit-status.js';
+import { registerPolicyDiff } from './policy-diff.js';
 import { registerPolicyEval } from './policy-eval.js';
 import { registerPolicyGenerate } from './policy-generate.js';
+import { registerPolicyShow } from './policy-show.js';
 import { registerPullSecret } from './pull-secret.js';
 import { registerRegistryCheck } from './registry-check.js';
 
@@ -31,6 +34,8 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
     .showHelpAfterError()
+    // Subcommands inherit this: their usage errors reach main() instead of calling process.exit.
+    .exitOverride()
     .hook('preAction', (cmd) => {
       const level = String(cmd.optsWithGlobals()['logLevel'] ?? 'info');
       if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
@@ -53,6 +58,8 @@ export function buildProgram(): Command {
   const policy = program.command('policy').description('Generate and evaluate Kata agent policies');
   registerPolicyGenerate(policy);
   registerPolicyEval(policy);
+  registerPolicyShow(policy);
+  registerPolicyDiff(policy);
 
   const registry = program.command('registry').description('Check registries for confidential-guest pulls');
   registerRegistryCheck(registry);
@@ -111,11 +118,13 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // With --check, 1 means "stale": a usage error must not look like an answer.
+    if (err instanceof CommanderError)
+      return err.exitCode !== 0 && argv.includes('--check') ? EXIT_ERROR : err.exitCode;
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.error(`hint: ${err.hint}`);
-      return 1;
+      return err.exitCode ?? errorExitStatus();
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     return 2;

@@ -8,6 +8,7 @@ import { FLAVOURS, isFlavour } from '../policy/index.js';
 import { annotateWorkloads } from '../policy/pipeline.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
+import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
 
 interface Flags extends RegistryFlags, LayerFlags {
@@ -21,6 +22,7 @@ interface Flags extends RegistryFlags, LayerFlags {
   output?: string;
   raw?: boolean;
   platform?: string;
+  check?: boolean;
 }
 
 export function registerPolicyGenerate(parent: Command): void {
@@ -62,12 +64,14 @@ export function registerPolicyGenerate(parent: Command): void {
           'write the annotated YAML here instead of changing the input file (one input file only)',
         )
         .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
+        .option('--check', 'write nothing; exit 1 if an annotation is stale, 2 on errors')
         .option(
           '--platform <os/arch[/variant]>',
           'platform to pick from image indexes (default linux/amd64)',
         ),
     ),
   ).action(async (paths: string[], flags: Flags, cmd: Command) => {
+    if (flags.check) errorsExit2();
     if (!isFlavour(flags.flavour)) {
       throw new ContrastError(`--flavour: unknown flavour "${flags.flavour}"`, {
         hint: `use ${FLAVOURS.join(' or ')}`,
@@ -80,7 +84,7 @@ export function registerPolicyGenerate(parent: Command): void {
       });
     }
     const { cachePath, progress } = layerSettings(flags, cmd);
-    const { policies, written } = await annotateWorkloads({
+    const { policies, written, stale } = await annotateWorkloads({
       paths,
       configFilePaths: flags.configFile,
       runtimeClassPrefix: flags.runtimeClassPrefix,
@@ -95,7 +99,9 @@ export function registerPolicyGenerate(parent: Command): void {
       client: clientOptionsFromFlags(flags),
       cachePath,
       progress,
+      check: flags.check === true,
     });
+    if (flags.check) return reportCheck(stale ?? [], 'policy annotations');
     if (policies.length === 0) {
       log.warn(
         `no workloads with a runtimeClassName starting with "${flags.runtimeClassPrefix}" in ${paths.join(', ')}; nothing to do`,

@@ -19,6 +19,8 @@ export interface ImageAnalyzerOptions {
   client: RegistryClient;
   /** Layer cache file; null = no cache. Default `layers-cache.json`. */
   cachePath?: string | null;
+  /** Read the cache but never write it (`--check` writes nothing). */
+  readOnlyCache?: boolean;
   /** Compute tarfs dm-verity roots (AKS / tarfs-era policies). */
   verity?: boolean;
   /** Layers analysed at once. Default: CPU count + 1 (one more to overlap network with CPU). */
@@ -63,6 +65,7 @@ function platformKey(p: Platform | undefined): string {
 export class ImageAnalyzer {
   private readonly client: RegistryClient;
   private readonly cachePath: string | null;
+  private readonly readOnlyCache: boolean;
   private readonly verity: boolean;
   private readonly limiter: Limiter;
   private readonly progressMode: ProgressMode;
@@ -82,9 +85,13 @@ export class ImageAnalyzer {
   constructor(o: ImageAnalyzerOptions) {
     this.client = o.client;
     this.cachePath = o.cachePath === undefined ? 'layers-cache.json' : o.cachePath;
+    this.readOnlyCache = o.readOnlyCache ?? false;
     // Manifests and configs are cached beside the layer cache, so a warm run of digest-pinned
     // images makes no registry request at all (by-tag references still cost one HEAD each).
-    this.client.useMetadataCache(this.cachePath === null ? undefined : metadataCacheDir(this.cachePath));
+    this.client.useMetadataCache(
+      this.cachePath === null ? undefined : metadataCacheDir(this.cachePath),
+      this.readOnlyCache,
+    );
     this.verity = o.verity ?? false;
     this.limiter = new Limiter(Math.max(1, o.concurrency ?? availableParallelism() + 1));
     this.progressMode = o.progress ?? 'auto';
@@ -136,7 +143,12 @@ export class ImageAnalyzer {
 
   /** Writes the new cache entries gathered so far (also done at the end of analyze/analyzeMany). */
   async flush(): Promise<void> {
-    if (this.cachePath === null || (this.newLayers.size === 0 && this.newImages.size === 0)) return;
+    if (
+      this.cachePath === null ||
+      this.readOnlyCache ||
+      (this.newLayers.size === 0 && this.newImages.size === 0)
+    )
+      return;
     const layers = [...this.newLayers.values()];
     const images = [...this.newImages.values()];
     this.newLayers.clear();

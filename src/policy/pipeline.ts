@@ -6,6 +6,7 @@ import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import { RegistryClient, parsePlatform, type RegistryClientOptions } from '../registry/index.js';
+import { compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 import {
   generatePolicies,
   loadPolicySettings,
@@ -25,6 +26,8 @@ export interface AnnotateOptions extends Omit<PolicyOptions, 'configFiles'> {
   output?: string;
   /** Only compute the policies; change no file. */
   dryRun?: boolean;
+  /** Write nothing (not even the layer cache); report every output that differs from the disk. */
+  check?: boolean;
   client: RegistryClientOptions;
   platform?: string;
   cachePath: string | null;
@@ -35,6 +38,8 @@ export interface AnnotateResult {
   policies: WorkloadPolicy[];
   /** Paths written (empty with dryRun or when no workload matched). */
   written: string[];
+  /** With `check`: the outputs that differ from what is on disk (empty = up to date). */
+  stale?: StaleEntry[];
 }
 
 export async function annotateWorkloads(opts: AnnotateOptions): Promise<AnnotateResult> {
@@ -44,7 +49,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   }
   const configFiles = opts.configFilePaths.length > 0 ? await readKubeFiles(opts.configFilePaths) : [];
   const workloads = findWorkloads(files, { runtimeClassPrefix: opts.runtimeClassPrefix });
-  if (workloads.length === 0) return { policies: [], written: [] };
+  if (workloads.length === 0) return { policies: [], written: [], ...(opts.check ? { stale: [] } : {}) };
 
   const options: PolicyOptions & { encoding?: PolicyEncoding } = {
     flavour: opts.flavour,
@@ -70,6 +75,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
     const analyzer = new ImageAnalyzer({
       client,
       cachePath: opts.cachePath,
+      readOnlyCache: opts.check === true,
       verity: opts.flavour === 'host-pull',
       progress: opts.progress,
     });
@@ -82,10 +88,21 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   } finally {
     await client.close();
   }
-  if (opts.dryRun) return { policies, written: [] };
-
   const changed = new Set(policies.map((p) => p.workload.file));
   const outputs = [...changed].map((f) => ({ path: opts.output ?? f.path, data: serializeKubeFile(f) }));
+  if (opts.check) {
+    const stale: StaleEntry[] = [];
+    for (const o of outputs) {
+      const onDisk =
+        opts.output === undefined
+          ? [...changed].find((f) => f.path === o.path)!.text
+          : await readIfExists(o.path);
+      stale.push(...compareYaml(o.path, onDisk, o.data));
+    }
+    return { policies, written: [], stale };
+  }
+  if (opts.dryRun) return { policies, written: [] };
+
   await writeFilesAtomic(outputs);
   return { policies, written: outputs.map((o) => o.path) };
 }

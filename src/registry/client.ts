@@ -110,8 +110,8 @@ export class RegistryClient {
   }
 
   /** Keeps manifests and configs in `dir` between runs (undefined: only in memory). */
-  useMetadataCache(dir: string | undefined): void {
-    this.metadataCache = dir ? new MetadataCache(dir) : undefined;
+  useMetadataCache(dir: string | undefined, readOnly = false): void {
+    this.metadataCache = dir ? new MetadataCache(dir, readOnly) : undefined;
   }
 
   requestCount(): number {

@@ -22,7 +22,11 @@ export interface CachedMetadata {
 }
 
 export class MetadataCache {
-  constructor(readonly dir: string) {}
+  /** `readOnly`: entries are read but never stored or removed (`--check` writes nothing). */
+  constructor(
+    readonly dir: string,
+    readonly readOnly = false,
+  ) {}
 
   private file(digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
@@ -42,8 +46,8 @@ export class MetadataCache {
     const nl = raw.indexOf(0x0a);
     const bytes = nl < 0 ? undefined : raw.subarray(nl + 1);
     if (!bytes || digestOf(bytes, parseDigest(digest).algorithm) !== digest) {
-      log.debug(`metadata cache: ${path} does not match its digest; removing it`);
-      await unlink(path).catch(() => undefined);
+      log.debug(`metadata cache: ${path} does not match its digest; ignoring it`);
+      if (!this.readOnly) await unlink(path).catch(() => undefined);
       return undefined;
     }
     return { bytes: new Uint8Array(bytes), mediaType: raw.subarray(0, nl).toString('utf8') };
@@ -51,7 +55,7 @@ export class MetadataCache {
 
   /** Stores verified bytes under their digest; failures only cost a later request. */
   async put(digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
-    if (bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
+    if (this.readOnly || bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
     const path = this.file(digest);
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
