@@ -1,6 +1,7 @@
 // Client behaviour against local fault-injecting registries: digests, truncation, resets, mirrors, caching.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,8 +116,12 @@ test('metadata cache across runs: by digest no request, by tag one HEAD; damaged
     tagged.requests.filter((q) => q !== 'GET /v2/'),
     ['HEAD /v2/test/app/manifests/v1'],
   );
+  // The same digest under another repository is not a hit: that repository may not exist or may
+  // need another credential, so only the registry can say (this one does not know the name).
+  await assert.rejects(run(`${reg.host}/test/other@${img.manifestDigest}`), /NAME_UNKNOWN/);
   // A cached file that no longer matches its digest is not trusted: it is fetched again.
-  const file = join(dir, 'sha256', img.configDigest.slice(7));
+  const scope = createHash('sha256').update(`${reg.host}/test/app`).digest('hex').slice(0, 32);
+  const file = join(dir, scope, 'sha256', img.configDigest.slice(7));
   writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(' ')]));
   const refetched = await run(pinned);
   assert.deepEqual(

@@ -284,13 +284,13 @@ export class RegistryClient {
     }
     const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
     this.manifests.set(`${name}@${digest}`, entry);
-    await this.metadataCache?.put(digest, bytes, mediaType);
+    await this.metadataCache?.put(`${source.registry}/${source.repository}`, digest, bytes, mediaType);
     return { ...entry, digest };
   }
 
   /** A manifest from the on-disk cache (digest re-verified by the cache), entered in memory too. */
   private async fromDisk(src: PullSource, name: string, digest: string): Promise<CachedManifest | undefined> {
-    const disk = await this.metadataCache?.get(digest);
+    const disk = await this.metadataCache?.get(`${src.domain}/${src.path}`, digest);
     if (!disk) return undefined;
     // No request is made: report the credential that would have been used.
     const credential = credentialUse(await this.transport.credential(src.domain, src.path));
@@ -418,11 +418,12 @@ export class RegistryClient {
 
   private async loadConfig(ref: Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
     const maxBytes = this.options.maxConfigBytes ?? 64 * 1024 * 1024;
-    let bytes = (await this.metadataCache?.get(descriptor.digest))?.bytes;
+    const repository = `${ref.domain}/${ref.path}`;
+    let bytes = (await this.metadataCache?.get(repository, descriptor.digest))?.bytes;
     if (bytes && bytes.length !== descriptor.size) bytes = undefined;
     if (!bytes) {
       bytes = await this.fetchBlob(ref, descriptor, maxBytes);
-      await this.metadataCache?.put(descriptor.digest, bytes, '');
+      await this.metadataCache?.put(repository, descriptor.digest, bytes, '');
     }
     let config: ImageConfigFile;
     try {

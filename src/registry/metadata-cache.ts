@@ -1,11 +1,14 @@
-// Manifests, indexes and configs kept on disk between runs, by digest. Content-addressed data never
+// Manifests, indexes and configs kept on disk between runs, by repository and digest. The repository
+// is part of the key because a hit stands for "this registry serves these bytes under this name": a
+// digest cached for one repository says nothing about another (which may not exist, or may not be
+// readable with the same credential). Content-addressed data never
 // goes stale, so a by-digest lookup that hits here needs no request at all (a warm `generate` of
 // digest-pinned images touches no registry); by-tag lookups still cost one HEAD to learn the digest.
 // Every read is verified against its digest again: a damaged or tampered file is a miss (and is
 // removed), never trusted. Writes go to a unique temp file and are renamed into place, so
 // concurrent runs sharing the directory never see half a file; two writers of one digest write the
 // same bytes.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../internal/errors.js';
@@ -28,14 +31,16 @@ export class MetadataCache {
     readonly readOnly = false,
   ) {}
 
-  private file(digest: string): string {
+  /** `repository` is `registry/path` of where the bytes were served; hashed to one safe file name. */
+  private file(repository: string, digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
-    return join(this.dir, algorithm, hex);
+    const scope = createHash('sha256').update(repository).digest('hex').slice(0, 32);
+    return join(this.dir, scope, algorithm, hex);
   }
 
   /** The verified entry, or undefined (absent, unreadable, or not matching its digest). */
-  async get(digest: string): Promise<CachedMetadata | undefined> {
-    const path = this.file(digest);
+  async get(repository: string, digest: string): Promise<CachedMetadata | undefined> {
+    const path = this.file(repository, digest);
     let raw: Buffer;
     try {
       raw = await readFile(path);
@@ -54,9 +59,9 @@ export class MetadataCache {
   }
 
   /** Stores verified bytes under their digest; failures only cost a later request. */
-  async put(digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
+  async put(repository: string, digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
     if (this.readOnly || bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
-    const path = this.file(digest);
+    const path = this.file(repository, digest);
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(join(path, '..'), { recursive: true });
