@@ -33,6 +33,8 @@ export interface SendInit {
   /** For debug lines: `bearer`, `basic`, `none`. */
   authLabel?: string;
   followRedirects?: boolean;
+  /** The body holds a credential (OAuth2 refresh token): never re-sent to another origin by a redirect. */
+  secretBody?: boolean;
   /** Retry transient failures (default true unless the body is a stream). */
   retry?: boolean;
   /** Extra statuses that must not be retried even if normally transient. */
@@ -175,6 +177,12 @@ export class HttpSender {
       ) {
         method = 'GET';
         body = null;
+      }
+      if (init.secretBody && body !== null && !sameOrigin(next, current)) {
+        throw new ContrastError(
+          `${init.what}: ${current.origin} redirected a request carrying a credential to ${next.origin}; refusing to send it to another origin`,
+          { code: 'REDIRECT_CREDENTIAL' },
+        );
       }
       log.debug(
         `  redirect to ${loggableUrl(next)}${sameOrigin(next, authOrigin) ? '' : ' (other origin: no Authorization)'}`,

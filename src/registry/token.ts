@@ -176,7 +176,7 @@ async function getToken(
   url.searchParams.set('client_id', req.clientId);
   const flow = authorization ? 'token GET with Basic' : 'anonymous token GET';
   log.debug(
-    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+    `${flow} for ${req.registry} at ${realm.origin} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
   );
   const res = await http.send(url, {
     method: 'GET',
@@ -211,12 +211,13 @@ async function postRefreshGrant(
   if (req.scopes.length) form.set('scope', req.scopes.join(' '));
   const flow = 'OAuth2 refresh-token POST';
   log.debug(
-    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+    `${flow} for ${req.registry} at ${realm.origin} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
   );
   const res = await http.send(realm, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form.toString(),
+    secretBody: true,
     what: `token request for ${req.registry}`,
   });
   const receivedAt = Date.now();
