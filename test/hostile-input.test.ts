@@ -1,0 +1,85 @@
+// Crafted input files, run through the real CLI in a child process (issue 14.2 and 14.6): a YAML alias
+// bomb must be refused by name, not exhaust the heap; bytes that are not UTF-8 must be refused, not
+// silently rewritten as U+FFFD. In both cases the input file stays byte-identical.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseKubeFile, serializeKubeFile } from '../src/kube/index.js';
+import { runCli } from './helpers/cli.js';
+
+// A small heap makes a regression (aliases expanded without limit) fail fast instead of eating the
+// machine's memory: the expansion below is 9^9 ≈ 387M strings.
+const smallHeap = { ...process.env, NODE_OPTIONS: '--max-old-space-size=192' };
+
+function aliasBomb(): string {
+  const lines = ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: bomb', '  annotations:'];
+  lines.push(`    a0: &a0 [${Array(9).fill('"lol"').join(',')}]`);
+  for (let i = 1; i < 9; i++)
+    lines.push(
+      `    a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    );
+  lines.push('spec:', '  runtimeClassName: contrast-cc', '  containers:', '  - name: c', '    image: nginx');
+  return `${lines.join('\n')}\n`;
+}
+
+test('a YAML alias bomb is refused: "too many YAML aliases in FILE", no crash, file unchanged', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bomb-'));
+  const file = join(dir, 'pod.yaml');
+  const text = aliasBomb();
+  assert.ok(text.length < 1024);
+  writeFileSync(file, text);
+  for (const args of [
+    ['policy', 'generate', file],
+    ['generate', '--reference-values', 'Metal-QEMU-SNP', '--workspace-dir', dir, file],
+    ['policy', 'eval', '--policy', file, '--query', 'data', '--input', file],
+  ]) {
+    const r = await runCli(args, { env: smallHeap });
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr.slice(0, 500)}`);
+    assert.ok(r.stderr.includes(`too many YAML aliases in ${file}`), r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  assert.equal(readFileSync(file, 'utf8'), text);
+});
+
+test('a few ordinary aliases still work', () => {
+  const f = parseKubeFile(
+    'ok.yaml',
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: &l {a: b}}\ndata: {x: "1"}\nextra: [*l, *l]\n',
+  );
+  assert.equal(f.docs.length, 1);
+});
+
+test('Latin-1 bytes are refused with "FILE is not valid UTF-8 (line L)" and the file is not rewritten', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'latin1-'));
+  const file = join(dir, 'pod.yaml');
+  // line 6: a comment with "café" in Latin-1; line 9: a label "Müller" in Latin-1
+  const bytes = Buffer.concat([
+    Buffer.from('apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    # caf'),
+    Buffer.from([0xe9]),
+    Buffer.from('\n    team: M'),
+    Buffer.from([0xfc]),
+    Buffer.from(
+      'ller\nspec:\n  runtimeClassName: contrast-cc\n  containers:\n  - name: c\n    image: nginx\n',
+    ),
+  ]);
+  writeFileSync(file, bytes);
+  for (const args of [
+    ['policy', 'generate', file],
+    ['generate', '--reference-values', 'Metal-QEMU-SNP', '--workspace-dir', dir, file],
+  ]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${file} is not valid UTF-8 (line 6)`), r.stderr);
+  }
+  assert.deepEqual(readFileSync(file), bytes);
+});
+
+test('valid UTF-8 (multi-byte characters, a BOM) is kept byte for byte', () => {
+  const text = '\uFEFFapiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # Grüße, 日本\ndata: {a: "ü"}\n';
+  const f = parseKubeFile('u.yaml', Buffer.from(text, 'utf8'));
+  assert.equal(serializeKubeFile(f), text);
+});
