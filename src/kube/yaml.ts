@@ -3,7 +3,7 @@
 // and formatting of everything else stay byte-identical to the input.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Document, LineCounter, Parser, isAlias, parseAllDocuments, parseDocument, visit } from 'yaml';
+import { Document, LineCounter, Parser, parseAllDocuments, parseDocument, visit } from 'yaml';
 import type { ToStringOptions } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
