@@ -83,3 +83,14 @@ test('valid UTF-8 (multi-byte characters, a BOM) is kept byte for byte', () => {
   const f = parseKubeFile('u.yaml', Buffer.from(text, 'utf8'));
   assert.equal(serializeKubeFile(f), text);
 });
+
+test('an existing manifest.json that is not UTF-8 is refused, not rewritten', async () => {
+  const { readManifestFile } = await import('../src/manifest/manifest.js');
+  const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+  const file = join(dir, 'manifest.json');
+  writeFileSync(
+    file,
+    Buffer.concat([Buffer.from('{\n  "Policies": {},\n  "x": "M'), Buffer.from([0xfc, 0x22, 0x0a, 0x7d])]),
+  );
+  await assert.rejects(readManifestFile(file), { message: `${file} is not valid UTF-8 (line 3)` });
+});
