@@ -1,5 +1,6 @@
 // Pull-side registry client: manifests (index → platform), configs and layer streams, all verified
 // against their digests, fetched through mirrors from registries.conf while keeping the original name.
+import { terminalSafe } from '../internal/terminal.js';
 import { Readable } from 'node:stream';
 import { parseReference, repositoryName, type Reference } from '../reference/index.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
@@ -481,7 +482,7 @@ export class RegistryClient {
         if (res.status !== 200 && res.status !== 206) {
           const text = await readText(res.body);
           throw new ContrastError(
-            `${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${text.slice(0, 200)}`,
+            `${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${terminalSafe(text.slice(0, 200))}`,
             {
               code: 'FOREIGN_LAYER',
             },

@@ -3,6 +3,7 @@
 //  - username/secret → GET with Basic and `account` (widest support),
 //  - anonymous       → GET without Authorization.
 // Scopes: repeated `scope` parameters for GET, one space-joined `scope` field for POST.
+import { terminalSafe } from '../internal/terminal.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { readText, type HttpSender } from './http.js';
@@ -74,6 +75,10 @@ function basicHeader(user: string, secret: string): string {
 
 /** The `error`/`error_description` or `errors[0]` text of a token endpoint answer. */
 export function tokenErrorText(text: string): string {
+  return terminalSafe(rawTokenErrorText(text));
+}
+
+function rawTokenErrorText(text: string): string {
   try {
     const j = JSON.parse(text) as {
       error?: string;
