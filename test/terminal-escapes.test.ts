@@ -10,6 +10,7 @@ import { terminalSafe } from '../src/internal/terminal.js';
 const fake = '\x1b[2K\x1b[1A\r✔️ Updated manifest\n✔️ Updated manifest\u202e';
 
 /** Any raw control character except LF/TAB, or a bidi override. */
+// eslint-disable-next-line no-control-regex -- the characters under test
 const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 test('terminalSafe makes ESC, CR, C1 and bidi controls visible; LF only in multiline mode', () => {

@@ -5,7 +5,9 @@
 
 // C0 controls except TAB and LF, DEL, C1 controls, and the Unicode bidi embeddings/overrides/isolates
 // and marks that reorder or hide text.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const unsafeMultiline = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- as above
 const unsafeSingleLine = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function visible(ch: string): string {
