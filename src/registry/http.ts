@@ -33,6 +33,8 @@ export interface SendInit {
   /** For debug lines: `bearer`, `basic`, `none`. */
   authLabel?: string;
   followRedirects?: boolean;
+  /** Aborts the exchange (deadline); its reason, a ContrastError, is what the caller gets. */
+  signal?: AbortSignal;
   /** The body holds a credential (OAuth2 refresh token): never re-sent to another origin by a redirect. */
   secretBody?: boolean;
   /** Retry transient failures (default true unless the body is a stream). */
@@ -122,8 +124,10 @@ export class HttpSender {
           headers,
           body,
           dispatcher: this.connections.dispatcher(current),
+          ...(init.signal ? { signal: init.signal } : {}),
         });
       } catch (err) {
+        if (init.signal?.aborted) throw init.signal.reason;
         log.debug(`${method} ${loggableUrl(current)} failed: ${networkErrorCode(err) ?? errorMessage(err)}`);
         throw err;
       }
@@ -214,6 +218,7 @@ export class HttpSender {
           `  ${networkErrorCode(err)}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`,
         );
         await sleep(delay);
+        init.signal?.throwIfAborted();
         continue;
       }
       if (last || !isRetryableStatus(res.status, this.retry)) return res;
@@ -229,6 +234,7 @@ export class HttpSender {
       );
       await res.body.dump();
       await sleep(delay);
+      init.signal?.throwIfAborted();
     }
   }
 }

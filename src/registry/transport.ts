@@ -61,6 +61,8 @@ export interface RegistryRequest {
   /** Statuses returned to the caller; anything else throws a RegistryError. Default: 200-299. */
   expect?: readonly number[];
   followRedirects?: boolean;
+  /** Aborts the request (an overall deadline); the signal's reason is thrown. */
+  signal?: AbortSignal;
   /** Description for errors: "manifest test/app:v1". */
   what: string;
 }
@@ -389,6 +391,7 @@ export class RegistryTransport {
         ...(req.body !== undefined ? { body: req.body } : {}),
         ...(auth ? { authorization: auth.header, authLabel: auth.label, authOrigin: state.base } : {}),
         ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
         what: req.what,
       });
       if (res.status === 401 && !sameOrigin(res.url, state.base)) {
