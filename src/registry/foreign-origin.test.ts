@@ -16,7 +16,7 @@ import {
   startServer,
   type FakeServer,
 } from '../../test/registry-fake.js';
-import { log, setLogLevel, setLogSink } from '../internal/log.js';
+import { setLogLevel, setLogSink } from '../internal/log.js';
 import { RegistryClient } from './client.js';
 import { RegistryTransport } from './transport.js';
 import type { RegistryCredential } from './types.js';
@@ -212,7 +212,6 @@ test(
     assert.equal(ep.scheme, 'bearer');
     assert.equal(ep.realmHost, tokens.host);
     assert.equal(ep.realmOnOtherHost, true);
-    void log;
   },
 );
 
@@ -249,3 +248,33 @@ test('a redirected refresh-token POST is not re-sent to another origin', { skip 
   );
   assert.ok(!JSON.stringify(st.requests).includes(identityToken));
 });
+
+test(
+  "a /v2/ ping redirected to another origin: that origin's challenge is ignored, not answered",
+  { skip },
+  async (t) => {
+    const image = fakeImage();
+    const st = await storage();
+    const basic = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
+    const reg = await startServer(
+      registryHandler(image, 'test/app', (req, res) => {
+        if (req.url === '/v2/') {
+          res.writeHead(307, { location: `${st.origin}/v2/` }).end();
+          return true;
+        }
+        if (req.headers['authorization'] !== basic) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+          return true;
+        }
+        return false;
+      }),
+      tls(),
+    );
+    t.after(() => Promise.all([st.close(), reg.close()]));
+    const c = client(reg, basicCredential('alice', password));
+    t.after(() => c.close());
+    const m = await c.fetchManifest(`${reg.host}/test/app:v1`);
+    assert.equal(m.digest, image.manifestDigest);
+    assertNothingSecret(st, [password, Buffer.from(`alice:${password}`).toString('base64')]);
+  },
+);
