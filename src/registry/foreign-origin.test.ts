@@ -278,3 +278,38 @@ test(
     assertNothingSecret(st, [password, Buffer.from(`alice:${password}`).toString('base64')]);
   },
 );
+
+test(
+  'login check: the OAuth2 password grant is not re-sent to another origin by a redirect',
+  { skip },
+  async (t) => {
+    const st = await storage();
+    let regOrigin = '';
+    const reg = await startServer((req, res) => {
+      if (req.url?.startsWith('/token') && req.method === 'GET') {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"unsupported"}');
+        return;
+      }
+      if (req.url?.startsWith('/token')) {
+        res.writeHead(307, { location: `${st.origin}/token` }).end();
+        return;
+      }
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${regOrigin}/token",service="reg"` }).end();
+    }, tls());
+    regOrigin = reg.origin;
+    t.after(() => Promise.all([st.close(), reg.close()]));
+    const { verifyLogin } = await import('./verify-login.js');
+    await assert.rejects(
+      verifyLogin(
+        reg.host,
+        { username: 'alice', password },
+        { env: {}, caFile: join(certs, 'ca.crt'), certsDirs: [] },
+      ),
+    );
+    assert.ok(
+      reg.requests.some((r) => r.method === 'POST'),
+      'the password grant was tried at the registry',
+    );
+    assert.ok(!JSON.stringify(st.requests).includes(password), 'storage received the password');
+  },
+);
