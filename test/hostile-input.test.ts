@@ -3,17 +3,18 @@
 // silently rewritten as U+FFFD. In both cases the input file stays byte-identical.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseKubeFile, serializeKubeFile } from '../src/kube/index.js';
 import { runCli } from './helpers/cli.js';
+import { requireLab } from './helpers/lab.js';
 
 // A small heap makes a regression (aliases expanded without limit) fail fast instead of eating the
 // machine's memory: the expansion below is 9^9 ≈ 387M strings.
 const smallHeap = { ...process.env, NODE_OPTIONS: '--max-old-space-size=192' };
 
-function aliasBomb(): string {
+function aliasBomb(image = 'nginx'): string {
   const lines = ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: bomb', '  annotations:'];
   lines.push(`    a0: &a0 [${Array(9).fill('"lol"').join(',')}]`);
   for (let i = 1; i < 9; i++)
@@ -22,7 +23,13 @@ function aliasBomb(): string {
         .fill(`*a${i - 1}`)
         .join(',')}]`,
     );
-  lines.push('spec:', '  runtimeClassName: contrast-cc', '  containers:', '  - name: c', '    image: nginx');
+  lines.push(
+    'spec:',
+    '  runtimeClassName: contrast-cc',
+    '  containers:',
+    '  - name: c',
+    `    image: ${image}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -43,6 +50,38 @@ test('a YAML alias bomb is refused: "too many YAML aliases in FILE", no crash, f
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
   assert.equal(readFileSync(file, 'utf8'), text);
+});
+
+test('the alias bomb with resolvable images (lab): refused, where it used to crash the heap', async (t) => {
+  // With every image reachable the old code went on to build policy data and died of V8 heap
+  // exhaustion (exit 134); the pause image is pointed at the lab so no internet is needed.
+  const lab = requireLab(t);
+  if (!lab) return;
+  const dir = mkdtempSync(join(tmpdir(), 'bomb-lab-'));
+  const file = join(dir, 'pod.yaml');
+  writeFileSync(file, aliasBomb(`${lab.a}/test/app:v1`));
+  mkdirSync(join(dir, 'drop-in'));
+  writeFileSync(
+    join(dir, 'drop-in', '10-pause.json'),
+    JSON.stringify([
+      { op: 'replace', path: '/cluster_config/pause_container_image', value: `${lab.a}/test/app:v1` },
+    ]),
+  );
+  const r = await runCli(
+    [
+      'policy',
+      'generate',
+      '--no-cache',
+      '--insecure-registry',
+      `http://${lab.a}`,
+      '--settings-drop-in',
+      join(dir, 'drop-in'),
+      file,
+    ],
+    { env: smallHeap },
+  );
+  assert.equal(r.code, 1, r.stderr.slice(0, 500));
+  assert.ok(r.stderr.includes(`too many YAML aliases in ${file}`), r.stderr.slice(0, 500));
 });
 
 test('a few ordinary aliases still work', () => {
