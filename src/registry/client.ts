@@ -104,8 +104,12 @@ export class RegistryClient {
       ...options.retry,
       ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
     };
-    this.transport = new RegistryTransport({ ...options, retry });
     this.deadlines = { ...defaultDeadlines, ...options.deadlines };
+    this.transport = new RegistryTransport({
+      ...options,
+      retry,
+      requestDeadlineMs: this.deadlines.requestMs,
+    });
   }
 
   /** The total deadline of one manifest or config request. */

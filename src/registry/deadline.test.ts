@@ -115,3 +115,51 @@ test('budgets: defaults, and the CLI flags in KiB/s and seconds', () => {
     /--request-deadline: expected a positive number/,
   );
 });
+
+/** Never ends: one byte every 10 ms, no Content-Length. */
+function endless(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  res.writeHead(status, headers);
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    res.write('x');
+  }, 10);
+  res.on('close', () => clearInterval(timer));
+}
+
+// Before the fix these requests never ended; the test timeout turns that into a failure.
+test(
+  'an endless /v2/ ping body and an endless token answer end at the request deadline',
+  { timeout: 30_000 },
+  async (t) => {
+    const image = fakeImage();
+    const ping = await startServer((req, res) => {
+      if (req.url === '/v2/') endless(res, 200);
+      else res.writeHead(404).end();
+    });
+    const tokens = await startServer((_req, res) =>
+      endless(res, 200, { 'content-type': 'application/json' }),
+    );
+    const reg = await startServer(
+      registryHandler(image, 'test/app', (req, res) => {
+        if (req.headers['authorization']) return false;
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.origin}/token",service="x"` }).end();
+        return true;
+      }),
+    );
+    t.after(() => Promise.all([ping.close(), tokens.close(), reg.close()]));
+    const c1 = client(ping.host, { requestMs: 300 });
+    t.after(() => c1.close());
+    await assert.rejects(c1.fetchManifest(`${ping.host}/test/app:v1`), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'DEADLINE');
+      assert.match(err.message, /^ping of registry 127\.0\.0\.1:\d+: no complete answer within 0\.3 s$/);
+      return true;
+    });
+    const c2 = client(reg.host, { requestMs: 300 });
+    t.after(() => c2.close());
+    await assert.rejects(c2.fetchManifest(`${reg.host}/test/app:v1`), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'DEADLINE');
+      assert.match(err.message, /^token request for 127\.0\.0\.1:\d+: no complete answer within 0\.3 s$/);
+      return true;
+    });
+  },
+);

@@ -257,13 +257,14 @@ export function networkError(url: URL, what: string, err: unknown, attempts: num
   });
 }
 
-/** Reads a (small) response body as text, bounded. */
+/** Reads a (small) response body as text, bounded: past `limit` the rest is not waited for. */
 export async function readText(body: Dispatcher.ResponseData['body'], limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk);
+    chunks.push(chunk);
     size += chunk.length;
+    if (size >= limit) break; // leaving the loop destroys the body: an endless one cannot hold us
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, limit);
 }

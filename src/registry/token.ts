@@ -19,6 +19,8 @@ export interface TokenRequest {
   registry: string;
   /** Allow an http:// realm (only for registries configured as insecure). */
   allowHttpRealm: boolean;
+  /** Overall deadline of the token exchange. */
+  signal?: AbortSignal;
 }
 
 export interface TokenResult {
@@ -186,6 +188,7 @@ async function getToken(
   const res = await http.send(url, {
     method: 'GET',
     ...(authorization ? { authorization, authLabel: 'basic' } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
     what: `token request for ${req.registry}`,
   });
   const receivedAt = Date.now();
@@ -223,6 +226,7 @@ async function postRefreshGrant(
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form.toString(),
     secretBody: true,
+    ...(req.signal ? { signal: req.signal } : {}),
     what: `token request for ${req.registry}`,
   });
   const receivedAt = Date.now();

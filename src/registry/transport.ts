@@ -17,6 +17,7 @@ import { Connections } from './connection.js';
 import { HttpSender, readText, sameOrigin, type HttpMethod, type SendResult } from './http.js';
 import { registryError } from './registry-error.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { Deadline, defaultDeadlines, formatSeconds } from './deadline.js';
 import { mergeScopes, repositoryScope, scopeSetKey, splitScopes } from './scope.js';
 import { TokenCache } from './token-cache.js';
 import { describeSource, fetchToken } from './token.js';
@@ -41,6 +42,8 @@ export interface TransportOptions extends TlsOptions {
   bodyTimeoutMs?: number;
   /** Keep-alive connections per origin; default 16. */
   maxConnectionsPerHost?: number;
+  /** Total time for a ping or a token exchange (default: defaultDeadlines.requestMs, 120 s). */
+  requestDeadlineMs?: number;
 }
 
 export interface RegistryRequest {
@@ -193,6 +196,24 @@ export class RegistryTransport {
     return this.http.requests;
   }
 
+  /** Runs one small exchange (ping, token) under the total request deadline. */
+  private async withDeadline<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.options.requestDeadlineMs ?? defaultDeadlines.requestMs;
+    const deadline = new Deadline(
+      ms,
+      () =>
+        new ContrastError(`${what}: no complete answer within ${formatSeconds(ms)}`, {
+          code: 'DEADLINE',
+          hint: 'the server is stalled or trickling data; --request-deadline changes the limit',
+        }),
+    );
+    try {
+      return await fn(deadline.signal);
+    } finally {
+      deadline.stop();
+    }
+  }
+
   /** The credential for a repository (resolved once per registry+repository). */
   credential(domain: string, repository: string): Promise<RegistryCredential> {
     const key = `${domain}/${repository}`;
@@ -254,8 +275,10 @@ export class RegistryTransport {
     const what = `ping of registry ${domain}`;
     const attempt = async (scheme: 'https' | 'http', retry: boolean): Promise<RegistryState> => {
       const base = new URL(`${scheme}://${host}/`);
-      const res = await this.http.send(new URL('/v2/', base), { method: 'GET', what, retry });
-      const text = await readText(res.body);
+      const { res, text } = await this.withDeadline(what, async (signal) => {
+        const res = await this.http.send(new URL('/v2/', base), { method: 'GET', what, retry, signal });
+        return { res, text: await readText(res.body) };
+      });
       const foreign = !sameOrigin(res.url, base);
       if (foreign && res.status === 401) {
         // /v2/ redirected elsewhere and that origin wants authentication: not the registry's challenge.
@@ -334,15 +357,18 @@ export class RegistryTransport {
     const service = ch.params['service'];
     const key = this.tokenKey(realm, service, credential, scopes);
     const t = await this.tokens.get(key, () =>
-      fetchToken(this.http, {
-        realm,
-        service,
-        scopes,
-        credential,
-        clientId: this.options.clientId ?? 'contrast',
-        registry: state.domain,
-        allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
-      }),
+      this.withDeadline(`token request for ${state.domain}`, (signal) =>
+        fetchToken(this.http, {
+          realm,
+          service,
+          scopes,
+          credential,
+          clientId: this.options.clientId ?? 'contrast',
+          registry: state.domain,
+          allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
+          signal,
+        }),
+      ),
     );
     return {
       auth: { header: `Bearer ${t.token}`, label: `bearer (${describeSource(credential)})` },
