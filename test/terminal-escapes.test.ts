@@ -88,3 +88,28 @@ test('image config values (from the registry) are printed escaped by image inspe
   assert.ok(r.stdout.includes('EVIL='), r.stdout);
   assert.doesNotMatch(r.stdout, raw);
 });
+
+test('print output of a policy file is escaped by policy eval', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'print-esc-'));
+  writeFileSync(
+    join(dir, 'p.rego'),
+    'package p\n\nx := true if {\n  print("\\u001b[2K\\u001b[1A✔️ fake")\n}\n',
+  );
+  writeFileSync(join(dir, 'in.json'), '{}');
+  const r = await runCli([
+    'policy',
+    'eval',
+    '--policy',
+    join(dir, 'p.rego'),
+    '--query',
+    'data.p.x',
+    '--input',
+    join(dir, 'in.json'),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes('print: \\x1b[2K\\x1b[1A✔️ fake'), r.stderr);
+  assert.doesNotMatch(r.stderr + r.stdout, raw);
+});
