@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeImage, registryHandler, startServer } from './registry-fake.js';
 import { runCli } from './helpers/cli.js';
+import { requireLab } from './helpers/lab.js';
 import { terminalSafe } from '../src/internal/terminal.js';
 
 const fake = '\x1b[2K\x1b[1A\r✔️ Updated manifest\n✔️ Updated manifest\u202e';
@@ -112,4 +113,38 @@ test('print output of a policy file is escaped by policy eval', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stderr.includes('print: \\x1b[2K\\x1b[1A✔️ fake'), r.stderr);
   assert.doesNotMatch(r.stderr + r.stdout, raw);
+});
+
+test('workload names from the YAML are printed escaped by policy generate (lab)', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { mkdirSync, mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'name-esc-'));
+  const image = `${lab.a}/test/app:v1`;
+  writeFileSync(
+    join(dir, 'pod.yaml'),
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: "\\e[2K\\e[1A✔️ fake"\nspec:\n  runtimeClassName: contrast-cc\n  containers:\n  - name: c\n    image: ${image}\n`,
+  );
+  mkdirSync(join(dir, 'drop-in'));
+  writeFileSync(
+    join(dir, 'drop-in', '10-pause.json'),
+    JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: image }]),
+  );
+  const r = await runCli([
+    'policy',
+    'generate',
+    '--no-cache',
+    '--insecure-registry',
+    `http://${lab.a}`,
+    '--settings-drop-in',
+    join(dir, 'drop-in'),
+    '-o',
+    join(dir, 'out.yaml'),
+    join(dir, 'pod.yaml'),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes('default/\\x1b[2K\\x1b[1A✔️ fake'), r.stdout);
+  assert.doesNotMatch(r.stdout + r.stderr, raw);
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
 import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
 import type { RegistryFlags } from '../registry/options.js';
@@ -128,7 +129,8 @@ export function registerGenerate(parent: Command): void {
       registry: flags,
       ...(concurrency ? { concurrency } : {}),
       progress: flags.progress ? 'auto' : 'off',
-      print: (line) => process.stdout.write(`${line}\n`),
+      // Lines name workloads and files from the input YAML: no control sequence of theirs reaches the terminal.
+      print: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
     });
   });
 }
