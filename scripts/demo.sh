@@ -82,11 +82,24 @@ insecure = true
 CONF
 echo "   mirror config: $DEMO_DIR/registries.conf"
 
-bold "3. contrast generate --reference-values $PLATFORM deploy/"
-rm -rf "$DEMO_DIR/deploy" "$DEMO_DIR/rules.rego" "$DEMO_DIR/settings.json" "$DEMO_DIR/manifest.json" "$DEMO_DIR/workload-owner.pem" "$DEMO_DIR/seedshare-owner.pem" "$DEMO_DIR/layers-cache.json"
+# generate writes what one Contrast release has (runtime handler, image pins, reference values). This
+# demo has no real release at hand, so it uses a FIXTURE release (test/fixtures/releases/fixture-2026:
+# shaped like a real one, every hash and measurement made up), its image pins pointed at the sample
+# images above.
+REL=$DEMO_DIR/FIXTURE-release-2026
+rm -rf "$REL" && cp -r "$ROOT/test/fixtures/releases/fixture-2026" "$REL"
+for name in coordinator initializer service-mesh-proxy; do
+  d=$(skopeo inspect --tls-verify=false --raw "docker://$REG/edgelesssys/contrast/$name:latest" | sha256sum | cut -d' ' -f1)
+  sed -i -E "s#^(ghcr\.io/edgelesssys/contrast/$name:latest=[^@]+)@sha256:[0-9a-f]{64}#\1@sha256:$d#" "$REL/image-replacements.txt"
+done
+
+bold "3. contrast generate --contrast-release FIXTURE-release-2026 --reference-values $PLATFORM deploy/"
+rm -rf "$DEMO_DIR/deploy" "$DEMO_DIR/rules.rego" "$DEMO_DIR/settings.json" "$DEMO_DIR/manifest.json" "$DEMO_DIR/workload-owner.pem" "$DEMO_DIR/seedshare-owner.pem" "$DEMO_DIR/layers-cache.json" "$DEMO_DIR/contrast-release.json"
 mkdir -p "$DEMO_DIR/deploy"
 cp "$ROOT"/examples/*.yml "$DEMO_DIR/deploy/"
-contrast generate --reference-values "$PLATFORM" --registries-conf registries.conf --no-progress deploy/
+contrast generate --contrast-release "$REL" --reference-values "$PLATFORM" --registries-conf registries.conf --no-progress deploy/
+echo "   the workspace now targets that release (contrast --version):"
+contrast --version | sed 's/^/     /' | head -4
 
 bold "4. manifest.json (reference values abbreviated)"
 jq '.ReferenceValues |= with_entries(.value |= map({Platform, ProductName, TrustedMeasurement, MinimumTCB} | with_entries(select(.value != null))))' \
@@ -96,7 +109,7 @@ ls -l "$DEMO_DIR"/workload-owner.pem "$DEMO_DIR"/seedshare-owner.pem | awk '{pri
 bold "5. what generate changed in web.yml (long annotation values cut)"
 diff -u "$ROOT/examples/web.yml" "$DEMO_DIR/deploy/web.yml" | cut -c1-150 | sed 's/^/   /' || true
 
-bold "6. second run: nothing changes"
+bold "6. second run (release taken from contrast-release.json): nothing changes"
 before=$(cat "$DEMO_DIR"/deploy/*.yml "$DEMO_DIR/manifest.json" | sha256sum)
 contrast generate --reference-values "$PLATFORM" --registries-conf registries.conf --no-progress deploy/ >/dev/null 2>&1
 after=$(cat "$DEMO_DIR"/deploy/*.yml "$DEMO_DIR/manifest.json" | sha256sum)

@@ -33,5 +33,6 @@ test('contrast --version prints the package version', async () => {
   const r = await runCli(['--version']);
   assert.equal(r.code, 0);
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
-  assert.equal(r.stdout.trim(), pkg.version);
+  assert.equal(r.stdout.split('\n')[0], pkg.version);
+  assert.match(r.stdout, /\nContrast release: /);
 });

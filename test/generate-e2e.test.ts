@@ -20,12 +20,18 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { parseDocument, parseAllDocuments } from 'yaml';
 import { policyHash } from '../src/manifest/initdata.js';
-import { newSeedshareOwnerKey, newWorkloadOwnerKey, workloadOwnerKeyDigest } from '../src/manifest/keys.js';
+import {
+  newSeedshareOwnerKey,
+  newWorkloadOwnerKey,
+  workloadOwnerKeyDigest,
+  workloadOwnerPubKeyHex,
+} from '../src/manifest/keys.js';
+import { parseManifest } from '../src/manifest/manifest.js';
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fillGuideScript, installContrast } from './helpers/guide-script.js';
-import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
+import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
 import { escapeRegExp, lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -46,9 +52,15 @@ function registriesConf(l: Lab, mirrorHost = l.a): string {
 // RSA-4096 generation takes seconds: one seed-share key serves every workspace except the test
 // that checks generation itself.
 let seedKey = '';
+/** The FIXTURE releases of both lines, pinned to the lab's copies of Contrast's images. */
+const releases: Record<'2025' | '2026', string> = { '2025': '', '2026': '' };
 before(async () => {
   labInfo = lab();
-  if (labInfo) pushExampleImages(labInfo, NS);
+  if (labInfo) {
+    pushExampleImages(labInfo, NS);
+    for (const line of ['2025', '2026'] as const)
+      releases[line] = writeLabRelease(labInfo, NS, line, join(root, `release-${line}`));
+  }
   seedKey = await newSeedshareOwnerKey();
 });
 
@@ -64,7 +76,14 @@ function workspace(options: { freshKeys?: boolean } = {}): { dir: string; deploy
   return { dir, deploy };
 }
 
-function generate(dir: string, args: string[], conf?: string): Promise<CliResult> {
+/** Runs generate; the 2025-line fixture release unless args select one (or `release: null` omits it). */
+function generate(
+  dir: string,
+  args: string[],
+  conf?: string,
+  options: { release?: '2025' | '2026' | null } = {},
+): Promise<CliResult> {
+  const line = options.release === undefined ? '2025' : options.release;
   return runCli(
     [
       '--workspace-dir',
@@ -73,6 +92,7 @@ function generate(dir: string, args: string[], conf?: string): Promise<CliResult
       '--no-progress',
       '--registries-conf',
       conf ?? registriesConf(labInfo!),
+      ...(line && !args.includes('--contrast-release') ? ['--contrast-release', releases[line]] : []),
       ...args,
     ],
     { timeoutMs: 120_000 },
@@ -151,8 +171,8 @@ describe('contrast generate on the lab registry', () => {
     writeFileSync(
       apiPath,
       readFileSync(apiPath, 'utf8').replace(
-        '  name: api\n  namespace: default\nspec:',
-        '  name: api\n  namespace: default\n  annotations:\n    contrast.edgeless.systems/workload-secret-id: api-secret\nspec:',
+        '  template:\n    metadata:\n',
+        '  template:\n    metadata:\n      annotations:\n        contrast.edgeless.systems/workload-secret-id: api-secret\n',
       ),
     );
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
@@ -162,7 +182,6 @@ describe('contrast generate on the lab registry', () => {
       r.stdout,
       /^✔️ Patched targets\n✔️ Generated workload policy annotations\n✔️ Updated manifest .*manifest\.json\n$/,
     );
-    assert.match(r.stderr, /Please fill in the reference values/);
     const m = readManifest(dir);
     const all = ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)));
     assert.equal(all.length, 3);
@@ -177,7 +196,15 @@ describe('contrast generate on the lab registry', () => {
         p.name === 'api' ? 'api-secret' : `apps/v1/${p.kind}/default/${p.name}`,
       );
       assert.equal(entry.Role, p.name === 'coordinator' ? 'coordinator' : undefined);
-      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp');
+      // The release's handler (runtime-metal-qemu-snp.yml), never one it does not ship.
+      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-f25a0001');
+      // 2025 line: default_vcpus and the ID block of the release's table for that count (Milan's value).
+      assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], '1');
+      assert.equal(
+        p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'],
+        JSON.parse(readFileSync(join(releases['2025'], 'snp-id-blocks.json'), 'utf8'))['metal-qemu-snp']
+          .Milan['1'].idBlock,
+      );
       for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers])
         assert.match(c.image, /@sha256:[0-9a-f]{64}$/, `${p.name}/${c.name}`);
     }
@@ -188,7 +215,7 @@ describe('contrast generate on the lab registry', () => {
     );
     assert.equal(
       web.spec.initContainers?.[0]?.image,
-      `ghcr.io/edgelesssys/contrast/initializer:latest@${seed.multiV1}`,
+      `ghcr.io/edgelesssys/contrast/initializer:v0.0.0-fixture.2025@${seed.multiV1}`,
     );
     assert.deepEqual(all.find((p) => p.name === 'coordinator')!.spec.initContainers, undefined);
     // Keys: generated once, 0600, recorded.
@@ -216,11 +243,17 @@ describe('contrast generate on the lab registry', () => {
       if (!requireLab(t)) return;
       const { dir, deploy } = workspace();
       const r = await generate(dir, ['--reference-values', platform.name.toLowerCase(), deploy]);
+      if (platform.historical) {
+        // Not a platform of the selected release (nor of any current one): refused, pointing at policy generate.
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /has no runtime for AKS-CLH-SNP; .*policy generate --flavour host-pull/);
+        return;
+      }
       ok(t, r);
       const m = readManifest(dir);
       assert.deepEqual(Object.keys(m.ReferenceValues), [platform.referenceValues]);
       for (const p of pods(join(deploy, 'web.yml'))) {
-        assert.equal(p.spec.runtimeClassName, platform.handlerPrefix);
+        assert.equal(p.spec.runtimeClassName, `${platform.handlerPrefix}-f25a0001`);
         const other = platform.annotation === INITDATA_ANNOTATION ? POLICY_ANNOTATION : INITDATA_ANNOTATION;
         assert.ok(p.annotations[platform.annotation], platform.annotation);
         assert.equal(p.annotations[other], undefined);
@@ -234,7 +267,7 @@ describe('contrast generate on the lab registry', () => {
     });
   }
 
-  test('explicit runtime classes pick the platform; a reference-values file supplies the handler', async (t) => {
+  test("explicit runtime classes pick the platform and get the release's handler; a reference-values file supplies values", async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
     for (const f of ['coordinator.yml', 'web.yml', 'api.yml']) {
@@ -260,13 +293,16 @@ describe('contrast generate on the lab registry', () => {
     ok(t, r);
     assert.equal(
       pods(join(deploy, 'api.yml'))[0]!.spec.runtimeClassName,
-      'contrast-cc-metal-qemu-tdx-1a2b3c4d',
+      'contrast-cc-metal-qemu-tdx-f25a0001',
     );
     const m = readManifest(dir);
     assert.deepEqual(m.ReferenceValues.tdx?.[0], { ...tdx[0] });
-    // Only MrSeam is left for the user.
-    assert.match(r.stderr, /ReferenceValues\.tdx\[0\]: expected missing: MrSeam\n/);
-    assert.doesNotMatch(r.stderr, /MrTd/);
+    // Only MrSeam is left for the user; Go prints that on stdout (ExpectedMissingReferenceValueError).
+    assert.match(
+      r.stdout,
+      /\n {2}tdx\[0\]\.MrSeam: Please fill in all reference values for field cannot be empty\n/,
+    );
+    assert.doesNotMatch(r.stdout, /MrTd/);
   });
 
   test('-o writes all YAML into one file and leaves the inputs alone', async (t) => {
@@ -401,8 +437,9 @@ describe('contrast generate on the lab registry', () => {
       deploy,
     ]);
     ok(t, r);
-    assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/initializer/);
-    assert.match(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast\/service-mesh-proxy:latest/);
+    // The user's line wins over the release's pin; everything else is pinned by the release, so
+    // nothing is resolved at generate time.
+    assert.doesNotMatch(r.stderr, /pinned ghcr\.io\/edgelesssys\/contrast/);
     assert.equal(pods(join(deploy, 'web.yml'))[0]!.spec.initContainers?.[0]?.image, target);
     const bad = join(dir, 'bad.txt');
     writeFileSync(bad, 'just-an-image\n');
@@ -514,6 +551,8 @@ describe('contrast generate on the lab registry', () => {
           l.caCert,
           '--reference-values',
           'Metal-QEMU-SNP',
+          '--contrast-release',
+          releases['2025'],
           'deploy',
         ],
         { cwd: dir, env },
@@ -532,6 +571,181 @@ describe('contrast generate on the lab registry', () => {
     assert.ok(!(r.stdout + r.stderr).includes(Buffer.from(`${l.user}:${l.pass}`).toString('base64')));
     const apiPod = pods(api)[0]!;
     assert.ok(apiPod.annotations[INITDATA_ANNOTATION]);
+  });
+});
+
+describe('generate per Contrast release line', () => {
+  test('2026 line: handler, no default_vcpus, WorkloadOwnerPubKeys, APEIP, Go output lines; Go Validate() accepts; the recorded release is reused', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const r = await generate(
+      dir,
+      ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', deploy],
+      undefined,
+      { release: '2026' },
+    );
+    ok(t, r);
+    // cli/cmd/generate.go: the debug line follows "Generated workload policy annotations".
+    assert.match(
+      r.stdout,
+      /^✔️ Patched targets\n✔️ Generated workload policy annotations\n⚠️ Insecure debug shell access enabled!\n✔️ Updated manifest .*manifest\.json\n$/,
+    );
+    const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    const m = JSON.parse(text) as Record<string, unknown> & {
+      ReferenceValues: { snp: Array<Record<string, unknown>> };
+    };
+    assert.deepEqual(Object.keys(m), [
+      'Policies',
+      'ReferenceValues',
+      'WorkloadOwnerPubKeys',
+      'SeedshareOwnerPubKeys',
+    ]);
+    assert.deepEqual(m['WorkloadOwnerPubKeys'], [
+      workloadOwnerPubKeyHex(readFileSync(join(dir, 'workload-owner.pem'), 'utf8')),
+    ]);
+    assert.equal(m.ReferenceValues.snp[0]!['APEIP'], '0080b004');
+    assert.equal(m.ReferenceValues.snp[0]!['Platform'], 'Metal-QEMU-SNP');
+    // What the Go CLI of this line does with an existing manifest: json.Unmarshal + Validate(), any finding fatal.
+    assert.deepEqual(parseManifest(text, 'manifest.json', { line: '2026' }).warnings, []);
+    for (const p of ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)))) {
+      assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-f26a0001');
+      assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], undefined);
+      assert.equal(p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'], undefined);
+    }
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'contrast-release.json'), 'utf8')).version,
+      'v0.0.0-fixture.2026',
+    );
+    const before = snapshot(dir);
+    const again = await generate(
+      dir,
+      ['--reference-values', 'Metal-QEMU-SNP', '--insecure-enable-debug-shell-access', deploy],
+      undefined,
+      { release: null },
+    );
+    ok(t, again);
+    assert.match(
+      again.stderr,
+      /Contrast v0\.0\.0-fixture\.2026 \(2026 line\) .*\(recorded in .*contrast-release\.json\)/,
+    );
+    const afterRun = snapshot(dir);
+    delete before['layers-cache.json'];
+    delete afterRun['layers-cache.json'];
+    assert.deepEqual(afterRun, before);
+  });
+
+  test("2025 line: the manifest passes that line's Validate(); WorkloadOwnerKeyDigests", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    ok(t, await generate(dir, ['--reference-values', 'Metal-QEMU-TDX', deploy]));
+    const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    assert.deepEqual(parseManifest(text, 'manifest.json', { line: '2025' }).warnings, []);
+    assert.deepEqual(Object.keys(JSON.parse(text)), [
+      'Policies',
+      'ReferenceValues',
+      'WorkloadOwnerKeyDigests',
+      'SeedshareOwnerPubKeys',
+    ]);
+  });
+
+  test('2026 line: GPU pods get the GPU runtime; too few vCPUs for the GPUs and SNP ID blocks it cannot compute are errors', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const api = join(deploy, 'api.yml');
+    const text = readFileSync(api, 'utf8');
+    writeFileSync(
+      api,
+      text.replace(
+        '              memory: 128Mi\n',
+        '              memory: 128Mi\n              cpu: "1"\n              nvidia.com/gpu: "1"\n',
+      ),
+    );
+    assert.match(readFileSync(api, 'utf8'), /nvidia\.com\/gpu/);
+    ok(
+      t,
+      await generate(dir, ['--reference-values', 'Metal-QEMU-TDX', deploy], undefined, { release: '2026' }),
+    );
+    assert.equal(pods(api)[0]!.spec.runtimeClassName, 'contrast-cc-metal-qemu-tdx-gpu-f26a0001');
+    assert.equal(
+      pods(join(deploy, 'web.yml'))[0]!.spec.runtimeClassName,
+      'contrast-cc-metal-qemu-tdx-f26a0001',
+    );
+
+    const { dir: dir2, deploy: deploy2 } = workspace();
+    const api2 = join(deploy2, 'api.yml');
+    writeFileSync(
+      api2,
+      text.replace(
+        '              memory: 128Mi\n',
+        '              memory: 128Mi\n              nvidia.com/gpu: "2"\n',
+      ),
+    );
+    const few = await generate(dir2, ['--reference-values', 'Metal-QEMU-TDX', deploy2], undefined, {
+      release: '2026',
+    });
+    assert.equal(few.code, 1);
+    assert.match(
+      few.stderr,
+      /GPUCountValid: pod failed verification: GPU workloads require at least as many vCPUs as GPUs, but 1 vCPUs were requested for 2 GPUs/,
+    );
+
+    const { dir: dir3, deploy: deploy3 } = workspace();
+    const api3 = join(deploy3, 'api.yml');
+    writeFileSync(
+      api3,
+      text.replace('              memory: 128Mi\n', '              memory: 128Mi\n              cpu: "2"\n'),
+    );
+    const snp = await generate(dir3, ['--reference-values', 'Metal-QEMU-SNP', deploy3], undefined, {
+      release: '2026',
+    });
+    assert.equal(snp.code, 1);
+    assert.match(
+      snp.stderr,
+      /3 vCPUs on Metal-QEMU-SNP: .*computes the SNP ID-block annotations .*does not compute them yet/,
+    );
+  });
+});
+
+describe('release pins and output lines', () => {
+  test('a release that pins no Initializer: generate refuses instead of resolving :latest', async (t) => {
+    const l = requireLab(t);
+    if (!l) return;
+    const { dir, deploy } = workspace();
+    const rel = join(root, 'release-2026-unpinned');
+    mkdirSync(rel, { recursive: true });
+    for (const f of readdirSync(releases['2026'])) copyFileSync(join(releases['2026'], f), join(rel, f));
+    writeFileSync(
+      join(rel, 'image-replacements.txt'),
+      readFileSync(join(rel, 'image-replacements.txt'), 'utf8').replace(/^.*\/initializer:latest=.*\n/m, ''),
+    );
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /pins no image for:\n {2}.*container "contrast-initializer": ghcr\.io\/edgelesssys\/contrast\/initializer:latest/,
+    );
+    assert.match(r.stderr, /image-replacements\.txt/);
+  });
+
+  test("no Coordinator: Go's hint on stdout, then the count error", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    rmSync(join(deploy, 'coordinator.yml'));
+    const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy], undefined, {
+      release: '2026',
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /\n {2}No Coordinator resource found, did you forget to add it to your resources\?\n$/,
+    );
+    assert.match(r.stderr, /expected at least 1 policy with role 'coordinator'/);
   });
 });
 
@@ -569,8 +783,9 @@ describe('failures leave every file byte-identical', () => {
     await expectUntouched(
       t,
       (deploy) => edit(join(deploy, 'api.yml'), 'demo/api:v1@', 'demo/api-new:v1@'),
-      // The first image resolved is an injected one; the error names it, every user and how to mirror it.
-      /cannot pin Contrast image ghcr\.io\/edgelesssys\/contrast\/\S+ \(used by .*\.yml: Deployment\/(api|web) container "[^"]+".*\)/,
+      // The release pins Contrast's images; analysing them fails and the error names each, every user
+      // and how to mirror it.
+      /image ghcr\.io\/edgelesssys\/contrast\/\S+: .*cannot reach[^\n]*\n {4}used by .*\.yml: Deployment\/(api|web) container "[^"]+"/,
       (l) => registriesConf(l, '127.0.0.1:1'),
     );
   });

@@ -21,7 +21,12 @@ import { parseAllDocuments } from 'yaml';
 import { newSeedshareOwnerKey } from '../src/manifest/keys.js';
 import { AgentSession, loadPolicy } from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
-import { pushExampleImages, writeExampleRegistriesConf } from './helpers/generate-lab.js';
+import {
+  addAksToRelease,
+  pushExampleImages,
+  writeExampleRegistriesConf,
+  writeLabRelease,
+} from './helpers/generate-lab.js';
 import { requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -65,6 +70,9 @@ for (const [platform, flavour] of [
     if (!l) return;
     const conf = prepare(l);
     const dir = join(root, flavour);
+    // The 2025-line fixture release; for host pull one that (like the older lines) still ships AKS.
+    const release = writeLabRelease(l, NS, '2025', join(root, `release-${flavour}`));
+    if (flavour === 'host-pull') addAksToRelease(release);
     const deploy = join(dir, 'deploy');
     mkdirSync(deploy, { recursive: true });
     writeFileSync(join(dir, 'seedshare-owner.pem'), await seedKey, { mode: 0o600 }); // skip slow RSA keygen
@@ -76,6 +84,8 @@ for (const [platform, flavour] of [
         dir,
         'generate',
         '--no-progress',
+        '--contrast-release',
+        release,
         '--reference-values',
         platform,
         '--registries-conf',

@@ -14,7 +14,9 @@ import {
   injectImageStore,
   injectInitializer,
   injectServiceMesh,
+  workloadRole,
 } from '../src/kube/inject.js';
+import { ignoredObjectAnnotations } from '../src/kube/inject-pod.js';
 import { applyImageReplacements, parseImageReplacements } from '../src/kube/replace.js';
 import { pinContrastImages } from '../src/kube/replace-pin.js';
 import { patchRuntimeClass } from '../src/kube/runtime.js';
@@ -273,12 +275,13 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web # keep me
-  annotations:
-    contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"
-    contrast.edgeless.systems/servicemesh-egress: "db#127.137.0.1:5432#db:5432"
-    contrast.edgeless.systems/servicemesh-admin-interface-port: "9901"
 spec:
   template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/servicemesh-ingress: "web#8080#false"
+        contrast.edgeless.systems/servicemesh-egress: "db#127.137.0.1:5432#db:5432"
+        contrast.edgeless.systems/servicemesh-admin-interface-port: "9901"
     spec:
       runtimeClassName: contrast-cc
       containers:
@@ -365,8 +368,10 @@ describe('injections', () => {
   test('the Coordinator gets no Initializer; pods without mesh annotations get the disable env', () => {
     const out = patchAll(COORDINATOR);
     assert.doesNotMatch(out, /contrast-initializer/);
-    const plain = patchAll(WEB.replace(/ {4}contrast\.edgeless\.systems\/servicemesh.*\n/g, ''));
-    assert.match(plain, /CONTRAST_DISABLE_SERVICE_MESH/);
+    const plain = patchAll(WEB.replace(/ {8}contrast\.edgeless\.systems\/servicemesh.*\n/g, ''));
+    // edgelesssys/contrast internal/constants/constants.go: DisableServiceMeshEnvVar; read by
+    // initializer/main.go, which removes the default-deny rule only when it is set.
+    assert.match(plain, /\n *- name: CONTRAST_SERVICE_MESH_DISABLED\n *value: "true"\n/);
     assert.doesNotMatch(plain, /contrast-service-mesh/);
   });
 
@@ -383,16 +388,42 @@ describe('injections', () => {
   });
 });
 
+describe('annotations are read from the pod template only', () => {
+  // edgelesssys/contrast internal/kuberesource/mutators.go: AddInitializer/AddServiceMesh/AddImageStore
+  // get the pod template's ObjectMeta from MapPodSpecWithMeta (PodSpecAccessor.GetObjectMeta);
+  // cli/cmd/generate.go isCoordinator reads Spec.Template.Annotations.
+  const onObject = WEB.replace(
+    '  name: web # keep me\n',
+    '  name: web # keep me\n  annotations:\n    contrast.edgeless.systems/servicemesh-egress: "db#127.137.0.1:5432#db:5432"\n    contrast.edgeless.systems/pod-role: coordinator\n    contrast.edgeless.systems/skip-initializer: "true"\n',
+  )
+    .replace(/ {8}contrast\.edgeless\.systems\/servicemesh.*\n/g, '')
+    .replace('    metadata:\n      annotations:\n', '');
+  test('service mesh, role and skip-initializer on the Deployment itself are ignored', () => {
+    const out = patchAll(onObject);
+    assert.doesNotMatch(out, /name: contrast-service-mesh/);
+    assert.match(out, /name: contrast-initializer/);
+    assert.match(out, /CONTRAST_SERVICE_MESH_DISABLED/);
+    const w = load(onObject).workloads[0]!;
+    assert.equal(workloadRole(w), '');
+    assert.deepEqual(ignoredObjectAnnotations(w).sort(), [
+      'contrast.edgeless.systems/pod-role',
+      'contrast.edgeless.systems/servicemesh-egress',
+      'contrast.edgeless.systems/skip-initializer',
+    ]);
+  });
+});
+
 describe('injection annotations', () => {
   const STS = `apiVersion: apps/v1
 kind: StatefulSet
 metadata:
   name: db
-  annotations:
-    contrast.edgeless.systems/secure-pv: "state:share"
-    contrast.edgeless.systems/image-store-size: "20Gi"
 spec:
   template:
+    metadata:
+      annotations:
+        contrast.edgeless.systems/secure-pv: "state:share"
+        contrast.edgeless.systems/image-store-size: "20Gi"
     spec:
       runtimeClassName: contrast-cc
       containers:

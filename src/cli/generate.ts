@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
+import { ContrastError } from '../internal/errors.js';
+import { log } from '../internal/log.js';
 import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
+import {
+  NO_RELEASE_HINT,
+  NO_RELEASE_MESSAGE,
+  recordPath,
+  recordText,
+  resolveRelease,
+  writeRecord,
+} from '../release/record.js';
 import type { RegistryFlags } from '../registry/options.js';
 import { addRegistryOptions, collect } from './options.js';
 
@@ -31,6 +41,7 @@ interface GenerateFlags
   addSeedshareOwnerKey?: string[];
   concurrency?: string;
   progress: boolean;
+  contrastRelease?: string;
 }
 
 export function registerGenerate(parent: Command): void {
@@ -49,6 +60,10 @@ export function registerGenerate(parent: Command): void {
       )
       .option('-c, --genpolicy-cache-path <path>', 'layer cache file', 'layers-cache.json')
       .option('-m, --manifest <path>', 'manifest to create or update', 'manifest.json')
+      .option(
+        '--contrast-release <dir>',
+        "the Contrast release to generate for: a directory with that release's runtime-<platform>.yml, coordinator.yml, image-replacements.txt, reference-values.json (recorded in the workspace for later runs)",
+      )
       .option(
         '--reference-values <platform>',
         'platform for contrast-cc runtime classes and new manifests (Metal-QEMU-SNP, Metal-QEMU-SNP-GPU, Metal-QEMU-TDX, Metal-QEMU-TDX-GPU, AKS-CLH-SNP)',
@@ -102,7 +117,14 @@ export function registerGenerate(parent: Command): void {
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
     }
+    const resolved = await resolveRelease(flags.contrastRelease, ws);
+    if (!resolved) throw new ContrastError(NO_RELEASE_MESSAGE, { code: 'NO_RELEASE', hint: NO_RELEASE_HINT });
+    const { release } = resolved;
+    log.info(
+      `Contrast ${release.version} (${release.line} line) from ${release.source}${resolved.fromRecord ? ` (recorded in ${recordPath(ws)})` : ''}`,
+    );
     await runGenerate({
+      release,
       paths,
       policyPath: path('policy', flags.policy),
       settingsPath: path('settings', flags.settings),
@@ -132,5 +154,9 @@ export function registerGenerate(parent: Command): void {
       // Lines name workloads and files from the input YAML: no control sequence of theirs reaches the terminal.
       print: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
     });
+    // Recorded only after a successful run, so a failing first try leaves no stale choice behind.
+    const { readFile } = await import('node:fs/promises');
+    const current = await readFile(recordPath(ws), 'utf8').catch(() => '');
+    if (current !== recordText(release)) await writeRecord(ws, release);
   });
 }

@@ -18,6 +18,8 @@ import {
   type FailedExpression,
   type Verdict,
 } from '../policyeval/index.js';
+import { setEngineLimits } from '../policyeval/engine.js';
+import { DEFAULT_LIMITS, type EvalLimits } from '../rego/index.js';
 
 /** Explanations quote the policy and the requests (files): shown without their control characters. */
 const ml = { multiline: true };
@@ -31,7 +33,14 @@ interface EvalOptions {
   workload?: string;
   json?: boolean;
   explain?: boolean;
+  maxSteps?: string;
+  maxCollection?: string;
+  maxDepth?: string;
+  maxNesting?: string;
+  timeout?: string;
 }
+
+const count = (n: number): string => n.toLocaleString('en-US');
 
 export function registerPolicyEval(parent: Command): void {
   parent
@@ -51,11 +60,31 @@ export function registerPolicyEval(parent: Command): void {
     .option('--data <json>', 'extra data document: a JSON file, or inline JSON starting with {')
     .option('--json', 'machine-readable output')
     .option('--explain', 'for refused or undefined requests, show which expressions failed and why')
+    .option(
+      '--max-steps <n>',
+      `evaluation steps per request or query (literals tried, solutions, builtin result elements; default ${count(DEFAULT_LIMITS.maxSteps)})`,
+    )
+    .option(
+      '--max-collection <n>',
+      `elements of one array, set or object built while evaluating (default ${count(DEFAULT_LIMITS.maxCollectionSize)})`,
+    )
+    .option(
+      '--max-depth <n>',
+      `nesting of rule and function calls (default ${count(DEFAULT_LIMITS.maxCallDepth)})`,
+    )
+    .option(
+      '--max-nesting <n>',
+      `nesting of arrays/objects in input and data documents (default ${count(DEFAULT_LIMITS.maxNesting)})`,
+    )
+    .option('--timeout <ms>', 'wall-clock time limit per request or query in milliseconds (default: none)')
     .addHelpText(
       'after',
-      '\nExit status with --replay: 0 when the agent would allow every request, 1 when it refuses one.',
+      '\nExit status with --replay: 0 when the agent would allow every request, 1 when it refuses one.' +
+        '\nA policy that reaches a limit fails with an error naming the limit; recursive rules are' +
+        '\nrefused when the policy is loaded (rego_recursion_error, as OPA does).',
     )
     .action(async (opts: EvalOptions) => {
+      setEngineLimits(limitOptions(opts));
       if ((opts.replay === undefined) === (opts.query === undefined)) {
         throw new ContrastError('give either --replay <file> or --query <ref> with --input <file>');
       }
@@ -141,4 +170,28 @@ function verdictNote(v: Verdict): string {
 
 function formatFailures(failures: FailedExpression[]): string[] {
   return formatExplanation({ request: '', summary: 'the query did not hold', failures }, '  ');
+}
+
+/** --max-* and --timeout as engine limits; a value that is not a positive integer is an error */
+function limitOptions(opts: EvalOptions): EvalLimits {
+  const out: EvalLimits = {};
+  const read = (flag: string, text: string | undefined, min: number): number | undefined => {
+    if (text === undefined) return undefined;
+    const t = text.replaceAll('_', '');
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    if (!Number.isSafeInteger(n) || n < min)
+      throw new ContrastError(`${flag} ${text}: expected a whole number of at least ${min}`);
+    return n;
+  };
+  const steps = read('--max-steps', opts.maxSteps, 1);
+  const coll = read('--max-collection', opts.maxCollection, 1);
+  const depth = read('--max-depth', opts.maxDepth, 1);
+  const nesting = read('--max-nesting', opts.maxNesting, 1);
+  const timeout = read('--timeout', opts.timeout, 1);
+  if (steps !== undefined) out.maxSteps = steps;
+  if (coll !== undefined) out.maxCollectionSize = coll;
+  if (depth !== undefined) out.maxCallDepth = depth;
+  if (nesting !== undefined) out.maxNesting = nesting;
+  if (timeout !== undefined) out.timeoutMs = timeout;
+  return out;
 }

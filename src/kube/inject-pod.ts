@@ -56,15 +56,22 @@ function stringMap(v: unknown): Record<string, string> {
 }
 
 /**
- * Contrast reads its control annotations from the object's metadata (and the role from the pod
- * template's); we accept both, the object's winning, so either place works.
+ * The control annotations Contrast reads (service mesh, workload secret ID, skip-initializer, pod role,
+ * image-store size, secure PV). Go reads them from the pod template's metadata only
+ * (edgelesssys/contrast internal/kuberesource/mutators.go: MapPodSpecWithMeta passes the template's
+ * ObjectMeta; cli/cmd/generate.go reads the role from Spec.Template.Annotations), so the same
+ * annotation on the Deployment/StatefulSet itself has no effect — here neither.
  */
 export function workloadAnnotations(w: PodWorkload): Record<string, string> {
-  const t = templatePath(w) ?? [];
-  return {
-    ...stringMap(getJS(w.doc, [...t, 'metadata', 'annotations'])),
-    ...stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations'])),
-  };
+  return templateAnnotations(w);
+}
+
+/** Contrast annotations set on the object's own metadata, which Contrast ignores (for a warning). */
+export function ignoredObjectAnnotations(w: PodWorkload): string[] {
+  if ((templatePath(w) ?? []).length === resourcePath(w).length) return []; // a Pod: one metadata
+  const own = stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations']));
+  const tpl = templateAnnotations(w);
+  return Object.keys(own).filter((k) => k.startsWith('contrast.edgeless.systems/') && !(k in tpl));
 }
 
 /** Annotations of the pod template only (what ends up on the pod). */

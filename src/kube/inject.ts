@@ -42,12 +42,12 @@ export const PVC_HOLDER_NAME = 'pvc-holder';
 export const SECRETS_VOLUME = 'contrast-secrets';
 export const SECRETS_MOUNT = '/contrast';
 export const IMAGE_STORE_VOLUME = 'image-store';
-/** Set on the Initializer when the pod has no service mesh, so it skips the mesh's iptables setup. */
-export const DISABLE_SERVICE_MESH_ENV = 'CONTRAST_DISABLE_SERVICE_MESH';
+/** Set on the Initializer when the pod has no service mesh: it then removes its default-deny iptables rule. */
+export const DISABLE_SERVICE_MESH_ENV = 'CONTRAST_SERVICE_MESH_DISABLED';
 
-/** `contrast.edgeless.systems/pod-role` (pod template first, then the object), '' when absent. */
+/** `contrast.edgeless.systems/pod-role` of the pod template, '' when absent. */
 export function workloadRole(w: PodWorkload): string {
-  return templateAnnotations(w)[ANNOTATION.role] ?? workloadAnnotations(w)[ANNOTATION.role] ?? '';
+  return templateAnnotations(w)[ANNOTATION.role] ?? '';
 }
 
 export function isCoordinator(w: PodWorkload): boolean {

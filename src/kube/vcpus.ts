@@ -68,10 +68,14 @@ export function quantityMilli(value: unknown): number | undefined {
 }
 
 /** max(requests.cpu, limits.cpu) in milliCPU of a `resources` object; 0 when neither is set. */
-function neededMilli(resources: unknown, where: () => string): number {
+function neededMilli(
+  resources: unknown,
+  where: () => string,
+  kinds: ReadonlyArray<'requests' | 'limits'> = ['requests', 'limits'],
+): number {
   if (!resources || typeof resources !== 'object') return 0;
   let most = 0;
-  for (const kind of ['requests', 'limits'] as const) {
+  for (const kind of kinds) {
     const cpu = (resources as Record<string, unknown>)[kind] as Record<string, unknown> | undefined;
     const raw = cpu && typeof cpu === 'object' ? cpu['cpu'] : undefined;
     if (raw === undefined || raw === null) continue;
@@ -87,12 +91,26 @@ function neededMilli(resources: unknown, where: () => string): number {
   return most;
 }
 
-/** The vCPU count Contrast gives the pod's VM on SNP (see the file comment for the formula). */
-export function podVCPUs(w: PodWorkload): number {
+export type VCPUFormula = 'max-request-limit' | 'limits';
+
+/**
+ * The vCPU count Contrast gives the pod's VM (see the file comment for the formula). `limits` is the
+ * 2026 line (kuberesource.GetPodCPUCount: CPU limits only, plus the always-added vCPU — see
+ * cli/verifier/cpu_count_valid_test.go "invalid because of always-added CPU" and gpu_count_valid_test.go
+ * "only 1 vCPU (hypervisor overhead)"); the regular/init/pod-level structure is the 2025 one, as the
+ * 2026 function body was not available to us.
+ */
+export function podVCPUs(w: PodWorkload, formula: VCPUFormula = 'max-request-limit'): number {
+  const kinds: ReadonlyArray<'requests' | 'limits'> =
+    formula === 'limits' ? ['limits'] : ['requests', 'limits'];
   let regular = 0;
   let init = 0;
   for (const c of containers(w)) {
-    const milli = neededMilli(c.node.toJSON()?.resources, () => `${describe(w)} container "${c.name}"`);
+    const milli = neededMilli(
+      c.node.toJSON()?.resources,
+      () => `${describe(w)} container "${c.name}"`,
+      kinds,
+    );
     if (c.list === 'containers') regular += milli;
     else {
       init += milli;
@@ -101,7 +119,31 @@ export function podVCPUs(w: PodWorkload): number {
   }
   const spec = podSpecPath(w);
   const pod = spec
-    ? neededMilli(getJS(w.doc, [...spec, 'resources']), () => `${describe(w)} pod resources`)
+    ? neededMilli(getJS(w.doc, [...spec, 'resources']), () => `${describe(w)} pod resources`, kinds)
     : 0;
   return Math.ceil(Math.max(regular, init, pod) / 1000) + 1;
+}
+
+/** GPU resource Contrast's GPU verifier counts (cli/verifier/gpu_count_valid_test.go: limits nvidia.com/gpu). */
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+/** Σ limits[nvidia.com/gpu] over the pod's containers (kuberesource.GetPodGPUCount). */
+export function podGPUs(w: PodWorkload): number {
+  let n = 0;
+  for (const c of containers(w, 'containers')) {
+    const limits = (c.node.toJSON() as { resources?: { limits?: Record<string, unknown> } })?.resources
+      ?.limits;
+    const v = limits?.[GPU_RESOURCE];
+    if (v === undefined || v === null) continue;
+    const milli = quantityMilli(v);
+    if (milli === undefined || milli < 0)
+      throw new ContrastError(
+        `${describe(w)} container "${c.name}": limits.${GPU_RESOURCE} "${String(v)}" is not a count`,
+        {
+          code: 'BAD_RESOURCES',
+        },
+      );
+    n += Math.ceil(milli / 1000);
+  }
+  return n;
 }

@@ -180,6 +180,60 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
     }));
 }
 
+/**
+ * VersionsMatch as Go does it (cli/verifier/versions_match.go): unless the release version contains
+ * "dev" or "pre", every container named coordinator (in a pod with role coordinator or no role),
+ * contrast-initializer or contrast-service-mesh whose image has a tag must carry the release version.
+ * Like Go, only spec.containers are looked at (the injected Initializer and mesh are init containers,
+ * so in practice this checks the Coordinator and any such container a user placed in containers).
+ */
+export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: string): Finding[] {
+  if (version.includes('dev') || version.includes('pre')) return [];
+  const out: Finding[] = [];
+  for (const w of workloads) {
+    const role = workloadAnnotations(w)[ANNOTATION.role] ?? '';
+    for (const c of containers(w, 'containers')) {
+      const versioned =
+        (c.name === 'coordinator' && (role === '' || role === 'coordinator')) ||
+        c.name === INITIALIZER_NAME ||
+        c.name === SERVICE_MESH_NAME;
+      const image = c.node.get('image');
+      if (!versioned || typeof image !== 'string') continue;
+      const tag = imageTag(image);
+      if (tag && tag !== version)
+        out.push({
+          workload: describe(w),
+          container: c.name,
+          rule: 'VersionsMatch',
+          message: `version mismatch: you are attempting to use Contrast version "${version}" with a "${c.name}" resource of version "${tag}"`,
+        });
+    }
+  }
+  return out;
+}
+
+/**
+ * CPUCountValid and GPUCountValid (2026, cli/verifier/cpu_count_valid.go, gpu_count_valid.go): the pod
+ * VM gets 1–220 vCPUs, and at least as many vCPUs as GPUs (one guest NUMA node per GPU, each needing a
+ * vCPU). Messages are Go's.
+ */
+export function verifyCounts(w: PodWorkload, vcpus: number, gpus: number): Finding[] {
+  const out: Finding[] = [];
+  if (vcpus < 1 || vcpus > 220)
+    out.push({
+      workload: describe(w),
+      rule: 'CPUCountValid',
+      message: `pod failed verification: currently only 0-7 additional vCPUs are supported (1-8 vCPUs in total), but ${vcpus} were requested`,
+    });
+  if (gpus > 0 && vcpus < gpus)
+    out.push({
+      workload: describe(w),
+      rule: 'GPUCountValid',
+      message: `pod failed verification: GPU workloads require at least as many vCPUs as GPUs, but ${vcpus} vCPUs were requested for ${gpus} GPUs`,
+    });
+  return out;
+}
+
 export function throwFindings(findings: Finding[], phase: string): void {
   if (findings.length === 0) return;
   throw new ContrastError(
@@ -202,13 +256,18 @@ export function verifyBefore(
   throwFindings(findings, 'verifying workloads');
 }
 
-export function verifyAfter(workloads: readonly PodWorkload[]): void {
+export function verifyAfter(
+  workloads: readonly PodWorkload[],
+  options: { releaseVersion?: string } = {},
+): void {
   const findings = [
     ...workloads.flatMap((w) => [
       ...verifyImagesPinned(w, { skipContrastImages: false }),
       ...verifyNoSharedFSMount(w),
     ]),
-    ...verifyInjectedVersions(workloads),
+    ...(options.releaseVersion
+      ? verifyVersionsMatch(workloads, options.releaseVersion)
+      : verifyInjectedVersions(workloads)),
   ];
   throwFindings(findings, 'verifying patched workloads');
 }

@@ -17,7 +17,13 @@ import {
 } from '../kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import type { KubeFile, Workload } from '../kube/index.js';
-import { containers, describe, runtimeClassName, workloadAnnotations } from '../kube/inject-pod.js';
+import {
+  containers,
+  describe,
+  ignoredObjectAnnotations,
+  runtimeClassName,
+  workloadAnnotations,
+} from '../kube/inject-pod.js';
 import {
   ANNOTATION,
   injectDebugShell,
@@ -35,8 +41,11 @@ import {
 } from '../kube/replace.js';
 import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
-import { podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
-import { pinContrastImages } from '../kube/replace-pin.js';
+import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
+import { lineInfo } from '../release/lines.js';
+import { releaseHandler, type Release } from '../release/release.js';
+import { needsPin, pinContrastImages } from '../kube/replace-pin.js';
 import { ImageAnalyzer } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
@@ -60,6 +69,7 @@ import {
   newWorkloadOwnerKey,
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
+  workloadOwnerPubKeyHex,
 } from './keys.js';
 import {
   coordinatorIssues,
@@ -73,6 +83,7 @@ import {
   INITDATA_ANNOTATION,
   parseRuntimeClass,
   platformByName,
+  PLATFORMS,
   RUNTIME_CLASS_PREFIX,
   runtimeHandler,
   UNKNOWN_HANDLER,
@@ -125,6 +136,12 @@ export interface GenerateOptions {
   progress?: 'auto' | 'tty' | 'plain' | 'off';
   /** Progress lines (`✔️ …`); stdout in the CLI. */
   print?: (line: string) => void;
+  /**
+   * The Contrast release to generate for (src/release): its runtime handlers, image pins, reference
+   * values, SNP ID blocks and release line (manifest schema, vCPU formula, verifiers). The CLI always
+   * passes one; without it the library keeps its release-less behaviour (placeholders, warnings).
+   */
+  release?: Release;
 }
 
 export interface GenerateResult {
@@ -197,7 +214,41 @@ async function buildManifest(
   imported: ImportedReferenceValues | undefined,
   warnings: string[],
 ): Promise<{ manifest: Manifest; originalText: string | undefined }> {
-  const existing = await readManifestFile(opts.manifestPath);
+  const release = opts.release;
+  const existing = await readManifestFile(opts.manifestPath, release ? { line: release.line } : {});
+  if (existing?.ignored.length)
+    warnings.push(
+      `${opts.manifestPath}: ${existing.ignored.join(', ')} ignored: not a field of the Contrast ${release?.line ?? ''} manifest (Go drops unknown fields too)`,
+    );
+  if (release && !existing) {
+    // A new manifest gets the release's reference values (manifest.Default), each marked with its platform.
+    const source = imported ?? release.referenceValues;
+    const parts = platforms.map((p) => {
+      const v = source && importedFor(source, p);
+      if (!v)
+        throw new ContrastError(
+          `Contrast ${release.version} (${release.source}) has no reference values for ${p.name}`,
+          {
+            code: 'NO_REFERENCE_VALUES',
+            hint: "add the release's reference-values.json (the Go CLI embeds it: internal/manifest/assets/reference-values.json) to the release directory, or pass --reference-values-file",
+          },
+        );
+      return {
+        ...(v.snp ? { snp: v.snp.map((x) => ({ ...x, Platform: p.name })) } : {}),
+        ...(v.tdx ? { tdx: v.tdx.map((x) => ({ ...x, Platform: p.name })) } : {}),
+      };
+    });
+    let rv = mergeReferenceValues(parts);
+    if (opts.referenceValuePatches?.length)
+      rv = applyReferenceValuePatches(rv, await readReferenceValuePatches(opts.referenceValuePatches));
+    if (opts.purgeEmptyReferenceValues) rv = purgeEmptyReferenceValues(rv);
+    const m = emptyManifest(rv);
+    if (release.line === '2026') {
+      m.WorkloadOwnerPubKeys = [];
+      m.WorkloadOwnerKeyDigests = null;
+    }
+    return { manifest: m, originalText: undefined };
+  }
   const valuesFor = (p: PlatformInfo): ReferenceValues =>
     (imported && importedFor(imported, p)) ?? placeholderReferenceValues(p);
   if (existing) {
@@ -341,18 +392,68 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const kept: KubeFile[] = files.filter((f) => workloads.some((w) => w.file === f));
   const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
 
+  for (const w of workloads) {
+    const ignored = ignoredObjectAnnotations(w);
+    if (ignored.length)
+      warn(
+        `${describe(w)}: ${ignored.join(', ')} on the ${w.kind}'s own metadata has no effect: Contrast reads its annotations from the pod template (spec.template.metadata.annotations)`,
+      );
+  }
   verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
 
-  const platforms = platformsInUse(workloads, defaultPlatform);
+  const release = opts.release;
+  const line = release ? lineInfo(release.line) : undefined;
+  // GPU pods run under the GPU runtime of their TEE (Go switches the handler for GPU requests).
+  const gpuPlatform = new Map<Workload, PlatformInfo>();
+  if (release) {
+    for (const w of workloads) {
+      const p = workloadPlatform(w, defaultPlatform);
+      if (p && !p.gpu && podGPUs(w) > 0) {
+        const gpu = PLATFORMS.find((x) => x.name === `${p.name}-GPU`);
+        if (!gpu)
+          throw new ContrastError(
+            `${describe(w)}: requests ${GPU_RESOURCE}, but ${p.name} has no GPU variant`,
+            {
+              code: 'NO_PLATFORM',
+            },
+          );
+        releaseHandler(release, gpu); // the release must ship it
+        gpuPlatform.set(w, gpu);
+      }
+    }
+  }
+  const platformFor = (w: Workload): PlatformInfo | undefined =>
+    gpuPlatform.get(w) ?? workloadPlatform(w, defaultPlatform);
+  if (release)
+    for (const w of workloads) {
+      const p = platformFor(w);
+      if (p) releaseHandler(release, p);
+    }
+  const platforms = [
+    ...new Map(
+      workloads.flatMap((w) => {
+        const p = platformFor(w);
+        return p ? [[p.name, p] as const] : [];
+      }),
+    ).values(),
+  ];
+  if (!release) platforms.splice(0, platforms.length, ...platformsInUse(workloads, defaultPlatform));
+  else if (defaultPlatform && !platforms.some((p) => p.name === defaultPlatform.name)) {
+    releaseHandler(release, defaultPlatform);
+    platforms.unshift(defaultPlatform);
+  }
   const imported = opts.referenceValuesFile
     ? await importReferenceValues(opts.referenceValuesFile)
     : undefined;
+  const before = warnings.length;
   const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
+  for (const m of warnings.slice(before)) log.warn(m);
 
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);
   const unknownHash = new Set<string>();
   const handlerFor = (p: PlatformInfo): string => {
+    if (release) return releaseHandler(release, p);
     const h = imported?.handlers.get(p.name);
     if (h) return h;
     const hash = hashes.get(p.name);
@@ -362,13 +463,18 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const defaultHandler = defaultPlatform ? handlerFor(defaultPlatform) : UNKNOWN_HANDLER;
 
   // Patch: debug shell → Initializer → service mesh → image store → replacements → runtime class → SNP vCPUs.
-  const replacements: ImageReplacements = opts.imageReplacements
+  const replacements: ImageReplacements = new Map(release?.imageReplacements ?? []);
+  // The user's file wins over the release's pins (Go: --image-replacements replaces the embedded file).
+  for (const [k, v] of opts.imageReplacements
     ? await readImageReplacements(opts.imageReplacements)
-    : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements');
+    : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements'))
+    replacements.set(k, v);
+  const countFindings: Finding[] = [];
+  const idBlockProblems: string[] = [];
   const coordNs = coordinatorNamespace(workloads);
   const platformOf = new Map<Workload, PlatformInfo>();
   for (const w of workloads) {
-    const p = workloadPlatform(w, defaultPlatform);
+    const p = platformFor(w);
     if (!p)
       throw new ContrastError(
         `${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`,
@@ -380,13 +486,30 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     if (!opts.skipServiceMesh) injectServiceMesh(w);
     if (opts.injectImageStore) injectImageStore(w);
     applyImageReplacements(w, replacements);
-    patchRuntimeClass(w, { defaultHandler, handlerFor });
+    if (gpuPlatform.has(w)) w.doc.setIn([...w.templatePath, 'spec', 'runtimeClassName'], handlerFor(p));
+    else patchRuntimeClass(w, { defaultHandler, handlerFor });
+    if (!line) {
+      // Release-less: the 2025 formula, no ID blocks.
+      if (p.referenceValues === 'snp') setPodAnnotation(w, VCPUS_ANNOTATION, String(podVCPUs(w)));
+      continue;
+    }
+    const vcpus = podVCPUs(w, line.vcpus);
+    if (line.countVerifiers) countFindings.push(...verifyCounts(w, vcpus, podGPUs(w)));
+    if (p.referenceValues !== 'snp') continue;
     // SNP (§4.5): the VM's vCPU count is part of the launch measurement, so it is fixed here, after the
     // injections (their containers count) and before policy generation (pod annotations flow into each
-    // container's policy annotations, so the policy covers it). The SNP ID-block annotations Contrast
-    // sets next to it need a release's table and are not written.
-    if (p.referenceValues === 'snp') setPodAnnotation(w, VCPUS_ANNOTATION, String(podVCPUs(w)));
+    // container's policy annotations, so the policy covers it).
+    if (line.idBlocks === 'table') {
+      setPodAnnotation(w, VCPUS_ANNOTATION, String(vcpus));
+      setIdBlockFromTable(w, p, vcpus, release!, idBlockProblems);
+    } else if (vcpus > 1) {
+      idBlockProblems.push(
+        `${describe(w)}: ${vcpus} vCPUs on ${p.name}: Contrast ${release!.version} (2026 line) computes the SNP ID-block annotations (snp_id_block_*, snp_id_auth_*, snp_guest_policy_*) from the launch measurement, APEIP and vCPU count; this tool does not compute them yet, and without them the pod VM does not start. Set CPU limits so the pod needs 1 vCPU, or generate this workload with the Go CLI`,
+      );
+    }
   }
+  throwFindings(countFindings, 'verifying workloads');
+  if (idBlockProblems.length) throw new ContrastError(idBlockProblems.join('\n'), { code: 'SNP_ID_BLOCK' });
   for (const name of unknownHash) {
     warn(
       `runtime handler hash for ${name} unknown: runtime classes name only the platform (contrast-cc-${name.toLowerCase()}); ` +
@@ -401,6 +524,23 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const platform: Platform | undefined = clientOptions.platform;
   const client = new RegistryClient(clientOptions);
   try {
+    if (release) {
+      const unpinned: string[] = [];
+      for (const w of workloads)
+        for (const c of containers(w)) {
+          const image = c.node.get('image');
+          if (typeof image === 'string' && needsPin(c.name, image))
+            unpinned.push(`${describe(w)} container "${c.name}": ${image}`);
+        }
+      if (unpinned.length)
+        throw new ContrastError(
+          `Contrast ${release.version} (${release.source}) pins no image for:\n  ${unpinned.join('\n  ')}`,
+          {
+            code: 'UNPINNED_IMAGE',
+            hint: "add the release's image-replacements.txt (the Go CLI of that release lists the images in `contrast --version`) to the release directory, or map these images with --image-replacements",
+          },
+        );
+    }
     // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
     const pinned = await pinContrastImages(workloads, client, platform);
     for (const p of pinned)
@@ -476,6 +616,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     }
     phase('policies generated');
     print('✔️ Generated workload policy annotations');
+    if (opts.insecureEnableDebugShellAccess) print('⚠️ Insecure debug shell access enabled!');
 
     // Policies map (policies.go): equal digest + equal SANs is an error, different SANs drop the later.
     const map: Record<string, PolicyEntry> = {};
@@ -535,17 +676,24 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     }
 
     // Validate.
-    const coord = coordinatorIssues(manifest);
+    const coord = coordinatorIssues(manifest, release?.line);
     if (coord.length) {
       const none = Object.values(manifest.Policies ?? {}).every((e) => e.Role !== 'coordinator');
+      // Go prints the hint on stdout, then fails with the count error.
+      if (none && release)
+        print('  No Coordinator resource found, did you forget to add it to your resources?');
       throw new ContrastError(coord.map(formatIssue).join('\n'), {
         code: 'COORDINATOR_COUNT',
-        ...(none
+        ...(none && !release
           ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' }
           : {}),
       });
     }
-    const rvIssues = validateReferenceValues(manifest.ReferenceValues);
+    const rvIssues = validateReferenceValues(
+      manifest.ReferenceValues,
+      'ReferenceValues',
+      release ? { line: release.line, goRules: true } : {},
+    );
     const fatal = rvIssues.filter((i) => !i.expectedMissing);
     if (fatal.length)
       throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
@@ -558,8 +706,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       const key = m ? m[1]! : i.path;
       bySet.set(key, [...(bySet.get(key) ?? []), m ? m[2]! : i.message]);
     }
-    for (const [set, fields] of bySet) warn(`${set}: expected missing: ${fields.join(', ')}`);
-    if (rvIssues.length) {
+    if (release) {
+      // Go prints each reference-value set's findings on stdout: "  snp[0].MinimumTCB.X: Please fill in
+      // all reference values for field cannot be empty" (ValidationError.formatError, continuation lines
+      // unindented; ExpectedMissingReferenceValueError.Error).
+      for (const [set, list] of groupBySet(rvIssues))
+        print(
+          `  ${list.map((i) => `${set}${i.rest}: Please fill in all reference values for ${i.message}`).join('\n')}`,
+        );
+    } else for (const [set, fields] of bySet) warn(`${set}: expected missing: ${fields.join(', ')}`);
+    if (rvIssues.length && !release) {
       warn(
         `Please fill in the reference values in ${opts.manifestPath} (or import them with --reference-values-file); ` +
           'the Coordinator rejects every workload until they are set',
@@ -567,7 +723,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     }
 
     // Owner keys into the manifest.
-    if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
+    if (release?.line === '2026') {
+      manifest.WorkloadOwnerKeyDigests = null;
+      if (opts.disableUpdates) manifest.WorkloadOwnerPubKeys = null;
+      else {
+        const keys: string[] = [];
+        for (const p of opts.workloadOwnerKeys)
+          keys.push(workloadOwnerPubKeyHex(await readKey(p, generatedKeys), p));
+        manifest.WorkloadOwnerPubKeys = addSorted(manifest.WorkloadOwnerPubKeys ?? null, keys);
+      }
+    } else if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
     else {
       const digests: string[] = [];
       for (const p of opts.workloadOwnerKeys)
@@ -579,10 +744,10 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
     manifest.SeedshareOwnerPubKeys = addSorted(manifest.SeedshareOwnerPubKeys, seedKeys);
 
-    verifyAfter(workloads);
+    verifyAfter(workloads, release ? { releaseVersion: release.version } : {});
 
     // Stage everything, then write together.
-    const manifestText = serializeManifest(manifest);
+    const manifestText = serializeManifest(manifest, release?.line);
     const staged: Staged[] = [];
     if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
     if (opts.output) {
@@ -621,4 +786,50 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   } finally {
     await Promise.resolve(client.close());
   }
+}
+
+/** Expected-missing findings grouped per reference-value set, as Go prints them. */
+function groupBySet(
+  issues: readonly { path: string; message: string }[],
+): Map<string, Array<{ rest: string; message: string }>> {
+  const out = new Map<string, Array<{ rest: string; message: string }>>();
+  for (const i of issues) {
+    const m = /^ReferenceValues\.((?:snp|tdx)\[\d+\])(.*)$/.exec(i.path);
+    const set = m ? m[1]! : i.path;
+    out.set(set, [...(out.get(set) ?? []), { rest: m ? m[2]! : '', message: i.message }]);
+  }
+  return out;
+}
+
+/**
+ * 2025 line (cli/cmd/generate.go patchIDBlockAnnotation): the ID block for the pod's vCPU count from the
+ * release's table, under `contrast.edgeless.systems/snp-id-block/<platform lowercase>`. Go writes the
+ * Genoa value and then the Milan value to that same key, so Milan's is what ends up in the YAML; both
+ * must exist ("missing ID block configuration for runtime %s with %s CPUs").
+ */
+export const ID_BLOCK_ANNOTATION_PREFIX = 'contrast.edgeless.systems/snp-id-block/';
+
+function setIdBlockFromTable(
+  w: Workload,
+  p: PlatformInfo,
+  vcpus: number,
+  release: Release,
+  problems: string[],
+): void {
+  const table = release.snpIdBlocks;
+  if (!table) {
+    problems.push(
+      `${describe(w)}: Contrast ${release.version} (2025 line) sets SNP ID blocks from its table, and ${release.source} has no snp-id-blocks.json (the Go CLI of that release embeds it as SNPIDBlocks)`,
+    );
+    return;
+  }
+  const platform = p.name.toLowerCase();
+  const cpu = String(vcpus);
+  const genoa = table[platform]?.['Genoa']?.[cpu]?.idBlock;
+  const milan = table[platform]?.['Milan']?.[cpu]?.idBlock;
+  if (!genoa || !milan) {
+    problems.push(`${describe(w)}: missing ID block configuration for runtime ${platform} with ${cpu} CPUs`);
+    return;
+  }
+  setPodAnnotation(w, ID_BLOCK_ANNOTATION_PREFIX + platform, milan);
 }

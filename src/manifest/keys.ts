@@ -54,6 +54,25 @@ export function workloadOwnerKeyDigest(pem: string, source = ''): string {
     .digest('hex');
 }
 
+/**
+ * Hex PKIX DER public key, from a PEM private or public ECDSA key: what the 2026 manifest records in
+ * `WorkloadOwnerPubKeys` (internal/manifest/manifest.go: "ECDSA public keys in PKIX DER format, hex-encoded").
+ */
+export function workloadOwnerPubKeyHex(pem: string, source = ''): string {
+  workloadOwnerKeyDigest(pem, source); // same checks: PEM, ECDSA
+  return publicKeyOf(pem, 'workload owner key', source)
+    .export({ format: 'der', type: 'spki' })
+    .toString('hex');
+}
+
+/** Parses a manifest's hex PKIX ECDSA public key (Go ParseWorkloadOwnerPublicKey); throws when it is not one. */
+export function parseWorkloadOwnerPubKey(hex: string): KeyObject {
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) throw new Error('not hex');
+  const key = createPublicKey({ key: Buffer.from(hex, 'hex'), format: 'der', type: 'spki' });
+  if (key.asymmetricKeyType !== 'ec') throw new Error('not an ECDSA key');
+  return key;
+}
+
 /** Hex PKCS#1 DER public key, from a PEM private or public RSA key. */
 export function seedshareOwnerPubKeyHex(pem: string, source = ''): string {
   const key = publicKeyOf(pem, 'seed share owner key', source);

@@ -4,8 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { decodeUtf8Strict } from '../internal/utf8.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { parseSeedshareOwnerPubKey } from './keys.js';
-import { orderReferenceValues, validateReferenceValues, type ReferenceValues } from './referencevalues.js';
+import { parseSeedshareOwnerPubKey, parseWorkloadOwnerPubKey } from './keys.js';
+import {
+  orderReferenceValues,
+  validateReferenceValues,
+  type ReferenceValueLine,
+  type ReferenceValues,
+} from './referencevalues.js';
 import { formatIssue, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 
 export type Role = '' | 'coordinator';
@@ -22,18 +27,24 @@ export interface Manifest {
   /** Hex digest of the policy (initdata TOML or legacy policy text) → entry. */
   Policies: Record<string, PolicyEntry> | null;
   ReferenceValues: ReferenceValues;
-  /** Hex sha256 of PKIX DER ECDSA public keys; null = the manifest can never be updated. */
+  /** 2025 line: hex sha256 of PKIX DER ECDSA public keys; null = the manifest can never be updated. */
   WorkloadOwnerKeyDigests: string[] | null;
+  /** 2026 line (replaces the digests): hex PKIX DER ECDSA public keys; null = never updatable. */
+  WorkloadOwnerPubKeys?: string[] | null;
   /** Hex PKCS#1 DER RSA public keys. */
   SeedshareOwnerPubKeys: string[] | null;
 }
 
-const TOP_LEVEL = [
-  'Policies',
-  'ReferenceValues',
-  'WorkloadOwnerKeyDigests',
-  'SeedshareOwnerPubKeys',
-] as const;
+/** Top-level fields per release line (internal/manifest/manifest.go `Manifest`, declaration order). */
+export function topLevelFields(line: ReferenceValueLine = '2025'): readonly string[] {
+  return [
+    'Policies',
+    'ReferenceValues',
+    line === '2026' ? 'WorkloadOwnerPubKeys' : 'WorkloadOwnerKeyDigests',
+    'SeedshareOwnerPubKeys',
+  ];
+}
+const TOP_LEVEL = topLevelFields('2025');
 
 export function emptyManifest(referenceValues: ReferenceValues): Manifest {
   return {
@@ -48,7 +59,7 @@ export function emptyManifest(referenceValues: ReferenceValues): Manifest {
  * Serializes like Go's `json.MarshalIndent(m, "", "  ")` + "\n": struct fields in declaration order,
  * map keys sorted, nil slices as null, and `<`, `>`, `&`, U+2028, U+2029 escaped.
  */
-export function serializeManifest(m: Manifest): string {
+export function serializeManifest(m: Manifest, line: ReferenceValueLine = '2025'): string {
   const policies: Record<string, unknown> | null = m.Policies === null ? null : {};
   if (m.Policies && policies) {
     for (const key of Object.keys(m.Policies).sort()) {
@@ -59,12 +70,20 @@ export function serializeManifest(m: Manifest): string {
       policies[key] = entry;
     }
   }
-  const doc = {
-    Policies: policies,
-    ReferenceValues: orderReferenceValues(m.ReferenceValues),
-    WorkloadOwnerKeyDigests: m.WorkloadOwnerKeyDigests,
-    SeedshareOwnerPubKeys: m.SeedshareOwnerPubKeys,
-  };
+  const doc =
+    line === '2026'
+      ? {
+          Policies: policies,
+          ReferenceValues: orderReferenceValues(m.ReferenceValues, line),
+          WorkloadOwnerPubKeys: m.WorkloadOwnerPubKeys ?? null,
+          SeedshareOwnerPubKeys: m.SeedshareOwnerPubKeys,
+        }
+      : {
+          Policies: policies,
+          ReferenceValues: orderReferenceValues(m.ReferenceValues, line),
+          WorkloadOwnerKeyDigests: m.WorkloadOwnerKeyDigests,
+          SeedshareOwnerPubKeys: m.SeedshareOwnerPubKeys,
+        };
   return (
     JSON.stringify(doc, null, 2)
       .replace(/</g, '\\u003c')
@@ -75,13 +94,23 @@ export function serializeManifest(m: Manifest): string {
   );
 }
 
+export interface ManifestValidateOptions {
+  /** Release line whose schema and Validate() rules apply; without one, the pre-release-selection rules. */
+  line?: ReferenceValueLine;
+}
+
 /** Structural and semantic checks; every finding carries its JSON path. */
-export function validateManifest(m: unknown): ValidationIssue[] {
+export function validateManifest(m: unknown, options: ManifestValidateOptions = {}): ValidationIssue[] {
   if (!isPlainObject(m)) return [issue('', `manifest must be a JSON object, got ${typeName(m)}`)];
   const out: ValidationIssue[] = [];
-  for (const k of Object.keys(m)) {
-    if (!(TOP_LEVEL as readonly string[]).includes(k))
-      out.push(issue(k, `unknown field (expected ${TOP_LEVEL.join(', ')})`));
+  const line = options.line;
+  // With a release line, unknown top-level fields are ignored as Go's json.Unmarshal does (the caller
+  // warns and drops them); without one they stay errors.
+  if (!line) {
+    for (const k of Object.keys(m)) {
+      if (!(TOP_LEVEL as readonly string[]).includes(k))
+        out.push(issue(k, `unknown field (expected ${TOP_LEVEL.join(', ')})`));
+    }
   }
   const policies = m['Policies'];
   if (policies !== null && policies !== undefined) {
@@ -118,8 +147,26 @@ export function validateManifest(m: unknown): ValidationIssue[] {
       }
     }
   }
-  out.push(...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues'));
-  const digests = m['WorkloadOwnerKeyDigests'];
+  out.push(
+    ...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues', line ? { line, goRules: true } : {}),
+  );
+  const pubKeys = line === '2026' ? m['WorkloadOwnerPubKeys'] : undefined;
+  if (pubKeys !== null && pubKeys !== undefined) {
+    if (!Array.isArray(pubKeys))
+      out.push(issue('WorkloadOwnerPubKeys', `expected an array, got ${typeName(pubKeys)}`));
+    else
+      pubKeys.forEach((k, i) => {
+        try {
+          if (typeof k !== 'string') throw new Error('expected a hex string');
+          parseWorkloadOwnerPubKey(k);
+        } catch (err) {
+          out.push(
+            issue(`WorkloadOwnerPubKeys[${i}]`, `invalid workload owner public key: ${errorMessage(err)}`),
+          );
+        }
+      });
+  }
+  const digests = line === '2026' ? undefined : m['WorkloadOwnerKeyDigests'];
   if (digests !== null && digests !== undefined) {
     if (!Array.isArray(digests))
       out.push(issue('WorkloadOwnerKeyDigests', `expected an array, got ${typeName(digests)}`));
@@ -154,9 +201,13 @@ export function validateManifest(m: unknown): ValidationIssue[] {
   return out;
 }
 
-/** Counts coordinator entries: Contrast requires exactly one. */
-export function coordinatorIssues(m: Manifest): ValidationIssue[] {
+/**
+ * Counts coordinator entries. 2025 line: exactly one (manifest.CoordinatorCountError); 2026 line: at
+ * least one (ErrMissingCoordinator "expected at least 1 policy with role 'coordinator'").
+ */
+export function coordinatorIssues(m: Manifest, line: ReferenceValueLine = '2025'): ValidationIssue[] {
   const n = Object.values(m.Policies ?? {}).filter((e) => e.Role === 'coordinator').length;
+  if (line === '2026') return n >= 1 ? [] : [issue('', "expected at least 1 policy with role 'coordinator'")];
   if (n === 1) return [];
   return [issue('Policies', `expected exactly 1 policy with role 'coordinator', got ${n}`)];
 }
@@ -165,21 +216,29 @@ export function coordinatorIssues(m: Manifest): ValidationIssue[] {
 export function parseManifest(
   text: string,
   path: string,
-): { manifest: Manifest; warnings: ValidationIssue[] } {
+  options: ManifestValidateOptions = {},
+): { manifest: Manifest; warnings: ValidationIssue[]; ignored: string[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new ContrastError(`${path}: not valid JSON: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
   }
-  const issues = validateManifest(raw);
-  const fatal = issues.filter((i) => !i.expectedMissing);
+  const issues = validateManifest(raw, options);
+  // Go's generate validates an existing manifest with Validate() and stops on any finding, expected
+  // missing ones included ("validate existing manifest: …").
+  const fatal = options.line ? issues : issues.filter((i) => !i.expectedMissing);
   if (fatal.length) {
-    throw new ContrastError(`${path}: invalid manifest:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
-      code: 'BAD_MANIFEST',
-      hint: 'fix the fields above, or move the file away to start from a new manifest',
-    });
+    throw new ContrastError(
+      `${path}: ${options.line ? 'validate existing manifest' : 'invalid manifest'}:\n  ${fatal.map(formatIssue).join('\n  ')}`,
+      {
+        code: 'BAD_MANIFEST',
+        hint: 'fix the fields above, or move the file away to start from a new manifest',
+      },
+    );
   }
+  const known = topLevelFields(options.line);
+  const ignored = isPlainObject(raw) ? Object.keys(raw).filter((k) => !known.includes(k)) : [];
   const r = raw as Record<string, unknown>;
   const manifest: Manifest = {
     Policies: (r['Policies'] as Manifest['Policies']) ?? null,
@@ -187,12 +246,17 @@ export function parseManifest(
     WorkloadOwnerKeyDigests: (r['WorkloadOwnerKeyDigests'] as string[] | null | undefined) ?? null,
     SeedshareOwnerPubKeys: (r['SeedshareOwnerPubKeys'] as string[] | null | undefined) ?? null,
   };
-  return { manifest, warnings: issues };
+  if (options.line === '2026') {
+    manifest.WorkloadOwnerPubKeys = (r['WorkloadOwnerPubKeys'] as string[] | null | undefined) ?? null;
+    manifest.WorkloadOwnerKeyDigests = null;
+  }
+  return { manifest, warnings: issues, ignored };
 }
 
 export async function readManifestFile(
   path: string,
-): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[] } | undefined> {
+  options: ManifestValidateOptions = {},
+): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[]; ignored: string[] } | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -202,5 +266,5 @@ export async function readManifestFile(
   }
   // We rewrite this file: bytes that are not UTF-8 would come back as U+FFFD.
   const text = decodeUtf8Strict(path, bytes);
-  return { ...parseManifest(text, path), text };
+  return { ...parseManifest(text, path, options), text };
 }

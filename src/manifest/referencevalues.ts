@@ -17,8 +17,15 @@ export interface ReferenceValues {
   tdx?: TDXReferenceValues[];
 }
 
-// Field order of Contrast's Go structs (encoding/json writes struct fields in declaration order).
-export const SNP_FIELDS = [
+// Field order of Contrast's Go structs (encoding/json writes struct fields in declaration order), per
+// release line. 2025: internal/manifest/referencevalues.go SNPReferenceValues {Platform, ProductName,
+// TrustedMeasurement, MinimumTCB, GuestPolicy, PlatformInfo, MinimumMitigationVector, AllowedChipIDs}.
+// 2026 adds APEIP (internal/manifest/manifest.go SNPValidateOpts reads refVal.APEIP; field position
+// as in the 2026 manifest fixtures, after TrustedMeasurement) and go-sev-guest's newer PlatformInfo
+// names (CiphertextHidingDRAMEnabled, TIOEnabled).
+export type ReferenceValueLine = '2025' | '2026';
+
+const SNP_FIELDS_2025 = [
   'Platform',
   'ProductName',
   'TrustedMeasurement',
@@ -27,7 +34,17 @@ export const SNP_FIELDS = [
   'PlatformInfo',
   'MinimumMitigationVector',
   'AllowedChipIDs',
-  'CPUs',
+] as const;
+const SNP_FIELDS_2026 = [
+  'Platform',
+  'ProductName',
+  'TrustedMeasurement',
+  'APEIP',
+  'MinimumTCB',
+  'GuestPolicy',
+  'PlatformInfo',
+  'MinimumMitigationVector',
+  'AllowedChipIDs',
 ] as const;
 export const SNP_TCB_FIELDS = ['BootloaderVersion', 'TEEVersion', 'SNPVersion', 'MicrocodeVersion'] as const;
 export const SNP_GUEST_POLICY_FIELDS = [
@@ -43,13 +60,22 @@ export const SNP_GUEST_POLICY_FIELDS = [
   'CipherTextHidingDRAM',
   'PageSwapDisable',
 ] as const;
-export const SNP_PLATFORM_INFO_FIELDS = [
+const SNP_PLATFORM_INFO_FIELDS_2025 = [
   'SMTEnabled',
   'TSMEEnabled',
   'ECCEnabled',
   'RAPLDisabled',
   'CiphertextHidingEnabled',
   'AliasCheckComplete',
+] as const;
+const SNP_PLATFORM_INFO_FIELDS_2026 = [
+  'SMTEnabled',
+  'TSMEEnabled',
+  'ECCEnabled',
+  'RAPLDisabled',
+  'CiphertextHidingDRAMEnabled',
+  'AliasCheckComplete',
+  'TIOEnabled',
 ] as const;
 export const TDX_FIELDS = [
   'Platform',
@@ -62,8 +88,17 @@ export const TDX_FIELDS = [
   'MemoryIntegrity',
   'SMTDisabled',
   'StaticPlatform',
-  'CPUs',
 ] as const;
+
+export function snpFields(line: ReferenceValueLine = '2025'): readonly string[] {
+  return line === '2026' ? SNP_FIELDS_2026 : SNP_FIELDS_2025;
+}
+export function snpPlatformInfoFields(line: ReferenceValueLine = '2025'): readonly string[] {
+  return line === '2026' ? SNP_PLATFORM_INFO_FIELDS_2026 : SNP_PLATFORM_INFO_FIELDS_2025;
+}
+/** The 2025 lists, for callers that predate release lines. */
+export const SNP_FIELDS = SNP_FIELDS_2025;
+export const SNP_PLATFORM_INFO_FIELDS = SNP_PLATFORM_INFO_FIELDS_2025;
 
 /** SNP launch digest size (abi.MeasurementSize). */
 const SNP_MEASUREMENT_BYTES = 48;
@@ -73,7 +108,10 @@ const TDX_MEASUREMENT_BYTES = 48;
 export const DEFAULT_TDX_XFAM = 'e702060000000000';
 
 /** Placeholder sets for a new manifest on `platform`: one per SNP product, or one TDX set. */
-export function placeholderReferenceValues(platform: PlatformInfo): ReferenceValues {
+export function placeholderReferenceValues(
+  platform: PlatformInfo,
+  line: ReferenceValueLine = '2025',
+): ReferenceValues {
   if (platform.referenceValues === 'snp') {
     return {
       snp: ['Milan', 'Genoa'].map((product) => ({
@@ -94,17 +132,9 @@ export function placeholderReferenceValues(platform: PlatformInfo): ReferenceVal
           CipherTextHidingDRAM: false,
           PageSwapDisable: false,
         },
-        PlatformInfo: {
-          SMTEnabled: false,
-          TSMEEnabled: false,
-          ECCEnabled: false,
-          RAPLDisabled: false,
-          CiphertextHidingEnabled: false,
-          AliasCheckComplete: false,
-        },
+        PlatformInfo: Object.fromEntries(snpPlatformInfoFields(line).map((f) => [f, false])),
         MinimumMitigationVector: 0,
         AllowedChipIDs: null,
-        CPUs: 0,
       })),
     };
   }
@@ -121,7 +151,6 @@ export function placeholderReferenceValues(platform: PlatformInfo): ReferenceVal
         MemoryIntegrity: false,
         SMTDisabled: false,
         StaticPlatform: false,
-        CPUs: 0,
       },
     ],
   };
@@ -168,10 +197,21 @@ function boolFields(
   }
 }
 
-export function validateSnp(v: unknown, path: string, options: { strict?: boolean } = {}): ValidationIssue[] {
+export interface ValidateOptions {
+  strict?: boolean;
+  line?: ReferenceValueLine;
+  /**
+   * Go's Validate(): an empty TrustedMeasurement, MrTd or RTMR is an error like any malformed hex
+   * (only MinimumTCB and MrSeam are ExpectedMissingReferenceValueError). Off only for the
+   * placeholders of a manifest generated without a release.
+   */
+  goRules?: boolean;
+}
+
+export function validateSnp(v: unknown, path: string, options: ValidateOptions = {}): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   if (!isPlainObject(v)) return [issue(path, `expected an object, got ${typeName(v)}`)];
-  if (options.strict) unknownFields(v, SNP_FIELDS, path, out);
+  if (options.strict) unknownFields(v, snpFields(options.line), path, out);
   if (v['Platform'] !== undefined && typeof v['Platform'] !== 'string')
     out.push(issue(`${path}.Platform`, 'expected a string'));
 
@@ -200,7 +240,23 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
   const tmProblem = hexProblem(tm, SNP_MEASUREMENT_BYTES);
   // Empty = our placeholder (the launch digest comes with a release); anything else malformed is fatal.
   if (tmProblem)
-    out.push(issue(`${path}.TrustedMeasurement`, tmProblem, tm === '' || tm === undefined || tm === null));
+    out.push(
+      issue(
+        `${path}.TrustedMeasurement`,
+        tmProblem,
+        !options.goRules && (tm === '' || tm === undefined || tm === null),
+      ),
+    );
+  const apeip = v['APEIP'];
+  if (apeip !== undefined && apeip !== '' && apeip !== null) {
+    // SNPValidatorOptions.APEIP: "when set (4 bytes)"; only the 2026 line has the field.
+    if (options.line !== '2026')
+      out.push(issue(`${path}.APEIP`, 'unknown field (APEIP exists from the 2026 release line on)'));
+    else {
+      const p = hexProblem(apeip, 4);
+      if (p) out.push(issue(`${path}.APEIP`, p));
+    }
+  }
 
   const gp = v['GuestPolicy'];
   if (!isPlainObject(gp)) {
@@ -232,14 +288,13 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
     if (!isPlainObject(pi))
       out.push(issue(`${path}.PlatformInfo`, `expected an object, got ${typeName(pi)}`));
     else {
-      if (options.strict) unknownFields(pi, SNP_PLATFORM_INFO_FIELDS, `${path}.PlatformInfo`, out);
-      boolFields(pi, SNP_PLATFORM_INFO_FIELDS, `${path}.PlatformInfo`, out);
+      const fields = snpPlatformInfoFields(options.line);
+      if (options.strict) unknownFields(pi, fields, `${path}.PlatformInfo`, out);
+      boolFields(pi, fields, `${path}.PlatformInfo`, out);
     }
   }
-  for (const f of ['MinimumMitigationVector', 'CPUs']) {
-    if (v[f] !== undefined && !isUint(v[f]))
-      out.push(issue(`${path}.${f}`, 'expected a non-negative integer'));
-  }
+  if (v['MinimumMitigationVector'] !== undefined && !isUint(v['MinimumMitigationVector']))
+    out.push(issue(`${path}.MinimumMitigationVector`, 'expected a non-negative integer'));
   const chips = v['AllowedChipIDs'];
   if (chips !== undefined && chips !== null) {
     if (!Array.isArray(chips))
@@ -253,7 +308,7 @@ export function validateSnp(v: unknown, path: string, options: { strict?: boolea
   return out;
 }
 
-export function validateTdx(v: unknown, path: string, options: { strict?: boolean } = {}): ValidationIssue[] {
+export function validateTdx(v: unknown, path: string, options: ValidateOptions = {}): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   if (!isPlainObject(v)) return [issue(path, `expected an object, got ${typeName(v)}`)];
   if (options.strict) unknownFields(v, TDX_FIELDS, path, out);
@@ -266,7 +321,13 @@ export function validateTdx(v: unknown, path: string, options: { strict?: boolea
   const mrTd = v['MrTd'];
   const mrTdProblem = hexProblem(mrTd, TDX_MEASUREMENT_BYTES);
   if (mrTdProblem)
-    out.push(issue(`${path}.MrTd`, mrTdProblem, mrTd === '' || mrTd === undefined || mrTd === null));
+    out.push(
+      issue(
+        `${path}.MrTd`,
+        mrTdProblem,
+        !options.goRules && (mrTd === '' || mrTd === undefined || mrTd === null),
+      ),
+    );
   // MrSeam identifies the TDX module the host runs: only its owner knows it (always "expected missing").
   const mrSeamProblem = hexProblem(v['MrSeam'], TDX_MEASUREMENT_BYTES);
   if (mrSeamProblem) out.push(issue(`${path}.MrSeam`, mrSeamProblem, true));
@@ -278,7 +339,13 @@ export function validateTdx(v: unknown, path: string, options: { strict?: boolea
   } else {
     rtmrs.forEach((r, i) => {
       const p = hexProblem(r, TDX_MEASUREMENT_BYTES);
-      if (p) out.push(issue(`${path}.Rtmrs[${i}]`, p, r === '' || r === null));
+      // Go names them RTMR[1]..RTMR[4] (TDXReferenceValues.Validate: fmt.Sprintf("RTMR[%d]", i+1)).
+      if (p)
+        out.push(
+          options.goRules
+            ? issue(`${path}.RTMR[${i + 1}]`, p)
+            : issue(`${path}.Rtmrs[${i}]`, p, r === '' || r === null),
+        );
     });
   }
   const piids = v['AllowedPIIDs'];
@@ -292,15 +359,13 @@ export function validateTdx(v: unknown, path: string, options: { strict?: boolea
       });
   }
   boolFields(v, ['MemoryIntegrity', 'SMTDisabled', 'StaticPlatform'], path, out);
-  if (v['CPUs'] !== undefined && !isUint(v['CPUs']))
-    out.push(issue(`${path}.CPUs`, 'expected a non-negative integer'));
   return out;
 }
 
 export function validateReferenceValues(
   rv: unknown,
   path = 'ReferenceValues',
-  options: { strict?: boolean } = {},
+  options: ValidateOptions = {},
 ): ValidationIssue[] {
   if (!isPlainObject(rv)) return [issue(path, `expected an object, got ${typeName(rv)}`)];
   const out: ValidationIssue[] = [];
@@ -342,14 +407,17 @@ function ordered(
 }
 
 /** Reference values with Contrast's field order (unknown fields kept, after the known ones). */
-export function orderReferenceValues(rv: ReferenceValues): ReferenceValues {
+export function orderReferenceValues(
+  rv: ReferenceValues,
+  line: ReferenceValueLine = '2025',
+): ReferenceValues {
   const out: ReferenceValues = {};
   if (rv.snp?.length) {
     out.snp = rv.snp.map((s) =>
-      ordered(s, SNP_FIELDS, {
+      ordered(s, snpFields(line), {
         MinimumTCB: SNP_TCB_FIELDS,
         GuestPolicy: SNP_GUEST_POLICY_FIELDS,
-        PlatformInfo: SNP_PLATFORM_INFO_FIELDS,
+        PlatformInfo: snpPlatformInfoFields(line),
       }),
     );
   }
@@ -364,6 +432,8 @@ export interface ImportedReferenceValues {
   handlers: Map<string, string>;
   /** Plain `{snp, tdx}` file: applies to every platform of the matching TEE. */
   generic?: ReferenceValues;
+  /** The release line whose schema the file follows. */
+  line: ReferenceValueLine;
 }
 
 /**
@@ -371,7 +441,10 @@ export interface ImportedReferenceValues {
  * `{snp, tdx}`) or a single `{snp, tdx}` object. Unknown fields are rejected like upstream does for its
  * embedded file, so a typo cannot silently drop a measurement.
  */
-export async function importReferenceValues(path: string): Promise<ImportedReferenceValues> {
+export async function importReferenceValues(
+  path: string,
+  line?: ReferenceValueLine,
+): Promise<ImportedReferenceValues> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
@@ -395,10 +468,14 @@ export async function importReferenceValues(path: string): Promise<ImportedRefer
       );
     }
   };
-  const result: ImportedReferenceValues = { byPlatform: new Map(), handlers: new Map() };
+  // Without a known line, the fields only the 2026 line has tell it apart.
+  const effective: ReferenceValueLine =
+    line ??
+    (/"(APEIP|CiphertextHidingDRAMEnabled|TIOEnabled)"/.test(JSON.stringify(parsed)) ? '2026' : '2025');
+  const result: ImportedReferenceValues = { byPlatform: new Map(), handlers: new Map(), line: effective };
   const keys = Object.keys(parsed);
   if (keys.length > 0 && keys.every((k) => k === 'snp' || k === 'tdx')) {
-    fail(validateReferenceValues(parsed, 'ReferenceValues', { strict: true }));
+    fail(validateReferenceValues(parsed, 'ReferenceValues', { strict: true, line: effective }));
     result.generic = parsed as ReferenceValues;
     return result;
   }
@@ -413,7 +490,7 @@ export async function importReferenceValues(path: string): Promise<ImportedRefer
         code: 'BAD_REFERENCE_VALUES',
       });
     }
-    fail(validateReferenceValues(values, handler, { strict: true }));
+    fail(validateReferenceValues(values, handler, { strict: true, line: effective }));
     result.byPlatform.set(
       platformName,
       mergeReferenceValues([result.byPlatform.get(platformName) ?? {}, values as ReferenceValues]),

@@ -1,5 +1,6 @@
 // Compilation: builds the tree of rules under `data`, resolves names in rule bodies (local variable,
 // rule of the package, import, builtin) and checks declarations.
+import { checkRecursion } from './recursion.js';
 import type { Expr, Literal, Module, Rule } from './ast.js';
 import { RegoParseError } from './errors.js';
 import { RObject, RSet, type Value } from './value.js';
@@ -74,6 +75,7 @@ export function buildTree(modules: Module[]): RuleNode {
     }
   }
   for (const m of modules) for (const r of m.rules) checkConflicts(root, m, r);
+  checkRecursion(root);
   markPrintingFunctions(root);
   return root;
 }
@@ -224,17 +226,20 @@ export class Resolver {
         }
     }
     const argVars = new Set(s.declared);
+    // Each `else` is a body of its own (OPA compiles it as a separate rule sharing the head's
+    // arguments; regorus evaluates every body in a fresh scope), so it starts from the arguments
+    // alone: `f(x) := y if { y := 1 } else := y if { y := 2 }` declares `y` once per body.
+    const argSeen = new Set(s.seen);
     if (r.body) r.body = scheduleBody(this.body(r.body, s, file), argVars);
     for (const e of r.elses) {
-      e.body = scheduleBody(
-        this.body(e.body, { declared: new Set(s.declared), seen: new Set(s.seen), parent: null }, file),
-        argVars,
-      );
+      const es: Scope = { declared: new Set(argVars), seen: new Set(argSeen), parent: null };
+      e.body = scheduleBody(this.body(e.body, es, file), argVars);
+      // an else value sees its own body's variables, not the first body's
+      if (e.value) e.value = this.expr(e.value, es, file);
     }
     // head terms see the body's variables
     r.keys = r.keys.map((k) => this.expr(k, s, file));
     if (r.value) r.value = this.expr(r.value, s, file);
-    for (const e of r.elses) if (e.value) e.value = this.expr(e.value, s, file);
     r.args = r.args.map((a) => this.expr(a, s, file));
     r.constValue =
       r.elses.length === 0 &&
@@ -553,8 +558,11 @@ export function allVars(x: unknown, out = new Set<string>()): Set<string> {
   if (o.t === 'scalar') return out;
   if (o.t === 'var' && o.name) out.add(o.name);
   if (o.t === 'some' && o.vars) o.vars.forEach((v) => out.add(v));
+  // a call's function name (`print`, `concat`) is not a variable: counting it made literals that
+  // call builtins wait for one another, so print lines came out of source order
   for (const [k, v] of Object.entries(o))
-    if (k !== 'p' && k !== 'target' && v && typeof v === 'object') allVars(v, out);
+    if (k !== 'p' && k !== 'target' && !(k === 'fn' && o.t === 'call') && v && typeof v === 'object')
+      allVars(v, out);
   return out;
 }
 
@@ -675,7 +683,15 @@ function allVarsShallow(l: Literal): Set<string> {
     if (o.t === 'arraycompr' || o.t === 'setcompr' || o.t === 'objcompr' || o.t === 'scalar') return;
     if (o.t === 'var' && o.name) out.add(o.name);
     for (const [k, v] of Object.entries(o))
-      if (k !== 'p' && k !== 'target' && k !== 'body' && v && typeof v === 'object') walk(v);
+      if (
+        k !== 'p' &&
+        k !== 'target' &&
+        k !== 'body' &&
+        !(k === 'fn' && o.t === 'call') &&
+        v &&
+        typeof v === 'object'
+      )
+        walk(v);
   };
   if (l.t === 'some') l.vars.forEach((v) => out.add(v));
   else walk(l);

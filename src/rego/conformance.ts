@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import YAML from 'yaml';
-import { Engine } from './index.js';
+import { Engine, type EvalLimits } from './index.js';
 import { compare, fromJSON, RObject, RSet, stringifyValue, type Value } from './value.js';
 
 export interface CaseOutcome {
@@ -26,6 +26,27 @@ interface RawCase {
   no_result?: boolean;
   strict?: boolean;
   skip?: boolean;
+  /** lines print() gathers, `file:line: text` */
+  want_prints?: string[];
+  /** regorus' execution timer: the engine's own, or the process-wide fallback */
+  execution_timer?: { limit_ms: number; check_interval: number };
+  global_execution_timer?: { limit_ms?: number; check_interval?: number; disable?: boolean };
+  /** fake clock: every read advances it by this much */
+  time_source?: { default_increment_ms: number };
+}
+
+/** the case's execution timer as our limits (timeoutMs, checks every `check_interval` steps) */
+function timerLimits(c: RawCase): EvalLimits {
+  const g = c.global_execution_timer;
+  const t = c.execution_timer ?? (g && !g.disable && g.limit_ms !== undefined ? g : undefined);
+  if (!t) return {};
+  const inc = Number(c.time_source?.default_increment_ms ?? 0);
+  let clock = 0;
+  return {
+    timeoutMs: Number(t.limit_ms),
+    timeCheckInterval: Number(t.check_interval ?? 1),
+    ...(inc > 0 ? { now: () => (clock += inc) } : {}),
+  };
 }
 
 export function listCaseFiles(dir: string): string[] {
@@ -95,9 +116,11 @@ function plain(j: unknown): unknown {
 export function runCase(c: RawCase): { ok: boolean; detail: string } {
   const strict = c.strict ?? true;
   const results: (Value | undefined)[] = [];
+  let prints: string[] = [];
   try {
-    const engine = new Engine({ strictBuiltinErrors: strict });
-    (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}.rego`, m));
+    const engine = new Engine({ strictBuiltinErrors: strict, printLocations: true, limits: timerLimits(c) });
+    // module names as the regorus harness gives them (they appear in print lines)
+    (c.modules ?? []).forEach((m, i) => engine.addPolicy(`rego_${i}`, m));
     engine.setData(c.data ?? {});
     const inputV = c.input === undefined ? undefined : fromJSON(c.input);
     const inputs = inputV === undefined ? [undefined] : (many(inputV) ?? [inputV]);
@@ -110,6 +133,7 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
         else results.push(r.values);
       }
     }
+    prints = engine.takePrints();
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (c.error !== undefined) {
@@ -145,6 +169,11 @@ export function runCase(c: RawCase): { ok: boolean; detail: string } {
     if (!same(results[i], expected[i]))
       return { ok: false, detail: `got [${show(results)}] want [${show(expected)}]` };
   }
+  if (c.want_prints !== undefined && JSON.stringify(prints) !== JSON.stringify(c.want_prints))
+    return {
+      ok: false,
+      detail: `prints: got ${JSON.stringify(prints)} want ${JSON.stringify(c.want_prints)}`,
+    };
   return { ok: true, detail: '' };
 }
 

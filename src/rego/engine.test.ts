@@ -73,6 +73,39 @@ a := [f(1), f(100), g(1), g(2), g(9)]
   );
 });
 
+test('each else body declares its own variables, and its value reads them', () => {
+  // genpolicy's rules.rego (kata-containers src/tools/genpolicy/rules.rego, 3.31.0 to 4.1.0:
+  // normalize_namespace_type, strip_cap_prefix) declares the head variable with `:=` in every body
+  // of an else chain. OPA compiles each else as a rule of its own; regorus evaluates each body in a
+  // fresh scope (src/interpreter.rs, eval_rule_bodies), so this is not a redeclaration.
+  const src = `package test
+import rego.v1
+norm(t) := n if {
+  lower(t) == "mount"
+  n := "mnt"
+} else := n if {
+  n := t
+}
+strip(s) := r if {
+  startswith(s, "CAP_")
+  r := substring(s, 4, count(s) - 4)
+} else := r if {
+  r := s
+}
+three(x) := y if { x > 10; y := "big" } else := y if { x > 5; y := "mid" } else := y if { y := sprintf("%d", [x]) }
+v0(x) = y if { y = x; x > 100 } else = y if { y = x * 2 }
+r := v if { false; v := 1 } else := v if { v := 2 }
+a := [norm("MOUNT"), norm("uts"), strip("CAP_SYS_ADMIN"), strip("NET_RAW"), three(11), three(6), three(1), v0(3), r]
+`;
+  assert.deepEqual(run(src, 'data.test.a'), ['mnt', 'uts', 'SYS_ADMIN', 'NET_RAW', 'big', 'mid', '1', 6, 2]);
+  // a redeclaration inside one body is still refused
+  assert.throws(
+    () =>
+      run('package test\nf(x) := y if { y := 1 } else := y if { y := 2; y := 3 }\na := f(1)', 'data.test.a'),
+    /var `y` (used before definition|assigned above)/,
+  );
+});
+
 test('unification, destructuring and assignment', () => {
   const src = `package test
 r := [a, b, c] if {
@@ -175,8 +208,57 @@ test('print output is collected', () => {
   const e = new Engine();
   e.addPolicy('t.rego', 'package test\np if { print("hello", 1, {"a": [1]}, input.missing) }');
   assert.equal(e.evalRule('data.test.p'), true);
-  assert.deepEqual(e.takePrints(), ['hello 1 {"a":[1]} <undefined>']);
+  assert.deepEqual(e.takePrints(), ['hello 1 {"a": [1]} <undefined>']);
   assert.deepEqual(e.takePrints(), []);
+});
+
+test('print writes values as the agent (regorus) does, byte for byte', () => {
+  // Expected strings from microsoft/regorus tests/interpreter/cases/builtins/debugging/print.yaml and
+  // src/interpreter.rs to_printable/eval_print (the commit kata-containers 4.1.0 pins): ", " and ": "
+  // inside containers, strings raw at the top and quoted inside, sets and objects in braces.
+  const e = new Engine({ printLocations: true });
+  e.addPolicy(
+    'rego_0',
+    `package test
+import rego.v1
+x if {
+  print("Hello", ["Hello"], [{1: 2}, {1, 2}])
+  print({"b": [1, 2], "a": 1}, set(), {}, null, true, -0, 1.1, 0.1, -1.1, "hello\\nworld")
+  print({"hello": "world", "வணக்கம்": "ശുഭദിനം"}, input.missing, {"k": {"x"}})
+}
+`,
+  );
+  assert.equal(e.evalRule('data.test.x'), true);
+  assert.deepEqual(e.takePrints(), [
+    'rego_0:4: Hello ["Hello"] [{1: 2}, {1, 2}]',
+    'rego_0:5: {"a": 1, "b": [1, 2]} {} {} null true 0 1.1 0.1 -1.1 hello\nworld',
+    'rego_0:6: {"hello": "world", "வணக்கம்": "ശുഭദിനം"} <undefined> {"k": {"x"}}',
+  ]);
+  // without printLocations: the text alone
+  const plain = new Engine();
+  plain.addPolicy('p.rego', 'package test\np if print("v =", {"a": [1, "x"]})');
+  plain.evalRule('data.test.p');
+  assert.deepEqual(plain.takePrints(), ['v = {"a": [1, "x"]}']);
+});
+
+test('print writes numbers as regorus serializes them (Rust text re-read by serde_json)', () => {
+  // regorus src/number.rs: format_decimal (Rust's f64 Display, no exponent) then
+  // serde_json::Number::from_str (no arbitrary_precision in the agent's build): integers that fit
+  // u64/i64 stay exact, others become an f64 written by ryu (exponent outside 1e-5..1e16).
+  const e = new Engine();
+  e.addPolicy(
+    'p.rego',
+    `package test
+p if print(18446744073709551615, 18446744073709551616, -9223372036854775808, -9223372036854775809, 100000000000000000000)
+q if print(0.00001, 0.000001, 0.0000012, 1.5e300, 123.456, 1e16, 2.5)
+`,
+  );
+  e.evalRule('data.test.p');
+  e.evalRule('data.test.q');
+  assert.deepEqual(e.takePrints(), [
+    '18446744073709551615 1.8446744073709552e19 -9223372036854775808 -9.223372036854776e18 1e20',
+    '0.00001 1e-6 1.2e-6 1.5e300 123.456 10000000000000000 2.5',
+  ]);
 });
 
 test('strict vs non-strict builtin errors', () => {

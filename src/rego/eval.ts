@@ -5,9 +5,11 @@
 import type { Expr, Literal, Rule, WithMod } from './ast.js';
 import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from './builtins/index.js';
 import type { RuleNode } from './compile.js';
-import { BuiltinError, RegoEvalError, type Loc } from './errors.js';
+import { BuiltinError, RegoEvalError, RegoLimitError, type Loc } from './errors.js';
+import { collectionError, type Budget } from './limits.js';
 import { arith, setOp } from './numbers.js';
-import { compare, displayValue, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
+import { printable, printArg } from './print.js';
+import { compare, equal, RObject, RSet, stringifyValue, toJSON, type Value } from './value.js';
 
 /**
  * Variable bindings of a rule body. An unbound variable maps to undefined (or is absent): unbinding
@@ -70,8 +72,12 @@ export interface EvalShared {
   /** Query start time in ns (time.now_ns is constant within one evaluation, as in OPA and regorus). */
   nowNs: bigint;
   prints: string[];
+  /** print lines start with `file:line: ` (regorus' gathered form) */
+  printLocations: boolean;
   trace: TraceEntry[] | null;
   depth: number;
+  /** steps, clock and limits of this query */
+  budget: Budget;
 }
 
 export class Ctx {
@@ -106,13 +112,26 @@ export class Evaluator {
   private lenMismatch = false;
 
   private readonly bctx: BuiltinContext;
+  private readonly budget: Budget;
+  /** evaluation steps of this query (limits.ts); `nextCheck`: when to consult the budget again */
+  private steps = 0;
+  private nextCheck: number;
 
   constructor(readonly shared: EvalShared) {
-    this.bctx = { strict: shared.strict, nowNs: shared.nowNs };
+    this.budget = shared.budget;
+    this.nextCheck = shared.budget.nextCheck(0);
+    this.bctx = {
+      strict: shared.strict,
+      nowNs: shared.nowNs,
+      maxCollection: shared.budget.limits.maxCollectionSize,
+      maxNesting: shared.budget.limits.maxNesting,
+    };
   }
 
   // ------------------------------------------------------------------ bodies
   evalBody(lits: Literal[], i: number, env: Env, ctx: Ctx, k: K): boolean {
+    // one step per literal tried and per solution (a counter and a comparison: see limits.ts)
+    if (++this.steps > this.nextCheck) this.nextCheck = this.budget.check(this.steps);
     if (i === lits.length) return k();
     const lit = lits[i]!;
     const fr = this.frame;
@@ -547,6 +566,8 @@ export class Evaluator {
         const out: Value[] = [];
         this.evalBody(e.body, 0, env, ctx, () =>
           this.evalExpr(e.term, env, ctx, (v) => {
+            if (out.length >= this.bctx.maxCollection)
+              this.shared.budget.collection(out.length + 1, 'an array comprehension', this.loc(e));
             out.push(v);
             return false;
           }),
@@ -558,6 +579,8 @@ export class Evaluator {
         this.evalBody(e.body, 0, env, ctx, () =>
           this.evalExpr(e.term, env, ctx, (v) => {
             out.add(v);
+            if (out.size > this.bctx.maxCollection)
+              this.shared.budget.collection(out.size, 'a set comprehension', this.loc(e));
             return false;
           }),
         );
@@ -577,6 +600,8 @@ export class Evaluator {
                 );
               }
               out.set(kv, vv);
+              if (out.size > this.bctx.maxCollection)
+                this.shared.budget.collection(out.size, 'an object comprehension', this.loc(e));
               return false;
             }),
           ),
@@ -659,6 +684,30 @@ export class Evaluator {
     });
   }
 
+  /** a builtin returned a collection: its elements count as steps, its size against the limit */
+  private chargeResult(v: Value[] | RObject | RSet, at: Expr): void {
+    const size = Array.isArray(v) ? v.length : v.size;
+    if (size > this.bctx.maxCollection) {
+      const name = at.t === 'call' ? `\`${at.name}\`` : 'a builtin';
+      throw collectionError(size, this.bctx.maxCollection, `the result of ${name}`, this.loc(at));
+    }
+    this.steps += size;
+    if (this.steps > this.nextCheck) this.nextCheck = this.budget.check(this.steps);
+  }
+
+  private loc(e: Expr): Loc {
+    return { file: this.file, line: e.p.line, col: e.p.col };
+  }
+
+  private depthExceeded(r: Rule): never {
+    this.shared.depth--;
+    const limit = this.shared.budget.limits.maxCallDepth;
+    throw new RegoLimitError(
+      `rule and function calls nested deeper than ${limit} levels at data.${r.module.pkg.concat(r.path).join('.')} (maxCallDepth; raise it with --max-depth)`,
+      r.loc,
+    );
+  }
+
   private guard<T>(fn: () => T, at: { p: Expr['p'] }): T | undefined {
     try {
       return fn();
@@ -667,8 +716,19 @@ export class Evaluator {
         if (this.shared.strict) throw evalErr(err.message, at, this.file);
         return undefined;
       }
-      throw err;
+      throw this.locateLimit(err, at);
     }
+  }
+
+  /** a limit error from a builtin gets the location of the call */
+  private locateLimit(err: unknown, at: { p: Expr['p'] }): unknown {
+    if (err instanceof RegoLimitError && !err.loc)
+      return new RegoLimitError(err.message.replace(/^error: /, ''), {
+        file: this.file,
+        line: at.p.line,
+        col: at.p.col,
+      });
+    return err;
   }
 
   private evalBin(e: Extract<Expr, { t: 'bin' }>, env: Env, ctx: Ctx, k: KV): boolean {
@@ -899,7 +959,7 @@ export class Evaluator {
     const savedSrc = this.src;
     this.file = r.module.file;
     this.src = r.module.src;
-    this.shared.depth++;
+    if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
     try {
       return fn();
     } finally {
@@ -1030,7 +1090,7 @@ export class Evaluator {
     const savedSrc = this.src;
     this.file = r.module.file;
     this.src = r.module.src;
-    this.shared.depth++;
+    if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
     try {
       const st: DefResult = { found: false, out: null };
       this.evalDefStep(r, r.value, r.body ?? NO_LITERALS, env, ctx, firstOnly, what, st);
@@ -1085,6 +1145,12 @@ export class Evaluator {
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalExpr(r.keys[0]!, env, ctx, (v) => {
           out.add(v);
+          if (out.size > this.bctx.maxCollection)
+            this.shared.budget.collection(
+              out.size,
+              `the set rule data.${r.module.pkg.concat(r.path).join('.')}`,
+              r.loc,
+            );
           return r.constValue;
         }),
       );
@@ -1115,6 +1181,12 @@ export class Evaluator {
               throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
             }
             o.set(last, v);
+            if (o.size > this.bctx.maxCollection)
+              this.shared.budget.collection(
+                o.size,
+                `the object rule data.${r.module.pkg.concat(r.path).join('.')}`,
+                r.loc,
+              );
             return r.constValue;
           }),
         ),
@@ -1316,13 +1388,15 @@ export class Evaluator {
     if (site.node) return this.callFunction(site.node, args, ctx);
     if (site.fn === null) return undefined;
     try {
-      return site.fn(args, this.bctx);
+      const out = site.fn(args, this.bctx);
+      if (typeof out === 'object' && out !== null) this.chargeResult(out, e);
+      return out;
     } catch (err) {
       if (err instanceof BuiltinError) {
         if (this.shared.strict) throw evalErr(err.message, e, this.file);
         return undefined;
       }
-      throw err;
+      throw this.locateLimit(err, e);
     }
   }
 
@@ -1338,8 +1412,9 @@ export class Evaluator {
           if (node) return this.callFunction(node, args, ctx);
         }
         if (name) {
-          const bctx: BuiltinContext = { strict: this.shared.strict, nowNs: this.shared.nowNs };
-          return this.guard(() => callBuiltin(name, args, bctx), at);
+          const out = this.guard(() => callBuiltin(name, args, this.bctx), at);
+          if (typeof out === 'object' && out !== null) this.chargeResult(out, at);
+          return out;
         }
       }
       return undefined;
@@ -1355,11 +1430,11 @@ export class Evaluator {
         vals.push(v);
         return false;
       });
-      if (vals.length === 0) parts.push('<undefined>');
-      else if (vals.length === 1) parts.push(printText(vals[0]!));
-      else parts.push('{' + vals.map((v) => stringifyValue(v)).join(', ') + '}');
+      // several values (an argument that iterates) print as the set of them, as OPA does
+      parts.push(vals.length <= 1 ? printArg(vals[0]) : printable(RSet.of(vals)));
     }
-    this.shared.prints.push(parts.join(' '));
+    const text = parts.join(' ');
+    this.shared.prints.push(this.shared.printLocations ? `${this.file}:${e.p.line}: ${text}` : text);
     return k(true);
   }
 
@@ -1546,10 +1621,6 @@ export function walkExpr(e: Expr, f: (x: Expr) => void): void {
     default:
       return;
   }
-}
-
-function printText(v: Value): string {
-  return typeof v === 'string' ? v : displayValue(v);
 }
 
 /** The object at `keys[0..n)` below `root`, creating (or replacing non-objects with) empty objects on the way. */

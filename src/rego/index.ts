@@ -9,15 +9,17 @@ import {
   type RuleNode,
 } from './compile.js';
 import { builtinArity } from './builtins/index.js';
-import { RegoEvalError } from './errors.js';
+import { RegoEvalError, RegoLimitError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
+import { Budget, resolveLimits, type EvalLimits, type ResolvedLimits } from './limits.js';
 import { Parser } from './parser.js';
 import { fromJSON, RObject, toJSON, type Value } from './value.js';
 
 // the scheduler needs builtin arities to recognise old-style output arguments (`count(x, n)`)
 setBuiltinArityLookup(builtinArity);
 
-export { RegoEvalError, RegoParseError } from './errors.js';
+export { RegoEvalError, RegoLimitError, RegoParseError } from './errors.js';
+export { DEFAULT_LIMITS, type EvalLimits } from './limits.js';
 export { TRACE_UNDEFINED, type TraceEntry } from './eval.js';
 export { toJSON, fromJSON, stringifyValue, jsonStringify, type Value } from './value.js';
 
@@ -26,6 +28,13 @@ export interface EngineOptions {
   strictBuiltinErrors?: boolean;
   /** parse every module as Rego v1 */
   regoV1?: boolean;
+  /**
+   * prefix every print line with `file:line: ` of the print call, as regorus does when it gathers
+   * prints (the agent's logs carry them so); default false: the printed text alone
+   */
+  printLocations?: boolean;
+  /** resource limits of every query and document (limits.ts; defaults in DEFAULT_LIMITS) */
+  limits?: EvalLimits;
 }
 
 /** One query solution: variable bindings and the value of each query expression (JSON). */
@@ -42,18 +51,22 @@ export class Engine {
   private traceOn = false;
   private trace: TraceEntry[] = [];
 
-  constructor(private readonly options: EngineOptions = {}) {}
+  private readonly limits: ResolvedLimits;
+
+  constructor(private readonly options: EngineOptions = {}) {
+    this.limits = resolveLimits(options.limits);
+  }
 
   /** Parse and add (or replace) a module. Throws RegoParseError with file:line:col. */
   addPolicy(path: string, text: string): void {
     const opts = this.options.regoV1 ? { regoV1: true } : {};
-    const mod = new Parser(path, text, opts).parseModule();
+    const mod = stackGuard(`${path}: the policy`, () => new Parser(path, text, opts).parseModule());
     const previous = this.modules.get(path);
     this.modules.set(path, mod);
     this.resolvedKey.delete(path);
     this.root = null;
     try {
-      this.compile();
+      stackGuard(`${path}: the policy`, () => this.compile());
     } catch (err) {
       // keep the engine usable with the modules it had
       if (previous) this.modules.set(path, previous);
@@ -67,13 +80,13 @@ export class Engine {
   }
 
   setData(data: unknown): void {
-    this.data = fromJSON(data ?? {});
+    this.data = document('data', () => fromJSON(data ?? {}, this.limits.maxNesting));
     if (!(this.data instanceof RObject)) throw new RegoEvalError('data must be a JSON object');
   }
 
   /** Deep-merge a JSON object into the data document. */
   addData(data: unknown): void {
-    const v = fromJSON(data);
+    const v = document('data', () => fromJSON(data, this.limits.maxNesting));
     if (!(v instanceof RObject)) throw new RegoEvalError('data must be a JSON object');
     this.data = mergeObjects(this.data as RObject, v);
   }
@@ -83,7 +96,8 @@ export class Engine {
   }
 
   setInput(input: unknown): void {
-    this.input = input === undefined ? undefined : fromJSON(input);
+    this.input =
+      input === undefined ? undefined : document('input', () => fromJSON(input, this.limits.maxNesting));
   }
 
   /** Set the input as an already converted Rego value (sets allowed). */
@@ -188,8 +202,10 @@ export class Engine {
       strict: this.options.strictBuiltinErrors ?? false,
       nowNs: BigInt(Date.now()) * 1000000n,
       prints: this.prints,
+      printLocations: this.options.printLocations ?? false,
       trace: this.traceOn ? this.trace : null,
       depth: 0,
+      budget: new Budget(this.limits),
     };
     const ev = new Evaluator(shared);
     const ctx = new Ctx(shared, this.input, this.data, null, null);
@@ -226,7 +242,7 @@ export class Engine {
         return r;
       });
     };
-    step(0);
+    stackGuard('evaluation', () => step(0));
     return out;
   }
 }
@@ -250,4 +266,33 @@ function mergeObjects(a: RObject, b: RObject): RObject {
     out.set(k, old instanceof RObject && v instanceof RObject ? mergeObjects(old, v) : v);
   }
   return out;
+}
+
+/**
+ * Last line of defence for what the limits do not bound (a policy with thousands of literals in one
+ * body, an expression nested thousands deep): V8's stack overflow and its string/array length limits
+ * are RangeErrors that we turn into clean errors instead of stack traces.
+ */
+function stackGuard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof RangeError) {
+      if (/call stack/i.test(err.message))
+        throw new RegoLimitError(`${what} is nested too deeply for the JavaScript stack`);
+      throw new RegoLimitError(`${what}: a value grew beyond what JavaScript can hold (${err.message})`);
+    }
+    throw err;
+  }
+}
+
+/** converts an input or data document, naming it in a nesting error */
+function document<T>(what: string, fn: () => T): T {
+  try {
+    return stackGuard(what, fn);
+  } catch (err) {
+    if (err instanceof RegoLimitError)
+      throw new RegoLimitError(`${what}: ${err.message.replace(/^error: /, '')}`);
+    throw err;
+  }
 }

@@ -2,6 +2,8 @@
 // exact, as regorus does); arrays are JS arrays; objects and sets are classes keyed by a canonical
 // string so that any value can be a key and equal values collapse. Iteration is in Rego's sorted order.
 
+import { DEFAULT_LIMITS, nestingError } from './limits.js';
+
 export type Value = null | boolean | number | bigint | string | Value[] | RObject | RSet;
 
 /** Canonical key: strings map to themselves, everything else to a tagged canonical text. */
@@ -235,7 +237,12 @@ export function typeName(v: Value): string {
 }
 
 /** JSON (plain JS) -> Value. Big integers should arrive as bigint (e.g. yaml intAsBigInt). */
-export function fromJSON(j: unknown): Value {
+export function fromJSON(j: unknown, maxNesting: number = DEFAULT_LIMITS.maxNesting): Value {
+  return fromJSONAt(j, maxNesting, maxNesting);
+}
+
+// `left`: how many more levels of arrays/objects may follow (deep documents would exhaust the stack)
+function fromJSONAt(j: unknown, left: number, limit: number): Value {
   if (j === null || j === undefined) return null;
   switch (typeof j) {
     case 'boolean':
@@ -246,10 +253,15 @@ export function fromJSON(j: unknown): Value {
     case 'bigint':
       return normInt(j);
   }
-  if (Array.isArray(j)) return j.map(fromJSON);
   if (j instanceof RObject || j instanceof RSet) return j;
+  if (left <= 0) throw nestingError(limit);
+  if (Array.isArray(j)) {
+    const out: Value[] = new Array<Value>(j.length);
+    for (let i = 0; i < j.length; i++) out[i] = fromJSONAt(j[i], left - 1, limit);
+    return out;
+  }
   const o = new RObject();
-  for (const [k, v] of Object.entries(j as Record<string, unknown>)) o.set(k, fromJSON(v));
+  for (const [k, v] of Object.entries(j as Record<string, unknown>)) o.set(k, fromJSONAt(v, left - 1, limit));
   return o;
 }
 

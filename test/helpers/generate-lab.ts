@@ -2,9 +2,11 @@
 // settings name, copied into registry (a) under one namespace, and a registries.conf that mirrors
 // their real registries there.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
+import { repoRoot } from './shared.js';
 
 /** Copies seeded lab images to `<lab a>/<ns>/…` under the names the examples and Contrast use. */
 export function pushExampleImages(l: Lab, ns: string): void {
@@ -52,4 +54,57 @@ export function writeExampleRegistriesConf(path: string, mirrorHost: string, ns:
     ].join('\n'),
   );
   return path;
+}
+
+/**
+ * A copy of the FIXTURE release of `line` (test/fixtures/releases) whose image pins name the lab's
+ * copies of Contrast's images (pushExampleImages), so generate can resolve them through the mirror.
+ */
+export function writeLabRelease(l: Lab, ns: string, line: '2025' | '2026', dir: string): string {
+  const src = join(repoRoot, 'test/fixtures/releases', `fixture-${line}`);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(src)) copyFileSync(join(src, f), join(dir, f));
+  const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };
+  const digestOf = (name: string): string => {
+    const raw = execFileSync(
+      'skopeo',
+      ['inspect', '--tls-verify=false', '--raw', `docker://${l.a}/${ns}/edgelesssys/contrast/${name}:latest`],
+      { env },
+    );
+    return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  };
+  const path = join(dir, 'image-replacements.txt');
+  const text = readFileSync(path, 'utf8').replace(
+    /^(ghcr\.io\/edgelesssys\/contrast\/(coordinator|initializer|service-mesh-proxy|debugshell)):latest=(\S+?)@sha256:[0-9a-f]{64}$/gm,
+    (_m, image: string, name: string, tagged: string) => `${image}:latest=${tagged}@${digestOf(name)}`,
+  );
+  writeFileSync(path, text);
+  return dir;
+}
+
+/**
+ * Adds AKS-CLH-SNP to a fixture release directory, as the releases of the lines that still shipped it
+ * did (runtime-aks-clh-snp.yml; SNP values with ABIMinor 31; ID blocks), so host-pull `generate` can
+ * be tested. Current lines (2025, 2026) have no AKS runtime and generate refuses the platform.
+ */
+export function addAksToRelease(dir: string): void {
+  const hash = /contrast-cc-metal-qemu-snp-([0-9a-f]+)/.exec(
+    readFileSync(join(dir, 'runtime-metal-qemu-snp.yml'), 'utf8'),
+  )![1]!;
+  writeFileSync(
+    join(dir, 'runtime-aks-clh-snp.yml'),
+    readFileSync(join(dir, 'runtime-metal-qemu-snp.yml'), 'utf8').replaceAll('metal-qemu-snp', 'aks-clh-snp'),
+  );
+  const rv = JSON.parse(readFileSync(join(dir, 'reference-values.json'), 'utf8')) as Record<
+    string,
+    { snp: Array<{ GuestPolicy: Record<string, unknown> }> }
+  >;
+  const snp = structuredClone(rv[`contrast-cc-metal-qemu-snp-${hash}`]!);
+  for (const v of snp.snp) v.GuestPolicy['ABIMinor'] = 31;
+  rv[`contrast-cc-aks-clh-snp-${hash}`] = snp;
+  writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv, null, 2));
+  const idPath = join(dir, 'snp-id-blocks.json');
+  const ids = JSON.parse(readFileSync(idPath, 'utf8')) as Record<string, unknown>;
+  ids['aks-clh-snp'] = ids['metal-qemu-snp'];
+  writeFileSync(idPath, JSON.stringify(ids, null, 2));
 }

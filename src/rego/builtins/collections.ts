@@ -1,5 +1,6 @@
 // Aggregates, arrays, sets, objects, types, numbers and bits builtins.
 import { BuiltinError } from '../errors.js';
+import { collectionError } from '../limits.js';
 import { isInt, numOp } from '../numbers.js';
 import {
   compare,
@@ -294,22 +295,27 @@ def('minus', 2, ([a, b]) => {
 def('mul', 2, ([a, b]) => numOp('*', num('mul', a), num('mul', b)));
 def('div', 2, ([a, b]) => numOp('/', num('div', a), num('div', b)));
 def('rem', 2, ([a, b]) => numOp('%', num('rem', a), num('rem', b)));
-def('numbers.range', 2, ([a, b]) => {
+def('numbers.range', 2, ([a, b], ctx) => {
   const x = num('numbers.range', a);
   const y = num('numbers.range', b);
   if (!isInt(x) || !isInt(y)) throw new BuiltinError('`numbers.range`: operand must be integer');
   const s = Number(x);
   const e = Number(y);
+  // checked before allocating: a range of 1e9 numbers exhausts the heap (limits.ts)
+  const size = Math.abs(e - s) + 1;
+  if (size > ctx.maxCollection) throw collectionError(size, ctx.maxCollection, '`numbers.range`');
   const out: Value[] = [];
   if (s <= e) for (let i = s; i <= e; i++) out.push(i);
   else for (let i = s; i >= e; i--) out.push(i);
   return out;
 });
-def('numbers.range_step', 3, ([a, b, c]) => {
+def('numbers.range_step', 3, ([a, b, c], ctx) => {
   const s = int('numbers.range_step', a);
   const e = int('numbers.range_step', b);
   const st = int('numbers.range_step', c);
   if (st <= 0) throw new BuiltinError('`numbers.range_step` expects positive step');
+  const size = Math.floor(Math.abs(e - s) / st) + 1;
+  if (size > ctx.maxCollection) throw collectionError(size, ctx.maxCollection, '`numbers.range_step`');
   const out: Value[] = [];
   if (s <= e) for (let i = s; i <= e; i += st) out.push(i);
   else for (let i = s; i >= e; i -= st) out.push(i);

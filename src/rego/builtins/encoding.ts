@@ -90,9 +90,9 @@ def('json.marshal_with_options', 2, ([a, o]) => {
 function jsonReplacer(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? Number(v) : v;
 }
-def('json.unmarshal', 1, ([a]) => {
+def('json.unmarshal', 1, ([a], ctx) => {
   try {
-    return fromJSON(parseJsonExact(str('json.unmarshal', a)));
+    return fromJSON(parseJsonExact(str('json.unmarshal', a)), ctx.maxNesting);
   } catch (e) {
     if (e instanceof BuiltinError) throw e;
     throw new BuiltinError('`json.unmarshal` could not parse JSON');
@@ -108,9 +108,9 @@ def('json.is_valid', 1, ([a]) => {
   }
 });
 def('yaml.marshal', 1, ([a]) => YAML.stringify(toJSON(a!)));
-def('yaml.unmarshal', 1, ([a]) => {
+def('yaml.unmarshal', 1, ([a], ctx) => {
   try {
-    return fromJSON(YAML.parse(str('yaml.unmarshal', a), { intAsBigInt: true }));
+    return fromJSON(YAML.parse(str('yaml.unmarshal', a), { intAsBigInt: true }), ctx.maxNesting);
   } catch {
     throw new BuiltinError('`yaml.unmarshal` could not parse YAML');
   }

@@ -8,6 +8,10 @@ export interface BuiltinContext {
   strict: boolean;
   /** Wall-clock time fixed when the query started: `time.now_ns` is the same within one evaluation. */
   nowNs: bigint;
+  /** limits.ts: builtins that build collections check their size before allocating */
+  maxCollection: number;
+  /** limits.ts: nesting allowed in documents that json/yaml.unmarshal read */
+  maxNesting: number;
 }
 
 export type BuiltinFn = (args: Value[], ctx: BuiltinContext) => Value | undefined;

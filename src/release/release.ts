@@ -1,0 +1,257 @@
+// A Contrast release, read from the files Contrast publishes for it. The Go CLI has its release built in
+// (runtime handlers, image pins, reference values, SNP ID blocks); we are not built with one, so the
+// user points us at a directory holding that release's files, and everything `generate` writes that
+// belongs to a release comes from there — never from our own defaults.
+//
+// Directory layout (file names as published on https://github.com/edgelesssys/contrast/releases and
+// as embedded in the Go CLI; see README "Selecting a Contrast release"):
+//   runtime-<platform>.yml   release asset, one per platform: RuntimeClass (name = runtime handler
+//                            contrast-cc-<platform>-<hash>) and the node installer pinned by version+digest
+//   coordinator.yml          release asset: the Coordinator StatefulSet, image pinned by version+digest
+//   image-replacements.txt   the CLI's embedded pins (cli/cmd/assets/image-replacements.txt, written by
+//                            the release workflow): `ghcr.io/edgelesssys/contrast/<name>:latest=<pinned>`
+//   reference-values.json    the CLI's embedded reference values (internal/manifest/assets/
+//                            reference-values.json): runtime handler → {snp, tdx}
+//   snp-id-blocks.json       2025 line only: the CLI's embedded SNP ID blocks (platform → product line
+//                            → vCPU count → {idBlock, idAuth})
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { ContrastError, errorMessage } from '../internal/errors.js';
+import { parseImageReplacements, type ImageReplacements } from '../kube/replace.js';
+import { PLATFORMS, parseRuntimeClass, type PlatformInfo } from '../manifest/platforms.js';
+import { importReferenceValues, type ImportedReferenceValues } from '../manifest/referencevalues.js';
+import { RELEASE_LINES, type ReleaseLine } from './lines.js';
+
+/** platform slug → product line (Milan, Genoa) → vCPU count → ID block (2025 line CLI asset). */
+export type SnpIdBlockTable = Record<
+  string,
+  Record<string, Record<string, { idBlock: string; idAuth?: string }>>
+>;
+
+export interface Release {
+  /** Directory the pins were read from (absolute). */
+  source: string;
+  /** Release version, e.g. v1.9.0: the tag of the release's pinned Contrast images. */
+  version: string;
+  line: ReleaseLine;
+  /** Runtime handler per platform name, from runtime-<platform>.yml. */
+  handlers: Map<string, string>;
+  /** Image pins: image-replacements.txt plus the Coordinator and node-installer pins of the assets. */
+  imageReplacements: ImageReplacements;
+  referenceValues?: ImportedReferenceValues;
+  snpIdBlocks?: SnpIdBlockTable;
+  /** Files read, for `contrast --version` and error messages. */
+  files: string[];
+}
+
+const CONTRAST_IMAGE = /^(ghcr\.io\/edgelesssys\/contrast\/[a-z0-9-]+):([^@\s]+)@(sha256:[0-9a-f]{64})$/;
+const FILES_HINT =
+  'a release directory holds runtime-<platform>.yml and coordinator.yml (release assets on ' +
+  'https://github.com/edgelesssys/contrast/releases/<version>), image-replacements.txt and ' +
+  'reference-values.json (the Go CLI of that release embeds them; `contrast --version` of it lists the images)';
+
+function fail(message: string, hint = FILES_HINT): never {
+  throw new ContrastError(message, { code: 'BAD_RELEASE', hint });
+}
+
+interface Pin {
+  image: string;
+  tag: string;
+  file: string;
+}
+
+/** Every pinned Contrast image in a YAML file (containers and init containers, any kind). */
+function contrastPins(text: string, file: string): Pin[] {
+  const out: Pin[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) fail(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === 'image' && typeof x === 'string') {
+            const m = CONTRAST_IMAGE.exec(x);
+            if (m) out.push({ image: x, tag: m[2]!, file });
+          } else walk(x);
+        }
+      }
+    };
+    walk(doc.toJS());
+  }
+  return out;
+}
+
+/** RuntimeClass names in a runtime-<platform>.yml. */
+function runtimeClasses(text: string): string[] {
+  const out: string[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    const v = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+    if (v?.kind === 'RuntimeClass' && typeof v.metadata?.name === 'string') out.push(v.metadata.name);
+  }
+  return out;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    fail(`reading release file ${path}: ${errorMessage(err)}`);
+  }
+}
+
+function detectLine(
+  dir: string,
+  manifestText: string | undefined,
+  rv: ImportedReferenceValues | undefined,
+  haveIdBlocks: boolean,
+): ReleaseLine {
+  if (manifestText !== undefined) {
+    let m: unknown;
+    try {
+      m = JSON.parse(manifestText);
+    } catch (err) {
+      fail(`${join(dir, 'manifest.json')}: not valid JSON: ${errorMessage(err)}`);
+    }
+    for (const line of RELEASE_LINES)
+      if (m && typeof m === 'object' && line.ownerKeyField in m) return line.name;
+  }
+  if (rv) {
+    if (rv.line === '2026') return '2026';
+    // SNP values without the 2026 fields are 2025; TDX-only values look the same in both lines.
+    if ([...rv.byPlatform.values()].some((v) => v.snp?.length)) return '2025';
+  }
+  if (haveIdBlocks) return '2025';
+  fail(
+    `${dir}: cannot tell which Contrast release line this is`,
+    'add the release\'s reference-values.json (SNP values carry "APEIP" from the 2026 line on) or a ' +
+      "manifest.json written by that release's `contrast generate` (WorkloadOwnerPubKeys = 2026 line, " +
+      'WorkloadOwnerKeyDigests = 2025 line)',
+  );
+}
+
+/** Reads a release directory (or the directory of a file inside it). */
+export async function loadRelease(path: string): Promise<Release> {
+  let dir = resolve(path);
+  let st;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    fail(`--contrast-release ${path}: ${errorMessage(err)}`);
+  }
+  if (!st.isDirectory()) dir = dirname(dir);
+  const names = (await readdir(dir)).sort();
+  const files: string[] = [];
+  const handlers = new Map<string, string>();
+  const pins: Pin[] = [];
+  for (const name of names) {
+    const m = /^runtime-([a-z0-9-]+)\.ya?ml$/.exec(name);
+    if (!m) continue;
+    const file = join(dir, name);
+    const text = await readText(file);
+    files.push(file);
+    const classes = runtimeClasses(text);
+    if (classes.length !== 1) fail(`${file}: expected exactly one RuntimeClass, found ${classes.length}`);
+    const rc = parseRuntimeClass(classes[0]!);
+    if (!rc?.hash || rc.platform.slug !== m[1])
+      fail(`${file}: RuntimeClass "${classes[0]}" is not contrast-cc-${m[1]}-<hash>`);
+    handlers.set(rc.platform.name, classes[0]!);
+    pins.push(...contrastPins(text, file));
+  }
+  if (handlers.size === 0) fail(`${dir}: no runtime-<platform>.yml in this release directory`);
+  const coordinatorFile = join(dir, 'coordinator.yml');
+  if (existsSync(coordinatorFile)) {
+    pins.push(...contrastPins(await readText(coordinatorFile), coordinatorFile));
+    files.push(coordinatorFile);
+  }
+  const replacementsFile = join(dir, 'image-replacements.txt');
+  const imageReplacements: ImageReplacements = new Map();
+  if (existsSync(replacementsFile)) {
+    for (const [k, v] of parseImageReplacements(await readText(replacementsFile), replacementsFile)) {
+      imageReplacements.set(k, v);
+      const m = CONTRAST_IMAGE.exec(v);
+      if (m) pins.push({ image: v, tag: m[2]!, file: replacementsFile });
+    }
+    files.push(replacementsFile);
+  }
+  // The assets pin the same images the CLI embeds: add them as `<name>:latest` replacements too.
+  for (const p of pins) {
+    const name = CONTRAST_IMAGE.exec(p.image)![1]!;
+    if (!imageReplacements.has(`${name}:latest`)) imageReplacements.set(`${name}:latest`, p.image);
+  }
+  // Contrast tags its images with the release version (release.yml tagContrast); node installer,
+  // Coordinator, Initializer and mesh must agree, else the directory mixes releases.
+  const versioned = pins.filter((p) =>
+    /\/(coordinator|initializer|service-mesh-proxy|node-installer-kata|node-installer-kata-gpu|node-installer-microsoft)$/.test(
+      CONTRAST_IMAGE.exec(p.image)![1]!,
+    ),
+  );
+  const versions = [...new Set(versioned.map((p) => p.tag))];
+  if (versions.length === 0)
+    fail(
+      `${dir}: no pinned Contrast image (…/coordinator:<version>@sha256:…) found to tell the release version`,
+    );
+  if (versions.length > 1) {
+    fail(
+      `${dir}: files of different releases: ${versioned.map((p) => `${basename(p.file)} has ${p.tag}`).join(', ')}`,
+      'put the files of one release into the directory',
+    );
+  }
+  const rvFile = join(dir, 'reference-values.json');
+  let referenceValues: ImportedReferenceValues | undefined;
+  if (existsSync(rvFile)) {
+    referenceValues = await importReferenceValues(rvFile);
+    files.push(rvFile);
+    for (const [platform, handler] of referenceValues.handlers) {
+      const own = handlers.get(platform);
+      if (own && own !== handler)
+        fail(`${rvFile}: has values for runtime handler ${handler}, but the release's runtime is ${own}`);
+    }
+  }
+  const idBlocksFile = join(dir, 'snp-id-blocks.json');
+  let snpIdBlocks: SnpIdBlockTable | undefined;
+  if (existsSync(idBlocksFile)) {
+    try {
+      snpIdBlocks = JSON.parse(await readText(idBlocksFile)) as SnpIdBlockTable;
+    } catch (err) {
+      fail(`${idBlocksFile}: ${errorMessage(err)}`);
+    }
+    files.push(idBlocksFile);
+  }
+  const manifestFile = join(dir, 'manifest.json');
+  const manifestText = existsSync(manifestFile) ? await readText(manifestFile) : undefined;
+  if (manifestText !== undefined) files.push(manifestFile);
+  const line = detectLine(dir, manifestText, referenceValues, snpIdBlocks !== undefined);
+  return {
+    source: dir,
+    version: versions[0]!,
+    line,
+    handlers,
+    imageReplacements,
+    ...(referenceValues ? { referenceValues } : {}),
+    ...(snpIdBlocks ? { snpIdBlocks } : {}),
+    files,
+  };
+}
+
+/** The release's runtime handler for `platform`, or a clear error naming what the release ships. */
+export function releaseHandler(release: Release, platform: PlatformInfo): string {
+  const h = release.handlers.get(platform.name);
+  if (h) return h;
+  const shipped = [...release.handlers.keys()].join(', ');
+  const historical = platform.historical
+    ? ` ${platform.name} is not a platform of current Contrast releases (use \`contrast policy generate --flavour host-pull\` for its policies)`
+    : '';
+  throw new ContrastError(
+    `Contrast ${release.version} (${release.source}) has no runtime for ${platform.name}; it ships ${shipped}.${historical}`,
+    {
+      code: 'NO_PLATFORM',
+      hint: `add runtime-${platform.slug}.yml of this release, or pick one of its platforms`,
+    },
+  );
+}
+
+export function platformsOf(release: Release): PlatformInfo[] {
+  return PLATFORMS.filter((p) => release.handlers.has(p.name));
+}
