@@ -103,8 +103,9 @@ spec:
 function snpValues(line, platform) {
   return ['Milan', 'Genoa'].map((product) => ({
     ProductName: product,
+    // 2026: the 1-vCPU launch digest (the seed per-vCPU digests are derived from). The embedded
+    // reference values carry no APEIP: the release ships it separately as ap-eip.hex.
     TrustedMeasurement: fake(`${line}/${platform}/${product}/measurement`, 48),
-    ...(line === '2026' ? { APEIP: '0080b004' } : {}),
     MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 22, MicrocodeVersion: 72 },
     GuestPolicy: {
       ABIMinor: 0,
@@ -192,6 +193,10 @@ for (const [line, { version, hash }] of Object.entries(LINES)) {
       }
     }
     writeFileSync(join(dir, 'snp-id-blocks.json'), JSON.stringify(table, null, 2) + '\n');
+  } else {
+    // cli/cmd/assets/ap-eip.hex of a 2026 release build: `sev-snp-measure ap-eip` output, 8 hex digits,
+    // trailing newline truncated. 0x0080b004 is the AP reset EIP of sev-snp-measure's OVMF test fixture.
+    writeFileSync(join(dir, 'ap-eip.hex'), '0080b004');
   }
   writeFileSync(
     join(dir, 'README.md'),

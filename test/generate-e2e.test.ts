@@ -29,6 +29,7 @@ import {
 import { parseManifest } from '../src/manifest/manifest.js';
 import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
+import { extendLaunchDigest, PRODUCT_CPU_SIG } from '../src/snp/measure.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fillGuideScript, installContrast } from './helpers/guide-script.js';
 import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
@@ -97,6 +98,37 @@ function generate(
     ],
     { timeoutMs: 120_000 },
   );
+}
+
+/** The 1-vCPU TrustedMeasurement per product line of the 2026 fixture release for `platform`. */
+function fixtureSeeds(platform: string): Record<string, Buffer> {
+  const rv = JSON.parse(readFileSync(join(releases['2026'], 'reference-values.json'), 'utf8')) as Record<
+    string,
+    { snp?: Array<{ ProductName: string; TrustedMeasurement: string }> }
+  >;
+  const handler = `contrast-cc-${platform.toLowerCase()}-f26a0001`;
+  return Object.fromEntries(
+    (rv[handler]?.snp ?? []).map((v) => [v.ProductName, Buffer.from(v.TrustedMeasurement, 'hex')]),
+  );
+}
+
+/**
+ * The 2026 ID-block annotations of a pod for one product line (cli/cmd/generate.go: kata prefix
+ * "io.katacontainers.config.hypervisor." + snp_id_block_/snp_id_auth_/snp_guest_policy_ + product):
+ * ID block with the expected launch digest, a 4096-byte ID auth, the fixture's guest policy (SMT) as
+ * a decimal uint64.
+ */
+function assertIdBlock(p: Pod, product: string, launchDigest: Buffer): void {
+  const prefix = 'io.katacontainers.config.hypervisor.';
+  const block = Buffer.from(p.annotations[`${prefix}snp_id_block_${product}`] ?? '', 'base64');
+  assert.equal(block.length, 96, `${p.name}: snp_id_block_${product}`);
+  assert.deepEqual(
+    block.subarray(0, 48),
+    launchDigest,
+    `${p.name}: launch digest in the ${product} ID block`,
+  );
+  assert.equal(Buffer.from(p.annotations[`${prefix}snp_id_auth_${product}`] ?? '', 'base64').length, 4096);
+  assert.equal(p.annotations[`${prefix}snp_guest_policy_${product}`], String(0x30000));
 }
 
 /** Every file under dir: relative path → sha256 and mode. */
@@ -607,10 +639,13 @@ describe('generate per Contrast release line', () => {
     assert.equal(m.ReferenceValues.snp[0]!['Platform'], 'Metal-QEMU-SNP');
     // What the Go CLI of this line does with an existing manifest: json.Unmarshal + Validate(), any finding fatal.
     assert.deepEqual(parseManifest(text, 'manifest.json', { line: '2026' }).warnings, []);
+    const seeds = fixtureSeeds('Metal-QEMU-SNP');
     for (const p of ['coordinator.yml', 'web.yml', 'api.yml'].flatMap((f) => pods(join(deploy, f)))) {
       assert.equal(p.spec.runtimeClassName, 'contrast-cc-metal-qemu-snp-f26a0001');
       assert.equal(p.annotations['io.katacontainers.config.hypervisor.default_vcpus'], undefined);
       assert.equal(p.annotations['contrast.edgeless.systems/snp-id-block/metal-qemu-snp'], undefined);
+      // No CPU limits: 1 vCPU, so each product line's ID block carries its 1-vCPU TrustedMeasurement.
+      for (const product of ['Genoa', 'Milan']) assertIdBlock(p, product, seeds[product]!);
     }
     assert.equal(
       JSON.parse(readFileSync(join(dir, 'contrast-release.json'), 'utf8')).version,
@@ -648,7 +683,7 @@ describe('generate per Contrast release line', () => {
     ]);
   });
 
-  test('2026 line: GPU pods get the GPU runtime; too few vCPUs for the GPUs and SNP ID blocks it cannot compute are errors', async (t) => {
+  test('2026 line: GPU pods get the GPU runtime; too few vCPUs for the GPUs is an error; SNP pods with several vCPUs get computed ID blocks', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
     const api = join(deploy, 'api.yml');
@@ -698,10 +733,41 @@ describe('generate per Contrast release line', () => {
     const snp = await generate(dir3, ['--reference-values', 'Metal-QEMU-SNP', deploy3], undefined, {
       release: '2026',
     });
-    assert.equal(snp.code, 1);
+    ok(t, snp);
+    // cpu "2" → 2 + 1 = 3 vCPUs: the 1-vCPU measurement extended by two AP VMSA pages.
+    const seeds = fixtureSeeds('Metal-QEMU-SNP');
+    const apiPod = pods(api3)[0]!;
+    for (const product of ['Genoa', 'Milan'])
+      assertIdBlock(
+        apiPod,
+        product,
+        extendLaunchDigest(seeds[product]!, 3, 0x80b004, PRODUCT_CPU_SIG[product]!),
+      );
+    assertIdBlock(pods(join(deploy3, 'web.yml'))[0]!, 'Milan', seeds['Milan']!);
+  });
+
+  test('2026 line: without ap-eip.hex the manifest has no APEIP and SNP pods cannot get ID blocks', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const rel = join(root, 'release-2026-no-apeip');
+    mkdirSync(rel, { recursive: true });
+    for (const f of readdirSync(releases['2026']))
+      if (f !== 'ap-eip.hex') copyFileSync(join(releases['2026'], f), join(rel, f));
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    assert.equal(r.code, 1);
     assert.match(
-      snp.stderr,
-      /3 vCPUs on Metal-QEMU-SNP: .*computes the SNP ID-block annotations .*does not compute them yet/,
+      r.stderr,
+      /AP EIP not available; falling back to pre-computed launch digests: .*has no ap-eip\.hex/,
+    );
+    assert.match(
+      r.stderr,
+      /could not compute ID block for any product \(1 vCPUs on Metal-QEMU-SNP\): no SNP reference values with APEIP for product "Genoa" on platform "Metal-QEMU-SNP"; no SNP reference values with APEIP for product "Milan"/,
     );
   });
 });

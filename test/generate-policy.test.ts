@@ -113,6 +113,7 @@ for (const [platform, flavour] of [
         containers: Array<{
           OCI: { Annotations: Obj; Linux: { Devices: Obj[] } };
           storages?: Array<Obj>;
+          image_guest_pull?: { reference: string; repository: string; digest: string };
           devices: Obj[];
         }>;
       };
@@ -130,11 +131,12 @@ for (const [platform, flavour] of [
           const entry = data.containers.find(
             (x) => x.OCI.Annotations['io.kubernetes.cri.container-name'] === c.name,
           )!;
-          const pulled = (entry.storages ?? []).find((s) => s['driver'] === 'image_guest_pull');
-          assert.ok(pulled, `${name}/${c.name}: guest-pull storage`);
-          assert.match(
-            String(pulled['source']),
-            new RegExp(`@${c.image.split('@')[1]}$`),
+          // The pin our rules compare the runtime's image_guest_pull storage with (repo + digest).
+          const pin = entry.image_guest_pull;
+          assert.ok(pin, `${name}/${c.name}: guest-pull pin`);
+          assert.equal(
+            pin.digest,
+            c.image.split('@')[1],
             `${name}/${c.name}: pulls exactly the pinned image`,
           );
         }

@@ -22,6 +22,12 @@ import {
 } from '../src/kube/inject.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
 import { VCPUS_ANNOTATION } from '../src/kube/vcpus.js';
+import {
+  SNP_GUEST_POLICY_ANNOTATION,
+  SNP_ID_AUTH_ANNOTATION,
+  SNP_ID_BLOCK_ANNOTATION,
+  SNP_PRODUCTS,
+} from '../src/snp/annotations.js';
 
 const POD = `apiVersion: v1
 kind: Pod
@@ -100,6 +106,26 @@ spec:
     assert.equal(INITDATA_ANNOTATION, 'io.katacontainers.config.hypervisor.cc_init_data');
     assert.equal(POLICY_ANNOTATION, 'io.katacontainers.config.agent.policy'); // cli/cmd/generate.go kataPolicyAnnotationKey (older)
     assert.equal(VCPUS_ANNOTATION, 'io.katacontainers.config.hypervisor.default_vcpus');
+  });
+  test('SNP ID-block annotations (2026): cli/cmd/generate.go idBlockAnnotation/idAuthAnnotationKey/guestPolicyAnnotationKey + product; node installer enables exactly these', () => {
+    // edgelesssys/contrast cli/cmd/generate.go at 07b05e7ac7532980faf76be4ddf347da7145a17e:
+    // kataAnnotationPrefix = "io.katacontainers.config.hypervisor.", + "snp_id_block_" / "snp_id_auth_" /
+    // "snp_guest_policy_", the product from manifest.Genoa / manifest.Milan appended.
+    assert.equal(SNP_ID_BLOCK_ANNOTATION, 'io.katacontainers.config.hypervisor.snp_id_block_');
+    assert.equal(SNP_ID_AUTH_ANNOTATION, 'io.katacontainers.config.hypervisor.snp_id_auth_');
+    assert.equal(SNP_GUEST_POLICY_ANNOTATION, 'io.katacontainers.config.hypervisor.snp_guest_policy_');
+    assert.deepEqual([...SNP_PRODUCTS], ['Genoa', 'Milan']);
+    // nodeinstaller/internal/kataconfig/config.go: enable_annotations gets annotationType + "_Milan"/"_Genoa"
+    // for snp_id_block, snp_id_auth, snp_guest_policy (Kata matches them after the hypervisor prefix).
+    const enabled = ['_Milan', '_Genoa'].flatMap((pl) =>
+      ['snp_id_block', 'snp_id_auth', 'snp_guest_policy'].map(
+        (t) => `io.katacontainers.config.hypervisor.${t}${pl}`,
+      ),
+    );
+    const ours = SNP_PRODUCTS.flatMap((p) =>
+      [SNP_ID_BLOCK_ANNOTATION, SNP_ID_AUTH_ANNOTATION, SNP_GUEST_POLICY_ANNOTATION].map((k) => k + p),
+    );
+    assert.deepEqual(ours.sort(), enabled.sort());
   });
   test('container names: kuberesource/parts.go Initializer, ServiceMeshProxy, DebugShell; mutators.go AddImageStore', () => {
     assert.equal(INITIALIZER_NAME, 'contrast-initializer');

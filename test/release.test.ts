@@ -2,7 +2,7 @@
 // release directory, refusing what a release does not ship, the workspace record, `contrast --version`,
 // the manifest schema and Validate() rules of each line, the vCPU formula, the 2026 verifiers.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -44,7 +44,9 @@ describe('reading a release directory', () => {
       r.imageReplacements.get('ghcr.io/edgelesssys/contrast/initializer:latest')!,
       /^ghcr\.io\/edgelesssys\/contrast\/initializer:v0\.0\.0-fixture\.2026@sha256:[0-9a-f]{64}$/,
     );
-    assert.ok(r.referenceValues?.byPlatform.get('Metal-QEMU-SNP')?.snp?.[0]?.['APEIP']);
+    // The AP reset EIP comes from ap-eip.hex (Go embeds cli/cmd/assets/ap-eip.hex), not the reference values.
+    assert.equal(r.apEip, '0080b004');
+    assert.equal(r.referenceValues?.byPlatform.get('Metal-QEMU-SNP')?.snp?.[0]?.['APEIP'], undefined);
     const old = await loadRelease(join(R2025, 'coordinator.yml')); // a file inside selects its directory
     assert.equal(old.line, '2025');
     assert.ok(old.snpIdBlocks?.['metal-qemu-snp']?.['Milan']?.['1']?.idBlock);
@@ -78,7 +80,18 @@ describe('reading a release directory', () => {
     await assert.rejects(loadRelease(empty), /no runtime-<platform>\.yml/);
     const noLine = copyRelease(R2026);
     writeFileSync(join(noLine, 'reference-values.json'), '{}');
+    assert.equal((await loadRelease(noLine)).line, '2026'); // only a 2026 CLI embeds ap-eip.hex
+    rmSync(join(noLine, 'ap-eip.hex'));
     await assert.rejects(loadRelease(noLine), /cannot tell which Contrast release line/);
+    const badEip = copyRelease(R2026);
+    writeFileSync(
+      join(badEip, 'ap-eip.hex'),
+      '# THIS FILE IS REPLACED DURING RELEASE BUILD TO INCLUDE THE OVMF SEVESResetEIP\n',
+    );
+    await assert.rejects(
+      loadRelease(badEip),
+      /ap-eip\.hex: expected the SEV-ES AP reset EIP as 8 hex digits/,
+    );
   });
 });
 
@@ -118,6 +131,7 @@ describe('manifest schema per release line', () => {
     // internal/manifest/manifest.go Manifest{Policies, ReferenceValues, WorkloadOwnerPubKeys, SeedshareOwnerPubKeys}
     const r = await loadRelease(R2026);
     const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
+    for (const v of m.ReferenceValues.snp ?? []) v['APEIP'] = r.apEip; // as generate does
     m.WorkloadOwnerPubKeys = [workloadOwnerPubKeyHex(pem)];
     m.Policies = { ['a'.repeat(64)]: { SANs: ['c', '*'], Role: 'coordinator' } };
     const text = serializeManifest(m, '2026');
@@ -187,6 +201,7 @@ describe('manifest schema per release line', () => {
   test('an existing manifest: unknown fields are dropped like json.Unmarshal does; any Validate() finding stops', async () => {
     const r = await loadRelease(R2026);
     const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
+    for (const v of m.ReferenceValues.snp ?? []) v['APEIP'] = r.apEip; // as generate does
     m.WorkloadOwnerPubKeys = [];
     m.Policies = { ['a'.repeat(64)]: { SANs: ['c', '*'], Role: 'coordinator' } };
     const doc = { ...JSON.parse(serializeManifest(m, '2026')), Extra: 1 };

@@ -79,7 +79,11 @@ test('guest-pull: annotates in place with initdata; stdout lists the hash of the
   const policy = initdata.data['policy.rego']!;
   assert.match(policy, /^# Kata agent policy rules written for `contrast`/);
   const data = JSON.parse(policy.slice(policy.indexOf('\npolicy_data := ') + 16));
-  assert.equal(data.containers[1].OCI.Annotations['io.kubernetes.cri.image-name'], image);
+  // Guest pull pins the unpinned YAML image (with a message) and the policy names the pinned form.
+  const pinned = `${image}@${data.containers[1].image_guest_pull.digest}`;
+  assert.equal(data.containers[1].OCI.Annotations['io.kubernetes.cri.image-name'], pinned);
+  assert.ok(out.includes(`image: "${pinned}"`), 'the YAML image is pinned');
+  assert.match(r.stderr, /pinned to .*the guest pulls by digest/);
   assert.deepEqual(data.containers[1].OCI.Process.Args, ['/app/hello.sh', '--from', 'lab']);
   assert.equal(data.containers[1].OCI.Process.Cwd, '/app');
   const [hash, file, kind, name] = r.stdout.trim().split('\t');

@@ -42,6 +42,7 @@ import {
 import { patchRuntimeClass, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
 import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+import { snpIdBlockAnnotations } from '../snp/annotations.js';
 import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
@@ -448,6 +449,15 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const before = warnings.length;
   const { manifest, originalText } = await buildManifest(opts, platforms, imported, warnings);
   for (const m of warnings.slice(before)) log.warn(m);
+  if (line?.idBlocks === 'computed') {
+    // 2026 (cli/cmd/generate.go runGenerate): the AP reset EIP the CLI embeds goes into every SNP
+    // reference value of the manifest, new or existing, so launch digests can be derived per vCPU count.
+    if (release!.apEip) for (const v of manifest.ReferenceValues.snp ?? []) v['APEIP'] = release!.apEip;
+    else
+      warn(
+        `AP EIP not available; falling back to pre-computed launch digests: ${release!.source} has no ap-eip.hex (the Go CLI of a 2026 release embeds it as cli/cmd/assets/ap-eip.hex), so SNP ID blocks use the APEIP already in the manifest`,
+      );
+  }
 
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);
@@ -502,10 +512,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     if (line.idBlocks === 'table') {
       setPodAnnotation(w, VCPUS_ANNOTATION, String(vcpus));
       setIdBlockFromTable(w, p, vcpus, release!, idBlockProblems);
-    } else if (vcpus > 1) {
-      idBlockProblems.push(
-        `${describe(w)}: ${vcpus} vCPUs on ${p.name}: Contrast ${release!.version} (2026 line) computes the SNP ID-block annotations (snp_id_block_*, snp_id_auth_*, snp_guest_policy_*) from the launch measurement, APEIP and vCPU count; this tool does not compute them yet, and without them the pod VM does not start. Set CPU limits so the pod needs 1 vCPU, or generate this workload with the Go CLI`,
-      );
+    } else {
+      setComputedIdBlocks(w, p, vcpus, manifest.ReferenceValues.snp ?? [], idBlockProblems);
     }
   }
   throwFindings(countFindings, 'verifying workloads');
@@ -799,6 +807,28 @@ function groupBySet(
     out.set(set, [...(out.get(set) ?? []), { rest: m ? m[2]! : '', message: i.message }]);
   }
   return out;
+}
+
+/**
+ * 2026 line (cli/cmd/generate.go patchIDBlockAnnotation): ID block, ID auth and guest policy per product
+ * line, computed for the pod's vCPU count from the manifest's SNP reference values of the pod's platform.
+ * Go fails only when no product line can be computed ("could not compute ID block for any product").
+ */
+function setComputedIdBlocks(
+  w: Workload,
+  p: PlatformInfo,
+  vcpus: number,
+  refVals: readonly Record<string, unknown>[],
+  problems: string[],
+): void {
+  const { annotations, problems: missing } = snpIdBlockAnnotations(refVals, p.name, vcpus);
+  if (Object.keys(annotations).length === 0) {
+    problems.push(
+      `${describe(w)}: injecting ID block annotations: could not compute ID block for any product (${vcpus} vCPUs on ${p.name}): ${missing.join('; ')}`,
+    );
+    return;
+  }
+  for (const [k, v] of Object.entries(annotations)) setPodAnnotation(w, k, v);
 }
 
 /**

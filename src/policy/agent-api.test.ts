@@ -54,7 +54,10 @@ const API: Record<string, boolean> = {
   GetOOMEventRequest: true,
   AddSwapRequest: false,
   AddSwapPathRequest: false,
-  VolumeStatsRequest: true, // rpc GetVolumeStats(VolumeStatsRequest)
+  // rpc GetVolumeStats(VolumeStatsRequest): it opens a host-given guest path; denied upstream since 4.0
+  VolumeStatsRequest: false,
+  // rpc GetDiagnosticData (Kata 4.x agent.proto): false unless request_defaults enables it
+  GetDiagnosticDataRequest: false,
   ResizeVolumeRequest: false,
   SetPolicyRequest: false,
   // image pull through the agent, tracing (agent versions that have them)

@@ -8,8 +8,9 @@ import { parseGroup, parsePasswd } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import { asRecord, documentToJS, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
+import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
-import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec } from './settings.js';
+import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec, VolumeTemplate } from './settings.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -20,6 +21,8 @@ export interface PolicyMount {
   source: string;
   type_: string;
   options: string[];
+  /** Pause /sys of a pod with a privileged container: containerd >= 2.0.4 mounts it rw, older ro. */
+  sys_rw_or_ro?: boolean;
 }
 
 export interface ContainerPolicy {
@@ -52,9 +55,13 @@ export interface ContainerPolicy {
     };
   };
   storages: StorageSpec[];
-  devices: Array<{ container_path: string }>;
+  devices: Array<{ container_path: string; type_?: string; vm_path?: string }>;
   sandbox_pidns: boolean;
   exec_commands: string[][];
+  /** Guest pull: the image the container's image_guest_pull storage must name (our rules). */
+  image_guest_pull?: ImagePin;
+  /** Annotations the runtime may add: key regex → value regex (genpolicy's field). */
+  runtime_anno_patterns?: Record<string, string>;
 }
 
 export interface PolicyData {
@@ -63,6 +70,8 @@ export interface PolicyData {
   sandbox: PolicySettings['sandbox'];
   request_defaults: PolicySettings['request_defaults'];
   cluster_config?: PolicySettings['cluster_config'];
+  /** genpolicy's device settings (devices.vfio): its rules read them for every container. */
+  devices?: unknown;
 }
 
 export interface BuildContext {
@@ -109,6 +118,7 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
     request_defaults: settings.request_defaults,
   };
   if (ctx.flavour === 'guest-pull') data.cluster_config = settings.cluster_config;
+  if (settings.devices !== undefined) data.devices = settings.devices;
   return data;
 }
 
@@ -166,9 +176,13 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
   const annotations: Record<string, string> = {
     ...tmpl.Annotations,
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
   };
   const hostNetwork = spec['hostNetwork'] === true;
+  // containerd names the pod's network namespace (genpolicy policy.rs adds the same pattern).
+  if (!('nerdctl/network-namespace' in annotations))
+    annotations['nerdctl/network-namespace'] =
+      `^/var/run/netns/cni${hostNetwork ? 'test' : ''}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`;
   const namespaces = [
     { Type: 'ipc', Path: '' },
     ...(hostNetwork ? [] : [{ Type: 'uts', Path: '' }]),
@@ -188,10 +202,12 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
       },
       Root: { Path: tmpl.Root.Path, Readonly: tmpl.Root.Readonly },
       Mounts: [
-        ...defaultMounts(false, true),
+        ...defaultMounts(false, true).map((m) =>
+          m.destination === '/sys' && podHasPrivileged(spec) ? { ...m, sys_rw_or_ro: true } : m,
+        ),
         ...tmpl.Mounts.map((m) => ({
           destination: m.destination,
-          source: m.source,
+          source: templateMountSource(m.source, m.destination),
           type_: m.type_,
           options: [...m.options],
         })),
@@ -202,12 +218,16 @@ function pauseContainer(ctx: BuildContext, spec: Json, sandboxName: string, wher
         MaskedPaths: [...tmpl.Linux.MaskedPaths],
         ReadonlyPaths: [...tmpl.Linux.ReadonlyPaths],
         Devices: [],
+        Sysctl: sortKeys({ ...(tmpl.Linux.Sysctl ?? {}), ...podSysctls(spec) }),
       },
     },
     storages: imageStorages(ctx, settings.cluster_config.pause_container_image, image, where),
     devices: [],
     sandbox_pidns: false,
     exec_commands: [],
+    ...(ctx.flavour === 'guest-pull'
+      ? { image_guest_pull: imagePin(settings.cluster_config.pause_container_image, image) }
+      : {}),
   };
 }
 
@@ -228,6 +248,7 @@ function appContainer(
   const imageRef = typeof c['image'] === 'string' ? c['image'] : '';
   if (!name) throw new ContrastError(`${podWhere}: a container has no name`);
   if (!imageRef) throw new ContrastError(`${where}: no image`);
+  const gpus = gpuCount(settings, c, where);
   const image = lookupImage(ctx, imageRef, where);
   const cfg = image.config.config ?? {};
   const podSc = asRecord(spec['securityContext']);
@@ -266,6 +287,9 @@ function appContainer(
     if (v !== undefined) define(k, v);
   }
   for (const e of tmpl.Process?.Env ?? []) env.push(e);
+  // The Job controller gives Indexed Jobs' pods JOB_COMPLETION_INDEX (kubernetes
+  // pkg/controller/job/indexed_job_utils.go addCompletionIndexEnvVariable).
+  if (w.kind === 'Job' || w.kind === 'CronJob') env.push('JOB_COMPLETION_INDEX=$(job-completion-index)');
   argv = argv.map((a) => expandK8s(a, (n) => defined.get(n)));
 
   // --- user
@@ -285,15 +309,24 @@ function appContainer(
     if (!settings.mount_destinations.includes(m.destination) && !targeted.has(m.destination)) continue;
     if (targeted.has(destination)) continue; // the YAML mount wins
     if (destination === '/var/run/secrets/kubernetes.io/serviceaccount' && !automount) continue;
-    mounts.push({ destination, source: m.source, type_: m.type_, options: [...m.options] });
+    const options = [...m.options];
+    // genpolicy's settings leave the rootfs access of these two files to the generator (as
+    // containerd mounts them: rw unless readOnlyRootFilesystem).
+    if (
+      (destination === '/etc/hostname' || destination === '/etc/resolv.conf') &&
+      !options.includes('rw') &&
+      !options.includes('ro')
+    )
+      options.push(sc['readOnlyRootFilesystem'] === true ? 'ro' : 'rw');
+    mounts.push({ destination, source: templateMountSource(m.source, destination), type_: m.type_, options });
   }
   for (const vm of yamlMounts) {
     const { mount, storage } = volumeMount(ctx, vm, volumes, where);
     mounts.push(mount);
     if (storage) storages.push(storage);
   }
-  checkImageVolumes(cfg.Volumes, yamlMounts, where);
-  const devices: Array<{ container_path: string }> = [];
+  mounts.push(...imageVolumeMounts(settings, cfg.Volumes, yamlMounts));
+  const devices: ContainerPolicy['devices'] = [];
   const linuxDevices: Array<{ Type: string; Path: string }> = [];
   for (const d of arrayOf(c['volumeDevices'])) {
     const p = volumeDevicePath(ctx.workload, d, volumes, where);
@@ -309,8 +342,9 @@ function appContainer(
   }
   Object.assign(annotations, tmpl.Annotations, {
     'io.kubernetes.cri.sandbox-name': sandboxName,
-    'io.kubernetes.cri.image-name': criImageName(imageRef),
-    'io.kubernetes.cri.sandbox-namespace': w.namespace,
+    'io.kubernetes.cri.image-name':
+      ctx.flavour === 'guest-pull' ? pinnedReference(imageRef, image) : criImageName(imageRef),
+    'io.kubernetes.cri.sandbox-namespace': policyNamespace(w),
     'io.kubernetes.cri.container-name': name,
   });
 
@@ -325,7 +359,8 @@ function appContainer(
     if (Array.isArray(cmd)) exec.push(cmd.map(String));
   }
 
-  const sysctls: Record<string, string> = {};
+  // The runtime's default sysctls (containerd 2.x: settings Linux.Sysctl), then the pod's.
+  const sysctls: Record<string, string> = { ...(tmpl.Linux.Sysctl ?? {}) };
   for (const s of arrayOf(podSc['sysctls'])) sysctls[String(s['name'])] = String(s['value'] ?? '');
   const linux: ContainerPolicy['OCI']['Linux'] = {
     Namespaces: [
@@ -338,7 +373,8 @@ function appContainer(
     ReadonlyPaths: privileged || sc['procMount'] === 'Unmasked' ? [] : [...tmpl.Linux.ReadonlyPaths],
     Devices: linuxDevices,
   };
-  if (Object.keys(sysctls).length > 0) linux.Sysctl = sortKeys(sysctls);
+  // Present even when empty: genpolicy's rules read it.
+  linux.Sysctl = sortKeys(sysctls);
 
   const allowEscalation = sc['allowPrivilegeEscalation'];
   return {
@@ -359,9 +395,11 @@ function appContainer(
       Linux: linux,
     },
     storages,
-    devices,
+    devices: [...devices, ...gpus.devices],
     sandbox_pidns: spec['shareProcessNamespace'] === true,
+    runtime_anno_patterns: { ...TERMINATION_MESSAGE_ANNOTATIONS, ...gpus.annotations },
     exec_commands: exec,
+    ...(ctx.flavour === 'guest-pull' ? { image_guest_pull: imagePin(imageRef, image) } : {}),
   };
 }
 
@@ -584,31 +622,31 @@ function capabilitySets(
 function defaultMounts(privileged: boolean, pause: boolean): PolicyMount[] {
   const rw = privileged ? 'rw' : 'ro';
   const m: PolicyMount[] = [
-    { destination: '/proc', source: '^proc$', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/proc', source: 'proc', type_: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',
-      source: '^tmpfs$',
+      source: 'tmpfs',
       type_: 'tmpfs',
       options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
     },
     {
       destination: '/dev/pts',
-      source: '^devpts$',
+      source: 'devpts',
       type_: 'devpts',
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
     {
       destination: '/dev/mqueue',
-      source: '^mqueue$',
+      source: 'mqueue',
       type_: 'mqueue',
       options: ['nosuid', 'noexec', 'nodev'],
     },
-    { destination: '/sys', source: '^sysfs$', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
+    { destination: '/sys', source: 'sysfs', type_: 'sysfs', options: ['nosuid', 'noexec', 'nodev', rw] },
   ];
   if (!pause)
     m.push({
       destination: '/sys/fs/cgroup',
-      source: '^cgroup$',
+      source: 'cgroup',
       type_: 'cgroup',
       options: ['nosuid', 'noexec', 'nodev', 'relatime', rw],
     });
@@ -664,6 +702,51 @@ function volumeMount(
 
   if (isRecord(vol['emptyDir']) || vol['emptyDir'] === null) {
     const medium = asRecord(vol['emptyDir'])['medium'];
+    const block = medium === 'Memory' ? undefined : blockEmptyDirTemplate(settings);
+    if (block) {
+      // Block emptyDirs (cluster_config.emptydir_type block-encrypted / block-plain): the runtime
+      // hot-plugs a disk per mount and the agent mounts it at $(spath)/<base64url of its PCI/SCSI
+      // address> (genpolicy testdata createcontainer/volumes/emptydir); the container bind-mounts
+      // that directory.
+      // The runtime sets the disk's fs_group from the pod's fsGroup (kata_agent.go
+      // handleDeviceBlockVolume; genpolicy get_guest_empty_dir_mount_and_storage).
+      const fsGroup = asRecord(podSpecOf(ctx)['securityContext'])['fsGroup'];
+      const spath = typeof settings.common['spath'] === 'string' ? settings.common['spath'] : '';
+      return {
+        mount: {
+          destination: dest,
+          // spelled out (not $(spath)): genpolicy's rules substitute only $(sfprefix)/$(cpath)/ids
+          source: `^${escapeRegex(spath)}/[A-Za-z0-9_=-]+$`,
+          type_: 'bind',
+          options: ['rbind', 'rprivate', rwOpt],
+        },
+        storage: {
+          driver: '',
+          driver_options: [...(block.driver_options ?? [])],
+          source: '',
+          fstype: block.fstype,
+          options: [...block.options],
+          mount_point: '$(spath)/$(b64_device_id)',
+          fs_group:
+            typeof fsGroup === 'number' && fsGroup > 0 ? { group_id: fsGroup, group_change_policy: 0 } : null,
+          shared: block.shared ?? true,
+        },
+      };
+    }
+    if (medium !== 'Memory' && sharedFsEmptyDir(settings)) {
+      // emptydir_mode = "shared-fs" (Contrast's runtime, shared_fs = "none"): the host directory is
+      // copied in like any shared file, under <cid>-<16 hex>-<basename of the mount path>
+      // (runtime fs_share_linux.go), or as the sandbox-wide copy sandbox-<16 hex>-<volume name>;
+      // genpolicy mount_and_storage.rs get_host_empty_dir_mount accepts the same two.
+      return {
+        mount: {
+          destination: dest,
+          source: `^$(cpath)/sandbox-[0-9a-f]{16}-${escVol}$|$(sfprefix)${base}$`,
+          type_: 'bind',
+          options: ['rbind', 'rprivate', rwOpt],
+        },
+      };
+    }
     const t = medium === 'Memory' ? settings.volumes.emptyDir_memory : settings.volumes.emptyDir;
     return {
       mount: {
@@ -680,6 +763,7 @@ function volumeMount(
         options: [...t.options],
         mount_point: `${t.mount_point}${escVol}$`,
         fs_group: null,
+        shared: t.shared ?? false,
       },
     };
   }
@@ -719,6 +803,7 @@ function volumeMount(
         options: [...t.options],
         mount_point: `${t.mount_point}${base}$`,
         fs_group: null,
+        shared: t.shared ?? false,
       },
     };
   }
@@ -833,25 +918,177 @@ function volumeDevicePath(
   return p;
 }
 
-function checkImageVolumes(
+// genpolicy's default for settings without volumes.image_volume (genpolicy-settings.json).
+const DEFAULT_IMAGE_VOLUME = {
+  mount_source: '$(sfprefix)',
+  fstype: 'bind',
+  options: ['rbind', 'rprivate', 'rw'],
+};
+
+/**
+ * An image VOLUME no volumeMount covers: containerd creates a host directory for it (filled from the
+ * image) and the runtime, sharing no file system, copies it in and bind-mounts it from the shared
+ * directory (genpolicy mount_and_storage.rs get_image_mount_and_storage; testdata
+ * createcontainer/volumes/container_image).
+ */
+function imageVolumeMounts(
+  settings: PolicySettings,
   volumes: Record<string, object> | null | undefined,
   yamlMounts: Json[],
-  where: string,
-): void {
-  if (!volumes) return;
+): PolicyMount[] {
+  if (!volumes) return [];
+  const tmpl = (settings.volumes as Record<string, Partial<VolumeTemplate> | undefined>)['image_volume'];
+  const source = tmpl?.mount_source ?? DEFAULT_IMAGE_VOLUME.mount_source;
+  const type = tmpl?.fstype ?? DEFAULT_IMAGE_VOLUME.fstype;
+  const options = tmpl?.options ?? DEFAULT_IMAGE_VOLUME.options;
   const norm = (p: string) => posix.normalize(p.replace(/\/+/g, '/')).replace(/(.)\/$/, '$1');
   const mounted = new Set(yamlMounts.map((m) => norm(String(m['mountPath'] ?? ''))));
-  for (const v of Object.keys(volumes)) {
-    if (!mounted.has(norm(v))) {
+  const out: PolicyMount[] = [];
+  for (const v of Object.keys(volumes).map(norm).sort()) {
+    if (mounted.has(v)) continue;
+    out.push({
+      destination: v,
+      source: `${source}${escapeRegex(posix.basename(v))}$`,
+      type_: type,
+      options: [...options],
+    });
+  }
+  return out;
+}
+
+/**
+ * The namespace the policy pins: the YAML's, or "" (any; the agent state keeps the pod's containers
+ * in one) when the YAML names none and so runs wherever it is applied (genpolicy does the same).
+ */
+function policyNamespace(w: Workload): string {
+  const ns = w.doc.getIn([...w.resourcePath, 'metadata', 'namespace']);
+  return typeof ns === 'string' && ns !== '' ? ns : '';
+}
+
+// kubelet passes these when containerd's container_annotations allow io.kubernetes.container.*
+// (genpolicy policy.rs adds the same patterns): optional, values constrained.
+const TERMINATION_MESSAGE_ANNOTATIONS: Record<string, string> = {
+  '^io\\.kubernetes\\.container\\.terminationMessagePath$': '^/.*$',
+  '^io\\.kubernetes\\.container\\.terminationMessagePolicy$': '^(File|FallbackToLogsOnError)$',
+};
+
+/**
+ * GPUs (the settings' devices.vfio.nvidia.pgpu_resource_keys, e.g. nvidia.com/pgpu): the runtime
+ * passes one VFIO device per GPU (container path <device_path><n>, hot-plug) or none (cold-plug),
+ * and the NVIDIA device plugin adds one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per
+ * GPU (genpolicy testdata createcontainer/gpu_vfio_cdi). The policy lists one device per GPU with
+ * the device path prefix and allows the CDI annotations by pattern; the rules correlate them.
+ * Other GPU resource names are refused: a policy without their devices would refuse the pod.
+ */
+function gpuCount(
+  settings: PolicySettings,
+  c: Json,
+  where: string,
+): { devices: ContainerPolicy['devices']; annotations: Record<string, string> } {
+  const vfio = asRecord(asRecord(settings.devices)['vfio']);
+  const nvidia = asRecord(vfio['nvidia']);
+  // nvidia.com/gpu: the NVIDIA device plugin's resource, passed through the same way (CDI value
+  // nvidia.com/gpu=<k>); plus the settings' pass-through keys.
+  const pgpuKeys = [
+    'nvidia.com/gpu',
+    ...(Array.isArray(nvidia['pgpu_resource_keys']) ? nvidia['pgpu_resource_keys'].map(String) : []),
+  ];
+  const limits = asRecord(asRecord(c['resources'])['limits']);
+  const requests = asRecord(asRecord(c['resources'])['requests']);
+  let count = 0;
+  for (const k of pgpuKeys) {
+    const v = limits[k] ?? requests[k];
+    if (v === undefined) continue;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ContrastError(`${where}: resources ${k}: ${JSON.stringify(v)} is not a GPU count`);
+    count += n;
+  }
+  for (const k of Object.keys({ ...limits, ...requests })) {
+    if (pgpuKeys.includes(k)) continue;
+    if (k.startsWith('nvidia.com/')) {
       throw new ContrastError(
-        `${where}: the image declares VOLUME ${norm(v)} but the container has no volumeMount for it`,
+        `${where}: requests ${k}: GPU pods (VFIO devices and CDI annotations) are supported only for ${pgpuKeys.join(', ')} (settings devices.vfio.nvidia.pgpu_resource_keys)`,
         {
-          code: 'POLICY_IMAGE_VOLUME',
-          hint: `add a volumeMount at ${norm(v)} (for example an emptyDir); an unmounted image volume would be an unmeasured writable directory`,
+          code: 'POLICY_GPU',
+          hint: `request the GPUs as nvidia.com/gpu, or add ${k} to devices.vfio.nvidia.pgpu_resource_keys with a settings drop-in`,
         },
       );
     }
   }
+  if (count === 0) return { devices: [], annotations: {} };
+  const devicePath = vfio['device_path'];
+  const type = nvidia['gpu_gk_device_type'];
+  const keyRegex = vfio['anno_key_regex'];
+  const valueRegex = nvidia['gpu_anno_value_regex'];
+  if (![devicePath, type, keyRegex, valueRegex].every((x) => typeof x === 'string'))
+    throw new ContrastError(
+      `${where}: GPUs requested but the settings lack devices.vfio (device_path, anno_key_regex, nvidia.*)`,
+    );
+  return {
+    devices: Array.from({ length: count }, () => ({
+      container_path: devicePath as string,
+      type_: type as string,
+      vm_path: '',
+    })),
+    annotations: { [keyRegex as string]: valueRegex as string },
+  };
+}
+
+function sharedFsEmptyDir(settings: PolicySettings): boolean {
+  return (settings.cluster_config as Record<string, unknown>)['emptydir_type'] === 'shared-fs';
+}
+
+function podSpecOf(ctx: BuildContext): Json {
+  return podTemplate(ctx.workload).spec;
+}
+
+/** The settings' block emptyDir template when cluster_config.emptydir_type asks for one. */
+function blockEmptyDirTemplate(
+  settings: PolicySettings,
+): (VolumeTemplate & { driver_options?: string[] }) | undefined {
+  const type = (settings.cluster_config as Record<string, unknown>)['emptydir_type'];
+  const vols = settings.volumes as Record<
+    string,
+    (VolumeTemplate & { driver_options?: string[] }) | undefined
+  >;
+  if (type === 'block-encrypted') return vols['emptyDir_encrypted'];
+  if (type === 'block-plain') return vols['emptyDir_plain'];
+  return undefined;
+}
+
+function podHasPrivileged(spec: Json): boolean {
+  return [...arrayOf(spec['initContainers']), ...arrayOf(spec['containers'])].some(
+    (c) => asRecord(c['securityContext'])['privileged'] === true,
+  );
+}
+
+function podSysctls(spec: Json): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of arrayOf(asRecord(spec['securityContext'])['sysctls']))
+    out[String(s['name'])] = String(s['value'] ?? '');
+  return out;
+}
+
+/** A settings mount's source; genpolicy's settings leave it out for files the runtime copies in. */
+function templateMountSource(source: string | undefined, destination: string): string {
+  if (source !== undefined) return source;
+  return `$(sfprefix)${escapeRegex(posix.basename(destination))}$`;
+}
+
+/** The guest-pull pin of a container's image: what its storage source and image-name may say. */
+export interface ImagePin {
+  /** The reference as pinned in the YAML (`name[:tag]@sha256:…`). */
+  reference: string;
+  /** Normalized repository (`docker.io/library/busybox`), as containerd reports it. */
+  repository: string;
+  digest: string;
+}
+
+export function imagePin(imageRef: string, image: AnalyzedImage): ImagePin {
+  const reference = pinnedReference(imageRef, image);
+  const ref = parseReference(reference);
+  return { reference, repository: repositoryName(ref), digest: ref.digest ?? image.digest };
 }
 
 /** Layer storages (host-pull) or the guest-pull storage for a container's image. */
@@ -861,19 +1098,9 @@ function imageStorages(
   image: AnalyzedImage,
   where: string,
 ): StorageSpec[] {
-  if (ctx.flavour === 'guest-pull') {
-    return [
-      {
-        driver: 'image_guest_pull',
-        driver_options: [],
-        source: pinnedReference(imageRef, image),
-        fstype: 'overlay',
-        options: [],
-        mount_point: '$(root_path)',
-        fs_group: null,
-      },
-    ];
-  }
+  // Guest pull: the image is pinned by the container's image_guest_pull field, not a storage
+  // (genpolicy's rules count storages without the request's image_guest_pull one).
+  if (ctx.flavour === 'guest-pull') return [];
   const layers = image.layerAnalysis;
   const diffIds = layers.map((l) => l.diffId);
   const names = layerNames(diffIds);

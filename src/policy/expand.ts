@@ -13,6 +13,7 @@ export const RUNTIME_PLACEHOLDERS = [
   'sandbox-namespace',
   'resource-field',
   'todo-annotation',
+  'job-completion-index',
 ] as const;
 
 const PLACEHOLDER = new RegExp(`\\$\\((?:${RUNTIME_PLACEHOLDERS.join('|')})\\)`, 'g');

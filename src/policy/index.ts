@@ -9,6 +9,7 @@ import { buildPolicyData, INITDATA_ANNOTATION, POLICY_ANNOTATION } from './data.
 import type { PolicyData } from './data.js';
 import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
 import type { PolicyEncoding } from './encode.js';
+import { applyPins, plannedPins } from './pin.js';
 import type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
 
 export {
@@ -53,6 +54,9 @@ export interface WorkloadPolicy {
   /** The initdata TOML, for the initdata encoding. */
   initdata?: string;
 }
+
+export { applyPins, plannedPins } from './pin.js';
+export type { ImagePinChange } from './pin.js';
 
 export function defaultRulesPath(): string {
   return fileURLToPath(new URL('./rules.rego', import.meta.url));
@@ -106,7 +110,9 @@ export async function generatePolicies(
         : encodeInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION));
     out.push({ workload, policyText: text, data, ...enc });
   }
-  // Annotate only after every workload succeeded: an error leaves the documents untouched.
+  // Annotate (and, for guest pull, pin unpinned images) only after every workload succeeded: an
+  // error leaves the documents untouched.
+  if (options.flavour === 'guest-pull') applyPins(plannedPins(workloads, images));
   for (const p of out) setPodAnnotation(p.workload, p.annotationKey, p.annotationValue);
   return out;
 }

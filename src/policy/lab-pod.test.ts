@@ -79,7 +79,7 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
     ['NoNewPrivileges changed', (i) => (i['OCI']['Process']['NoNewPrivileges'] = true)],
     [
       '/data from another source',
-      (i) => (i['OCI']['Mounts'].at(-1)['source'] = `${CPATH}/${APP_ID}-0123456789abcdef-data`),
+      (i) => (i['OCI']['Mounts'].at(-1)['source'] = `${CPATH}/${APP_ID}-0123456789abcdef-etc`),
     ],
     ['other namespace', (i) => (i['OCI']['Annotations']['io.kubernetes.cri.sandbox-namespace'] = 'default')],
     [

@@ -36,6 +36,7 @@ default DestroySandboxRequest := true
 default ExecProcessRequest := false
 default GetMetricsRequest := false
 default GetIPTablesRequest := false
+default GetDiagnosticDataRequest := false
 default GetOOMEventRequest := true
 default GuestDetailsRequest := true
 default ListInterfacesRequest := false
@@ -65,7 +66,7 @@ default UpdateContainerRequest := false
 default UpdateEphemeralMountsRequest := false
 default UpdateInterfaceRequest := false
 default UpdateRoutesRequest := false
-default VolumeStatsRequest := true
+default VolumeStatsRequest := false
 default WaitProcessRequest := true
 default WriteStreamRequest := false
 
@@ -145,9 +146,12 @@ subst(s, ctx) := r if {
 	s13 := replace(s12, "$(resource-field)", "[0-9a-zA-Z.]+")
 	s14 := replace(s13, "$(todo-annotation)", ".*")
 	s15 := replace(s14, "$(dns_label)", dns_label_regex)
-	s16 := replace(s15, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
-	s17 := replace(s16, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
-	r := replace(s17, "$(ip_p)", common_value("ip_p", "[0-9]{1,5}"))
+	s15b := replace(s15, "$(svc_name_downward_env)", common_value("svc_name_downward_env", "[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?"))
+	s16 := replace(s15b, "$(svc_name)", common_value("svc_name", "[A-Z_][A-Z0-9_]*"))
+	s16b := replace(s16, "$(spath)", common_value("spath", "/run/kata-containers/sandbox/storage"))
+	s17 := replace(s16b, "$(ipv4_a)", common_value("ipv4_a", "[0-9.]+"))
+	s18 := replace(s17, "$(ip_p)", common_value("ip_p", "[0-9]{1,5}"))
+	r := replace(s18, "$(job-completion-index)", "[0-9]+")
 }
 
 # Exact value, or an anchored regex when the policy value starts with "^".
@@ -157,6 +161,15 @@ value_allowed(p, i, ctx) if {
 	p != i
 	startswith(p, "^")
 	regex.match(subst(p, ctx), i)
+}
+
+# A value with placeholders but no "^" (genpolicy's settings write the bundle path so): the
+# placeholders take the request's literal values and the result must be equal.
+value_allowed(p, i, ctx) if {
+	p != i
+	not startswith(p, "^")
+	contains(p, "$(")
+	replace(replace(p, "$(bundle-id)", ctx.bundle_id), "$(sandbox-id)", ctx.sandbox_id) == i
 }
 
 # Exact value, or a template (literal parts escaped by the generator) when it holds "$(".
@@ -172,11 +185,14 @@ template_allowed(p, i, ctx) if {
 # CreateContainerRequest
 
 CreateContainerRequest := {"allowed": true, "ops": ops} if {
-	regex.match("^[a-z0-9]{64}$", input.container_id)
 	no_forbidden_fields
 	anno := input.OCI.Annotations
+	bundle_id := bundle_id_of(input)
+
+	# The agent's own container id alphabet (no "/", so no path tricks in the substituted paths).
+	regex.match("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", bundle_id)
 	ctx := {
-		"bundle_id": input.container_id,
+		"bundle_id": bundle_id,
 		"sandbox_id": anno["io.kubernetes.cri.sandbox-id"],
 		"sandbox_name": anno["io.kubernetes.cri.sandbox-name"],
 		"namespace": anno["io.kubernetes.cri.sandbox-namespace"],
@@ -187,11 +203,22 @@ CreateContainerRequest := {"allowed": true, "ops": ops} if {
 	ops := create_container_ops(min(matches), ctx)
 }
 
+# The runtime names the container's bundle after its id (bundle_path annotation
+# /run/containerd/io.containerd.runtime.v2.task/k8s.io/<id>); paths are checked against that id,
+# as genpolicy's rules do. Requests without the annotation use the container id.
+bundle_id_of(req) := id if {
+	path := req.OCI.Annotations["io.katacontainers.pkg.oci.bundle_path"]
+	parts := split(path, "/")
+	id := parts[count(parts) - 1]
+}
+
+bundle_id_of(req) := req.container_id if not req.OCI.Annotations["io.katacontainers.pkg.oci.bundle_path"]
+
 # The first container of a sandbox is its pause container; it fixes the pod identity.
 state_allows_container(ctx) if {
 	not pod_recorded
 	input.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
-	input.container_id == ctx.sandbox_id
+	ctx.bundle_id == ctx.sandbox_id
 }
 
 state_allows_container(ctx) if {
@@ -249,7 +276,7 @@ container_allowed(p, ctx) if {
 	p.sandbox_pidns == object.get(input, "sandbox_pidns", false)
 	p_oci.Root.Readonly == i_oci.Root.Readonly
 	subst(p_oci.Root.Path, ctx) == i_oci.Root.Path
-	annotations_allowed(p_oci.Annotations, i_oci.Annotations, ctx)
+	annotations_allowed(p, p_oci.Annotations, i_oci.Annotations, ctx)
 	process_allowed(p_oci.Process, i_oci.Process, ctx)
 	mounts_allowed(list_or_empty(object.get(p_oci, "Mounts", [])), list_or_empty(i_oci.Mounts), ctx)
 	storages_allowed(p, list_or_empty(input.storages), ctx)
@@ -261,34 +288,102 @@ container_allowed(p, ctx) if {
 
 identity_annotations := ["io.kubernetes.cri.sandbox-name", "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.container-type"]
 
-annotations_allowed_if_present := ["io.kubernetes.cri.container-name", "io.kubernetes.cri.image-name", "io.kubernetes.cri.sandbox-id"]
+annotations_allowed_if_present := ["io.kubernetes.cri.container-name", "io.kubernetes.cri.sandbox-id"]
+
+# io.kubernetes.cri.* keys whose value says which pod, container or image this is: checked against
+# the policy. Every other io.kubernetes.cri.* key (resources, log directory, containerd 2.x's
+# podsandbox.image-name, ...) is informational and accepted, as genpolicy's rules do.
+cri_identity_keys := {
+	"io.kubernetes.cri.sandbox-name",
+	"io.kubernetes.cri.sandbox-namespace",
+	"io.kubernetes.cri.sandbox-id",
+	"io.kubernetes.cri.container-type",
+	"io.kubernetes.cri.container-name",
+	"io.kubernetes.cri.image-name",
+}
+
+image_name_key := "io.kubernetes.cri.image-name"
 
 default_extra_annotation_keys := [
 	"^io\\.kubernetes\\.cri\\.sandbox-(memory|cpu-period|cpu-quota|cpu-shares|uid)$",
 	"^io\\.kubernetes\\.cri\\.sandbox-log-directory$",
 ]
 
-annotations_allowed(p_anno, i_anno, ctx) if {
+annotations_allowed(p, p_anno, i_anno, ctx) if {
 	every key in identity_annotations {
-		value_allowed(p_anno[key], i_anno[key], ctx)
+		identity_allowed(key, p_anno[key], i_anno[key], ctx)
 	}
 	every key in annotations_allowed_if_present {
 		annotation_in_policy_is_present(key, p_anno, i_anno, ctx)
 	}
+	image_name_allowed(p, p_anno, i_anno)
+	sandbox_netns_allowed(p_anno, i_anno)
 	every key, value in i_anno {
-		annotation_allowed(key, value, p_anno, ctx)
+		request_annotation_allowed(p, key, value, p_anno, ctx)
 	}
+}
+
+request_annotation_allowed(p, key, value, p_anno, ctx) if annotation_allowed(key, value, p_anno, ctx)
+
+# Annotations the runtime may add, by key and value pattern (GPU CDI annotations, kubelet's
+# termination message settings), as genpolicy's runtime_anno_patterns.
+request_annotation_allowed(p, key, value, p_anno, ctx) if {
+	not p_anno[key]
+	some key_regex, value_regex in object_or_empty(object.get(p, "runtime_anno_patterns", {}))
+	regex.match(key_regex, key)
+	regex.match(value_regex, value)
+}
+
+identity_allowed(key, p, i, ctx) if value_allowed(p, i, ctx)
+
+# A pod whose YAML names no namespace runs in whichever namespace it is applied to (genpolicy
+# writes "" and records the first container's namespace); the agent state then keeps every later
+# container of the pod in that namespace.
+identity_allowed(key, p, i, ctx) if {
+	key == "io.kubernetes.cri.sandbox-namespace"
+	p == ""
+	is_string(i)
+	i != ""
 }
 
 annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if not p_anno[key]
 
+# The pause container joins the pod's network namespace, named by containerd's
+# nerdctl/network-namespace annotation; when the policy names it, the request must carry it.
+netns_key := "nerdctl/network-namespace"
+
+sandbox_netns_allowed(p_anno, i_anno) if not p_anno[netns_key]
+
+sandbox_netns_allowed(p_anno, i_anno) if regex.match(p_anno[netns_key], i_anno[netns_key])
+
 annotation_in_policy_is_present(key, p_anno, i_anno, ctx) if value_allowed(p_anno[key], i_anno[key], ctx)
 
+# The image name containerd reports (as it resolved it: repo@sha256:D for a YAML repo:tag@sha256:D)
+# must name the pinned image when the request carries it; the image itself is pinned by the storage.
+image_name_allowed(p, p_anno, i_anno) if not i_anno[image_name_key]
+
+image_name_allowed(p, p_anno, i_anno) if p_anno[image_name_key] == i_anno[image_name_key]
+
+image_name_allowed(p, p_anno, i_anno) if {
+	p_anno[image_name_key] != i_anno[image_name_key]
+	image_ref_allowed(object.get(p, "image_guest_pull", {}), i_anno[image_name_key])
+}
+
 annotation_allowed(key, value, p_anno, ctx) if value_allowed(p_anno[key], value, ctx)
+
+annotation_allowed(key, value, p_anno, ctx) if identity_allowed(key, p_anno[key], value, ctx)
+
+annotation_allowed(key, value, p_anno, ctx) if key == image_name_key
 
 annotation_allowed(key, value, p_anno, ctx) if {
 	not p_anno[key]
 	matches_any(common_value("extra_annotation_keys", default_extra_annotation_keys), key)
+}
+
+annotation_allowed(key, value, p_anno, ctx) if {
+	not p_anno[key]
+	startswith(key, "io.kubernetes.cri.")
+	not key in cri_identity_keys
 }
 
 # --- process
@@ -369,8 +464,31 @@ mounts_allowed(p_mounts, i_mounts, ctx) if {
 mount_allowed(p, i, ctx) if {
 	p.destination == i.destination
 	p.type_ == i.type_
-	same_set(p.options, i.options)
+	mount_options_allowed(p, i)
 	source_allowed(p.source, i.source, ctx)
+}
+
+mount_options_allowed(p, i) if same_set(p.options, i.options)
+
+# containerd >= 2.2.3 with cgroup v2 adds nsdelegate / memory_recursiveprot to /sys/fs/cgroup
+# (genpolicy testdata createcontainer/cgroup_mount_extras): the listed options plus only those.
+mount_options_allowed(p, i) if {
+	p.destination == "/sys/fs/cgroup"
+	not same_set(p.options, i.options)
+	extras := {o | some o in list_or_empty(policy_data.cluster_config.cgroup_mount_extras_allowed)}
+	p_opts := {o | some o in list_or_empty(p.options)}
+	i_opts := {o | some o in list_or_empty(i.options)}
+	count(p_opts - i_opts) == 0
+	count((i_opts - p_opts) - extras) == 0
+}
+
+# containerd >= 2.0.4 mounts the pause container's /sys read-write when a container of the pod is
+# privileged; the generator then lists both forms (sys_rw_or_ro).
+mount_options_allowed(p, i) if {
+	p.destination == "/sys"
+	object.get(p, "sys_rw_or_ro", false) == true
+	{o | some o in list_or_empty(p.options); o != "ro"; o != "rw"} == {o | some o in list_or_empty(i.options); o != "ro"; o != "rw"}
+	count({o | some o in list_or_empty(i.options); o in {"ro", "rw"}}) == 1
 }
 
 source_allowed(p, i, ctx) if p == i
@@ -398,6 +516,29 @@ storages_allowed(p, i_storages, ctx) if {
 		some ps in p_other
 		storage_allowed(ps, s, ctx)
 	}
+}
+
+# A hot-plugged disk (block emptyDir): virtio-blk (PCI path) or SCSI (address), mounted where the
+# agent puts it, $(spath)/<base64url of the address> (genpolicy rules allow_mount_point_by_device_id).
+storage_allowed(p, i, ctx) if {
+	p.mount_point == "$(spath)/$(b64_device_id)"
+	block_device_source(i.driver, i.source)
+	p.fstype == i.fstype
+	same_set(p.options, i.options)
+	same_set(object.get(p, "driver_options", []), object.get(i, "driver_options", []))
+	object.get(p, "fs_group", null) == object.get(i, "fs_group", null)
+	object.get(p, "shared", false) == object.get(i, "shared", false)
+	i.mount_point == concat("/", [policy_data.common.spath, base64url.encode(i.source)])
+}
+
+block_device_source(driver, source) if {
+	driver == "blk"
+	regex.match("^[0-9a-f]{2}(/[0-9a-f]{2})?$", source)
+}
+
+block_device_source(driver, source) if {
+	driver == "scsi"
+	regex.match("^[0-9]+:[0-9]+$", source)
 }
 
 storage_allowed(p, i, ctx) if {
@@ -479,36 +620,123 @@ overlay_option_allowed(o) if {
 	regex.match(common_value("layer_src_prefix", "^/var/lib/containerd/io\\.containerd\\.snapshotter\\.v1\\.tardev/layers$"), trim_prefix(o, "io.katacontainers.fs-opt.layer-src-prefix="))
 }
 
-# Guest pull: the agent pulls the image named by the storage source, which must be the
-# digest-pinned reference in the policy; no host-provided layers.
+# Guest pull (every container, the pause container included, when the runtime forces guest pull:
+# kata-containers src/runtime/virtcontainers/kata_agent.go handleImageGuestPullBlockVolume). The
+# agent pulls the image its storage source names into /run/kata-containers/<container id>/rootfs.
+# The source is the image reference as containerd resolved it (repo@sha256:D for a YAML
+# repo:tag@sha256:D), so it is compared by repository and digest with the policy's pin. For the
+# pause container the runtime sends the literal "pause": the agent then uses the pause bundle built
+# into the guest image and pulls nothing.
 image_storages_allowed(p, p_storages, i_storages, ctx) if {
-	p_pulls := [s | some s in p_storages; s.driver == "image_guest_pull"]
-	count(p_pulls) == 1
+	pin := p.image_guest_pull
 	count([s | some s in i_storages; s.fstype == "tar"]) == 0
 	count([s | some s in i_storages; s.fstype == "fuse3.kata-overlay"]) == 0
 	i_pulls := [s | some s in i_storages; s.driver == "image_guest_pull"]
-	guest_pull_allowed(p, p_pulls[0], i_pulls, ctx)
-}
-
-guest_pull_allowed(p, p_pull, i_pulls, ctx) if {
 	count(i_pulls) == 1
-	i_pulls[0].source == p_pull.source
-	i_pulls[0].mount_point == subst(p_pull.mount_point, ctx)
+	guest_pull_storage_allowed(p, pin, i_pulls[0], ctx)
 }
 
-# The pause container may also come from the guest image's own pause bundle.
-guest_pull_allowed(p, p_pull, i_pulls, ctx) if {
-	count(i_pulls) == 0
+guest_pull_storage_allowed(p, pin, s, ctx) if {
+	s.fstype == "overlay"
+	s.mount_point == subst("$(root_path)", ctx)
+	empty(object.get(s, "options", []))
+	object.get(s, "fs_group", null) == null
+	guest_pull_source_allowed(p, pin, s.source)
+}
+
+guest_pull_source_allowed(p, pin, source) if image_ref_allowed(pin, source)
+
+guest_pull_source_allowed(p, pin, source) if {
+	source == "pause"
 	p.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
+}
+
+# A reference names the pinned image: as pinned, as repository@digest, or as repository:tag@digest.
+image_ref_allowed(pin, ref) if ref == pin.reference
+
+image_ref_allowed(pin, ref) if ref == concat("@", [pin.repository, pin.digest])
+
+image_ref_allowed(pin, ref) if {
+	regex.match(concat("", ["^", regex_quote(pin.repository), ":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}@", pin.digest, "$"]), ref)
 }
 
 # --- devices and Linux settings
 
+vfio_path := object.get(object_or_empty(object.get(object_or_empty(object.get(policy_data, "devices", {})), "vfio", {})), "device_path", "")
+
+is_vfio(d) if {
+	vfio_path != ""
+	startswith(d.container_path, vfio_path)
+}
+
+# Volume devices by container path; GPUs (VFIO, genpolicy testdata createcontainer/gpu_vfio_cdi):
+# each requested VFIO device is <device_path><n> with id vfio<n>, the policy's type, no VM path and
+# PCI address options; with hot-plug there are as many as the policy lists, with distinct numbers
+# equal to the numbers of the cdi.k8s.io/vfio<n> annotations; with cold-plug none, and as many
+# distinct CDI annotations as the policy lists GPUs.
 devices_allowed(p, i_devices) if {
+	p_devices := list_or_empty(object.get(p, "devices", []))
+	count([d | some d in p_devices; is_vfio(d)]) == 0
 	every d in i_devices {
-		some pd in list_or_empty(object.get(p, "devices", []))
+		not is_vfio(d)
+		some pd in p_devices
+		not is_vfio(pd)
 		pd.container_path == d.container_path
 	}
+}
+
+devices_allowed(p, i_devices) if {
+	p_devices := list_or_empty(object.get(p, "devices", []))
+	p_vfio := [d | some d in p_devices; is_vfio(d)]
+	i_vfio := [d | some d in i_devices; is_vfio(d)]
+	count(p_vfio) > 0
+	every d in i_devices {
+		volume_or_vfio_device_allowed(d, p_devices, p_vfio)
+	}
+	numbers := [n | some d in i_vfio; n := trim_prefix(d.container_path, vfio_path)]
+	cdi := cdi_vfio_numbers(input.OCI.Annotations)
+	count(cdi) == count({n | some n in cdi})
+	vfio_correlated(p_vfio, numbers, cdi)
+}
+
+volume_or_vfio_device_allowed(d, p_devices, p_vfio) if {
+	not is_vfio(d)
+	some pd in p_devices
+	not is_vfio(pd)
+	pd.container_path == d.container_path
+}
+
+volume_or_vfio_device_allowed(d, p_devices, p_vfio) if {
+	is_vfio(d)
+	n := trim_prefix(d.container_path, vfio_path)
+	regex.match("^[0-9]+$", n)
+	d.id == concat("", ["vfio", n])
+	object.get(d, "type_", "") == object.get(p_vfio[0], "type_", "")
+	object.get(d, "vm_path", "") == object.get(p_vfio[0], "vm_path", "")
+	count(list_or_empty(d.options)) > 0
+	every o in list_or_empty(d.options) {
+		regex.match("^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[01][0-9a-fA-F]\\.[0-7]=[0-9a-fA-F]{2}/[0-9a-fA-F]{2}$", o)
+	}
+}
+
+cdi_vfio_numbers(anno) := [n |
+	some key, _ in object_or_empty(anno)
+	startswith(key, "cdi.k8s.io/vfio")
+	n := trim_prefix(key, "cdi.k8s.io/vfio")
+]
+
+# hot-plug
+vfio_correlated(p_vfio, numbers, cdi) if {
+	count(numbers) > 0
+	count(numbers) == count(p_vfio)
+	count(numbers) == count({n | some n in numbers})
+	{n | some n in numbers} == {n | some n in cdi}
+}
+
+# cold-plug
+vfio_correlated(p_vfio, numbers, cdi) if {
+	count(numbers) == 0
+	count(cdi) == count(p_vfio)
 }
 
 linux_allowed(p, i) if {
@@ -574,12 +802,54 @@ RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": con
 ######################################################################
 # Files copied into the guest (ConfigMaps, Secrets, service account tokens, /etc/hosts, ...)
 
+# Kata >= 3.29 agents give the rules a pre-processed request (src/agent/policy/src/policy.rs
+# PolicyCopyFileRequest): file_type from the mode bits, symlink_target for links, no data. Regular
+# files and directories under the shared prefix; symlinks only below a top-level entry (a top-level
+# link would be what a later bind mount exposes) and only with a relative target that does not
+# climb out; anything else ("Unknown": devices, fifos) is refused.
 CopyFileRequest if {
-	not has_parent_component(input.path)
-	symlink_allowed(object.get(input, "symlink_src", ""))
+	input.file_type in {"Regular", "Directory"}
+	copy_path_allowed(input.path, "")
 	no_setid_bits(object.get(input, "file_mode", 0))
+}
+
+CopyFileRequest if {
+	input.file_type == "Symlink"
+	copy_path_allowed(input.path, ".*/.+")
+	target := input.symlink_target
+	is_string(target)
+	target != ""
+	not startswith(target, "/")
+	not has_parent_component(target)
+}
+
+# Older agents hand over the raw request (with symlink_src instead of the link's data).
+CopyFileRequest if {
+	not has_key(input, "file_type")
+	copy_path_allowed(input.path, "")
+	raw_copy_type_allowed(object.get(input, "file_mode", 0), object.get(input, "symlink_src", ""))
+	no_setid_bits(object.get(input, "file_mode", 0))
+}
+
+has_key(o, k) if _ = o[k]
+
+copy_path_allowed(path, suffix) if {
+	is_string(path)
+	not has_parent_component(path)
 	some r in policy_data.request_defaults.CopyFileRequest
-	regex.match(copy_file_regex(r), input.path)
+	regex.match(concat("", [copy_file_regex(r), suffix]), path)
+}
+
+# S_IFMT of the mode: regular file, directory, or a symlink whose source is relative and stays in.
+# Older agents write a file whose mode carries no type bits as a regular file (rpc.rs do_copy_file).
+raw_copy_type_allowed(mode, src) if {
+	bits.and(mode, 61440) in {0, 32768, 16384}
+	src == ""
+}
+
+raw_copy_type_allowed(mode, src) if {
+	bits.and(mode, 61440) == 40960
+	symlink_allowed(src)
 }
 
 has_parent_component(p) if ".." in split(p, "/")
@@ -608,6 +878,7 @@ ExecProcessRequest if {
 	object.get(input, "string_user", null) == null
 	proc := input.process
 	object.get(proc, "SelinuxLabel", "") == ""
+	object.get(proc, "ApparmorProfile", "") == ""
 	s := data.pstate
 	idx := s.containers[input.container_id]
 	p := policy_data.containers[idx]
@@ -645,33 +916,62 @@ exec_caps_empty(c) if {
 ######################################################################
 # Network configuration from the host
 
+# Names in these deny-lists are exact (genpolicy's settings: "lo") or anchored regexes ("^lo$").
+listed(list, s) if s in list_or_empty(list)
+
+listed(list, s) if {
+	some p in list_or_empty(list)
+	startswith(p, "^")
+	regex.match(p, s)
+}
+
+not_listed(list, s) if {
+	is_string(s)
+	not listed(list, s)
+}
+
+# raw_flags is 0, or IFF_NOARP (128) when the host interface has it (runtime network.go); the
+# settings' allow_raw_flags is the mask of flags that may be set.
 UpdateInterfaceRequest if {
 	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateInterfaceRequest", {}))
 	i := input.interface
-	none_match(object.get(rd, "forbidden_names", []), i.name)
-	none_match(object.get(rd, "forbidden_names", []), i.device)
-	none_match(object.get(rd, "forbidden_hw_addrs", []), object.get(i, "hwAddr", ""))
-	object.get(i, "raw_flags", 0) == 0
+	not_listed(object.get(rd, "forbidden_names", []), i.name)
+	not_listed(object.get(rd, "forbidden_names", []), object.get(i, "device", ""))
+	not_listed(object.get(rd, "forbidden_hw_addrs", []), object.get(i, "hwAddr", ""))
+	bits.and(object.get(i, "raw_flags", 0), bits.negate(object.get(rd, "allow_raw_flags", 0))) == 0
 	every a in list_or_empty(object.get(i, "IPAddresses", [])) {
 		none_match(object.get(rd, "forbidden_addresses", []), a.address)
 	}
 }
 
+# No route through the loopback device, none with a loopback source (IPv4 and IPv6).
 UpdateRoutesRequest if {
 	rd := object_or_empty(object.get(policy_data.request_defaults, "UpdateRoutesRequest", {}))
 	every r in list_or_empty(object.get(object_or_empty(input.routes), "Routes", [])) {
+		not_listed(object.get(rd, "forbidden_device_names", []), r.device)
 		none_match(object.get(rd, "forbidden_devices", []), r.device)
+		none_match(object.get(rd, "forbidden_source_regex", []), r.source)
 		none_match(object.get(rd, "forbidden_sources", []), r.source)
 		none_match(object.get(rd, "forbidden_destinations", []), r.dest)
+		not loopback_address(r.source)
 	}
 }
 
+loopback_address(a) if regex.match("^127\\.", a)
+
+loopback_address(a) if regex.match("^(0{0,4}:){1,7}0{0,3}1$", a)
+
+# The runtime adds the gateway's neighbour entries as NUD_REACHABLE (2) or NUD_PERMANENT (128)
+# (network_linux.go); flags only NTF_PROXY (8) and NTF_ROUTER (128).
 AddARPNeighborsRequest if {
 	rd := object_or_empty(object.get(policy_data.request_defaults, "AddARPNeighborsRequest", {}))
 	every n in list_or_empty(object.get(object_or_empty(input.neighbors), "ARPNeighbors", [])) {
-		n.state == 128
-		n.flags in {0, 8, 128, 136}
+		n.state in list_or_empty(object.get(rd, "allowed_states", [128]))
+		bits.or(n.flags, 136) == 136
+		object.get(n.toIPAddress, "mask", "") == ""
+		not_listed(object.get(rd, "forbidden_device_names", []), n.device)
 		none_match(object.get(rd, "forbidden_devices", []), n.device)
+		none_match(object.get(rd, "forbidden_cidrs_regex", []), n.toIPAddress.address)
 		none_match(object.get(rd, "forbidden_addresses", []), n.toIPAddress.address)
 	}
 }
@@ -686,6 +986,8 @@ ReadStreamRequest if policy_data.request_defaults.ReadStreamRequest == true
 WriteStreamRequest if policy_data.request_defaults.WriteStreamRequest == true
 
 UpdateEphemeralMountsRequest if policy_data.request_defaults.UpdateEphemeralMountsRequest == true
+
+GetDiagnosticDataRequest if object.get(policy_data.request_defaults, "GetDiagnosticDataRequest", false) == true
 
 # An update that mounts nothing changes nothing.
 UpdateEphemeralMountsRequest if empty(object.get(input, "storages", []))

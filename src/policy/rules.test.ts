@@ -395,9 +395,15 @@ test('network, stream and other request types follow request_defaults and the de
   const agent = await sim((await recordedPolicies()).get('cm1')!);
   const iface = loadRecorded(path).find(isType('UpdateInterfaceRequest'))![1] as Req;
   assert.equal(wouldAllow(agent, 'UpdateInterfaceRequest', iface), true);
+  const noArp = clone(iface);
+  noArp['interface']['raw_flags'] = 128; // IFF_NOARP host interface
+  assert.equal(wouldAllow(agent, 'UpdateInterfaceRequest', noArp), true, 'IFF_NOARP');
   for (const change of [
     (i: Req) => (i['interface']['name'] = 'lo'),
-    (i: Req) => (i['interface']['raw_flags'] = 128),
+    // raw_flags: only IFF_NOARP (128) may be set (settings allow_raw_flags; runtime network.go)
+    (i: Req) => (i['interface']['raw_flags'] = 64),
+    (i: Req) => (i['interface']['raw_flags'] = 129),
+    (i: Req) => (i['interface']['hwAddr'] = '00:00:00:00:00:00'),
     (i: Req) => (i['interface']['IPAddresses'][0]['address'] = '127.0.0.2'),
   ]) {
     const bad = clone(iface);
@@ -418,8 +424,14 @@ test('network, stream and other request types follow request_defaults and the de
     },
   });
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 0)), true);
-  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(2, 0)), false);
+  // The runtime adds neighbours as NUD_REACHABLE (2) too (runtime network_linux.go; genpolicy
+  // testdata addarpneighbors "allowed state: reachable"); other states and flags are refused.
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(2, 0)), true);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 8)), true);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(0, 0)), false);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(4, 0)), false);
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 1)), false);
+  assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 5)), false);
   assert.equal(wouldAllow(agent, 'AddARPNeighborsRequest', arp(128, 0, 'lo')), false);
   const noDevice = arp(128, 0) as Req;
   delete noDevice['neighbors']['ARPNeighbors'][0]['device'];

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sharedPath } from '../../test/helpers/shared.js';
 import { ContrastError } from '../internal/errors.js';
 import { defaultSettingsPath, loadPolicySettings } from './index.js';
 
@@ -147,4 +149,42 @@ test('invalid settings are reported with the JSON pointer of the bad value', asy
     loadPolicySettings({ flavour: 'host-pull', settingsPath: join(dir, 'missing.json') }),
     isErr(/missing\.json: cannot read settings: ENOENT/),
   );
+});
+
+// Item: genpolicy's own settings file (../shared/kata-genpolicy, from kata-containers
+// src/tools/genpolicy/genpolicy-settings.json) is accepted as it is: mount sources it leaves out,
+// no Root.Readonly for other containers, no pause_container_id_policy.
+test('genpolicy-settings.json is accepted as it is; left-out fields get their defaults', async (t) => {
+  const path = sharedPath(t, join('kata-genpolicy', 'genpolicy-settings.json'));
+  if (!path) return;
+  const s = await loadPolicySettings({ flavour: 'guest-pull', settingsPath: path });
+  assert.equal(s.other_container.Root.Readonly, false);
+  assert.equal(s.cluster_config.pause_container_id_policy, 'v1');
+  assert.deepEqual(s.other_container.Linux.MaskedPaths, s.pause_container.Linux.MaskedPaths);
+  assert.equal(
+    s.other_container.Mounts.find((m) => m.destination === '/etc/hosts')!.source,
+    undefined,
+    'source left to the generator',
+  );
+});
+
+test('a settings mount without source is fine, one with a non-string source is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+  try {
+    const base = JSON.parse(readFileSync(defaultSettingsPath('guest-pull'), 'utf8')) as {
+      other_container: { Mounts: Array<Record<string, unknown>> };
+    };
+    delete base.other_container.Mounts[0]!['source'];
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify(base));
+    const s = await loadPolicySettings({ flavour: 'guest-pull', settingsPath: join(dir, 'ok.json') });
+    assert.equal(s.other_container.Mounts[0]!.source, undefined);
+    base.other_container.Mounts[0]!['source'] = 7;
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(base));
+    await assert.rejects(
+      loadPolicySettings({ flavour: 'guest-pull', settingsPath: join(dir, 'bad.json') }),
+      /invalid settings at \/other_container\/Mounts\/0\/source: must be a string/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

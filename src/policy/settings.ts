@@ -28,7 +28,8 @@ export interface PolicyOptions {
 export interface MountTemplate {
   destination: string;
   type_: string;
-  source: string;
+  /** Absent in genpolicy's settings for bind mounts: `$(sfprefix)<file name>$` is derived. */
+  source?: string;
   options: string[];
 }
 
@@ -36,8 +37,8 @@ export interface ContainerTemplate {
   Root: { Path: string; Readonly: boolean };
   Mounts: MountTemplate[];
   Annotations: Record<string, string>;
-  Process?: { Args?: string[]; Env?: string[] };
-  Linux: { MaskedPaths: string[]; ReadonlyPaths: string[] };
+  Process?: { Args?: string[]; Env?: string[]; NoNewPrivileges?: boolean };
+  Linux: { MaskedPaths: string[]; ReadonlyPaths: string[]; Sysctl?: Record<string, string> };
 }
 
 export interface VolumeTemplate {
@@ -48,6 +49,8 @@ export interface VolumeTemplate {
   source?: string;
   fstype: string;
   options: string[];
+  driver_options?: string[];
+  shared?: boolean;
 }
 
 export interface StorageSpec {
@@ -58,6 +61,8 @@ export interface StorageSpec {
   options: string[];
   mount_point: string;
   fs_group: unknown;
+  /** Kata 4.x Storage.shared (the storage is used by several containers). */
+  shared?: boolean;
 }
 
 export interface PolicySettings {
@@ -130,7 +135,45 @@ export async function loadPolicySettings(options: PolicyOptions): Promise<Policy
     }
   }
   validateSettings(settings, path);
-  return settings as PolicySettings;
+  return withDefaults(settings as PolicySettings, path);
+}
+
+// What the keys a settings file may leave out mean (genpolicy's own file leaves them out).
+const KNOWN_TOP_LEVEL = new Set([
+  'pause_container',
+  'other_container',
+  'volumes',
+  'devices',
+  'mount_destinations',
+  'sandbox',
+  'common',
+  'kata_config',
+  'cluster_config',
+  'request_defaults',
+]);
+
+function withDefaults(s: PolicySettings, source: string): PolicySettings {
+  for (const k of Object.keys(s)) {
+    if (!KNOWN_TOP_LEVEL.has(k)) log.debug(`${source}: settings key "${k}" is not used; ignored`);
+  }
+  const pause = s.pause_container;
+  const other = s.other_container;
+  pause.Linux ??= { MaskedPaths: [], ReadonlyPaths: [] };
+  other.Linux ??= { MaskedPaths: [], ReadonlyPaths: [] };
+  pause.Root.Readonly ??= true;
+  other.Root.Readonly ??= false;
+  pause.Linux.MaskedPaths ??= [];
+  pause.Linux.ReadonlyPaths ??= [];
+  // genpolicy's other_container carries no masked/read-only paths: containerd's defaults apply,
+  // the same lists as for the pause container.
+  other.Linux.MaskedPaths ??= [...pause.Linux.MaskedPaths];
+  other.Linux.ReadonlyPaths ??= [...pause.Linux.ReadonlyPaths];
+  const cc = s.cluster_config as PolicySettings['cluster_config'] & { pause_container_id_policy?: string };
+  if (cc.pause_container_id_policy === undefined) {
+    log.debug(`${source}: cluster_config.pause_container_id_policy not set; using "v1"`);
+    cc.pause_container_id_policy = 'v1';
+  }
+  return s;
 }
 
 /** Applies one RFC 6902 patch document; errors name the file, the operation index and its path. */
@@ -178,22 +221,31 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-type Check = 'string' | 'boolean' | 'string[]' | 'object' | 'mounts' | 'string[][]';
+type Check =
+  | 'string'
+  | 'boolean'
+  | 'boolean?'
+  | 'string?'
+  | 'string[]'
+  | 'string[]?'
+  | 'object'
+  | 'mounts'
+  | 'string[][]';
 
 // What the generator and our rules read; everything else is passed through to policy_data untouched.
 const REQUIRED: Array<[string, Check]> = [
   ['/pause_container/Root/Path', 'string'],
-  ['/pause_container/Root/Readonly', 'boolean'],
+  ['/pause_container/Root/Readonly', 'boolean?'],
   ['/pause_container/Mounts', 'mounts'],
   ['/pause_container/Annotations', 'object'],
-  ['/pause_container/Linux/MaskedPaths', 'string[]'],
-  ['/pause_container/Linux/ReadonlyPaths', 'string[]'],
+  ['/pause_container/Linux/MaskedPaths', 'string[]?'],
+  ['/pause_container/Linux/ReadonlyPaths', 'string[]?'],
   ['/other_container/Root/Path', 'string'],
-  ['/other_container/Root/Readonly', 'boolean'],
+  ['/other_container/Root/Readonly', 'boolean?'],
   ['/other_container/Mounts', 'mounts'],
   ['/other_container/Annotations', 'object'],
-  ['/other_container/Linux/MaskedPaths', 'string[]'],
-  ['/other_container/Linux/ReadonlyPaths', 'string[]'],
+  ['/other_container/Linux/MaskedPaths', 'string[]?'],
+  ['/other_container/Linux/ReadonlyPaths', 'string[]?'],
   ['/volumes/emptyDir/mount_type', 'string'],
   ['/volumes/emptyDir/mount_source', 'string'],
   ['/volumes/emptyDir/mount_point', 'string'],
@@ -216,7 +268,7 @@ const REQUIRED: Array<[string, Check]> = [
   ['/kata_config/enable_configmap_secret_storages', 'boolean'],
   ['/cluster_config/pause_container_image', 'string'],
   ['/cluster_config/guest_pull', 'boolean'],
-  ['/cluster_config/pause_container_id_policy', 'string'],
+  ['/cluster_config/pause_container_id_policy', 'string?'],
   ['/request_defaults/CreateContainerRequest/allow_env_regex', 'string[]'],
   ['/request_defaults/CopyFileRequest', 'string[]'],
   ['/request_defaults/ExecProcessRequest/allowed_commands', 'string[][]'],
@@ -239,14 +291,22 @@ export function validateSettings(settings: unknown, source: string): void {
     } catch {
       v = undefined;
     }
-    if (v === undefined) fail(pointer, 'missing');
+    if (v === undefined) {
+      if (check.endsWith('?')) continue;
+      fail(pointer, 'missing');
+    }
     const isStrArr = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
     switch (check) {
       case 'string':
       case 'boolean':
-        if (typeof v !== check) fail(pointer, `must be a ${check}, got ${JSON.stringify(v)}`);
+      case 'string?':
+      case 'boolean?': {
+        const type = check.replace('?', '');
+        if (typeof v !== type) fail(pointer, `must be a ${type}, got ${JSON.stringify(v)}`);
         break;
+      }
       case 'string[]':
+      case 'string[]?':
         if (!Array.isArray(v)) fail(pointer, 'must be an array of strings');
         (v as unknown[]).forEach(
           (s, i) => typeof s !== 'string' && fail(`${pointer}/${i}`, 'must be a string'),
@@ -265,9 +325,12 @@ export function validateSettings(settings: unknown, source: string): void {
         if (!Array.isArray(v)) fail(pointer, 'must be an array of mounts');
         (v as unknown[]).forEach((m, i) => {
           const mm = m as Record<string, unknown>;
-          for (const k of ['destination', 'type_', 'source']) {
+          for (const k of ['destination', 'type_']) {
             if (typeof mm?.[k] !== 'string') fail(`${pointer}/${i}/${k}`, 'must be a string');
           }
+          // genpolicy's settings leave a bind mount's source out: it is derived from the destination.
+          if (mm?.['source'] !== undefined && typeof mm['source'] !== 'string')
+            fail(`${pointer}/${i}/source`, 'must be a string');
           if (!isStrArr(mm['options'])) fail(`${pointer}/${i}/options`, 'must be an array of strings');
         });
         break;
@@ -285,7 +348,8 @@ export function validateSettings(settings: unknown, source: string): void {
       'the legacy "commands" list is not supported; use allowed_commands (argv arrays)',
     );
   }
-  if (!['v1', 'v2'].includes(s.cluster_config.pause_container_id_policy)) {
+  const idPolicy = s.cluster_config.pause_container_id_policy as string | undefined;
+  if (idPolicy !== undefined && !['v1', 'v2'].includes(idPolicy)) {
     fail('/cluster_config/pause_container_id_policy', 'must be "v1" or "v2"');
   }
 }

@@ -32,6 +32,7 @@ export {
   type PolicySource,
 } from './extract.js';
 export { loadRequestLog, parseRequestLog, type RecordedRequest } from './requests.js';
+export { agentInput, AGENT_MESSAGES } from './proto.js';
 
 export interface ReplayEntry {
   line: number;

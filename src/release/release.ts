@@ -14,6 +14,10 @@
 //                            reference-values.json): runtime handler → {snp, tdx}
 //   snp-id-blocks.json       2025 line only: the CLI's embedded SNP ID blocks (platform → product line
 //                            → vCPU count → {idBlock, idAuth})
+//   ap-eip.hex               2026 line only: the CLI's embedded cli/cmd/assets/ap-eip.hex, the SEV-ES AP
+//                            reset EIP of the release's OVMF as 8 hex digits (4 bytes, big-endian; the
+//                            release build writes it with `sev-snp-measure ap-eip --ovmf <OVMF.fd>`);
+//                            `generate` puts it into every SNP reference value as APEIP
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -42,6 +46,8 @@ export interface Release {
   imageReplacements: ImageReplacements;
   referenceValues?: ImportedReferenceValues;
   snpIdBlocks?: SnpIdBlockTable;
+  /** 2026 line: the AP reset EIP from ap-eip.hex, lowercase hex of 4 bytes (Go: manifest.NewHexString). */
+  apEip?: string;
   /** Files read, for `contrast --version` and error messages. */
   files: string[];
 }
@@ -106,6 +112,7 @@ function detectLine(
   manifestText: string | undefined,
   rv: ImportedReferenceValues | undefined,
   haveIdBlocks: boolean,
+  haveApEip: boolean,
 ): ReleaseLine {
   if (manifestText !== undefined) {
     let m: unknown;
@@ -117,6 +124,8 @@ function detectLine(
     for (const line of RELEASE_LINES)
       if (m && typeof m === 'object' && line.ownerKeyField in m) return line.name;
   }
+  // Only the 2026 CLI embeds the AP reset EIP.
+  if (haveApEip) return '2026';
   if (rv) {
     if (rv.line === '2026') return '2026';
     // SNP values without the 2026 fields are 2025; TDX-only values look the same in both lines.
@@ -125,7 +134,7 @@ function detectLine(
   if (haveIdBlocks) return '2025';
   fail(
     `${dir}: cannot tell which Contrast release line this is`,
-    'add the release\'s reference-values.json (SNP values carry "APEIP" from the 2026 line on) or a ' +
+    "add the release's reference-values.json (new PlatformInfo names from the 2026 line on), its ap-eip.hex (2026 line) or a " +
       "manifest.json written by that release's `contrast generate` (WorkloadOwnerPubKeys = 2026 line, " +
       'WorkloadOwnerKeyDigests = 2025 line)',
   );
@@ -219,10 +228,23 @@ export async function loadRelease(path: string): Promise<Release> {
     }
     files.push(idBlocksFile);
   }
+  const apEipFile = join(dir, 'ap-eip.hex');
+  let apEip: string | undefined;
+  if (existsSync(apEipFile)) {
+    // Go parsedAPEIP: hex.DecodeString(strings.TrimSpace(text)), exactly 4 bytes.
+    const text = (await readText(apEipFile)).trim();
+    if (!/^[0-9a-fA-F]{8}$/.test(text))
+      fail(
+        `${apEipFile}: expected the SEV-ES AP reset EIP as 8 hex digits (4 bytes, big-endian), got ${JSON.stringify(text.slice(0, 40))}`,
+        'copy cli/cmd/assets/ap-eip.hex of the release build (the repository holds only a placeholder)',
+      );
+    apEip = text.toLowerCase();
+    files.push(apEipFile);
+  }
   const manifestFile = join(dir, 'manifest.json');
   const manifestText = existsSync(manifestFile) ? await readText(manifestFile) : undefined;
   if (manifestText !== undefined) files.push(manifestFile);
-  const line = detectLine(dir, manifestText, referenceValues, snpIdBlocks !== undefined);
+  const line = detectLine(dir, manifestText, referenceValues, snpIdBlocks !== undefined, apEip !== undefined);
   return {
     source: dir,
     version: versions[0]!,
@@ -231,6 +253,7 @@ export async function loadRelease(path: string): Promise<Release> {
     imageReplacements,
     ...(referenceValues ? { referenceValues } : {}),
     ...(snpIdBlocks ? { snpIdBlocks } : {}),
+    ...(apEip ? { apEip } : {}),
     files,
   };
 }

@@ -34,8 +34,10 @@ const mediaTypes = {
 export function pushTestImage(
   target: string,
   layers: TestLayer[],
-  user = '',
+  user: string | Record<string, unknown> = '',
 ): { manifestDigest: string; blobs: string[] } {
+  // A string is the image USER (Cmd /bin/true); an object is the whole config.config.
+  const imageConfig = typeof user === 'string' ? { User: user, Cmd: ['/bin/true'] } : user;
   const dir = mkdtempSync(join(tmpdir(), 'oci-test-'));
   try {
     const blobs = join(dir, 'blobs', 'sha256');
@@ -53,7 +55,7 @@ export function pushTestImage(
       JSON.stringify({
         architecture: 'amd64',
         os: 'linux',
-        config: { User: user, Cmd: ['/bin/true'] },
+        config: imageConfig,
         rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId ?? `sha256:${sha(l.tar)}`) },
       }),
     );

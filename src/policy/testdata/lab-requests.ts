@@ -21,6 +21,21 @@ export const APP_ID = 'c0'.repeat(32);
 export const NS = 'shop';
 export const CPATH = '/run/kata-containers/shared/containers';
 export const PINNED = `localhost:5000/test/app:v1@${LAB_APP.digest}`;
+/** What containerd puts in image-name and the runtime in the storage source for PINNED. */
+export const RESOLVED = `localhost:5000/test/app@${LAB_APP.digest}`;
+
+/** The storage the runtime sends under forced guest pull (kata_agent.go, fs_share_linux.go). */
+export function guestPullStorage(source: string, containerId: string): Req {
+  return {
+    driver: 'image_guest_pull',
+    driver_options: ['image_guest_pull={"metadata":{}}'],
+    source,
+    fstype: 'overlay',
+    options: [],
+    mount_point: `/run/kata-containers/${containerId}/rootfs`,
+    fs_group: null,
+  };
+}
 
 /** The image as the YAML writes it: digest-pinned for guest pull. */
 export function labImage(flavour: Flavour): string {
@@ -131,7 +146,10 @@ export function labRequests(recorded: AgentRequest[], flavour: Flavour, pod: str
     `/var/log/pods/${NS}_${pod}_0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11`;
   pa['io.kubernetes.cri.sandbox-uid'] = '0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11';
   if (guest) {
-    pause['storages'] = [];
+    // Forced guest pull: the sandbox container gets an image_guest_pull storage whose source is the
+    // literal "pause" (kata-containers src/runtime/virtcontainers/kata_agent.go
+    // handleImageGuestPullBlockVolume: imageRef = "pause"; genpolicy testdata state/createcontainer).
+    pause['storages'] = [guestPullStorage('pause', SANDBOX)];
     pause['OCI']['Root']['Path'] = `/run/kata-containers/${SANDBOX}/rootfs`;
   }
   out.push(['CreateContainerRequest', pause]);
@@ -158,7 +176,9 @@ export function labRequests(recorded: AgentRequest[], flavour: Flavour, pod: str
   aa['io.kubernetes.cri.sandbox-name'] = pod;
   aa['io.kubernetes.cri.sandbox-namespace'] = NS;
   aa['io.kubernetes.cri.container-name'] = 'app';
-  aa['io.kubernetes.cri.image-name'] = guest ? PINNED : 'localhost:5000/test/app:v1';
+  // containerd reports the image as it resolved it: the tag dropped when a digest is present
+  // (genpolicy testdata createcontainer/env_vars: YAML repo:latest@sha256:D, request repo@sha256:D).
+  aa['io.kubernetes.cri.image-name'] = guest ? RESOLVED : 'localhost:5000/test/app:v1';
   aa['io.kubernetes.cri.sandbox-uid'] = '0b4e1d3c-5a8c-4c55-9d67-8d2f0d3c9a11';
   // Not privileged: /sys and cgroups read-only, containerd's masked and read-only paths.
   for (const m of app['OCI']['Mounts'] as Req[]) {
@@ -169,32 +189,16 @@ export function labRequests(recorded: AgentRequest[], flavour: Flavour, pod: str
   app['OCI']['Linux']['ReadonlyPaths'] = clone(oldPause['OCI']['Linux']['ReadonlyPaths']);
   if (guest) {
     app['OCI']['Root']['Path'] = `/run/kata-containers/${APP_ID}/rootfs`;
+    // emptyDir with emptydir_mode = "shared-fs" and shared_fs = "none" (Contrast's runtime): the
+    // host directory is copied in (CopyFile, Directory) and bind-mounted from the shared directory
+    // under <container id>-<16 hex>-<basename of the mount path> (runtime fs_share_linux.go).
     app['OCI']['Mounts'].push({
       destination: '/data',
-      source: '/run/kata-containers/sandbox/ephemeral/data',
+      source: `${CPATH}/${APP_ID}-5d2c0a8b9e7f6a1b-data`,
       type_: 'bind',
       options: ['rbind', 'rprivate', 'rw'],
     });
-    app['storages'] = [
-      {
-        driver: 'image_guest_pull',
-        driver_options: ['image_guest_pull={"metadata":{}}'],
-        source: PINNED,
-        fstype: 'overlay',
-        options: [],
-        mount_point: `/run/kata-containers/${APP_ID}/rootfs`,
-        fs_group: null,
-      },
-      {
-        driver: 'ephemeral',
-        driver_options: [],
-        source: 'tmpfs',
-        fstype: 'tmpfs',
-        options: [],
-        mount_point: '/run/kata-containers/sandbox/ephemeral/data',
-        fs_group: null,
-      },
-    ];
+    app['storages'] = [guestPullStorage(RESOLVED, APP_ID)];
   } else {
     app['OCI']['Mounts'].push({
       destination: '/data',

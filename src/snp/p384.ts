@@ -1,0 +1,146 @@
+// Just enough NIST P-384 arithmetic to recover an ECDSA public key from a signature (SEC 1 v2 §4.1.6),
+// which Node's crypto does not offer. Jacobian coordinates keep a scalar multiplication free of
+// modular inversions. The generator comes from Node's own curve (ECDH with private key 1), and b is
+// derived from it, so the only constants written here are the field prime and the group order; the
+// tests check both against Node.
+import { createECDH } from 'node:crypto';
+
+export const P = (1n << 384n) - (1n << 128n) - (1n << 96n) + (1n << 32n) - 1n;
+export const N =
+  0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n;
+
+export interface Point {
+  x: bigint;
+  y: bigint;
+}
+interface Jacobian {
+  x: bigint;
+  y: bigint;
+  z: bigint; // 0 = point at infinity
+}
+
+export function bytesToBigInt(b: Uint8Array): bigint {
+  return b.length ? BigInt('0x' + Buffer.from(b).toString('hex')) : 0n;
+}
+
+export function bigIntToBytes(v: bigint, length: number): Buffer {
+  return Buffer.from(v.toString(16).padStart(length * 2, '0'), 'hex');
+}
+
+export function mod(a: bigint, m: bigint = P): bigint {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+}
+
+export function modPow(base: bigint, exp: bigint, m: bigint = P): bigint {
+  let result = 1n;
+  let b = mod(base, m);
+  for (let e = exp; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % m;
+    b = (b * b) % m;
+  }
+  return result;
+}
+
+/** Inverse modulo a prime via the extended Euclidean algorithm; undefined when none exists. */
+export function modInverse(a: bigint, m: bigint): bigint | undefined {
+  let [oldR, r] = [mod(a, m), m];
+  let [oldS, s] = [1n, 0n];
+  while (r !== 0n) {
+    const q = oldR / r;
+    [oldR, r] = [r, oldR - q * r];
+    [oldS, s] = [s, oldS - q * s];
+  }
+  return oldR === 1n ? mod(oldS, m) : undefined;
+}
+
+const one = createECDH('secp384r1');
+one.setPrivateKey(bigIntToBytes(1n, 48));
+const uncompressedG = one.getPublicKey();
+export const G: Point = {
+  x: bytesToBigInt(uncompressedG.subarray(1, 49)),
+  y: bytesToBigInt(uncompressedG.subarray(49, 97)),
+};
+// y² = x³ − 3x + b holds for G, which fixes b.
+export const B = mod(G.y * G.y - G.x * G.x * G.x + 3n * G.x);
+
+/** x³ − 3x + b: the right-hand side of the curve equation. */
+export function curveRhs(x: bigint): bigint {
+  return mod(x * x * x - 3n * x + B);
+}
+
+export function isOnCurve(p: Point): boolean {
+  return p.x >= 0n && p.x < P && p.y >= 0n && p.y < P && mod(p.y * p.y) === curveRhs(p.x);
+}
+
+/** A square root modulo P (P ≡ 3 mod 4), or undefined when `a` is no square. */
+export function sqrtModP(a: bigint): bigint | undefined {
+  const root = modPow(a, (P + 1n) / 4n);
+  return mod(root * root) === mod(a) ? root : undefined;
+}
+
+const INFINITY: Jacobian = { x: 1n, y: 1n, z: 0n };
+
+function double(p: Jacobian): Jacobian {
+  if (p.z === 0n || p.y === 0n) return INFINITY;
+  // dbl-2001-b for a = −3
+  const delta = mod(p.z * p.z);
+  const gamma = mod(p.y * p.y);
+  const beta = mod(p.x * gamma);
+  const alpha = mod(3n * (p.x - delta) * (p.x + delta));
+  const x = mod(alpha * alpha - 8n * beta);
+  const z = mod((p.y + p.z) * (p.y + p.z) - gamma - delta);
+  const y = mod(alpha * (4n * beta - x) - 8n * gamma * gamma);
+  return { x, y, z };
+}
+
+function add(p: Jacobian, q: Jacobian): Jacobian {
+  if (p.z === 0n) return q;
+  if (q.z === 0n) return p;
+  // add-2007-bl
+  const z1z1 = mod(p.z * p.z);
+  const z2z2 = mod(q.z * q.z);
+  const u1 = mod(p.x * z2z2);
+  const u2 = mod(q.x * z1z1);
+  const s1 = mod(p.y * q.z * z2z2);
+  const s2 = mod(q.y * p.z * z1z1);
+  if (u1 === u2) return s1 === s2 ? double(p) : INFINITY;
+  const h = mod(u2 - u1);
+  const i = mod(4n * h * h);
+  const j = mod(h * i);
+  const r = mod(2n * (s2 - s1));
+  const v = mod(u1 * i);
+  const x = mod(r * r - j - 2n * v);
+  const y = mod(r * (v - x) - 2n * s1 * j);
+  const z = mod(((p.z + q.z) * (p.z + q.z) - z1z1 - z2z2) * h);
+  return { x, y, z };
+}
+
+function toAffine(p: Jacobian): Point | undefined {
+  if (p.z === 0n) return undefined;
+  const zInv = modInverse(p.z, P)!;
+  const zInv2 = mod(zInv * zInv);
+  return { x: mod(p.x * zInv2), y: mod(p.y * zInv2 * zInv) };
+}
+
+function multiplyJacobian(k: bigint, p: Point): Jacobian {
+  let acc = INFINITY;
+  const base: Jacobian = { x: p.x, y: p.y, z: 1n };
+  for (let i = BigInt(k.toString(2).length) - 1n; i >= 0n; i--) {
+    acc = double(acc);
+    if ((k >> i) & 1n) acc = add(acc, base);
+  }
+  return acc;
+}
+
+/** k·p (undefined = the point at infinity). */
+export function multiply(k: bigint, p: Point): Point | undefined {
+  return k === 0n ? undefined : toAffine(multiplyJacobian(k, p));
+}
+
+/** a·G + b·q (undefined = the point at infinity). */
+export function linearCombination(a: bigint, b: bigint, q: Point): Point | undefined {
+  const left = a === 0n ? INFINITY : multiplyJacobian(a, G);
+  const right = b === 0n ? INFINITY : multiplyJacobian(b, q);
+  return toAffine(add(left, right));
+}
