@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
@@ -155,7 +156,8 @@ export function registerGenerate(parent: Command): void {
       registry: flags,
       ...(concurrency ? { concurrency } : {}),
       progress: flags.progress ? 'auto' : 'off',
-      print: (line) => process.stdout.write(`${line}\n`),
+      // Lines name workloads and files from the input YAML: no control sequence of theirs reaches the terminal.
+      print: (line) => process.stdout.write(`${terminalSafe(line)}\n`),
     });
     if (flags.check) return reportCheck(result.stale ?? [], 'YAML and manifest policies');
     // Recorded only after a successful run, so a failing first try leaves no stale choice behind.

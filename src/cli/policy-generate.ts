@@ -1,5 +1,6 @@
 // `contrast policy generate`: a genpolicy-style command usable without Contrast. Annotates the
 // confidential workloads in the given YAML files (in place, or into -o) with a Kata agent policy.
+import { terminalSafe } from '../internal/terminal.js';
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
@@ -114,9 +115,9 @@ export function registerPolicyGenerate(parent: Command): void {
     }
     for (const p of policies) {
       const w = p.workload;
-      process.stdout.write(
-        `${p.hash}\t${flags.output ?? w.file.path}\t${w.kind}\t${w.namespace}/${w.name}\n`,
-      );
+      // Names and paths come from the input YAML: shown without their control characters.
+      const fields = [p.hash, flags.output ?? w.file.path, w.kind, `${w.namespace}/${w.name}`];
+      process.stdout.write(`${fields.map((f) => terminalSafe(f)).join('\t')}\n`);
     }
     log.info(`✔️ annotated ${policies.length} workload(s) in ${written.join(', ')}`);
   });

@@ -2,6 +2,7 @@
 // byte format follow Contrast's Go types (encoding/json.MarshalIndent, 2 spaces, trailing newline),
 // so a manifest we write can be `contrast set` by the Go CLI and one it wrote can be updated by us.
 import { readFile } from 'node:fs/promises';
+import { decodeUtf8Strict } from '../internal/utf8.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseSeedshareOwnerPubKey, parseWorkloadOwnerPubKey } from './keys.js';
 import {
@@ -256,12 +257,14 @@ export async function readManifestFile(
   path: string,
   options: ManifestValidateOptions = {},
 ): Promise<{ manifest: Manifest; text: string; warnings: ValidationIssue[]; ignored: string[] } | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ContrastError(`reading manifest ${path}: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
   }
+  // We rewrite this file: bytes that are not UTF-8 would come back as U+FFFD.
+  const text = decodeUtf8Strict(path, bytes);
   return { ...parseManifest(text, path, options), text };
 }

@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { documentToJS } from '../kube/yaml.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -174,7 +175,7 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
         `${file}${line ? `:${line}` : ''}: invalid YAML (document ${i + 1}): ${e.message.split('\n')[0]}`,
       );
     }
-    collectWorkloads(doc.toJS() as unknown, all);
+    collectWorkloads(documentToJS(doc, file), all);
   }
   const withPolicy = all.filter(
     (w) => POLICY_ANNOTATION in w.annotations || INITDATA_ANNOTATION in w.annotations,
