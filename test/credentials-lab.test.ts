@@ -7,6 +7,7 @@ import { after, it } from 'node:test';
 import { forgetCredential, resolveCredential, storeCredential } from '../src/credentials/index.js';
 import { setLogLevel } from '../src/internal/log.js';
 import { b64, credentialFixture, type CredentialFixture } from './credentials-fixture.js';
+import { runCli } from './helpers/cli.js';
 import { requireLab } from './helpers/lab.js';
 
 const fixtures: CredentialFixture[] = [];
@@ -61,4 +62,24 @@ it('resolved lab credentials open the Basic-auth registry; anonymous does not', 
     ),
     200,
   );
+});
+
+it('auth show --ping names the token server on another host (registry c) and the Basic registry (b)', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const fx = credentialFixture();
+  fixtures.push(fx);
+  const c = await runCli(['auth', 'show', lab.c, '--ping', '--ca-file', lab.caCert], { env: fx.env });
+  assert.equal(c.code, 0, c.stderr);
+  const realmHost = new URL(lab.tokenRealm).host;
+  assert.match(c.stdout, new RegExp(`sent to: +bearer token server ${lab.tokenRealm.replace(/\./g, '\\.')}`));
+  assert.ok(c.stdout.includes(`${realmHost} receives the credential`), c.stdout);
+  const b = await runCli(['auth', 'show', lab.b, '--ping', '--json', '--ca-file', lab.caCert], {
+    env: fx.env,
+  });
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual((JSON.parse(b.stdout) as { auth: unknown }).auth, {
+    registry: `https://${lab.b}`,
+    scheme: 'basic',
+  });
 });

@@ -2,6 +2,7 @@
 // server records what it received (method, path, headers) so tests can assert on Authorization etc.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RegistryCredential } from '../src/registry/types.js';
 
@@ -24,9 +25,13 @@ export interface FakeServer {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void | Promise<void>;
 
-export async function startServer(handler: Handler): Promise<FakeServer> {
+/** `tls` (PEM certificate and key) makes it an HTTPS server. */
+export async function startServer(
+  handler: Handler,
+  tls?: { cert: string | Buffer; key: string | Buffer },
+): Promise<FakeServer> {
   const requests: Recorded[] = [];
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -37,11 +42,12 @@ export async function startServer(handler: Handler): Promise<FakeServer> {
         res.end(String(err));
       });
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     requests,
     server,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
@@ -12,6 +13,7 @@ import {
   writeRecord,
 } from '../release/record.js';
 import type { RegistryFlags } from '../registry/options.js';
+import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
 
 /** Flags named like the library option they set are typed by it. */
@@ -41,6 +43,7 @@ interface GenerateFlags
   concurrency?: string;
   progress: boolean;
   contrastRelease?: string;
+  check?: boolean;
 }
 
 export function registerGenerate(parent: Command): void {
@@ -107,7 +110,8 @@ export function registerGenerate(parent: Command): void {
       .option('-o, --output <file>', 'write all YAML into this file instead of in place (- for stdout)')
       .option('--platform <os/arch[/variant]>', 'image platform to analyze (default linux/amd64)')
       .option('--concurrency <n>', 'parallel layer downloads')
-      .option('--no-progress', 'no progress display while images are analyzed'),
+      .option('--no-progress', 'no progress display while images are analyzed')
+      .option('--check', 'write nothing; exit 1 if YAML or manifest policies are stale, 2 on errors'),
   ).action(async (paths: string[], flags: GenerateFlags, cmd: Command) => {
     const globals = cmd.optsWithGlobals() as { workspaceDir?: string };
     const ws = globals.workspaceDir;
@@ -119,6 +123,7 @@ export function registerGenerate(parent: Command): void {
     if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
       cmd.error(`--concurrency: "${flags.concurrency}" is not a positive integer`);
     }
+    if (flags.check) errorsExit2();
     const resolved = await resolveRelease(flags.contrastRelease, ws);
     if (!resolved) throw new ContrastError(NO_RELEASE_MESSAGE, { code: 'NO_RELEASE', hint: NO_RELEASE_HINT });
     const { release } = resolved;
@@ -129,6 +134,7 @@ export function registerGenerate(parent: Command): void {
     const yamlToStdout = flags.output === '-' || (!flags.output && paths.includes('-'));
     const out = yamlToStdout ? process.stderr : process.stdout;
     const result = await runGenerate({
+      check: flags.check === true,
       release,
       paths,
       policyPath: path('policy', flags.policy),
@@ -156,8 +162,10 @@ export function registerGenerate(parent: Command): void {
       registry: flags,
       ...(concurrency ? { concurrency } : {}),
       progress: flags.progress ? 'auto' : 'off',
-      print: (line) => out.write(`${line}\n`),
+      // Lines name workloads and files from the input YAML: no control sequence of theirs reaches the terminal.
+      print: (line) => out.write(`${terminalSafe(line)}\n`),
     });
+    if (flags.check) return reportCheck(result.stale ?? [], 'YAML and manifest policies');
     // Recorded only after a successful run, so a failing first try leaves no stale choice behind.
     const { readFile } = await import('node:fs/promises');
     const current = await readFile(recordPath(ws), 'utf8').catch(() => '');

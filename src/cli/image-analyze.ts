@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { terminalSafe } from '../internal/terminal.js';
 import { ContrastError } from '../internal/errors.js';
 import { ImageAnalyzer, type AnalyzedImage } from '../image/index.js';
 import { formatReference } from '../reference/index.js';
@@ -88,7 +89,7 @@ export function registerImageAnalyze(parent: Command): void {
         const out = images.length === 1 ? analyzeJson(images[0]!) : images.map(analyzeJson);
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
-        process.stdout.write(images.map(analyzeText).join('\n'));
+        process.stdout.write(terminalSafe(images.map(analyzeText).join('\n'), { multiline: true }));
       }
     } finally {
       await client.close();

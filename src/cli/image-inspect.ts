@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { terminalSafe } from '../internal/terminal.js';
 import { formatReference, parseReference } from '../reference/index.js';
 import { RegistryClient, formatPlatform, type ResolvedImage } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
@@ -82,7 +83,11 @@ export function registerImageInspect(parent: Command): void {
         return;
       }
       const img = await client.resolveImage(ref);
-      process.stdout.write(flags.json ? JSON.stringify(inspectJson(img), null, 2) + '\n' : inspectText(img));
+      process.stdout.write(
+        flags.json
+          ? JSON.stringify(inspectJson(img), null, 2) + '\n'
+          : terminalSafe(inspectText(img), { multiline: true }),
+      );
     } finally {
       await client.close();
     }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ContrastError, errorMessage } from '../internal/errors.js';
+import { ContrastError, errorExitStatus, errorMessage } from '../internal/errors.js';
 import { DEFAULT_LOG_LEVEL, isLogLevel, log, setLogLevel } from '../internal/log.js';
 
 // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
@@ -103,6 +103,17 @@ const GROUPS: Array<{ name: string; description: string; commands: LazyCommand[]
         description: 'Evaluate a Kata agent policy against an input or a recorded agent request log',
         register: async () => (await import('./policy-eval.js')).registerPolicyEval,
       },
+      {
+        name: 'show',
+        description:
+          'Show what a policy admits: every container (image, user, args, env, mounts, capabilities, exec) and the sandbox switches',
+        register: async () => (await import('./policy-show.js')).registerPolicyShow,
+      },
+      {
+        name: 'diff',
+        description: 'Semantic diff of the policies in A and B (YAML files or directories, .rego, initdata)',
+        register: async () => (await import('./policy-diff.js')).registerPolicyDiff,
+      },
     ],
   },
   {
@@ -165,6 +176,8 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     .option('--log-level <level>', 'debug, info, warn or error', DEFAULT_LOG_LEVEL)
     .option('--workspace-dir <dir>', 'directory for manifest, keys and cache (default: current directory)')
     .showHelpAfterError()
+    // Subcommands inherit this: their usage errors reach main() instead of calling process.exit.
+    .exitOverride()
     .hook('preAction', (cmd) => {
       const level = String(cmd.optsWithGlobals()['logLevel'] ?? DEFAULT_LOG_LEVEL);
       if (!isLogLevel(level)) throw new ContrastError(`--log-level: unknown level "${level}"`);
@@ -251,11 +264,14 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // With --check, 1 means "stale": a usage error must not look like an answer.
+    if (err instanceof CommanderError)
+      // 2 = EXIT_ERROR of exit-status.ts (not imported here: start-up loads only what runs).
+      return err.exitCode !== 0 && argv.includes('--check') ? 2 : err.exitCode;
     if (err instanceof ContrastError) {
       log.error(err.message);
       if (err.hint) log.hint(err.hint);
-      return err.exitCode;
+      return err.exitCode ?? errorExitStatus();
     }
     log.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     return 2;

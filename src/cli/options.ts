@@ -23,8 +23,17 @@ export function addTlsOptions(cmd: Command): Command {
 export function addRegistryOptions(cmd: Command): Command {
   return addTlsOptions(
     cmd.option('--authfile <path>', 'auth file to use instead of the docker/podman config search'),
-  ).option(
-    '--registries-conf <path>',
-    'containers-registries.conf file with mirrors (default: CONTAINERS_REGISTRIES_CONF)',
-  );
+  )
+    .option(
+      '--registries-conf <path>',
+      'containers-registries.conf file with mirrors (default: CONTAINERS_REGISTRIES_CONF)',
+    )
+    .option(
+      '--min-blob-throughput <KiB/s>',
+      'fail a blob download slower than this on average (its deadline: 120 s + size / this; default 256)',
+    )
+    .option(
+      '--request-deadline <seconds>',
+      'total time allowed for one manifest or config request (default 120)',
+    );
 }

@@ -1,4 +1,5 @@
 import { CommanderError, type Command } from 'commander';
+import { terminalSafe } from '../internal/terminal.js';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import {
@@ -19,6 +20,9 @@ import {
 } from '../policyeval/index.js';
 import { setEngineLimits } from '../policyeval/engine.js';
 import { DEFAULT_LIMITS, type EvalLimits } from '../rego/index.js';
+
+/** Explanations quote the policy and the requests (files): shown without their control characters. */
+const ml = { multiline: true };
 
 interface EvalOptions {
   policy: string;
@@ -149,9 +153,11 @@ async function evalAction(opts: EvalOptions): Promise<void> {
           process.stdout.write(
             `${String(i + 1).padStart(3)}  ${v.allowed ? 'ALLOW' : 'DENY '}  ${v.request.padEnd(width)}  line ${e.line}${verdictNote(v)}\n`,
           );
-          for (const p of v.prints) process.stdout.write(`       print: ${p}\n`);
+          for (const p of v.prints) process.stdout.write(`       print: ${terminalSafe(p)}\n`);
           if (e.explanation)
-            process.stdout.write(formatExplanation(e.explanation, '       ').join('\n') + '\n');
+            process.stdout.write(
+              terminalSafe(formatExplanation(e.explanation, '       ').join('\n'), ml) + '\n',
+            );
         }
       }
       // The agent evaluates AllowRequestsFailingPolicy as a setting when it loads the policy (the
@@ -171,13 +177,14 @@ async function evalAction(opts: EvalOptions): Promise<void> {
       if (result.failures) out['explain'] = { failures: toJsonValue(result.failures) };
       process.stdout.write(jsonStringify(out, 2) + '\n');
     } else {
-      for (const p of result.prints) process.stderr.write(`print: ${p}\n`);
+      for (const p of result.prints) process.stderr.write(`print: ${terminalSafe(p)}\n`);
       process.stdout.write(
         (result.result === undefined ? 'undefined' : jsonStringify(toJsonValue(result.result), 2)) + '\n',
       );
       if (result.explanation)
-        process.stdout.write(formatExplanation(result.explanation, '  ').join('\n') + '\n');
-      if (result.failures) process.stdout.write(formatFailures(result.failures).join('\n') + '\n');
+        process.stdout.write(terminalSafe(formatExplanation(result.explanation, '  ').join('\n'), ml) + '\n');
+      if (result.failures)
+        process.stdout.write(terminalSafe(formatFailures(result.failures).join('\n'), ml) + '\n');
     }
     if (result.error) process.exitCode = EXIT_ERROR;
     else if (!queryAllows(result.result === undefined ? undefined : toJsonValue(result.result)))

@@ -1,5 +1,6 @@
 // `contrast policy generate`: a genpolicy-style command usable without Contrast. Annotates the
 // confidential workloads in the given YAML files (in place, or into -o) with a Kata agent policy.
+import { terminalSafe } from '../internal/terminal.js';
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
@@ -8,6 +9,7 @@ import { FLAVOURS, isFlavour } from '../policy/index.js';
 import { annotateWorkloads } from '../policy/pipeline.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
+import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
 
 interface Flags extends RegistryFlags, LayerFlags {
@@ -21,6 +23,7 @@ interface Flags extends RegistryFlags, LayerFlags {
   output?: string;
   raw?: boolean;
   platform?: string;
+  check?: boolean;
 }
 
 export function registerPolicyGenerate(parent: Command): void {
@@ -65,12 +68,14 @@ export function registerPolicyGenerate(parent: Command): void {
           'write the annotated YAML here instead of changing the input file (one input file only; - for stdout)',
         )
         .option('--raw', 'print the policy text of each workload on stdout; files are not changed')
+        .option('--check', 'write nothing; exit 1 if an annotation is stale, 2 on errors')
         .option(
           '--platform <os/arch[/variant]>',
           'platform to pick from image indexes (default linux/amd64)',
         ),
     ),
   ).action(async (paths: string[], flags: Flags, cmd: Command) => {
+    if (flags.check) errorsExit2();
     if (!isFlavour(flags.flavour)) {
       throw new ContrastError(`--flavour: unknown flavour "${flags.flavour}"`, {
         hint: `use ${FLAVOURS.join(' or ')}`,
@@ -83,7 +88,7 @@ export function registerPolicyGenerate(parent: Command): void {
       });
     }
     const { cachePath, progress } = layerSettings(flags, cmd);
-    const { policies, written, stdout } = await annotateWorkloads({
+    const { policies, written, stdout, stale } = await annotateWorkloads({
       paths,
       configFilePaths: flags.configFile,
       runtimeClassPrefix: flags.runtimeClassPrefix,
@@ -98,7 +103,9 @@ export function registerPolicyGenerate(parent: Command): void {
       client: clientOptionsFromFlags(flags),
       cachePath,
       progress,
+      check: flags.check === true,
     });
+    if (flags.check) return reportCheck(stale ?? [], 'policy annotations');
     // kubectl style: with YAML on stdout, the hashes and messages go to stderr.
     if (stdout !== undefined) process.stdout.write(stdout);
     const info = stdout !== undefined ? process.stderr : process.stdout;
@@ -114,9 +121,10 @@ export function registerPolicyGenerate(parent: Command): void {
     }
     for (const p of policies) {
       const w = p.workload;
-      info.write(
-        `${p.hash}\t${flags.output === '-' || w.file.path === '-' ? 'stdout' : (flags.output ?? w.file.path)}\t${w.kind}\t${w.namespace}/${w.name}\n`,
-      );
+      // Names and paths come from the input YAML: shown without their control characters.
+      const where = flags.output === '-' || w.file.path === '-' ? 'stdout' : (flags.output ?? w.file.path);
+      const fields = [p.hash, where, w.kind, `${w.namespace}/${w.name}`];
+      info.write(`${fields.map((f) => terminalSafe(f)).join('\t')}\n`);
     }
     if (written.length > 0)
       log.result(`✔️ annotated ${policies.length} workload(s) in ${written.join(', ')}`);

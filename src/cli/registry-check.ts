@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { terminalSafe } from '../internal/terminal.js';
 import { ContrastError } from '../internal/errors.js';
 import { checkImages, type ImageCheck } from '../registry/check.js';
 import { confidentialWorkloadImages } from '../registry/mirror.js';
@@ -77,7 +78,7 @@ export function registerRegistryCheck(parent: Command): void {
       }));
       process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
-      process.stdout.write(checkTable(results));
+      process.stdout.write(terminalSafe(checkTable(results), { multiline: true }));
     }
     if (results.some((r) => !r.ok)) process.exitCode = 1;
   });

@@ -1,6 +1,14 @@
 // login/logout against real files and a real credential-store helper process.
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
 import { b64, credentialFixture, helpers, type CredentialFixture } from '../../test/credentials-fixture.js';
@@ -107,6 +115,19 @@ describe('storeCredential', () => {
       /config\.json is not valid JSON .*not changing it/,
     );
     assert.equal(readFileSync(path, 'utf8'), '{"auths": {');
+  });
+
+  it('refuses to rewrite a config that is not UTF-8 (its bytes would come back as U+FFFD)', async () => {
+    const path = fx.write('home/.docker/config.json', '{}');
+    const bytes = Buffer.concat([
+      Buffer.from('{\n  "auths": {},\n  "detachKeys": "M'),
+      Buffer.from([0xfc, 0x22, 0x7d]),
+    ]);
+    writeFileSync(path, bytes);
+    await assert.rejects(storeCredential('r.io', creds, { env: fx.env }), {
+      message: `${path} is not valid UTF-8 (line 3)`,
+    });
+    assert.deepEqual(readFileSync(path), bytes);
   });
 
   it('reports unreadable and unwritable destinations as user errors', async () => {

@@ -3,6 +3,7 @@
 import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../internal/atomic.js';
+import { decodeUtf8Strict } from '../internal/utf8.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { dockerConfigLocation, explicitAuthFile, jsonErrorLocation } from './config.js';
@@ -71,8 +72,9 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   let writePath = path;
   try {
     writePath = await realpath(path);
-    source = await readFile(writePath, 'utf8');
+    source = decodeUtf8Strict(path, await readFile(writePath));
   } catch (err) {
+    if (err instanceof ContrastError) throw err; // not UTF-8: we would rewrite its bytes as U+FFFD
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       return { path, writePath: path, exists: false, document: {} };
     throw new ContrastError(`cannot read ${path}: ${errorMessage(err)}`, { code: 'CONFIG_UNREADABLE' });

@@ -2,6 +2,7 @@
 // at most once per run (deduplicated across images by blob digest and diff_id), bounded parallelism,
 // the layer cache, progress, and the image USER resolved against the merged passwd/group.
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { formatReference } from '../reference/index.js';
@@ -18,6 +19,8 @@ export interface ImageAnalyzerOptions {
   client: RegistryClient;
   /** Layer cache file; null = no cache. Default `layers-cache.json`. */
   cachePath?: string | null;
+  /** Read the cache but never write it (`--check` writes nothing). */
+  readOnlyCache?: boolean;
   /** Compute tarfs dm-verity roots (AKS / tarfs-era policies). */
   verity?: boolean;
   /** Layers analysed at once. Default: CPU count + 1 (one more to overlap network with CPU). */
@@ -50,6 +53,11 @@ class Limiter {
   }
 }
 
+/** Where manifests and configs are kept for a layer cache at `cachePath`. */
+export function metadataCacheDir(cachePath: string): string {
+  return join(dirname(cachePath), 'image-metadata');
+}
+
 function platformKey(p: Platform | undefined): string {
   return p ? `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}` : '';
 }
@@ -57,6 +65,7 @@ function platformKey(p: Platform | undefined): string {
 export class ImageAnalyzer {
   private readonly client: RegistryClient;
   private readonly cachePath: string | null;
+  private readonly readOnlyCache: boolean;
   private readonly verity: boolean;
   private readonly limiter: Limiter;
   private readonly progressMode: ProgressMode;
@@ -77,6 +86,13 @@ export class ImageAnalyzer {
   constructor(o: ImageAnalyzerOptions) {
     this.client = o.client;
     this.cachePath = o.cachePath === undefined ? 'layers-cache.json' : o.cachePath;
+    this.readOnlyCache = o.readOnlyCache ?? false;
+    // Manifests and configs are cached beside the layer cache, so a warm run of digest-pinned
+    // images makes no registry request at all (by-tag references still cost one HEAD each).
+    this.client.useMetadataCache(
+      this.cachePath === null ? undefined : metadataCacheDir(this.cachePath),
+      this.readOnlyCache,
+    );
     this.verity = o.verity ?? false;
     this.limiter = new Limiter(Math.max(1, o.concurrency ?? availableParallelism() + 1));
     this.progressMode = o.progress ?? 'auto';
@@ -133,7 +149,12 @@ export class ImageAnalyzer {
 
   /** Writes the new cache entries gathered so far (also done at the end of analyze/analyzeMany). */
   async flush(): Promise<void> {
-    if (this.cachePath === null || (this.newLayers.size === 0 && this.newImages.size === 0)) return;
+    if (
+      this.cachePath === null ||
+      this.readOnlyCache ||
+      (this.newLayers.size === 0 && this.newImages.size === 0)
+    )
+      return;
     const layers = [...this.newLayers.values()];
     const images = [...this.newImages.values()];
     this.newLayers.clear();

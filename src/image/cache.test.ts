@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,4 +77,52 @@ test('foreign, corrupt and invalid caches are reported and ignored; bad entries 
     ),
     true,
   );
+});
+
+test('a stale lock is taken over by exactly one of several concurrent processes', async (t) => {
+  // Before the fix two contenders could both remove the stale lock and both enter (issue 14.8).
+  const dir = mkdtempSync(join(tmpdir(), 'cache-lock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const contender = join(import.meta.dirname, 'testing', 'lock-contender.ts');
+  const n = 6;
+  for (let round = 0; round < 4; round++) {
+    const path = join(dir, `c${round}.json`);
+    writeFileSync(`${path}.lock`, '999999999'); // a dead PID: stale
+    const startAt = Date.now() + 2500; // all children are started (tsx loaded) before this moment
+    await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              ['--import', 'tsx', contender, path, String(i), String(startAt)],
+              {
+                stdio: ['ignore', 'ignore', 'inherit'],
+              },
+            );
+            child.on('error', reject);
+            child.on('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`contender exited ${code}`)),
+            );
+          }),
+      ),
+    );
+    const log = readFileSync(`${path}.log`, 'utf8').trim().split('\n');
+    for (let i = 0; i < log.length; i += 2) {
+      const id = log[i]!.split(' ')[1];
+      assert.deepEqual(
+        [log[i], log[i + 1]],
+        [`enter ${id}`, `exit ${id}`],
+        `round ${round}: overlap\n${log.join('\n')}`,
+      );
+    }
+    const ids = (JSON.parse(readFileSync(path, 'utf8')) as string[]).sort();
+    assert.deepEqual(
+      ids,
+      Array.from({ length: n }, (_, i) => String(i)),
+      `round ${round}: lost entries`,
+    );
+    assert.equal(existsSync(`${path}.lock`), false);
+  }
 });

@@ -4,7 +4,8 @@
 // detail and a schema marker element. Loaded once, written once at the end under a lock file via
 // temp + rename, merged with whatever another run wrote meanwhile. A corrupt or foreign file is
 // reported and rebuilt; it never fails the run.
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errorMessage } from '../internal/errors.js';
 import { writeFileAtomic } from '../internal/atomic.js';
@@ -184,6 +185,8 @@ export async function loadCache(path: string): Promise<ParsedCache> {
 
 const LOCK_STALE_MS = 60_000;
 const LOCK_WAIT_MS = 30_000;
+/** A takeover claim is held for a few file operations; one older than this was left by a crash. */
+const CLAIM_STALE_MS = 10_000;
 
 function alive(pid: number): boolean {
   try {
@@ -194,43 +197,90 @@ function alive(pid: number): boolean {
   }
 }
 
-/** An exclusive lock file next to the cache: `<path>.lock` holding the owner's PID. */
+/** Lock contents: "<pid> <random>", unique per holder (older runs wrote the PID only). */
+function lockToken(): string {
+  return `${process.pid} ${randomBytes(8).toString('hex')}`;
+}
+
+async function readLock(file: string): Promise<{ text: string; mtimeMs: number } | undefined> {
+  try {
+    const [text, st] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+    return { text, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined; // vanished meanwhile
+  }
+}
+
+/** Left by a crashed run (dead PID) or held implausibly long. */
+function isStale(lock: { text: string; mtimeMs: number }, maxAgeMs: number): boolean {
+  const pid = Number(lock.text.trim().split(' ')[0]);
+  return (Number.isInteger(pid) && pid > 0 && !alive(pid)) || Date.now() - lock.mtimeMs > maxAgeMs;
+}
+
+/**
+ * Replaces a stale lock by ours, atomically. Removing it and then creating a new one lets two
+ * contenders that both saw it stale both enter (one removes the other's fresh lock). Instead, the
+ * takeover itself is serialised by an O_EXCL claim file; its holder re-checks that the lock is still
+ * the stale one it saw and renames its own lock file over it, so the lock path never disappears
+ * and nobody can slip in between.
+ */
+async function takeOverStaleLock(lock: string, seen: { text: string }, token: string): Promise<boolean> {
+  const claim = `${lock}.takeover`;
+  try {
+    const h = await open(claim, 'wx', 0o644);
+    await h.writeFile(token);
+    await h.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = await readLock(claim);
+    // A claim of a crashed contender: remove it; the next round competes for a new claim.
+    if (other && isStale(other, CLAIM_STALE_MS)) await rm(claim, { force: true });
+    return false;
+  }
+  try {
+    const now = await readLock(lock);
+    if (!now || now.text !== seen.text || !isStale(now, LOCK_STALE_MS)) return false;
+    const mine = `${lock}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(mine, token, { mode: 0o644 });
+    await rename(mine, lock);
+    log.debug(`layer cache: took over the stale lock ${lock} (was: ${now.text.trim() || 'empty'})`);
+    return true;
+  } finally {
+    await rm(claim, { force: true });
+  }
+}
+
+/** An exclusive lock file next to the cache: `<path>.lock` holding the owner's PID and a nonce. */
 export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${path}.lock`;
+  const token = lockToken();
   const start = Date.now();
   let delay = 20;
   for (;;) {
     try {
       const h = await open(lock, 'wx', 0o644);
-      await h.writeFile(String(process.pid));
+      await h.writeFile(token);
       await h.close();
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // A lock left by a crashed run (dead PID or old) is taken over.
-      try {
-        const [text, st] = await Promise.all([readFile(lock, 'utf8'), stat(lock)]);
-        const pid = Number(text.trim());
-        if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || Date.now() - st.mtimeMs > LOCK_STALE_MS) {
-          await rm(lock, { force: true });
-          continue;
-        }
-      } catch {
-        continue; // lock vanished meanwhile
-      }
-      if (Date.now() - start > LOCK_WAIT_MS) {
-        throw new Error(
-          `layer cache ${path}: still locked by another run after ${LOCK_WAIT_MS / 1000}s (${lock})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 500);
     }
+    const seen = await readLock(lock);
+    if (!seen) continue; // released meanwhile: try to create it again
+    if (isStale(seen, LOCK_STALE_MS) && (await takeOverStaleLock(lock, seen, token))) break;
+    if (Date.now() - start > LOCK_WAIT_MS) {
+      throw new Error(
+        `layer cache ${path}: still locked by another run after ${LOCK_WAIT_MS / 1000}s (${lock})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 500);
   }
   try {
     return await fn();
   } finally {
-    await rm(lock, { force: true });
+    // Only our own lock: had ours been taken over as stale, the file now belongs to someone else.
+    if ((await readLock(lock))?.text === token) await rm(lock, { force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 // The layer engine's public API (see README.md).
-export { ImageAnalyzer, type ImageAnalyzerOptions } from './analyzer.js';
+export { ImageAnalyzer, metadataCacheDir, type ImageAnalyzerOptions } from './analyzer.js';
 export {
   resolveImageUser,
   mergeUserFiles,

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import type { Descriptor } from '../registry/types.js';
 import { analyzeLayerStream } from './layer.js';
 import { createProgress } from './progress.js';
-import { entry, tar } from './testing/tar-builder.js';
+import { INDEX_BYTES_PER_NODE, IndexBudget, defaultIndexBudget } from './tarfs.js';
+import { entry, pax, tar } from './testing/tar-builder.js';
 
 const GZ = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -141,4 +142,54 @@ test('progress: bars go to the given TTY stream; plain mode writes summary lines
   written = '';
   off.task('x', 1).done();
   assert.equal(written, '');
+});
+
+// Issue 14 item 3: a few PAX headers with 1 MiB paths of `a/a/a/…` make a ~3 KB gzip layer whose
+// tarfs index has 1.5 M nested directories (~1 GiB of heap before the byte budget existed).
+function deepPaxLayer(roots: string[], depth: number, tail = Buffer.alloc(0)): Buffer {
+  const parts = roots.map((r) =>
+    Buffer.concat([
+      pax({ path: `${r}/${'a/'.repeat(depth)}` }),
+      entry({ name: 'placeholder', type: '5', mode: 0o755 }),
+    ]),
+  );
+  return tar(...parts, ...(tail.length ? [entry({ name: 'pad' }, tail)] : []));
+}
+
+test('tarfs index memory: a tiny layer with a 1.5M-deep PAX tree fails cleanly, naming the layer', async () => {
+  const t = deepPaxLayer(['x', 'y', 'z'], 500_000);
+  const gz = gzipSync(t, { level: 9 });
+  assert.ok(gz.length < 8192, `crafted layer is ${gz.length} bytes`);
+  const d = desc(gz, GZ);
+  await assert.rejects(analyzeLayerStream(chunks(gz), d, sha(t), { verity: true }), (err: Error) => {
+    assert.equal((err as { code?: string }).code, 'LAYER_LIMIT');
+    assert.match(err.message, new RegExp(`^layer ${d.digest}: tarfs index needs more than \\d+ MiB`));
+    assert.match(err.message, /budget for all layers in flight is 512 MiB/);
+    return true;
+  });
+  assert.equal(defaultIndexBudget.inUse, 0, 'the failed layer returned its reservation');
+});
+
+test('tarfs index memory: the byte budget is shared by the layers in flight and released after each', async () => {
+  // Each layer alone needs ~3000 nodes; the budget fits one and a half.
+  const budget = new IndexBudget(Math.round(3000 * INDEX_BYTES_PER_NODE * 1.5));
+  const tail = randomBytes(400_000); // keeps both passes in flight at once
+  const layers = ['p', 'q'].map((r) => deepPaxLayer([r], 3000, tail));
+  const run = (t: Buffer): Promise<unknown> => {
+    const gz = gzipSync(t);
+    return analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(t), { verity: true, tarfs: { budget } });
+  };
+  const settled = await Promise.allSettled(layers.map(run));
+  const failed = settled.filter((s) => s.status === 'rejected');
+  assert.equal(failed.length, 1, 'exactly one of the two concurrent layers is refused');
+  assert.match(
+    String((failed[0] as PromiseRejectedResult).reason.message),
+    /^layer sha256:[0-9a-f]{64}: tarfs index needs more than \d+ MiB of memory \(\d+ MiB held by other layers being analysed\)/,
+  );
+  assert.equal(budget.inUse, 0);
+  // Alone, one after the other, both fit.
+  for (const t of layers) await run(t);
+  assert.equal(budget.inUse, 0);
+  // The entry limit alone would not have caught the first test's layer: it stays under 2 M entries.
+  assert.ok(3 * 500_000 < 2_000_000);
 });

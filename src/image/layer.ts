@@ -73,6 +73,7 @@ class TarSink {
   readonly hash: Hash;
   readonly alg: string;
   bytes = 0;
+  private released = false;
   private readonly tar: TarReader;
   private readonly users = new UserFilesCollector();
   private readonly index: TarfsIndexBuilder | undefined;
@@ -103,6 +104,8 @@ class TarSink {
   }
 
   write(chunk: Uint8Array): void {
+    // A decoder may still hand over queued output after the pass failed: ignore it.
+    if (this.released) return;
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
       throw new ContrastError(
@@ -116,6 +119,12 @@ class TarSink {
     this.hash.update(buf);
     this.verity?.update(buf);
     this.tar.write(buf);
+  }
+
+  /** Returns the index's memory reservation (the pass is over, successful or not). */
+  release(): void {
+    this.released = true;
+    this.index?.release();
   }
 
   finish(): { diffId: string; verityRoot?: string; users: LayerUserFiles } {
@@ -145,37 +154,102 @@ function identityDecoder(out: (b: Uint8Array) => void): Decoder {
   };
 }
 
-function gunzipDecoder(out: (b: Uint8Array) => void): Decoder {
-  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
-  const z = createGunzip({ chunkSize: 256 * 1024 });
-  let failure: unknown;
-  z.on('data', (b: Buffer) => {
-    if (failure) return;
-    try {
-      out(b);
-    } catch (err) {
-      failure = err;
-      z.destroy();
+/**
+ * Hands decoded chunks to `out` on a later turn of the event loop instead of inside the decoder's
+ * own callback. Node's zlib dispatches the next inflate step to the thread pool only after its
+ * 'data' listeners return, so calling `out` (hashing, tar walk, verity) synchronously serialises
+ * the inflate with our work; a CPU profile showed the main thread idle ~45% of a layer pass. With
+ * this queue the pool inflates chunk N+1 while the main thread digests chunk N. The queue is
+ * bounded: past `highWater` bytes the decoder is paused until the backlog is consumed.
+ */
+class OutputPump {
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private scheduled = false;
+  failure: unknown;
+
+  constructor(
+    private readonly out: (b: Uint8Array) => void,
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+    private readonly onFailure: (err: unknown) => void,
+    private readonly highWater = 8 * 1024 * 1024,
+  ) {}
+
+  push(b: Uint8Array): void {
+    if (this.failure !== undefined) return;
+    this.queue.push(b);
+    this.queued += b.length;
+    if (this.queued > this.highWater) this.pause();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
     }
-  });
+  }
+
+  /** Processes everything queued (also called once the decoder has ended). */
+  drain(): void {
+    this.scheduled = false;
+    const wasFull = this.queued > this.highWater;
+    while (this.queue.length > 0 && this.failure === undefined) {
+      const b = this.queue.shift()!;
+      this.queued -= b.length;
+      try {
+        this.out(b);
+      } catch (err) {
+        this.failure = err;
+        this.queue.length = 0;
+        this.queued = 0;
+        this.onFailure(err);
+        return;
+      }
+    }
+    if (wasFull) this.resume();
+  }
+
+  /** Drops the backlog and accepts nothing more (the pass was aborted). */
+  close(): void {
+    this.failure ??= new Error('layer pass aborted');
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+}
+
+function gunzipDecoder(out: (b: Uint8Array) => void): Decoder {
+  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams. 1 MiB output
+  // chunks: the fixed cost per chunk (pool dispatch, callback, Buffer) dominates at 16-64 KiB.
+  const z = createGunzip({ chunkSize: 1024 * 1024 });
+  const pump = new OutputPump(
+    out,
+    () => z.pause(),
+    () => z.resume(),
+    () => z.destroy(),
+  );
+  z.on('data', (b: Buffer) => pump.push(b));
   const done = new Promise<void>((resolve, reject) => {
-    z.on('end', resolve);
-    z.on('error', (err) => reject(failure ?? err));
-    z.on('close', () => (failure ? reject(failure) : undefined));
+    z.on('end', () => {
+      pump.drain();
+      if (pump.failure !== undefined) reject(pump.failure);
+      else resolve();
+    });
+    z.on('error', (err) => reject(pump.failure ?? err));
+    z.on('close', () => (pump.failure !== undefined ? reject(pump.failure) : undefined));
   });
   done.catch(() => {});
   return {
     async write(c) {
-      if (failure) throw failure;
+      if (pump.failure !== undefined) throw pump.failure;
       if (!z.write(c)) await Promise.race([once(z, 'drain'), done]);
-      if (failure) throw failure;
+      if (pump.failure !== undefined) throw pump.failure;
     },
     async end() {
       z.end();
       await done;
-      if (failure) throw failure;
     },
-    abort: () => z.destroy(),
+    abort: () => {
+      pump.close();
+      z.destroy();
+    },
   };
 }
 
@@ -209,25 +283,24 @@ function hasZstdProgram(): boolean {
 function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
   // --memory caps the window a frame may ask for (bounded memory against hostile frames).
   const child = spawn('zstd', ['-d', '-c', '-q', '--memory=512MB'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let failure: unknown;
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
-  child.stdout.on('data', (b: Buffer) => {
-    if (failure) return;
-    try {
-      out(b);
-    } catch (err) {
-      failure = err;
-      child.kill();
-    }
-  });
+  // Same decoupling as for gunzip: zstd keeps decoding into the pipe while we digest its output.
+  const pump = new OutputPump(
+    out,
+    () => child.stdout.pause(),
+    () => child.stdout.resume(),
+    () => child.kill(),
+  );
+  child.stdout.on('data', (b: Buffer) => pump.push(b));
   child.stdin.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (failure) reject(failure);
+      pump.drain();
+      if (pump.failure !== undefined) reject(pump.failure);
       else if (code !== 0) reject(new Error(`zstd: ${stderr.trim() || `exit code ${code}`}`));
       else resolve();
     });
@@ -235,14 +308,17 @@ function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
   done.catch(() => {});
   return {
     async write(c) {
-      if (failure) throw failure;
+      if (pump.failure !== undefined) throw pump.failure;
       if (!child.stdin.write(c)) await Promise.race([once(child.stdin, 'drain'), done]);
     },
     async end() {
       child.stdin.end();
       await done;
     },
-    abort: () => child.kill(),
+    abort: () => {
+      pump.close();
+      child.kill();
+    },
   };
 }
 
@@ -273,6 +349,22 @@ export async function analyzeLayerStream(
   const compression = compressionOf(descriptor.mediaType);
   const { hash: blobHash } = hasherFor(descriptor.digest, 'layer digest');
   const sink = new TarSink(expectedDiffId, options, options.maxUncompressedSize ?? 64 * 2 ** 30);
+  try {
+    return await passOver(source, descriptor, expectedDiffId, options, compression, blobHash, sink);
+  } finally {
+    sink.release();
+  }
+}
+
+async function passOver(
+  source: Readable | AsyncIterable<Uint8Array>,
+  descriptor: Descriptor,
+  expectedDiffId: string,
+  options: LayerPassOptions,
+  compression: Compression,
+  blobHash: Hash,
+  sink: TarSink,
+): Promise<LayerPassResult> {
   const decoder = decoderFor(compression, (b) => sink.write(b), options);
   let compressed = 0;
   let decodeError: unknown;

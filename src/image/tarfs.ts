@@ -19,7 +19,57 @@ export interface TarfsOptions {
   paxOwners?: boolean;
   /** Refuse layers with more tar members than this (bounds memory). Default 2,000,000. */
   maxEntries?: number;
+  /** Memory budget shared by every index being built at once. Default: `defaultIndexBudget`. */
+  budget?: IndexBudget;
 }
+
+/**
+ * Estimated heap bytes of one index node while the tree exists and while `build` walks it (node
+ * object, its parent's Map slot, BFS arrays and maps, table and dirent rows), on top of its name.
+ * Measured on Node 20: ~180 B per node in a flat tree, ~290 B in a deep chain (a Map per
+ * directory); `build` roughly doubles that at its peak.
+ */
+export const INDEX_BYTES_PER_NODE = 600;
+
+/**
+ * A byte budget for tarfs indexes across all layers in flight. The entry limit alone does not bound
+ * memory: a 3 KB gzip layer of a few PAX headers with 1 MiB paths of `a/a/a/…` creates 1.5 M nested
+ * directories (~1 GiB of index), and several such layers at once exhaust the heap. Every node
+ * reserves an estimate here; a layer that would exceed the budget fails with LAYER_LIMIT.
+ */
+export class IndexBudget {
+  private used = 0;
+  constructor(readonly maxBytes: number) {}
+
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Reserves `n` bytes, or throws (naming the limit) when that would exceed the budget. */
+  reserve(n: number, ownBytes: number): void {
+    if (this.used + n > this.maxBytes) {
+      const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
+      const others = this.used - ownBytes;
+      throw new ContrastError(
+        `tarfs index needs more than ${mib(ownBytes + n)} of memory` +
+          (others > 0 ? ` (${mib(others)} held by other layers being analysed)` : '') +
+          `; the index budget for all layers in flight is ${mib(this.maxBytes)}; refusing to index it`,
+        {
+          code: 'LAYER_LIMIT',
+          hint: 'a legitimate layer this large is unusual; lower --concurrency or raise maxIndexBytes',
+        },
+      );
+    }
+    this.used += n;
+  }
+
+  release(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
+/** The process-wide budget (512 MiB ≈ 870 k index nodes across all layers in flight). */
+export const defaultIndexBudget = new IndexBudget(512 * 2 ** 20);
 
 class Node {
   mode = 0;
@@ -64,22 +114,40 @@ export class TarfsIndexBuilder {
   private readonly paxOwners: boolean;
   private readonly maxEntries: number;
   private entries = 0;
+  private readonly budget: IndexBudget;
+  /** Bytes reserved in `budget` by this builder (returned by `release`). */
+  private reserved = 0;
 
   constructor(options: TarfsOptions = {}) {
     this.root.mode = S_IFDIR | 0o555;
     this.paxOwners = options.paxOwners ?? true;
     this.maxEntries = options.maxEntries ?? 2_000_000;
+    this.budget = options.budget ?? defaultIndexBudget;
+  }
+
+  /** Counts one more name in the index against the entry limit and the memory budget. */
+  private account(name: string): void {
+    if (++this.entries > this.maxEntries) {
+      throw new ContrastError(`layer has more than ${this.maxEntries} tar entries; refusing to index it`, {
+        code: 'LAYER_LIMIT',
+      });
+    }
+    const cost = INDEX_BYTES_PER_NODE + name.length;
+    this.budget.reserve(cost, this.reserved);
+    this.reserved += cost;
+  }
+
+  /** Returns this builder's reservation to the budget (after `build`, or when the layer fails). */
+  release(): void {
+    this.budget.release(this.reserved);
+    this.reserved = 0;
   }
 
   private child(parent: Node, name: string): Node {
     parent.children ??= new Map();
     let n = parent.children.get(name);
     if (!n) {
-      if (++this.entries > this.maxEntries) {
-        throw new ContrastError(`layer has more than ${this.maxEntries} tar entries; refusing to index it`, {
-          code: 'LAYER_LIMIT',
-        });
-      }
+      this.account(name);
       n = new Node();
       parent.children.set(name, n);
     }
@@ -122,11 +190,7 @@ export class TarfsIndexBuilder {
         return;
       }
       const parent = this.lookup(comps.slice(0, -1));
-      if (!parent.children?.has(last) && ++this.entries > this.maxEntries) {
-        throw new ContrastError(`layer has more than ${this.maxEntries} tar entries; refusing to index it`, {
-          code: 'LAYER_LIMIT',
-        });
-      }
+      if (!parent.children?.has(last)) this.account(last);
       parent.children ??= new Map();
       parent.children.set(last, t);
       return;

@@ -5,8 +5,8 @@
 export class ContrastError extends Error {
   readonly hint: string | undefined;
   readonly code: string;
-  /** Process exit status the CLI uses for this error (1 unless a command documents another). */
-  readonly exitCode: number;
+  /** Process exit status when this ends the CLI; default `errorExitStatus()`. */
+  readonly exitCode: number | undefined;
 
   constructor(
     message: string,
@@ -16,10 +16,23 @@ export class ContrastError extends Error {
     this.name = 'ContrastError';
     this.code = options.code ?? 'ERROR';
     this.hint = options.hint;
-    this.exitCode = options.exitCode ?? 1;
+    this.exitCode = options.exitCode;
   }
 }
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+let errorExit = 1;
+
+/**
+ * The exit status for user errors: 1, except in commands whose 1 means an answer (`policy diff`:
+ * differ, `--check`: stale), which set 2 before they start.
+ */
+export function errorExitStatus(): number {
+  return errorExit;
+}
+export function setErrorExitStatus(status: number): void {
+  errorExit = status;
 }

@@ -5,6 +5,7 @@
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { ContrastError } from './errors.js';
+import { decodeUtf8Strict } from './utf8.js';
 
 /**
  * Largest input file read (YAML, settings, request logs, replacement lists): 64 MiB. A Kubernetes
@@ -71,7 +72,7 @@ async function readStdin(): Promise<string> {
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8Strict('stdin', Buffer.concat(chunks));
 }
 
 /** Stats a path (following symlinks) with a clear error when it cannot be reached. */
@@ -87,11 +88,14 @@ export async function statInput(path: string): Promise<Stats> {
 export async function readTextInput(path: string, what = 'input'): Promise<string> {
   if (path === STDIO_PATH) return readStdin();
   checkRegularFile(path, await statInput(path), what);
+  let bytes: Buffer;
   try {
-    return await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     throw readError(path, err);
   }
+  // Text inputs may be rewritten: invalid bytes are refused, never turned into U+FFFD.
+  return decodeUtf8Strict(path, bytes);
 }
 
 /** Synchronous `readTextInput` for the few callers that read synchronously. */
@@ -103,7 +107,7 @@ export function readTextInputSync(path: string, what = 'input'): string {
         code: 'INPUT_TOO_LARGE',
       });
     }
-    return buf.toString('utf8');
+    return decodeUtf8Strict('stdin', buf);
   }
   let st: Stats;
   try {
@@ -112,11 +116,13 @@ export function readTextInputSync(path: string, what = 'input'): string {
     throw readError(path, err);
   }
   checkRegularFile(path, st, what);
+  let bytes: Buffer;
   try {
-    return readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     throw readError(path, err);
   }
+  return decodeUtf8Strict(path, bytes);
 }
 
 /** Bytes of an input file (or stdin), with the same checks. */

@@ -4,6 +4,8 @@
  * Secrets never reach a log line: callers never pass them, and as a second line of defence every
  * value registered with `registerSecret` is replaced by `***` in everything written here.
  */
+import { terminalSafe } from './terminal.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -53,7 +55,8 @@ export function redact(text: string): string {
 function emit(at: LogLevel, message: string): void {
   if (order[at] < order[level]) return;
   const prefix = at === 'info' ? '' : `${at}: `;
-  sink.write(redact(`${prefix}${message}`) + '\n');
+  // Messages quote servers and files: no control sequence of theirs reaches the terminal.
+  sink.write(terminalSafe(redact(`${prefix}${message}`), { multiline: true }) + '\n');
 }
 
 export const log = {

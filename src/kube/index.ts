@@ -1,5 +1,5 @@
 // Kubernetes YAML in/out and the workloads in it. See README.md.
-export { parseKubeFile, readKubeFiles, serializeKubeFile } from './yaml.js';
+export { documentToJS, parseKubeFile, readKubeFiles, serializeKubeFile, yamlMaxAliasCount } from './yaml.js';
 export type { KubeFile } from './yaml.js';
 export {
   ConfigObjects,

@@ -2,7 +2,7 @@
 import { isMap, isScalar } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
-import type { KubeFile } from './yaml.js';
+import { documentToJS, type KubeFile } from './yaml.js';
 
 export type PathItem = string | number;
 
@@ -60,7 +60,7 @@ export function listResources(files: KubeFile[]): Resource[] {
   for (const file of files) {
     file.docs.forEach((doc, docIndex) => {
       if (!isMap(doc.contents)) return;
-      walk(file, doc, docIndex, [], asRecord(doc.toJS({ maxAliasCount: -1 })), out);
+      walk(file, doc, docIndex, [], asRecord(documentToJS(doc, file.path)), out);
     });
   }
   return out;
@@ -136,7 +136,7 @@ export function podTemplate(w: Workload): {
   metadata: Record<string, unknown>;
   spec: Record<string, unknown>;
 } {
-  const obj = asRecord(getPath(w.doc.toJS({ maxAliasCount: -1 }), w.templatePath));
+  const obj = asRecord(getPath(documentToJS(w.doc, w.file.path), w.templatePath));
   return { metadata: asRecord(obj['metadata']), spec: asRecord(obj['spec']) };
 }
 

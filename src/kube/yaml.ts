@@ -3,11 +3,12 @@
 // and formatting of everything else stay byte-identical to the input.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Document, LineCounter, Parser, parseAllDocuments, parseDocument } from 'yaml';
+import { Composer, Document, LineCounter, Parser, parseDocument, visit } from 'yaml';
 import type { ToStringOptions } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
 import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
+import { decodeUtf8Strict } from '../internal/utf8.js';
 import { spliceLineDiff } from './linediff.js';
 
 export interface KubeFile {
@@ -19,11 +20,43 @@ export interface KubeFile {
 /** Source text of each parsed document, so unchanged documents are written back verbatim. */
 const origins = new WeakMap<Document, { source: string }>();
 
-/** Parses a multi-document YAML stream. Malformed YAML is a ContrastError naming path:line:col. */
-export function parseKubeFile(path: string, text: string): KubeFile {
+/**
+ * Alias expansion limit for turning a document into plain data: the `yaml` library's default. Each
+ * alias resolution counts the aliases inside its anchor, so nested "billion laughs" documents of a few
+ * hundred bytes are refused before they exhaust memory; ordinary Kubernetes YAML stays far below it.
+ */
+export const yamlMaxAliasCount = 100;
+
+/** The document as plain data, with aliases expanded within `yamlMaxAliasCount`. */
+export function documentToJS(doc: Document, path: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: yamlMaxAliasCount });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    if (/alias count|Alias resolution/i.test(err.message)) {
+      throw new ContrastError(`too many YAML aliases in ${path}`, {
+        code: 'KUBE_YAML_ALIASES',
+        hint: `expanding its aliases (*name) would exceed the limit of ${yamlMaxAliasCount}; write the repeated parts out`,
+      });
+    }
+    throw new ContrastError(`${path}: invalid YAML: ${err.message}`, { code: 'KUBE_YAML' });
+  }
+}
+
+/**
+ * Parses a multi-document YAML stream. Malformed YAML is a ContrastError naming path:line:col. Bytes
+ * must be valid UTF-8 ("FILE is not valid UTF-8 (line L)"): we rewrite these files, and replacing bad
+ * bytes by U+FFFD would silently change them. Documents whose aliases expand beyond
+ * `yamlMaxAliasCount` are refused ("too many YAML aliases in FILE").
+ */
+export function parseKubeFile(path: string, input: string | Uint8Array): KubeFile {
+  const text = typeof input === 'string' ? input : decodeUtf8Strict(path, input);
+  // One lexing pass serves both the composer and the document offsets (what parseAllDocuments
+  // does inside, plus the offsets; lexing twice was ~10% of a warm `generate`'s CPU time).
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true });
-  if (!Array.isArray(docs)) return { path, text, docs: [] }; // empty stream
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const docs = Array.from(new Composer({ merge: true }).compose(tokens, false, text.length));
+  if (docs.length === 0) return { path, text, docs: [] }; // empty stream
   for (const doc of docs) {
     const err = doc.errors[0];
     if (err) {
@@ -37,7 +70,17 @@ export function parseKubeFile(path: string, text: string): KubeFile {
       );
     }
   }
-  const bounds = documentOffsets(text);
+  for (const doc of docs) {
+    let aliases = false;
+    visit(doc, {
+      Alias: () => {
+        aliases = true;
+        return visit.BREAK;
+      },
+    });
+    if (aliases) documentToJS(doc, path); // fail now, naming the file, not later in some consumer
+  }
+  const bounds = tokens.filter((t) => t.type === 'document').map((t) => t.offset);
   if (bounds.length !== docs.length) {
     // Cannot happen for a stream the composer accepted; keep correctness by never splicing.
     log.debug(
@@ -51,15 +94,6 @@ export function parseKubeFile(path: string, text: string): KubeFile {
     });
   }
   return { path, text, docs };
-}
-
-/** Offsets at which each top-level document token starts (the `---` marker when present). */
-function documentOffsets(text: string): number[] {
-  const out: number[] = [];
-  for (const token of new Parser().parse(text)) {
-    if (token.type === 'document') out.push(token.offset);
-  }
-  return out;
 }
 
 /**

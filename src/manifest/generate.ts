@@ -48,7 +48,7 @@ import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
 import { needsPin, pinContrastImages } from '../kube/replace-pin.js';
-import { ImageAnalyzer } from '../image/index.js';
+import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
   decodeInitdata,
@@ -107,6 +107,7 @@ import {
   readReferenceValuePatches,
 } from './patches.js';
 import { formatIssue } from './validation.js';
+import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {
   paths: string[];
@@ -140,6 +141,11 @@ export interface GenerateOptions {
   /** Success lines (`✔️ …`), printed once the outputs are written; stdout in the CLI (stderr when YAML goes to stdout). */
   print?: (line: string) => void;
   /**
+   * Run everything in memory and write nothing (no YAML, manifest, keys, rules/settings or layer
+   * cache); `stale` in the result lists every output that differs from the disk.
+   */
+  check?: boolean;
+  /**
    * The Contrast release to generate for (src/release): its runtime handlers, image pins, reference
    * values, SNP ID blocks and release line (manifest schema, vCPU formula, verifiers). The CLI always
    * passes one; without it the library keeps its release-less behaviour (placeholders, warnings).
@@ -159,6 +165,8 @@ export interface GenerateResult {
   policies: Array<{ workload: string; hash: string; platform: string }>;
   /** YAML meant for stdout (`-o -`, or `-` as input); the caller writes it. */
   stdout?: string;
+  /** With `check`: outputs that differ from the disk (empty = up to date). */
+  stale?: StaleEntry[];
 }
 
 /** The embedded release replacements: a placeholder outside a Contrast release, so empty. */
@@ -391,6 +399,17 @@ async function readKey(path: string, generated: Map<string, string>): Promise<st
   }
 }
 
+/** The single `-o` file: every kept file's documents, each file starting with `---`. */
+function combinedOutput(kept: KubeFile[]): string {
+  return kept
+    .map((f) => {
+      const text = serializeKubeFile(f);
+      const part = text.startsWith('---') ? text : `---\n${text}`;
+      return part.endsWith('\n') ? part : `${part}\n`;
+    })
+    .join('');
+}
+
 export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
   const print = opts.print ?? ((line: string) => log.info(line));
   const started = performance.now();
@@ -409,7 +428,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   await validateOutput(opts.output);
   // RSA-4096 generation takes seconds: start it now so it overlaps with image analysis.
   const seedKeyPath =
-    opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)
+    !opts.check && opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)
       ? opts.seedshareOwnerKeys[0]!
       : undefined;
   const seedKey = seedKeyPath ? newSeedshareOwnerKey() : undefined;
@@ -586,6 +605,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries(files, workloads));
   const platform: Platform | undefined = clientOptions.platform;
   const client = new RegistryClient(clientOptions);
+  // Before pinning: the Contrast images' manifests and configs then come from the metadata cache too.
+  client.useMetadataCache(opts.cachePath ? metadataCacheDir(opts.cachePath) : undefined, opts.check === true);
   try {
     if (release) {
       const unpinned: string[] = [];
@@ -640,6 +661,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     const analyzer = new ImageAnalyzer({
       client,
       cachePath: opts.cachePath,
+      readOnlyCache: opts.check === true,
       verity: flavours.includes('host-pull'),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       progress: opts.progress ?? 'auto',
@@ -720,6 +742,23 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       owner.set(hash, w);
     }
     manifest.Policies = map;
+
+    if (opts.check) {
+      // Owner keys and reference values are the operator's, not derived from the YAML: not compared.
+      const owners = new Map([...owner].map(([h, w]) => [h, `${w.kind}/${w.name}`]));
+      const yaml = opts.output
+        ? compareYaml(opts.output, await readIfExists(opts.output), combinedOutput(kept))
+        : kept.flatMap((f) => compareYaml(f.path, f.text, serializeKubeFile(f)));
+      const stale = [...yaml, ...compareManifestPolicies(opts.manifestPath, originalText, map, owners)];
+      return {
+        manifest,
+        manifestText: serializeManifest(manifest, release?.line),
+        written: [],
+        warnings,
+        policies,
+        stale,
+      };
+    }
 
     // Owner keys: generated when exactly one path is given and it does not exist.
     const generatedKeys = new Map<string, string>();
@@ -816,13 +855,8 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     const manifestText = serializeManifest(manifest, release?.line);
     const staged: Staged[] = [];
     let stdout: string | undefined;
-    const withSeparator = (f: KubeFile): string => {
-      const text = serializeKubeFile(f);
-      const part = text.startsWith('---') ? text : `---\n${text}`;
-      return part.endsWith('\n') ? part : `${part}\n`;
-    };
-    if (opts.output === STDIO_PATH) stdout = kept.map(withSeparator).join('');
-    else if (opts.output) staged.push({ path: opts.output, data: kept.map(withSeparator).join('') });
+    if (opts.output === STDIO_PATH) stdout = combinedOutput(kept);
+    else if (opts.output) staged.push({ path: opts.output, data: combinedOutput(kept) });
     else {
       for (const f of kept) {
         const text = serializeKubeFile(f);

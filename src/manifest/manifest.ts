@@ -260,6 +260,7 @@ export async function readManifestFile(
   let text: string;
   try {
     if (!existsSync(path)) return undefined;
+    // Strict UTF-8 (readTextInput): we rewrite this file, bad bytes would come back as U+FFFD.
     text = await readTextInput(path, 'manifest');
   } catch (err) {
     if (err instanceof ContrastError) throw err;

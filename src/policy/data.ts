@@ -6,7 +6,7 @@ import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { parseGroup, parsePasswd } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
-import { asRecord, isRecord, podTemplate } from '../kube/index.js';
+import { asRecord, documentToJS, isRecord, podTemplate } from '../kube/index.js';
 import type { ConfigObjects, Workload } from '../kube/index.js';
 import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
@@ -849,7 +849,7 @@ function podVolumes(w: Workload, spec: Json, where: string): Map<string, PodVolu
   if (w.kind !== 'StatefulSet') return out;
   const resource = w.resourcePath.reduce<unknown>(
     (cur, p) => (isRecord(cur) || Array.isArray(cur) ? (cur as Json)[p as string] : undefined),
-    w.doc.toJS({ maxAliasCount: -1 }),
+    documentToJS(w.doc, w.file.path),
   );
   arrayOf(asRecord(asRecord(resource)['spec'])['volumeClaimTemplates']).forEach((t, i) => {
     const name = asRecord(t['metadata'])['name'];

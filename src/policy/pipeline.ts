@@ -9,6 +9,7 @@ import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import { RegistryClient, parsePlatform, type RegistryClientOptions } from '../registry/index.js';
+import { compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 import {
   generatePolicies,
   loadPolicySettings,
@@ -28,6 +29,8 @@ export interface AnnotateOptions extends Omit<PolicyOptions, 'configFiles'> {
   output?: string;
   /** Only compute the policies; change no file. */
   dryRun?: boolean;
+  /** Write nothing (not even the layer cache); report every output that differs from the disk. */
+  check?: boolean;
   client: RegistryClientOptions;
   platform?: string;
   cachePath: string | null;
@@ -40,6 +43,8 @@ export interface AnnotateResult {
   written: string[];
   /** YAML meant for stdout (`-o -`, or `-` as the input): always the whole stream, changed or not. */
   stdout?: string;
+  /** With `check`: the outputs that differ from what is on disk (empty = up to date). */
+  stale?: StaleEntry[];
 }
 
 export async function annotateWorkloads(opts: AnnotateOptions): Promise<AnnotateResult> {
@@ -66,6 +71,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
         : files.find((f) => f.path === STDIO_PATH);
   const passThrough = (): string | undefined => (stdoutFile ? serializeKubeFile(stdoutFile) : undefined);
   if (workloads.length === 0) {
+    if (opts.check) return { policies: [], written: [], stale: [] };
     const stdout = passThrough();
     return { policies: [], written: [], ...(stdout !== undefined ? { stdout } : {}) };
   }
@@ -94,6 +100,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
     const analyzer = new ImageAnalyzer({
       client,
       cachePath: opts.cachePath,
+      readOnlyCache: opts.check === true,
       verity: opts.flavour === 'host-pull',
       progress: opts.progress,
     });
@@ -106,11 +113,22 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   } finally {
     await client.close();
   }
-  if (opts.dryRun) return { policies, written: [] };
-
   const changed = new Set(policies.map((p) => p.workload.file));
   if (stdoutFile) changed.delete(stdoutFile);
   const outputs = [...changed].map((f) => ({ path: opts.output ?? f.path, data: serializeKubeFile(f) }));
+  if (opts.check) {
+    const stale: StaleEntry[] = [];
+    for (const o of outputs) {
+      const onDisk =
+        opts.output === undefined
+          ? [...changed].find((f) => f.path === o.path)!.text
+          : await readIfExists(o.path);
+      stale.push(...compareYaml(o.path, onDisk, o.data));
+    }
+    return { policies, written: [], stale };
+  }
+  if (opts.dryRun) return { policies, written: [] };
+
   await writeFilesAtomic(outputs);
   const stdout = passThrough();
   return { policies, written: outputs.map((o) => o.path), ...(stdout !== undefined ? { stdout } : {}) };

@@ -2,11 +2,13 @@
 // a Kubernetes YAML whose pod template carries the policy annotation (legacy base64 or initdata), or
 // an initdata document (TOML, or its base64/gzip annotation encoding). Every failure names the file
 // and what was wrong with it, because "policy not found" alone tells a user nothing.
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { readBytesInputSync } from '../internal/files.js';
+import { documentToJS } from '../kube/yaml.js';
 
 export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
 export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
@@ -20,6 +22,10 @@ export interface PolicySource {
   name: string;
   /** Human-readable origin, e.g. `pod.yaml: Deployment/web (initdata)`. */
   origin: string;
+  /** What attestation measures, hex: sha256 of the initdata TOML, else of the policy text. */
+  hash?: string;
+  /** The initdata `[data]` entries other than the policy (e.g. Contrast's debug flag). */
+  initdataEntries?: Record<string, unknown>;
 }
 
 export interface ExtractOptions {
@@ -55,7 +61,7 @@ export function extractPolicy(file: string, bytes: Uint8Array, options: ExtractO
     if (!/^\s*package\s/m.test(trimmed)) {
       throw new ContrastError(`--policy ${file}: not a Rego module (no "package" declaration)`);
     }
-    return { text, name: file, origin: file };
+    return { text, name: file, origin: file, hash: sha256Hex(text) };
   }
   if (looksLikeToml(trimmed)) return fromInitdataToml(file, text, `${file} (initdata)`, file);
   if (isBase64Blob(trimmed)) return fromBase64(file, trimmed, file);
@@ -109,7 +115,8 @@ function fromBase64(where: string, value: string, name: string): PolicySource {
   if (isGzip(raw)) return fromInitdataToml(where, gunzip(where, raw), `${where} (initdata)`, name);
   const text = raw.toString('utf8');
   if (looksLikeToml(text)) return fromInitdataToml(where, text, `${where} (initdata)`, name);
-  if (/^\s*package\s/m.test(text)) return { text, name, origin: `${where} (agent policy annotation)` };
+  if (/^\s*package\s/m.test(text))
+    return { text, name, origin: `${where} (agent policy annotation)`, hash: sha256Hex(text) };
   throw new ContrastError(`${where}: base64 value decodes to neither a Rego module nor initdata`);
 }
 
@@ -132,7 +139,29 @@ function fromInitdataToml(where: string, tomlText: string, origin: string, name:
         (keys.length ? ` (it has: ${keys.join(', ')})` : ' (it is empty)'),
     );
   }
-  return { text: policy, name, origin };
+  const initdataEntries: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) if (k !== INITDATA_POLICY_KEY) initdataEntries[k] = v;
+  return {
+    text: policy,
+    name,
+    origin,
+    hash: initdataDigest(where, doc['algorithm'], tomlText),
+    initdataEntries,
+  };
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The digest the TEE measures for initdata: its `algorithm` (sha256 when absent) over the TOML text. */
+function initdataDigest(where: string, algorithm: unknown, tomlText: string): string {
+  const alg = String(algorithm ?? 'sha256')
+    .toLowerCase()
+    .replace('-', '');
+  if (!['sha256', 'sha384', 'sha512'].includes(alg))
+    throw new ContrastError(`${where}: initdata algorithm "${String(algorithm)}" is not supported`);
+  return createHash(alg).update(tomlText, 'utf8').digest('hex');
 }
 
 function fromKubernetesYaml(file: string, text: string, options: ExtractOptions): PolicySource {
@@ -147,7 +176,7 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
         `${file}${line ? `:${line}` : ''}: invalid YAML (document ${i + 1}): ${e.message.split('\n')[0]}`,
       );
     }
-    collectWorkloads(doc.toJS() as unknown, all);
+    collectWorkloads(documentToJS(doc, file), all);
   }
   const withPolicy = all.filter(
     (w) => POLICY_ANNOTATION in w.annotations || INITDATA_ANNOTATION in w.annotations,
@@ -196,23 +225,41 @@ function fromKubernetesYaml(file: string, text: string, options: ExtractOptions)
     chosen = withPolicy[0]!;
   }
 
-  const where = `${file}: ${label(chosen)}`;
+  const found = policyFromAnnotations(
+    `${file}: ${label(chosen)}`,
+    chosen.annotations,
+    `${file}#${label(chosen)}`,
+  );
+  if (!found) throw new ContrastError(`${file}: ${label(chosen)} has no policy annotation`);
+  return found;
+}
+
+/**
+ * The policy carried by a pod template's annotations, or undefined when it has none. `where` names
+ * the workload in errors, `name` is the module name for the engine.
+ */
+export function policyFromAnnotations(
+  where: string,
+  annotations: Record<string, unknown>,
+  name: string,
+): PolicySource | undefined {
   // With both annotations present the agent of the initdata era reads the policy from initdata; the
   // legacy annotation is what an older runtime sends with SetPolicy. We follow the newer agent.
-  const initdata = chosen.annotations[INITDATA_ANNOTATION];
+  const initdata = annotations[INITDATA_ANNOTATION];
   if (initdata !== undefined) {
     if (typeof initdata !== 'string')
       throw new ContrastError(`${where}: annotation ${INITDATA_ANNOTATION} is not a string`);
-    return fromBase64(`${where} annotation ${INITDATA_ANNOTATION}`, initdata, `${file}#${label(chosen)}`);
+    return fromBase64(`${where} annotation ${INITDATA_ANNOTATION}`, initdata, name);
   }
-  const legacy = chosen.annotations[POLICY_ANNOTATION];
+  const legacy = annotations[POLICY_ANNOTATION];
+  if (legacy === undefined) return undefined;
   if (typeof legacy !== 'string')
     throw new ContrastError(`${where}: annotation ${POLICY_ANNOTATION} is not a string`);
   const policyText = decodeBase64(`${where} annotation ${POLICY_ANNOTATION}`, legacy).toString('utf8');
   if (!/^\s*package\s/m.test(policyText)) {
     throw new ContrastError(`${where}: annotation ${POLICY_ANNOTATION} does not decode to a Rego module`);
   }
-  return { text: policyText, name: `${file}#${label(chosen)}`, origin: `${where} (${POLICY_ANNOTATION})` };
+  return { text: policyText, name, origin: `${where} (${POLICY_ANNOTATION})`, hash: sha256Hex(policyText) };
 }
 
 function asRecord(v: unknown): Record<string, unknown> | undefined {

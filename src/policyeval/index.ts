@@ -26,6 +26,7 @@ export {
 } from './explain.js';
 export {
   extractPolicy,
+  policyFromAnnotations,
   INITDATA_ANNOTATION,
   loadPolicy,
   POLICY_ANNOTATION,

@@ -1,6 +1,10 @@
 // Client behaviour against local fault-injecting registries: digests, truncation, resets, mirrors, caching.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   anonymous,
@@ -78,6 +82,76 @@ test('warm resolve by tag costs one HEAD; by digest costs nothing', async (t) =>
   const before = c.requestCount();
   await c.resolveImage(`${reg.host}/test/app@${img.manifestDigest}`);
   assert.equal(c.requestCount(), before);
+});
+
+test('metadata cache across runs: by digest no request, by tag one HEAD; damaged files are refetched', async (t) => {
+  const reg = await startServer(registryHandler(img));
+  t.after(() => reg.close());
+  const dir = mkdtempSync(join(tmpdir(), 'metadata-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = async (ref: string): Promise<{ requests: string[]; digest: string }> => {
+    const c = client(reg);
+    c.useMetadataCache(dir);
+    const from = reg.requests.length;
+    try {
+      const r = await c.resolveImage(ref);
+      assert.equal(r.configDigest, img.configDigest);
+      return {
+        requests: reg.requests.slice(from).map((q) => `${q.method} ${q.url}`),
+        digest: r.digest,
+      };
+    } finally {
+      await c.close();
+    }
+  };
+  const pinned = `${reg.host}/test/app@${img.manifestDigest}`;
+  const cold = await run(pinned);
+  assert.ok(cold.requests.some((q) => q.startsWith('GET /v2/test/app/blobs/')));
+  // A fresh client (a new process) with the same directory: nothing is asked of the registry.
+  assert.deepEqual((await run(pinned)).requests, []);
+  // By tag: one HEAD to learn where the tag points now, besides the per-registry ping.
+  const tagged = await run(`${reg.host}/test/app:v1`);
+  assert.equal(tagged.digest, img.manifestDigest);
+  assert.deepEqual(
+    tagged.requests.filter((q) => q !== 'GET /v2/'),
+    ['HEAD /v2/test/app/manifests/v1'],
+  );
+  // The same digest under another repository is not a hit: that repository may not exist or may
+  // need another credential, so only the registry can say (this one does not know the name).
+  await assert.rejects(run(`${reg.host}/test/other@${img.manifestDigest}`), /NAME_UNKNOWN/);
+  // A cached file that no longer matches its digest is not trusted: it is fetched again.
+  const scope = createHash('sha256').update(`${reg.host}/test/app`).digest('hex').slice(0, 32);
+  const file = join(dir, scope, 'sha256', img.configDigest.slice(7));
+  writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(' ')]));
+  const refetched = await run(pinned);
+  assert.deepEqual(
+    refetched.requests.filter((q) => q !== 'GET /v2/'),
+    [`GET /v2/test/app/blobs/${img.configDigest}`],
+  );
+  assert.deepEqual((await run(pinned)).requests, []);
+});
+
+test('connections are reused: sequential requests open no new one, concurrent ones at most the pool size', async (t) => {
+  const reg = await startServer(registryHandler(img));
+  t.after(() => reg.close());
+  let connections = 0;
+  reg.server.on('connection', () => connections++);
+  const c = client(reg);
+  t.after(() => c.close());
+  const round = async (): Promise<void> => {
+    await c.resolveImage(`${reg.host}/test/app@${img.manifestDigest}`);
+    await drain(await c.openBlob(`${reg.host}/test/app:v1`, layer()));
+  };
+  await round();
+  // The request right after the ping may start before undici has taken that socket back.
+  const warm = connections;
+  assert.ok(warm <= 2, `${warm} connections for the first resolve`);
+  for (let i = 0; i < 5; i++) await round();
+  assert.equal(connections, warm, 'later requests travel over the kept-alive connections');
+  await Promise.all(
+    Array.from({ length: 40 }, () => c.openBlob(`${reg.host}/test/app:v1`, layer()).then(drain)),
+  );
+  assert.ok(connections <= 16, `${connections} connections for 40 concurrent blobs (pool of 16 per origin)`);
 });
 
 test('a connection reset in the middle of a blob resumes with a Range request', async (t) => {

@@ -1,9 +1,11 @@
 // Pull-side registry client: manifests (index → platform), configs and layer streams, all verified
 // against their digests, fetched through mirrors from registries.conf while keeping the original name.
+import { terminalSafe } from '../internal/terminal.js';
 import { Readable } from 'node:stream';
 import { parseReference, repositoryName, type Reference } from '../reference/index.js';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
+import { Deadline, blobBudgetMs, defaultDeadlines, formatSeconds, type Deadlines } from './deadline.js';
 import { DigestVerifier, digestOf, parseDigest, verifyBytes } from './digest.js';
 import { readText, type SendResult } from './http.js';
 import { isNonDistributable, manifestAccept, maxManifestBytes, parseManifest } from './manifest.js';
@@ -11,7 +13,13 @@ import { defaultPlatform, formatPlatform, platformMatches, selectPlatform } from
 import { loadRegistriesConf, pullSources, type PullSource, type RegistriesConf } from './registries-conf.js';
 import { RegistryError } from './registry-error.js';
 import { backoffDelay, defaultRetryPolicy, isRetryableError, networkErrorCode, sleep } from './retry.js';
-import { RegistryTransport, type RegistryResponse, type TransportOptions } from './transport.js';
+import { MetadataCache } from './metadata-cache.js';
+import {
+  RegistryTransport,
+  credentialUse,
+  type RegistryResponse,
+  type TransportOptions,
+} from './transport.js';
 import type { CredentialUse, Descriptor, ImageConfigFile, Platform, ResolvedImage } from './types.js';
 
 export interface RegistryClientOptions extends TransportOptions {
@@ -27,6 +35,8 @@ export interface RegistryClientOptions extends TransportOptions {
   env?: NodeJS.ProcessEnv;
   /** Largest config blob read into memory. */
   maxConfigBytes?: number;
+  /** Overall deadlines per blob (size / minimum throughput) and per manifest or config request. */
+  deadlines?: Partial<Deadlines>;
 }
 
 export interface FetchedManifest {
@@ -92,6 +102,8 @@ export class RegistryClient {
   private readonly headRefused = new Set<string>();
   /** Index of the pull source that last worked per repository, tried first next time. */
   private readonly preferredSource = new Map<string, number>();
+  private metadataCache: MetadataCache | undefined;
+  private readonly deadlines: Deadlines;
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = options;
@@ -99,7 +111,30 @@ export class RegistryClient {
       ...options.retry,
       ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
     };
-    this.transport = new RegistryTransport({ ...options, retry });
+    this.deadlines = { ...defaultDeadlines, ...options.deadlines };
+    this.transport = new RegistryTransport({
+      ...options,
+      retry,
+      requestDeadlineMs: this.deadlines.requestMs,
+    });
+  }
+
+  /** The total deadline of one manifest or config request. */
+  private requestDeadline(what: string): Deadline {
+    const ms = this.deadlines.requestMs;
+    return new Deadline(
+      ms,
+      () =>
+        new ContrastError(`${what}: no complete answer within ${formatSeconds(ms)}`, {
+          code: 'DEADLINE',
+          hint: 'the registry is stalled or trickling data; --request-deadline changes the limit',
+        }),
+    );
+  }
+
+  /** Keeps manifests and configs in `dir` between runs (undefined: only in memory). */
+  useMetadataCache(dir: string | undefined, readOnly = false): void {
+    this.metadataCache = dir ? new MetadataCache(dir, readOnly) : undefined;
   }
 
   requestCount(): number {
@@ -220,6 +255,7 @@ export class RegistryClient {
     method: 'GET' | 'HEAD',
     what: string,
     expect?: number[],
+    signal?: AbortSignal,
   ): Promise<RegistryResponse> {
     return this.transport.request({
       registry: src.domain,
@@ -229,6 +265,7 @@ export class RegistryClient {
       path: `/v2/${src.path}/manifests/${tagOrDigest}`,
       headers: { accept: manifestAccept },
       ...(expect ? { expect } : {}),
+      ...(signal ? { signal } : {}),
       what,
     });
   }
@@ -245,30 +282,48 @@ export class RegistryClient {
     const byDigest = tagOrDigest.includes(':');
     const source = { registry: src.domain, repository: src.path, mirror: src.mirror };
     if (byDigest) {
-      const hit = this.manifests.get(`${name}@${tagOrDigest}`);
-      if (hit) return { ...hit, digest: tagOrDigest };
+      const hit =
+        this.manifests.get(`${name}@${tagOrDigest}`) ?? (await this.fromDisk(src, name, tagOrDigest));
+      if (hit) {
+        if (expected) verifyBytes(hit.bytes, tagOrDigest, expected.size, what);
+        return { ...hit, digest: tagOrDigest };
+      }
     } else {
-      const known = this.tagDigests.get(`${name}:${tagOrDigest}@${src.domain}/${src.path}`);
-      if (known && !this.headRefused.has(src.domain)) {
+      const tagKey = `${name}:${tagOrDigest}@${src.domain}/${src.path}`;
+      const known = this.tagDigests.get(tagKey);
+      if ((known || this.metadataCache) && !this.headRefused.has(src.domain)) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
         const head = await this.headManifest(src, tagOrDigest, what, [200, 404]);
         const digest = head && header(head, 'docker-content-digest');
-        const hit = digest ? this.manifests.get(`${name}@${digest}`) : undefined;
-        if (head?.status === 200 && digest && hit) return { ...hit, digest };
+        if (head?.status === 200 && digest) {
+          parseDigest(digest);
+          const hit = this.manifests.get(`${name}@${digest}`) ?? (await this.fromDisk(src, name, digest));
+          if (hit) {
+            this.tagDigests.set(tagKey, digest);
+            return { ...hit, digest };
+          }
+        }
       }
     }
-    const res = await this.requestManifest(src, tagOrDigest, 'GET', what);
-    const length = Number(header(res, 'content-length') ?? '0');
-    if (length > maxManifestBytes) {
-      await res.body.dump().catch(() => undefined);
-      throw new ContrastError(
-        `${what}: manifest of ${length} bytes exceeds the ${maxManifestBytes}-byte limit`,
-        {
-          code: 'TOO_LARGE',
-        },
-      );
+    const deadline = this.requestDeadline(what);
+    let bytes: Uint8Array;
+    let res: RegistryResponse;
+    try {
+      res = await this.requestManifest(src, tagOrDigest, 'GET', what, undefined, deadline.signal);
+      const length = Number(header(res, 'content-length') ?? '0');
+      if (length > maxManifestBytes) {
+        await res.body.dump().catch(() => undefined);
+        throw new ContrastError(
+          `${what}: manifest of ${length} bytes exceeds the ${maxManifestBytes}-byte limit`,
+          {
+            code: 'TOO_LARGE',
+          },
+        );
+      }
+      bytes = await readCapped(res.body, maxManifestBytes, what);
+    } finally {
+      deadline.stop();
     }
-    const bytes = await readCapped(res.body, maxManifestBytes, what);
     const mediaType = mediaTypeOf(res);
     let digest: string;
     if (byDigest) {
@@ -290,7 +345,21 @@ export class RegistryClient {
     }
     const entry: CachedManifest = { bytes, mediaType, credential: res.credential, source };
     this.manifests.set(`${name}@${digest}`, entry);
+    await this.metadataCache?.put(`${source.registry}/${source.repository}`, digest, bytes, mediaType);
     return { ...entry, digest };
+  }
+
+  /** A manifest from the on-disk cache (digest re-verified by the cache), entered in memory too. */
+  private async fromDisk(src: PullSource, name: string, digest: string): Promise<CachedManifest | undefined> {
+    const disk = await this.metadataCache?.get(`${src.domain}/${src.path}`, digest);
+    if (!disk) return undefined;
+    // No request is made: report the credential that would have been used.
+    const credential = credentialUse(await this.transport.credential(src.domain, src.path));
+    const source = { registry: src.domain, repository: src.path, mirror: src.mirror };
+    const entry: CachedManifest = { bytes: disk.bytes, mediaType: disk.mediaType, credential, source };
+    this.manifests.set(`${name}@${digest}`, entry);
+    log.debug(`manifest ${name}@${digest} from the metadata cache (${this.metadataCache!.dir})`);
+    return entry;
   }
 
   /**
@@ -304,8 +373,21 @@ export class RegistryClient {
     expect: number[],
   ): Promise<RegistryResponse | undefined> {
     if (this.headRefused.has(src.domain)) return undefined;
-    const head = await this.requestManifest(src, tagOrDigest, 'HEAD', what, [...expect, 405, 501]);
-    await head.body.dump();
+    const deadline = this.requestDeadline(what);
+    let head: RegistryResponse;
+    try {
+      head = await this.requestManifest(
+        src,
+        tagOrDigest,
+        'HEAD',
+        what,
+        [...expect, 405, 501],
+        deadline.signal,
+      );
+      await head.body.dump();
+    } finally {
+      deadline.stop();
+    }
     if (head.status !== 405 && head.status !== 501) return head;
     this.headRefused.add(src.domain);
     log.debug(`${src.domain} refuses HEAD on manifests (HTTP ${head.status}); using GET from now on`);
@@ -415,7 +497,14 @@ export class RegistryClient {
   }
 
   private async loadConfig(ref: Reference, descriptor: Descriptor): Promise<ImageConfigFile> {
-    const bytes = await this.fetchBlob(ref, descriptor, this.options.maxConfigBytes ?? 64 * 1024 * 1024);
+    const maxBytes = this.options.maxConfigBytes ?? 64 * 1024 * 1024;
+    const repository = `${ref.domain}/${ref.path}`;
+    let bytes = (await this.metadataCache?.get(repository, descriptor.digest))?.bytes;
+    if (bytes && bytes.length !== descriptor.size) bytes = undefined;
+    if (!bytes) {
+      bytes = await this.fetchBlob(ref, descriptor, maxBytes);
+      await this.metadataCache?.put(repository, descriptor.digest, bytes, '');
+    }
     let config: ImageConfigFile;
     try {
       config = JSON.parse(Buffer.from(bytes).toString('utf8')) as ImageConfigFile;
@@ -447,7 +536,7 @@ export class RegistryClient {
         },
       );
     }
-    const stream = await this.openBlob(input, descriptor);
+    const stream = await this.openBlob(input, descriptor, this.deadlines.requestMs);
     const chunks: Buffer[] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
     return new Uint8Array(Buffer.concat(chunks));
@@ -458,11 +547,13 @@ export class RegistryClient {
    * stream errors — always before 'end' — on a size or digest mismatch or when the connection breaks
    * more often than we resume. Interrupted downloads resume with a Range request.
    */
-  async openBlob(input: string | Reference, descriptor: Descriptor): Promise<Readable> {
+  async openBlob(input: string | Reference, descriptor: Descriptor, maxMs = Infinity): Promise<Readable> {
     const ref = toReference(input);
     parseDigest(descriptor.digest);
     const what = `blob ${descriptor.digest} of ${display(ref)}`;
     const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
+    const deadline = this.blobDeadline(descriptor.size, what, verifier, maxMs);
+    const signal = deadline.signal;
     let refetch: (offset: number) => Promise<SendResult>;
     let first: SendResult;
     try {
@@ -478,6 +569,7 @@ export class RegistryClient {
               path: `/v2/${src.path}/blobs/${descriptor.digest}`,
               headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
               expect: offset > 0 ? [200, 206] : [200],
+              signal,
               what,
             });
           const res = await fetchFrom(0);
@@ -487,12 +579,37 @@ export class RegistryClient {
         what,
       );
     } catch (err) {
-      if (!(err instanceof RegistryError && err.status === 404 && descriptor.urls?.length)) throw err;
-      ({ first, refetch } = await this.foreignLayer(descriptor, what));
+      if (!(err instanceof RegistryError && err.status === 404 && descriptor.urls?.length)) {
+        deadline.stop();
+        throw err;
+      }
+      try {
+        ({ first, refetch } = await this.foreignLayer(descriptor, what, signal));
+      } catch (foreignErr) {
+        deadline.stop();
+        throw foreignErr;
+      }
     }
     return Readable.from(
-      this.blobChunks(first, (o) => refetch(o), verifier, what),
+      this.blobChunks(first, (o) => refetch(o), verifier, what, deadline),
       { objectMode: false },
+    );
+  }
+
+  /** Size / minimum throughput plus a base allowance, for the whole download including resumes. */
+  private blobDeadline(size: number, what: string, verifier: DigestVerifier, maxMs: number): Deadline {
+    const d = this.deadlines;
+    const ms = Math.min(blobBudgetMs(size, d), maxMs);
+    return new Deadline(
+      ms,
+      () =>
+        new ContrastError(
+          `${what}: not complete after ${formatSeconds(ms)} (${verifier.bytesReceived} of ${size} bytes; the limit allows ${formatSeconds(d.blobBaseMs)} plus ${Math.round(d.minBlobBytesPerSecond / 1024)} KiB/s)`,
+          {
+            code: 'DEADLINE',
+            hint: 'the registry or its storage is stalled or trickling data; --min-blob-throughput and --request-deadline change the limits',
+          },
+        ),
     );
   }
 
@@ -500,6 +617,7 @@ export class RegistryClient {
   private async foreignLayer(
     descriptor: Descriptor,
     what: string,
+    signal: AbortSignal,
   ): Promise<{ first: SendResult; refetch: (o: number) => Promise<SendResult> }> {
     if (!isNonDistributable(descriptor.mediaType)) log.debug(`${what}: not in the registry; trying its urls`);
     let lastErr: unknown;
@@ -515,12 +633,13 @@ export class RegistryClient {
         const res = await this.transport.http.send(url, {
           method: 'GET',
           headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+          signal,
           what: `${what} (foreign URL ${url.host})`,
         });
         if (res.status !== 200 && res.status !== 206) {
           const text = await readText(res.body);
           throw new ContrastError(
-            `${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${text.slice(0, 200)}`,
+            `${what}: foreign URL ${url.origin} answered HTTP ${res.status}: ${terminalSafe(text.slice(0, 200))}`,
             {
               code: 'FOREIGN_LAYER',
             },
@@ -541,6 +660,20 @@ export class RegistryClient {
   }
 
   private async *blobChunks(
+    first: SendResult,
+    refetch: (offset: number) => Promise<SendResult>,
+    verifier: DigestVerifier,
+    what: string,
+    deadline: Deadline,
+  ): AsyncGenerator<Buffer> {
+    try {
+      yield* this.blobChunksUntil(first, refetch, verifier, what);
+    } finally {
+      deadline.stop();
+    }
+  }
+
+  private async *blobChunksUntil(
     first: SendResult,
     refetch: (offset: number) => Promise<SendResult>,
     verifier: DigestVerifier,

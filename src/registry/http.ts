@@ -33,6 +33,10 @@ export interface SendInit {
   /** For debug lines: `bearer`, `basic`, `none`. */
   authLabel?: string;
   followRedirects?: boolean;
+  /** Aborts the exchange (deadline); its reason, a ContrastError, is what the caller gets. */
+  signal?: AbortSignal;
+  /** The body holds a credential (OAuth2 refresh token): never re-sent to another origin by a redirect. */
+  secretBody?: boolean;
   /** Retry transient failures (default true unless the body is a stream). */
   retry?: boolean;
   /** Extra statuses that must not be retried even if normally transient. */
@@ -120,8 +124,10 @@ export class HttpSender {
           headers,
           body,
           dispatcher: this.connections.dispatcher(current),
+          ...(init.signal ? { signal: init.signal } : {}),
         });
       } catch (err) {
+        if (init.signal?.aborted) throw init.signal.reason;
         log.debug(`${method} ${loggableUrl(current)} failed: ${networkErrorCode(err) ?? errorMessage(err)}`);
         throw err;
       }
@@ -176,6 +182,12 @@ export class HttpSender {
         method = 'GET';
         body = null;
       }
+      if (init.secretBody && body !== null && !sameOrigin(next, current)) {
+        throw new ContrastError(
+          `${init.what}: ${current.origin} redirected a request carrying a credential to ${next.origin}; refusing to send it to another origin`,
+          { code: 'REDIRECT_CREDENTIAL' },
+        );
+      }
       log.debug(
         `  redirect to ${loggableUrl(next)}${sameOrigin(next, authOrigin) ? '' : ' (other origin: no Authorization)'}`,
       );
@@ -206,6 +218,7 @@ export class HttpSender {
           `  ${networkErrorCode(err)}: retrying in ${delay} ms (attempt ${attempt + 2}/${this.retry.maxRetries + 1})`,
         );
         await sleep(delay);
+        init.signal?.throwIfAborted();
         continue;
       }
       if (last || !isRetryableStatus(res.status, this.retry)) return res;
@@ -221,6 +234,7 @@ export class HttpSender {
       );
       await res.body.dump();
       await sleep(delay);
+      init.signal?.throwIfAborted();
     }
   }
 }
@@ -257,13 +271,14 @@ export function networkError(url: URL, what: string, err: unknown, attempts: num
   });
 }
 
-/** Reads a (small) response body as text, bounded. */
+/** Reads a (small) response body as text, bounded: past `limit` the rest is not waited for. */
 export async function readText(body: Dispatcher.ResponseData['body'], limit = 64 * 1024): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk);
+    chunks.push(chunk);
     size += chunk.length;
+    if (size >= limit) break; // leaving the loop destroys the body: an endless one cannot hold us
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, limit);
 }

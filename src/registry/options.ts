@@ -1,6 +1,7 @@
 // Command-line flags shared by every command that talks to registries, mapped to client options.
 // Kept here (not in src/cli) so `generate`, `image analyze` and others build the same client.
 import type { RegistryClientOptions } from './client.js';
+import { ContrastError } from '../internal/errors.js';
 import { parsePlatform } from './platform.js';
 
 export interface RegistryFlags {
@@ -10,6 +11,18 @@ export interface RegistryFlags {
   insecureRegistry?: string[];
   registriesConf?: string;
   platform?: string;
+  /** KiB/s, as typed on the command line. */
+  minBlobThroughput?: string;
+  /** Seconds, as typed on the command line. */
+  requestDeadline?: string;
+}
+
+function positiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ContrastError(`${flag}: expected a positive number, got "${value}"`, { code: 'USAGE' });
+  }
+  return n;
 }
 
 /**
@@ -36,5 +49,13 @@ export function clientOptionsFromFlags(
     ...(insecure.length ? { insecureRegistries: insecure } : {}),
     ...(flags.registriesConf ? { registriesConf: flags.registriesConf } : {}),
     ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+    deadlines: {
+      ...(flags.minBlobThroughput !== undefined
+        ? { minBlobBytesPerSecond: positiveNumber('--min-blob-throughput', flags.minBlobThroughput) * 1024 }
+        : {}),
+      ...(flags.requestDeadline !== undefined
+        ? { requestMs: positiveNumber('--request-deadline', flags.requestDeadline) * 1000 }
+        : {}),
+    },
   };
 }

@@ -2,6 +2,7 @@
 // turned into messages that name the registry, status, registry code, server message and credential.
 import type { IncomingHttpHeaders } from 'node:http';
 import { ContrastError } from '../internal/errors.js';
+import { terminalSafe } from '../internal/terminal.js';
 import { rateLimitSummary } from './retry.js';
 
 export interface RegistryErrorBody {
@@ -52,9 +53,12 @@ export function registryError(
   extra = '',
 ): RegistryError {
   const errors = parseRegistryErrors(bodyText);
-  const serverText = errors.length
-    ? errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ')
-    : bodyText.trim().replace(/\s+/g, ' ').slice(0, 200);
+  // The server's words stay on one line and cannot move the cursor (see terminalSafe).
+  const serverText = terminalSafe(
+    errors.length
+      ? errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ')
+      : bodyText.trim().replace(/\s+/g, ' ').slice(0, 200),
+  );
   const parts = [`${what}: registry ${host} answered HTTP ${status}`];
   if (serverText) parts[0] += `: ${serverText}`;
   if (extra) parts.push(extra);

@@ -3,6 +3,7 @@
 //  - username/secret → GET with Basic and `account` (widest support),
 //  - anonymous       → GET without Authorization.
 // Scopes: repeated `scope` parameters for GET, one space-joined `scope` field for POST.
+import { terminalSafe } from '../internal/terminal.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { readText, type HttpSender } from './http.js';
@@ -18,6 +19,8 @@ export interface TokenRequest {
   registry: string;
   /** Allow an http:// realm (only for registries configured as insecure). */
   allowHttpRealm: boolean;
+  /** Overall deadline of the token exchange. */
+  signal?: AbortSignal;
 }
 
 export interface TokenResult {
@@ -74,6 +77,10 @@ function basicHeader(user: string, secret: string): string {
 
 /** The `error`/`error_description` or `errors[0]` text of a token endpoint answer. */
 export function tokenErrorText(text: string): string {
+  return terminalSafe(rawTokenErrorText(text));
+}
+
+function rawTokenErrorText(text: string): string {
   try {
     const j = JSON.parse(text) as {
       error?: string;
@@ -176,11 +183,12 @@ async function getToken(
   url.searchParams.set('client_id', req.clientId);
   const flow = authorization ? 'token GET with Basic' : 'anonymous token GET';
   log.debug(
-    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+    `${flow} for ${req.registry} at ${realm.origin} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
   );
   const res = await http.send(url, {
     method: 'GET',
     ...(authorization ? { authorization, authLabel: 'basic' } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
     what: `token request for ${req.registry}`,
   });
   const receivedAt = Date.now();
@@ -211,12 +219,14 @@ async function postRefreshGrant(
   if (req.scopes.length) form.set('scope', req.scopes.join(' '));
   const flow = 'OAuth2 refresh-token POST';
   log.debug(
-    `${flow} for ${req.registry} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
+    `${flow} for ${req.registry} at ${realm.origin} scopes [${req.scopes.join(' ')}] (credential: ${describeSource(req.credential)})`,
   );
   const res = await http.send(realm, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: form.toString(),
+    secretBody: true,
+    ...(req.signal ? { signal: req.signal } : {}),
     what: `token request for ${req.registry}`,
   });
   const receivedAt = Date.now();

@@ -14,9 +14,10 @@ import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
 import { Connections } from './connection.js';
-import { HttpSender, readText, type HttpMethod, type SendResult } from './http.js';
+import { HttpSender, readText, sameOrigin, type HttpMethod, type SendResult } from './http.js';
 import { registryError } from './registry-error.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { Deadline, defaultDeadlines, formatSeconds } from './deadline.js';
 import { mergeScopes, repositoryScope, scopeSetKey, splitScopes } from './scope.js';
 import { TokenCache } from './token-cache.js';
 import { describeSource, fetchToken } from './token.js';
@@ -41,6 +42,8 @@ export interface TransportOptions extends TlsOptions {
   bodyTimeoutMs?: number;
   /** Keep-alive connections per origin; default 16. */
   maxConnectionsPerHost?: number;
+  /** Total time for a ping or a token exchange (default: defaultDeadlines.requestMs, 120 s). */
+  requestDeadlineMs?: number;
 }
 
 export interface RegistryRequest {
@@ -61,6 +64,8 @@ export interface RegistryRequest {
   /** Statuses returned to the caller; anything else throws a RegistryError. Default: 200-299. */
   expect?: readonly number[];
   followRedirects?: boolean;
+  /** Aborts the request (an overall deadline); the signal's reason is thrown. */
+  signal?: AbortSignal;
   /** Description for errors: "manifest test/app:v1". */
   what: string;
 }
@@ -78,6 +83,53 @@ interface RegistryState {
 interface AuthHeader {
   header: string;
   label: string;
+}
+
+export interface AuthEndpoint {
+  /** The registry's API origin. */
+  registry: string;
+  scheme: 'none' | 'basic' | 'bearer' | string;
+  realm?: string;
+  realmHost?: string;
+  /** The token server is on another host than the registry (normal for Docker Hub, ACR, …). */
+  realmOnOtherHost?: boolean;
+}
+
+function realmNote(realm: string, base: URL): string {
+  try {
+    const host = new URL(realm).host;
+    return host === base.host ? '' : `; token server on another host: ${host} receives the credentials`;
+  } catch {
+    return '';
+  }
+}
+
+/** A 401 from an origin that is not the registry's (reached by redirect or an absolute URL). */
+function foreignChallengeError(
+  what: string,
+  state: RegistryState,
+  from: URL,
+  headers: IncomingHttpHeaders,
+): ContrastError {
+  const ch = preferredChallenge(parseChallenges(headers['www-authenticate']));
+  const asks = ch
+    ? ` (${ch.scheme} challenge${ch.params['realm'] ? `, realm ${safeOrigin(ch.params['realm'])}` : ''})`
+    : '';
+  return new ContrastError(
+    `${what}: ${from.origin} answered HTTP 401${asks}, but it is not registry ${state.domain} (${state.base.origin}); the registry's credentials are never sent to another origin, and it refused the anonymous request`,
+    {
+      code: 'AUTH_FOREIGN_ORIGIN',
+      hint: `the registry redirected to storage that wants its own authentication; ask the registry's operator (a pre-signed redirect URL needs no credentials)`,
+    },
+  );
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 /** Docker Hub's images are named docker.io, its API lives on registry-1.docker.io. */
@@ -144,6 +196,24 @@ export class RegistryTransport {
     return this.http.requests;
   }
 
+  /** Runs one small exchange (ping, token) under the total request deadline. */
+  private async withDeadline<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.options.requestDeadlineMs ?? defaultDeadlines.requestMs;
+    const deadline = new Deadline(
+      ms,
+      () =>
+        new ContrastError(`${what}: no complete answer within ${formatSeconds(ms)}`, {
+          code: 'DEADLINE',
+          hint: 'the server is stalled or trickling data; --request-deadline changes the limit',
+        }),
+    );
+    try {
+      return await fn(deadline.signal);
+    } finally {
+      deadline.stop();
+    }
+  }
+
   /** The credential for a repository (resolved once per registry+repository). */
   credential(domain: string, repository: string): Promise<RegistryCredential> {
     const key = `${domain}/${repository}`;
@@ -175,19 +245,53 @@ export class RegistryTransport {
     return p;
   }
 
+  /**
+   * Where the registry sends clients to authenticate, for `auth show --ping`: the scheme and, for
+   * Bearer, the token realm. A realm on another host is normal (Docker Hub, ACR) and gets the credentials.
+   */
+  async authEndpoint(domain: string): Promise<AuthEndpoint> {
+    const state = await this.ping(domain);
+    const ch = preferredChallenge(state.challenges);
+    if (!ch) return { registry: state.base.origin, scheme: 'none' };
+    const realm = ch.params['realm'];
+    if (ch.scheme !== 'bearer' || !realm) return { registry: state.base.origin, scheme: ch.scheme };
+    let realmHost: string | undefined;
+    try {
+      realmHost = new URL(realm).host;
+    } catch {
+      realmHost = undefined;
+    }
+    return {
+      registry: state.base.origin,
+      scheme: 'bearer',
+      realm,
+      ...(realmHost ? { realmHost, realmOnOtherHost: realmHost !== state.base.host } : {}),
+    };
+  }
+
   private async doPing(domain: string): Promise<RegistryState> {
     const host = apiHost(domain);
     const mode = this.insecure.get(host.toLowerCase()) ?? this.insecure.get(domain.toLowerCase());
     const what = `ping of registry ${domain}`;
     const attempt = async (scheme: 'https' | 'http', retry: boolean): Promise<RegistryState> => {
       const base = new URL(`${scheme}://${host}/`);
-      const res = await this.http.send(new URL('/v2/', base), { method: 'GET', what, retry });
-      const text = await readText(res.body);
-      const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
+      const { res, text } = await this.withDeadline(what, async (signal) => {
+        const res = await this.http.send(new URL('/v2/', base), { method: 'GET', what, retry, signal });
+        return { res, text: await readText(res.body) };
+      });
+      const foreign = !sameOrigin(res.url, base);
+      if (foreign && res.status === 401) {
+        // /v2/ redirected elsewhere and that origin wants authentication: not the registry's challenge.
+        log.debug(
+          `registry ${domain}: /v2/ redirected to ${res.url.origin}, which asks for authentication; ignoring that challenge (credentials for ${domain} go only to ${base.origin} and its token realm)`,
+        );
+      }
+      const challenges =
+        res.status === 401 && !foreign ? parseChallenges(res.headers['www-authenticate']) : [];
       if (res.status === 401 || (res.status >= 200 && res.status < 300)) {
         const ch = preferredChallenge(challenges);
         log.debug(
-          `registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']})` : ''}` : 'no auth'}`,
+          `registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']}${realmNote(ch.params['realm'], base)})` : ''}` : 'no auth'}`,
         );
       } else {
         // Some registries answer /v2/ oddly; the real request will say what is wrong.
@@ -253,15 +357,18 @@ export class RegistryTransport {
     const service = ch.params['service'];
     const key = this.tokenKey(realm, service, credential, scopes);
     const t = await this.tokens.get(key, () =>
-      fetchToken(this.http, {
-        realm,
-        service,
-        scopes,
-        credential,
-        clientId: this.options.clientId ?? 'contrast',
-        registry: state.domain,
-        allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
-      }),
+      this.withDeadline(`token request for ${state.domain}`, (signal) =>
+        fetchToken(this.http, {
+          realm,
+          service,
+          scopes,
+          credential,
+          clientId: this.options.clientId ?? 'contrast',
+          registry: state.domain,
+          allowHttpRealm: state.base.protocol === 'http:' || this.isInsecure(state.base.host),
+          signal,
+        }),
+      ),
     );
     return {
       auth: { header: `Bearer ${t.token}`, label: `bearer (${describeSource(credential)})` },
@@ -310,8 +417,16 @@ export class RegistryTransport {
         ...(req.body !== undefined ? { body: req.body } : {}),
         ...(auth ? { authorization: auth.header, authLabel: auth.label, authOrigin: state.base } : {}),
         ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
         what: req.what,
       });
+      if (res.status === 401 && !sameOrigin(res.url, state.base)) {
+        // A redirect target (blob storage) or a foreign upload URL asking for authentication: its
+        // challenge is not the registry's, so the registry's credentials must not answer it. The request
+        // to it carried no Authorization, so an anonymous retry would get the same answer: stop here.
+        await res.body.dump();
+        throw foreignChallengeError(req.what, state, res.url, res.headers);
+      }
       if (res.status === 401) {
         const text = await readText(res.body);
         const fresh = parseChallenges(res.headers['www-authenticate']);

@@ -186,6 +186,7 @@ async function passwordGrant(
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
+      secretBody: true, // the password: never re-sent to another origin by a redirect
       what,
     });
     const text = await readText(res.body, 1024 * 1024);

@@ -1,0 +1,75 @@
+// Manifests, indexes and configs kept on disk between runs, by repository and digest. The repository
+// is part of the key because a hit stands for "this registry serves these bytes under this name": a
+// digest cached for one repository says nothing about another (which may not exist, or may not be
+// readable with the same credential). Content-addressed data never
+// goes stale, so a by-digest lookup that hits here needs no request at all (a warm `generate` of
+// digest-pinned images touches no registry); by-tag lookups still cost one HEAD to learn the digest.
+// Every read is verified against its digest again: a damaged or tampered file is a miss (and is
+// removed), never trusted. Writes go to a unique temp file and are renamed into place, so
+// concurrent runs sharing the directory never see half a file; two writers of one digest write the
+// same bytes.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errorMessage } from '../internal/errors.js';
+import { log } from '../internal/log.js';
+import { digestOf, parseDigest } from './digest.js';
+
+/** Largest entry kept (manifests are capped at 4 MiB; configs are rarely above 100 KiB). */
+const maxEntryBytes = 8 * 1024 * 1024;
+
+export interface CachedMetadata {
+  bytes: Uint8Array;
+  /** The Content-Type the registry served ('' for configs). */
+  mediaType: string;
+}
+
+export class MetadataCache {
+  /** `readOnly`: entries are read but never stored or removed (`--check` writes nothing). */
+  constructor(
+    readonly dir: string,
+    readonly readOnly = false,
+  ) {}
+
+  /** `repository` is `registry/path` of where the bytes were served; hashed to one safe file name. */
+  private file(repository: string, digest: string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    const scope = createHash('sha256').update(repository).digest('hex').slice(0, 32);
+    return join(this.dir, scope, algorithm, hex);
+  }
+
+  /** The verified entry, or undefined (absent, unreadable, or not matching its digest). */
+  async get(repository: string, digest: string): Promise<CachedMetadata | undefined> {
+    const path = this.file(repository, digest);
+    let raw: Buffer;
+    try {
+      raw = await readFile(path);
+    } catch {
+      return undefined;
+    }
+    // Layout: media type, newline, then the bytes exactly as served.
+    const nl = raw.indexOf(0x0a);
+    const bytes = nl < 0 ? undefined : raw.subarray(nl + 1);
+    if (!bytes || digestOf(bytes, parseDigest(digest).algorithm) !== digest) {
+      log.debug(`metadata cache: ${path} does not match its digest; ignoring it`);
+      if (!this.readOnly) await unlink(path).catch(() => undefined);
+      return undefined;
+    }
+    return { bytes: new Uint8Array(bytes), mediaType: raw.subarray(0, nl).toString('utf8') };
+  }
+
+  /** Stores verified bytes under their digest; failures only cost a later request. */
+  async put(repository: string, digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
+    if (this.readOnly || bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
+    const path = this.file(repository, digest);
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(join(path, '..'), { recursive: true });
+      await writeFile(tmp, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), { mode: 0o644 });
+      await rename(tmp, path);
+    } catch (err) {
+      log.debug(`metadata cache: cannot store ${digest} in ${this.dir}: ${errorMessage(err)}`);
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+}
