@@ -22,7 +22,7 @@ export function errorsExit2(): void {
 /** Ends a `--check` run: each stale output on stderr and status 1, or a one-line all-clear. */
 export function reportCheck(stale: StaleEntry[], what: string): void {
   if (stale.length === 0) {
-    log.info(`✔️ ${what} up to date`);
+    log.result(`✔️ ${what} up to date`);
     return;
   }
   process.stderr.write(formatStale(stale));
