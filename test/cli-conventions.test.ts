@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { runGenerate } from '../src/manifest/generate.js';
 import { runCli } from './helpers/cli.js';
-import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
+import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -44,10 +44,8 @@ describe('contrast generate output', () => {
   before(() => {
     l = lab();
     if (!l) return;
-    pushExampleImages(l, NS);
     // generate needs a Contrast release: the fixture release, pinned to the lab's image copies.
-    release = writeLabRelease(l, NS, '2025', mkdtempSync(join(tmpdir(), 'conv-release-')));
-    conf = writeExampleRegistriesConf(join(mkdtempSync(join(tmpdir(), 'conv-conf-')), 'r.conf'), l.a, NS);
+    ({ release, conf } = exampleLab(l, NS));
   });
   function workspace(files: string[]): { dir: string; deploy: string } {
     const dir = mkdtempSync(join(tmpdir(), 'conv-ws-'));

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from './helpers/cli.js';
-import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
+import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -223,10 +223,8 @@ describe('generate: stdin/stdout', () => {
   before(() => {
     l = lab();
     if (!l) return;
-    pushExampleImages(l, NS);
     // generate needs a Contrast release: the fixture release, pinned to the lab's image copies.
-    release = writeLabRelease(l, NS, '2025', mkdtempSync(join(tmpdir(), 'conv-release-')));
-    conf = writeExampleRegistriesConf(join(mkdtempSync(join(tmpdir(), 'pipeline-conf-')), 'r.conf'), l.a, NS);
+    ({ release, conf } = exampleLab(l, NS));
   });
   const examples = ['coordinator.yml', 'api.yml', 'web.yml'].map((f) =>
     readFileSync(join(repoRoot, 'examples', f), 'utf8'),

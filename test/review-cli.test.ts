@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { generated, webYaml } from '../src/review/testdata/generate.js';
 import { runCli, type CliResult } from './helpers/cli.js';
-import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
+import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
@@ -291,15 +291,12 @@ test('policy generate --check: fresh 0, stale after a YAML edit 1, hand-edited a
 test('generate --check: up to date after generate (no owner keys needed), stale after edits, writes nothing', async (t) => {
   const l = requireLab(t);
   if (!l) return;
-  const ns = 'review-check';
-  pushExampleImages(l, ns);
+  const { release, conf } = exampleLab(l, 'review-check');
   const dir = freshDir();
   const deploy = join(dir, 'deploy');
   mkdirSync(deploy);
   for (const f of readdirSync(join(repoRoot, 'examples')))
     if (f.endsWith('.yml')) copyFileSync(join(repoRoot, 'examples', f), join(deploy, f));
-  const conf = writeExampleRegistriesConf(join(root, `registries-${counter}.conf`), l.a, ns);
-  const release = writeLabRelease(l, ns, '2025', join(root, `release-${counter}`));
   const base = [
     ...['--workspace-dir', dir, 'generate', '--no-progress', '--registries-conf', conf],
     ...['--contrast-release', release, '--reference-values', 'Metal-QEMU-SNP'],

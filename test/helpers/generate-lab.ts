@@ -3,7 +3,8 @@
 // their real registries there.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import { repoRoot } from './shared.js';
@@ -107,4 +108,22 @@ export function addAksToRelease(dir: string): void {
   const ids = JSON.parse(readFileSync(idPath, 'utf8')) as Record<string, unknown>;
   ids['aks-clh-snp'] = ids['metal-qemu-snp'];
   writeFileSync(idPath, JSON.stringify(ids, null, 2));
+}
+
+/**
+ * Everything a `contrast generate` test needs from the lab in one call: the example images under
+ * `<lab a>/<ns>`, the FIXTURE release of `line` pinned to them, and a registries.conf mirroring the
+ * real registries there (both written to fresh temp directories).
+ */
+export function exampleLab(
+  l: Lab,
+  ns: string,
+  line: '2025' | '2026' = '2025',
+): { release: string; conf: string } {
+  pushExampleImages(l, ns);
+  const dir = mkdtempSync(join(tmpdir(), `${ns}-lab-`));
+  return {
+    release: writeLabRelease(l, ns, line, join(dir, 'release')),
+    conf: writeExampleRegistriesConf(join(dir, 'registries.conf'), l.a, ns),
+  };
 }
