@@ -610,6 +610,15 @@ describe('contrast generate on the lab registry', () => {
   });
 });
 
+/** A copy of the lab-pinned release of `line` under `name`, without the files in `skip`. */
+function copyRelease(line: '2025' | '2026', name: string, ...skip: string[]): string {
+  const rel = join(root, name);
+  mkdirSync(rel, { recursive: true });
+  for (const f of readdirSync(releases[line]))
+    if (!skip.includes(f)) copyFileSync(join(releases[line], f), join(rel, f));
+  return rel;
+}
+
 describe('generate per Contrast release line', () => {
   test('2026 line: handler, no default_vcpus, WorkloadOwnerPubKeys, APEIP, Go output lines; Go Validate() accepts; the recorded release is reused', async (t) => {
     if (!requireLab(t)) return;
@@ -761,10 +770,7 @@ describe('generate per Contrast release line', () => {
   test('2026 line: without ap-eip.hex the manifest has no APEIP and SNP pods cannot get ID blocks', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
-    const rel = join(root, 'release-2026-no-apeip');
-    mkdirSync(rel, { recursive: true });
-    for (const f of readdirSync(releases['2026']))
-      if (f !== 'ap-eip.hex') copyFileSync(join(releases['2026'], f), join(rel, f));
+    const rel = copyRelease('2026', 'release-2026-no-apeip', 'ap-eip.hex');
     const r = await generate(dir, [
       '--reference-values',
       'Metal-QEMU-SNP',
@@ -789,9 +795,7 @@ describe('release pins and output lines', () => {
     const l = requireLab(t);
     if (!l) return;
     const { dir, deploy } = workspace();
-    const rel = join(root, 'release-2026-unpinned');
-    mkdirSync(rel, { recursive: true });
-    for (const f of readdirSync(releases['2026'])) copyFileSync(join(releases['2026'], f), join(rel, f));
+    const rel = copyRelease('2026', 'release-2026-unpinned');
     writeFileSync(
       join(rel, 'image-replacements.txt'),
       readFileSync(join(rel, 'image-replacements.txt'), 'utf8').replace(/^.*\/initializer:latest=.*\n/m, ''),

@@ -226,6 +226,10 @@ describe('generate: stdin/stdout', () => {
     // generate needs a Contrast release: the fixture release, pinned to the lab's image copies.
     ({ release, conf } = exampleLab(l, NS));
   });
+  const generateArgs = (dir: string): string[] => [
+    ...['--workspace-dir', dir, 'generate', '--no-progress', '--registries-conf', conf],
+    ...['--contrast-release', release, '--reference-values', 'Metal-QEMU-SNP'],
+  ];
   const examples = ['coordinator.yml', 'api.yml', 'web.yml'].map((f) =>
     readFileSync(join(repoRoot, 'examples', f), 'utf8'),
   );
@@ -234,22 +238,7 @@ describe('generate: stdin/stdout', () => {
     if (!requireLab(t)) return;
     const dir = mkdtempSync(join(tmpdir(), 'pipeline-gen-'));
     const input = examples.map((e) => (e.startsWith('---') ? e : `---\n${e}`)).join('');
-    const r = await runCli(
-      [
-        '--workspace-dir',
-        dir,
-        'generate',
-        '--no-progress',
-        '--registries-conf',
-        conf,
-        '--contrast-release',
-        release,
-        '--reference-values',
-        'Metal-QEMU-SNP',
-        '-',
-      ],
-      { input, cwd: dir, timeoutMs: 120_000 },
-    );
+    const r = await runCli([...generateArgs(dir), '-'], { input, cwd: dir, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(annotated(r.stdout));
     assert.doesNotMatch(r.stdout, /✔/);
@@ -265,24 +254,10 @@ describe('generate: stdin/stdout', () => {
     ['coordinator.yml', 'api.yml', 'web.yml'].forEach((f, i) =>
       writeFileSync(join(dir, 'deploy', f), examples[i]!),
     );
-    const r = await runCli(
-      [
-        '--workspace-dir',
-        dir,
-        'generate',
-        '--no-progress',
-        '--registries-conf',
-        conf,
-        '--contrast-release',
-        release,
-        '--reference-values',
-        'Metal-QEMU-SNP',
-        '-o',
-        '-',
-        join(dir, 'deploy'),
-      ],
-      { cwd: dir, timeoutMs: 120_000 },
-    );
+    const r = await runCli([...generateArgs(dir), '-o', '-', join(dir, 'deploy')], {
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(annotated(r.stdout));
     assert.equal(readFileSync(join(dir, 'deploy/web.yml'), 'utf8'), examples[2]);

@@ -48,10 +48,7 @@ _contrast() {
     w=\${COMP_WORDS[i]}
     [[ $w == -* ]] && continue
     case "\${cpath:+$cpath }$w" in
-${nodes
-  .filter((n) => n.path.length > 0)
-  .map((n) => `      ${quote(n.path.join(' '))}) cpath=${quote(n.path.join(' '))} ;;`)
-  .join('\n')}
+${pathCases(nodes)}
     esac
   done
   case "$cpath" in
@@ -62,6 +59,14 @@ ${cases}
 }
 complete -o default -F _contrast contrast
 `;
+}
+
+/** Shell `case` arms that follow the words typed so far down the command tree (bash and zsh). */
+function pathCases(nodes: Node[]): string {
+  return nodes
+    .filter((n) => n.path.length > 0)
+    .map((n) => `      ${quote(n.path.join(' '))}) cpath=${quote(n.path.join(' '))} ;;`)
+    .join('\n');
 }
 
 function zsh(nodes: Node[]): string {
@@ -87,10 +92,7 @@ _contrast() {
   for w in \${words[2,CURRENT-1]}; do
     [[ $w == -* ]] && continue
     case "\${cpath:+$cpath }$w" in
-${nodes
-  .filter((n) => n.path.length > 0)
-  .map((n) => `      ${quote(n.path.join(' '))}) cpath=${quote(n.path.join(' '))} ;;`)
-  .join('\n')}
+${pathCases(nodes)}
     esac
   done
   case "$cpath" in
