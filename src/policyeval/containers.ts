@@ -5,6 +5,7 @@
 // not start: "what in my pod differs from what the policy expects?".
 
 import { jsonStringify } from '../rego/index.js';
+import { arr, obj, strs, type Obj } from './loose.js';
 
 export interface FieldDiff {
   /** Field path, e.g. `OCI.Process.Args` or `OCI.Mounts[/etc/hosts].options`. */
@@ -23,18 +24,6 @@ export interface ContainerMatch {
   matched: number;
   compared: number;
   differences: FieldDiff[];
-}
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown): Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function strs(v: unknown): string[] {
-  return arr(v).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
 }
 
 const regexCache = new Map<string, RegExp[]>();

@@ -4,8 +4,7 @@
 // `other` and shown and diffed as they are, never dropped and never a crash.
 import { createHash } from 'node:crypto';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-
-type Obj = Record<string, unknown>;
+import { arr, obj, strs, type Obj } from '../policyeval/loose.js';
 
 export interface EnvEntry {
   name: string;
@@ -130,15 +129,6 @@ export interface PolicyInput {
   initdataEntries?: Record<string, unknown>;
 }
 
-function obj(v: unknown): Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
-function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-function strs(v: unknown): string[] {
-  return arr(v).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-}
 function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
 }
