@@ -3,7 +3,6 @@
 // replacements, and the failure cases that must leave every file byte-identical.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -35,6 +34,7 @@ import { fillGuideScript, installContrast } from './helpers/guide-script.js';
 import { pushExampleImages, writeExampleRegistriesConf, writeLabRelease } from './helpers/generate-lab.js';
 import { escapeRegExp, lab, requireLab, seed, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
+import { snapshot } from './helpers/snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'generate-e2e-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -129,22 +129,6 @@ function assertIdBlock(p: Pod, product: string, launchDigest: Buffer): void {
   );
   assert.equal(Buffer.from(p.annotations[`${prefix}snp_id_auth_${product}`] ?? '', 'base64').length, 4096);
   assert.equal(p.annotations[`${prefix}snp_guest_policy_${product}`], String(0x30000));
-}
-
-/** Every file under dir: relative path → sha256 and mode. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else
-        out[p.slice(dir.length + 1)] =
-          `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${(statSync(p).mode & 0o777).toString(8)}`;
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 interface Pod {

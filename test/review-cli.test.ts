@@ -11,7 +11,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { runCli, type CliResult } from './helpers/cli.js';
 import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
+import { snapshot } from './helpers/snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'review-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,33 +33,19 @@ const freshDir = (): string => {
   return d;
 };
 
-/** Every file under dir: relative path → sha256, mode and mtime (a rewrite with equal bytes counts). */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        const st = statSync(p);
-        out[p.slice(dir.length + 1)] =
-          `${createHash('sha256').update(readFileSync(p)).digest('hex')} ${st.mode.toString(8)} ${st.mtimeMs}`;
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /**
  * Runs the CLI and asserts it changed no file in `dir` (every path of the run points there) and
  * left nothing in the working directory (the repository, which tsx needs as cwd).
  */
 async function readOnly(dir: string, args: string[]): Promise<CliResult> {
-  const before = snapshot(dir);
+  const before = snapshot(dir, { mtime: true });
   const cwdBefore = readdirSync(repoRoot).sort();
   const r = await runCli(args, { timeoutMs: 120_000 });
-  assert.deepEqual(snapshot(dir), before, `\`contrast ${args.join(' ')}\` changed files in ${dir}`);
+  assert.deepEqual(
+    snapshot(dir, { mtime: true }),
+    before,
+    `\`contrast ${args.join(' ')}\` changed files in ${dir}`,
+  );
   assert.deepEqual(readdirSync(repoRoot).sort(), cwdBefore, 'a file appeared in the working directory');
   return r;
 }
