@@ -1,6 +1,7 @@
-// Runs the real CLI in a child process, the way a user does (through tsx, so no build is needed).
+// Runs the real CLI in a child process, the way a user does (compiled by npm test, else through tsx).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { nodeEntryArgs } from './node-entry.js';
 import { repoRoot } from './shared.js';
 
 export interface CliResult {
@@ -16,11 +17,15 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-export const cliEntry = join(repoRoot, 'src/cli/main.ts');
+/** src/cli/main.ts of the tree these tests run from (the compiled copy under npm test). */
+export const cliEntry = join(import.meta.dirname, '../../src/cli/main.ts');
+
+/** The node arguments that start the CLI (before the CLI's own). */
+export const cliNodeArgs = nodeEntryArgs(cliEntry);
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliEntry, ...args], {
+    const child = spawn(process.execPath, [...cliNodeArgs, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
