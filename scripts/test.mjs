@@ -155,6 +155,8 @@ if (process.env.CONTRAST_NO_LAB) {
 }
 
 const targets = args.filter((a) => !a.startsWith('--'));
+// node's own test flags pass through: `npm test -- --test-name-pattern=lock test/x.test.ts`.
+const testFlags = args.filter((a) => a.startsWith('--test-'));
 const files = (targets.length ? targets : ['src', 'test']).flatMap((t) =>
   existsSync(t) ? findTests(resolve(root, t)) : [],
 );
@@ -163,7 +165,7 @@ let status;
 if (args.includes('--no-compile')) {
   status = run(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', '--test-concurrency=4', '--test-reporter=spec', ...testFlags, ...files],
     { env },
   );
 } else {
@@ -171,7 +173,14 @@ if (args.includes('--no-compile')) {
   const compiled = files.map((f) => join(out, relative(root, f)).replace(/\.ts$/, '.js'));
   status = run(
     process.execPath,
-    ['--enable-source-maps', '--test', '--test-concurrency=4', '--test-reporter=spec', ...compiled],
+    [
+      '--enable-source-maps',
+      '--test',
+      '--test-concurrency=4',
+      '--test-reporter=spec',
+      ...testFlags,
+      ...compiled,
+    ],
     { env },
   );
   rmSync(out, { recursive: true, force: true });
