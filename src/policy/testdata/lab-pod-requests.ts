@@ -438,17 +438,22 @@ export function tardevStorages(cid: string, layers: Array<{ name: string; hash: 
   return out;
 }
 
-/** An exec into the app container (a probe or `kubectl exec`): the container's process with other Args. */
-export function execProcess(flavour: Flavour, pod: string, args: string[], execId = 'e1'): Req {
+export const EXEC_ID = '6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e';
+
+/**
+ * An exec into the app container (a probe or `kubectl exec`): the container's user, environment and
+ * working directory with other Args, no capabilities of its own and OOMScoreAdj 0 (containerd's CRI
+ * ExecSync builds the process from the container's spec; the runtime forwards it: kata_agent.go
+ * exec; the recorded AKS exec requests have this shape). exec_id is containerd's random exec id.
+ */
+export function execProcess(flavour: Flavour, pod: string, args: string[], execId = EXEC_ID): Req {
   const proc = appContainer(flavour, pod)['OCI']['Process'];
   return msg('ExecProcessRequest', {
     container_id: APP_ID,
     exec_id: execId,
-    // kata runtime: an exec has no capabilities of its own in the request (virtcontainers container.go)
-    process: { ...proc, Args: args, Terminal: false, Capabilities: null },
+    process: { ...proc, Args: args, Terminal: false, Capabilities: null, OOMScoreAdj: 0 },
   });
 }
-
 /**
  * The requests the runtime sends, in order, to start the lab pod `pod` (kata_agent.go startSandbox,
  * then createContainer / startContainer per container; the sandbox's network first).
