@@ -11,7 +11,15 @@ import type { AgentSession } from '../policyeval/index.js';
 import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
 import { labSession } from './testdata/lab-requests.js';
-import { NS, execProcess, pauseContainer, updateInterface } from './testdata/lab-pod-requests.js';
+import {
+  APP_ID,
+  CPATH,
+  NS,
+  SANDBOX,
+  execProcess,
+  pauseContainer,
+  updateInterface,
+} from './testdata/lab-pod-requests.js';
 import type { Req } from './testdata/lab-pod-requests.js';
 import { RECORDED_LOGS, recordedPolicies } from './testdata/recorded.js';
 
@@ -484,4 +492,105 @@ test('Kubernetes service variables are allowed for IPv4 and IPv6 services, other
   assert.equal(withEnv(['WEB_SERVICE_HOST=evil.example']), false);
   assert.equal(withEnv(['LD_PRELOAD=/x.so']), false);
   assert.equal(withEnv(['web_service_host=10.0.0.1']), false);
+});
+
+// The pod identity (sandbox name, namespace, sandbox id) is fixed by the first container admitted,
+// pause or app, as genpolicy's suite expects (createcontainer/env_vars#0 and others start with an app
+// container); every later container must agree with it.
+test('an app container first fixes the pod identity; later containers must agree with it', async () => {
+  const { agent, reqs } = await lab();
+  replayUntil(agent, reqs, isContainer('sandbox'));
+  const app = reqs.find(isContainer('container'))![1] as Req;
+  const pause = reqs.find(isContainer('sandbox'))![1] as Req;
+  const anno = (r: Req, key: string, value: string): Req => {
+    const c = clone(r);
+    c['OCI']['Annotations'][`io.kubernetes.cri.${key}`] = value;
+    return c;
+  };
+  // the first container must still be a container of this pod
+  assert.equal(
+    wouldAllow(agent, 'CreateContainerRequest', anno(app, 'sandbox-name', 'api-5d8f7c9b4-x7k2p')),
+    false,
+  );
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', anno(app, 'sandbox-namespace', 'default')), false);
+  assert.equal(allows(agent, 'CreateContainerRequest', app), true, 'app container first');
+  const state = pstate(agent);
+  assert.deepEqual(
+    [state['sandbox_name'], state['namespace'], state['sandbox_id']],
+    [POD, NS, SANDBOX],
+    'identity recorded from the app container',
+  );
+  // the pause container afterwards: only with the recorded identity
+  assert.equal(
+    wouldAllow(agent, 'CreateContainerRequest', anno(pause, 'sandbox-name', `${POD.slice(0, -1)}q`)),
+    false,
+  );
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', anno(pause, 'sandbox-id', 'e'.repeat(64))), false);
+  assert.equal(
+    wouldAllow(agent, 'CreateContainerRequest', anno(pause, 'sandbox-namespace', 'default')),
+    false,
+  );
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', app), false, 'the same container id twice');
+  assert.equal(allows(agent, 'CreateContainerRequest', pause), true, 'pause container second');
+});
+
+// A pause container whose id is not the sandbox id (genpolicy suite network_namespace, runas):
+// allowed, since its paths are checked against its own id; the sandbox id it names is recorded and
+// binds every later container.
+test('a pause container with an id other than the sandbox id: its own paths, the recorded sandbox id', async () => {
+  const { agent, reqs } = await lab();
+  replayUntil(agent, reqs, isContainer('sandbox'));
+  const other = 'e'.repeat(64);
+  const pause = JSON.parse(
+    JSON.stringify(reqs.find(isContainer('sandbox'))![1]).replaceAll(SANDBOX, other),
+  ) as Req;
+  pause['OCI']['Annotations']['io.kubernetes.cri.sandbox-id'] = SANDBOX;
+  // its root and files must be those of its own id, not of the sandbox id it names
+  const misplaced = clone(pause);
+  misplaced['OCI']['Root']['Path'] = `${CPATH}/${SANDBOX}`;
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', misplaced), false, 'root of another id');
+  const foreignFile = clone(pause);
+  foreignFile['OCI']['Mounts'].at(-1)['source'] = `${CPATH}/${APP_ID}-fcc2557fcee4b4da-resolv.conf`;
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', foreignFile), false, "another container's file");
+  assert.equal(allows(agent, 'CreateContainerRequest', pause), true);
+  const app = reqs.find(isContainer('container'))![1] as Req;
+  const otherSandbox = clone(app);
+  otherSandbox['OCI']['Annotations']['io.kubernetes.cri.sandbox-id'] = other;
+  assert.equal(
+    wouldAllow(agent, 'CreateContainerRequest', otherSandbox),
+    false,
+    'app naming another sandbox id',
+  );
+  assert.equal(wouldAllow(agent, 'CreateContainerRequest', app), true);
+});
+
+// generateName: Kubernetes appends 5 characters; any non-empty [a-z0-9] suffix is accepted (genpolicy
+// suite createcontainer/generate_name has 3), the prefix still binds the pod.
+test('generateName pods: the prefix and a non-empty [a-z0-9] suffix', async () => {
+  const yaml = `apiVersion: v1
+kind: Pod
+metadata: {generateName: web-, namespace: ${NS}}
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: app
+      image: localhost:5000/test/app:v1
+      volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, emptyDir: {}}]
+`;
+  for (const [pod, want] of [
+    ['web-x7k2p', true],
+    ['web-abc', true],
+    ['web-a', true],
+    ['web-', false],
+    ['web-ab-cd', false],
+    ['web-ABC', false],
+    ['api-x7k2p', false],
+    ['xweb-x7k2p', false],
+  ] as const) {
+    const s = await labSession('host-pull', yaml, pod, 'web-');
+    replayUntil(s.agent, s.reqs, isContainer('sandbox'));
+    const pause = s.reqs.find(isContainer('sandbox'))![1];
+    assert.equal(wouldAllow(s.agent, 'CreateContainerRequest', pause), want, pod);
+  }
 });
