@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedPath } from '../../test/helpers/shared.js';
 import { loadRecorded } from './testdata/harness.js';
-import { labPodRequests } from './testdata/lab-pod-requests.js';
+import { execProcess, labPodRequests } from './testdata/lab-pod-requests.js';
 
 /**
  * Protocol fields that differ between the recorded (older) agent and the current .proto files our
@@ -15,8 +15,9 @@ import { labPodRequests } from './testdata/lab-pod-requests.js';
  * and one renamed field. Everything else must match key for key.
  */
 const ADDED_SINCE_RECORDING: Record<string, string[]> = {
-  // agent.proto CreateContainerRequest: stdio ports for passfd I/O
+  // agent.proto CreateContainerRequest, ExecProcessRequest: stdio ports for passfd I/O
   CreateContainerRequest: ['stdin_port', 'stdout_port', 'stderr_port'],
+  ExecProcessRequest: ['stdin_port', 'stdout_port', 'stderr_port'],
   // agent.proto Storage.shared (used by genpolicy's rules)
   'CreateContainerRequest.storages[]': ['shared'],
   'CreateSandboxRequest.storages[]': ['shared'],
@@ -94,6 +95,14 @@ test('the lab pod requests have the recorded pod-cm1 log structure (types, order
     diff(shape(input, type), shape(real[i]![1], type), `#${i} ${type}`),
   );
   assert.deepEqual(problems, []);
+});
+
+test('our exec request has the shape of a recorded one (pod-exec)', (t) => {
+  const path = sharedPath(t, join('agent-requests', 'pod-exec.txt'));
+  if (!path) return;
+  const real = loadRecorded(path).find((r) => r[0] === 'ExecProcessRequest')!;
+  const ours = execProcess('host-pull', 'web-5d8f7c9b4-x7k2p', ['/app/ready.sh']);
+  assert.deepEqual(diff(shape(ours, real[0]), shape(real[1], real[0]), real[0]), []);
 });
 
 test('the structural comparison notices a drift', () => {
