@@ -472,6 +472,8 @@ export function labPodRequests(flavour: Flavour, pod: string): AgentRequest[] {
       copyFile({ path: shared(SANDBOX, 'fcc2557fcee4b4da', 'resolv.conf'), size: 102, mode: S_IFREG | 0o644 }, pre),
     ],
     ['CreateContainerRequest', pauseContainer(flavour, pod)],
+    // agent.proto StartContainerRequest / WaitProcessRequest (the shim waits on the container's init
+    // process, whose exec id is the container id) and the shim's GetOOMEvent poll (kata_agent.go).
     ['StartContainerRequest', { container_id: SANDBOX }],
     ['WaitProcessRequest', { container_id: SANDBOX, exec_id: SANDBOX }],
     ['GetOOMEventRequest', {}],
