@@ -15,6 +15,7 @@ import {
   APP_ID,
   CPATH,
   NS,
+  PINNED,
   SANDBOX,
   execProcess,
   pauseContainer,
@@ -594,3 +595,22 @@ spec:
     assert.equal(wouldAllow(s.agent, 'CreateContainerRequest', pause), want, pod);
   }
 });
+
+// The agent state across the pod's life, on the in-repo requests (replay.test.ts does the same on the
+// recorded logs where ../shared exists): one sandbox, each container id once.
+for (const flavour of ['host-pull', 'guest-pull'] as const) {
+  test(`${flavour}: CreateSandbox is allowed once; a container id is admitted once`, async () => {
+    const image = flavour === 'guest-pull' ? PINNED : 'localhost:5000/test/app:v1';
+    const s = await labSession(flavour, YAML.replace('localhost:5000/test/app:v1', image), POD, 'web');
+    const sandbox = s.reqs.find(isType('CreateSandboxRequest'))!;
+    replayUntil(s.agent, s.reqs, isContainer('sandbox'));
+    assert.equal(wouldAllow(s.agent, sandbox[0], sandbox[1]), false, 'CreateSandbox twice');
+    const app = s.reqs.find(isContainer('container'))!;
+    (app[1] as Req)['OCI']['Process']['Env'].splice(3, 0, `POD_NAME=${POD}`);
+    for (const [type, input] of s.reqs.slice(s.reqs.indexOf(sandbox) + 1))
+      assert.ok(allows(s.agent, type, input), `${type} denied`);
+    assert.equal(wouldAllow(s.agent, sandbox[0], sandbox[1]), false, 'CreateSandbox after the pod ran');
+    for (const c of s.reqs.filter(isType('CreateContainerRequest')))
+      assert.equal(wouldAllow(s.agent, c[0], c[1]), false, `${String(c[1]['container_id'])} again`);
+  });
+}
