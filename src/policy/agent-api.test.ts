@@ -6,24 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replay } from '../policyeval/index.js';
 import { agentFor } from './testdata/harness.js';
-import { NS } from './testdata/lab-pod-requests.js';
-import { labImage, labSession } from './testdata/lab-requests.js';
+import { labDeployment, labImage, labSession } from './testdata/lab-requests.js';
 import { recordedPolicies } from './testdata/recorded.js';
-
-/** The lab Deployment (lab-pod-requests.ts describes its pod). */
-const labYaml = (image: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: ${NS}}
-spec:
-  template:
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: ${image}
-          volumeMounts: [{name: data, mountPath: /data}]
-      volumes: [{name: data, emptyDir: {}}]
-`;
 
 /** Message name → verdict for an empty request. */
 const API: Record<string, boolean> = {
@@ -106,7 +90,7 @@ test('every agent API request has a defined verdict of the shape the agent reads
 });
 
 test('verdicts stay defined and well-shaped while a pod runs (after the lab pod requests)', async () => {
-  const s = await labSession('host-pull', labYaml(labImage('host-pull')), 'web-5d8f7c9b4-x7k2p', 'web');
+  const s = await labSession('host-pull', labDeployment(labImage('host-pull')), 'web-5d8f7c9b4-x7k2p', 'web');
   const agent = s.agent;
   const requests = s.reqs.map(([type, input], i) => ({ type, input, line: i + 1 }));
   for (const e of replay(agent, requests)) {

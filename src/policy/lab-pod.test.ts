@@ -8,29 +8,13 @@ import type { Flavour } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { allows, clone, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, labImage, labSession } from './testdata/lab-requests.js';
+import { APP_ID, CPATH, labDeployment, labImage, labSession } from './testdata/lab-requests.js';
 import type { Req } from './testdata/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';
 
-function yaml(image: string): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: ${NS}}
-spec:
-  template:
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: ${image}
-          volumeMounts: [{name: data, mountPath: /data}]
-      volumes: [{name: data, emptyDir: {}}]
-`;
-}
-
 function setup(flavour: Flavour): Promise<{ agent: AgentSession; reqs: AgentRequest[] }> {
-  return labSession(flavour, yaml(labImage(flavour)), POD, 'web');
+  return labSession(flavour, labDeployment(labImage(flavour)), POD, 'web');
 }
 
 for (const flavour of ['host-pull', 'guest-pull'] as const) {

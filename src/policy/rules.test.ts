@@ -10,7 +10,7 @@ import type { WorkloadPolicy } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { labSession } from './testdata/lab-requests.js';
+import { labDeployment, labSession } from './testdata/lab-requests.js';
 import {
   APP_ID,
   CPATH,
@@ -334,21 +334,12 @@ const POD = 'web-5d8f7c9b4-x7k2p';
  * The lab Deployment of these tests: the lab image with an emptyDir, the pod name from the downward
  * API and an exec readiness probe, so container, exec and placeholder rules all have requests.
  */
-const YAML = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: ${NS}}
-spec:
-  template:
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: localhost:5000/test/app:v1
-          env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+const YAML = labDeployment(
+  'localhost:5000/test/app:v1',
+  `          env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
           readinessProbe: {exec: {command: [/app/ready.sh, --quick]}}
-          volumeMounts: [{name: data, mountPath: /data}]
-      volumes: [{name: data, emptyDir: {}}]
-`;
+`,
+);
 
 /** An agent with the lab Deployment's host-pull policy and the pod's requests, then its probe exec. */
 async function lab(): Promise<{ agent: AgentSession; reqs: AgentRequest[] }> {

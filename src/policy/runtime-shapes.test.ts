@@ -9,26 +9,23 @@ import { generatePolicies, loadPolicySettings } from './index.js';
 import { GUEST_PAUSE, LAB_APP, imageMap } from './testdata/fixtures.js';
 import { allows, clone, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, PINNED, RESOLVED, SANDBOX, labSession } from './testdata/lab-requests.js';
+import {
+  APP_ID,
+  CPATH,
+  NS,
+  PINNED,
+  RESOLVED,
+  SANDBOX,
+  labDeployment,
+  labSession,
+} from './testdata/lab-requests.js';
 import type { Req } from './testdata/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';
 const OTHER_DIGEST = `sha256:${'0'.repeat(64)}`;
 
-function yaml(extra = '', kind = 'Deployment'): string {
-  return `apiVersion: apps/v1
-kind: ${kind}
-metadata: {name: web, namespace: ${NS}}
-spec:
-  template:
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: ${PINNED}
-          volumeMounts: [{name: data, mountPath: /data}]
-${extra}      volumes: [{name: data, emptyDir: {}}]
-`;
+function yaml(extra = ''): string {
+  return labDeployment(PINNED, extra);
 }
 
 interface Lab {

@@ -8,7 +8,7 @@ import type { Flavour } from '../index.js';
 import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './fixtures.js';
 import { agentFor } from './harness.js';
 import type { AgentRequest } from './harness.js';
-import { PINNED, labPodRequests } from './lab-pod-requests.js';
+import { NS, PINNED, labPodRequests } from './lab-pod-requests.js';
 
 export {
   APP_ID,
@@ -22,6 +22,26 @@ export {
   tardevStorages,
 } from './lab-pod-requests.js';
 export type { Req } from './lab-pod-requests.js';
+
+/**
+ * The lab Deployment `web` whose pod lab-pod-requests.ts describes: one container `app` running
+ * `image` with an emptyDir at /data; `extra` adds lines to the container (indented 10 spaces).
+ */
+export function labDeployment(image: string, extra = ''): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ${NS}}
+spec:
+  template:
+    spec:
+      runtimeClassName: contrast-cc
+      containers:
+        - name: app
+          image: ${image}
+${extra}          volumeMounts: [{name: data, mountPath: /data}]
+      volumes: [{name: data, emptyDir: {}}]
+`;
+}
 
 /** The image as the YAML writes it: digest-pinned for guest pull. */
 export function labImage(flavour: Flavour): string {
