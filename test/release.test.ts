@@ -34,7 +34,7 @@ function copyRelease(src: string): string {
 }
 
 describe('reading a release directory', () => {
-  test('handlers from runtime-<platform>.yml, version from the pinned images, line from the reference values', async () => {
+  test('handlers from runtime-<platform>.yml, version from the pinned images, line from ap-eip.hex / snp-id-blocks.json', async () => {
     const r = await loadRelease(R2026);
     assert.equal(r.version, 'v0.0.0-fixture.2026');
     assert.equal(r.line, '2026');
@@ -83,6 +83,10 @@ describe('reading a release directory', () => {
     assert.equal((await loadRelease(noLine)).line, '2026'); // only a 2026 CLI embeds ap-eip.hex
     rmSync(join(noLine, 'ap-eip.hex'));
     await assert.rejects(loadRelease(noLine), /cannot tell which Contrast release line/);
+    // A release's own SNP values never tell the line (no APEIP; same names in both lines).
+    const noTable = copyRelease(R2025);
+    rmSync(join(noTable, 'snp-id-blocks.json'));
+    await assert.rejects(loadRelease(noTable), /cannot tell which Contrast release line/);
     const badEip = copyRelease(R2026);
     writeFileSync(
       join(badEip, 'ap-eip.hex'),
