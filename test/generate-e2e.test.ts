@@ -803,6 +803,50 @@ describe('generate per Contrast release line', () => {
     assertIdBlock(pods(join(deploy3, 'web.yml'))[0]!, 'Milan', seeds['Milan']!);
   });
 
+  test("2026 line, a release's reference-values.json exactly as the build writes it (no minimumTCB): Go's Please-fill-in lines, every field written", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const rel = copyRelease('2026', 'release-2026-real-rv');
+    const rvPath = join(rel, 'reference-values.json');
+    const rv = JSON.parse(readFileSync(rvPath, 'utf8')) as Record<
+      string,
+      { snp?: Array<Record<string, unknown>> }
+    >;
+    for (const v of Object.values(rv)) for (const s of v.snp ?? []) delete s['minimumTCB'];
+    writeFileSync(rvPath, JSON.stringify(rv));
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    ok(t, r);
+    for (const i of [0, 1])
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `\\n {2}snp\\[${i}\\]\\.MinimumTCB\\.BootloaderVersion: Please fill in all reference values for`,
+        ),
+      );
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const snp = m.ReferenceValues.snp[0];
+    assert.deepEqual(Object.keys(snp), [
+      'Platform',
+      'ProductName',
+      'TrustedMeasurement',
+      'APEIP',
+      'MinimumTCB',
+      'GuestPolicy',
+      'PlatformInfo',
+      'MinimumMitigationVector',
+      'AllowedChipIDs',
+    ]);
+    assert.equal(snp.MinimumTCB.BootloaderVersion, null);
+    assert.equal(snp.PlatformInfo.TIOEnabled, false);
+    assert.equal(snp.GuestPolicy.PageSwapDisable, false);
+  });
+
   test('2026 line: without ap-eip.hex the manifest has no APEIP and SNP pods cannot get ID blocks', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
@@ -851,6 +895,30 @@ describe('release pins and output lines', () => {
       /pins no image for:\n {2}.*container "contrast-initializer": ghcr\.io\/edgelesssys\/contrast\/initializer:latest/,
     );
     assert.match(r.stderr, /image-replacements\.txt/);
+  });
+
+  test('a release without reference values for the platform: no manifest from anywhere else, nothing written', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const rel = copyRelease('2026', 'release-2026-no-rv');
+    const rvPath = join(rel, 'reference-values.json');
+    const rv = JSON.parse(readFileSync(rvPath, 'utf8')) as Record<string, unknown>;
+    delete rv['contrast-cc-metal-qemu-tdx-f26a0001'];
+    writeFileSync(rvPath, JSON.stringify(rv));
+    const before = snapshot(dir);
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-TDX',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /Contrast v0\.0\.0-fixture\.2026 \(.*\) has no reference values for Metal-QEMU-TDX/,
+    );
+    assert.deepEqual(snapshot(dir), before);
   });
 
   test("no Coordinator: Go's hint on stdout, then the count error", async (t) => {
