@@ -21,4 +21,3 @@ export { TarReader, TarFormatError, type TarEntry } from './tar.js';
 export { loadCache, saveCache, parseCache, CACHE_SCHEMA, CACHE_SCHEMA_VERSION } from './cache.js';
 export { createProgress, type ProgressMode } from './progress.js';
 export type { ImageUser, LayerAnalysis, AnalyzedImage } from './types.js';
-export { chainIds, tarfsLayerNames } from './chain.js';

@@ -14,7 +14,7 @@ export {
   type ContainerMatch,
   type FieldDiff,
 } from './containers.js';
-export { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
+export { type PolicyEngine, type TraceEntry } from './engine.js';
 export { jsonStringify } from '../rego/index.js';
 export {
   describeFailures,
