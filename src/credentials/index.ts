@@ -10,12 +10,9 @@ export type {
 export {
   credentialTarget,
   dockerConfigKey,
-  isDockerHub,
-  isValidRegistryId,
   registryId,
   normalizeRegistryHost,
   DOCKER_HUB,
-  DOCKER_HUB_CONFIG_KEY,
   type CredentialTarget,
 } from './host.js';
 export {
@@ -23,13 +20,10 @@ export {
   describeCredential,
   forgetCredential,
   resolveCredential,
-  TOKEN_USERNAME,
 } from './resolve.js';
 export { dockerConfigLocation, podmanAuthFiles } from './config.js';
 export {
-  HelperFailedError,
   HelperMissingError,
-  NOT_FOUND_MESSAGE,
   DEFAULT_HELPER_TIMEOUT_MS,
 } from './helper.js';
 export {

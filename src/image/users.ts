@@ -21,7 +21,7 @@ export interface LayerUserFiles {
   genpolicy: { passwd: FileChange; group: FileChange };
 }
 
-export const USER_FILE_LIMIT = 16 << 20;
+const USER_FILE_LIMIT = 16 << 20;
 
 function cleanPath(path: Buffer): string | null {
   return pathComponents(path.toString('utf8'))?.join('/') ?? null;

@@ -12,7 +12,7 @@ import { decodeUtf8Strict } from './utf8.js';
  * object is at most ~1.5 MiB (etcd's request limit), so this is far above any real input and far
  * below the ~512 MiB where a JavaScript string can no longer hold the text.
  */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 /** The path that means stdin (and, for outputs, stdout), as kubectl reads it. */
 export const STDIO_PATH = '-';
@@ -32,7 +32,7 @@ function kindOf(st: Stats): string {
 }
 
 /** Throws unless `st` (of `path`, symlinks followed) is a regular file within the size cap. */
-export function checkRegularFile(path: string, st: Stats, what = 'input'): void {
+function checkRegularFile(path: string, st: Stats, what = 'input'): void {
   if (!st.isFile()) {
     throw new ContrastError(`${path}: ${what} is ${kindOf(st)}, not a regular file`, {
       code: 'NOT_REGULAR_FILE',

@@ -361,7 +361,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   );
 }
 
-export function describeType(v: unknown): string {
+function describeType(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

@@ -73,7 +73,7 @@ export interface Explanation {
  * expression reached is the one that failed. Bodies that failed at the same expression (iterations,
  * several callers) are merged and counted. Outer rules come first.
  */
-export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
+function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
   const merged = new Map<string, FailedExpression>();
   for (const e of trace) {
     const key = `${e.rule}\u0000${e.file}:${e.line}:${e.col}`;

@@ -19,7 +19,6 @@ export { jsonStringify } from '../rego/index.js';
 export {
   describeFailures,
   explainVerdict,
-  failedExpressions,
   formatExplanation,
   type Explanation,
   type FailedExpression,
@@ -33,7 +32,7 @@ export {
   type PolicySource,
 } from './extract.js';
 export { loadRequestLog, parseRequestLog, type RecordedRequest } from './requests.js';
-export { agentInput, AGENT_MESSAGES } from './proto.js';
+export { agentInput } from './proto.js';
 
 export interface ReplayEntry {
   line: number;

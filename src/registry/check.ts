@@ -141,7 +141,7 @@ function chainTrust(leaf: PeerCertificate): { problem: TlsProblem; reason: strin
 }
 
 /** Classifies a handshake that completed without verification. Pure: exported for tests. */
-export function classifyCertificate(
+function classifyCertificate(
   host: string,
   code: string,
   chain: PeerCertificate,

@@ -38,8 +38,8 @@ export interface UploadOptions {
 }
 
 const pushActions = ['pull', 'push'] as const;
-export const defaultChunkSize = 64 * 1024 * 1024;
-export const defaultChunkThreshold = 512 * 1024 * 1024;
+const defaultChunkSize = 64 * 1024 * 1024;
+const defaultChunkThreshold = 512 * 1024 * 1024;
 const defaultBufferLimit = 16 * 1024 * 1024;
 
 function header(res: SendResult, name: string): string | undefined {
@@ -121,7 +121,7 @@ export async function mountBlob(
 }
 
 /** Opens an upload session; returns its Location. */
-export async function startUpload(t: RegistryTransport, target: PushTarget, what: string): Promise<string> {
+async function startUpload(t: RegistryTransport, target: PushTarget, what: string): Promise<string> {
   const res = await t.request({
     ...target,
     actions: pushActions,

@@ -22,11 +22,11 @@ export interface RuleNode {
   prints?: boolean;
 }
 
-export function newNode(name: string, path: string[]): RuleNode {
+function newNode(name: string, path: string[]): RuleNode {
   return { name, path, children: new Map(), complete: [], sets: [], objects: [], funcs: [], hasRules: false };
 }
 
-export function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNode | undefined {
+function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNode | undefined {
   let n = root;
   for (const seg of path) {
     let c = n.children.get(seg);
@@ -188,7 +188,7 @@ export function moduleScope(m: Module, pkgRuleNames: Set<string>): ModuleScope {
 }
 
 /** Resolved global reference for a var name, or null when it is a local variable. */
-export function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
+function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
   if (scope.ruleNames.has(name)) {
     return {
       t: 'ref',
@@ -433,7 +433,7 @@ function foldConst(e: Expr): Expr {
   }
 }
 
-export function varsOf(e: Expr): string[] {
+function varsOf(e: Expr): string[] {
   const out: string[] = [];
   const walk = (x: Expr): void => {
     switch (x.t) {
@@ -548,7 +548,7 @@ export function setBuiltinArityLookup(f: (name: string) => number | undefined): 
 }
 
 /** every var name in an expression or body, including nested comprehensions */
-export function allVars(x: unknown, out = new Set<string>()): Set<string> {
+function allVars(x: unknown, out = new Set<string>()): Set<string> {
   if (!x || typeof x !== 'object') return out;
   if (Array.isArray(x)) {
     for (const y of x) allVars(y, out);

@@ -1584,7 +1584,7 @@ function walkPattern(e: Expr, out: string[]): void {
   else if (e.t === 'object') e.entries.forEach(([, v]) => walkPattern(v, out));
 }
 
-export function walkExpr(e: Expr, f: (x: Expr) => void): void {
+function walkExpr(e: Expr, f: (x: Expr) => void): void {
   f(e);
   switch (e.t) {
     case 'ref':

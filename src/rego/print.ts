@@ -51,7 +51,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 
 /** A number as regorus serializes it: Rust's decimal text, re-read by serde_json. */
-export function printNumber(n: number): string {
+function printNumber(n: number): string {
   // regorus writes NaN as "NaN", which serde_json cannot read back; infinities do not occur in Rego.
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return 'null';

@@ -104,7 +104,7 @@ export class RObject {
   }
 }
 
-export function typeRank(v: Value): number {
+function typeRank(v: Value): number {
   if (v === null) return 0;
   switch (typeof v) {
     case 'boolean':
@@ -120,7 +120,7 @@ export function typeRank(v: Value): number {
   return 6;
 }
 
-export function compareNumbers(a: number | bigint, b: number | bigint): number {
+function compareNumbers(a: number | bigint, b: number | bigint): number {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
   // mixed: compare mathematically
@@ -210,10 +210,6 @@ export function equal(a: Value, b: Value): boolean {
 /** Keep the invariant: bigint only outside the safe-integer range. */
 export function normInt(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-}
-
-export function isNumber(v: Value | undefined): v is number | bigint {
-  return typeof v === 'number' || typeof v === 'bigint';
 }
 
 export function isObject(v: Value | undefined): v is RObject {
@@ -306,7 +302,7 @@ export function stringifyValue(v: Value): string {
   );
 }
 
-export function formatNumber(n: number): string {
+function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return 'null';
   return String(n);
 }

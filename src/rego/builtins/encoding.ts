@@ -9,7 +9,7 @@ import { arr, def, int, num, obj, str } from './registry.js';
 
 // ---------------------------------------------------------------- json / yaml
 /** JSON.parse that keeps integers beyond 2^53 exact (as bigint); throws SyntaxError on bad input */
-export function parseJsonExact(text: string): unknown {
+function parseJsonExact(text: string): unknown {
   if (!/\d{16}/.test(text)) return JSON.parse(text);
   // validate with the native parser first, then re-parse numbers ourselves
   JSON.parse(text);

@@ -310,7 +310,7 @@ function formatVerb(verb: string, v: Value, prec: number | undefined, flags: str
   }
 }
 
-export function toNumberValue(v: Value): Value {
+function toNumberValue(v: Value): Value {
   if (typeof v === 'number' || typeof v === 'bigint') return v;
   if (v === null) return 0;
   if (typeof v === 'boolean') return v ? 1 : 0;
