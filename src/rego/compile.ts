@@ -1,26 +1,9 @@
 // Compilation: builds the tree of rules under `data`, resolves names in rule bodies (local variable,
 // rule of the package, import, builtin) and checks declarations.
 import { checkRecursion } from './recursion.js';
-import type { Expr, Literal, Module, Rule } from './ast.js';
+import type { Expr, Literal, Module, Rule, RuleNode } from './ast.js';
 import { RegoParseError } from './errors.js';
 import { RObject, RSet, type Value } from './value.js';
-
-export interface RuleNode {
-  name: string;
-  path: string[];
-  children: Map<string, RuleNode>;
-  /** complete rules defined exactly at this path (incl. default) */
-  complete: Rule[];
-  /** partial set rules producing this node's value */
-  sets: Rule[];
-  /** object-producing rules (partial object, ref heads with variable keys) */
-  objects: Rule[];
-  funcs: Rule[];
-  /** true when some rule is defined at or below this node */
-  hasRules: boolean;
-  /** function whose evaluation prints (directly or through functions it calls): never memoized */
-  prints?: boolean;
-}
 
 function newNode(name: string, path: string[]): RuleNode {
   return { name, path, children: new Map(), complete: [], sets: [], objects: [], funcs: [], hasRules: false };

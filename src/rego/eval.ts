@@ -2,9 +2,8 @@
 // callback and returns `true` when the search should stop (e.g. `not` found a solution, a complete
 // rule with a constant value found one). Variable bindings live in one Map per rule body with undo
 // on backtrack. Rule values are cached per evaluation context (a `with` creates a fresh context).
-import type { Expr, Literal, Rule, WithMod } from './ast.js';
+import type { Expr, Literal, Rule, RuleNode, WithMod } from './ast.js';
 import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from './builtins/index.js';
-import type { RuleNode } from './compile.js';
 import { BuiltinError, RegoEvalError, RegoLimitError, type Loc } from './errors.js';
 import { collectionError, type Budget } from './limits.js';
 import { arith, setOp } from './numbers.js';

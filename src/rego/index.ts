@@ -1,12 +1,11 @@
 // Public API of the Rego engine: load policies and data, set input, evaluate rules and queries.
-import type { Literal, Module } from './ast.js';
+import type { Literal, Module, RuleNode } from './ast.js';
 import {
   buildTree,
   moduleScope,
   Resolver,
   scheduleBody,
   setBuiltinArityLookup,
-  type RuleNode,
 } from './compile.js';
 import { builtinArity } from './builtins/index.js';
 import { RegoEvalError, RegoLimitError } from './errors.js';
