@@ -109,7 +109,10 @@ test('the import reader sees static, re-exported and dynamic imports', () => {
 
 test('cycles() finds strongly connected components', () => {
   const g: Record<string, string[]> = { a: ['b'], b: ['c'], c: ['a', 'd'], d: [], e: ['e'] };
-  assert.deepEqual(cycles(Object.keys(g), (n) => g[n] ?? []), [['a', 'b', 'c']]);
+  assert.deepEqual(
+    cycles(Object.keys(g), (n) => g[n] ?? []),
+    [['a', 'b', 'c']],
+  );
 });
 
 test('(a) no import cycle between the folders of src/', () => {

@@ -86,4 +86,3 @@ export function setOp(op: string, a: Value, b: Value): Value {
   }
   return out;
 }
-

@@ -22,4 +22,3 @@ export function callBuiltin(name: string, args: Value[], ctx: BuiltinContext): V
   if (!b) return undefined;
   return b.fn(args, ctx);
 }
-
