@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entry, gnuLong, header, pax, tar } from './testing/tar-builder.js';
-import { buildIndex, decode, lookup } from './testing/tarfs-decoder.js';
+import { entry, gnuLong, header, pax, tar } from '../../test/fixtures/oci/tar.js';
+import { buildIndex, decode, lookup } from '../../test/helpers/tarfs-decoder.js';
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
