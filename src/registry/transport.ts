@@ -436,7 +436,10 @@ export class RegistryTransport {
         // helper, asked again, hands out another secret (short-lived helper passwords: ECR, gcloud).
         const basicRefused = ch?.scheme === 'basic' && auth !== undefined;
         const helperRenewed =
-          basicRefused && !reauthed && !streamed && (await this.renewHelperCredential(state, req, credential));
+          basicRefused &&
+          !reauthed &&
+          !streamed &&
+          (await this.renewHelperCredential(state, req, credential));
         const canRetry = !reauthed && !streamed && ch !== undefined && (!basicRefused || helperRenewed);
         if (!canRetry || !ch)
           throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
