@@ -100,6 +100,11 @@ export async function readTextInput(path: string, what = 'input'): Promise<strin
 
 /** Synchronous `readTextInput` for the few callers that read synchronously. */
 export function readTextInputSync(path: string, what = 'input'): string {
+  return decodeUtf8Strict(path === STDIO_PATH ? 'stdin' : path, readBytesInputSync(path, what));
+}
+
+/** Bytes of an input file (or stdin), with the same checks. */
+export function readBytesInputSync(path: string, what = 'input'): Buffer {
   if (path === STDIO_PATH) {
     const buf = readFileSync(0);
     if (buf.length > MAX_INPUT_BYTES) {
@@ -107,27 +112,8 @@ export function readTextInputSync(path: string, what = 'input'): string {
         code: 'INPUT_TOO_LARGE',
       });
     }
-    return decodeUtf8Strict('stdin', buf);
+    return buf;
   }
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  checkRegularFile(path, st, what);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  return decodeUtf8Strict(path, bytes);
-}
-
-/** Bytes of an input file (or stdin), with the same checks. */
-export function readBytesInputSync(path: string, what = 'input'): Buffer {
-  if (path === STDIO_PATH) return readFileSync(0);
   let st: Stats;
   try {
     st = statSync(path);

@@ -466,7 +466,17 @@ export class Evaluator {
           }
           return false;
         }
-        return this.matchEntries(p.entries, keys, v, 0, env, ctx, k, at);
+        // the object's values in the order of the pattern's keys, matched like array items
+        const values = keys.map((key) => v.get(key)!);
+        return this.matchItems(
+          p.entries.map((entry) => entry[1]),
+          values,
+          0,
+          env,
+          ctx,
+          k,
+          at,
+        );
       }
       case 'scalar':
         if (Array.isArray(p.v) && Array.isArray(v) && p.v.length !== v.length) this.lenMismatch = true;
@@ -475,27 +485,6 @@ export class Evaluator {
         break;
     }
     return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
-  }
-
-  private matchEntries(
-    entries: [Expr, Expr][],
-    keys: Value[],
-    v: RObject,
-    i: number,
-    env: Env,
-    ctx: Ctx,
-    k: K,
-    at: Expr | undefined,
-  ): boolean {
-    if (i === keys.length) return k();
-    return this.match(
-      entries[i]![1],
-      v.get(keys[i]!)!,
-      env,
-      ctx,
-      () => this.matchEntries(entries, keys, v, i + 1, env, ctx, k, at),
-      at,
-    );
   }
 
   private matchItems(
