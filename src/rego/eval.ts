@@ -1127,18 +1127,23 @@ export class Evaluator {
     return firstOnly;
   }
 
+  /** The collection limit for the value a set or object rule is building. */
+  private checkRuleCollection(r: Rule, kind: 'set' | 'object', size: number): void {
+    if (size > this.bctx.maxCollection)
+      this.shared.budget.collection(
+        size,
+        `the ${kind} rule data.${r.module.pkg.concat(r.path).join('.')}`,
+        r.loc,
+      );
+  }
+
   private evalSetRule(r: Rule, ctx: Ctx, out: RSet): void {
     this.withRule(r, () => {
       const env: Env = new Map();
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalExpr(r.keys[0]!, env, ctx, (v) => {
           out.add(v);
-          if (out.size > this.bctx.maxCollection)
-            this.shared.budget.collection(
-              out.size,
-              `the set rule data.${r.module.pkg.concat(r.path).join('.')}`,
-              r.loc,
-            );
+          this.checkRuleCollection(r, 'set', out.size);
           return r.constValue;
         }),
       );
@@ -1169,12 +1174,7 @@ export class Evaluator {
               throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
             }
             o.set(last, v);
-            if (o.size > this.bctx.maxCollection)
-              this.shared.budget.collection(
-                o.size,
-                `the object rule data.${r.module.pkg.concat(r.path).join('.')}`,
-                r.loc,
-              );
+            this.checkRuleCollection(r, 'object', o.size);
             return r.constValue;
           }),
         ),

@@ -6,6 +6,9 @@ import { DEFAULT_LIMITS, nestingError } from './limits.js';
 
 export type Value = null | boolean | number | bigint | string | Value[] | RObject | RSet;
 
+const CANON_STYLE = { sep: ',', colon: ':', setOpen: '<', setClose: '>' };
+const JSON_LIKE_STYLE = { sep: ', ', colon: ': ', setOpen: '{', setClose: '}' };
+
 /** Canonical key: strings map to themselves, everything else to a tagged canonical text. */
 export function keyOf(v: Value): string {
   return typeof v === 'string' ? v : '\u0000' + canon(v);
@@ -23,16 +26,25 @@ function canon(v: Value): string {
     case 'string':
       return 's' + JSON.stringify(v);
   }
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v instanceof RSet) return '<' + v.sortedValues().map(canon).join(',') + '>';
-  return (
-    '{' +
-    v
-      .sortedEntries()
-      .map(([k, x]) => canon(k) + ':' + canon(x))
-      .join(',') +
-    '}'
-  );
+  return compositeText(v, canon, CANON_STYLE) ?? '';
+}
+
+/**
+ * Text of an array, set or object with `item` for each element, sets and objects in sorted order;
+ * undefined for scalars. The default style is regorus' print/sprintf form (`[1, 2]`, `{"a": 1}`).
+ */
+export function compositeText(
+  v: Value,
+  item: (x: Value) => string,
+  style: typeof JSON_LIKE_STYLE = JSON_LIKE_STYLE,
+): string | undefined {
+  if (Array.isArray(v)) return '[' + v.map(item).join(style.sep) + ']';
+  if (v instanceof RSet) return style.setOpen + v.sortedValues().map(item).join(style.sep) + style.setClose;
+  if (v instanceof RObject) {
+    const entries = v.sortedEntries().map(([k, x]) => item(k) + style.colon + item(x));
+    return '{' + entries.join(style.sep) + '}';
+  }
+  return undefined;
 }
 
 export class RSet {

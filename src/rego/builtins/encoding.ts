@@ -98,15 +98,17 @@ def('json.unmarshal', 1, ([a], ctx) => {
     throw new BuiltinError('`json.unmarshal` could not parse JSON');
   }
 });
-def('json.is_valid', 1, ([a]) => {
+/** `*.is_valid`: a string the parser accepts (anything else is false, never an error). */
+function parses(a: Value | undefined, parse: (text: string) => unknown): boolean {
   if (typeof a !== 'string') return false;
   try {
-    JSON.parse(a);
+    parse(a);
     return true;
   } catch {
     return false;
   }
-});
+}
+def('json.is_valid', 1, ([a]) => parses(a, JSON.parse));
 def('yaml.marshal', 1, ([a]) => YAML.stringify(toJSON(a!)));
 def('yaml.unmarshal', 1, ([a], ctx) => {
   try {
@@ -115,15 +117,7 @@ def('yaml.unmarshal', 1, ([a], ctx) => {
     throw new BuiltinError('`yaml.unmarshal` could not parse YAML');
   }
 });
-def('yaml.is_valid', 1, ([a]) => {
-  if (typeof a !== 'string') return false;
-  try {
-    YAML.parse(a);
-    return true;
-  } catch {
-    return false;
-  }
-});
+def('yaml.is_valid', 1, ([a]) => parses(a, (text) => YAML.parse(text)));
 
 // ---------------------------------------------------------------- base64 / hex / url
 def('base64.encode', 1, ([a]) => Buffer.from(str('base64.encode', a), 'utf8').toString('base64'));
