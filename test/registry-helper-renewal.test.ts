@@ -3,12 +3,12 @@
 // gave earlier in the run is then stale. The helper here is a real script on PATH whose answer
 // changes between calls; the registry is the lab's real HTTPS + Basic distribution registry.
 import assert from 'node:assert/strict';
-import { after, it } from 'node:test';
+import { after, it, type TestContext } from 'node:test';
 import { forgetCredential } from '../src/credentials/index.js';
 import { setLogLevel } from '../src/internal/log.js';
 import { RegistryClient } from '../src/registry/index.js';
 import { credentialFixture, type CredentialFixture } from './credentials-fixture.js';
-import { requireLab, seed } from './helpers/lab.js';
+import { requireLab, seed, type Lab } from './helpers/lab.js';
 
 const fixtures: CredentialFixture[] = [];
 after(() => {
@@ -24,9 +24,12 @@ if [ -e "$HELPER_STATE" ]; then secret="$LAB_PASS_FOR_HELPER"; else secret=expir
 printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}' "$input" "$LAB_USER_FOR_HELPER" "$secret"
 `;
 
-it('a 401 with a helper credential asks the helper again and retries once with its new secret', async (t) => {
-  const lab = requireLab(t);
-  if (!lab) return;
+/** A client whose credential for registry b comes from the rotating helper; `renewed` is its later secret. */
+function rotatingSetup(
+  t: TestContext,
+  lab: Lab,
+  renewed: string,
+): { fx: CredentialFixture; client: RegistryClient } {
   setLogLevel('silent');
   forgetCredential();
   const fx = credentialFixture();
@@ -37,7 +40,7 @@ it('a 401 with a helper credential asks the helper again and retries once with i
     ...fx.env,
     DOCKER_CONFIG: config.replace(/\/config\.json$/, ''),
     LAB_USER_FOR_HELPER: lab.user,
-    LAB_PASS_FOR_HELPER: lab.pass,
+    LAB_PASS_FOR_HELPER: renewed,
   };
   const client = new RegistryClient({
     caFile: lab.caCert,
@@ -45,6 +48,13 @@ it('a 401 with a helper credential asks the helper again and retries once with i
     registriesConfig: { path: undefined, registries: [] },
   });
   t.after(() => client.close());
+  return { fx, client };
+}
+
+it('a 401 with a helper credential asks the helper again and retries once with its new secret', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { fx, client } = rotatingSetup(t, lab, lab.pass);
   const img = await client.resolveImage(`${lab.b}/test/app:v1`);
   assert.equal(img.digest, seed.appV1);
   assert.equal(img.credential.source.type, 'helper');
@@ -55,24 +65,7 @@ it('a 401 with a helper credential asks the helper again and retries once with i
 it('a helper that answers the same refused secret again is not retried in a loop', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;
-  setLogLevel('silent');
-  forgetCredential();
-  const fx = credentialFixture();
-  fixtures.push(fx);
-  fx.helper('rotating', rotatingHelper);
-  const config = fx.write('docker/config.json', { credHelpers: { [lab.b]: 'rotating' } });
-  const env = {
-    ...fx.env,
-    DOCKER_CONFIG: config.replace(/\/config\.json$/, ''),
-    LAB_USER_FOR_HELPER: lab.user,
-    LAB_PASS_FOR_HELPER: 'expired-secret',
-  };
-  const client = new RegistryClient({
-    caFile: lab.caCert,
-    credentials: { env },
-    registriesConfig: { path: undefined, registries: [] },
-  });
-  t.after(() => client.close());
+  const { fx, client } = rotatingSetup(t, lab, 'expired-secret');
   await assert.rejects(client.resolveImage(`${lab.b}/test/app:v1`), (err: Error) => {
     assert.match(err.message, /401/);
     assert.doesNotMatch(err.message, /expired-secret/);
