@@ -4,7 +4,7 @@
 // error instead of a hang or a RangeError from V8's string limit.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { ContrastError } from './errors.js';
+import { ContrastError, errorMessage } from './errors.js';
 import { decodeUtf8Strict } from './utf8.js';
 
 /**
@@ -125,5 +125,18 @@ export function readBytesInputSync(path: string, what = 'input'): Buffer {
     return readFileSync(path);
   } catch (err) {
     throw readError(path, err);
+  }
+}
+
+/**
+ * Runs `read` on the file given to a command-line option, naming the option in its errors
+ * (`--policy deploy.yml: not a regular file`).
+ */
+export function readOptionInput<T>(option: string, file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`${option} ${err.message}`, { code: err.code });
+    throw new ContrastError(`${option} ${file}: cannot read file: ${errorMessage(err)}`);
   }
 }
