@@ -15,17 +15,9 @@ export {
   DOCKER_HUB,
   type CredentialTarget,
 } from './host.js';
-export {
-  describeAttempts,
-  describeCredential,
-  forgetCredential,
-  resolveCredential,
-} from './resolve.js';
+export { describeAttempts, describeCredential, forgetCredential, resolveCredential } from './resolve.js';
 export { dockerConfigLocation, podmanAuthFiles } from './config.js';
-export {
-  HelperMissingError,
-  DEFAULT_HELPER_TIMEOUT_MS,
-} from './helper.js';
+export { HelperMissingError, DEFAULT_HELPER_TIMEOUT_MS } from './helper.js';
 export {
   loginRegistry,
   removeCredential,
