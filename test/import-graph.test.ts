@@ -47,7 +47,6 @@ const KNOWN_FOLDER_CYCLE_EDGES = new Set([
 
 /** Shipped-code imports into test/ or bench/, `file -> file` (src/policy/testdata moves, branch w11). */
 const KNOWN_TEST_IMPORTS = new Set([
-  'src/policy/testdata/lab-requests.ts -> test/helpers/shared.ts',
   'src/policy/testdata/genpolicy-suite.ts -> test/fixtures/oci/push.ts',
   'src/policy/testdata/genpolicy-suite.ts -> test/fixtures/oci/tar.ts',
 ]);
