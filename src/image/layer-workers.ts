@@ -202,13 +202,19 @@ export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 8 * 
   } satisfies ToWorker);
 
   const outlet: Outlet = {
-    push(b) {
+    push(b, owned) {
       if (failure !== undefined || closed || settled) return;
-      // Copy: the decoder may reuse the memory behind `b` (zlib writes its next output there).
-      const copy = new Uint8Array(b.length);
-      copy.set(b);
+      // Moved when the decoder is done with it; otherwise copied, since the decoder may write its
+      // next output into the same memory (and a caller's buffer must not be detached).
+      let data: Uint8Array;
+      if (owned) {
+        data = b;
+      } else {
+        data = new Uint8Array(b.length);
+        data.set(b);
+      }
       outstanding += b.length;
-      w.worker.postMessage({ type: 'chunk', id, data: copy } satisfies ToWorker, [copy.buffer]);
+      w.worker.postMessage({ type: 'chunk', id, data } satisfies ToWorker, [data.buffer as ArrayBuffer]);
       if (outstanding > highWater) pause();
     },
     bind(p, r, f) {

@@ -16,6 +16,9 @@ import { UserFilesCollector, type LayerUserFiles } from './users.js';
 import { VerityHasher } from './verity.js';
 import { workerSink } from './layer-workers.js';
 
+/** Compressed bytes handed to the decoder at once. */
+const DECODE_BATCH = 256 * 1024;
+
 /** Below this compressed size a layer is analysed in this thread (a worker round trip costs more). */
 const WORKER_MIN_SIZE = 256 * 1024;
 
@@ -175,7 +178,8 @@ export class TarSink {
  * consumption caught up. When consuming fails, `failure` is set and `onFailure` called.
  */
 export interface Outlet {
-  push(b: Uint8Array): void;
+  /** `owned`: nothing else uses the memory behind `b` any more, so it may be moved to another thread. */
+  push(b: Uint8Array, owned?: boolean): void;
   bind(pause: () => void, resume: () => void, onFailure: (err: unknown) => void): void;
   readonly failure: unknown;
   /** True while more than the high-water mark is waiting to be consumed. */
@@ -329,7 +333,11 @@ function gunzipDecoder(outlet: Outlet): Decoder {
     () => z.resume(),
     () => z.destroy(),
   );
-  z.on('data', (b: Buffer) => outlet.push(b));
+  // zlib writes into a chunkSize buffer and replaces it once it is full, so a chunk that spans a
+  // whole buffer of its own is no longer written to (node lib/zlib.js processCallback).
+  z.on('data', (b: Buffer) =>
+    outlet.push(b, b.byteOffset === 0 && b.length === INFLATE_CHUNK && b.buffer.byteLength === INFLATE_CHUNK),
+  );
   const done = new Promise<void>((resolve, reject) => {
     z.on('end', () => resolve());
     z.on('error', (err) => reject(outlet.failure ?? err));
@@ -484,8 +492,26 @@ async function passOver(
   let decodeError: unknown;
   const where = `layer ${descriptor.digest}`;
   try {
+    // Network chunks (16-64 KiB) are gathered into batches of DECODE_BATCH before they go to the
+    // decoder: each write is at least one dispatch to zlib's pool and one callback, and bigger
+    // writes give bigger output chunks (fewer messages to the layer worker).
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const feed = async (): Promise<void> => {
+      const input = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      // After a decoding error keep reading, so a tampered blob is reported as such.
+      if (decodeError !== undefined) return;
+      try {
+        await decoder.write(input);
+      } catch (err) {
+        decodeError = err;
+        decoder.abort();
+      }
+    };
     for await (const c of source) {
-      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c);
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length);
       compressed += chunk.length;
       if (compressed > descriptor.size) {
         throw new ContrastError(
@@ -497,16 +523,12 @@ async function passOver(
       }
       blobHash.update(chunk);
       options.onProgress?.(compressed);
-      // After a decoding error keep reading, so a tampered blob is reported as such.
-      if (decodeError === undefined) {
-        try {
-          await decoder.write(chunk);
-        } catch (err) {
-          decodeError = err;
-          decoder.abort();
-        }
-      }
+      if (decodeError !== undefined) continue;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= DECODE_BATCH) await feed();
     }
+    if (batched > 0) await feed();
   } catch (err) {
     decoder.abort();
     throw err;
