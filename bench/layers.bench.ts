@@ -298,7 +298,8 @@ export async function run(): Promise<void> {
     if (!d || w.analyzeMs < d.analyzeMs) d = w;
     if (!inThread || m.analyzeMs < inThread.analyzeMs) inThread = m;
   }
-  if (d!.roots[0] !== c!.roots[0] || inThread!.roots[0] !== c!.roots[0]) throw new Error(`dm-verity roots differ: CLI ${c!.roots[0]}, library ${d!.roots[0]}`);
+  if (d!.roots[0] !== c!.roots[0] || inThread!.roots[0] !== c!.roots[0])
+    throw new Error(`dm-verity roots differ: CLI ${c!.roots[0]}, library ${d!.roots[0]}`);
   const cs = c!.wallMs / 1000;
   const ci = d!.analyzeMs / 1000;
   console.log(`(a) curl | gzip -dc                         ${f2(a)} s  (${f2(tarMiB / a)} MiB/s out)`);
@@ -348,7 +349,5 @@ export async function run(): Promise<void> {
     `  whole CLI process: ${f2(s1.wallMs / 1000)} s, ${f2(s1.cpuMs / s1.wallMs)} cores busy (incl. start-up), peak RSS ${f2(s1.maxRssMiB)} MiB`,
   );
   const c1 = cli(refs, 1);
-  console.log(
-    `  same with --concurrency 1: ${f2(c1.wallMs / 1000)} s (${f2(c1.cpuMs / c1.wallMs)} cores)`,
-  );
+  console.log(`  same with --concurrency 1: ${f2(c1.wallMs / 1000)} s (${f2(c1.cpuMs / c1.wallMs)} cores)`);
 }

@@ -149,7 +149,9 @@ async function bothWays(
 test('worker thread and in-thread passes agree: random data and a real tar, gzip and plain, with verity', async () => {
   const real = execFileSync('tar', ['-C', import.meta.dirname, '--sort=name', '-cf', '-', '.']);
   const random = tar(
-    ...Array.from({ length: 40 }, (_, i) => entry({ name: `d${i % 3}/f${i}` }, randomBytes((i * 7919) % 200_000))),
+    ...Array.from({ length: 40 }, (_, i) =>
+      entry({ name: `d${i % 3}/f${i}` }, randomBytes((i * 7919) % 200_000)),
+    ),
   );
   for (const t of [real, random, layer]) {
     for (const blob of [gzipSync(t), t]) {
@@ -255,7 +257,11 @@ for (const worker of [false, true]) {
     const layers = ['p', 'q'].map((r) => deepPaxLayer([r], 3000, tail));
     const gzs = layers.map((t) => gzipSync(t));
     const run = (i: number, source: AsyncIterable<Uint8Array> = chunks(gzs[i]!)): Promise<unknown> =>
-      analyzeLayerStream(source, desc(gzs[i]!, GZ), sha(layers[i]!), { verity: true, tarfs: { budget }, worker });
+      analyzeLayerStream(source, desc(gzs[i]!, GZ), sha(layers[i]!), {
+        verity: true,
+        tarfs: { budget },
+        worker,
+      });
     // Layer p holds its index (all but its last byte sent) until q has been refused.
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));

@@ -465,9 +465,10 @@ export async function analyzeLayerStream(
     maxBytes: options.maxUncompressedSize ?? 64 * 2 ** 30,
   };
   hasherFor(expectedDiffId, 'diff_id');
-  const onWorker = options.worker === 'auto' || options.worker === undefined
-    ? descriptor.size >= WORKER_MIN_SIZE
-    : options.worker;
+  const onWorker =
+    options.worker === 'auto' || options.worker === undefined
+      ? descriptor.size >= WORKER_MIN_SIZE
+      : options.worker;
   const sink = onWorker
     ? workerSink(spec, options.tarfs?.budget ?? defaultIndexBudget)
     : localSink(spec, options.tarfs?.budget);
