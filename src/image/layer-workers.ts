@@ -125,7 +125,9 @@ class WorkerPool {
   }
 }
 
-const pool = new WorkerPool(Math.max(1, availableParallelism()));
+// One core is left to the main thread and zlib's pool (the inflate); each worker is a V8 isolate
+// (~10 MiB) plus the chunks in flight, so more workers than cores would only cost memory.
+const pool = new WorkerPool(Math.max(1, availableParallelism() - 1));
 let nextId = 1;
 
 /** Stops the layer workers (tests use it to check a crash is reported). */
@@ -134,7 +136,7 @@ export function closeLayerWorkers(): Promise<void> {
 }
 
 /** A pass whose tar analysis runs on a pooled worker thread. */
-export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 8 * 1024 * 1024): LayerSink {
+export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 4 * 1024 * 1024): LayerSink {
   const id = nextId++;
   const w = pool.pick();
   let outstanding = 0;
