@@ -179,7 +179,11 @@ describe('ID block and ID authentication', () => {
     const b = idBlocksFromLaunchDigest(fresh, 0x30000n);
     assert.equal(idKeyRecoveries.count, before + 1);
     assert.ok(nodeVerifies(b.idKey, b.idBlock, 2n, 1n));
-    assert.equal(b.idAuth.readUInt32LE(0x240), 2, 'a caller mutating its result does not change the next one');
+    assert.equal(
+      b.idAuth.readUInt32LE(0x240),
+      2,
+      'a caller mutating its result does not change the next one',
+    );
     idBlocksFromLaunchDigest(fresh, 0x20000n);
     assert.equal(idKeyRecoveries.count, before + 2, 'another policy is another key');
   });
