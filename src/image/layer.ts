@@ -464,6 +464,7 @@ export async function analyzeLayerStream(
     tarLimits: options.tarLimits ?? defaultTarLimits,
     maxBytes: options.maxUncompressedSize ?? 64 * 2 ** 30,
   };
+  // An unsupported diff_id algorithm fails here, before any worker or download is involved.
   hasherFor(expectedDiffId, 'diff_id');
   const onWorker =
     options.worker === 'auto' || options.worker === undefined
