@@ -50,12 +50,17 @@ export function fromWire(e: WireError): Error {
  * bootstrap registers them in the worker first.
  */
 export function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./layer-worker.js', import.meta.url));
+  // A small young generation: the worker's own garbage is tiny (digests, header copies), and V8's
+  // default sizing cost ~22 MiB of peak RSS (10 images sharing a base, whole CLI: 158-163 MiB with
+  // 4 MiB against 184-185 MiB, same CPU, measured alternately in one session).
+  const options = { resourceLimits: { maxYoungGenerationSizeMb: 4 } };
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./layer-worker.js', import.meta.url), options);
   const script = new URL('./layer-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   return new Worker(
     `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`,
-    { eval: true },
+    { eval: true, ...options },
   );
 }
 
