@@ -42,7 +42,8 @@ import {
 } from '../kube/replace.js';
 import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../kube/runtime.js';
 import { verifyAfter, verifyBefore } from '../kube/verify.js';
-import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+import { gpuPlatformFor } from '../release/gpu.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
 import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
 import { lineInfo } from '../release/lines.js';
@@ -86,7 +87,6 @@ import {
   POLICY_ANNOTATION,
   parseRuntimeClass,
   platformByName,
-  PLATFORMS,
   RUNTIME_CLASS_PREFIX,
   runtimeHandler,
   UNKNOWN_HANDLER,
@@ -464,23 +464,14 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
 
   const release = opts.release;
   const line = release ? lineInfo(release.line) : undefined;
-  // GPU pods run under the GPU runtime of their TEE (Go switches the handler for GPU requests).
+  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/release/gpu.ts).
   const gpuPlatform = new Map<Workload, PlatformInfo>();
   if (release) {
     for (const w of workloads) {
-      const p = workloadPlatform(w, defaultPlatform);
-      if (p && !p.gpu && podGPUs(w) > 0) {
-        const gpu = PLATFORMS.find((x) => x.name === `${p.name}-GPU`);
-        if (!gpu)
-          throw new ContrastError(
-            `${describe(w)}: requests ${GPU_RESOURCE}, but ${p.name} has no GPU variant`,
-            {
-              code: 'NO_PLATFORM',
-            },
-          );
-        releaseHandler(release, gpu); // the release must ship it
-        gpuPlatform.set(w, gpu);
-      }
+      const gpu = gpuPlatformFor(w, defaultPlatform);
+      if (!gpu) continue;
+      releaseHandler(release, gpu); // the release must ship it
+      gpuPlatform.set(w, gpu);
     }
   }
   const platformFor = (w: Workload): PlatformInfo | undefined =>
