@@ -9,7 +9,7 @@ import { analyzeLayerStream, type LayerPassOptions } from './layer.js';
 import { closeLayerWorkers } from './layer-workers.js';
 import { createProgress } from './progress.js';
 import { INDEX_BYTES_PER_NODE, IndexBudget, defaultIndexBudget } from './tarfs.js';
-import { entry, pax, tar } from './testing/tar-builder.js';
+import { entry, pax, tar } from '../../test/fixtures/oci/tar.js';
 
 const GZ = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';

@@ -537,6 +537,47 @@ test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', asy
   assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
 });
 
+// Contrast's production genpolicy settings add three named GPU resources to pgpu_resource_keys
+// (edgelesssys/contrast packages/by-name/kata/genpolicy/genpolicy_settings_prod.patch @2219980f:
+// nvidia.com/GB100_B200, nvidia.com/GB110_B300_SXM6_AC, nvidia.com/GH100_H100_PCIE); our guest-pull
+// defaults must accept a pod that asks for them, with their VFIO devices.
+test("GPU pods: Contrast's named GPU resources (GH100_H100_PCIE, GB100_B200, GB110_B300_SXM6_AC)", async () => {
+  for (const key of [
+    'nvidia.com/GH100_H100_PCIE',
+    'nvidia.com/GB100_B200',
+    'nvidia.com/GB110_B300_SXM6_AC',
+  ]) {
+    const text = yaml().replace(
+      '          volumeMounts:',
+      `          resources: {limits: {${key}: 1}}\n          volumeMounts:`,
+    );
+    const l = await lab(text);
+    l.upToApp();
+    const judge = (devices: Req[], cdi: Record<string, string>) => {
+      const a = clone(l.app);
+      a['devices'] = devices;
+      Object.assign(a['OCI']['Annotations'], cdi);
+      return wouldAllow(l.agent, 'CreateContainerRequest', a);
+    };
+    const dev = {
+      id: 'vfio1',
+      type_: 'vfio-pci-gk',
+      vm_path: '',
+      container_path: '/dev/vfio/devices/vfio1',
+      options: ['0000:65:00.0=06/00'],
+    };
+    const one = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' };
+    assert.equal(judge([dev], one), true, `${key}: hot-plug`);
+    assert.equal(judge([], one), true, `${key}: cold-plug`);
+    assert.equal(judge([], {}), false, `${key}: no GPU`);
+    assert.equal(
+      judge([dev, { ...dev, id: 'vfio2', container_path: '/dev/vfio/devices/vfio2' }], one),
+      false,
+      `${key}: two`,
+    );
+  }
+});
+
 test('other nvidia.com resources: generation fails naming the container and the resource', async () => {
   const text = yaml().replace(
     '          volumeMounts:',
