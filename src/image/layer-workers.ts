@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ContrastError } from '../internal/errors.js';
-import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer.js';
+import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 import type { IndexBudget } from './tarfs.js';
 
 /** Messages to a worker. Chunks are copied into a fresh ArrayBuffer and transferred (no second copy). */

@@ -15,6 +15,9 @@ import type { LayerAnalysis } from './types.js';
 import { UserFilesCollector, type LayerUserFiles } from './users.js';
 import { VerityHasher } from './verity.js';
 import { workerSink } from './layer-workers.js';
+import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
+
+export type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 
 /** Compressed bytes handed to the decoder at once. */
 const DECODE_BATCH = 256 * 1024;
@@ -79,23 +82,6 @@ function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
     });
   }
   return { alg, hash: createHash(alg) };
-}
-
-export interface SinkResult {
-  diffId: string;
-  verityRoot?: string;
-  users: LayerUserFiles;
-  /** Uncompressed bytes consumed. */
-  bytes: number;
-}
-
-/** What a TarSink needs; plain data, so it can be posted to a worker thread as it is. */
-export interface SinkSpec {
-  diffId: string;
-  verity: boolean;
-  tarfs: { paxOwners?: boolean; maxEntries?: number };
-  tarLimits: TarLimits;
-  maxBytes: number;
 }
 
 /** Consumes the decompressed tar: diff_id, tar walk, tarfs index and verity. */
@@ -170,33 +156,6 @@ export class TarSink {
       bytes: this.bytes,
     };
   }
-}
-
-/**
- * Where a decoder puts decompressed chunks. `push` never blocks and never throws; past its
- * high-water mark the outlet pauses the producer (the hooks given to `bind`) and resumes it when
- * consumption caught up. When consuming fails, `failure` is set and `onFailure` called.
- */
-export interface Outlet {
-  /** `owned`: nothing else uses the memory behind `b` any more, so it may be moved to another thread. */
-  push(b: Uint8Array, owned?: boolean): void;
-  bind(pause: () => void, resume: () => void, onFailure: (err: unknown) => void): void;
-  readonly failure: unknown;
-  /** True while more than the high-water mark is waiting to be consumed. */
-  full(): boolean;
-  /** Resolves once the outlet is no longer full (or has failed). */
-  drained(): Promise<void>;
-  /** Drops the backlog and accepts nothing more (the pass was aborted). */
-  close(): void;
-}
-
-/** The consuming end of one pass: in this thread, or on a worker (layer-worker.ts). */
-export interface LayerSink {
-  readonly outlet: Outlet;
-  /** Waits for every pushed chunk to be consumed and returns the tar's analysis. */
-  finish(): Promise<SinkResult>;
-  /** Returns the index's memory reservation; resolves once it has been returned. */
-  release(): Promise<void>;
 }
 
 const HIGH_WATER = 8 * 1024 * 1024;
