@@ -234,7 +234,7 @@ async function benchRelease(registry: string, dir: string): Promise<string> {
   return dir;
 }
 
-function generate(dir: string, conf: string, logFile: string, release: string): Run {
+function generate(dir: string, conf: string, logFile: string, release: string, profileDir?: string): Run {
   const logStart = statSync(logFile).size;
   const t0 = process.hrtime.bigint();
   const r = spawnSync(
@@ -243,6 +243,7 @@ function generate(dir: string, conf: string, logFile: string, release: string): 
       '-f',
       '%M',
       process.execPath,
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ...cliCommand().argv,
       '--log-level',
       'error',
@@ -325,6 +326,12 @@ export async function run(): Promise<void> {
       coldRuns.push(generate(dir, conf, logFile, release));
     }
     const warmRuns = [0, 1, 2].map(() => generate(dir, conf, logFile, release));
+    // BENCH_CPU_PROF=dir: one more warm run under `node --cpu-prof` (not counted in the figures).
+    const profileDir = process.env['BENCH_CPU_PROF'];
+    if (profileDir) {
+      generate(dir, conf, logFile, release, profileDir);
+      console.log(`CPU profile of a warm run written to ${profileDir}`);
+    }
     const best = (runs: Run[]): Run => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const cold = best(coldRuns);
     const warm = best(warmRuns);

@@ -6,7 +6,7 @@
 // and prints c/a and c/b. Then peak RSS of (c) on a 1 GiB layer, and 10 images sharing a base
 // layer (base fetched once, CPU use across both cores). Corpora are cached in $BENCH_DIR
 // (default /tmp/contrast-bench-layers) so re-runs skip the slow gzip step.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -100,34 +100,72 @@ interface OursResult {
   roots: string[];
 }
 
-/** Runs our engine in a fresh process (like the CLI) and reports its own timing and peak RSS. */
-/** The built library when dist/ is up to date (what the CLI runs), else the sources through tsx. */
+/**
+ * The per-thread breakdown runs the library from the sources through tsx (the bundle exports only the
+ * CLI); the whole-process figures run the bundled CLI (`node bin/contrast.js`, what users run) when
+ * dist/ is up to date.
+ */
 function engine(): { argv: string[]; registry: string; image: string; label: string } {
-  const built = join(repo, 'dist/image/layer.js');
-  const fresh =
-    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/image/layer.ts')).mtimeMs;
-  return fresh
-    ? {
-        argv: [],
-        registry: join(repo, 'dist/registry/index.js'),
-        image: join(repo, 'dist/image/index.js'),
-        label: 'dist/',
-      }
-    : {
-        argv: ['--import', 'tsx'],
-        registry: join(repo, 'src/registry/index.ts'),
-        image: join(repo, 'src/image/index.ts'),
-        label: 'src/ through tsx (dist/ missing or stale)',
-      };
+  return {
+    argv: ['--import', 'tsx'],
+    registry: join(repo, 'src/registry/index.ts'),
+    image: join(repo, 'src/image/index.ts'),
+    label: 'src/ through tsx',
+  };
 }
 
-function ours(refs: string[], verity: boolean, concurrency?: number): Promise<OursResult> {
+function cliFresh(): boolean {
+  const built = join(repo, 'dist/cli/layer-worker.js');
+  return existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/image/layer.ts')).mtimeMs;
+}
+
+interface CliResult {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+  roots: string[];
+}
+
+/** `contrast image analyze --verity` as a user runs it: wall time, CPU and peak RSS of the process. */
+function cli(refs: string[], concurrency?: number): CliResult {
+  const argv = cliFresh()
+    ? [join(repo, 'bin/contrast.js')]
+    : ['--import', 'tsx', join(repo, 'src/cli/main.ts')];
+  const t = performance.now();
+  const r = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%U %S %M',
+      process.execPath,
+      ...argv,
+      'image',
+      'analyze',
+      '--verity',
+      '--no-cache',
+      '--no-progress',
+      '--json',
+      '--insecure-registry',
+      registry,
+      ...(concurrency ? ['--concurrency', String(concurrency)] : []),
+      ...refs,
+    ],
+    { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const wallMs = performance.now() - t;
+  if (r.status !== 0) throw new Error(`contrast image analyze failed (${r.status}):\n${r.stderr}`);
+  const [user, sys, rss] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  const roots = [...r.stdout.matchAll(/"verityRoot":\s*"([0-9a-f]+)"/g)].map((m) => m[1]!);
+  return { wallMs, cpuMs: (user! + sys!) * 1000, maxRssMiB: rss! / 1024, roots };
+}
+
+function ours(refs: string[], verity: boolean, concurrency?: number, worker = true): Promise<OursResult> {
   const e = engine();
   const code = `
     import { RegistryClient } from ${JSON.stringify(e.registry)};
     import { ImageAnalyzer } from ${JSON.stringify(e.image)};
     const client = new RegistryClient({ insecureRegistries: ['http://${registry}'] });
-    const a = new ImageAnalyzer({ client, cachePath: null, verity: ${verity}, progress: 'off'${concurrency ? `, concurrency: ${concurrency}` : ''} });
+    const a = new ImageAnalyzer({ client, cachePath: null, verity: ${verity}, progress: 'off', worker: ${worker}${concurrency ? `, concurrency: ${concurrency}` : ''} });
     // CPU per thread (Linux): main thread vs the rest (zlib's pool); load-independent, unlike wall time.
     const { readdirSync, readFileSync } = await import('node:fs');
     const threads = () => {
@@ -200,34 +238,51 @@ export async function run(): Promise<void> {
       `veritysetup format --no-superblock --salt=${'0'.repeat(64)} ${work}/layer.tar ${work}/hash >/dev/null`,
   );
   rmSync(work, { recursive: true, force: true });
-  let c: OursResult | undefined;
+  let c: CliResult | undefined;
   for (let i = 0; i < 2; i++) {
-    const r = await ours([`${registry}/bench/layers:big`], true);
+    const r = cli([`${registry}/bench/layers:big`]);
     if (!c || r.wallMs < c.wallMs) c = r;
   }
+  // A/B in the same run: the tar analysis on the layer worker vs in the main thread (before issue 15's
+  // worker), alternated so both see the same machine load.
+  let d: OursResult | undefined;
+  let inThread: OursResult | undefined;
+  for (let i = 0; i < 2; i++) {
+    const w = await ours([`${registry}/bench/layers:big`], true);
+    const m = await ours([`${registry}/bench/layers:big`], true, undefined, false);
+    if (!d || w.analyzeMs < d.analyzeMs) d = w;
+    if (!inThread || m.analyzeMs < inThread.analyzeMs) inThread = m;
+  }
+  if (d!.roots[0] !== c!.roots[0] || inThread!.roots[0] !== c!.roots[0])
+    throw new Error(`dm-verity roots differ: CLI ${c!.roots[0]}, library ${d!.roots[0]}`);
   const cs = c!.wallMs / 1000;
-  const ci = c!.analyzeMs / 1000;
+  const ci = d!.analyzeMs / 1000;
   console.log(`(a) curl | gzip -dc                         ${f2(a)} s  (${f2(tarMiB / a)} MiB/s out)`);
   console.log(`(b) skopeo copy + gzip -dc + veritysetup    ${f2(b)} s`);
   console.log(
-    `(c) ours, --verity, whole process           ${f2(cs)} s  (analysis alone ${f2(ci)} s, peak RSS ${f2(c!.maxRssMiB)} MiB)`,
+    `(c) contrast image analyze --verity, whole process (${cliFresh() ? 'dist/ bundle' : 'tsx, dist/ stale'})  ${f2(cs)} s  (peak RSS ${f2(c!.maxRssMiB)} MiB; ` +
+      `analysis alone in a library call ${f2(ci)} s)`,
   );
   console.log(`ratio c/a = ${f2(cs / a)} (analysis alone ${f2(ci / a)}) ${goal(cs / a, 0.75)}`);
   console.log(`ratio c/b = ${f2(cs / b)} (analysis alone ${f2(ci / b)}) ${goal(cs / b, 0.4)}`);
   console.log(
-    `  CPU of (c): ${f2(c!.cpuMs / 1000)} s in ${f2(ci)} s of analysis = ${f2(c!.cpuMs / c!.analyzeMs)} cores busy; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+    `  CPU of (c): ${f2(c!.cpuMs / 1000)} s in ${f2(cs)} s = ${f2(c!.cpuMs / c!.wallMs)} cores busy; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+  );
+  const byThread = (r: OursResult): string =>
+    `${f2(r.analyzeMs / 1000)} s, ${f2(r.cpuMs / r.analyzeMs)} cores busy; CPU main thread ${f2(r.mainCpuMs / 1000)} s, other threads ${f2(r.otherCpuMs / 1000)} s`;
+  console.log(
+    `  library call, tar analysis on the layer worker: ${byThread(d!)} (main: network, blob digest, inflate dispatch; others: inflate on zlib's pool + diff_id, tar, tarfs, dm-verity)`,
   );
   console.log(
-    `  by thread: main ${f2(c!.mainCpuMs / 1000)} s (hashes, tar, tarfs, verity), others ${f2(c!.otherCpuMs / 1000)} s (inflate); ` +
-      `overlapped on two free cores the pass needs ≈ ${f2(Math.max(c!.mainCpuMs, c!.otherCpuMs) / 1000)} s, serialized ${f2((c!.mainCpuMs + c!.otherCpuMs) / 1000)} s`,
+    `  library call, tar analysis in the main thread:  ${byThread(inThread!)}; worker ÷ main-thread wall time ${f2(d!.analyzeMs / inThread!.analyzeMs)}`,
   );
 
   // --- 2. peak RSS on a 1 GiB layer
   const gig = gigLayer();
   await push('bench/layers:gig', [gig]);
-  const g = await ours([`${registry}/bench/layers:gig`], true);
+  const g = cli([`${registry}/bench/layers:gig`]);
   console.log(
-    `1 GiB layer (${f2(statSync(gig.gz).size / 1048576)} MiB gzip): ${f2(g.analyzeMs / 1000)} s, peak RSS ${f2(g.maxRssMiB)} MiB ${goal(g.maxRssMiB, 200)}`,
+    `1 GiB layer (${f2(statSync(gig.gz).size / 1048576)} MiB gzip), whole CLI process: ${f2(g.wallMs / 1000)} s, peak RSS ${f2(g.maxRssMiB)} MiB ${goal(g.maxRssMiB, 200)}`,
   );
 
   // --- 3. ten images sharing a base layer
@@ -239,13 +294,15 @@ export async function run(): Promise<void> {
     await push(`bench/shared:img${i}`, [base, tops[i]!]);
     refs.push(`${registry}/bench/shared:img${i}`);
   }
-  const s = await ours(refs, true);
+  const lib = await ours(refs, true);
   console.log(
-    `10 images sharing a base: ${f2(s.analyzeMs / 1000)} s, ${s.fetched} layer blobs fetched (11 distinct of 20), ` +
-      `CPU ${f2(s.cpuMs / 1000)} s = ${f2(s.cpuMs / s.analyzeMs)} cores busy on average ${goal(s.cpuMs / s.analyzeMs, 1.6, 'min')}, peak RSS ${f2(s.maxRssMiB)} MiB`,
+    `10 images sharing a base: ${lib.fetched} layer blobs fetched (11 distinct of 20); library call ${f2(lib.analyzeMs / 1000)} s, ` +
+      `CPU ${f2(lib.cpuMs / 1000)} s = ${f2(lib.cpuMs / lib.analyzeMs)} cores busy on average ${goal(lib.cpuMs / lib.analyzeMs, 1.6, 'min')}, peak RSS ${f2(lib.maxRssMiB)} MiB`,
   );
-  const s1 = await ours(refs, true, 1);
+  const s1 = cli(refs);
   console.log(
-    `  same with --concurrency 1: ${f2(s1.analyzeMs / 1000)} s (${f2(s1.cpuMs / s1.analyzeMs)} cores)`,
+    `  whole CLI process: ${f2(s1.wallMs / 1000)} s, ${f2(s1.cpuMs / s1.wallMs)} cores busy (incl. start-up), peak RSS ${f2(s1.maxRssMiB)} MiB`,
   );
+  const c1 = cli(refs, 1);
+  console.log(`  same with --concurrency 1: ${f2(c1.wallMs / 1000)} s (${f2(c1.cpuMs / c1.wallMs)} cores)`);
 }

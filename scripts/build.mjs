@@ -13,7 +13,9 @@ const out = join(root, 'dist/cli');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli/main.ts'],
+  // The layer worker thread is started from its own file (src/image/layer-workers.ts looks for
+  // ./layer-worker.js beside the chunk that starts it), so it is a second entry point.
+  entryPoints: { main: 'src/cli/main.ts', 'layer-worker': 'src/image/layer-worker.ts' },
   outdir: out,
   bundle: true,
   splitting: true,

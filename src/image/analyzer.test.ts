@@ -1,7 +1,7 @@
 // End to end against the registry lab: real registry, real skopeo-pushed images, real HTTP.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -280,4 +280,53 @@ test('contrast image analyze --json', async (t) => {
   assert.ok(
     out.layers.every((l) => /^[0-9a-f]{64}$/.test(l.verityRoot ?? '') && l.diffId.startsWith('sha256:')),
   );
+});
+
+test('--concurrency bounds the layer passes in flight (worker path); results equal the in-thread ones', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  // Four distinct layers of 400 KiB random data (incompressible, so well over the worker threshold).
+  const refs: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const target = `${lab.a}/image-engine/concurrency:v${i}`;
+    pushTestImage(target, [
+      { tar: tar(entry({ name: `a${i}` }, randomBytes(400_000))), compression: 'gzip' },
+      { tar: tar(entry({ name: `b${i}` }, randomBytes(400_000))), compression: 'gzip' },
+    ]);
+    refs.push(target);
+  }
+  const c = client(lab.a);
+  t.after(() => c.close());
+  let active = 0;
+  let peak = 0;
+  const open = c.openBlob.bind(c);
+  c.openBlob = async (...args: Parameters<RegistryClient['openBlob']>) => {
+    const s = await open(...args);
+    active++;
+    peak = Math.max(peak, active);
+    s.once('close', () => active--);
+    return s;
+  };
+  const results = [];
+  for (const [concurrency, worker] of [
+    [1, true],
+    [2, true],
+    [2, false],
+  ] as const) {
+    peak = 0;
+    const a = new ImageAnalyzer({
+      client: c,
+      cachePath: null,
+      progress: 'off',
+      verity: true,
+      concurrency,
+      worker,
+    });
+    const res = await a.analyzeMany(refs);
+    assert.equal(a.fetchedLayers, 4);
+    assert.equal(peak, concurrency, `at most ${concurrency} layer(s) streamed at once`);
+    results.push([...res.values()].map((img) => img.layerAnalysis));
+  }
+  assert.deepEqual(results[0], results[2]);
+  assert.deepEqual(results[1], results[2]);
 });

@@ -29,6 +29,8 @@ export interface ImageAnalyzerOptions {
   tarfs?: TarfsOptions;
   zstdDecoder?: LayerPassOptions['zstdDecoder'];
   maxUncompressedSize?: number;
+  /** Where each layer's tar analysis runs (LayerPassOptions.worker); default `auto`. */
+  worker?: LayerPassOptions['worker'];
 }
 
 interface LayerOutcome {
@@ -102,6 +104,7 @@ export class ImageAnalyzer {
       ...(o.tarfs ? { tarfs: o.tarfs } : {}),
       ...(o.zstdDecoder ? { zstdDecoder: o.zstdDecoder } : {}),
       ...(o.maxUncompressedSize ? { maxUncompressedSize: o.maxUncompressedSize } : {}),
+      ...(o.worker === undefined ? {} : { worker: o.worker }),
     };
   }
 

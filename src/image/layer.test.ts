@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Descriptor } from '../registry/types.js';
-import { analyzeLayerStream } from './layer.js';
+import { analyzeLayerStream, type LayerPassOptions } from './layer.js';
+import { closeLayerWorkers } from './layer-workers.js';
 import { createProgress } from './progress.js';
 import { INDEX_BYTES_PER_NODE, IndexBudget, defaultIndexBudget } from './tarfs.js';
 import { entry, pax, tar } from '../../test/fixtures/oci/tar.js';
@@ -125,6 +126,84 @@ test('broken input: truncated gzip, truncated tar, garbage, decompression bomb, 
   );
 });
 
+/** Runs a pass in this thread and on a worker; both must end the same way (result or error). */
+async function bothWays(
+  blob: Buffer,
+  d: Descriptor,
+  diffId: string,
+  options: LayerPassOptions = {},
+): Promise<{ ok: unknown } | { err: { message: string; code: unknown; name: string } }> {
+  const outcomes = [];
+  for (const worker of [false, true]) {
+    try {
+      outcomes.push({ ok: await analyzeLayerStream(chunks(blob), d, diffId, { ...options, worker }) });
+    } catch (e) {
+      const err = e as Error & { code?: unknown };
+      outcomes.push({ err: { message: err.message, code: err.code, name: err.constructor.name } });
+    }
+  }
+  assert.deepEqual(outcomes[1], outcomes[0], 'worker and in-thread passes end the same way');
+  return outcomes[0]!;
+}
+
+test('worker thread and in-thread passes agree: random data and a real tar, gzip and plain, with verity', async () => {
+  const real = execFileSync('tar', ['-C', import.meta.dirname, '--sort=name', '-cf', '-', '.']);
+  const random = tar(
+    ...Array.from({ length: 40 }, (_, i) =>
+      entry({ name: `d${i % 3}/f${i}` }, randomBytes((i * 7919) % 200_000)),
+    ),
+  );
+  for (const t of [real, random, layer]) {
+    for (const blob of [gzipSync(t), t]) {
+      const r = await bothWays(blob, desc(blob, blob === t ? TAR : GZ), sha(t), { verity: true });
+      assert.ok('ok' in r);
+      assert.equal((r.ok as { diffId: string }).diffId, sha(t));
+    }
+  }
+});
+
+test('errors raised on the worker surface as the same clear error as in-thread', async () => {
+  const gz = gzipSync(layer);
+  const tampered = Buffer.from(gz);
+  tampered[100] = tampered[100]! ^ 1;
+  const shortTar = gzipSync(layer.subarray(0, 2000));
+  const garbage = gzipSync(randomBytes(4096));
+  const hugePax = tar(entry({ name: 'PaxHeaders/x', type: 'x' }, Buffer.alloc(2 << 20, 0x41)));
+  const hp = gzipSync(hugePax);
+  const cases: Array<[Buffer, Descriptor, string, LayerPassOptions, RegExp]> = [
+    [tampered, desc(gz, GZ), sha(layer), {}, /content digest is sha256:.*tampered/],
+    [gz, desc(gz, GZ), sha(Buffer.from('x')), {}, /diff_id .* but the image config says/],
+    [shortTar, desc(shortTar, GZ), sha(layer), {}, /truncated archive/],
+    [garbage, desc(garbage, GZ), sha(layer), {}, /checksum mismatch/],
+    [hp, desc(hp, GZ), sha(hugePax), {}, /exceeds the 1048576-byte limit/],
+    [gz, desc(gz, GZ), sha(layer), { maxUncompressedSize: 100_000 }, /decompression bomb/],
+  ];
+  for (const [blob, d, diffId, options, re] of cases) {
+    const r = await bothWays(blob, d, diffId, options);
+    assert.ok('err' in r, `${re} expected`);
+    assert.match(r.err.message, re);
+    assert.match(r.err.message, /^layer sha256:[0-9a-f]{64}: /, 'the error names the layer');
+    assert.equal(r.err.name, 'ContrastError');
+  }
+});
+
+test('a worker that dies mid-pass fails the pass with a clear error; the next pass gets a new worker', async () => {
+  const big = tar(entry({ name: 'big' }, randomBytes(3 << 20)));
+  const gz = gzipSync(big);
+  const slow = (async function* () {
+    for (let i = 0; i < gz.length; i += 65536) {
+      yield gz.subarray(i, i + 65536);
+      if (i === 65536 * 4) await closeLayerWorkers();
+    }
+  })();
+  await assert.rejects(analyzeLayerStream(slow, desc(gz, GZ), sha(big), { worker: true }), (err: Error) => {
+    assert.match(err.message, /^layer sha256:[0-9a-f]{64}: the layer analysis thread stopped/);
+    return true;
+  });
+  const r = await analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(big), { worker: true });
+  assert.equal(r.diffId, sha(big));
+});
+
 test('progress: bars go to the given TTY stream; plain mode writes summary lines; off writes nothing', () => {
   let written = '';
   const fake = {
@@ -170,26 +249,45 @@ test('tarfs index memory: a tiny layer with a 1.5M-deep PAX tree fails cleanly, 
   assert.equal(defaultIndexBudget.inUse, 0, 'the failed layer returned its reservation');
 });
 
-test('tarfs index memory: the byte budget is shared by the layers in flight and released after each', async () => {
-  // Each layer alone needs ~3000 nodes; the budget fits one and a half.
-  const budget = new IndexBudget(Math.round(3000 * INDEX_BYTES_PER_NODE * 1.5));
-  const tail = randomBytes(400_000); // keeps both passes in flight at once
-  const layers = ['p', 'q'].map((r) => deepPaxLayer([r], 3000, tail));
-  const run = (t: Buffer): Promise<unknown> => {
-    const gz = gzipSync(t);
-    return analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(t), { verity: true, tarfs: { budget } });
-  };
-  const settled = await Promise.allSettled(layers.map(run));
-  const failed = settled.filter((s) => s.status === 'rejected');
-  assert.equal(failed.length, 1, 'exactly one of the two concurrent layers is refused');
-  assert.match(
-    String((failed[0] as PromiseRejectedResult).reason.message),
-    /^layer sha256:[0-9a-f]{64}: tarfs index needs more than \d+ MiB of memory \(\d+ MiB held by other layers being analysed\)/,
-  );
-  assert.equal(budget.inUse, 0);
-  // Alone, one after the other, both fit.
-  for (const t of layers) await run(t);
-  assert.equal(budget.inUse, 0);
-  // The entry limit alone would not have caught the first test's layer: it stays under 2 M entries.
-  assert.ok(3 * 500_000 < 2_000_000);
-});
+for (const worker of [false, true]) {
+  test(`tarfs index memory: the byte budget is shared by the layers in flight and released after each (${worker ? 'worker threads' : 'one thread'})`, async () => {
+    // Each layer alone needs ~3000 nodes; the budget fits one and a half.
+    const budget = new IndexBudget(Math.round(3000 * INDEX_BYTES_PER_NODE * 1.5));
+    const tail = randomBytes(400_000);
+    const layers = ['p', 'q'].map((r) => deepPaxLayer([r], 3000, tail));
+    const gzs = layers.map((t) => gzipSync(t));
+    const run = (i: number, source: AsyncIterable<Uint8Array> = chunks(gzs[i]!)): Promise<unknown> =>
+      analyzeLayerStream(source, desc(gzs[i]!, GZ), sha(layers[i]!), {
+        verity: true,
+        tarfs: { budget },
+        worker,
+      });
+    // Layer p holds its index (all but its last byte sent) until q has been refused.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const held = (async function* () {
+      const gz = gzs[0]!;
+      yield gz.subarray(0, gz.length - 1);
+      await gate;
+      yield gz.subarray(gz.length - 1);
+    })();
+    const p = run(0, held);
+    for (let i = 0; budget.inUse < 3000 * INDEX_BYTES_PER_NODE; i++) {
+      assert.ok(i < 3000, 'layer p never reserved its index');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await assert.rejects(run(1), (err: Error) => {
+      assert.match(
+        err.message,
+        /^layer sha256:[0-9a-f]{64}: tarfs index needs more than \d+ MiB of memory \(\d+ MiB held by other layers being analysed\)/,
+      );
+      return true;
+    });
+    open();
+    await p;
+    assert.equal(budget.inUse, 0);
+    // Alone, one after the other, both fit.
+    for (const i of [0, 1]) await run(i);
+    assert.equal(budget.inUse, 0);
+  });
+}

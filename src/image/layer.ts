@@ -10,10 +10,20 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Descriptor } from '../registry/types.js';
 import { TarReader, defaultTarLimits, type TarLimits } from './tar.js';
-import { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
+import { IndexBudget, TarfsIndexBuilder, defaultIndexBudget, type TarfsOptions } from './tarfs.js';
 import type { LayerAnalysis } from './types.js';
 import { UserFilesCollector, type LayerUserFiles } from './users.js';
 import { VerityHasher } from './verity.js';
+import { workerSink } from './layer-workers.js';
+import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
+
+export type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
+
+/** Compressed bytes handed to the decoder at once. */
+const DECODE_BATCH = 256 * 1024;
+
+/** Below this compressed size a layer is analysed in this thread (a worker round trip costs more). */
+const WORKER_MIN_SIZE = 256 * 1024;
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -49,6 +59,12 @@ export interface LayerPassOptions {
   maxUncompressedSize?: number;
   /** zstd decoder: the `zstd` program when installed (fast, `auto`), or the pure-JS fzstd. */
   zstdDecoder?: 'auto' | 'fzstd' | 'program';
+  /**
+   * Run the tar analysis (diff_id, tar walk, tarfs index, dm-verity) on a worker thread beside the
+   * inflate (`true`), in this thread (`false`), or on a worker for layers of 256 KiB and more
+   * (`auto`, the default).
+   */
+  worker?: boolean | 'auto';
   /** Called with the compressed bytes read so far. */
   onProgress?: (compressedBytes: number) => void;
 }
@@ -69,7 +85,7 @@ function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
 }
 
 /** Consumes the decompressed tar: diff_id, tar walk, tarfs index and verity. */
-class TarSink {
+export class TarSink {
   readonly hash: Hash;
   readonly alg: string;
   bytes = 0;
@@ -78,15 +94,13 @@ class TarSink {
   private readonly users = new UserFilesCollector();
   private readonly index: TarfsIndexBuilder | undefined;
   private readonly verity: VerityHasher | undefined;
+  private readonly maxBytes: number;
 
-  constructor(
-    diffId: string,
-    private readonly options: LayerPassOptions,
-    private readonly maxBytes: number,
-  ) {
-    ({ alg: this.alg, hash: this.hash } = hasherFor(diffId, 'diff_id'));
-    if (options.verity) {
-      this.index = new TarfsIndexBuilder(options.tarfs);
+  constructor(spec: SinkSpec, budget?: IndexBudget) {
+    ({ alg: this.alg, hash: this.hash } = hasherFor(spec.diffId, 'diff_id'));
+    this.maxBytes = spec.maxBytes;
+    if (spec.verity) {
+      this.index = new TarfsIndexBuilder({ ...spec.tarfs, ...(budget ? { budget } : {}) });
       this.verity = new VerityHasher();
     }
     const index = this.index;
@@ -99,7 +113,7 @@ class TarSink {
         },
         onData: (e, data) => users.onData(e, data),
       },
-      options.tarLimits ?? defaultTarLimits,
+      spec.tarLimits,
     );
   }
 
@@ -127,7 +141,7 @@ class TarSink {
     this.index?.release();
   }
 
-  finish(): { diffId: string; verityRoot?: string; users: LayerUserFiles } {
+  finish(): SinkResult {
     this.tar.end();
     const diffId = `${this.alg}:${this.hash.digest('hex')}`;
     let verityRoot: string | undefined;
@@ -135,24 +149,16 @@ class TarSink {
       for (const piece of this.index.build(this.bytes)) this.verity.update(piece);
       verityRoot = this.verity.digest();
     }
-    return { diffId, ...(verityRoot === undefined ? {} : { verityRoot }), users: this.users.result };
+    return {
+      diffId,
+      ...(verityRoot === undefined ? {} : { verityRoot }),
+      users: this.users.result,
+      bytes: this.bytes,
+    };
   }
 }
 
-/** A decompressor fed compressed chunks; it calls `out` with decompressed data. */
-interface Decoder {
-  write(chunk: Buffer): Promise<void>;
-  end(): Promise<void>;
-  abort(): void;
-}
-
-function identityDecoder(out: (b: Uint8Array) => void): Decoder {
-  return {
-    write: async (c) => out(c),
-    end: async () => {},
-    abort: () => {},
-  };
-}
+const HIGH_WATER = 8 * 1024 * 1024;
 
 /**
  * Hands decoded chunks to `out` on a later turn of the event loop instead of inside the decoder's
@@ -162,19 +168,26 @@ function identityDecoder(out: (b: Uint8Array) => void): Decoder {
  * this queue the pool inflates chunk N+1 while the main thread digests chunk N. The queue is
  * bounded: past `highWater` bytes the decoder is paused until the backlog is consumed.
  */
-class OutputPump {
+class OutputPump implements Outlet {
   private readonly queue: Uint8Array[] = [];
   private queued = 0;
   private scheduled = false;
+  private pause: () => void = () => {};
+  private resume: () => void = () => {};
+  private onFailure: (err: unknown) => void = () => {};
+  private waiters: Array<() => void> = [];
   failure: unknown;
 
   constructor(
     private readonly out: (b: Uint8Array) => void,
-    private readonly pause: () => void,
-    private readonly resume: () => void,
-    private readonly onFailure: (err: unknown) => void,
-    private readonly highWater = 8 * 1024 * 1024,
+    private readonly highWater = HIGH_WATER,
   ) {}
+
+  bind(pause: () => void, resume: () => void, onFailure: (err: unknown) => void): void {
+    this.pause = pause;
+    this.resume = resume;
+    this.onFailure = onFailure;
+  }
 
   push(b: Uint8Array): void {
     if (this.failure !== undefined) return;
@@ -185,6 +198,14 @@ class OutputPump {
       this.scheduled = true;
       setImmediate(() => this.drain());
     }
+  }
+
+  full(): boolean {
+    return this.failure === undefined && this.queued > this.highWater;
+  }
+
+  drained(): Promise<void> {
+    return this.full() ? new Promise((r) => this.waiters.push(r)) : Promise.resolve();
   }
 
   /** Processes everything queued (also called once the decoder has ended). */
@@ -200,71 +221,121 @@ class OutputPump {
         this.failure = err;
         this.queue.length = 0;
         this.queued = 0;
+        this.wake();
         this.onFailure(err);
         return;
       }
     }
     if (wasFull) this.resume();
+    this.wake();
   }
 
-  /** Drops the backlog and accepts nothing more (the pass was aborted). */
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+
   close(): void {
     this.failure ??= new Error('layer pass aborted');
     this.queue.length = 0;
     this.queued = 0;
+    this.wake();
   }
 }
 
-function gunzipDecoder(out: (b: Uint8Array) => void): Decoder {
-  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams. 1 MiB output
-  // chunks: the fixed cost per chunk (pool dispatch, callback, Buffer) dominates at 16-64 KiB.
-  const z = createGunzip({ chunkSize: 1024 * 1024 });
-  const pump = new OutputPump(
-    out,
+/** The tar analysis in this thread, behind an OutputPump. */
+export function localSink(spec: SinkSpec, budget?: IndexBudget): LayerSink {
+  const sink = new TarSink(spec, budget);
+  const pump = new OutputPump((b) => sink.write(b));
+  return {
+    outlet: pump,
+    finish: async () => {
+      pump.drain();
+      if (pump.failure !== undefined) throw pump.failure;
+      return sink.finish();
+    },
+    release: async () => sink.release(),
+  };
+}
+
+/** A decompressor fed compressed chunks; it pushes decompressed data into an outlet. */
+interface Decoder {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+  abort(): void;
+}
+
+function identityDecoder(outlet: Outlet): Decoder {
+  return {
+    async write(c) {
+      if (outlet.failure !== undefined) throw outlet.failure;
+      outlet.push(c);
+      if (outlet.full()) await outlet.drained();
+      if (outlet.failure !== undefined) throw outlet.failure;
+    },
+    end: async () => {
+      if (outlet.failure !== undefined) throw outlet.failure;
+    },
+    abort: () => outlet.close(),
+  };
+}
+
+/** Inflate output chunk size: the fixed cost per chunk (pool dispatch, callback, Buffer) dominates at 16-64 KiB. */
+export const INFLATE_CHUNK = 1024 * 1024;
+
+function gunzipDecoder(outlet: Outlet): Decoder {
+  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
+  const z = createGunzip({ chunkSize: INFLATE_CHUNK });
+  outlet.bind(
     () => z.pause(),
     () => z.resume(),
     () => z.destroy(),
   );
-  z.on('data', (b: Buffer) => pump.push(b));
+  // zlib writes into a chunkSize buffer and replaces it once it is full, so a chunk that spans a
+  // whole buffer of its own is no longer written to (node lib/zlib.js processCallback).
+  z.on('data', (b: Buffer) =>
+    outlet.push(b, b.byteOffset === 0 && b.length === INFLATE_CHUNK && b.buffer.byteLength === INFLATE_CHUNK),
+  );
   const done = new Promise<void>((resolve, reject) => {
-    z.on('end', () => {
-      pump.drain();
-      if (pump.failure !== undefined) reject(pump.failure);
-      else resolve();
-    });
-    z.on('error', (err) => reject(pump.failure ?? err));
-    z.on('close', () => (pump.failure !== undefined ? reject(pump.failure) : undefined));
+    z.on('end', () => resolve());
+    z.on('error', (err) => reject(outlet.failure ?? err));
+    z.on('close', () => (outlet.failure !== undefined ? reject(outlet.failure) : undefined));
   });
   done.catch(() => {});
   return {
     async write(c) {
-      if (pump.failure !== undefined) throw pump.failure;
+      if (outlet.failure !== undefined) throw outlet.failure;
       if (!z.write(c)) await Promise.race([once(z, 'drain'), done]);
-      if (pump.failure !== undefined) throw pump.failure;
+      if (outlet.failure !== undefined) throw outlet.failure;
     },
     async end() {
       z.end();
       await done;
     },
     abort: () => {
-      pump.close();
+      outlet.close();
       z.destroy();
     },
   };
 }
 
-function fzstdDecoder(out: (b: Uint8Array) => void): Decoder {
-  const d = new ZstdDecompress((chunk) => out(chunk));
+function fzstdDecoder(outlet: Outlet): Decoder {
+  const d = new ZstdDecompress((chunk) => outlet.push(chunk));
   return {
     write: async (c) => {
+      if (outlet.failure !== undefined) throw outlet.failure;
       d.push(c);
       // Yield so other layers' streams progress while this pure-JS decoder works.
       await new Promise<void>((r) => setImmediate(r));
+      if (outlet.full()) await outlet.drained();
+      if (outlet.failure !== undefined) throw outlet.failure;
     },
     end: async () => {
       d.push(new Uint8Array(0), true);
+      if (outlet.failure !== undefined) throw outlet.failure;
     },
-    abort: () => {},
+    abort: () => outlet.close(),
   };
 }
 
@@ -280,7 +351,7 @@ function hasZstdProgram(): boolean {
   return zstdProgram;
 }
 
-function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
+function programZstdDecoder(outlet: Outlet): Decoder {
   // --memory caps the window a frame may ask for (bounded memory against hostile frames).
   const child = spawn('zstd', ['-d', '-c', '-q', '--memory=512MB'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -288,19 +359,17 @@ function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
     if (stderr.length < 4096) stderr += s;
   });
   // Same decoupling as for gunzip: zstd keeps decoding into the pipe while we digest its output.
-  const pump = new OutputPump(
-    out,
+  outlet.bind(
     () => child.stdout.pause(),
     () => child.stdout.resume(),
     () => child.kill(),
   );
-  child.stdout.on('data', (b: Buffer) => pump.push(b));
+  child.stdout.on('data', (b: Buffer) => outlet.push(b));
   child.stdin.on('error', () => {});
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      pump.drain();
-      if (pump.failure !== undefined) reject(pump.failure);
+      if (outlet.failure !== undefined) reject(outlet.failure);
       else if (code !== 0) reject(new Error(`zstd: ${stderr.trim() || `exit code ${code}`}`));
       else resolve();
     });
@@ -308,7 +377,7 @@ function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
   done.catch(() => {});
   return {
     async write(c) {
-      if (pump.failure !== undefined) throw pump.failure;
+      if (outlet.failure !== undefined) throw outlet.failure;
       if (!child.stdin.write(c)) await Promise.race([once(child.stdin, 'drain'), done]);
     },
     async end() {
@@ -316,22 +385,18 @@ function programZstdDecoder(out: (b: Uint8Array) => void): Decoder {
       await done;
     },
     abort: () => {
-      pump.close();
+      outlet.close();
       child.kill();
     },
   };
 }
 
-function decoderFor(
-  compression: Compression,
-  out: (b: Uint8Array) => void,
-  options: LayerPassOptions,
-): Decoder {
-  if (compression === 'gzip') return gunzipDecoder(out);
-  if (compression === 'none') return identityDecoder(out);
+function decoderFor(compression: Compression, outlet: Outlet, options: LayerPassOptions): Decoder {
+  if (compression === 'gzip') return gunzipDecoder(outlet);
+  if (compression === 'none') return identityDecoder(outlet);
   const choice = options.zstdDecoder ?? 'auto';
-  if (choice === 'program' || (choice === 'auto' && hasZstdProgram())) return programZstdDecoder(out);
-  return fzstdDecoder(out);
+  if (choice === 'program' || (choice === 'auto' && hasZstdProgram())) return programZstdDecoder(outlet);
+  return fzstdDecoder(outlet);
 }
 
 /**
@@ -348,11 +413,29 @@ export async function analyzeLayerStream(
 ): Promise<LayerPassResult> {
   const compression = compressionOf(descriptor.mediaType);
   const { hash: blobHash } = hasherFor(descriptor.digest, 'layer digest');
-  const sink = new TarSink(expectedDiffId, options, options.maxUncompressedSize ?? 64 * 2 ** 30);
+  const spec: SinkSpec = {
+    diffId: expectedDiffId,
+    verity: options.verity ?? false,
+    tarfs: {
+      ...(options.tarfs?.paxOwners === undefined ? {} : { paxOwners: options.tarfs.paxOwners }),
+      ...(options.tarfs?.maxEntries === undefined ? {} : { maxEntries: options.tarfs.maxEntries }),
+    },
+    tarLimits: options.tarLimits ?? defaultTarLimits,
+    maxBytes: options.maxUncompressedSize ?? 64 * 2 ** 30,
+  };
+  // An unsupported diff_id algorithm fails here, before any worker or download is involved.
+  hasherFor(expectedDiffId, 'diff_id');
+  const onWorker =
+    options.worker === 'auto' || options.worker === undefined
+      ? descriptor.size >= WORKER_MIN_SIZE
+      : options.worker;
+  const sink = onWorker
+    ? workerSink(spec, options.tarfs?.budget ?? defaultIndexBudget)
+    : localSink(spec, options.tarfs?.budget);
   try {
     return await passOver(source, descriptor, expectedDiffId, options, compression, blobHash, sink);
   } finally {
-    sink.release();
+    await sink.release();
   }
 }
 
@@ -363,15 +446,33 @@ async function passOver(
   options: LayerPassOptions,
   compression: Compression,
   blobHash: Hash,
-  sink: TarSink,
+  sink: LayerSink,
 ): Promise<LayerPassResult> {
-  const decoder = decoderFor(compression, (b) => sink.write(b), options);
+  const decoder = decoderFor(compression, sink.outlet, options);
   let compressed = 0;
   let decodeError: unknown;
   const where = `layer ${descriptor.digest}`;
   try {
+    // Network chunks (16-64 KiB) are gathered into batches of DECODE_BATCH before they go to the
+    // decoder: each write is at least one dispatch to zlib's pool and one callback, and bigger
+    // writes give bigger output chunks (fewer messages to the layer worker).
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const feed = async (): Promise<void> => {
+      const input = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
+      // After a decoding error keep reading, so a tampered blob is reported as such.
+      if (decodeError !== undefined) return;
+      try {
+        await decoder.write(input);
+      } catch (err) {
+        decodeError = err;
+        decoder.abort();
+      }
+    };
     for await (const c of source) {
-      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c);
+      const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length);
       compressed += chunk.length;
       if (compressed > descriptor.size) {
         throw new ContrastError(
@@ -383,16 +484,12 @@ async function passOver(
       }
       blobHash.update(chunk);
       options.onProgress?.(compressed);
-      // After a decoding error keep reading, so a tampered blob is reported as such.
-      if (decodeError === undefined) {
-        try {
-          await decoder.write(chunk);
-        } catch (err) {
-          decodeError = err;
-          decoder.abort();
-        }
-      }
+      if (decodeError !== undefined) continue;
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= DECODE_BATCH) await feed();
     }
+    if (batched > 0) await feed();
   } catch (err) {
     decoder.abort();
     throw err;
@@ -420,10 +517,10 @@ async function passOver(
       decodeError = err;
     }
   }
-  let result: ReturnType<TarSink['finish']>;
+  let result: SinkResult;
   try {
     if (decodeError !== undefined) throw decodeError;
-    result = sink.finish();
+    result = await sink.finish();
   } catch (err) {
     if (err instanceof ContrastError) {
       throw new ContrastError(`${where}: ${err.message}`, {
@@ -450,7 +547,7 @@ async function passOver(
     mediaType: descriptor.mediaType,
     size: descriptor.size,
     diffId: result.diffId,
-    uncompressedSize: sink.bytes,
+    uncompressedSize: result.bytes,
     ...(result.verityRoot === undefined ? {} : { verityRoot: result.verityRoot }),
     users: result.users,
   };

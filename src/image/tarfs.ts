@@ -38,33 +38,57 @@ export const INDEX_BYTES_PER_NODE = 600;
  * reserves an estimate here; a layer that would exceed the budget fails with LAYER_LIMIT.
  */
 export class IndexBudget {
-  private used = 0;
-  constructor(readonly maxBytes: number) {}
+  /**
+   * Bytes in use, in shared memory: layer passes run on worker threads (layer-worker.ts), and the
+   * budget bounds the whole process, so every thread reserves in the same counter.
+   */
+  private readonly used: BigInt64Array;
+  constructor(
+    readonly maxBytes: number,
+    /** The counter of an existing budget (a worker thread rebuilding the main thread's budget). */
+    shared?: SharedArrayBuffer,
+  ) {
+    this.used = new BigInt64Array(shared ?? new SharedArrayBuffer(8));
+  }
+
+  /** The shared counter, to hand this budget to a worker thread. */
+  get shared(): SharedArrayBuffer {
+    return this.used.buffer as SharedArrayBuffer;
+  }
 
   get inUse(): number {
-    return this.used;
+    return Number(Atomics.load(this.used, 0));
   }
 
   /** Reserves `n` bytes, or throws (naming the limit) when that would exceed the budget. */
   reserve(n: number, ownBytes: number): void {
-    if (this.used + n > this.maxBytes) {
-      const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
-      const others = this.used - ownBytes;
-      throw new ContrastError(
-        `tarfs index needs more than ${mib(ownBytes + n)} of memory` +
-          (others > 0 ? ` (${mib(others)} held by other layers being analysed)` : '') +
-          `; the index budget for all layers in flight is ${mib(this.maxBytes)}; refusing to index it`,
-        {
-          code: 'LAYER_LIMIT',
-          hint: 'a legitimate layer this large is unusual; lower --concurrency or raise maxIndexBytes',
-        },
-      );
+    for (;;) {
+      const was = Atomics.load(this.used, 0);
+      const used = Number(was);
+      if (used + n > this.maxBytes) {
+        const mib = (b: number): string => `${Math.ceil(b / 2 ** 20)} MiB`;
+        const others = used - ownBytes;
+        throw new ContrastError(
+          `tarfs index needs more than ${mib(ownBytes + n)} of memory` +
+            (others > 0 ? ` (${mib(others)} held by other layers being analysed)` : '') +
+            `; the index budget for all layers in flight is ${mib(this.maxBytes)}; refusing to index it`,
+          {
+            code: 'LAYER_LIMIT',
+            hint: 'a legitimate layer this large is unusual; lower --concurrency or raise maxIndexBytes',
+          },
+        );
+      }
+      // Another thread may have reserved in between: retry with its figure.
+      if (Atomics.compareExchange(this.used, 0, was, was + BigInt(n)) === was) return;
     }
-    this.used += n;
   }
 
   release(n: number): void {
-    this.used = Math.max(0, this.used - n);
+    for (;;) {
+      const was = Atomics.load(this.used, 0);
+      const next = was > BigInt(n) ? was - BigInt(n) : 0n;
+      if (Atomics.compareExchange(this.used, 0, was, next) === was) return;
+    }
   }
 }
 

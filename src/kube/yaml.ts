@@ -201,6 +201,9 @@ function serializeKnownLf(doc: Document, source: string): string {
     if (after === before) return source;
     const score = commonLines(before, source);
     if (!best || score > best.score) best = { before, after, score, opts };
+    // This style renders the untouched document exactly as written: no other lines up better, so
+    // the other styles' renderings (most of a warm `generate`'s YAML time) are skipped.
+    if (before === source) break;
   }
   if (!best) return source;
   const spliced = spliceLineDiff(source, best.before, best.after);

@@ -19,6 +19,7 @@ import {
   ID_AUTH_SIZE,
   ID_BLOCK_SIZE,
   idBlocksFromLaunchDigest,
+  idKeyRecoveries,
   recoverPublicKeys,
 } from './idblock.js';
 import { B, bigIntToBytes, bytesToBigInt, G, multiply, N, P } from './p384.js';
@@ -167,6 +168,24 @@ describe('ID block and ID authentication', () => {
     assert.deepEqual(Buffer.from(idAuth.subarray(0x28c, 0x28c + 72)).reverse(), bigIntToBytes(idKey.y, 72));
     const zeroOutside = [...idAuth.subarray(0x8, 0x40), ...idAuth.subarray(0x2d4)].every((b) => b === 0);
     assert.ok(zeroOutside, 'reserved fields, ID key signature and author key are zero');
+  });
+
+  test('each launch digest and policy is recovered once per process; callers get their own copies', () => {
+    const fresh = Buffer.from(digest);
+    fresh[0] = fresh[0]! ^ 0x5a; // not used by any other test in this file
+    const before = idKeyRecoveries.count;
+    const a = idBlocksFromLaunchDigest(fresh, 0x30000n);
+    a.idAuth.fill(0);
+    const b = idBlocksFromLaunchDigest(fresh, 0x30000n);
+    assert.equal(idKeyRecoveries.count, before + 1);
+    assert.ok(nodeVerifies(b.idKey, b.idBlock, 2n, 1n));
+    assert.equal(
+      b.idAuth.readUInt32LE(0x240),
+      2,
+      'a caller mutating its result does not change the next one',
+    );
+    idBlocksFromLaunchDigest(fresh, 0x20000n);
+    assert.equal(idKeyRecoveries.count, before + 2, 'another policy is another key');
   });
 
   test('the fixed signature r=2, s=1 verifies under the ID key (checked by Node)', () => {
