@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/manifest/keys.js';
+import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/contrast/keys.js';
 import { coordinatorYaml } from '../test/helpers/kube-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -257,7 +257,7 @@ function countRequests(
 function cliCommand(): { argv: string[]; label: string } {
   const built = join(repo, 'dist/cli/main.js');
   const fresh =
-    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
+    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/workflows/generate.ts')).mtimeMs;
   return fresh
     ? { argv: [join(repo, 'bin/contrast.js')], label: 'node bin/contrast.js (dist)' }
     : {

@@ -15,14 +15,14 @@ import {
   injectInitializer,
   injectServiceMesh,
   workloadRole,
-} from '../src/kube/inject.js';
-import { ignoredObjectAnnotations } from '../src/kube/inject-pod.js';
-import { applyImageReplacements, parseImageReplacements } from '../src/kube/replace.js';
-import { pinContrastImages } from '../src/kube/replace-pin.js';
-import { patchRuntimeClass } from '../src/kube/runtime.js';
-import { verifyAfter, verifyBefore } from '../src/kube/verify.js';
-import { podVCPUs, quantityMilli } from '../src/kube/vcpus.js';
-import { initdataEntries, policyHash, setInitdataEntry } from '../src/manifest/initdata.js';
+} from '../src/contrast/injections.js';
+import { ignoredObjectAnnotations } from '../src/kube/pod.js';
+import { applyImageReplacements, parseImageReplacements } from '../src/contrast/replacements.js';
+import { pinContrastImages } from '../src/contrast/pin-images.js';
+import { patchRuntimeClass } from '../src/contrast/runtime.js';
+import { verifyAfter, verifyBefore } from '../src/contrast/verify.js';
+import { podVCPUs, quantityMilli } from '../src/contrast/vcpus.js';
+import { initdataEntries, policyHash, setInitdataEntry } from '../src/contrast/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -30,27 +30,27 @@ import {
   parseSeedshareOwnerPubKey,
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
-} from '../src/manifest/keys.js';
+} from '../src/contrast/keys.js';
 import {
   emptyManifest,
   parseManifest,
   serializeManifest,
   validateManifest,
-} from '../src/manifest/manifest.js';
-import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/manifest/patches.js';
+} from '../src/contrast/manifest.js';
+import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/contrast/patches.js';
 import {
   INITDATA_ANNOTATION,
   parseRuntimeClass,
   platformByName,
   POLICY_ANNOTATION,
   PLATFORMS,
-} from '../src/manifest/platforms.js';
+} from '../src/contrast/platforms.js';
 import {
   importReferenceValues,
   placeholderReferenceValues,
   validateReferenceValues,
-} from '../src/manifest/referencevalues.js';
-import { formatIssue } from '../src/manifest/validation.js';
+} from '../src/contrast/referencevalues.js';
+import { formatIssue } from '../src/contrast/validation.js';
 import { coordinatorYaml } from './helpers/kube-fixtures.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);

@@ -3,7 +3,7 @@ import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
-import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
+import { runGenerate, type GenerateOptions } from '../workflows/generate.js';
 import {
   NO_RELEASE_HINT,
   NO_RELEASE_MESSAGE,

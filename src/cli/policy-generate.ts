@@ -6,7 +6,7 @@ import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { DEFAULT_RUNTIME_CLASS_PREFIX } from '../kube/index.js';
 import { FLAVOURS, isFlavour } from '../policy/index.js';
-import { annotateWorkloads } from '../policy/pipeline.js';
+import { annotateWorkloads } from '../workflows/annotate.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 import { errorsExit2, reportCheck } from './exit-status.js';

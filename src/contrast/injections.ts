@@ -14,7 +14,7 @@ import {
   upsertMount,
   workloadAnnotations,
   type PodWorkload,
-} from './inject-pod.js';
+} from '../kube/pod.js';
 import { isMap, isSeq } from 'yaml';
 
 export const ANNOTATION = {

@@ -4,8 +4,8 @@
 // CA, insecure registries), so an air-gapped mirror works, and written back as `ref@sha256:…`.
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Platform } from '../registry/types.js';
-import { containers, describe, type PodWorkload } from './inject-pod.js';
-import { DEBUG_SHELL_NAME, INITIALIZER_NAME, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
+import { containers, describe, type PodWorkload } from '../kube/pod.js';
+import { DEBUG_SHELL_NAME, INITIALIZER_NAME, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './injections.js';
 import { isDigestReference } from './verify.js';
 
 export const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast/';

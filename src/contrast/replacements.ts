@@ -2,7 +2,7 @@
 // Contrast injects (`…:latest`) for the release's pinned ones, or point any image at a mirror. Exact
 // string match on `.image` of every container and init container.
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { containers, type PodWorkload } from './inject-pod.js';
+import { containers, type PodWorkload } from '../kube/pod.js';
 import { readTextInput } from '../internal/files.js';
 
 const LINE = /^(?<image>[^\s=]+)\s*=\s*(?<replacement>\S+)$/;

@@ -9,8 +9,8 @@ import {
   runtimeHandler,
   UNKNOWN_HANDLER,
   type PlatformInfo,
-} from '../manifest/platforms.js';
-import { describe, podSpecPath, runtimeClassName, type PodWorkload } from './inject-pod.js';
+} from './platforms.js';
+import { describe, podSpecPath, runtimeClassName, type PodWorkload } from '../kube/pod.js';
 
 export interface RuntimeHandlers {
   /** Handler for `contrast-cc` (from --reference-values), or contrast-cc-unknown. */

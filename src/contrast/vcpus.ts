@@ -12,7 +12,7 @@
 // Contrast's injected containers (Initializer, mesh, …) carry memory only, so they add 0 — but they
 // are counted like any container, since the count runs after the injections.
 import { ContrastError } from '../internal/errors.js';
-import { containers, describe, getJS, podSpecPath, type PodWorkload } from './inject-pod.js';
+import { containers, describe, getJS, podSpecPath, type PodWorkload } from '../kube/pod.js';
 
 export const VCPUS_ANNOTATION = 'io.katacontainers.config.hypervisor.default_vcpus';
 

@@ -1,7 +1,7 @@
 // Verifiers (contrast-generate.md §3): rules a confidential deployment must satisfy before and after
 // patching. Every finding names file, resource, container and rule; all findings are reported at once.
 import { ContrastError } from '../internal/errors.js';
-import { parseRuntimeClass } from '../manifest/platforms.js';
+import { parseRuntimeClass } from './platforms.js';
 import {
   containers,
   describe,
@@ -11,8 +11,8 @@ import {
   runtimeClassName,
   workloadAnnotations,
   type PodWorkload,
-} from './inject-pod.js';
-import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
+} from '../kube/pod.js';
+import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './injections.js';
 
 export interface Finding {
   workload: string;

@@ -3,7 +3,7 @@
 import { removeStaleTempFilesFor, writeFilesAtomic } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
-import { runtimeClassNearMisses } from '../kube/runtime.js';
+import { runtimeClassNearMisses } from '../contrast/runtime.js';
 import { ContrastError } from '../internal/errors.js';
 import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
 import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
@@ -17,7 +17,7 @@ import {
   type PolicyEncoding,
   type PolicyOptions,
   type WorkloadPolicy,
-} from './index.js';
+} from '../policy/index.js';
 
 export interface AnnotateOptions extends Omit<PolicyOptions, 'configFiles'> {
   paths: string[];

@@ -24,7 +24,7 @@ import {
   ignoredObjectAnnotations,
   runtimeClassName,
   workloadAnnotations,
-} from '../kube/inject-pod.js';
+} from '../kube/pod.js';
 import {
   ANNOTATION,
   injectDebugShell,
@@ -33,21 +33,21 @@ import {
   injectServiceMesh,
   isCoordinator,
   workloadRole,
-} from '../kube/inject.js';
+} from '../contrast/injections.js';
 import {
   applyImageReplacements,
   parseImageReplacements,
   readImageReplacements,
   type ImageReplacements,
-} from '../kube/replace.js';
-import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../kube/runtime.js';
-import { verifyAfter, verifyBefore } from '../kube/verify.js';
-import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
+} from '../contrast/replacements.js';
+import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../contrast/runtime.js';
+import { verifyAfter, verifyBefore } from '../contrast/verify.js';
+import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
-import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
+import { verifyCounts, throwFindings, type Finding } from '../contrast/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
-import { needsPin, pinContrastImages } from '../kube/replace-pin.js';
+import { needsPin, pinContrastImages } from '../contrast/pin-images.js';
 import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
@@ -64,7 +64,7 @@ import {
 import { RegistryClient } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import type { Platform } from '../registry/types.js';
-import { INSECURE_DEBUG_KEY, policyHash } from './initdata.js';
+import { INSECURE_DEBUG_KEY, policyHash } from '../contrast/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -72,7 +72,7 @@ import {
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
   workloadOwnerPubKeyHex,
-} from './keys.js';
+} from '../contrast/keys.js';
 import {
   coordinatorIssues,
   emptyManifest,
@@ -80,7 +80,7 @@ import {
   serializeManifest,
   type Manifest,
   type PolicyEntry,
-} from './manifest.js';
+} from '../contrast/manifest.js';
 import {
   INITDATA_ANNOTATION,
   POLICY_ANNOTATION,
@@ -91,7 +91,7 @@ import {
   runtimeHandler,
   UNKNOWN_HANDLER,
   type PlatformInfo,
-} from './platforms.js';
+} from '../contrast/platforms.js';
 import {
   importedFor,
   importReferenceValues,
@@ -100,13 +100,13 @@ import {
   validateReferenceValues,
   type ImportedReferenceValues,
   type ReferenceValues,
-} from './referencevalues.js';
+} from '../contrast/referencevalues.js';
 import {
   applyReferenceValuePatches,
   purgeEmptyReferenceValues,
   readReferenceValuePatches,
-} from './patches.js';
-import { formatIssue } from './validation.js';
+} from '../contrast/patches.js';
+import { formatIssue } from '../contrast/validation.js';
 import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pushTestImage } from '../../image/testing/oci-push.js';
 import { entry, tar } from '../../image/testing/tar-builder.js';
 import { AgentSession, agentInput, explainVerdict, formatExplanation } from '../../policyeval/index.js';
-import { annotateWorkloads } from '../pipeline.js';
+import { annotateWorkloads } from '../../workflows/annotate.js';
 
 export const SUITE_SUBDIR = join('kata-genpolicy', 'tests', 'policy', 'testdata');
 
