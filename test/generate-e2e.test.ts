@@ -26,7 +26,8 @@ import {
   workloadOwnerPubKeyHex,
 } from '../src/contrast/keys.js';
 import { parseManifest } from '../src/contrast/manifest.js';
-import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/contrast/platforms.js';
+import { PLATFORMS } from '../src/contrast/platforms.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
 import { placeholderReferenceValues } from '../src/contrast/referencevalues.js';
 import { extendLaunchDigest, PRODUCT_CPU_SIG } from '../src/snp/measure.js';
 import { runCli, type CliResult } from './helpers/cli.js';

@@ -22,7 +22,8 @@ import { pinContrastImages } from '../src/contrast/pin-images.js';
 import { patchRuntimeClass } from '../src/contrast/runtime.js';
 import { verifyAfter, verifyBefore } from '../src/contrast/verify.js';
 import { podVCPUs, quantityMilli } from '../src/contrast/vcpus.js';
-import { initdataEntries, policyHash, setInitdataEntry } from '../src/contrast/initdata.js';
+import { policyHash, withDebugEntry } from '../src/contrast/initdata.js';
+import { decodeInitdata, INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -38,13 +39,7 @@ import {
   validateManifest,
 } from '../src/contrast/manifest.js';
 import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/contrast/patches.js';
-import {
-  INITDATA_ANNOTATION,
-  parseRuntimeClass,
-  platformByName,
-  POLICY_ANNOTATION,
-  PLATFORMS,
-} from '../src/contrast/platforms.js';
+import { parseRuntimeClass, platformByName, PLATFORMS } from '../src/contrast/platforms.js';
 import {
   importReferenceValues,
   placeholderReferenceValues,
@@ -617,14 +612,16 @@ describe('initdata digest', () => {
       createHash('sha256').update('package agent_policy\n').digest('hex'),
     );
   });
-  test('the debug flag adds contrast.insecure-debug and changes the digest', () => {
-    const next = setInitdataEntry(value, 'contrast.insecure-debug', 'true');
-    assert.deepEqual(initdataEntries(next), {
+  test('the debug flag adds contrast.insecure-debug and changes the digest; without it the entry goes', () => {
+    const next = withDebugEntry(value, true);
+    assert.deepEqual(decodeInitdata(next).data, {
       'policy.rego': 'package agent_policy',
       'contrast.insecure-debug': 'true',
     });
     assert.notEqual(policyHash(INITDATA_ANNOTATION, next), policyHash(INITDATA_ANNOTATION, value));
-    assert.equal(setInitdataEntry(next, 'contrast.insecure-debug', 'true'), next);
+    assert.equal(withDebugEntry(next, true), next);
+    assert.deepEqual(decodeInitdata(withDebugEntry(next, false)).data, { 'policy.rego': 'package agent_policy' });
+    assert.equal(withDebugEntry(value, false), value);
   });
 });
 

@@ -20,7 +20,7 @@ import {
   injectInitializer,
   injectServiceMesh,
 } from '../src/contrast/injections.js';
-import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/contrast/platforms.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
 import { VCPUS_ANNOTATION } from '../src/contrast/vcpus.js';
 import {
   SNP_GUEST_POLICY_ANNOTATION,

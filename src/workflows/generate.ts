@@ -4,7 +4,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
 import { readTextInput, STDIO_PATH } from '../internal/files.js';
@@ -51,12 +50,12 @@ import { needsPin, pinContrastImages } from '../contrast/pin-images.js';
 import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
 import type { AnalyzedImage } from '../image/types.js';
 import {
-  decodeInitdata,
   defaultRulesPath,
   defaultSettingsPath,
   generatePolicies,
-  initdataToml,
+  INITDATA_ANNOTATION,
   loadPolicySettings,
+  POLICY_ANNOTATION,
   requiredImages,
   type Flavour,
   type PolicyOptions,
@@ -64,7 +63,7 @@ import {
 import { RegistryClient } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import type { Platform } from '../registry/types.js';
-import { INSECURE_DEBUG_KEY, policyHash } from '../contrast/initdata.js';
+import { policyHash, withDebugEntry } from '../contrast/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -82,8 +81,6 @@ import {
   type PolicyEntry,
 } from '../contrast/manifest.js';
 import {
-  INITDATA_ANNOTATION,
-  POLICY_ANNOTATION,
   parseRuntimeClass,
   platformByName,
   PLATFORMS,
@@ -684,16 +681,9 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
         let value = wp.annotationValue;
         if (wp.annotationKey === INITDATA_ANNOTATION) {
           // Existing initdata entries are carried over by the policy encoder; the debug entry must
-          // follow this run's flag (and use the encoder's TOML so re-runs give the same digest).
-          const extras = { ...decodeInitdata(value).data };
-          delete extras['policy.rego'];
-          const hadDebug = INSECURE_DEBUG_KEY in extras;
-          if (opts.insecureEnableDebugShellAccess) extras[INSECURE_DEBUG_KEY] = 'true';
-          else delete extras[INSECURE_DEBUG_KEY];
-          if (opts.insecureEnableDebugShellAccess || hadDebug) {
-            value = gzipSync(Buffer.from(initdataToml(wp.policyText, extras), 'utf8')).toString('base64');
-            setPodAnnotation(wp.workload, wp.annotationKey, value);
-          }
+          // follow this run's flag.
+          value = withDebugEntry(value, opts.insecureEnableDebugShellAccess === true);
+          if (value !== wp.annotationValue) setPodAnnotation(wp.workload, wp.annotationKey, value);
         }
         const hash = policyHash(wp.annotationKey, value);
         hashOf.set(wp.workload, hash);
