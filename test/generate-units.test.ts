@@ -620,7 +620,9 @@ describe('initdata digest', () => {
     });
     assert.notEqual(policyHash(INITDATA_ANNOTATION, next), policyHash(INITDATA_ANNOTATION, value));
     assert.equal(withDebugEntry(next, true), next);
-    assert.deepEqual(decodeInitdata(withDebugEntry(next, false)).data, { 'policy.rego': 'package agent_policy' });
+    assert.deepEqual(decodeInitdata(withDebugEntry(next, false)).data, {
+      'policy.rego': 'package agent_policy',
+    });
     assert.equal(withDebugEntry(value, false), value);
   });
 });

@@ -28,11 +28,17 @@ export const ANNOTATION = {
   workloadSecretID: 'contrast.edgeless.systems/workload-secret-id',
 } as const;
 
+/**
+ * Contrast's own images (`ghcr.io/edgelesssys/contrast/<name>:latest` in Contrast's YAML and parts.go);
+ * the release's replacements pin them, or generate resolves them (pin-images.ts). The one definition.
+ */
+export const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast/';
+
 /** Images as Contrast writes them before release replacements pin them. */
 export const INJECTED_IMAGES = {
-  initializer: 'ghcr.io/edgelesssys/contrast/initializer:latest',
-  serviceMesh: 'ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest',
-  debugShell: 'ghcr.io/edgelesssys/contrast/debugshell:latest',
+  initializer: `${CONTRAST_IMAGE_PREFIX}initializer:latest`,
+  serviceMesh: `${CONTRAST_IMAGE_PREFIX}service-mesh-proxy:latest`,
+  debugShell: `${CONTRAST_IMAGE_PREFIX}debugshell:latest`,
 } as const;
 
 export const INITIALIZER_NAME = 'contrast-initializer';

@@ -5,10 +5,15 @@
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Platform } from '../registry/types.js';
 import { containers, describe, type PodWorkload } from '../kube/pod.js';
-import { DEBUG_SHELL_NAME, INITIALIZER_NAME, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './injections.js';
+import {
+  CONTRAST_IMAGE_PREFIX,
+  DEBUG_SHELL_NAME,
+  INITIALIZER_NAME,
+  PVC_HOLDER_NAME,
+  SERVICE_MESH_NAME,
+} from './injections.js';
 import { isDigestReference } from './verify.js';
 
-export const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast/';
 const INJECTED_NAMES = [INITIALIZER_NAME, SERVICE_MESH_NAME, DEBUG_SHELL_NAME, PVC_HOLDER_NAME];
 
 /** What pinning needs of the registry client. */

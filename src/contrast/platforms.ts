@@ -2,6 +2,7 @@
 // (which decides the policy flavour and the annotation carrying it) and which TEE's reference values
 // the Coordinator checks. One table so that the CLI, the runtime-class patcher and the manifest agree.
 import { ContrastError } from '../internal/errors.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../policy/initdata.js';
 import type { Flavour } from '../policy/settings.js';
 
@@ -25,9 +26,8 @@ export interface PlatformInfo {
   historical: boolean;
 }
 
-export const RUNTIME_CLASS_PREFIX = 'contrast-cc';
 /** Handler used when no platform is known; every workload must then name an explicit class. */
-export const UNKNOWN_HANDLER = 'contrast-cc-unknown';
+export const UNKNOWN_HANDLER = `${RUNTIME_CLASS_PREFIX}-unknown`;
 
 function platform(
   name: string,

@@ -4,13 +4,9 @@
 // Classes that look like a typo of `contrast-cc` are left alone but reported, since such a pod gets
 // no policy and runs outside the confidential VM.
 import { ContrastError } from '../internal/errors.js';
-import {
-  parseRuntimeClass,
-  runtimeHandler,
-  UNKNOWN_HANDLER,
-  type PlatformInfo,
-} from './platforms.js';
+import { parseRuntimeClass, runtimeHandler, UNKNOWN_HANDLER, type PlatformInfo } from './platforms.js';
 import { describe, podSpecPath, runtimeClassName, type PodWorkload } from '../kube/pod.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 
 export interface RuntimeHandlers {
   /** Handler for `contrast-cc` (from --reference-values), or contrast-cc-unknown. */
@@ -36,7 +32,8 @@ export function patchRuntimeClass(w: PodWorkload, handlers: RuntimeHandlers): st
   let next = rc;
   // `contrast-ccc`, `contrast-cc2`…: selected by the prefix, so it must not keep a class no node has.
   const defaultClass =
-    rc === 'kata-cc-isolation' || (rc.startsWith('contrast-cc') && !rc.startsWith('contrast-cc-'));
+    rc === 'kata-cc-isolation' ||
+    (rc.startsWith(RUNTIME_CLASS_PREFIX) && !rc.startsWith(`${RUNTIME_CLASS_PREFIX}-`));
   if (defaultClass) {
     if (handlers.defaultHandler === UNKNOWN_HANDLER) {
       throw new ContrastError(`${describe(w)}: runtimeClassName "${rc}" needs a platform`, {

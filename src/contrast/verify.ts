@@ -12,7 +12,15 @@ import {
   workloadAnnotations,
   type PodWorkload,
 } from '../kube/pod.js';
-import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './injections.js';
+import {
+  ANNOTATION,
+  CONTRAST_IMAGE_PREFIX,
+  INITIALIZER_NAME,
+  isCoordinator,
+  PVC_HOLDER_NAME,
+  SERVICE_MESH_NAME,
+} from './injections.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 
 export interface Finding {
   workload: string;
@@ -26,8 +34,6 @@ export function formatFinding(f: Finding): string {
 }
 
 const DIGEST_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+|[.:/-]|[a-zA-Z0-9._-])*@sha256:[0-9a-f]{64}$/;
-/** Contrast's own images are pinned later by the release's replacements (or by us, see pin.ts). */
-const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast';
 
 export function isDigestReference(image: string): boolean {
   return DIGEST_REF.test(image);
@@ -90,7 +96,7 @@ export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
 export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatform: boolean }): Finding[] {
   const rc = runtimeClassName(w);
   if (rc === undefined) return [];
-  if (rc === 'contrast-cc' && !options.haveDefaultPlatform) {
+  if (rc === RUNTIME_CLASS_PREFIX && !options.haveDefaultPlatform) {
     return [
       {
         workload: describe(w),

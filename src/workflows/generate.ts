@@ -11,6 +11,7 @@ import { log } from '../internal/log.js';
 import {
   findWorkloads,
   readKubeFiles,
+  RUNTIME_CLASS_PREFIX,
   serializeKubeFile,
   setPodAnnotation,
   workloadImages,
@@ -84,7 +85,6 @@ import {
   parseRuntimeClass,
   platformByName,
   PLATFORMS,
-  RUNTIME_CLASS_PREFIX,
   runtimeHandler,
   UNKNOWN_HANDLER,
   type PlatformInfo,
