@@ -4,7 +4,8 @@
 // CA, insecure registries), so an air-gapped mirror works, and written back as `ref@sha256:…`.
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Platform } from '../registry/types.js';
-import { containers, describe, type PodWorkload } from '../kube/pod.js';
+import { containers, describe } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 import {
   CONTRAST_IMAGE_PREFIX,
   DEBUG_SHELL_NAME,
@@ -35,7 +36,7 @@ export function needsPin(containerName: string, image: string): boolean {
 }
 
 export async function pinContrastImages(
-  workloads: readonly PodWorkload[],
+  workloads: readonly Workload[],
   resolver: ImageResolver,
   platform?: Platform,
 ): Promise<Pin[]> {

@@ -5,7 +5,8 @@
 // no policy and runs outside the confidential VM.
 import { ContrastError } from '../internal/errors.js';
 import { parseRuntimeClass, runtimeHandler, UNKNOWN_HANDLER, type PlatformInfo } from './platforms.js';
-import { describe, podSpecPath, runtimeClassName, type PodWorkload } from '../kube/pod.js';
+import { describe, podSpecPath, runtimeClassName } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 
 export interface RuntimeHandlers {
@@ -17,7 +18,7 @@ export interface RuntimeHandlers {
 
 /** The workload's platform (explicit class) or the default one; undefined for `contrast-cc` without default. */
 export function workloadPlatform(
-  w: PodWorkload,
+  w: Workload,
   defaultPlatform: PlatformInfo | undefined,
 ): PlatformInfo | undefined {
   const rc = runtimeClassName(w);
@@ -26,7 +27,7 @@ export function workloadPlatform(
 }
 
 /** Rewrites the runtime class; returns the new name. */
-export function patchRuntimeClass(w: PodWorkload, handlers: RuntimeHandlers): string | undefined {
+export function patchRuntimeClass(w: Workload, handlers: RuntimeHandlers): string | undefined {
   const rc = runtimeClassName(w);
   if (rc === undefined) return undefined;
   let next = rc;
@@ -85,7 +86,7 @@ export function isRuntimeClassNearMiss(value: string, prefix: string): boolean {
 }
 
 /** Warnings for pods whose runtime class nearly matches `prefix`: file, resource and value. */
-export function runtimeClassNearMisses(workloads: PodWorkload[], prefix: string): string[] {
+export function runtimeClassNearMisses(workloads: Workload[], prefix: string): string[] {
   const out: string[] = [];
   for (const w of workloads) {
     const rc = runtimeClassName(w);

@@ -7,11 +7,10 @@ import {
   describe,
   getJS,
   podSpecPath,
-  resourcePath,
   runtimeClassName,
   workloadAnnotations,
-  type PodWorkload,
 } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 import {
   ANNOTATION,
   CONTRAST_IMAGE_PREFIX,
@@ -51,7 +50,7 @@ export function imageTag(image: string): string {
  * ImageRefValid. Unlike upstream we check init containers too: an init container runs in the same
  * guest and a tag can move, so it needs a digest as much as a regular container does.
  */
-export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages: boolean }): Finding[] {
+export function verifyImagesPinned(w: Workload, options: { skipContrastImages: boolean }): Finding[] {
   const out: Finding[] = [];
   for (const c of containers(w)) {
     const image = c.node.get('image');
@@ -78,7 +77,7 @@ export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages
 }
 
 /** ServiceMeshEgressNotEmpty. */
-export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
+export function verifyServiceMeshEgress(w: Workload): Finding[] {
   const v = workloadAnnotations(w)[ANNOTATION.meshEgress];
   if (v !== undefined && v.trim() === '') {
     return [
@@ -93,7 +92,7 @@ export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
 }
 
 /** RuntimeClassesExist. */
-export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatform: boolean }): Finding[] {
+export function verifyRuntimeClass(w: Workload, options: { haveDefaultPlatform: boolean }): Finding[] {
   const rc = runtimeClassName(w);
   if (rc === undefined) return [];
   if (rc === RUNTIME_CLASS_PREFIX && !options.haveDefaultPlatform) {
@@ -117,14 +116,14 @@ export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatfor
 const ALLOWED_VOLUME_TYPES = ['configMap', 'downwardAPI', 'emptyDir', 'ephemeral', 'projected', 'secret'];
 
 /** NoSharedFSMount: host-shared file systems bypass the guest's integrity protection. */
-export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
+export function verifyNoSharedFSMount(w: Workload): Finding[] {
   const spec = podSpecPath(w);
   if (!spec) return [];
   const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
   const claimTemplates =
     w.kind === 'StatefulSet'
       ? (
-          (getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as
+          (getJS(w.doc, [...w.resourcePath, 'spec', 'volumeClaimTemplates']) as
             Array<{ metadata?: { name?: string } }> | undefined) ?? []
         ).map((t) => t.metadata?.name ?? '')
       : [];
@@ -160,7 +159,7 @@ export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
  * (Coordinator, Initializer, service mesh, PVC holder) must all carry the same tag, so a deployment
  * never mixes releases.
  */
-export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Finding[] {
+export function verifyInjectedVersions(workloads: readonly Workload[]): Finding[] {
   const seen: Array<{ workload: string; container: string; image: string; tag: string }> = [];
   for (const w of workloads) {
     for (const c of containers(w)) {
@@ -193,7 +192,7 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
  * Like Go, only spec.containers are looked at (the injected Initializer and mesh are init containers,
  * so in practice this checks the Coordinator and any such container a user placed in containers).
  */
-export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: string): Finding[] {
+export function verifyVersionsMatch(workloads: readonly Workload[], version: string): Finding[] {
   if (version.includes('dev') || version.includes('pre')) return [];
   const out: Finding[] = [];
   for (const w of workloads) {
@@ -223,7 +222,7 @@ export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: 
  * VM gets 1–220 vCPUs, and at least as many vCPUs as GPUs (one guest NUMA node per GPU, each needing a
  * vCPU). Messages are Go's.
  */
-export function verifyCounts(w: PodWorkload, vcpus: number, gpus: number): Finding[] {
+export function verifyCounts(w: Workload, vcpus: number, gpus: number): Finding[] {
   const out: Finding[] = [];
   if (vcpus < 1 || vcpus > 220)
     out.push({
@@ -251,7 +250,7 @@ export function throwFindings(findings: Finding[], phase: string): void {
 }
 
 export function verifyBefore(
-  workloads: readonly PodWorkload[],
+  workloads: readonly Workload[],
   options: { haveDefaultPlatform: boolean },
 ): void {
   const findings = workloads.flatMap((w) => [
@@ -262,10 +261,7 @@ export function verifyBefore(
   throwFindings(findings, 'verifying workloads');
 }
 
-export function verifyAfter(
-  workloads: readonly PodWorkload[],
-  options: { releaseVersion?: string } = {},
-): void {
+export function verifyAfter(workloads: readonly Workload[], options: { releaseVersion?: string } = {}): void {
   const findings = [
     ...workloads.flatMap((w) => [
       ...verifyImagesPinned(w, { skipContrastImages: false }),
