@@ -133,7 +133,9 @@ describe('generate and policy generate resolve images the same way', () => {
     const workloadFile = join(dir, 'deploy', 'app.yml');
     writeFileSync(workloadFile, deployment({ app: image }, 'regcred'));
     const settingsPath = settingsWithPause(dir, image);
-    const config = { auths: { [lab.c]: { auth: Buffer.from(`${lab.user}:${lab.pass}`).toString('base64') } } };
+    const config = {
+      auths: { [lab.c]: { auth: Buffer.from(`${lab.user}:${lab.pass}`).toString('base64') } },
+    };
     const extraFile = join(dir, 'deploy', 'secret.yml');
     writeFileSync(
       extraFile,

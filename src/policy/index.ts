@@ -22,13 +22,7 @@ export {
   FLAVOURS,
 } from './settings.js';
 export type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
-export {
-  buildPolicyData,
-  criImageName,
-  layerNames,
-  pinnedReference,
-  sandboxNameValue,
-} from './data.js';
+export { buildPolicyData, criImageName, layerNames, pinnedReference, sandboxNameValue } from './data.js';
 export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
 export { policyText, encodeLegacy, encodeInitdata } from './encode.js';
 export type { PolicyEncoding, EncodedPolicy } from './encode.js';
@@ -123,4 +117,3 @@ export async function generatePolicies(
   for (const p of out) setPodAnnotation(p.workload, p.annotationKey, p.annotationValue);
   return out;
 }
-
