@@ -46,6 +46,8 @@ import {
   validateReferenceValues,
 } from '../src/contrast/referencevalues.js';
 import { formatIssue } from '../src/contrast/validation.js';
+import { ContrastError } from '../src/internal/errors.js';
+import { findTargets, planPlatforms, policyEntries } from '../src/workflows/generate.js';
 import { coordinatorYaml } from './helpers/kube-fixtures.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
@@ -722,6 +724,73 @@ describe('SNP vCPUs (§4.5)', () => {
     assert.throws(
       () => vcpus(pod({ containers: [cpu('lots')] })),
       (e: unknown) => e instanceof Error && /container "c0".*requests\.cpu "lots"/.test(e.message),
+    );
+  });
+});
+
+describe('generate stages on their own (src/workflows/generate.ts)', () => {
+  const pod = (name: string, extra = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}${extra}}\nspec:\n  runtimeClassName: contrast-cc-metal-qemu-snp\n  containers: [{name: c, image: "reg.example/app@${DIGEST}"}]\n`;
+
+  test('findTargets: only contrast-cc pods; near misses are warned; none at all is NO_TARGETS', () => {
+    const file = parseKubeFile(
+      'a.yml',
+      `${pod('web')}---\n${pod('other').replace('contrast-cc-metal-qemu-snp', 'kata-qemu')}---\n${pod('typo').replace('contrast-cc-metal-qemu-snp', 'contast-cc')}`,
+    );
+    const warnings: string[] = [];
+    const t = findTargets([file], (m) => warnings.push(m));
+    assert.deepEqual(
+      t.workloads.map((w) => w.name),
+      ['web'],
+    );
+    assert.deepEqual(t.kept, [file]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /typo/);
+    assert.throws(
+      () =>
+        findTargets(
+          [parseKubeFile('b.yml', pod('x').replace('contrast-cc-metal-qemu-snp', 'runc'))],
+          () => {},
+        ),
+      (e: ContrastError) => e.code === 'NO_TARGETS',
+    );
+  });
+
+  test('policyEntries: the same policy with other SANs keeps the first (warning); with the same SANs it is an error', () => {
+    const [a, b] = findWorkloads([parseKubeFile('a.yml', `${pod('a')}---\n${pod('b')}`)]);
+    const warnings: string[] = [];
+    const { map, owner } = policyEntries(
+      [a!, b!],
+      new Map([
+        [a!, 'h1'],
+        [b!, 'h1'],
+      ]),
+      (m) => warnings.push(m),
+    );
+    assert.deepEqual(Object.keys(map), ['h1']);
+    assert.deepEqual(map['h1']!.SANs, ['a', '*']);
+    assert.equal(map['h1']!.WorkloadSecretID, 'core/v1/Pod/default/a');
+    assert.equal(owner.get('h1'), a);
+    assert.match(warnings[0]!, /a\.yml: Pod\/b: same policy as a\.yml: Pod\/a/);
+    const twice = findWorkloads([parseKubeFile('t.yml', `${pod('a')}---\n${pod('a')}`)]);
+    assert.throws(
+      () => policyEntries(twice, new Map(twice.map((w) => [w, 'h2'])), () => {}),
+      (e: ContrastError) => e.code === 'POLICY_COLLISION',
+    );
+    assert.throws(
+      () => policyEntries([a!], new Map(), () => {}),
+      (e: ContrastError) => e.code === 'NO_POLICY',
+    );
+  });
+
+  test('planPlatforms: release-less, a GPU pod keeps the platform its class names (the switch needs a release that ships the GPU runtime)', () => {
+    const gpuPod = pod('g').replace('image: "', 'resources: {limits: {nvidia.com/gpu: 1}}, image: "');
+    const [w] = findWorkloads([parseKubeFile('g.yml', gpuPod)]);
+    const noRelease = planPlatforms([w!], undefined, undefined);
+    assert.equal(noRelease.platformFor(w!)?.name, 'Metal-QEMU-SNP');
+    assert.deepEqual(
+      noRelease.platforms.map((p) => p.name),
+      ['Metal-QEMU-SNP'],
     );
   });
 });
