@@ -3,10 +3,9 @@
 import { removeStaleTempFilesFor, writeFilesAtomic } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
-import { runtimeClassNearMisses } from '../contrast/runtime.js';
 import { ContrastError } from '../internal/errors.js';
 import type { ProgressMode } from '../image/index.js';
-import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
+import { readKubeFiles, serializeKubeFile } from '../kube/index.js';
 import { parsePlatform, type RegistryClientOptions } from '../registry/index.js';
 import { compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 import {
@@ -18,6 +17,7 @@ import {
   type WorkloadPolicy,
 } from '../policy/index.js';
 import { openImageClient, resolveImages } from './resolve-images.js';
+import { findConfidentialWorkloads } from './targets.js';
 
 export interface AnnotateOptions extends Omit<PolicyOptions, 'configFiles'> {
   paths: string[];
@@ -55,12 +55,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
     throw new ContrastError(`-o/--output needs exactly one input file, got ${files.length}`);
   }
   const configFiles = opts.configFilePaths.length > 0 ? await readKubeFiles(opts.configFilePaths) : [];
-  const workloads = findWorkloads(files, { runtimeClassPrefix: opts.runtimeClassPrefix });
-  for (const m of runtimeClassNearMisses(
-    findWorkloads(files, { runtimeClassPrefix: '' }),
-    opts.runtimeClassPrefix,
-  ))
-    log.warn(m);
+  const workloads = findConfidentialWorkloads(files, opts.runtimeClassPrefix, (m) => log.warn(m));
   // In a pipeline the YAML flows on even when there is nothing to annotate.
   // -o - (one input) or the stdin input without -o: that stream goes to stdout.
   const stdoutFile =

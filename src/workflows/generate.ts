@@ -9,7 +9,6 @@ import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../
 import { readTextInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import {
-  findWorkloads,
   readKubeFiles,
   RUNTIME_CLASS_PREFIX,
   serializeKubeFile,
@@ -39,7 +38,7 @@ import {
   readImageReplacements,
   type ImageReplacements,
 } from '../contrast/replacements.js';
-import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../contrast/runtime.js';
+import { patchRuntimeClass, workloadPlatform } from '../contrast/runtime.js';
 import { verifyAfter, verifyBefore } from '../contrast/verify.js';
 import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
@@ -102,6 +101,7 @@ import {
 } from '../contrast/patches.js';
 import { formatIssue } from '../contrast/validation.js';
 import { openImageClient, resolveImages } from './resolve-images.js';
+import { findConfidentialWorkloads } from './targets.js';
 import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {
@@ -417,12 +417,7 @@ export async function readInputs(paths: string[], manifestPath: string): Promise
 
 /** Stage 2: the confidential workloads (runtime class `contrast-cc…`). */
 export function findTargets(files: KubeFile[], warn: (m: string) => void): Targets {
-  const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
-  for (const m of runtimeClassNearMisses(
-    findWorkloads(files, { runtimeClassPrefix: '' }),
-    RUNTIME_CLASS_PREFIX,
-  ))
-    warn(m);
+  const workloads = findConfidentialWorkloads(files, RUNTIME_CLASS_PREFIX, warn);
   if (workloads.length === 0) {
     throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, {
       code: 'NO_TARGETS',
