@@ -5,7 +5,7 @@ import type { AnalyzedImage } from '../image/types.js';
 import { ConfigObjects, getPodAnnotation, setPodAnnotation, workloadImages } from '../kube/index.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import { buildPolicyData } from './data.js';
-import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from './initdata.js';
+import { INITDATA_ANNOTATION } from './initdata.js';
 import type { PolicyData } from './data.js';
 import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
 import type { PolicyEncoding } from './encode.js';
