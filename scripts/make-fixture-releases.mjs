@@ -100,62 +100,35 @@ spec:
 `;
 }
 
+// reference-values.json as a release build writes it: packages/by-name/contrast/reference-values/
+// package.nix (edgelesssys/contrast 0357b18604c359d8a289d1cb7d7639b42ea5192b) turns Nix attributes
+// into JSON with builtins.toJSON, so keys are camelCase, sorted, and only what the build knows is there:
+// snp {guestPolicy (snpGuestPolicyQEMU.json), platformInfo {SMTEnabled}, productName,
+// trustedMeasurement}, tdx {memoryIntegrity, mrTd, rtmrs, xfam}. The Go CLI decodes it into its structs
+// (field names matched case-insensitively). FIXTURE-only extras, so that tests and the demo get a
+// manifest without "Please fill in": minimumTCB (SNP), mrSeam and minTCBEvaluationDataNumber (TDX),
+// values the hardware owner supplies on a real cluster.
 function snpValues(line, platform) {
   return ['Milan', 'Genoa'].map((product) => ({
-    ProductName: product,
+    guestPolicy: { ABIMajor: 0, ABIMinor: 0, Debug: false, MigrateMA: false, SMT: true, SingleSocket: false },
+    minimumTCB: { BootloaderVersion: 7, MicrocodeVersion: 72, SNPVersion: 22, TEEVersion: 0 },
+    platformInfo: { SMTEnabled: true },
+    productName: product,
     // 2026: the 1-vCPU launch digest (the seed per-vCPU digests are derived from). The embedded
     // reference values carry no APEIP: the release ships it separately as ap-eip.hex.
-    TrustedMeasurement: fake(`${line}/${platform}/${product}/measurement`, 48),
-    MinimumTCB: { BootloaderVersion: 7, TEEVersion: 0, SNPVersion: 22, MicrocodeVersion: 72 },
-    GuestPolicy: {
-      ABIMinor: 0,
-      ABIMajor: 0,
-      SMT: true,
-      MigrateMA: false,
-      Debug: false,
-      SingleSocket: false,
-      CXLAllowed: false,
-      MemAES256XTS: false,
-      RAPLDis: false,
-      CipherTextHidingDRAM: false,
-      PageSwapDisable: false,
-    },
-    PlatformInfo:
-      line === '2026'
-        ? {
-            SMTEnabled: true,
-            TSMEEnabled: false,
-            ECCEnabled: false,
-            RAPLDisabled: false,
-            CiphertextHidingDRAMEnabled: false,
-            AliasCheckComplete: false,
-            TIOEnabled: false,
-          }
-        : {
-            SMTEnabled: true,
-            TSMEEnabled: false,
-            ECCEnabled: false,
-            RAPLDisabled: false,
-            CiphertextHidingEnabled: false,
-            AliasCheckComplete: false,
-          },
-    MinimumMitigationVector: 0,
-    AllowedChipIDs: null,
+    trustedMeasurement: fake(`${line}/${platform}/${product}/measurement`, 48),
   }));
 }
 
 function tdxValues(line, platform) {
   return [
     {
-      MinTCBEvaluationDataNumber: 17,
-      MrTd: fake(`${line}/${platform}/mrtd`, 48),
-      MrSeam: fake(`${line}/${platform}/mrseam`, 48),
-      Rtmrs: [0, 1, 2, 3].map((i) => fake(`${line}/${platform}/rtmr${i}`, 48)),
-      Xfam: 'e702060000000000',
-      AllowedPIIDs: null,
-      MemoryIntegrity: false,
-      SMTDisabled: false,
-      StaticPlatform: false,
+      memoryIntegrity: false,
+      minTCBEvaluationDataNumber: 17,
+      mrSeam: fake(`${line}/${platform}/mrseam`, 48),
+      mrTd: fake(`${line}/${platform}/mrtd`, 48),
+      rtmrs: [0, 1, 2, 3].map((i) => fake(`${line}/${platform}/rtmr${i}`, 48)),
+      xfam: 'e702060000000000',
     },
   ];
 }
@@ -178,7 +151,8 @@ for (const [line, { version, hash }] of Object.entries(LINES)) {
         `ghcr.io/edgelesssys/contrast/${i}:latest=ghcr.io/edgelesssys/contrast/${i}:${version}@${digest(`${version}/${i}`)}`,
     ).join('\n') + '\n',
   );
-  writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv, null, 2) + '\n');
+  // builtins.toFile writes the JSON on one line, without a trailing newline.
+  writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv));
   if (line === '2025') {
     const table = {};
     for (const p of ['metal-qemu-snp', 'metal-qemu-snp-gpu']) {

@@ -25,7 +25,9 @@ import {
   workloadOwnerKeyDigest,
   workloadOwnerPubKeyHex,
 } from '../src/contrast/keys.js';
-import { parseManifest } from '../src/contrast/manifest.js';
+import { coordinatorIssues, parseManifest } from '../src/contrast/manifest.js';
+import { findWorkloads, parseKubeFile } from '../src/kube/index.js';
+import { verifyAfter, verifyBefore } from '../src/contrast/verify.js';
 import { PLATFORMS } from '../src/contrast/platforms.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
 import { placeholderReferenceValues } from '../src/contrast/referencevalues.js';
@@ -105,11 +107,12 @@ function generate(
 function fixtureSeeds(platform: string): Record<string, Buffer> {
   const rv = JSON.parse(readFileSync(join(releases['2026'], 'reference-values.json'), 'utf8')) as Record<
     string,
-    { snp?: Array<{ ProductName: string; TrustedMeasurement: string }> }
+    // camelCase keys, as the release build writes the file (scripts/make-fixture-releases.mjs).
+    { snp?: Array<{ productName: string; trustedMeasurement: string }> }
   >;
   const handler = `contrast-cc-${platform.toLowerCase()}-f26a0001`;
   return Object.fromEntries(
-    (rv[handler]?.snp ?? []).map((v) => [v.ProductName, Buffer.from(v.TrustedMeasurement, 'hex')]),
+    (rv[handler]?.snp ?? []).map((v) => [v.productName, Buffer.from(v.trustedMeasurement, 'hex')]),
   );
 }
 
@@ -689,7 +692,35 @@ describe('generate per Contrast release line', () => {
     ]);
   });
 
-  test('2026 line: GPU pods get the GPU runtime; too few vCPUs for the GPUs is an error; SNP pods with several vCPUs get computed ID blocks', async (t) => {
+  // Done-when of issue 12: per release line, the examples give YAML and a manifest the Go CLI of that
+  // line accepts: its Validate() with any finding fatal (cli/cmd/generate.go reading an existing
+  // manifest), its Coordinator rule, and the verifiers run again on the output YAML.
+  for (const line of ['2025', '2026'] as const)
+    for (const platform of ['Metal-QEMU-SNP', 'Metal-QEMU-TDX'])
+      test(`${line} line, ${platform}: Go's Validate(), Coordinator rule and verifiers accept the output`, async (t) => {
+        if (!requireLab(t)) return;
+        const { dir, deploy } = workspace();
+        ok(t, await generate(dir, ['--reference-values', platform, deploy], undefined, { release: line }));
+        const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
+        const { manifest, warnings, ignored } = parseManifest(text, 'manifest.json', { line });
+        assert.deepEqual(warnings, []);
+        assert.deepEqual(ignored, []);
+        assert.deepEqual(coordinatorIssues(manifest, line), []);
+        const files = ['coordinator.yml', 'web.yml', 'api.yml'].map((f) =>
+          parseKubeFile(f, readFileSync(join(deploy, f), 'utf8')),
+        );
+        const workloads = findWorkloads(files);
+        assert.equal(workloads.length, 3);
+        verifyBefore(workloads, { haveDefaultPlatform: false });
+        verifyAfter(workloads, { releaseVersion: `v0.0.0-fixture.${line}` });
+        // Every policy in the YAML is in the manifest, and nothing else is.
+        const hashes = ['coordinator.yml', 'web.yml', 'api.yml']
+          .flatMap((f) => pods(join(deploy, f)))
+          .map((p) => policyHash(INITDATA_ANNOTATION, p.annotations[INITDATA_ANNOTATION]!));
+        assert.deepEqual(Object.keys(manifest.Policies ?? {}).sort(), [...hashes].sort());
+      });
+
+  test('2026 line: GPU pods with the generic class get the GPU runtime, an explicit class is kept; too few vCPUs for the GPUs is an error; SNP pods with several vCPUs get computed ID blocks', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
     const api = join(deploy, 'api.yml');
@@ -711,6 +742,27 @@ describe('generate per Contrast release line', () => {
       pods(join(deploy, 'web.yml'))[0]!.spec.runtimeClassName,
       'contrast-cc-metal-qemu-tdx-f26a0001',
     );
+
+    // A class naming its platform keeps it even with GPUs: Go's patchRuntimeClassName switches only
+    // the generic contrast-cc / kata-cc-isolation (cli/cmd/generate.go at 07b05e7a).
+    const { dir: dirX, deploy: deployX } = workspace();
+    const apiX = join(deployX, 'api.yml');
+    writeFileSync(
+      apiX,
+      text
+        .replace('runtimeClassName: contrast-cc', 'runtimeClassName: contrast-cc-metal-qemu-tdx')
+        .replace(
+          '              memory: 128Mi\n',
+          '              memory: 128Mi\n              cpu: "1"\n              nvidia.com/gpu: "1"\n',
+        ),
+    );
+    ok(
+      t,
+      await generate(dirX, ['--reference-values', 'Metal-QEMU-TDX', deployX], undefined, {
+        release: '2026',
+      }),
+    );
+    assert.equal(pods(apiX)[0]!.spec.runtimeClassName, 'contrast-cc-metal-qemu-tdx-f26a0001');
 
     const { dir: dir2, deploy: deploy2 } = workspace();
     const api2 = join(deploy2, 'api.yml');
@@ -752,10 +804,56 @@ describe('generate per Contrast release line', () => {
     assertIdBlock(pods(join(deploy3, 'web.yml'))[0]!, 'Milan', seeds['Milan']!);
   });
 
+  test("2026 line, a release's reference-values.json exactly as the build writes it (no minimumTCB): Go's Please-fill-in lines, every field written", async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const rel = copyRelease('2026', 'release-2026-real-rv');
+    const rvPath = join(rel, 'reference-values.json');
+    const rv = JSON.parse(readFileSync(rvPath, 'utf8')) as Record<
+      string,
+      { snp?: Array<Record<string, unknown>> }
+    >;
+    for (const v of Object.values(rv)) for (const s of v.snp ?? []) delete s['minimumTCB'];
+    writeFileSync(rvPath, JSON.stringify(rv));
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-SNP',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    ok(t, r);
+    for (const i of [0, 1])
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `\\n {2}snp\\[${i}\\]\\.MinimumTCB\\.BootloaderVersion: Please fill in all reference values for`,
+        ),
+      );
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    const snp = m.ReferenceValues.snp[0];
+    assert.deepEqual(Object.keys(snp), [
+      'Platform',
+      'ProductName',
+      'TrustedMeasurement',
+      'APEIP',
+      'MinimumTCB',
+      'GuestPolicy',
+      'PlatformInfo',
+      'MinimumMitigationVector',
+      'AllowedChipIDs',
+    ]);
+    assert.equal(snp.MinimumTCB.BootloaderVersion, null);
+    assert.equal(snp.PlatformInfo.TIOEnabled, false);
+    assert.equal(snp.GuestPolicy.PageSwapDisable, false);
+  });
+
   test('2026 line: without ap-eip.hex the manifest has no APEIP and SNP pods cannot get ID blocks', async (t) => {
     if (!requireLab(t)) return;
     const { dir, deploy } = workspace();
     const rel = copyRelease('2026', 'release-2026-no-apeip', 'ap-eip.hex');
+    // Without ap-eip.hex only a manifest.json of that release tells the line (reference values do not).
+    writeFileSync(join(rel, 'manifest.json'), '{"WorkloadOwnerPubKeys": []}\n');
     const r = await generate(dir, [
       '--reference-values',
       'Metal-QEMU-SNP',
@@ -798,6 +896,30 @@ describe('release pins and output lines', () => {
       /pins no image for:\n {2}.*container "contrast-initializer": ghcr\.io\/edgelesssys\/contrast\/initializer:latest/,
     );
     assert.match(r.stderr, /image-replacements\.txt/);
+  });
+
+  test('a release without reference values for the platform: no manifest from anywhere else, nothing written', async (t) => {
+    if (!requireLab(t)) return;
+    const { dir, deploy } = workspace();
+    const rel = copyRelease('2026', 'release-2026-no-rv');
+    const rvPath = join(rel, 'reference-values.json');
+    const rv = JSON.parse(readFileSync(rvPath, 'utf8')) as Record<string, unknown>;
+    delete rv['contrast-cc-metal-qemu-tdx-f26a0001'];
+    writeFileSync(rvPath, JSON.stringify(rv));
+    const before = snapshot(dir);
+    const r = await generate(dir, [
+      '--reference-values',
+      'Metal-QEMU-TDX',
+      '--contrast-release',
+      rel,
+      deploy,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /Contrast v0\.0\.0-fixture\.2026 \(.*\) has no reference values for Metal-QEMU-TDX/,
+    );
+    assert.deepEqual(snapshot(dir), before);
   });
 
   test("no Coordinator: Go's hint on stdout, then the count error", async (t) => {

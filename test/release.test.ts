@@ -18,7 +18,7 @@ import {
   validateManifest,
 } from '../src/contrast/manifest.js';
 import { platformByName } from '../src/contrast/platforms.js';
-import { validateReferenceValues } from '../src/contrast/referencevalues.js';
+import { SNP_GUEST_POLICY_FIELDS, validateReferenceValues } from '../src/contrast/referencevalues.js';
 import { loadRelease, releaseHandler } from '../src/release/release.js';
 import { runCli } from './helpers/cli.js';
 import { repoRoot } from './helpers/shared.js';
@@ -34,7 +34,7 @@ function copyRelease(src: string): string {
 }
 
 describe('reading a release directory', () => {
-  test('handlers from runtime-<platform>.yml, version from the pinned images, line from the reference values', async () => {
+  test('handlers from runtime-<platform>.yml, version from the pinned images, line from ap-eip.hex / snp-id-blocks.json', async () => {
     const r = await loadRelease(R2026);
     assert.equal(r.version, 'v0.0.0-fixture.2026');
     assert.equal(r.line, '2026');
@@ -83,6 +83,10 @@ describe('reading a release directory', () => {
     assert.equal((await loadRelease(noLine)).line, '2026'); // only a 2026 CLI embeds ap-eip.hex
     rmSync(join(noLine, 'ap-eip.hex'));
     await assert.rejects(loadRelease(noLine), /cannot tell which Contrast release line/);
+    // A release's own SNP values never tell the line (no APEIP; same names in both lines).
+    const noTable = copyRelease(R2025);
+    rmSync(join(noTable, 'snp-id-blocks.json'));
+    await assert.rejects(loadRelease(noTable), /cannot tell which Contrast release line/);
     const badEip = copyRelease(R2026);
     writeFileSync(
       join(badEip, 'ap-eip.hex'),
@@ -127,7 +131,7 @@ describe('the CLI needs a release and records it', () => {
 
 describe('manifest schema per release line', () => {
   const pem = newWorkloadOwnerKey();
-  test('2026: WorkloadOwnerPubKeys (hex PKIX DER), APEIP, new PlatformInfo names, no CPUs', async () => {
+  test('2026: WorkloadOwnerPubKeys (hex PKIX DER), APEIP, every struct field written, no CPUs', async () => {
     // internal/manifest/manifest.go Manifest{Policies, ReferenceValues, WorkloadOwnerPubKeys, SeedshareOwnerPubKeys}
     const r = await loadRelease(R2026);
     const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
@@ -142,12 +146,16 @@ describe('manifest schema per release line', () => {
       'WorkloadOwnerPubKeys',
       'SeedshareOwnerPubKeys',
     ]);
-    assert.deepEqual(Object.keys(doc.ReferenceValues.snp[0]).slice(0, 4), [
+    // Go marshals every field of the struct it decoded the release's file into (Platform "" until
+    // generate sets it); APEIP after TrustedMeasurement.
+    assert.deepEqual(Object.keys(doc.ReferenceValues.snp[0]).slice(0, 5), [
+      'Platform',
       'ProductName',
       'TrustedMeasurement',
       'APEIP',
       'MinimumTCB',
     ]);
+    assert.deepEqual(Object.keys(doc.ReferenceValues.snp[0].GuestPolicy), [...SNP_GUEST_POLICY_FIELDS]);
     assert.ok('TIOEnabled' in doc.ReferenceValues.snp[0].PlatformInfo);
     assert.doesNotMatch(text, /"CPUs"/);
     assert.deepEqual(validateManifest(doc, { line: '2026' }), []);

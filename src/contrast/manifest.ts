@@ -12,6 +12,7 @@ import {
 import { formatIssue, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 import { readTextInput } from '../internal/files.js';
 import { existsSync } from 'node:fs';
+import { foldManifest } from '../release/gojson.js';
 
 export type Role = '' | 'coordinator';
 
@@ -224,6 +225,8 @@ export function parseManifest(
   } catch (err) {
     throw new ContrastError(`${path}: not valid JSON: ${errorMessage(err)}`, { code: 'BAD_MANIFEST' });
   }
+  // What Go's json.Unmarshal reads: field names matched case-insensitively.
+  raw = foldManifest(raw);
   const issues = validateManifest(raw, options);
   // Go's generate validates an existing manifest with Validate() and stops on any finding, expected
   // missing ones included ("validate existing manifest: …").

@@ -8,6 +8,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseRuntimeClass, type PlatformInfo } from './platforms.js';
 import { hexProblem, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 import { readTextInput } from '../internal/files.js';
+import { foldEmbeddedReferenceValues, foldReferenceValues, withGoZeroValues } from '../release/gojson.js';
 
 export type SNPReferenceValues = Record<string, unknown>;
 export type TDXReferenceValues = Record<string, unknown>;
@@ -21,8 +22,7 @@ export interface ReferenceValues {
 // release line. 2025: internal/manifest/referencevalues.go SNPReferenceValues {Platform, ProductName,
 // TrustedMeasurement, MinimumTCB, GuestPolicy, PlatformInfo, MinimumMitigationVector, AllowedChipIDs}.
 // 2026 adds APEIP (internal/manifest/manifest.go SNPValidateOpts reads refVal.APEIP; field position
-// as in the 2026 manifest fixtures, after TrustedMeasurement) and go-sev-guest's newer PlatformInfo
-// names (CiphertextHidingDRAMEnabled, TIOEnabled).
+// as in the 2026 manifest fixtures, after TrustedMeasurement). PlatformInfo names: see below.
 export type ReferenceValueLine = '2025' | '2026';
 
 const SNP_FIELDS_2025 = [
@@ -60,13 +60,20 @@ export const SNP_GUEST_POLICY_FIELDS = [
   'CipherTextHidingDRAM',
   'PageSwapDisable',
 ] as const;
+// go-sev-guest abi.SnpPlatformInfo. There never was a `CiphertextHidingEnabled`: bits 2–5 arrived as
+// ECCEnabled, RAPLDisabled, CiphertextHidingDRAMEnabled, AliasCheckComplete (google/go-sev-guest
+// d30defa, v0.13.0, 2024-12-16) and TIOEnabled in the edgelesssys fork Contrast builds with (97601b6,
+// 2025-08-11; upstream f732359, 2025-11-13). Contrast's own pre-APEIP manifests carry all seven
+// (edgelesssys/contrast sdk/verify_test.go at 0258343e8d207fe326c1d3c750dd3f22bdee69a5), so both
+// lines share the list.
 const SNP_PLATFORM_INFO_FIELDS_2025 = [
   'SMTEnabled',
   'TSMEEnabled',
   'ECCEnabled',
   'RAPLDisabled',
-  'CiphertextHidingEnabled',
+  'CiphertextHidingDRAMEnabled',
   'AliasCheckComplete',
+  'TIOEnabled',
 ] as const;
 const SNP_PLATFORM_INFO_FIELDS_2026 = [
   'SMTEnabled',
@@ -469,18 +476,20 @@ export async function importReferenceValues(
       );
     }
   };
-  // Without a known line, the fields only the 2026 line has tell it apart.
-  const effective: ReferenceValueLine =
-    line ??
-    (/"(APEIP|CiphertextHidingDRAMEnabled|TIOEnabled)"/.test(JSON.stringify(parsed)) ? '2026' : '2025');
+  // Go's decoder matches field names case-insensitively; a release's file has camelCase keys.
+  const asGeneric = foldReferenceValues(parsed) as Record<string, unknown>;
+  const keys = Object.keys(asGeneric);
+  const isGeneric = keys.length > 0 && keys.every((k) => k === 'snp' || k === 'tdx');
+  const folded = isGeneric ? asGeneric : foldEmbeddedReferenceValues(parsed);
+  // Without a known line, APEIP (only the 2026 line's SNPReferenceValues has it) tells it apart.
+  const effective: ReferenceValueLine = line ?? (/"APEIP"/.test(JSON.stringify(folded)) ? '2026' : '2025');
   const result: ImportedReferenceValues = { byPlatform: new Map(), handlers: new Map(), line: effective };
-  const keys = Object.keys(parsed);
-  if (keys.length > 0 && keys.every((k) => k === 'snp' || k === 'tdx')) {
-    fail(validateReferenceValues(parsed, 'ReferenceValues', { strict: true, line: effective }));
-    result.generic = parsed as ReferenceValues;
+  if (isGeneric) {
+    fail(validateReferenceValues(folded, 'ReferenceValues', { strict: true, line: effective }));
+    result.generic = withGoZeroValues(folded as ReferenceValues, effective);
     return result;
   }
-  for (const [handler, values] of Object.entries(parsed)) {
+  for (const [handler, values] of Object.entries(folded)) {
     let platformName: string;
     try {
       const rc = parseRuntimeClass(handler);
@@ -494,7 +503,10 @@ export async function importReferenceValues(
     fail(validateReferenceValues(values, handler, { strict: true, line: effective }));
     result.byPlatform.set(
       platformName,
-      mergeReferenceValues([result.byPlatform.get(platformName) ?? {}, values as ReferenceValues]),
+      mergeReferenceValues([
+        result.byPlatform.get(platformName) ?? {},
+        withGoZeroValues(values as ReferenceValues, effective),
+      ]),
     );
     result.handlers.set(platformName, handler);
   }
@@ -516,6 +528,7 @@ export function importedFor(
   const mine = list.filter(
     (s) =>
       typeof s['Platform'] !== 'string' ||
+      s['Platform'] === '' ||
       String(s['Platform']).toLowerCase() === platform.name.toLowerCase(),
   );
   const chosen = mine.length ? mine : list;

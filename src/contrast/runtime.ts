@@ -26,16 +26,21 @@ export function workloadPlatform(
   return parseRuntimeClass(rc)?.platform ?? defaultPlatform;
 }
 
+/** A class that gets the default handler: `contrast-cc`, `kata-cc-isolation` (Go) and `contrast-ccc`… */
+export function isDefaultRuntimeClass(rc: string): boolean {
+  // `contrast-ccc`, `contrast-cc2`…: selected by the prefix, so it must not keep a class no node has.
+  return (
+    rc === 'kata-cc-isolation' ||
+    (rc.startsWith(RUNTIME_CLASS_PREFIX) && !rc.startsWith(`${RUNTIME_CLASS_PREFIX}-`))
+  );
+}
+
 /** Rewrites the runtime class; returns the new name. */
 export function patchRuntimeClass(w: Workload, handlers: RuntimeHandlers): string | undefined {
   const rc = runtimeClassName(w);
   if (rc === undefined) return undefined;
   let next = rc;
-  // `contrast-ccc`, `contrast-cc2`…: selected by the prefix, so it must not keep a class no node has.
-  const defaultClass =
-    rc === 'kata-cc-isolation' ||
-    (rc.startsWith(RUNTIME_CLASS_PREFIX) && !rc.startsWith(`${RUNTIME_CLASS_PREFIX}-`));
-  if (defaultClass) {
+  if (isDefaultRuntimeClass(rc)) {
     if (handlers.defaultHandler === UNKNOWN_HANDLER) {
       throw new ContrastError(`${describe(w)}: runtimeClassName "${rc}" needs a platform`, {
         code: 'NO_PLATFORM',

@@ -3,12 +3,11 @@
 // error there. The table is the decision for a request carrying nothing (`{}`) on a fresh agent
 // (data {"pstate": {}}); requests that need checking are refused, harmless ones are allowed.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { sharedPath } from '../../test/helpers/shared.js';
-import { loadRequestLog, replay } from '../policyeval/index.js';
+import { replay } from '../policyeval/index.js';
 import { agentFor } from './testdata/harness.js';
-import { RECORDED_LOGS, recordedPolicies } from './testdata/recorded.js';
+import { labDeployment, labImage, labSession } from './testdata/lab-requests.js';
+import { recordedPolicies } from './testdata/recorded.js';
 
 /** Message name → verdict for an empty request. */
 const API: Record<string, boolean> = {
@@ -90,12 +89,10 @@ test('every agent API request has a defined verdict of the shape the agent reads
   assert.deepEqual(agent.state(), { pstate: {} }, 'refused requests change no state');
 });
 
-test('verdicts stay defined and well-shaped while a pod runs (after its recorded requests)', async (t) => {
-  const path = sharedPath(t, join('agent-requests', RECORDED_LOGS['exec-test']!));
-  if (!path) return;
-  const policy = (await recordedPolicies()).get('exec-test')!;
-  const agent = await agentFor(policy.policyText);
-  const requests = loadRequestLog(path);
+test('verdicts stay defined and well-shaped while a pod runs (after the lab pod requests)', async () => {
+  const s = await labSession('host-pull', labDeployment(labImage('host-pull')), 'web-5d8f7c9b4-x7k2p', 'web');
+  const agent = s.agent;
+  const requests = s.reqs.map(([type, input], i) => ({ type, input, line: i + 1 }));
   for (const e of replay(agent, requests)) {
     assert.equal(shapeProblem(e.verdict.result), undefined, `${e.verdict.request} line ${e.line}`);
     if (e.verdict.request === 'AllowRequestsFailingPolicy') continue;

@@ -124,7 +124,9 @@ export function buildPolicyData(ctx: BuildContext): PolicyData {
 /** The sandbox name the pod will get: its name, or a regex for controller-created pods. */
 export function sandboxNameValue(w: Workload): string {
   const n = escapeRegex(w.name);
-  if (w.generateName) return `^${n}[a-z0-9]{5}$`;
+  // Kubernetes appends 5 characters (SimpleNameGenerator); any non-empty [a-z0-9] suffix is accepted,
+  // as genpolicy's suite expects (createcontainer/generate_name): the prefix carries the identity.
+  if (w.generateName) return `^${n}[a-z0-9]+$`;
   switch (w.kind) {
     case 'Pod':
       return w.name;

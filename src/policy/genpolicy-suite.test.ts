@@ -21,17 +21,16 @@ import {
 } from './testdata/genpolicy-suite.js';
 
 /** dir#index → why our verdict is stricter (mirrors src/policy/README.md). */
-const PAUSE_ID =
-  'a pause container whose id (bundle) is not its sandbox id: containerd gives the sandbox container the sandbox id, so our rules tie the pod identity to it';
 const NO_IMAGE_STORAGE =
   'an app container without the image_guest_pull storage that forced guest pull sends for every container (kata_agent.go handleImageGuestPullBlockVolume): without it the host would choose the root file system';
+const NO_PAUSE_STORAGE =
+  'a pause container without the image_guest_pull storage (source "pause") that forced guest pull sends for it (kata_agent.go handleImageGuestPullBlockVolume): without it its root would be whatever the host got mounted at its root path, not the guest\'s pause bundle';
 const DOCUMENTED: Record<string, string> = {
-  'createcontainer/generate_name#0': `${PAUSE_ID}; also a 3-character generateName suffix, Kubernetes always appends 5`,
-  'createcontainer/network_namespace#0': PAUSE_ID,
-  'createcontainer/network_namespace#1': PAUSE_ID,
-  'createcontainer/security_context/runas#0': PAUSE_ID,
-  'createcontainer/security_context/runas#1':
-    'the pod was not admitted: its pause container (#0) was refused',
+  'createcontainer/generate_name#0': NO_PAUSE_STORAGE,
+  'createcontainer/network_namespace#0': NO_PAUSE_STORAGE,
+  'createcontainer/network_namespace#1': NO_PAUSE_STORAGE,
+  'createcontainer/security_context/runas#0': NO_PAUSE_STORAGE,
+  'createcontainer/security_context/runas#1': NO_IMAGE_STORAGE,
   'createcontainer/security_context/supplemental_groups#0': NO_IMAGE_STORAGE,
   'createcontainer/volumes/config_map#0': NO_IMAGE_STORAGE,
   'createcontainer/volumes/container_image#0': `${NO_IMAGE_STORAGE}; also literal "$(default_caps)" capability names`,
@@ -43,15 +42,6 @@ const DOCUMENTED: Record<string, string> = {
   'createcontainer/gpu_vfio_cdi#0': NO_IMAGE_STORAGE,
   'createcontainer/gpu_vfio_cdi#8': NO_IMAGE_STORAGE,
 };
-
-/** dir#index → why genpolicy's own rules with our data differ from the suite (README). */
-const UPSTREAM_DOCUMENTED: Record<string, string> = {
-  'createcontainer/generate_name#0':
-    'our sandbox-name regex wants the 5-character suffix Kubernetes appends (the case has 3)',
-};
-
-const SANDBOX_FIRST =
-  'an app container (or an exec in it) before any pause container: the runtime always creates the pause container first';
 
 async function runAll(
   t: import('node:test').TestContext,
@@ -97,26 +87,23 @@ function report(label: string, results: CaseResult[]): void {
 }
 
 function documented(r: CaseResult): string | undefined {
-  return DOCUMENTED[caseKey(r)] ?? (r.gotWithSandbox === r.expected ? SANDBOX_FIRST : undefined);
+  return DOCUMENTED[caseKey(r)];
 }
 
 test('genpolicy suite (1): our rules with genpolicy settings agree with every verdict', async (t) => {
   const results = await runAll(t, 'ours');
   if (!results) return;
   report('our rules + genpolicy settings', results);
-  // Every disagreement is documented: either the case starts with an app container (it agrees once
-  // the pod's pause container was admitted first), or it is listed in DOCUMENTED.
-  const undocumented = summarize(results)
-    .differing.filter((r) => !documented(r))
-    .map(caseKey);
-  assert.deepEqual(undocumented, []);
-  assert.deepEqual(summarize(results, true).differing.map(caseKey).sort(), Object.keys(DOCUMENTED).sort());
+  // Exactly the documented cases differ, as replayed and with the pod's sandbox created first (the
+  // pod identity comes from the first container admitted, so the order makes no difference).
+  const keys = Object.keys(DOCUMENTED).sort();
+  assert.deepEqual(summarize(results).differing.map(caseKey).sort(), keys);
+  assert.deepEqual(summarize(results, true).differing.map(caseKey).sort(), keys);
 });
 
 test('genpolicy suite (2): genpolicy rules.rego (-p) with our data agree with every verdict', async (t) => {
   const results = await runAll(t, 'genpolicy');
   if (!results) return;
   report('genpolicy rules + our data', results);
-  const differing = summarize(results).differing.map(caseKey).sort();
-  assert.deepEqual(differing, Object.keys(UPSTREAM_DOCUMENTED).sort());
+  assert.deepEqual(summarize(results).differing.map(caseKey), []);
 });

@@ -125,14 +125,23 @@ for (const pod of Object.keys(RECORDED_LOGS)) {
       assert.equal(full.probe(c.type, c.input).allowed, false, `${(c.input as Obj)['container_id']} again`);
     }
 
-    // Without its pause container, the pod identity is unknown and the app container is refused.
+    // Without its pause container first, the app container fixes the pod identity (as in genpolicy's
+    // suite); the pause container afterwards is admitted only with that identity.
     const noPause = await session(policy);
     const entries = replay(
       noPause,
       requests.filter((r) => !isPause(r)),
     );
     const app = entries.find((e) => e.verdict.request === 'CreateContainerRequest')!;
-    assert.equal(app.verdict.allowed, false, 'app container without the pause container');
+    assert.equal(app.verdict.allowed, true, 'app container before the pause container');
+    const pause = requests.find(isPause)!;
+    const otherPod = structuredClone(pause.input) as Obj;
+    ((otherPod['OCI'] as Obj)['Annotations'] as Obj)['io.kubernetes.cri.sandbox-name'] = 'another-pod';
+    assert.equal(noPause.probe(pause.type, otherPod).allowed, false, 'pause container of another pod');
+    const otherNs = structuredClone(pause.input) as Obj;
+    ((otherNs['OCI'] as Obj)['Annotations'] as Obj)['io.kubernetes.cri.sandbox-namespace'] = 'elsewhere';
+    assert.equal(noPause.probe(pause.type, otherNs).allowed, false, 'pause container in another namespace');
+    assert.equal(noPause.probe(pause.type, pause.input).allowed, true, "the pod's own pause container");
 
     // The app container, once removed, can no longer be exec'd into.
     const exec = requests.find((r) => r.type === 'ExecProcessRequest');

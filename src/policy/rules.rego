@@ -13,7 +13,7 @@
 # State: the agent starts every policy with the data document {"pstate": {}} and applies the
 # JSON-patch operations of allowed {"allowed": true, "ops": [...]} results to it. CreateSandboxRequest
 # records that the sandbox exists; CreateContainerRequest records the pod identity (sandbox name,
-# namespace and id, from the pause container) and which policy container each container id was
+# namespace and id, from the first container admitted) and which policy container each container id was
 # admitted as; RemoveContainerRequest forgets a container. Later requests are checked against that
 # record. What has been recorded is read from pstate's keys, never from pstate itself: {} is a
 # defined value. A data document without pstate is treated as an empty record.
@@ -73,7 +73,7 @@ default WriteStreamRequest := false
 ######################################################################
 # Agent state (data.pstate)
 
-# The pause container's CreateContainerRequest has fixed the pod identity.
+# The first admitted CreateContainerRequest has fixed the pod identity.
 pod_recorded if is_string(data.pstate.sandbox_id)
 
 sandbox_created if data.pstate.sandbox_created == true
@@ -214,12 +214,14 @@ bundle_id_of(req) := id if {
 
 bundle_id_of(req) := req.container_id if not req.OCI.Annotations["io.katacontainers.pkg.oci.bundle_path"]
 
-# The first container of a sandbox is its pause container; it fixes the pod identity.
-state_allows_container(ctx) if {
-	not pod_recorded
-	input.OCI.Annotations["io.kubernetes.cri.container-type"] == "sandbox"
-	ctx.bundle_id == ctx.sandbox_id
-}
+# The first container admitted fixes the pod identity (sandbox name, namespace and id), whichever
+# container it is: the runtime creates the pause container first, but a host that starts with an app
+# container gains nothing (it must still match a policy container, and every later container, the
+# pause container included, must agree with the identity it recorded). genpolicy's rules record name
+# and namespace from the first container too. The pause container's own id is not tied to the
+# sandbox id: its paths are checked against its own (bundle) id, so another id lets the host place
+# nothing elsewhere (src/policy/README.md, "Where we are stricter than genpolicy's suite").
+state_allows_container(ctx) if not pod_recorded
 
 state_allows_container(ctx) if {
 	pod_recorded

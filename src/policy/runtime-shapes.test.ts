@@ -3,51 +3,48 @@
 // lab pod of testdata/lab-requests.ts. Each accepted shape has tampered variants that must be denied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import { findWorkloads, parseKubeFile, serializeKubeFile } from '../kube/index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { generatePolicies, loadPolicySettings } from './index.js';
 import { GUEST_PAUSE, LAB_APP, imageMap } from './testdata/fixtures.js';
 import { allows, clone, wouldAllow } from './testdata/harness.js';
 import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, PINNED, RESOLVED, SANDBOX, labSession } from './testdata/lab-requests.js';
+import {
+  APP_ID,
+  CPATH,
+  NS,
+  PINNED,
+  RESOLVED,
+  SANDBOX,
+  labDeployment,
+  labSession,
+} from './testdata/lab-requests.js';
 import type { Req } from './testdata/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';
 const OTHER_DIGEST = `sha256:${'0'.repeat(64)}`;
 
-function yaml(extra = '', kind = 'Deployment'): string {
-  return `apiVersion: apps/v1
-kind: ${kind}
-metadata: {name: web, namespace: ${NS}}
-spec:
-  template:
-    spec:
-      runtimeClassName: contrast-cc
-      containers:
-        - name: app
-          image: ${PINNED}
-          volumeMounts: [{name: data, mountPath: /data}]
-${extra}      volumes: [{name: data, emptyDir: {}}]
-`;
+function yaml(extra = ''): string {
+  return labDeployment(PINNED, extra);
 }
 
 interface Lab {
   agent: AgentSession;
   reqs: AgentRequest[];
+  sandbox: Req;
   pause: Req;
   app: Req;
   /** Runs every request before the app container (sandbox, pause, CopyFiles). */
   upToApp(): void;
 }
 
-async function lab(t: TestContext, text = yaml(), pod = POD): Promise<Lab | undefined> {
-  const s = await labSession(t, 'guest-pull', text, pod, 'web');
-  if (!s) return undefined;
+async function lab(text = yaml(), pod = POD): Promise<Lab> {
+  const s = await labSession('guest-pull', text, pod, 'web');
   const pauseAt = s.reqs.findIndex((r) => r[0] === 'CreateContainerRequest');
   const appAt = s.reqs.findIndex((r) => r[0] === 'CreateContainerRequest' && r[1]['container_id'] === APP_ID);
   return {
     ...s,
+    sandbox: s.reqs.find((r) => r[0] === 'CreateSandboxRequest')![1] as Req,
     pause: s.reqs[pauseAt]![1] as Req,
     app: s.reqs[appAt]![1] as Req,
     upToApp() {
@@ -58,23 +55,17 @@ async function lab(t: TestContext, text = yaml(), pod = POD): Promise<Lab | unde
 }
 
 /** Judges variants of the pause container's request on a fresh sandbox. */
-async function pauseVerdict(t: TestContext, change: (p: Req) => void): Promise<boolean | undefined> {
-  const l = await lab(t);
-  if (!l) return undefined;
-  assert.ok(allows(l.agent, 'CreateSandboxRequest', l.reqs[0]![1]));
+async function pauseVerdict(change: (p: Req) => void): Promise<boolean> {
+  const l = await lab();
+  assert.ok(allows(l.agent, 'CreateSandboxRequest', l.sandbox));
   const p = clone(l.pause);
   change(p);
   return wouldAllow(l.agent, 'CreateContainerRequest', p);
 }
 
 /** Judges variants of the app container's request after the pod's earlier requests. */
-async function appVerdict(
-  t: TestContext,
-  change: (a: Req) => void,
-  text?: string,
-): Promise<boolean | undefined> {
-  const l = await lab(t, text);
-  if (!l) return undefined;
+async function appVerdict(change: (a: Req) => void, text?: string): Promise<boolean> {
+  const l = await lab(text);
   l.upToApp();
   const a = clone(l.app);
   change(a);
@@ -130,15 +121,15 @@ const pauseCases: Array<[string, (p: Req) => void, boolean]> = [
   ],
 ];
 for (const [name, change, want] of pauseCases) {
-  test(`guest pull pause container: ${name} → ${want ? 'allowed' : 'denied'}`, async (t) => {
-    const v = await pauseVerdict(t, change);
-    if (v !== undefined) assert.equal(v, want);
+  test(`guest pull pause container: ${name} → ${want ? 'allowed' : 'denied'}`, async () => {
+    const v = await pauseVerdict(change);
+    assert.equal(v, want);
   });
 }
 
-test('guest pull: "pause" is no source for an app container', async (t) => {
-  const v = await appVerdict(t, (a) => (a['storages'][0]['source'] = 'pause'));
-  if (v !== undefined) assert.equal(v, false);
+test('guest pull: "pause" is no source for an app container', async () => {
+  const v = await appVerdict((a) => (a['storages'][0]['source'] = 'pause'));
+  assert.equal(v, false);
 });
 
 // 2. Images by digest: containerd reports repo@sha256:D for a YAML repo:tag@sha256:D (genpolicy
@@ -242,24 +233,23 @@ function cgroupMount(a: Req): Req {
   return (a['OCI']['Mounts'] as Req[]).find((m) => m['destination'] === '/sys/fs/cgroup')!;
 }
 for (const [name, change, want] of imageCases) {
-  test(`guest pull app container: ${name} → ${want ? 'allowed' : 'denied'}`, async (t) => {
-    const v = await appVerdict(t, change);
-    if (v !== undefined) assert.equal(v, want);
+  test(`guest pull app container: ${name} → ${want ? 'allowed' : 'denied'}`, async () => {
+    const v = await appVerdict(change);
+    assert.equal(v, want);
   });
 }
 
 // 5. containerd >= 2.0.4 mounts the pause container's /sys read-write when a container of the pod
 //    is privileged; older ones read-only (genpolicy policy.rs handles both).
-test('pause /sys: rw or ro when the pod has a privileged container, ro otherwise', async (t) => {
+test('pause /sys: rw or ro when the pod has a privileged container, ro otherwise', async () => {
   const privileged = yaml('          securityContext: {privileged: true}\n');
   const sysMount = (p: Req) => (p['OCI']['Mounts'] as Req[]).find((m) => m['destination'] === '/sys')!;
   for (const [text, rwAllowed] of [
     [privileged, true],
     [yaml(), false],
   ] as const) {
-    const l = await lab(t, text);
-    if (!l) return;
-    assert.ok(allows(l.agent, 'CreateSandboxRequest', l.reqs[0]![1]));
+    const l = await lab(text);
+    assert.ok(allows(l.agent, 'CreateSandboxRequest', l.sandbox));
     const ro = clone(l.pause);
     assert.ok(sysMount(ro)['options'].includes('ro'));
     assert.equal(wouldAllow(l.agent, 'CreateContainerRequest', ro), true, 'ro');
@@ -275,7 +265,7 @@ test('pause /sys: rw or ro when the pod has a privileged container, ro otherwise
 // 6. Indexed Jobs: the Job controller adds JOB_COMPLETION_INDEX (kubernetes
 //    pkg/controller/job/indexed_job_utils.go addCompletionIndexEnvVariable; genpolicy settings
 //    allow_env_regex).
-test('JOB_COMPLETION_INDEX=<n> is allowed for Job pods only', async (t) => {
+test('JOB_COMPLETION_INDEX=<n> is allowed for Job pods only', async () => {
   const job = `apiVersion: batch/v1
 kind: Job
 metadata: {name: web, namespace: ${NS}}
@@ -296,8 +286,7 @@ spec:
     [job, jobPod, true],
     [yaml(), POD, false],
   ] as const) {
-    const l = await lab(t, text, pod);
-    if (!l) return;
+    const l = await lab(text, pod);
     l.upToApp();
     const a = clone(l.app);
     assert.equal(wouldAllow(l.agent, 'CreateContainerRequest', a), true, 'without the variable');
@@ -312,10 +301,9 @@ spec:
 // 12. An image VOLUME without a volumeMount: containerd makes a host directory, the runtime copies
 //     it in and bind-mounts it from the shared directory (genpolicy mount_and_storage.rs
 //     get_image_mount_and_storage; testdata createcontainer/volumes/container_image).
-test('an image VOLUME without a volumeMount is bind-mounted from the shared directory', async (t) => {
+test('an image VOLUME without a volumeMount is bind-mounted from the shared directory', async () => {
   const text = yaml().replace('          volumeMounts: [{name: data, mountPath: /data}]\n', '');
-  const l = await lab(t, text);
-  if (!l) return;
+  const l = await lab(text);
   l.upToApp();
   const a = clone(l.app);
   a['storages'] = a['storages'].filter((s: Req) => s['driver'] === 'image_guest_pull');
@@ -330,9 +318,8 @@ test('an image VOLUME without a volumeMount is bind-mounted from the shared dire
 
 // 8. CopyFile on Kata >= 3.29: the agent judges the pre-processed PolicyCopyFileRequest
 //    (src/agent/policy/src/policy.rs; genpolicy testdata copyfile). Older agents: the raw request.
-test('CopyFile: pre-processed (Kata >= 3.29) and raw shapes, with the same strictness', async (t) => {
-  const l = await lab(t);
-  if (!l) return;
+test('CopyFile: pre-processed (Kata >= 3.29) and raw shapes, with the same strictness', async () => {
+  const l = await lab();
   const dir = `${CPATH}/${APP_ID}-0123456789abcdef-config`;
   const pre = (o: Req) => ({
     path: dir,
@@ -391,9 +378,8 @@ test('CopyFile: pre-processed (Kata >= 3.29) and raw shapes, with the same stric
 });
 
 // 4. Network requests come before any container (runtime network.go / network_linux.go).
-test('network: raw_flags mask, ARP states, loopback route sources (IPv4 and IPv6)', async (t) => {
-  const l = await lab(t);
-  if (!l) return;
+test('network: raw_flags mask, ARP states, loopback route sources (IPv4 and IPv6)', async () => {
+  const l = await lab();
   const route = (source: string, device = 'eth0') => ({
     routes: {
       Routes: [{ dest: '', gateway: '10.244.0.1', device, source, scope: 0, family: 0, flags: 0, mtu: 0 }],
@@ -425,9 +411,8 @@ test('network: raw_flags mask, ARP states, loopback route sources (IPv4 and IPv6
 // 9. Defaults: VolumeStats denied (upstream since 4.0), GetDiagnosticData false unless enabled,
 //    ExecProcess with an AppArmor profile or SELinux label denied (genpolicy rules
 //    allow_exec_process_input; testdata state/execprocess).
-test('VolumeStats and GetDiagnosticData are denied; exec with AppArmor/SELinux is denied', async (t) => {
-  const l = await lab(t, yaml('          readinessProbe: {exec: {command: [/bin/true]}}\n'));
-  if (!l) return;
+test('VolumeStats and GetDiagnosticData are denied; exec with AppArmor/SELinux is denied', async () => {
+  const l = await lab(yaml('          readinessProbe: {exec: {command: [/bin/true]}}\n'));
   for (const [type, input] of l.reqs) assert.ok(allows(l.agent, type, input), `${type} denied`);
   assert.equal(wouldAllow(l.agent, 'VolumeStatsRequest', { volume_guest_path: '/etc' }), false);
   assert.equal(wouldAllow(l.agent, 'GetDiagnosticDataRequest', {}), false);
@@ -492,13 +477,12 @@ test('guest pull pins an unpinned YAML image to name:tag@sha256:… (the policy 
 //    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
 //    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
 //    (genpolicy testdata createcontainer/gpu_vfio_cdi).
-test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async (t) => {
+test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async () => {
   const text = yaml().replace(
     '          volumeMounts:',
     '          resources: {limits: {nvidia.com/pgpu: 2}}\n          volumeMounts:',
   );
-  const l = await lab(t, text);
-  if (!l) return;
+  const l = await lab(text);
   l.upToApp();
   const dev = (n: string, addr = '0000:65:00.0=06/00') => ({
     id: `vfio${n}`,
@@ -545,13 +529,53 @@ test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', asy
   assert.equal(judge([dev('1'), { ...dev('2'), options: ['/dev/sda'] }], two), false, 'not a PCI address');
   assert.equal(judge([dev('1'), { ...dev('2'), type_: 'vfio-pci' }], two), false, 'another device type');
   // A pod without GPUs admits none.
-  const plain = await lab(t);
-  if (!plain) return;
+  const plain = await lab();
   plain.upToApp();
   const a = clone(plain.app);
   a['devices'] = [dev('1')];
   Object.assign(a['OCI']['Annotations'], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' });
   assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
+});
+
+// Contrast's production genpolicy settings add three named GPU resources to pgpu_resource_keys
+// (edgelesssys/contrast packages/by-name/kata/genpolicy/genpolicy_settings_prod.patch @2219980f:
+// nvidia.com/GB100_B200, nvidia.com/GB110_B300_SXM6_AC, nvidia.com/GH100_H100_PCIE); our guest-pull
+// defaults must accept a pod that asks for them, with their VFIO devices.
+test("GPU pods: Contrast's named GPU resources (GH100_H100_PCIE, GB100_B200, GB110_B300_SXM6_AC)", async () => {
+  for (const key of [
+    'nvidia.com/GH100_H100_PCIE',
+    'nvidia.com/GB100_B200',
+    'nvidia.com/GB110_B300_SXM6_AC',
+  ]) {
+    const text = yaml().replace(
+      '          volumeMounts:',
+      `          resources: {limits: {${key}: 1}}\n          volumeMounts:`,
+    );
+    const l = await lab(text);
+    l.upToApp();
+    const judge = (devices: Req[], cdi: Record<string, string>) => {
+      const a = clone(l.app);
+      a['devices'] = devices;
+      Object.assign(a['OCI']['Annotations'], cdi);
+      return wouldAllow(l.agent, 'CreateContainerRequest', a);
+    };
+    const dev = {
+      id: 'vfio1',
+      type_: 'vfio-pci-gk',
+      vm_path: '',
+      container_path: '/dev/vfio/devices/vfio1',
+      options: ['0000:65:00.0=06/00'],
+    };
+    const one = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' };
+    assert.equal(judge([dev], one), true, `${key}: hot-plug`);
+    assert.equal(judge([], one), true, `${key}: cold-plug`);
+    assert.equal(judge([], {}), false, `${key}: no GPU`);
+    assert.equal(
+      judge([dev, { ...dev, id: 'vfio2', container_path: '/dev/vfio/devices/vfio2' }], one),
+      false,
+      `${key}: two`,
+    );
+  }
 });
 
 test('other nvidia.com resources: generation fails naming the container and the resource', async () => {

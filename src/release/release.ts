@@ -126,15 +126,15 @@ function detectLine(
   }
   // Only the 2026 CLI embeds the AP reset EIP.
   if (haveApEip) return '2026';
-  if (rv) {
-    if (rv.line === '2026') return '2026';
-    // SNP values without the 2026 fields are 2025; TDX-only values look the same in both lines.
-    if ([...rv.byPlatform.values()].some((v) => v.snp?.length)) return '2025';
-  }
+  // Only APEIP is new in the 2026 SNP values. Their other fields, PlatformInfo names included, are the
+  // same in both lines, and a release's own file carries no APEIP (package.nix), so values alone never
+  // tell a 2025 release from a 2026 one without its ap-eip.hex.
+  if (rv?.line === '2026') return '2026';
+  // Only the 2025 CLI embeds an SNP ID-block table.
   if (haveIdBlocks) return '2025';
   fail(
     `${dir}: cannot tell which Contrast release line this is`,
-    "add the release's reference-values.json (new PlatformInfo names from the 2026 line on), its ap-eip.hex (2026 line) or a " +
+    "add the release's ap-eip.hex (2026 line), its snp-id-blocks.json (2025 line), reference values with APEIP (2026 line) or a " +
       "manifest.json written by that release's `contrast generate` (WorkloadOwnerPubKeys = 2026 line, " +
       'WorkloadOwnerKeyDigests = 2025 line)',
   );

@@ -40,7 +40,8 @@ import {
 } from '../contrast/replacements.js';
 import { patchRuntimeClass, workloadPlatform } from '../contrast/runtime.js';
 import { verifyAfter, verifyBefore } from '../contrast/verify.js';
-import { GPU_RESOURCE, podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
+import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
+import { gpuPlatformFor } from '../release/gpu.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
 import { verifyCounts, throwFindings, type Finding } from '../contrast/verify.js';
 import { lineInfo } from '../release/lines.js';
@@ -80,7 +81,6 @@ import {
 import {
   parseRuntimeClass,
   platformByName,
-  PLATFORMS,
   runtimeHandler,
   UNKNOWN_HANDLER,
   type PlatformInfo,
@@ -449,23 +449,14 @@ export function planPlatforms(
   defaultPlatform: PlatformInfo | undefined,
   release: Release | undefined,
 ): PlatformPlan {
-  // GPU pods run under the GPU runtime of their TEE (Go switches the handler for GPU requests).
+  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/release/gpu.ts).
   const gpuPlatform = new Map<Workload, PlatformInfo>();
   if (release) {
     for (const w of workloads) {
-      const p = workloadPlatform(w, defaultPlatform);
-      if (p && !p.gpu && podGPUs(w) > 0) {
-        const gpu = PLATFORMS.find((x) => x.name === `${p.name}-GPU`);
-        if (!gpu)
-          throw new ContrastError(
-            `${describe(w)}: requests ${GPU_RESOURCE}, but ${p.name} has no GPU variant`,
-            {
-              code: 'NO_PLATFORM',
-            },
-          );
-        releaseHandler(release, gpu); // the release must ship it
-        gpuPlatform.set(w, gpu);
-      }
+      const gpu = gpuPlatformFor(w, defaultPlatform);
+      if (!gpu) continue;
+      releaseHandler(release, gpu); // the release must ship it
+      gpuPlatform.set(w, gpu);
     }
   }
   const platformFor = (w: Workload): PlatformInfo | undefined =>

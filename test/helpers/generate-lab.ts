@@ -98,10 +98,10 @@ export function addAksToRelease(dir: string): void {
   );
   const rv = JSON.parse(readFileSync(join(dir, 'reference-values.json'), 'utf8')) as Record<
     string,
-    { snp: Array<{ GuestPolicy: Record<string, unknown> }> }
+    { snp: Array<{ guestPolicy: Record<string, unknown> }> }
   >;
   const snp = structuredClone(rv[`contrast-cc-metal-qemu-snp-${hash}`]!);
-  for (const v of snp.snp) v.GuestPolicy['ABIMinor'] = 31;
+  for (const v of snp.snp) v.guestPolicy['ABIMinor'] = 31;
   rv[`contrast-cc-aks-clh-snp-${hash}`] = snp;
   writeFileSync(join(dir, 'reference-values.json'), JSON.stringify(rv, null, 2));
   const idPath = join(dir, 'snp-id-blocks.json');

@@ -1,0 +1,34 @@
+// Which pods run under a GPU runtime. cli/cmd/generate.go patchRuntimeClassName (edgelesssys/contrast
+// 07b05e7ac7532980faf76be4ddf347da7145a17e): only a pod whose runtimeClassName is the generic one
+// ("contrast-cc" or "kata-cc-isolation") is given the default handler and, when
+// kuberesource.PodSpecRequiresGPU(spec), the handler of platform.WithGPU() instead. A pod naming its
+// platform (contrast-cc-<platform>[-<hash>]) gets that platform's handler and is never switched.
+import { ContrastError } from '../internal/errors.js';
+import { PLATFORMS, type PlatformInfo } from '../contrast/platforms.js';
+import { describe, runtimeClassName } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
+import { isDefaultRuntimeClass } from '../contrast/runtime.js';
+import { GPU_RESOURCE, podGPUs } from '../contrast/vcpus.js';
+
+/**
+ * The GPU platform `w` switches to, or undefined. PodSpecRequiresGPU's body is not in the stored Go
+ * sources; we count the `nvidia.com/gpu` limits GetPodGPUCount counts (cli/verifier/gpu_count_valid_test.go).
+ */
+export function gpuPlatformFor(
+  w: Workload,
+  defaultPlatform: PlatformInfo | undefined,
+): PlatformInfo | undefined {
+  const rc = runtimeClassName(w);
+  if (rc === undefined || !isDefaultRuntimeClass(rc) || !defaultPlatform || defaultPlatform.gpu)
+    return undefined;
+  if (podGPUs(w) === 0) return undefined;
+  const gpu = PLATFORMS.find((x) => x.name === `${defaultPlatform.name}-GPU`);
+  if (!gpu)
+    throw new ContrastError(
+      `${describe(w)}: requests ${GPU_RESOURCE}, but ${defaultPlatform.name} has no GPU variant`,
+      {
+        code: 'NO_PLATFORM',
+      },
+    );
+  return gpu;
+}
