@@ -10,7 +10,7 @@ import {
   snpPlatformInfoFields,
   validateReferenceValues,
 } from '../src/contrast/referencevalues.js';
-import { foldManifest } from '../src/release/gojson.js';
+import { foldManifest } from '../src/contrast/gojson.js';
 
 function tmpFile(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'release-shapes-'));

@@ -4,11 +4,11 @@
 // kuberesource.PodSpecRequiresGPU(spec), the handler of platform.WithGPU() instead. A pod naming its
 // platform (contrast-cc-<platform>[-<hash>]) gets that platform's handler and is never switched.
 import { ContrastError } from '../internal/errors.js';
-import { PLATFORMS, type PlatformInfo } from '../contrast/platforms.js';
+import { PLATFORMS, type PlatformInfo } from './platforms.js';
 import { describe, runtimeClassName } from '../kube/pod.js';
 import type { Workload } from '../kube/workloads.js';
-import { isDefaultRuntimeClass } from '../contrast/runtime.js';
-import { GPU_RESOURCE, podGPUs } from '../contrast/vcpus.js';
+import { isDefaultRuntimeClass } from './runtime.js';
+import { GPU_RESOURCE, podGPUs } from './vcpus.js';
 
 /**
  * The GPU platform `w` switches to, or undefined. PodSpecRequiresGPU's body is not in the stored Go

@@ -41,7 +41,7 @@ import {
 import { patchRuntimeClass, workloadPlatform } from '../contrast/runtime.js';
 import { verifyAfter, verifyBefore } from '../contrast/verify.js';
 import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
-import { gpuPlatformFor } from '../release/gpu.js';
+import { gpuPlatformFor } from '../contrast/gpu.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
 import { verifyCounts, throwFindings, type Finding } from '../contrast/verify.js';
 import { lineInfo } from '../release/lines.js';
@@ -449,7 +449,7 @@ export function planPlatforms(
   defaultPlatform: PlatformInfo | undefined,
   release: Release | undefined,
 ): PlatformPlan {
-  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/release/gpu.ts).
+  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/contrast/gpu.ts).
   const gpuPlatform = new Map<Workload, PlatformInfo>();
   if (release) {
     for (const w of workloads) {
