@@ -18,8 +18,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/contrast/keys.js';
+import { fixtureImage, tarLayer, type FixtureLayer } from '../test/fixtures/oci/image.js';
+import { pushOverHttp } from '../test/fixtures/oci/push.js';
+import { entry, tar } from '../test/fixtures/oci/tar.js';
 import { coordinatorYaml } from '../test/helpers/kube-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -42,100 +44,35 @@ function bytes(label: string, n: number): Buffer {
   return createCipheriv('aes-128-ctr', h.subarray(0, 16), h.subarray(16)).update(Buffer.alloc(n));
 }
 
-function tar(entries: Array<{ name: string; data: Buffer; mode?: number; dir?: boolean }>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const h = Buffer.alloc(512);
-    h.write(e.name, 0, 100, 'utf8');
-    h.write((e.mode ?? (e.dir ? 0o755 : 0o644)).toString(8).padStart(7, '0') + '\0', 100, 8);
-    h.write('0000000\0', 108, 8);
-    h.write('0000000\0', 116, 8);
-    h.write((e.dir ? 0 : e.data.length).toString(8).padStart(11, '0') + '\0', 124, 12);
-    h.write((1700000000).toString(8).padStart(11, '0') + '\0', 136, 12);
-    h.write('        ', 148, 8);
-    h.write(e.dir ? '5' : '0', 156, 1);
-    h.write('ustar\0', 257, 6);
-    h.write('00', 263, 2);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-    blocks.push(h);
-    if (!e.dir) {
-      blocks.push(e.data);
-      const pad = (512 - (e.data.length % 512)) % 512;
-      if (pad) blocks.push(Buffer.alloc(pad));
-    }
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
+type TarEntry = { name: string; data: Buffer; mode?: number; dir?: boolean };
 
-interface Layer {
-  tar: Buffer;
-  gz: Buffer;
+function layer(entries: TarEntry[]): FixtureLayer {
+  const archive = tar(
+    ...entries.map((e) =>
+      entry(
+        { name: e.name, mode: e.mode ?? (e.dir ? 0o755 : 0o644), type: e.dir ? '5' : '0' },
+        e.dir ? '' : e.data,
+      ),
+    ),
+  );
+  return tarLayer(archive, 'gzip', { gzipLevel: 1 });
 }
-
-function layer(entries: Parameters<typeof tar>[0]): Layer {
-  const t = tar(entries);
-  return { tar: t, gz: gzipSync(t, { level: 1 }) };
-}
-
-const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function pushImage(
   registry: string,
   name: string,
   tag: string,
-  layers: Layer[],
+  layers: FixtureLayer[],
   cmd: string[],
 ): Promise<string> {
-  const base = `http://${registry}/v2/${name}`;
-  const upload = async (data: Buffer): Promise<void> => {
-    const digest = sha(data);
-    if ((await fetch(`${base}/blobs/${digest}`, { method: 'HEAD' })).status === 200) return;
-    const start = await fetch(`${base}/blobs/uploads/`, { method: 'POST' });
-    const loc = new URL(start.headers.get('location')!, `http://${registry}`);
-    loc.searchParams.set('digest', digest);
-    const put = await fetch(loc, {
-      method: 'PUT',
-      body: data,
-      headers: { 'content-type': 'application/octet-stream' },
-    });
-    if (put.status !== 201) throw new Error(`upload to ${name}: HTTP ${put.status}`);
-  };
-  for (const l of layers) await upload(l.gz);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { User: 'app', Env: ['PATH=/usr/bin:/bin'], Entrypoint: cmd, WorkingDir: '/app' },
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => sha(l.tar)) },
-    }),
-  );
-  await upload(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha(config),
-        size: config.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest: sha(l.gz),
-        size: l.gz.length,
-      })),
-    }),
-  );
-  const put = await fetch(`${base}/manifests/${tag}`, {
-    method: 'PUT',
-    body: manifest,
-    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  const image = fixtureImage(layers, {
+    User: 'app',
+    Env: ['PATH=/usr/bin:/bin'],
+    Entrypoint: cmd,
+    WorkingDir: '/app',
   });
-  if (put.status !== 201) throw new Error(`manifest ${name}: HTTP ${put.status}`);
-  return sha(manifest);
+  await pushOverHttp(registry, name, tag, image);
+  return image.manifestDigest;
 }
 
 const MiB = 1024 * 1024;
@@ -167,14 +104,14 @@ async function buildImages(registry: string): Promise<{ apps: Array<{ ref: strin
     ]),
   );
   const apps: Array<{ ref: string }> = [];
-  let unique = baseLayer.gz.length + runtimes.reduce((n, r) => n + r.gz.length, 0);
+  let unique = baseLayer.descriptor.size + runtimes.reduce((n, r) => n + r.descriptor.size, 0);
   for (const [ri, rt] of runtimes.entries()) {
     for (let a = 0; a < 4; a++) {
       const appLayer = layer([
         { name: 'app/', data: Buffer.alloc(0), dir: true },
         { name: 'app/run', data: bytes(`app-${ri}-${a}`, 2 * MiB), mode: 0o755 },
       ]);
-      unique += appLayer.gz.length;
+      unique += appLayer.descriptor.size;
       const name = `${NS}/app-${ri}-${a}`;
       const digest = await pushImage(registry, name, 'v1', [baseLayer, rt, appLayer], ['/app/run']);
       apps.push({ ref: `${registry}/${name}:v1@${digest}` });
@@ -197,7 +134,7 @@ async function buildImages(registry: string): Promise<{ apps: Array<{ ref: strin
     [baseLayer, tiny],
     ['/coordinator'],
   );
-  return { apps, unique: unique + tiny.gz.length };
+  return { apps, unique: unique + tiny.descriptor.size };
 }
 
 function deployment(i: number, image: string): string {

@@ -8,9 +8,11 @@
 // (default /tmp/contrast-bench-layers) so re-runs skip the slow gzip step.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fixtureImage, layerMediaTypes, type FixtureLayer } from '../test/fixtures/oci/image.js';
+import { pushWithSkopeo } from '../test/fixtures/oci/push.js';
 
 const repo = join(import.meta.dirname, '..');
 const dir = process.env['BENCH_DIR'] ?? '/tmp/contrast-bench-layers';
@@ -72,66 +74,19 @@ function gigLayer(): Layer {
   return { tar, gz };
 }
 
-/** Writes an OCI layout for `layers` (gzip files) and pushes it with skopeo. */
+/** Pushes an image of `layers` (gzip files, hard-linked into the OCI layout) with skopeo. */
 async function push(target: string, layers: Layer[]): Promise<void> {
-  const oci = join(dir, `oci-${target.replace(/[^a-z0-9]/gi, '_')}`);
-  rmSync(oci, { recursive: true, force: true });
-  mkdirSync(join(oci, 'blobs', 'sha256'), { recursive: true });
-  const descs = [];
-  const diffIds = [];
+  const files = new Map<string, string>();
+  const fixtureLayers: FixtureLayer[] = [];
   for (const l of layers) {
-    const d = await sha256File(l.gz);
-    sh(
-      `ln -f ${l.gz} ${join(oci, 'blobs', 'sha256', d)} 2>/dev/null || cp ${l.gz} ${join(oci, 'blobs', 'sha256', d)}`,
-    );
-    descs.push({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: `sha256:${d}`,
-      size: statSync(l.gz).size,
+    const digest = `sha256:${await sha256File(l.gz)}`;
+    files.set(digest, l.gz);
+    fixtureLayers.push({
+      descriptor: { mediaType: layerMediaTypes.gzip, digest, size: statSync(l.gz).size },
+      diffId: `sha256:${await sha256File(l.tar)}`,
     });
-    diffIds.push(`sha256:${await sha256File(l.tar)}`);
   }
-  const put = (b: Buffer): { digest: string; size: number } => {
-    const d = createHash('sha256').update(b).digest('hex');
-    writeFileSync(join(oci, 'blobs', 'sha256', d), b);
-    return { digest: `sha256:${d}`, size: b.length };
-  };
-  const config = put(
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: {},
-        rootfs: { type: 'layers', diff_ids: diffIds },
-      }),
-    ),
-  );
-  const manifest = put(
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: descs,
-      }),
-    ),
-  );
-  writeFileSync(join(oci, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(oci, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          ...manifest,
-          annotations: { 'org.opencontainers.image.ref.name': 't' },
-        },
-      ],
-    }),
-  );
-  sh(`skopeo copy -q --preserve-digests --dest-tls-verify=false oci:${oci}:t docker://${registry}/${target}`);
-  rmSync(oci, { recursive: true, force: true });
+  pushWithSkopeo(`${registry}/${target}`, fixtureImage(fixtureLayers), files);
 }
 
 interface OursResult {

@@ -11,12 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  AgentSession,
-  createEngine,
-  parseRequestLog,
-  type RecordedRequest,
-} from '../src/policyeval/index.js';
+import { AgentSession, parseRequestLog, type RecordedRequest } from '../src/policyeval/index.js';
+import { Engine } from '../src/rego/index.js';
 
 type Obj = Record<string, unknown>;
 
@@ -93,7 +89,7 @@ async function measure(name: string, text: string, requests: RecordedRequest[]):
   for (let i = 0; i < 15; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const engine = await createEngine({ strictBuiltinErrors: false });
+    const engine = new Engine({ strictBuiltinErrors: false });
     engine.addData({ pstate: {} });
     engine.addPolicy('policy.rego', text);
     const t1 = performance.now();

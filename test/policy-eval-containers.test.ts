@@ -7,7 +7,7 @@ import {
   closestContainers,
   formatContainerAnalysis,
   policyStringMatches,
-} from '../src/policyeval/containers.js';
+} from '../src/policyeval/explain/containers.js';
 import { sharedPath } from './helpers/shared.js';
 import { policyDataFromLog, readLog } from './policy-eval/fixture.js';
 

@@ -13,6 +13,7 @@ import {
   type PolicySource,
   type ReplayEntry,
 } from '../src/policyeval/index.js';
+import { everyFailures } from '../src/policyeval/explain/probe.js';
 import { runCli } from './helpers/cli.js';
 import { sharedPath } from './helpers/shared.js';
 import {
@@ -324,10 +325,10 @@ AllRequest if {
 }
 `;
     const session = await AgentSession.create(source(rules, 'every.rego'));
-    assert.deepEqual(session.everyFailures('every x in xs { x > 1 }', { xs: [1, 2] }, { xs: [0, 5] }), [
+    assert.deepEqual(everyFailures(session, 'every x in xs { x > 1 }', { xs: [1, 2] }, { xs: [0, 5] }), [
       { value: 0 },
     ]);
-    assert.equal(session.everyFailures('every x in xs { nosuch_function(x) }', {}, { xs: [1] }), undefined);
+    assert.equal(everyFailures(session, 'every x in xs { nosuch_function(x) }', {}, { xs: [1] }), undefined);
     assert.equal(session.evaluate('AllRequest', { xs: [2, 3] }).allowed, true);
     assert.equal(session.evaluate('AllRequest', { xs: [0, 3] }).allowed, false);
   });

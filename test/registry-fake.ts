@@ -1,10 +1,10 @@
-// Small local HTTP servers for registry fault-injection tests: each test scripts the answers, the
+// Small local HTTP servers for registry fault-injection tests (images from fixtures/oci): each test scripts the answers, the
 // server records what it received (method, path, headers) so tests can assert on Authorization etc.
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RegistryCredential } from '../src/registry/types.js';
+import { fixtureImage, layerMediaTypes, sha256 } from './fixtures/oci/image.js';
 
 export interface Recorded {
   method: string;
@@ -59,45 +59,23 @@ export async function startServer(
   };
 }
 
-export function sha256(data: string | Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256 };
 
 /** A tiny single-platform OCI image: one layer, a config, a manifest (all bytes and digests). */
 export function fakeImage(layerBytes: Buffer = Buffer.from('layer-bytes-'.repeat(1000))) {
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { User: '1000', Entrypoint: ['/bin/app'], Env: ['A=1'] },
-      rootfs: { type: 'layers', diff_ids: [sha256('x')] },
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: sha256(config),
-        size: config.length,
-      },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: sha256(layerBytes),
-          size: layerBytes.length,
-        },
-      ],
-    }),
-  );
+  const layer = {
+    descriptor: { mediaType: layerMediaTypes.gzip, digest: sha256(layerBytes), size: layerBytes.length },
+    diffId: sha256('x'),
+    blob: layerBytes,
+  };
+  const image = fixtureImage([layer], { User: '1000', Entrypoint: ['/bin/app'], Env: ['A=1'] });
   return {
     layer: layerBytes,
-    layerDigest: sha256(layerBytes),
-    config,
-    configDigest: sha256(config),
-    manifest,
-    manifestDigest: sha256(manifest),
+    layerDigest: layer.descriptor.digest,
+    config: image.config,
+    configDigest: image.configDigest,
+    manifest: image.manifest,
+    manifestDigest: image.manifestDigest,
   };
 }
 

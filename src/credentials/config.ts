@@ -25,7 +25,7 @@ export interface LoadedConfig {
   note: string;
 }
 
-export function homeDir(env: NodeJS.ProcessEnv): string {
+function homeDir(env: NodeJS.ProcessEnv): string {
   const home = env['HOME'];
   return home !== undefined && home !== '' ? home : homedir();
 }
@@ -110,7 +110,7 @@ export function jsonErrorLocation(source: string, err: unknown): string {
 }
 
 /** Parses a config document; throws a secret-free message on malformed input. */
-export function parseConfigText(source: string, origin: ConfigOrigin): ConfigData {
+function parseConfigText(source: string, origin: ConfigOrigin): ConfigData {
   if (source.trim() === '') return { auths: {}, credHelpers: {} };
   let parsed: unknown;
   try {

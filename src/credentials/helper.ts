@@ -9,7 +9,7 @@ import { redact, registerSecret } from '../internal/log.js';
 export const DEFAULT_HELPER_TIMEOUT_MS = 30_000;
 const STDOUT_CAP = 1024 * 1024;
 const STDERR_CAP = 64 * 1024;
-export const NOT_FOUND_MESSAGE = 'credentials not found in native keychain';
+const NOT_FOUND_MESSAGE = 'credentials not found in native keychain';
 
 export interface HelperContext {
   env: NodeJS.ProcessEnv;
@@ -39,7 +39,7 @@ export class HelperMissingError extends ContrastError {
   }
 }
 
-export class HelperFailedError extends ContrastError {
+class HelperFailedError extends ContrastError {
   constructor(message: string, hint?: string) {
     super(message, { code: 'HELPER_FAILED', ...(hint === undefined ? {} : { hint }) });
   }

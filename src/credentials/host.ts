@@ -13,7 +13,7 @@ export function registryId(input: string): string {
 
 export const DOCKER_HUB = 'docker.io';
 /** The key `docker login` writes for Docker Hub, and the address Docker hands to helpers. */
-export const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 
@@ -28,10 +28,6 @@ export function normalizeRegistryHost(key: string): string {
   if (slash !== -1) rest = rest.slice(0, slash);
   const host = rest.toLowerCase();
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
-}
-
-export function isDockerHub(registry: string): boolean {
-  return normalizeRegistryHost(registry) === DOCKER_HUB;
 }
 
 /** The key Docker writes for a registry in `auths` (and the address it passes to helpers). */
@@ -65,7 +61,7 @@ const REGISTRY_ID =
   /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[a-f0-9:]+\])(?::[0-9]+)?$/;
 
 /** True for a syntactically valid registry id (lowercase `host[:port]`, IPv6 in brackets). */
-export function isValidRegistryId(registry: string): boolean {
+function isValidRegistryId(registry: string): boolean {
   return REGISTRY_ID.test(registry);
 }
 

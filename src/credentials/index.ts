@@ -10,28 +10,14 @@ export type {
 export {
   credentialTarget,
   dockerConfigKey,
-  isDockerHub,
-  isValidRegistryId,
   registryId,
   normalizeRegistryHost,
   DOCKER_HUB,
-  DOCKER_HUB_CONFIG_KEY,
   type CredentialTarget,
 } from './host.js';
-export {
-  describeAttempts,
-  describeCredential,
-  forgetCredential,
-  resolveCredential,
-  TOKEN_USERNAME,
-} from './resolve.js';
+export { describeAttempts, describeCredential, forgetCredential, resolveCredential } from './resolve.js';
 export { dockerConfigLocation, podmanAuthFiles } from './config.js';
-export {
-  HelperFailedError,
-  HelperMissingError,
-  NOT_FOUND_MESSAGE,
-  DEFAULT_HELPER_TIMEOUT_MS,
-} from './helper.js';
+export { HelperMissingError, DEFAULT_HELPER_TIMEOUT_MS } from './helper.js';
 export {
   loginRegistry,
   removeCredential,

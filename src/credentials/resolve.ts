@@ -37,7 +37,7 @@ import { matchingKeys } from './match.js';
 import type { AuthEntry, Credential, CredentialOptions, CredentialSource } from './types.js';
 
 /** A helper's `Username` meaning "Secret is an identity (refresh) token". */
-export const TOKEN_USERNAME = '<token>';
+const TOKEN_USERNAME = '<token>';
 
 interface Lookup {
   target: CredentialTarget;

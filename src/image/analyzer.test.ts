@@ -13,10 +13,10 @@ import { RegistryClient } from '../registry/index.js';
 import { requireLab, seed } from '../../test/helpers/lab.js';
 import { runCli } from '../../test/helpers/cli.js';
 import { ImageAnalyzer } from './index.js';
-import { pushTestImage } from './testing/oci-push.js';
-import { entry, tar } from './testing/tar-builder.js';
+import { pushTestImage } from '../../test/fixtures/oci/push.js';
+import { entry, tar } from '../../test/fixtures/oci/tar.js';
 import { verityRoot } from './verity.js';
-import { buildIndex } from './testing/tarfs-decoder.js';
+import { buildIndex } from '../../test/helpers/tarfs-decoder.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n';
 const GROUP = 'root:x:0:\nextra:x:4000:app\napp:x:1000:\n';

@@ -83,7 +83,7 @@ test('a stale lock is taken over by exactly one of several concurrent processes'
   // Before the fix two contenders could both remove the stale lock and both enter (issue 14.8).
   const dir = mkdtempSync(join(tmpdir(), 'cache-lock-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const contender = join(import.meta.dirname, 'testing', 'lock-contender.ts');
+  const contender = join(import.meta.dirname, '../../test/helpers/lock-contender.ts');
   const n = 6;
   for (let round = 0; round < 4; round++) {
     const path = join(dir, `c${round}.json`);

@@ -12,8 +12,8 @@ import { writeFileAtomic } from '../internal/atomic.js';
 import { log } from '../internal/log.js';
 import type { FileChange, LayerUserFiles } from './users.js';
 
-export const CACHE_SCHEMA = 'contrast-ts/layers-cache';
-export const CACHE_SCHEMA_VERSION = 1;
+const CACHE_SCHEMA = 'contrast-ts/layers-cache';
+const CACHE_SCHEMA_VERSION = 1;
 
 export interface CachedLayer {
   diffId: string;
@@ -135,7 +135,7 @@ export function parseCache(text: string): ParsedCache {
   return { layers, images };
 }
 
-export function serializeCache(layers: Iterable<CachedLayer>, images: Iterable<CachedImage>): string {
+function serializeCache(layers: Iterable<CachedLayer>, images: Iterable<CachedImage>): string {
   const out: Array<object> = [{ cache_schema: CACHE_SCHEMA, schema_version: CACHE_SCHEMA_VERSION }];
   const sortedLayers = [...layers].sort((a, b) => (a.diffId < b.diffId ? -1 : 1));
   for (const l of sortedLayers) {

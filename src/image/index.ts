@@ -17,8 +17,7 @@ export {
 } from './layer.js';
 export { VerityHasher, verityRoot } from './verity.js';
 export { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
-export { TarReader, TarFormatError, type TarEntry } from './tar.js';
-export { loadCache, saveCache, parseCache, CACHE_SCHEMA, CACHE_SCHEMA_VERSION } from './cache.js';
+export { TarReader, type TarEntry } from './tar.js';
+export { loadCache, saveCache, parseCache } from './cache.js';
 export { createProgress, type ProgressMode } from './progress.js';
 export type { ImageUser, LayerAnalysis, AnalyzedImage } from './types.js';
-export { chainIds, tarfsLayerNames } from './chain.js';

@@ -8,7 +8,7 @@ import type { Descriptor } from '../registry/types.js';
 import { analyzeLayerStream } from './layer.js';
 import { createProgress } from './progress.js';
 import { INDEX_BYTES_PER_NODE, IndexBudget, defaultIndexBudget } from './tarfs.js';
-import { entry, pax, tar } from './testing/tar-builder.js';
+import { entry, pax, tar } from '../../test/fixtures/oci/tar.js';
 
 const GZ = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';

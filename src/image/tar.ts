@@ -74,7 +74,7 @@ export function pathComponents(path: string): string[] | null {
   return out;
 }
 
-export class TarFormatError extends ContrastError {
+class TarFormatError extends ContrastError {
   constructor(message: string, offset: number) {
     super(`tar: ${message} (at byte ${offset})`, { code: 'TAR_FORMAT' });
   }
@@ -114,7 +114,7 @@ function u32(v: bigint | undefined): number {
 }
 
 /** PAX records `len key=value\n`; parsing stops at the first malformed record. */
-export function parsePax(data: Buffer): Map<string, Buffer> {
+function parsePax(data: Buffer): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   let pos = 0;
   while (pos < data.length) {

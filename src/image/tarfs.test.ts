@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
+import { constants } from 'node:fs';
 import { test } from 'node:test';
-import { entry, gnuLong, header, pax, tar } from './testing/tar-builder.js';
-import { buildIndex, decode, lookup } from './testing/tarfs-decoder.js';
+import { entry, gnuLong, header, pax, tar } from '../../test/fixtures/oci/tar.js';
+import { buildIndex, decode, lookup } from '../../test/helpers/tarfs-decoder.js';
 
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFIFO = 0o010000;
+// File type bits as the OS defines them (inode mode), not the values tarfs.ts uses.
+const { S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO } = constants;
 
 function full(archive: Buffer, options = {}): Buffer {
   return Buffer.concat([archive, buildIndex(archive, options)]);

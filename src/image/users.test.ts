@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TarReader } from './tar.js';
-import { entry, gnuLong, tar } from './testing/tar-builder.js';
+import { entry, gnuLong, tar } from '../../test/fixtures/oci/tar.js';
 import { UserFilesCollector, mergeUserFiles, resolveImageUser, type LayerUserFiles } from './users.js';
 
 const PASSWD =

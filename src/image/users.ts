@@ -21,7 +21,7 @@ export interface LayerUserFiles {
   genpolicy: { passwd: FileChange; group: FileChange };
 }
 
-export const USER_FILE_LIMIT = 16 << 20;
+const USER_FILE_LIMIT = 16 << 20;
 
 function cleanPath(path: Buffer): string | null {
   return pathComponents(path.toString('utf8'))?.join('/') ?? null;
@@ -130,34 +130,40 @@ function parseId(s: string): number | null {
   return n <= 0xffffffff ? n : null;
 }
 
-/** Every line must have 7 fields and numeric ids, else the whole file is rejected (genpolicy). */
-export function parsePasswd(text: string): PasswdEntry[] | string {
-  const out: PasswdEntry[] = [];
+/**
+ * The colon-separated lines of an /etc file, each read by `read`; a line without exactly `fields`
+ * fields, or one `read` refuses (an error text), rejects the whole file, as genpolicy does.
+ */
+function parseRecords<T>(text: string, fields: number, read: (f: string[]) => T | string): T[] | string {
+  const out: T[] = [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   for (const [i, line] of lines.entries()) {
     const f = line.split(':');
-    if (f.length !== 7) return `line ${i + 1} does not have 7 fields`;
-    const uid = parseId(f[2]!);
-    const gid = parseId(f[3]!);
-    if (uid === null || gid === null) return `line ${i + 1} has a non-numeric UID or GID`;
-    out.push({ name: f[0]!, uid, gid });
+    if (f.length !== fields) return `line ${i + 1} does not have ${fields} fields`;
+    const record = read(f);
+    if (typeof record === 'string') return `line ${i + 1} ${record}`;
+    out.push(record);
   }
   return out;
 }
 
+/** Every line must have 7 fields and numeric ids, else the whole file is rejected (genpolicy). */
+export function parsePasswd(text: string): PasswdEntry[] | string {
+  return parseRecords<PasswdEntry>(text, 7, (f) => {
+    const uid = parseId(f[2]!);
+    const gid = parseId(f[3]!);
+    if (uid === null || gid === null) return 'has a non-numeric UID or GID';
+    return { name: f[0]!, uid, gid };
+  });
+}
+
 export function parseGroup(text: string): GroupEntry[] | string {
-  const out: GroupEntry[] = [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  for (const [i, line] of lines.entries()) {
-    const f = line.split(':');
-    if (f.length !== 4) return `line ${i + 1} does not have 4 fields`;
+  return parseRecords<GroupEntry>(text, 4, (f) => {
     const gid = parseId(f[2]!);
-    if (gid === null) return `line ${i + 1} has a non-numeric GID`;
-    out.push({ name: f[0]!, gid, members: f[3] === '' ? [] : f[3]!.split(',') });
-  }
-  return out;
+    if (gid === null) return 'has a non-numeric GID';
+    return { name: f[0]!, gid, members: f[3] === '' ? [] : f[3]!.split(',') };
+  });
 }
 
 /**

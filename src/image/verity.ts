@@ -7,7 +7,7 @@ const BLOCK = 4096;
 const DIGEST = 32;
 const PER_BLOCK = BLOCK / DIGEST; // 128 digests per hash block
 
-export const ZERO_SALT = new Uint8Array(32);
+const ZERO_SALT = new Uint8Array(32);
 
 interface Level {
   /** The hash block being filled (digests of the level below). */

@@ -108,7 +108,7 @@ export async function removeStaleTempFilesFor(paths: Iterable<string>): Promise<
  * The file a write to `path` must replace: symlinks are followed (the link stays a link and its
  * target gets the new content), up to 40 levels like the kernel; a dangling link's target is created.
  */
-export async function resolveWriteTarget(path: string): Promise<string> {
+async function resolveWriteTarget(path: string): Promise<string> {
   let current = resolve(path);
   for (let i = 0; i < 40; i++) {
     let st;

@@ -4,7 +4,7 @@
 // error instead of a hang or a RangeError from V8's string limit.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { ContrastError } from './errors.js';
+import { ContrastError, errorMessage } from './errors.js';
 import { decodeUtf8Strict } from './utf8.js';
 
 /**
@@ -12,7 +12,7 @@ import { decodeUtf8Strict } from './utf8.js';
  * object is at most ~1.5 MiB (etcd's request limit), so this is far above any real input and far
  * below the ~512 MiB where a JavaScript string can no longer hold the text.
  */
-export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 /** The path that means stdin (and, for outputs, stdout), as kubectl reads it. */
 export const STDIO_PATH = '-';
@@ -32,7 +32,7 @@ function kindOf(st: Stats): string {
 }
 
 /** Throws unless `st` (of `path`, symlinks followed) is a regular file within the size cap. */
-export function checkRegularFile(path: string, st: Stats, what = 'input'): void {
+function checkRegularFile(path: string, st: Stats, what = 'input'): void {
   if (!st.isFile()) {
     throw new ContrastError(`${path}: ${what} is ${kindOf(st)}, not a regular file`, {
       code: 'NOT_REGULAR_FILE',
@@ -100,6 +100,11 @@ export async function readTextInput(path: string, what = 'input'): Promise<strin
 
 /** Synchronous `readTextInput` for the few callers that read synchronously. */
 export function readTextInputSync(path: string, what = 'input'): string {
+  return decodeUtf8Strict(path === STDIO_PATH ? 'stdin' : path, readBytesInputSync(path, what));
+}
+
+/** Bytes of an input file (or stdin), with the same checks. */
+export function readBytesInputSync(path: string, what = 'input'): Buffer {
   if (path === STDIO_PATH) {
     const buf = readFileSync(0);
     if (buf.length > MAX_INPUT_BYTES) {
@@ -107,27 +112,8 @@ export function readTextInputSync(path: string, what = 'input'): string {
         code: 'INPUT_TOO_LARGE',
       });
     }
-    return decodeUtf8Strict('stdin', buf);
+    return buf;
   }
-  let st: Stats;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  checkRegularFile(path, st, what);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw readError(path, err);
-  }
-  return decodeUtf8Strict(path, bytes);
-}
-
-/** Bytes of an input file (or stdin), with the same checks. */
-export function readBytesInputSync(path: string, what = 'input'): Buffer {
-  if (path === STDIO_PATH) return readFileSync(0);
   let st: Stats;
   try {
     st = statSync(path);
@@ -139,5 +125,18 @@ export function readBytesInputSync(path: string, what = 'input'): Buffer {
     return readFileSync(path);
   } catch (err) {
     throw readError(path, err);
+  }
+}
+
+/**
+ * Runs `read` on the file given to a command-line option, naming the option in its errors
+ * (`--policy deploy.yml: not a regular file`).
+ */
+export function readOptionInput<T>(option: string, file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`${option} ${err.message}`, { code: err.code });
+    throw new ContrastError(`${option} ${file}: cannot read file: ${errorMessage(err)}`);
   }
 }

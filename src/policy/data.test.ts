@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ContrastError } from '../internal/errors.js';
 import { findWorkloads, parseKubeFile, serializeKubeFile } from '../kube/index.js';
 import type { KubeFile } from '../kube/index.js';
 import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
-import { criImageName, generatePolicies, layerNames, loadPolicySettings, sandboxNameValue } from './index.js';
+import { criImageName, generatePolicies, loadPolicySettings, sandboxNameValue } from './index.js';
 import type { Flavour, PolicyData } from './index.js';
 
 const testdata = join(import.meta.dirname, 'testdata');
@@ -48,13 +48,22 @@ for (const flavour of ['host-pull', 'guest-pull'] as const) {
       ],
     );
     const dir = join(testdata, 'golden', flavour);
+    const expectedFiles = policies.map(
+      (p) => `${p.workload.kind.toLowerCase()}-${p.workload.name.replace(/-$/, '')}.json`,
+    );
+    if (existsSync(dir) && process.env['UPDATE_GOLDEN'] !== '1') {
+      // a golden file no workload produces any more is stale, not harmless
+      assert.deepEqual(readdirSync(dir).sort(), [...expectedFiles].sort(), `golden files in ${dir}`);
+    }
     for (const p of policies) {
       const file = join(dir, `${p.workload.kind.toLowerCase()}-${p.workload.name.replace(/-$/, '')}.json`);
       const actual = JSON.stringify(p.data, null, 2) + '\n';
-      if (process.env['UPDATE_GOLDEN'] === '1' || !existsSync(file)) {
+      if (process.env['UPDATE_GOLDEN'] === '1') {
         mkdirSync(dir, { recursive: true });
         writeFileSync(file, actual);
       }
+      // A missing golden file is a failure, never a fresh baseline: only UPDATE_GOLDEN=1 writes one.
+      assert.ok(existsSync(file), `${file} is missing (UPDATE_GOLDEN=1 writes it; review before committing)`);
       assert.equal(actual, readFileSync(file, 'utf8'), `${file} differs (UPDATE_GOLDEN=1 to accept)`);
       // The policy text embeds exactly this data after the rules.
       assert.equal(p.policyText, `# rules\npolicy_data := ${JSON.stringify(p.data, null, 2)}`);
@@ -146,9 +155,25 @@ test('key policy_data facts of the web Deployment', async () => {
   // host-pull: per-layer tar storages (top first) and the overlay with names and roots.
   const ov = app.storages.find((s) => s.fstype === 'fuse3.kata-overlay')!;
   assert.equal(ov.options[1], `${'2'.repeat(64)}:${'1'.repeat(64)}`);
+  // Layer names computed outside the code under test, from the definition (docs/policy-generation.md
+  // §4: chain[0] = diff_id[0], chain[i] = "sha256:" + hex(sha256(chain[i-1] + " " + diff_id[i])),
+  // name = hex(sha256(chain id))) with coreutils:
+  //   n0=$(printf %s "$d0" | sha256sum); c1="sha256:$(printf '%s %s' "$d0" "$d1" | sha256sum)";
+  //   n1=$(printf %s "$c1" | sha256sum)
+  assert.deepEqual(
+    LAB_APP.layerAnalysis.map((l) => l.diffId),
+    [
+      'sha256:4744ddd62faa19759afbb04c92c5fb0858cdf7ff9b6b48b25ff7b0cd611d5a30',
+      'sha256:132b2496efd4590e54f809cf9d1cf5a58b97f026677cc8ffacf8b087f02e96da',
+    ],
+  );
   assert.equal(
     ov.options[0],
-    [...layerNames(LAB_APP.layerAnalysis.map((l) => l.diffId))].reverse().join(':'),
+    [
+      'de488cd4865546ea2bef4ee928423d52668f6da46b002d6337202fecef9a1db0',
+      'eea1bb77e8c42ff7eee8d16cd2d5f78f72072ffa1e0f64fe9667447a088f06f4',
+    ].join(':'),
+    'top layer first',
   );
   // Pause container
   const pause = d.containers[0]!;

@@ -26,17 +26,12 @@ import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { newEngine, type PolicyEngine, type TraceEntry } from './engine.js';
-import { unknownNames } from './every.js';
 import type { PolicySource } from './extract.js';
 
 const { applyPatch } = jsonpatch;
 
 export const PACKAGE_PATH = 'data.agent_policy';
 export const ALLOW_FAILURES_RULE = 'AllowRequestsFailingPolicy';
-/** Where refValue puts a body's bindings in the input; no agent request has such a field. */
-const BINDINGS_KEY = '__contrast_explain_bindings';
-const PROBE_MODULE = '<explain probe>';
-const PROBE_PACKAGE = 'contrast_explain_probe';
 
 export type DenyReason = 'false' | 'undefined' | 'invalid-result' | 'error';
 
@@ -235,88 +230,6 @@ export class AgentSession {
     }
   }
 
-  /**
-   * Evaluates a ref as it reads inside a rule body: its root may be a variable bound there
-   * (`bindings`), `input`, `data`, or a rule of the policy package. For explain output only; no
-   * state changes, undefined on any failure.
-   */
-  refValue(ref: string, input: unknown, bindings: Record<string, unknown>): unknown {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(.*)$/s.exec(ref);
-    if (!m) return undefined;
-    const [, root = '', rest = ''] = m;
-    const rewrite = (path: string) =>
-      path.replace(/\[([A-Za-z_][A-Za-z0-9_]*)\]/g, (all, v: string) =>
-        v in bindings ? `[input.${BINDINGS_KEY}.${v}]` : all,
-      );
-    let full: string;
-    if (root in bindings) full = `input.${BINDINGS_KEY}.${root}${rewrite(rest)}`;
-    else if (root === 'input' || root === 'data') full = root + rewrite(rest);
-    else full = `${PACKAGE_PATH}.${root}${rewrite(rest)}`;
-    const base = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
-    try {
-      this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
-      return this.engine.evalRule(full);
-    } catch {
-      return undefined;
-    } finally {
-      this.engine.takePrints();
-    }
-  }
-
-  /**
-   * For a failed `every` expression (the engine reports the `every` as a whole), the elements for
-   * which its body does not hold. A probe module in the policy package re-runs the body per element
-   * with the bindings of the failed body; undefined when that is not possible.
-   */
-  everyFailures(
-    text: string,
-    input: unknown,
-    bindings: Record<string, unknown>,
-  ): Array<{ key?: unknown; value: unknown }> | undefined {
-    const m = /^every\s+(?:([A-Za-z_]\w*)\s*,\s*)?([A-Za-z_]\w*)\s+in\s+([^{]+?)\s*\{([\s\S]*)\}\s*$/.exec(
-      text.trim(),
-    );
-    if (!m) return undefined;
-    const [, key, value = '', domain = '', body = ''] = m;
-    const known = new Set([...Object.keys(bindings), value, ...(key ? [key] : [])]);
-    if (unknownNames(body, known, this.policy.text).length > 0) return undefined;
-    if (unknownNames(domain, new Set(Object.keys(bindings)), this.policy.text).length > 0) return undefined;
-    const names = Object.keys(bindings).filter((n) => /^[A-Za-z_]\w*$/.test(n) && n !== key && n !== value);
-    const prelude = names.map((n) => `\t${n} := input.${BINDINGS_KEY}.${n}\n`).join('');
-    const k = key ?? '__contrast_k';
-    const module = [
-      `package ${PACKAGE_PATH.slice('data.'.length)}`,
-      'import future.keywords.every',
-      'import future.keywords.if',
-      'import future.keywords.in',
-      `__contrast_probe_failing := [[${k}, ${value}] | some ${k}, ${value} in __contrast_probe_domain; not __contrast_probe_ok(${k}, ${value})]`,
-      `__contrast_probe_domain := d if {\n${prelude}\td := ${domain}\n}`,
-      `__contrast_probe_ok(${k}, ${value}) if {\n${prelude}\t${body.trim().replace(/\n\s*/g, '\n\t')}\n}`,
-    ].join('\n');
-    const base = typeof input === 'object' && input !== null && !Array.isArray(input) ? input : {};
-    try {
-      this.engine.addPolicy(PROBE_MODULE, module);
-      this.engine.setInput({ ...base, [BINDINGS_KEY]: bindings });
-      const failing = this.engine.evalRule(`${PACKAGE_PATH}.__contrast_probe_failing`);
-      if (!Array.isArray(failing)) return undefined;
-      return failing.map((pair) => {
-        const [k2, v2] = pair as [unknown, unknown];
-        return key === undefined ? { value: v2 } : { key: k2, value: v2 };
-      });
-    } catch {
-      return undefined;
-    } finally {
-      this.engine.takePrints();
-      // Replace the probe by an empty module: a probe that failed to compile must not stay in the
-      // engine (it would break every later evaluation), and a working one must not linger either.
-      try {
-        this.engine.addPolicy(PROBE_MODULE, `package ${PROBE_PACKAGE}\n`);
-      } catch {
-        // nothing more to undo
-      }
-    }
-  }
-
   private judgeMetadataResponse(value: Record<string, unknown>, verdict: Verdict): void {
     const allowed = value['allowed'];
     if (typeof allowed !== 'boolean') {
@@ -361,7 +274,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   );
 }
 
-export function describeType(v: unknown): string {
+function describeType(v: unknown): string {
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

@@ -31,8 +31,3 @@ export function setEngineLimits(limits: EvalLimits): void {
 export function newEngine(options: EngineOptions = {}): PolicyEngine {
   return new Engine(options.limits === undefined ? { ...options, limits: processLimits } : options);
 }
-
-/** Async form of newEngine, for callers that may later load the engine lazily. */
-export async function createEngine(options: EngineOptions = {}): Promise<PolicyEngine> {
-  return newEngine(options);
-}

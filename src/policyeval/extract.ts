@@ -4,7 +4,7 @@
 // and what was wrong with it, because "policy not found" alone tells a user nothing.
 import { parseAllDocuments } from 'yaml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { readBytesInputSync } from '../internal/files.js';
+import { readBytesInputSync, readOptionInput } from '../internal/files.js';
 import { documentToJS } from '../kube/yaml.js';
 import {
   gunzipText,
@@ -45,13 +45,7 @@ interface Workload {
 
 /** Reads `file` and returns the policy it holds; see `extractPolicy`. */
 export function loadPolicy(file: string, options: ExtractOptions = {}): PolicySource {
-  let bytes: Buffer;
-  try {
-    bytes = readBytesInputSync(file, 'policy');
-  } catch (err) {
-    if (err instanceof ContrastError) throw new ContrastError(`--policy ${err.message}`, { code: err.code });
-    throw new ContrastError(`--policy ${file}: cannot read file: ${errorMessage(err)}`);
-  }
+  const bytes = readOptionInput('--policy', file, () => readBytesInputSync(file, 'policy'));
   return extractPolicy(file, bytes, options);
 }
 

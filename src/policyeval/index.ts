@@ -2,7 +2,12 @@
 // with the agent's own semantics (state kept between requests), and explain refusals.
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { ALLOW_FAILURES_RULE, AgentSession, PACKAGE_PATH, type Verdict } from './agent.js';
-import { describeFailures, explainVerdict, type Explanation, type FailedExpression } from './explain.js';
+import {
+  describeFailures,
+  explainVerdict,
+  type Explanation,
+  type FailedExpression,
+} from './explain/explain.js';
 import type { RecordedRequest } from './requests.js';
 import { readTextInputSync } from '../internal/files.js';
 
@@ -13,17 +18,16 @@ export {
   policyStringMatches,
   type ContainerMatch,
   type FieldDiff,
-} from './containers.js';
-export { createEngine, type PolicyEngine, type TraceEntry } from './engine.js';
+} from './explain/containers.js';
+export { type PolicyEngine, type TraceEntry } from './engine.js';
 export { jsonStringify } from '../rego/index.js';
 export {
   describeFailures,
   explainVerdict,
-  failedExpressions,
   formatExplanation,
   type Explanation,
   type FailedExpression,
-} from './explain.js';
+} from './explain/explain.js';
 export {
   extractPolicy,
   policyFromAnnotations,
@@ -33,7 +37,7 @@ export {
   type PolicySource,
 } from './extract.js';
 export { loadRequestLog, parseRequestLog, type RecordedRequest } from './requests.js';
-export { agentInput, AGENT_MESSAGES } from './proto.js';
+export { agentInput } from './proto.js';
 
 export interface ReplayEntry {
   line: number;

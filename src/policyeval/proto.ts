@@ -140,7 +140,7 @@ const StringUser: Msg = { uid: 'string', gid: 'string', additionalGids: 'strings
 const IPAddress: Msg = { family: 'number', address: 'string', mask: 'string' };
 
 /** The messages the agent queries its rules with, by rule name. */
-export const AGENT_MESSAGES: Record<string, Msg> = {
+const AGENT_MESSAGES: Record<string, Msg> = {
   CreateContainerRequest: {
     container_id: 'string',
     exec_id: 'string',

@@ -3,7 +3,7 @@
 //   ["CreateContainerRequest", {...}]        (plain JSON lines)
 // Blank lines and lines starting with `#` or `//` are skipped. Errors name file and line.
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { readTextInputSync } from '../internal/files.js';
+import { readOptionInput, readTextInputSync } from '../internal/files.js';
 
 export interface RecordedRequest {
   /** Agent endpoint, e.g. `CreateContainerRequest`; the rule evaluated is `data.agent_policy.<type>`. */
@@ -14,13 +14,7 @@ export interface RecordedRequest {
 }
 
 export function loadRequestLog(file: string): RecordedRequest[] {
-  let text: string;
-  try {
-    text = readTextInputSync(file, 'request log');
-  } catch (err) {
-    if (err instanceof ContrastError) throw new ContrastError(`--replay ${err.message}`, { code: err.code });
-    throw new ContrastError(`--replay ${file}: cannot read file: ${errorMessage(err)}`);
-  }
+  const text = readOptionInput('--replay', file, () => readTextInputSync(file, 'request log'));
   return parseRequestLog(text, file === '-' ? '<stdin>' : file);
 }
 

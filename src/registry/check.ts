@@ -141,12 +141,7 @@ function chainTrust(leaf: PeerCertificate): { problem: TlsProblem; reason: strin
 }
 
 /** Classifies a handshake that completed without verification. Pure: exported for tests. */
-export function classifyCertificate(
-  host: string,
-  code: string,
-  chain: PeerCertificate,
-  now = Date.now(),
-): TlsCheck {
+function classifyCertificate(host: string, code: string, chain: PeerCertificate, now = Date.now()): TlsCheck {
   const problems: TlsProblem[] = [];
   const reasons: string[] = [];
   if (code) {

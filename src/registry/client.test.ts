@@ -43,6 +43,14 @@ const layer = (): Descriptor => ({
   size: img.layer.length,
 });
 
+/** The layer read from `reg` is the image's layer, byte for byte (after whatever the server did). */
+async function expectWholeLayer(t: TestContext, reg: FakeServer): Promise<void> {
+  const c = client(reg);
+  t.after(() => c.close());
+  const { bytes } = await drain(await c.openBlob(`${reg.host}/test/app:v1`, layer()));
+  assert.ok(bytes.equals(img.layer));
+}
+
 /** Opening the layer from `reg` succeeds, then the stream errors with `message` and never ends. */
 async function expectLayerStreamFails(t: TestContext, reg: FakeServer, message: RegExp): Promise<void> {
   const c = client(reg);
@@ -167,10 +175,7 @@ test('a connection reset in the middle of a blob resumes with a Range request', 
     }),
   );
   t.after(() => reg.close());
-  const c = client(reg);
-  t.after(() => c.close());
-  const { bytes } = await drain(await c.openBlob(`${reg.host}/test/app:v1`, layer()));
-  assert.ok(bytes.equals(img.layer));
+  await expectWholeLayer(t, reg);
   const blobRequests = reg.requests.filter((r) => r.url.endsWith(img.layerDigest));
   assert.equal(blobRequests.length, 2);
   assert.equal(blobRequests[1]?.headers['range'], 'bytes=5000-');
@@ -193,10 +198,7 @@ test('a server that ignores Range after a reset: the already-read prefix is skip
     }),
   );
   t.after(() => reg.close());
-  const c = client(reg);
-  t.after(() => c.close());
-  const { bytes } = await drain(await c.openBlob(`${reg.host}/test/app:v1`, layer()));
-  assert.ok(bytes.equals(img.layer));
+  await expectWholeLayer(t, reg);
 });
 
 test('a blob that keeps breaking (truncated body) errors before end, naming bytes received', async (t) => {

@@ -7,7 +7,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { Deadline, blobBudgetMs, defaultDeadlines, formatSeconds, type Deadlines } from './deadline.js';
 import { DigestVerifier, digestOf, parseDigest, verifyBytes } from './digest.js';
-import { readText, type SendResult } from './http.js';
+import { headerValue, readText, type SendResult } from './http.js';
 import { isNonDistributable, manifestAccept, maxManifestBytes, parseManifest } from './manifest.js';
 import { defaultPlatform, formatPlatform, platformMatches, selectPlatform } from './platform.js';
 import { loadRegistriesConf, pullSources, type PullSource, type RegistriesConf } from './registries-conf.js';
@@ -80,14 +80,9 @@ async function readCapped(body: SendResult['body'], cap: number, what: string): 
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-function header(res: SendResult, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** The Content-Type without parameters ('' when absent). */
 function mediaTypeOf(res: SendResult): string {
-  return (header(res, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
+  return (headerValue(res.headers, 'content-type') ?? '').split(';')[0]?.trim() ?? '';
 }
 
 export class RegistryClient {
@@ -294,7 +289,7 @@ export class RegistryClient {
       if ((known || this.metadataCache) && !this.headRefused.has(src.domain)) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
         const head = await this.headManifest(src, tagOrDigest, what, [200, 404]);
-        const digest = head && header(head, 'docker-content-digest');
+        const digest = head && headerValue(head.headers, 'docker-content-digest');
         if (head?.status === 200 && digest) {
           parseDigest(digest);
           const hit = this.manifests.get(`${name}@${digest}`) ?? (await this.fromDisk(src, name, digest));
@@ -310,7 +305,7 @@ export class RegistryClient {
     let res: RegistryResponse;
     try {
       res = await this.requestManifest(src, tagOrDigest, 'GET', what, undefined, deadline.signal);
-      const length = Number(header(res, 'content-length') ?? '0');
+      const length = Number(headerValue(res.headers, 'content-length') ?? '0');
       if (length > maxManifestBytes) {
         await res.body.dump().catch(() => undefined);
         throw new ContrastError(
@@ -330,7 +325,7 @@ export class RegistryClient {
       verifyBytes(bytes, tagOrDigest, expected?.size, what);
       digest = tagOrDigest;
     } else {
-      const served = header(res, 'docker-content-digest');
+      const served = headerValue(res.headers, 'docker-content-digest');
       if (served) {
         verifyBytes(bytes, served, undefined, `${what} (Docker-Content-Digest)`);
         digest = served;
@@ -406,7 +401,7 @@ export class RegistryClient {
       async (src) => {
         const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
         const head = await this.headManifest(src, tagOrDigest, what, [200]);
-        const digest = head && header(head, 'docker-content-digest');
+        const digest = head && headerValue(head.headers, 'docker-content-digest');
         if (head && digest) {
           parseDigest(digest);
           if (ref.digest && digest !== ref.digest) {
@@ -686,7 +681,7 @@ export class RegistryClient {
       let skip = 0;
       if (offset > 0) {
         if (res.status === 206) {
-          const range = header(res, 'content-range') ?? '';
+          const range = headerValue(res.headers, 'content-range') ?? '';
           if (!range.startsWith(`bytes ${offset}-`)) {
             res.body.destroy();
             throw new ContrastError(

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { repoRoot } from '../../test/helpers/shared.js';
 import {
@@ -32,6 +33,31 @@ const tls = () => ({
 
 const password = 'pw-Secret-4711';
 const identityToken = 'refresh-Secret-0815';
+
+const BASIC = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
+type Image = ReturnType<typeof fakeImage>;
+
+/** A Basic registry's answer to a request without alice's credential; true when it answered. */
+function refuseWithoutBasic(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.headers['authorization'] === BASIC) return false;
+  res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
+  return true;
+}
+
+/** Sends the request for the image's layer on to the storage origin; true when it answered. */
+function redirectBlob(req: IncomingMessage, res: ServerResponse, image: Image, st: FakeServer): boolean {
+  if (req.url !== `/v2/test/app/blobs/${image.layerDigest}`) return false;
+  res.writeHead(307, { location: `${st.origin}/blobs/${image.layerDigest}` }).end();
+  return true;
+}
+
+function layerOf(image: Image) {
+  return {
+    mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    digest: image.layerDigest,
+    size: image.layer.length,
+  };
+}
 
 /** Storage origin: every request is refused with a Bearer challenge naming its own token endpoint. */
 async function storage(): Promise<FakeServer> {
@@ -74,29 +100,18 @@ test(
   async (t) => {
     const image = fakeImage();
     const st = await storage();
-    const basic = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
     const reg = await startServer(
-      registryHandler(image, 'test/app', (req, res) => {
-        if (req.headers['authorization'] !== basic) {
-          res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
-          return true;
-        }
-        if (req.url === `/v2/test/app/blobs/${image.layerDigest}`) {
-          res.writeHead(307, { location: `${st.origin}/blobs/${image.layerDigest}` }).end();
-          return true;
-        }
-        return false;
-      }),
+      registryHandler(
+        image,
+        'test/app',
+        (req, res) => refuseWithoutBasic(req, res) || redirectBlob(req, res, image, st),
+      ),
       tls(),
     );
     t.after(() => Promise.all([st.close(), reg.close()]));
     const c = client(reg, basicCredential('alice', password));
     t.after(() => c.close());
-    const layer = {
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: image.layerDigest,
-      size: image.layer.length,
-    };
+    const layer = layerOf(image);
     await assert.rejects(c.openBlob(`${reg.host}/test/app:v1`, layer), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'AUTH_FOREIGN_ORIGIN');
       assert.ok(err.message.includes(st.origin), err.message);
@@ -105,7 +120,7 @@ test(
     });
     assertNothingSecret(st, [password, Buffer.from(`alice:${password}`).toString('base64')]);
     // The registry itself saw the credential (proves the test exercises an authenticated pull).
-    assert.ok(reg.requests.some((r) => r.headers['authorization'] === basic));
+    assert.ok(reg.requests.some((r) => r.headers['authorization'] === BASIC));
   },
 );
 
@@ -126,11 +141,7 @@ test(
           res.writeHead(401, { 'www-authenticate': `Bearer realm="${regOrigin}/token",service="reg"` }).end();
           return true;
         }
-        if (req.url === `/v2/test/app/blobs/${image.layerDigest}`) {
-          res.writeHead(307, { location: `${st.origin}/blobs/${image.layerDigest}` }).end();
-          return true;
-        }
-        return false;
+        return redirectBlob(req, res, image, st);
       }),
       tls(),
     );
@@ -144,11 +155,7 @@ test(
     };
     const c = client(reg, cred);
     t.after(() => c.close());
-    const layer = {
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: image.layerDigest,
-      size: image.layer.length,
-    };
+    const layer = layerOf(image);
     await assert.rejects(c.openBlob(`${reg.host}/test/app:v1`, layer), /AUTH_FOREIGN_ORIGIN|not registry/);
     assertNothingSecret(st, [identityToken, 'registry-token-abc']);
     // The registry's own realm got the refresh-token POST (normal flow).
@@ -255,18 +262,13 @@ test(
   async (t) => {
     const image = fakeImage();
     const st = await storage();
-    const basic = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
     const reg = await startServer(
       registryHandler(image, 'test/app', (req, res) => {
         if (req.url === '/v2/') {
           res.writeHead(307, { location: `${st.origin}/v2/` }).end();
           return true;
         }
-        if (req.headers['authorization'] !== basic) {
-          res.writeHead(401, { 'www-authenticate': 'Basic realm="registry"' }).end();
-          return true;
-        }
-        return false;
+        return refuseWithoutBasic(req, res);
       }),
       tls(),
     );

@@ -77,7 +77,8 @@ export function hostPortOf(u: URL): string {
   return u.host;
 }
 
-function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
+/** The first value of a response header (undici gives repeated headers as an array). */
+export function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 }

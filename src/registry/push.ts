@@ -6,7 +6,7 @@
 import { Transform, type Readable } from 'node:stream';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
-import { readText, type SendResult } from './http.js';
+import { headerValue, readText, type SendResult } from './http.js';
 import { manifestAccept } from './manifest.js';
 import { repositoryScope } from './scope.js';
 import type { RegistryTransport } from './transport.js';
@@ -38,14 +38,9 @@ export interface UploadOptions {
 }
 
 const pushActions = ['pull', 'push'] as const;
-export const defaultChunkSize = 64 * 1024 * 1024;
-export const defaultChunkThreshold = 512 * 1024 * 1024;
+const defaultChunkSize = 64 * 1024 * 1024;
+const defaultChunkThreshold = 512 * 1024 * 1024;
 const defaultBufferLimit = 16 * 1024 * 1024;
-
-function header(res: SendResult, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 function describeTarget(t: PushTarget): string {
   return `${t.registry}/${t.repository}`;
@@ -53,7 +48,7 @@ function describeTarget(t: PushTarget): string {
 
 /** Resolves an upload `Location` (absolute or relative) against the response that sent it. */
 function uploadLocation(res: SendResult, what: string): string {
-  const loc = header(res, 'location');
+  const loc = headerValue(res.headers, 'location');
   if (!loc)
     throw new ContrastError(`${what}: registry answered ${res.status} without a Location header`, {
       code: 'UPLOAD_PROTOCOL',
@@ -121,7 +116,7 @@ export async function mountBlob(
 }
 
 /** Opens an upload session; returns its Location. */
-export async function startUpload(t: RegistryTransport, target: PushTarget, what: string): Promise<string> {
+async function startUpload(t: RegistryTransport, target: PushTarget, what: string): Promise<string> {
   const res = await t.request({
     ...target,
     actions: pushActions,
@@ -250,11 +245,11 @@ async function uploadOffset(
     what: `${what} (status)`,
   });
   await res.body.dump();
-  const range = header(res, 'range') ?? '';
+  const range = headerValue(res.headers, 'range') ?? '';
   const m = /^(?:bytes=)?0-(\d+)$/.exec(range);
   return {
     next: m ? Number(m[1]) + 1 : 0,
-    location: header(res, 'location') ? uploadLocation(res, what) : location,
+    location: headerValue(res.headers, 'location') ? uploadLocation(res, what) : location,
   };
 }
 
@@ -350,7 +345,9 @@ export async function manifestDigest(
   });
   await res.body.dump();
   if (res.status !== 200) return undefined;
-  return header(res, 'docker-content-digest') ?? (reference.includes(':') ? reference : undefined);
+  return (
+    headerValue(res.headers, 'docker-content-digest') ?? (reference.includes(':') ? reference : undefined)
+  );
 }
 
 /** PUTs manifest bytes verbatim under a tag or digest; checks the digest the registry computed. */
@@ -374,7 +371,7 @@ export async function putManifest(
     what,
   });
   await res.body.dump();
-  const served = header(res, 'docker-content-digest');
+  const served = headerValue(res.headers, 'docker-content-digest');
   if (served && served !== expectedDigest) {
     throw new ContrastError(
       `${what}: registry stored digest ${served}, expected ${expectedDigest} (it rewrote the manifest)`,

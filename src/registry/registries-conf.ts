@@ -47,7 +47,7 @@ export interface PullSource {
   mirror: boolean;
 }
 
-export const emptyRegistriesConf: RegistriesConf = { path: undefined, registries: [] };
+const emptyRegistriesConf: RegistriesConf = { path: undefined, registries: [] };
 
 function str(v: unknown, where: string): string {
   if (typeof v !== 'string') throw new Error(`${where} must be a string`);
@@ -151,7 +151,7 @@ function readConf(file: string, hint: string | undefined): RegistriesConf {
 }
 
 /** Applies drop-ins over a config: same prefix replaces the entry (whole table), new prefixes are added. */
-export function mergeRegistriesConf(base: RegistriesConf, dropIns: RegistriesConf[]): RegistriesConf {
+function mergeRegistriesConf(base: RegistriesConf, dropIns: RegistriesConf[]): RegistriesConf {
   const registries = [...base.registries];
   const files = [...(base.dropIns ?? [])];
   for (const d of dropIns) {

@@ -10,7 +10,7 @@ export interface RegistryErrorBody {
   message: string;
 }
 
-export function parseRegistryErrors(text: string): RegistryErrorBody[] {
+function parseRegistryErrors(text: string): RegistryErrorBody[] {
   try {
     const j = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[] };
     if (!Array.isArray(j.errors)) return [];

@@ -25,7 +25,7 @@ export function parseScope(scope: string): ResourceScope | undefined {
   return { type, name, actions };
 }
 
-export function formatScope(s: ResourceScope): string {
+function formatScope(s: ResourceScope): string {
   return `${s.type}:${s.name}:${s.actions.join(',')}`;
 }
 

@@ -29,7 +29,7 @@ export interface TlsSettings {
   sources: string[];
 }
 
-export function defaultCertsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+function defaultCertsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const home = env['HOME'] ?? homedir();
   return [
     join(home, '.config/containers/certs.d'),

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
-import { resolveCredential, type CredentialOptions } from '../credentials/index.js';
+import { forgetCredential, resolveCredential, type CredentialOptions } from '../credentials/index.js';
 import { ContrastError } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
@@ -432,8 +432,15 @@ export class RegistryTransport {
         const fresh = parseChallenges(res.headers['www-authenticate']);
         const challenges = fresh.length ? fresh : state.challenges; // gcr.io-style 401 without a header
         const ch = preferredChallenge(challenges);
-        const canRetry =
-          !reauthed && !streamed && ch !== undefined && !(ch.scheme === 'basic' && auth !== undefined);
+        // Basic credentials that were refused are retried only when they came from a helper and the
+        // helper, asked again, hands out another secret (short-lived helper passwords: ECR, gcloud).
+        const basicRefused = ch?.scheme === 'basic' && auth !== undefined;
+        const helperRenewed =
+          basicRefused &&
+          !reauthed &&
+          !streamed &&
+          (await this.renewHelperCredential(state, req, credential));
+        const canRetry = !reauthed && !streamed && ch !== undefined && (!basicRefused || helperRenewed);
         if (!canRetry || !ch)
           throw this.authFailure(req, state, res.status, res.headers, text, credential, ch);
         if (state.challenges.length === 0) state.challenges = challenges; // /v2/ was open, the repository is not
@@ -445,7 +452,7 @@ export class RegistryTransport {
               this.tokenKey(ch.params['realm'] ?? '', ch.params['service'], credential, scopes),
             );
             // A helper may hand out short-lived secrets: ask it again before the one retry.
-            if (credential.source.type === 'helper') this.creds.delete(`${state.domain}/${req.repository}`);
+            await this.renewHelperCredential(state, req, credential);
           }
           log.debug(
             `  401 from ${state.domain} (${ch.params['error'] ?? 'no error code'}); re-authenticating once for [${scopes.join(' ')}]`,
@@ -472,6 +479,23 @@ export class RegistryTransport {
       }
       return { ...res, credential: credentialUse(credential) };
     }
+  }
+
+  /**
+   * After a 401: forgets a helper's answer, both here and in the credential resolver's cache (which
+   * would otherwise answer with the same secret), and asks the helper again. True when the helper
+   * now answers with another secret; false for credentials that are not from a helper.
+   */
+  private async renewHelperCredential(
+    state: RegistryState,
+    req: RegistryRequest,
+    credential: RegistryCredential,
+  ): Promise<boolean> {
+    if (credential.source.type !== 'helper') return false;
+    for (const key of this.creds.keys()) if (key.startsWith(`${state.domain}/`)) this.creds.delete(key);
+    forgetCredential(state.domain);
+    const renewed = await this.credential(state.domain, req.repository);
+    return secretFingerprint(renewed) !== secretFingerprint(credential);
   }
 
   private authFailure(

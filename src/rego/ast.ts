@@ -1,5 +1,5 @@
 // Syntax tree produced by the parser and annotated by the compiler (resolution of names to rules,
-// imports, builtins).
+// imports, builtins), and the tree of rules the compiler builds from it.
 import type { Loc } from './errors.js';
 import type { Value } from './value.js';
 
@@ -81,4 +81,22 @@ export interface Module {
   imports: Import[];
   rules: Rule[];
   v1: boolean;
+}
+
+/** The tree of rules under `data` that compilation builds (one node per path segment). */
+export interface RuleNode {
+  name: string;
+  path: string[];
+  children: Map<string, RuleNode>;
+  /** complete rules defined exactly at this path (incl. default) */
+  complete: Rule[];
+  /** partial set rules producing this node's value */
+  sets: Rule[];
+  /** object-producing rules (partial object, ref heads with variable keys) */
+  objects: Rule[];
+  funcs: Rule[];
+  /** true when some rule is defined at or below this node */
+  hasRules: boolean;
+  /** function whose evaluation prints (directly or through functions it calls): never memoized */
+  prints?: boolean;
 }

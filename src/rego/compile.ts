@@ -1,32 +1,15 @@
 // Compilation: builds the tree of rules under `data`, resolves names in rule bodies (local variable,
 // rule of the package, import, builtin) and checks declarations.
 import { checkRecursion } from './recursion.js';
-import type { Expr, Literal, Module, Rule } from './ast.js';
+import type { Expr, Literal, Module, Rule, RuleNode } from './ast.js';
 import { RegoParseError } from './errors.js';
 import { RObject, RSet, type Value } from './value.js';
 
-export interface RuleNode {
-  name: string;
-  path: string[];
-  children: Map<string, RuleNode>;
-  /** complete rules defined exactly at this path (incl. default) */
-  complete: Rule[];
-  /** partial set rules producing this node's value */
-  sets: Rule[];
-  /** object-producing rules (partial object, ref heads with variable keys) */
-  objects: Rule[];
-  funcs: Rule[];
-  /** true when some rule is defined at or below this node */
-  hasRules: boolean;
-  /** function whose evaluation prints (directly or through functions it calls): never memoized */
-  prints?: boolean;
-}
-
-export function newNode(name: string, path: string[]): RuleNode {
+function newNode(name: string, path: string[]): RuleNode {
   return { name, path, children: new Map(), complete: [], sets: [], objects: [], funcs: [], hasRules: false };
 }
 
-export function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNode | undefined {
+function nodeAt(root: RuleNode, path: string[], create: boolean): RuleNode | undefined {
   let n = root;
   for (const seg of path) {
     let c = n.children.get(seg);
@@ -188,7 +171,7 @@ export function moduleScope(m: Module, pkgRuleNames: Set<string>): ModuleScope {
 }
 
 /** Resolved global reference for a var name, or null when it is a local variable. */
-export function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
+function globalFor(scope: ModuleScope, name: string, p: Expr['p']): Expr | null {
   if (scope.ruleNames.has(name)) {
     return {
       t: 'ref',
@@ -433,7 +416,7 @@ function foldConst(e: Expr): Expr {
   }
 }
 
-export function varsOf(e: Expr): string[] {
+function varsOf(e: Expr): string[] {
   const out: string[] = [];
   const walk = (x: Expr): void => {
     switch (x.t) {
@@ -548,7 +531,7 @@ export function setBuiltinArityLookup(f: (name: string) => number | undefined): 
 }
 
 /** every var name in an expression or body, including nested comprehensions */
-export function allVars(x: unknown, out = new Set<string>()): Set<string> {
+function allVars(x: unknown, out = new Set<string>()): Set<string> {
   if (!x || typeof x !== 'object') return out;
   if (Array.isArray(x)) {
     for (const y of x) allVars(y, out);

@@ -49,7 +49,7 @@ function timerLimits(c: RawCase): EvalLimits {
   };
 }
 
-export function listCaseFiles(dir: string): string[] {
+function listCaseFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
@@ -113,7 +113,7 @@ function plain(j: unknown): unknown {
   return j;
 }
 
-export function runCase(c: RawCase): { ok: boolean; detail: string } {
+function runCase(c: RawCase): { ok: boolean; detail: string } {
   const strict = c.strict ?? true;
   const results: (Value | undefined)[] = [];
   let prints: string[] = [];

@@ -6,7 +6,7 @@ export interface Loc {
   col: number;
 }
 
-export function fmtLoc(loc: Loc | undefined): string {
+function fmtLoc(loc: Loc | undefined): string {
   return loc ? `${loc.file}:${loc.line}:${loc.col}` : '<unknown>';
 }
 

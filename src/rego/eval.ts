@@ -2,9 +2,8 @@
 // callback and returns `true` when the search should stop (e.g. `not` found a solution, a complete
 // rule with a constant value found one). Variable bindings live in one Map per rule body with undo
 // on backtrack. Rule values are cached per evaluation context (a `with` creates a fresh context).
-import type { Expr, Literal, Rule, WithMod } from './ast.js';
+import type { Expr, Literal, Rule, RuleNode, WithMod } from './ast.js';
 import { callBuiltin, lookupBuiltin, type BuiltinContext, type BuiltinFn } from './builtins/index.js';
-import type { RuleNode } from './compile.js';
 import { BuiltinError, RegoEvalError, RegoLimitError, type Loc } from './errors.js';
 import { collectionError, type Budget } from './limits.js';
 import { arith, setOp } from './numbers.js';
@@ -467,7 +466,17 @@ export class Evaluator {
           }
           return false;
         }
-        return this.matchEntries(p.entries, keys, v, 0, env, ctx, k, at);
+        // the object's values in the order of the pattern's keys, matched like array items
+        const values = keys.map((key) => v.get(key)!);
+        return this.matchItems(
+          p.entries.map((entry) => entry[1]),
+          values,
+          0,
+          env,
+          ctx,
+          k,
+          at,
+        );
       }
       case 'scalar':
         if (Array.isArray(p.v) && Array.isArray(v) && p.v.length !== v.length) this.lenMismatch = true;
@@ -476,27 +485,6 @@ export class Evaluator {
         break;
     }
     return this.evalExpr(p, env, ctx, (pv) => (equal(pv, v) ? k() : false));
-  }
-
-  private matchEntries(
-    entries: [Expr, Expr][],
-    keys: Value[],
-    v: RObject,
-    i: number,
-    env: Env,
-    ctx: Ctx,
-    k: K,
-    at: Expr | undefined,
-  ): boolean {
-    if (i === keys.length) return k();
-    return this.match(
-      entries[i]![1],
-      v.get(keys[i]!)!,
-      env,
-      ctx,
-      () => this.matchEntries(entries, keys, v, i + 1, env, ctx, k, at),
-      at,
-    );
   }
 
   private matchItems(
@@ -1139,18 +1127,23 @@ export class Evaluator {
     return firstOnly;
   }
 
+  /** The collection limit for the value a set or object rule is building. */
+  private checkRuleCollection(r: Rule, kind: 'set' | 'object', size: number): void {
+    if (size > this.bctx.maxCollection)
+      this.shared.budget.collection(
+        size,
+        `the ${kind} rule data.${r.module.pkg.concat(r.path).join('.')}`,
+        r.loc,
+      );
+  }
+
   private evalSetRule(r: Rule, ctx: Ctx, out: RSet): void {
     this.withRule(r, () => {
       const env: Env = new Map();
       this.runBody(r, r.body ?? [], env, ctx, () =>
         this.evalExpr(r.keys[0]!, env, ctx, (v) => {
           out.add(v);
-          if (out.size > this.bctx.maxCollection)
-            this.shared.budget.collection(
-              out.size,
-              `the set rule data.${r.module.pkg.concat(r.path).join('.')}`,
-              r.loc,
-            );
+          this.checkRuleCollection(r, 'set', out.size);
           return r.constValue;
         }),
       );
@@ -1181,12 +1174,7 @@ export class Evaluator {
               throw new RegoEvalError('rules must not produce multiple outputs', r.loc);
             }
             o.set(last, v);
-            if (o.size > this.bctx.maxCollection)
-              this.shared.budget.collection(
-                o.size,
-                `the object rule data.${r.module.pkg.concat(r.path).join('.')}`,
-                r.loc,
-              );
+            this.checkRuleCollection(r, 'object', o.size);
             return r.constValue;
           }),
         ),
@@ -1584,7 +1572,7 @@ function walkPattern(e: Expr, out: string[]): void {
   else if (e.t === 'object') e.entries.forEach(([, v]) => walkPattern(v, out));
 }
 
-export function walkExpr(e: Expr, f: (x: Expr) => void): void {
+function walkExpr(e: Expr, f: (x: Expr) => void): void {
   f(e);
   switch (e.t) {
     case 'ref':

@@ -1,13 +1,6 @@
 // Public API of the Rego engine: load policies and data, set input, evaluate rules and queries.
-import type { Literal, Module } from './ast.js';
-import {
-  buildTree,
-  moduleScope,
-  Resolver,
-  scheduleBody,
-  setBuiltinArityLookup,
-  type RuleNode,
-} from './compile.js';
+import type { Literal, Module, RuleNode } from './ast.js';
+import { buildTree, moduleScope, Resolver, scheduleBody, setBuiltinArityLookup } from './compile.js';
 import { builtinArity } from './builtins/index.js';
 import { RegoEvalError, RegoLimitError } from './errors.js';
 import { Ctx, Evaluator, type EvalShared, type TraceEntry } from './eval.js';
@@ -22,6 +15,9 @@ export { RegoEvalError, RegoLimitError, RegoParseError } from './errors.js';
 export { DEFAULT_LIMITS, type EvalLimits } from './limits.js';
 export { TRACE_UNDEFINED, type TraceEntry } from './eval.js';
 export { toJSON, fromJSON, stringifyValue, jsonStringify, type Value } from './value.js';
+// The syntax tree, for tools that read policies (explanations): parse only, no compilation.
+export { parseModule, parseQuery } from './parser.js';
+export type { Expr, Literal, Module, Pos, Rule } from './ast.js';
 
 export interface EngineOptions {
   /** builtin errors abort evaluation (default false: they make the expression undefined, as in the Kata agent) */

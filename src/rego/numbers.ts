@@ -86,7 +86,3 @@ export function setOp(op: string, a: Value, b: Value): Value {
   }
   return out;
 }
-
-export function toNum(v: number | bigint): number {
-  return Number(v);
-}

@@ -892,3 +892,8 @@ function negate(v: Value): Value {
 export function parseModule(file: string, src: string, opts: ParseOptions = {}): Module {
   return new Parser(file, src, opts).parseModule();
 }
+
+/** Parses a query (or a rule body's literals): literals separated by `;` or newlines. */
+export function parseQuery(file: string, src: string, opts: ParseOptions = {}): Literal[] {
+  return new Parser(file, src, opts).parseQuery();
+}

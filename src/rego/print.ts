@@ -11,7 +11,7 @@
 //   numbers as Rust formats them and serde_json (without arbitrary_precision, as the agent builds it)
 //   re-reads them: integers that fit u64/i64 exactly, everything else through an f64 written the way
 //   the `ryu` crate writes it (`1.1`, `0.00001`, `1e-6`, `1e20`, `1.5e300`).
-import { RObject, RSet, type Value } from './value.js';
+import { compositeText, type Value } from './value.js';
 
 /** One print() argument (undefined when the argument had no value). */
 export function printArg(v: Value | undefined): string {
@@ -33,25 +33,14 @@ export function printable(v: Value): string {
     case 'bigint':
       return printInteger(v.toString());
   }
-  if (Array.isArray(v)) return '[' + v.map(printable).join(', ') + ']';
-  if (v instanceof RSet) return '{' + v.sortedValues().map(printable).join(', ') + '}';
-  if (v instanceof RObject)
-    return (
-      '{' +
-      v
-        .sortedEntries()
-        .map(([k, x]) => printable(k) + ': ' + printable(x))
-        .join(', ') +
-      '}'
-    );
-  return String(v);
+  return compositeText(v, printable) ?? String(v);
 }
 
 const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 
 /** A number as regorus serializes it: Rust's decimal text, re-read by serde_json. */
-export function printNumber(n: number): string {
+function printNumber(n: number): string {
   // regorus writes NaN as "NaN", which serde_json cannot read back; infinities do not occur in Rego.
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return 'null';

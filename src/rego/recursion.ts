@@ -9,8 +9,7 @@
 // Error text as OPA writes it (open-policy-agent/opa, ast/compile.go checkRecursion; documented
 // under docs "rego_recursion_error: rule {name} is recursive"), e.g.
 //   policy.rego:3: rego_recursion_error: rule data.policy.rule_a is recursive: data.policy.rule_a -> data.policy.rule_b -> data.policy.rule_a
-import type { Expr, Rule } from './ast.js';
-import type { RuleNode } from './compile.js';
+import type { Expr, Rule, RuleNode } from './ast.js';
 import { RegoParseError } from './errors.js';
 
 const hasDefs = (n: RuleNode): boolean =>

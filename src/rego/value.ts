@@ -6,6 +6,9 @@ import { DEFAULT_LIMITS, nestingError } from './limits.js';
 
 export type Value = null | boolean | number | bigint | string | Value[] | RObject | RSet;
 
+const CANON_STYLE = { sep: ',', colon: ':', setOpen: '<', setClose: '>' };
+const JSON_LIKE_STYLE = { sep: ', ', colon: ': ', setOpen: '{', setClose: '}' };
+
 /** Canonical key: strings map to themselves, everything else to a tagged canonical text. */
 export function keyOf(v: Value): string {
   return typeof v === 'string' ? v : '\u0000' + canon(v);
@@ -23,16 +26,25 @@ function canon(v: Value): string {
     case 'string':
       return 's' + JSON.stringify(v);
   }
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v instanceof RSet) return '<' + v.sortedValues().map(canon).join(',') + '>';
-  return (
-    '{' +
-    v
-      .sortedEntries()
-      .map(([k, x]) => canon(k) + ':' + canon(x))
-      .join(',') +
-    '}'
-  );
+  return compositeText(v, canon, CANON_STYLE) ?? '';
+}
+
+/**
+ * Text of an array, set or object with `item` for each element, sets and objects in sorted order;
+ * undefined for scalars. The default style is regorus' print/sprintf form (`[1, 2]`, `{"a": 1}`).
+ */
+export function compositeText(
+  v: Value,
+  item: (x: Value) => string,
+  style: typeof JSON_LIKE_STYLE = JSON_LIKE_STYLE,
+): string | undefined {
+  if (Array.isArray(v)) return '[' + v.map(item).join(style.sep) + ']';
+  if (v instanceof RSet) return style.setOpen + v.sortedValues().map(item).join(style.sep) + style.setClose;
+  if (v instanceof RObject) {
+    const entries = v.sortedEntries().map(([k, x]) => item(k) + style.colon + item(x));
+    return '{' + entries.join(style.sep) + '}';
+  }
+  return undefined;
 }
 
 export class RSet {
@@ -104,7 +116,7 @@ export class RObject {
   }
 }
 
-export function typeRank(v: Value): number {
+function typeRank(v: Value): number {
   if (v === null) return 0;
   switch (typeof v) {
     case 'boolean':
@@ -120,7 +132,7 @@ export function typeRank(v: Value): number {
   return 6;
 }
 
-export function compareNumbers(a: number | bigint, b: number | bigint): number {
+function compareNumbers(a: number | bigint, b: number | bigint): number {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
   if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
   // mixed: compare mathematically
@@ -210,10 +222,6 @@ export function equal(a: Value, b: Value): boolean {
 /** Keep the invariant: bigint only outside the safe-integer range. */
 export function normInt(v: bigint): number | bigint {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-}
-
-export function isNumber(v: Value | undefined): v is number | bigint {
-  return typeof v === 'number' || typeof v === 'bigint';
 }
 
 export function isObject(v: Value | undefined): v is RObject {
@@ -306,7 +314,7 @@ export function stringifyValue(v: Value): string {
   );
 }
 
-export function formatNumber(n: number): string {
+function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return 'null';
   return String(n);
 }

@@ -102,7 +102,8 @@ export interface SandboxView {
   other: Record<string, unknown>;
 }
 
-export interface WorkloadView {
+/** Which workload a policy belongs to and where it was read from. */
+interface PolicyOrigin {
   kind: string;
   name: string;
   namespace: string;
@@ -112,19 +113,16 @@ export interface WorkloadView {
   annotation: string;
   /** The digest the TEE measures (manifest.json `Policies` key). */
   hash: string;
+}
+
+export interface WorkloadView extends PolicyOrigin {
   /** sha256 of the Rego rules (the policy text before `policy_data`). */
   rules: string;
   containers: ContainerView[];
   sandbox: SandboxView;
 }
 
-export interface PolicyInput {
-  kind: string;
-  name: string;
-  namespace: string;
-  origin: string;
-  annotation: string;
-  hash: string;
+export interface PolicyInput extends PolicyOrigin {
   text: string;
   initdataEntries?: Record<string, unknown>;
 }

@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pushTestImage } from '../../image/testing/oci-push.js';
-import { entry, tar } from '../../image/testing/tar-builder.js';
+import { pushTestImage } from '../../../test/fixtures/oci/push.js';
+import { entry, tar } from '../../../test/fixtures/oci/tar.js';
 import { AgentSession, agentInput, explainVerdict, formatExplanation } from '../../policyeval/index.js';
 import { annotateWorkloads } from '../../workflows/annotate.js';
 

@@ -94,28 +94,23 @@ function indexAny(cur: Value | undefined, k: Value): Value | undefined {
   if (cur instanceof RSet) return cur.has(k) ? k : undefined;
   return undefined;
 }
+/** The keys named by the second argument of object.remove / object.filter: array, set or object keys. */
+function keyList(name: string, ks: Value | undefined): Value[] {
+  if (Array.isArray(ks)) return ks;
+  if (ks instanceof RSet) return ks.sortedValues();
+  if (ks instanceof RObject) return ks.sortedKeys();
+  return fail(name, 'array/object/set', ks ?? null);
+}
 def('object.keys', 1, ([o]) => RSet.of(obj('object.keys', o).sortedKeys()));
 def('object.remove', 2, ([o, ks]) => {
   const x = obj('object.remove', o).clone();
-  const keys = Array.isArray(ks)
-    ? ks
-    : ks instanceof RSet
-      ? ks.sortedValues()
-      : ks instanceof RObject
-        ? ks.sortedKeys()
-        : fail('object.remove', 'array/object/set', ks ?? null);
+  const keys = keyList('object.remove', ks);
   for (const k of keys) x.delete(k);
   return x;
 });
 def('object.filter', 2, ([o, ks]) => {
   const x = obj('object.filter', o);
-  const keys = Array.isArray(ks)
-    ? ks
-    : ks instanceof RSet
-      ? ks.sortedValues()
-      : ks instanceof RObject
-        ? ks.sortedKeys()
-        : fail('object.filter', 'array/object/set', ks ?? null);
+  const keys = keyList('object.filter', ks);
   const out = new RObject();
   for (const k of keys) {
     const v = x.get(k);

@@ -9,7 +9,7 @@ import { arr, def, int, num, obj, str } from './registry.js';
 
 // ---------------------------------------------------------------- json / yaml
 /** JSON.parse that keeps integers beyond 2^53 exact (as bigint); throws SyntaxError on bad input */
-export function parseJsonExact(text: string): unknown {
+function parseJsonExact(text: string): unknown {
   if (!/\d{16}/.test(text)) return JSON.parse(text);
   // validate with the native parser first, then re-parse numbers ourselves
   JSON.parse(text);
@@ -98,15 +98,17 @@ def('json.unmarshal', 1, ([a], ctx) => {
     throw new BuiltinError('`json.unmarshal` could not parse JSON');
   }
 });
-def('json.is_valid', 1, ([a]) => {
+/** `*.is_valid`: a string the parser accepts (anything else is false, never an error). */
+function parses(a: Value | undefined, parse: (text: string) => unknown): boolean {
   if (typeof a !== 'string') return false;
   try {
-    JSON.parse(a);
+    parse(a);
     return true;
   } catch {
     return false;
   }
-});
+}
+def('json.is_valid', 1, ([a]) => parses(a, JSON.parse));
 def('yaml.marshal', 1, ([a]) => YAML.stringify(toJSON(a!)));
 def('yaml.unmarshal', 1, ([a], ctx) => {
   try {
@@ -115,15 +117,7 @@ def('yaml.unmarshal', 1, ([a], ctx) => {
     throw new BuiltinError('`yaml.unmarshal` could not parse YAML');
   }
 });
-def('yaml.is_valid', 1, ([a]) => {
-  if (typeof a !== 'string') return false;
-  try {
-    YAML.parse(a);
-    return true;
-  } catch {
-    return false;
-  }
-});
+def('yaml.is_valid', 1, ([a]) => parses(a, (text) => YAML.parse(text)));
 
 // ---------------------------------------------------------------- base64 / hex / url
 def('base64.encode', 1, ([a]) => Buffer.from(str('base64.encode', a), 'utf8').toString('base64'));

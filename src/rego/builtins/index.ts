@@ -22,8 +22,3 @@ export function callBuiltin(name: string, args: Value[], ctx: BuiltinContext): V
   if (!b) return undefined;
   return b.fn(args, ctx);
 }
-
-/** names of all implemented builtins (for the README's coverage list) */
-export function builtinNames(): string[] {
-  return [...BUILTINS.keys()].sort();
-}

@@ -136,7 +136,7 @@ function replace(doc: Value | undefined, path: Value[], v: Value): Value {
   );
 }
 
-export function jsonPatch(doc: Value, ops: Value[]): Value | undefined {
+function jsonPatch(doc: Value, ops: Value[]): Value | undefined {
   let cur: Value | undefined = doc;
   try {
     for (const op of ops) {

@@ -1,7 +1,7 @@
 // String builtins (strings.*, sprintf with Go verbs, format_int, ...).
 import { BuiltinError } from '../errors.js';
 import { isInt } from '../numbers.js';
-import { normInt, RObject, RSet, stringifyValue, displayValue, type Value } from '../value.js';
+import { compositeText, normInt, RObject, RSet, stringifyValue, displayValue, type Value } from '../value.js';
 import { arr, def, fail, int, num, obj, str } from './registry.js';
 
 const cps = (s: string): string[] => Array.from(s);
@@ -235,18 +235,7 @@ function goValue(v: Value): string {
 
 /** regorus prints composite values as JSON with `, ` and `: ` separators */
 function spaced(v: Value): string {
-  if (Array.isArray(v)) return '[' + v.map(spaced).join(', ') + ']';
-  if (v instanceof RSet) return '{' + v.sortedValues().map(spaced).join(', ') + '}';
-  if (v instanceof RObject)
-    return (
-      '{' +
-      v
-        .sortedEntries()
-        .map(([k, x]) => spaced(k) + ': ' + spaced(x))
-        .join(', ') +
-      '}'
-    );
-  return displayValue(v);
+  return compositeText(v, spaced) ?? displayValue(v);
 }
 
 function formatFloat(n: number, prec: number | undefined, verb: string): string {
@@ -310,7 +299,7 @@ function formatVerb(verb: string, v: Value, prec: number | undefined, flags: str
   }
 }
 
-export function toNumberValue(v: Value): Value {
+function toNumberValue(v: Value): Value {
   if (typeof v === 'number' || typeof v === 'bigint') return v;
   if (v === null) return 0;
   if (typeof v === 'boolean') return v ? 1 : 0;

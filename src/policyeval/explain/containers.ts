@@ -4,8 +4,8 @@
 // regex annotation values are matched loosely), written for the question users ask when a pod does
 // not start: "what in my pod differs from what the policy expects?".
 
-import { jsonStringify } from '../rego/index.js';
-import { arr, obj, strs, type Obj } from './loose.js';
+import { jsonStringify } from '../../rego/index.js';
+import { arr, obj, strs, type Obj } from '../loose.js';
 
 export interface FieldDiff {
   /** Field path, e.g. `OCI.Process.Args` or `OCI.Mounts[/etc/hosts].options`. */

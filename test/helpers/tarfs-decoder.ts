@@ -1,6 +1,6 @@
 // Reads a tarfs index back (tests only): superblock, inode table, directory bodies and names.
-import { TarReader } from '../tar.js';
-import { TarfsIndexBuilder, type TarfsOptions } from '../tarfs.js';
+import { TarReader } from '../../src/image/tar.js';
+import { TarfsIndexBuilder, type TarfsOptions } from '../../src/image/tarfs.js';
 
 export interface Inode {
   ino: number;

@@ -2,15 +2,16 @@
 // was tried, the first expression that did not hold (where evaluation of that body stopped), with
 // file, line and the values bound at that point; plus, for CreateContainerRequest, the policy
 // container the request came closest to and the fields that differ.
-import { TRACE_UNDEFINED, type TraceEntry } from '../rego/index.js';
-import type { AgentSession, Verdict } from './agent.js';
+import { TRACE_UNDEFINED, type TraceEntry } from '../../rego/index.js';
+import type { AgentSession, Verdict } from '../agent.js';
 import {
   closestContainers,
   formatContainerAnalysis,
   formatValue,
   type ContainerMatch,
 } from './containers.js';
-import { paramBindings } from './every.js';
+import { everyFailures, refValue } from './probe.js';
+import { callArguments, functionParams, namesUsed, policyModule, refsRead } from './syntax.js';
 
 /**
  * A failed rule body as the engine traced it (`text`: source of the expression; `bindings`: the
@@ -28,31 +29,48 @@ export interface FailedExpression extends TraceEntry {
 /** Shown for a ref that is undefined (the engine's own marker for compared sides). */
 const UNDEFINED = TRACE_UNDEFINED;
 
-// A ref in expression text: a name followed by at least one `.field` or `[...]` (no nesting).
-const REF_IN_TEXT = /(?<![\w.\]"])[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^[\]]*\])+/g;
-
 /**
  * The values of the refs the failed expression reads (`input.process.Args`, `p.exec_commands`), so
  * the user sees what was compared even for `in`, calls and `not`, where the engine records only
- * the bound variables. Refs that are function names (followed by `(`) are skipped.
+ * the bound variables. Refs that name a called function are skipped.
  */
 function operandValues(session: AgentSession, f: FailedExpression, input: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const visit = (text: string) => {
-    for (const m of text.matchAll(REF_IN_TEXT)) {
-      const ref = m[0];
-      // refs inside brackets are operands too: `s.containers[input.container_id]`
-      for (const inner of ref.matchAll(/\[([^[\]]*)\]/g)) visit(inner[1]!);
-      const after = text.slice(m.index + ref.length).trimStart();
-      if (after.startsWith('(') || ref in f.bindings || ref in out) continue;
-      const v = session.refValue(ref, input, f.bindings);
-      const root = /^[A-Za-z_]\w*/.exec(ref)![0];
-      // "undefined" is worth saying only where the root is known; elsewhere it may just be unbound
-      if (v !== undefined) out[ref] = v;
-      else if (root === 'input' || root === 'data' || root in f.bindings) out[ref] = UNDEFINED;
-    }
-  };
-  visit(f.text);
+  for (const ref of refsRead(f.text)) {
+    if (ref in f.bindings) continue;
+    const v = refValue(session, ref, input, f.bindings);
+    const root = /^[A-Za-z_]\w*/.exec(ref)?.[0] ?? '';
+    // "undefined" is worth saying only where the root is known; elsewhere it may just be unbound
+    if (v !== undefined) out[ref] = v;
+    else if (root === 'input' || root === 'data' || root in f.bindings) out[ref] = UNDEFINED;
+  }
+  return out;
+}
+
+/**
+ * Values of the parameters of the function `f` failed in, taken from the failed call to it in its
+ * caller (`failures` ordered outer first). Only simple parameter names are bound.
+ */
+function paramBindings(
+  session: AgentSession,
+  f: FailedExpression,
+  failures: FailedExpression[],
+  valueOf: (caller: FailedExpression, arg: string) => unknown,
+): Record<string, unknown> {
+  const name = f.rule.split('.').pop() ?? '';
+  const module = f.file === session.policy.name ? policyModule(f.file, session.policy.text) : undefined;
+  const params = functionParams(module, name, f.line);
+  if (!params) return {};
+  // the closest enclosing failure that calls the function
+  const caller = failures.filter((g) => g.depth < f.depth && callArguments(g.text, name) !== undefined).pop();
+  const args = caller ? callArguments(caller.text, name) : undefined;
+  if (!caller || !args || args.length !== params.length) return {};
+  const out: Record<string, unknown> = {};
+  params.forEach((p, i) => {
+    if (p === undefined) return;
+    const v = valueOf(caller, args[i]!);
+    if (v !== undefined) out[p] = v;
+  });
   return out;
 }
 
@@ -73,7 +91,7 @@ export interface Explanation {
  * expression reached is the one that failed. Bodies that failed at the same expression (iterations,
  * several callers) are merged and counted. Outer rules come first.
  */
-export function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
+function failedExpressions(trace: TraceEntry[]): FailedExpression[] {
   const merged = new Map<string, FailedExpression>();
   for (const e of trace) {
     const key = `${e.rule}\u0000${e.file}:${e.line}:${e.col}`;
@@ -157,12 +175,12 @@ export function describeFailures(
   const valueOf = (caller: FailedExpression, arg: string): unknown =>
     caller.bindings[arg] ??
     caller.operands?.[arg] ??
-    session.refValue(arg, input, caller.bindings) ??
+    refValue(session, arg, input, caller.bindings) ??
     jsonLiteral(arg);
   for (const f of failures) {
     if (!/^every\s/.test(f.text.trim())) continue;
-    const params = paramBindings(f, failures, session.policy.text, valueOf);
-    const elements = session.everyFailures(f.text, input, { ...params, ...f.bindings });
+    const params = paramBindings(session, f, failures, valueOf);
+    const elements = everyFailures(session, f.text, input, { ...params, ...f.bindings });
     if (elements) f.failingElements = elements;
   }
   return focusOnFailingElements(dropSucceededCalls(failures));
@@ -180,8 +198,8 @@ function dropSucceededCalls(failures: FailedExpression[]): FailedExpression[] {
   return failures.filter((f) => {
     if (f.depth === top) return true;
     const name = f.rule.split('.').pop() ?? '';
-    const used = new RegExp(`(?<![\\w])${name.replace(/[$]/g, '\\$')}(?![\\w])`);
-    return failures.some((g) => g.depth < f.depth && used.test(g.text));
+    // an enclosing expression that does not parse is taken to use it (better shown than lost)
+    return failures.some((g) => g.depth < f.depth && (namesUsed(g.text)?.has(name) ?? true));
   });
 }
 

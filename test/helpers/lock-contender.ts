@@ -2,7 +2,7 @@
 // does a read-modify-write of a shared JSON list (with a pause inside), so that two holders at once
 // show up as a lost entry and as overlapping enter/exit lines.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { withCacheLock } from '../cache.js';
+import { withCacheLock } from '../../src/image/cache.js';
 
 const [path, id, startAt] = process.argv.slice(2) as [string, string, string];
 await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
