@@ -3,7 +3,7 @@
 // an initdata document (TOML, or its base64/gzip annotation encoding). Every failure names the file
 // and what was wrong with it, because "policy not found" alone tells a user nothing.
 import { parseAllDocuments } from 'yaml';
-import { ContrastError, errorMessage } from '../internal/errors.js';
+import { ContrastError } from '../internal/errors.js';
 import { readBytesInputSync, readOptionInput } from '../internal/files.js';
 import { documentToJS } from '../kube/yaml.js';
 import {
