@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { cliEntry } from './helpers/cli.js';
+import { cliNodeArgs } from './helpers/cli.js';
 
 it('prompts on a terminal, reads the password without echoing it, stores it', async (t) => {
   if (spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status !== 0) {
@@ -17,9 +17,7 @@ it('prompts on a terminal, reads the password without echoing it, stores it', as
   const authfile = join(dir, 'auth.json');
   const cmd = [
     process.execPath,
-    '--import',
-    import.meta.resolve('tsx'),
-    cliEntry,
+    ...cliNodeArgs,
     'login',
     '127.0.0.1:5999',
     '-u',

@@ -330,7 +330,7 @@ test('CLI: Ctrl-C stops after the transfers in flight; the rerun skips what was 
   const lab = requireLab(t);
   if (!lab) return;
   const { spawn } = await import('node:child_process');
-  const { cliEntry } = await import('./helpers/cli.js');
+  const { cliNodeArgs } = await import('./helpers/cli.js');
   const to = `${lab.c}/${runId()}`;
   const args = [
     '--log-level',
@@ -348,7 +348,7 @@ test('CLI: Ctrl-C stops after the transfers in flight; the rerun skips what was 
     lab.authFile,
   ];
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: lab.caCert };
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+  const child = spawn(process.execPath, [...cliNodeArgs, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

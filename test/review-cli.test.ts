@@ -35,7 +35,7 @@ const freshDir = (): string => {
 
 /**
  * Runs the CLI and asserts it changed no file in `dir` (every path of the run points there) and
- * left nothing in the working directory (the repository, which tsx needs as cwd).
+ * left nothing in the working directory (the repository).
  */
 async function readOnly(dir: string, args: string[]): Promise<CliResult> {
   const before = snapshot(dir, { mtime: true });

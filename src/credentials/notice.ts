@@ -16,3 +16,8 @@ export function infoOnce(message: string): void {
   said.add(`info\0${message}`);
   log.info(message);
 }
+
+/** Forgets what was said: each in-process CLI run (tests) says its notices once, as a process would. */
+export function forgetNotices(): void {
+  said.clear();
+}

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { nodeEntryArgs } from '../../test/helpers/node-entry.js';
 import { setLogSink } from '../internal/log.js';
 import { loadCache, parseCache, saveCache, type CachedLayer } from './cache.js';
 
@@ -88,7 +89,7 @@ test('a stale lock is taken over by exactly one of several concurrent processes'
   for (let round = 0; round < 4; round++) {
     const path = join(dir, `c${round}.json`);
     writeFileSync(`${path}.lock`, '999999999'); // a dead PID: stale
-    const startAt = Date.now() + 2500; // all children are started (tsx loaded) before this moment
+    const startAt = Date.now() + 2500; // all children are started (loaded) before this moment
     await Promise.all(
       Array.from(
         { length: n },
@@ -96,7 +97,7 @@ test('a stale lock is taken over by exactly one of several concurrent processes'
           new Promise<void>((resolve, reject) => {
             const child = spawn(
               process.execPath,
-              ['--import', 'tsx', contender, path, String(i), String(startAt)],
+              [...nodeEntryArgs(contender), path, String(i), String(startAt)],
               {
                 stdio: ['ignore', 'ignore', 'inherit'],
               },

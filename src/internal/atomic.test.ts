@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { nodeEntryArgs } from '../../test/helpers/node-entry.js';
 import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from './atomic.js';
 
 const child = resolve(import.meta.dirname, '../../test/helpers/atomic-child.ts');
@@ -31,7 +32,7 @@ function runAndKill(
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, dir, ...args], {
+    const p = spawn(process.execPath, [...nodeEntryArgs(child), dir, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';

@@ -44,6 +44,11 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
+/** Forgets every registered secret: what one in-process CLI run registered ends with it (tests). */
+export function forgetSecrets(): void {
+  secrets.clear();
+}
+
 export function redact(text: string): string {
   let out = text;
   for (const s of secrets) {

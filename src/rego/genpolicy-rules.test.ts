@@ -8,9 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sharedDir } from '../../test/helpers/shared.js';
 import { Engine } from './index.js';
 
-const dir = join(import.meta.dirname, '../../../shared/kata-genpolicy');
+// sharedDir, not a path relative to this file: npm test runs a compiled copy of the tree elsewhere.
+const dir = join(sharedDir, 'kata-genpolicy');
 const rulesPath = join(dir, 'rules.rego');
 const skip = existsSync(rulesPath) ? false : `${rulesPath} is absent (third-party data, see the brief)`;
 

@@ -3,9 +3,7 @@
 // `contrast generate "$@"`. Our tool must find the credential in that file (upstream goes anonymous).
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { cliEntry } from './cli.js';
-import { repoRoot } from './shared.js';
+import { cliNodeArgs } from './cli.js';
 
 export const guideScript = `#!/bin/sh
 
@@ -38,8 +36,8 @@ export function fillGuideScript(registry: string, user: string, password: string
 /** Puts a `contrast` executable (the CLI from source) into `binDir`, as an installed CLI would be. */
 export function installContrast(binDir: string): void {
   const wrapper = join(binDir, 'contrast');
-  // tsx by absolute URL: the wrapper runs from any directory, where a bare `tsx` would not resolve.
-  const tsx = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --import "${tsx}" "${cliEntry}" "$@"\n`);
+  // Absolute paths and URLs only (tsx, if used, too): the wrapper runs from any directory.
+  const argv = [process.execPath, ...cliNodeArgs].map((a) => `"${a}"`).join(' ');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${argv} "$@"\n`);
   chmodSync(wrapper, 0o755);
 }

@@ -1,10 +1,15 @@
 // Third-party data (rego conformance cases, recorded agent requests) lives in ../shared, never in this
 // repo. Tests read it from there and skip with a clear message where it is absent.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 
-export const repoRoot = resolve(import.meta.dirname, '../..');
+/**
+ * The repository. `npm test` runs a compiled copy of src/ and test/ from a temporary directory whose
+ * package.json is a link to the real one (scripts/test.mjs): follow it, so examples, fixtures and
+ * the lab are read where they live.
+ */
+export const repoRoot = dirname(realpathSync(resolve(import.meta.dirname, '../../package.json')));
 export const sharedDir = process.env['CONTRAST_SHARED'] ?? resolve(repoRoot, '../shared');
 
 /** Path of a file or folder under ../shared, or undefined (and the test skipped) when missing. */
