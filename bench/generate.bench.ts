@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/manifest/keys.js';
+import { newSeedshareOwnerKey, newWorkloadOwnerKey } from '../src/contrast/keys.js';
 import { fixtureImage, tarLayer, type FixtureLayer } from '../test/fixtures/oci/image.js';
 import { pushOverHttp } from '../test/fixtures/oci/push.js';
 import { entry, tar } from '../test/fixtures/oci/tar.js';
@@ -194,7 +194,7 @@ function countRequests(
 function cliCommand(): { argv: string[]; label: string } {
   const built = join(repo, 'dist/cli/main.js');
   const fresh =
-    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/manifest/generate.ts')).mtimeMs;
+    existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/workflows/generate.ts')).mtimeMs;
   return fresh
     ? { argv: [join(repo, 'bin/contrast.js')], label: 'node bin/contrast.js (dist)' }
     : {

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { runGenerate } from '../src/manifest/generate.js';
+import { runGenerate } from '../src/workflows/generate.js';
 import { runCli } from './helpers/cli.js';
 import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';

@@ -18,18 +18,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { parseDocument, parseAllDocuments } from 'yaml';
-import { policyHash } from '../src/manifest/initdata.js';
+import { policyHash } from '../src/contrast/initdata.js';
 import {
   newSeedshareOwnerKey,
   newWorkloadOwnerKey,
   workloadOwnerKeyDigest,
   workloadOwnerPubKeyHex,
-} from '../src/manifest/keys.js';
-import { coordinatorIssues, parseManifest } from '../src/manifest/manifest.js';
+} from '../src/contrast/keys.js';
+import { coordinatorIssues, parseManifest } from '../src/contrast/manifest.js';
 import { findWorkloads, parseKubeFile } from '../src/kube/index.js';
-import { verifyAfter, verifyBefore } from '../src/kube/verify.js';
-import { INITDATA_ANNOTATION, PLATFORMS, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
-import { placeholderReferenceValues } from '../src/manifest/referencevalues.js';
+import { verifyAfter, verifyBefore } from '../src/contrast/verify.js';
+import { PLATFORMS } from '../src/contrast/platforms.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
+import { placeholderReferenceValues } from '../src/contrast/referencevalues.js';
 import { extendLaunchDigest, PRODUCT_CPU_SIG } from '../src/snp/measure.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { fillGuideScript, installContrast } from './helpers/guide-script.js';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { newSeedshareOwnerKey } from '../src/manifest/keys.js';
+import { newSeedshareOwnerKey } from '../src/contrast/keys.js';
 import { AgentSession, loadPolicy } from '../src/policyeval/index.js';
 import { runCli } from './helpers/cli.js';
 import {

@@ -15,14 +15,15 @@ import {
   injectInitializer,
   injectServiceMesh,
   workloadRole,
-} from '../src/kube/inject.js';
-import { ignoredObjectAnnotations } from '../src/kube/inject-pod.js';
-import { applyImageReplacements, parseImageReplacements } from '../src/kube/replace.js';
-import { pinContrastImages } from '../src/kube/replace-pin.js';
-import { patchRuntimeClass } from '../src/kube/runtime.js';
-import { verifyAfter, verifyBefore } from '../src/kube/verify.js';
-import { podVCPUs, quantityMilli } from '../src/kube/vcpus.js';
-import { initdataEntries, policyHash, setInitdataEntry } from '../src/manifest/initdata.js';
+} from '../src/contrast/injections.js';
+import { ignoredObjectAnnotations } from '../src/kube/pod.js';
+import { applyImageReplacements, parseImageReplacements } from '../src/contrast/replacements.js';
+import { pinContrastImages } from '../src/contrast/pin-images.js';
+import { patchRuntimeClass } from '../src/contrast/runtime.js';
+import { verifyAfter, verifyBefore } from '../src/contrast/verify.js';
+import { podVCPUs, quantityMilli } from '../src/contrast/vcpus.js';
+import { policyHash, withDebugEntry } from '../src/contrast/initdata.js';
+import { decodeInitdata, INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -30,27 +31,23 @@ import {
   parseSeedshareOwnerPubKey,
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
-} from '../src/manifest/keys.js';
+} from '../src/contrast/keys.js';
 import {
   emptyManifest,
   parseManifest,
   serializeManifest,
   validateManifest,
-} from '../src/manifest/manifest.js';
-import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/manifest/patches.js';
-import {
-  INITDATA_ANNOTATION,
-  parseRuntimeClass,
-  platformByName,
-  POLICY_ANNOTATION,
-  PLATFORMS,
-} from '../src/manifest/platforms.js';
+} from '../src/contrast/manifest.js';
+import { applyReferenceValuePatches, purgeEmptyReferenceValues } from '../src/contrast/patches.js';
+import { parseRuntimeClass, platformByName, PLATFORMS } from '../src/contrast/platforms.js';
 import {
   importReferenceValues,
   placeholderReferenceValues,
   validateReferenceValues,
-} from '../src/manifest/referencevalues.js';
-import { formatIssue } from '../src/manifest/validation.js';
+} from '../src/contrast/referencevalues.js';
+import { formatIssue } from '../src/contrast/validation.js';
+import { ContrastError } from '../src/internal/errors.js';
+import { findTargets, planPlatforms, policyEntries } from '../src/workflows/generate.js';
 import { coordinatorYaml } from './helpers/kube-fixtures.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
@@ -617,14 +614,18 @@ describe('initdata digest', () => {
       createHash('sha256').update('package agent_policy\n').digest('hex'),
     );
   });
-  test('the debug flag adds contrast.insecure-debug and changes the digest', () => {
-    const next = setInitdataEntry(value, 'contrast.insecure-debug', 'true');
-    assert.deepEqual(initdataEntries(next), {
+  test('the debug flag adds contrast.insecure-debug and changes the digest; without it the entry goes', () => {
+    const next = withDebugEntry(value, true);
+    assert.deepEqual(decodeInitdata(next).data, {
       'policy.rego': 'package agent_policy',
       'contrast.insecure-debug': 'true',
     });
     assert.notEqual(policyHash(INITDATA_ANNOTATION, next), policyHash(INITDATA_ANNOTATION, value));
-    assert.equal(setInitdataEntry(next, 'contrast.insecure-debug', 'true'), next);
+    assert.equal(withDebugEntry(next, true), next);
+    assert.deepEqual(decodeInitdata(withDebugEntry(next, false)).data, {
+      'policy.rego': 'package agent_policy',
+    });
+    assert.equal(withDebugEntry(value, false), value);
   });
 });
 
@@ -723,6 +724,73 @@ describe('SNP vCPUs (§4.5)', () => {
     assert.throws(
       () => vcpus(pod({ containers: [cpu('lots')] })),
       (e: unknown) => e instanceof Error && /container "c0".*requests\.cpu "lots"/.test(e.message),
+    );
+  });
+});
+
+describe('generate stages on their own (src/workflows/generate.ts)', () => {
+  const pod = (name: string, extra = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}${extra}}\nspec:\n  runtimeClassName: contrast-cc-metal-qemu-snp\n  containers: [{name: c, image: "reg.example/app@${DIGEST}"}]\n`;
+
+  test('findTargets: only contrast-cc pods; near misses are warned; none at all is NO_TARGETS', () => {
+    const file = parseKubeFile(
+      'a.yml',
+      `${pod('web')}---\n${pod('other').replace('contrast-cc-metal-qemu-snp', 'kata-qemu')}---\n${pod('typo').replace('contrast-cc-metal-qemu-snp', 'contast-cc')}`,
+    );
+    const warnings: string[] = [];
+    const t = findTargets([file], (m) => warnings.push(m));
+    assert.deepEqual(
+      t.workloads.map((w) => w.name),
+      ['web'],
+    );
+    assert.deepEqual(t.kept, [file]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /typo/);
+    assert.throws(
+      () =>
+        findTargets(
+          [parseKubeFile('b.yml', pod('x').replace('contrast-cc-metal-qemu-snp', 'runc'))],
+          () => {},
+        ),
+      (e: ContrastError) => e.code === 'NO_TARGETS',
+    );
+  });
+
+  test('policyEntries: the same policy with other SANs keeps the first (warning); with the same SANs it is an error', () => {
+    const [a, b] = findWorkloads([parseKubeFile('a.yml', `${pod('a')}---\n${pod('b')}`)]);
+    const warnings: string[] = [];
+    const { map, owner } = policyEntries(
+      [a!, b!],
+      new Map([
+        [a!, 'h1'],
+        [b!, 'h1'],
+      ]),
+      (m) => warnings.push(m),
+    );
+    assert.deepEqual(Object.keys(map), ['h1']);
+    assert.deepEqual(map['h1']!.SANs, ['a', '*']);
+    assert.equal(map['h1']!.WorkloadSecretID, 'core/v1/Pod/default/a');
+    assert.equal(owner.get('h1'), a);
+    assert.match(warnings[0]!, /a\.yml: Pod\/b: same policy as a\.yml: Pod\/a/);
+    const twice = findWorkloads([parseKubeFile('t.yml', `${pod('a')}---\n${pod('a')}`)]);
+    assert.throws(
+      () => policyEntries(twice, new Map(twice.map((w) => [w, 'h2'])), () => {}),
+      (e: ContrastError) => e.code === 'POLICY_COLLISION',
+    );
+    assert.throws(
+      () => policyEntries([a!], new Map(), () => {}),
+      (e: ContrastError) => e.code === 'NO_POLICY',
+    );
+  });
+
+  test('planPlatforms: release-less, a GPU pod keeps the platform its class names (the switch needs a release that ships the GPU runtime)', () => {
+    const gpuPod = pod('g').replace('image: "', 'resources: {limits: {nvidia.com/gpu: 1}}, image: "');
+    const [w] = findWorkloads([parseKubeFile('g.yml', gpuPod)]);
+    const noRelease = planPlatforms([w!], undefined, undefined);
+    assert.equal(noRelease.platformFor(w!)?.name, 'Metal-QEMU-SNP');
+    assert.deepEqual(
+      noRelease.platforms.map((p) => p.name),
+      ['Metal-QEMU-SNP'],
     );
   });
 });

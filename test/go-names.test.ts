@@ -19,9 +19,9 @@ import {
   injectImageStore,
   injectInitializer,
   injectServiceMesh,
-} from '../src/kube/inject.js';
-import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/manifest/platforms.js';
-import { VCPUS_ANNOTATION } from '../src/kube/vcpus.js';
+} from '../src/contrast/injections.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../src/policy/initdata.js';
+import { VCPUS_ANNOTATION } from '../src/contrast/vcpus.js';
 import {
   SNP_GUEST_POLICY_ANNOTATION,
   SNP_ID_AUTH_ANNOTATION,

@@ -124,7 +124,7 @@ test('valid UTF-8 (multi-byte characters, a BOM) is kept byte for byte', () => {
 });
 
 test('an existing manifest.json that is not UTF-8 is refused, not rewritten', async () => {
-  const { readManifestFile } = await import('../src/manifest/manifest.js');
+  const { readManifestFile } = await import('../src/contrast/manifest.js');
   const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
   const file = join(dir, 'manifest.json');
   writeFileSync(

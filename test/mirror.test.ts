@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { RegistryClient, digestOf, mediaTypes, parseManifest } from '../src/registry/index.js';
 import { putManifest, uploadBlob } from '../src/registry/push.js';
 import { Mirror, mirrorImages, parseMirrorTarget, formatReplacements } from '../src/registry/mirror.js';
-import { parseImageReplacements } from '../src/kube/replace.js';
+import { parseImageReplacements } from '../src/contrast/replacements.js';
 import { setLogLevel } from '../src/internal/log.js';
 
 setLogLevel('warn');

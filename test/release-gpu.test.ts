@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { findWorkloads, parseKubeFile } from '../src/kube/index.js';
-import { platformByName } from '../src/manifest/platforms.js';
-import { gpuPlatformFor } from '../src/release/gpu.js';
+import { platformByName } from '../src/contrast/platforms.js';
+import { gpuPlatformFor } from '../src/contrast/gpu.js';
 
 const pod = (runtimeClass: string, limits: string) =>
   findWorkloads(

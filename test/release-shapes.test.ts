@@ -4,13 +4,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { emptyManifest, parseManifest, serializeManifest } from '../src/manifest/manifest.js';
+import { emptyManifest, parseManifest, serializeManifest } from '../src/contrast/manifest.js';
 import {
   importReferenceValues,
   snpPlatformInfoFields,
   validateReferenceValues,
-} from '../src/manifest/referencevalues.js';
-import { foldManifest } from '../src/release/gojson.js';
+} from '../src/contrast/referencevalues.js';
+import { foldManifest } from '../src/contrast/gojson.js';
 
 function tmpFile(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'release-shapes-'));

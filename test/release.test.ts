@@ -7,18 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { findWorkloads, parseKubeFile } from '../src/kube/index.js';
-import { podGPUs, podVCPUs } from '../src/kube/vcpus.js';
-import { verifyCounts, verifyVersionsMatch } from '../src/kube/verify.js';
-import { newWorkloadOwnerKey, workloadOwnerPubKeyHex } from '../src/manifest/keys.js';
+import { podGPUs, podVCPUs } from '../src/contrast/vcpus.js';
+import { verifyCounts, verifyVersionsMatch } from '../src/contrast/verify.js';
+import { newWorkloadOwnerKey, workloadOwnerPubKeyHex } from '../src/contrast/keys.js';
 import {
   coordinatorIssues,
   emptyManifest,
   parseManifest,
   serializeManifest,
   validateManifest,
-} from '../src/manifest/manifest.js';
-import { platformByName } from '../src/manifest/platforms.js';
-import { SNP_GUEST_POLICY_FIELDS, validateReferenceValues } from '../src/manifest/referencevalues.js';
+} from '../src/contrast/manifest.js';
+import { platformByName } from '../src/contrast/platforms.js';
+import { SNP_GUEST_POLICY_FIELDS, validateReferenceValues } from '../src/contrast/referencevalues.js';
 import { loadRelease, releaseHandler } from '../src/release/release.js';
 import { runCli } from './helpers/cli.js';
 import { repoRoot } from './helpers/shared.js';

@@ -3,15 +3,9 @@ import { terminalSafe } from '../internal/terminal.js';
 import { Option, type Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
-import { runGenerate, type GenerateOptions } from '../manifest/generate.js';
-import {
-  NO_RELEASE_HINT,
-  NO_RELEASE_MESSAGE,
-  recordPath,
-  recordText,
-  resolveRelease,
-  writeRecord,
-} from '../release/record.js';
+import { runGenerate, type GenerateOptions } from '../workflows/generate.js';
+import { NO_RELEASE_HINT, NO_RELEASE_MESSAGE, recordPath, resolveRelease } from '../release/record.js';
+import { rememberRelease } from '../workflows/release-record.js';
 import type { RegistryFlags } from '../registry/options.js';
 import { errorsExit2, reportCheck } from './exit-status.js';
 import { addRegistryOptions, collect } from './options.js';
@@ -167,9 +161,7 @@ export function registerGenerate(parent: Command): void {
     });
     if (flags.check) return reportCheck(result.stale ?? [], 'YAML and manifest policies');
     // Recorded only after a successful run, so a failing first try leaves no stale choice behind.
-    const { readFile } = await import('node:fs/promises');
-    const current = await readFile(recordPath(ws), 'utf8').catch(() => '');
-    if (current !== recordText(release)) await writeRecord(ws, release);
+    await rememberRelease(ws, release);
     if (result.stdout !== undefined) process.stdout.write(result.stdout);
   });
 }

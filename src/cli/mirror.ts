@@ -1,18 +1,12 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../internal/atomic.js';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import { createProgress, formatBytes, type ProgressTask } from '../image/progress.js';
-import { RegistryClient } from '../registry/index.js';
-import {
-  confidentialWorkloadImages,
-  formatReplacements,
-  Mirror,
-  type MirrorStats,
-} from '../registry/mirror.js';
+import type { Mirror, MirrorStats } from '../registry/mirror.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { parsePlatform } from '../registry/platform.js';
 import type { UploadMode } from '../registry/push.js';
+import { runMirror } from '../workflows/mirror.js';
 import { addRegistryOptions, collect } from './options.js';
 
 interface MirrorFlags extends Omit<RegistryFlags, 'platform'> {
@@ -82,13 +76,7 @@ export function registerMirror(parent: Command): void {
     const mode = flags.upload as UploadMode;
     if (!['auto', 'monolithic', 'chunked'].includes(mode))
       throw new ContrastError(`--upload: "${flags.upload}" is not auto, monolithic or chunked`);
-    const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
-    if (all.length === 0)
-      throw new ContrastError('no images given', {
-        hint: 'name images as arguments or pass -f with Kubernetes YAML',
-      });
     const { platform: _ignored, ...registryFlags } = flags;
-    const client = new RegistryClient(clientOptionsFromFlags(registryFlags));
     const progress = createProgress(flags.progress ? 'auto' : 'off');
     const tasks = new Map<string, ProgressTask>();
     const controller = new AbortController();
@@ -98,43 +86,44 @@ export function registerMirror(parent: Command): void {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const mirror = new Mirror(client, {
-      to: flags.to,
-      ...(flags.allPlatforms ? { allPlatforms: true } : {}),
-      ...(platforms.length ? { platforms } : {}),
-      concurrency: positiveInt(flags.concurrency, '--concurrency'),
-      upload: {
-        mode,
-        ...(flags.chunkSize ? { chunkSize: positiveInt(flags.chunkSize, '--chunk-size') } : {}),
-      },
-      signal: controller.signal,
-      onEvent: (e) => {
-        const key = `${e.target}@${e.digest}`;
-        if (e.type === 'blob-start')
-          tasks.set(key, progress.task(`${e.digest.slice(7, 19)} -> ${e.target}`, e.size));
-        else if (e.type === 'blob-progress') tasks.get(key)?.update(e.sent);
-        else if (e.type === 'blob-done') tasks.get(key)?.done();
-        else if (e.type === 'blob-failed') tasks.get(key)?.fail();
-      },
-    });
+    let mirror: Mirror | undefined;
     try {
-      const result = await mirror.run(all);
+      const result = await runMirror({
+        images,
+        ...(flags.file?.length ? { files: flags.file } : {}),
+        client: clientOptionsFromFlags(registryFlags),
+        ...(flags.replacementsOut ? { replacementsOut: flags.replacementsOut } : {}),
+        started: (m) => (mirror = m),
+        to: flags.to,
+        ...(flags.allPlatforms ? { allPlatforms: true } : {}),
+        ...(platforms.length ? { platforms } : {}),
+        concurrency: positiveInt(flags.concurrency, '--concurrency'),
+        upload: {
+          mode,
+          ...(flags.chunkSize ? { chunkSize: positiveInt(flags.chunkSize, '--chunk-size') } : {}),
+        },
+        signal: controller.signal,
+        onEvent: (e) => {
+          const key = `${e.target}@${e.digest}`;
+          if (e.type === 'blob-start')
+            tasks.set(key, progress.task(`${e.digest.slice(7, 19)} -> ${e.target}`, e.size));
+          else if (e.type === 'blob-progress') tasks.get(key)?.update(e.sent);
+          else if (e.type === 'blob-done') tasks.get(key)?.done();
+          else if (e.type === 'blob-failed') tasks.get(key)?.fail();
+        },
+      });
       progress.close();
-      const lines = formatReplacements(result.images);
-      if (flags.replacementsOut) {
-        await writeFileAtomic(flags.replacementsOut, lines);
+      if (flags.replacementsOut)
         log.result(`wrote ${result.images.length} image replacement(s) to ${flags.replacementsOut}`);
-      }
-      process.stdout.write(lines);
+      process.stdout.write(result.replacements);
       log.result(summary(result.stats));
     } catch (err) {
       progress.close();
-      log.result(`so far: ${summary(mirror.stats)}`);
+      if (mirror) log.result(`so far: ${summary(mirror.stats)}`);
       throw err;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      await client.close();
     }
   });
 }

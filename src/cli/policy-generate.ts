@@ -4,9 +4,9 @@ import { terminalSafe } from '../internal/terminal.js';
 import type { Command } from 'commander';
 import { ContrastError } from '../internal/errors.js';
 import { log } from '../internal/log.js';
-import { DEFAULT_RUNTIME_CLASS_PREFIX } from '../kube/index.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/index.js';
 import { FLAVOURS, isFlavour } from '../policy/index.js';
-import { annotateWorkloads } from '../policy/pipeline.js';
+import { annotateWorkloads } from '../workflows/annotate.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import { addLayerOptions, layerSettings, type LayerFlags } from './layer-options.js';
 import { errorsExit2, reportCheck } from './exit-status.js';
@@ -61,7 +61,7 @@ export function registerPolicyGenerate(parent: Command): void {
         .option(
           '--runtime-class-prefix <prefix>',
           'only pods whose runtimeClassName starts with this ("" = all pods)',
-          DEFAULT_RUNTIME_CLASS_PREFIX,
+          RUNTIME_CLASS_PREFIX,
         )
         .option(
           '-o, --output <file>',

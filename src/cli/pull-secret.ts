@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../internal/atomic.js';
 import { log } from '../internal/log.js';
-import { pullSecretYaml } from '../kube/pull-secrets.js';
+import { runPullSecret } from '../workflows/pull-secret.js';
 
 interface PullSecretFlags {
   name: string;
@@ -20,13 +19,14 @@ export function registerPullSecret(parent: Command): void {
     .option('-o, --output <file>', 'write the Secret to this file (mode 0600) instead of standard output')
     .option('--authfile <path>', 'auth file to use instead of the docker/podman config search')
     .action(async (registry: string, flags: PullSecretFlags) => {
-      const yaml = await pullSecretYaml(registry, {
+      const yaml = await runPullSecret({
+        registry,
         name: flags.name,
         namespace: flags.namespace,
         ...(flags.authfile ? { authFile: flags.authfile } : {}),
+        ...(flags.output ? { output: flags.output } : {}),
       });
       if (flags.output) {
-        await writeFileAtomic(flags.output, yaml, { mode: 0o600 });
         log.result(`wrote Secret ${flags.namespace}/${flags.name} to ${flags.output}`);
       } else {
         process.stdout.write(yaml);

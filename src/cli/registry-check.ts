@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { terminalSafe } from '../internal/terminal.js';
-import { ContrastError } from '../internal/errors.js';
-import { checkImages, type ImageCheck } from '../registry/check.js';
-import { confidentialWorkloadImages } from '../registry/mirror.js';
+import type { ImageCheck } from '../registry/check.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
+import { runRegistryCheck } from '../workflows/check.js';
 import { addRegistryOptions, collect } from './options.js';
 
 interface CheckFlags extends RegistryFlags {
@@ -61,13 +60,7 @@ export function registerRegistryCheck(parent: Command): void {
         'machine-readable output: [{image, pinned, tls: {ok, reason}, anonymousPull: {ok, reason}, digestMatch}]',
       ),
   ).action(async (images: string[], flags: CheckFlags) => {
-    const all = [...images, ...(flags.file?.length ? await confidentialWorkloadImages(flags.file) : [])];
-    if (all.length === 0)
-      throw new ContrastError('no images given', {
-        hint: 'name images as arguments or pass -f with Kubernetes YAML',
-      });
-    const opts = clientOptionsFromFlags(flags);
-    const results = await checkImages(all, opts);
+    const results = await runRegistryCheck(images, flags.file ?? [], clientOptionsFromFlags(flags));
     if (flags.json) {
       const json = results.map((r) => ({
         image: r.image,

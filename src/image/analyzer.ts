@@ -4,6 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { limit, type Limit } from '../internal/limit.js';
 import { log } from '../internal/log.js';
 import { formatReference } from '../reference/index.js';
 import type { RegistryClient } from '../registry/index.js';
@@ -38,23 +39,6 @@ interface LayerOutcome {
   users: LayerUserFiles;
 }
 
-/** A counting semaphore. */
-class Limiter {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
-}
-
 /** Where manifests and configs are kept for a layer cache at `cachePath`. */
 export function metadataCacheDir(cachePath: string): string {
   return join(dirname(cachePath), 'image-metadata');
@@ -69,7 +53,7 @@ export class ImageAnalyzer {
   private readonly cachePath: string | null;
   private readonly readOnlyCache: boolean;
   private readonly verity: boolean;
-  private readonly limiter: Limiter;
+  private readonly limit: Limit;
   private readonly progressMode: ProgressMode;
   private readonly passOptions: LayerPassOptions;
   /** Whether cached verity roots apply (they were computed with the default tarfs options). */
@@ -96,7 +80,7 @@ export class ImageAnalyzer {
       this.readOnlyCache,
     );
     this.verity = o.verity ?? false;
-    this.limiter = new Limiter(Math.max(1, o.concurrency ?? availableParallelism() + 1));
+    this.limit = limit(o.concurrency ?? availableParallelism() + 1);
     this.progressMode = o.progress ?? 'auto';
     this.verityCacheable = (o.tarfs?.paxOwners ?? true) === true;
     this.passOptions = {
@@ -287,7 +271,7 @@ export class ImageAnalyzer {
         users: hit.users,
       };
     }
-    return this.limiter.run(async () => {
+    return this.limit(async () => {
       const task = this.progress?.task(`layer ${d.digest.slice(0, 19)}`, d.size);
       try {
         const stream = await this.client.openBlob(image.reference, d);

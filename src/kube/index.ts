@@ -5,7 +5,7 @@ export {
   ConfigObjects,
   asRecord,
   isRecord,
-  DEFAULT_RUNTIME_CLASS_PREFIX,
+  RUNTIME_CLASS_PREFIX,
   WORKLOAD_TEMPLATE_PATHS,
   findWorkloads,
   getPodAnnotation,

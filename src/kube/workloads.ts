@@ -37,7 +37,8 @@ export const WORKLOAD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
-export const DEFAULT_RUNTIME_CLASS_PREFIX = 'contrast-cc';
+/** Contrast's runtime classes (`contrast-cc-<platform>-<hash>`) start with this; the one definition. */
+export const RUNTIME_CLASS_PREFIX = 'contrast-cc';
 
 export interface FindWorkloadsOptions {
   /** Only pods whose runtimeClassName starts with this are returned ('' = all pods). Default `contrast-cc`. */
@@ -88,7 +89,7 @@ function walk(
 }
 
 export function findWorkloads(files: KubeFile[], options: FindWorkloadsOptions = {}): Workload[] {
-  const prefix = options.runtimeClassPrefix ?? DEFAULT_RUNTIME_CLASS_PREFIX;
+  const prefix = options.runtimeClassPrefix ?? RUNTIME_CLASS_PREFIX;
   const out: Workload[] = [];
   for (const r of listResources(files)) {
     const rel = WORKLOAD_TEMPLATE_PATHS[r.kind];

@@ -10,10 +10,9 @@ import { asRecord, documentToJS, isRecord, podTemplate } from '../kube/index.js'
 import type { ConfigObjects, Workload } from '../kube/index.js';
 import { parseReference, repositoryName } from '../reference/index.js';
 import { expandK8s, escapeRegex, templateValue } from './expand.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from './initdata.js';
 import type { ContainerTemplate, Flavour, PolicySettings, StorageSpec, VolumeTemplate } from './settings.js';
 
-export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
-export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
 const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface PolicyMount {

@@ -1,5 +1,5 @@
 // Acceptance: Kata genpolicy's own policy suite, replayed on policies our generator writes (see
-// testdata/genpolicy-suite.ts for how each case directory is run). Two figures are printed:
+// test/helpers/genpolicy-suite.ts for how each case directory is run). Two figures are printed:
 // (1) our rules with genpolicy's settings file (-s), (2) genpolicy's rules.rego (-p) with our data.
 // Every verdict must equal the suite's `allowed`, except the cases src/policy/README.md lists under
 // "Where we are stricter than genpolicy's suite" (DOCUMENTED below, same list): a case that starts
@@ -18,7 +18,7 @@ import {
   suiteDirs,
   summarize,
   type CaseResult,
-} from './testdata/genpolicy-suite.js';
+} from '../../test/helpers/genpolicy-suite.js';
 
 /** dir#index → why our verdict is stricter (mirrors src/policy/README.md). */
 const NO_IMAGE_STORAGE =

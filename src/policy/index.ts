@@ -4,7 +4,8 @@ import { ContrastError } from '../internal/errors.js';
 import type { AnalyzedImage } from '../image/types.js';
 import { ConfigObjects, getPodAnnotation, setPodAnnotation, workloadImages } from '../kube/index.js';
 import type { KubeFile, Workload } from '../kube/index.js';
-import { buildPolicyData, INITDATA_ANNOTATION, POLICY_ANNOTATION } from './data.js';
+import { buildPolicyData } from './data.js';
+import { INITDATA_ANNOTATION } from './initdata.js';
 import type { PolicyData } from './data.js';
 import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
 import type { PolicyEncoding } from './encode.js';
@@ -21,26 +22,25 @@ export {
   FLAVOURS,
 } from './settings.js';
 export type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
+export { buildPolicyData, criImageName, layerNames, pinnedReference, sandboxNameValue } from './data.js';
+export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
+export { policyText, encodeLegacy, encodeInitdata } from './encode.js';
+export type { PolicyEncoding, EncodedPolicy } from './encode.js';
 export {
-  buildPolicyData,
-  criImageName,
-  layerNames,
-  pinnedReference,
-  sandboxNameValue,
   POLICY_ANNOTATION,
   INITDATA_ANNOTATION,
-} from './data.js';
-export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
-export {
-  policyText,
-  encodeLegacy,
-  encodeInitdata,
+  INITDATA_POLICY_KEY,
   decodeInitdata,
+  decodeInitdataValue,
+  encodeInitdataValue,
+  initdataDigest,
   initdataToml,
+  parseInitdataDocument,
   parseInitdataToml,
   sha256Hex,
-} from './encode.js';
-export type { PolicyEncoding, EncodedPolicy, Initdata } from './encode.js';
+  withInitdataEntries,
+} from './initdata.js';
+export type { Initdata } from './initdata.js';
 
 export interface WorkloadPolicy {
   workload: Workload;
@@ -117,5 +117,3 @@ export async function generatePolicies(
   for (const p of out) setPodAnnotation(p.workload, p.annotationKey, p.annotationValue);
   return out;
 }
-
-export { POLICY_ANNOTATION as LEGACY_POLICY_ANNOTATION };

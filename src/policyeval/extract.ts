@@ -2,18 +2,22 @@
 // a Kubernetes YAML whose pod template carries the policy annotation (legacy base64 or initdata), or
 // an initdata document (TOML, or its base64/gzip annotation encoding). Every failure names the file
 // and what was wrong with it, because "policy not found" alone tells a user nothing.
-import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
-import { ContrastError, errorMessage } from '../internal/errors.js';
+import { ContrastError } from '../internal/errors.js';
 import { readBytesInputSync, readOptionInput } from '../internal/files.js';
 import { documentToJS } from '../kube/yaml.js';
+import {
+  gunzipText,
+  INITDATA_ANNOTATION,
+  INITDATA_POLICY_KEY,
+  initdataDigest,
+  isGzip,
+  parseInitdataDocument,
+  POLICY_ANNOTATION,
+  sha256Hex,
+} from '../policy/initdata.js';
 
-export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
-export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
-/** Key of the policy inside the initdata `[data]` table. */
-export const INITDATA_POLICY_KEY = 'policy.rego';
+export { INITDATA_ANNOTATION, INITDATA_POLICY_KEY, POLICY_ANNOTATION };
 
 export interface PolicySource {
   /** The Rego module text. */
@@ -83,16 +87,18 @@ function isBase64Blob(text: string): boolean {
   return t.length > 0 && /^[A-Za-z0-9+/=\s_-]+$/.test(t) && !/\s\S+\s*:/.test(t);
 }
 
-function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+/** The codec's errors, prefixed with where the input came from. */
+function at<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ContrastError) throw new ContrastError(`${where}: ${err.message}`, { code: err.code });
+    throw err;
+  }
 }
 
 function gunzip(where: string, bytes: Uint8Array): string {
-  try {
-    return gunzipSync(bytes).toString('utf8');
-  } catch (err) {
-    throw new ContrastError(`${where}: gzip data is corrupt: ${errorMessage(err)}`);
-  }
+  return at(where, () => gunzipText(bytes));
 }
 
 function decodeBase64(where: string, value: string): Buffer {
@@ -115,12 +121,7 @@ function fromBase64(where: string, value: string, name: string): PolicySource {
 }
 
 function fromInitdataToml(where: string, tomlText: string, origin: string, name: string): PolicySource {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(tomlText) as Record<string, unknown>;
-  } catch (err) {
-    throw new ContrastError(`${where}: initdata is not valid TOML: ${errorMessage(err).split('\n')[0]}`);
-  }
+  const doc = at(where, () => parseInitdataDocument(tomlText));
   const data = doc['data'];
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ContrastError(`${where}: initdata has no [data] table`);
@@ -139,23 +140,9 @@ function fromInitdataToml(where: string, tomlText: string, origin: string, name:
     text: policy,
     name,
     origin,
-    hash: initdataDigest(where, doc['algorithm'], tomlText),
+    hash: at(where, () => initdataDigest(tomlText, doc['algorithm'])),
     initdataEntries,
   };
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** The digest the TEE measures for initdata: its `algorithm` (sha256 when absent) over the TOML text. */
-function initdataDigest(where: string, algorithm: unknown, tomlText: string): string {
-  const alg = String(algorithm ?? 'sha256')
-    .toLowerCase()
-    .replace('-', '');
-  if (!['sha256', 'sha384', 'sha512'].includes(alg))
-    throw new ContrastError(`${where}: initdata algorithm "${String(algorithm)}" is not supported`);
-  return createHash(alg).update(tomlText, 'utf8').digest('hex');
 }
 
 function fromKubernetesYaml(file: string, text: string, options: ExtractOptions): PolicySource {

@@ -4,8 +4,8 @@
 // then the tag), so an interrupted run never leaves a manifest whose content is missing, and a rerun
 // skips everything the target already has (HEAD) — that is how it resumes.
 import { ContrastError, errorMessage } from '../internal/errors.js';
+import { limit, type Limit } from '../internal/limit.js';
 import { log } from '../internal/log.js';
-import { findWorkloads, readKubeFiles, workloadImages } from '../kube/index.js';
 import { formatReference, parseReference, type Reference } from '../reference/index.js';
 import type { RegistryClient } from './client.js';
 import { isNonDistributable, parseManifest } from './manifest.js';
@@ -129,22 +129,6 @@ function emptyStats(): MirrorStats {
   };
 }
 
-/** A small counting semaphore: at most `n` blob transfers at once across all images. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
     throw new ContrastError(
@@ -169,7 +153,7 @@ interface Source {
 export class Mirror {
   readonly stats = emptyStats();
   private readonly target: MirrorTarget;
-  private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly limit: Limit;
   /** Blob transfers per `repository@digest`, so shared layers go once. */
   private readonly blobs = new Map<string, Promise<void>>();
   /** A repository of the target registry known to hold each blob (mount source for the next repo). */
@@ -180,7 +164,7 @@ export class Mirror {
     private readonly options: MirrorOptions,
   ) {
     this.target = parseMirrorTarget(options.to);
-    this.limit = limiter(Math.max(1, options.concurrency ?? 4));
+    this.limit = limit(options.concurrency ?? 4);
   }
 
   async run(inputs: readonly string[]): Promise<MirrorResult> {
@@ -194,7 +178,7 @@ export class Mirror {
     this.checkCollisions(sources);
     // Images in parallel too (bounded separately, so manifests of many small images overlap);
     // the blob limiter bounds the transfers. The first failure is reported once all have settled.
-    const imageLimit = limiter(Math.max(1, this.options.concurrency ?? 4));
+    const imageLimit = limit(this.options.concurrency ?? 4);
     const settled = await Promise.allSettled(
       sources.map((src) =>
         imageLimit(() => {
@@ -490,22 +474,6 @@ export class Mirror {
     }
     done('copied');
   }
-}
-
-/** Every image of the confidential workloads (runtimeClassName contrast-cc…) in YAML files/dirs, in order. */
-export async function confidentialWorkloadImages(paths: readonly string[]): Promise<string[]> {
-  const files = await readKubeFiles([...paths]);
-  const out = new Set<string>();
-  for (const w of findWorkloads(files)) for (const image of workloadImages(w)) out.add(image);
-  if (out.size === 0) {
-    throw new ContrastError(
-      `no confidential workloads (runtimeClassName contrast-cc…) with images in ${paths.join(', ')}`,
-      {
-        code: 'NO_WORKLOADS',
-      },
-    );
-  }
-  return [...out];
 }
 
 /** Convenience wrapper: `new Mirror(client, options).run(images)`. */

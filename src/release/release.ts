@@ -23,9 +23,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { parseImageReplacements, type ImageReplacements } from '../kube/replace.js';
-import { PLATFORMS, parseRuntimeClass, type PlatformInfo } from '../manifest/platforms.js';
-import { importReferenceValues, type ImportedReferenceValues } from '../manifest/referencevalues.js';
+import { parseImageReplacements, type ImageReplacements } from '../contrast/replacements.js';
+import { PLATFORMS, parseRuntimeClass, type PlatformInfo } from '../contrast/platforms.js';
+import { importReferenceValues, type ImportedReferenceValues } from '../contrast/referencevalues.js';
 import { RELEASE_LINES, type ReleaseLine } from './lines.js';
 
 /** platform slug → product line (Milan, Genoa) → vCPU count → ID block (2025 line CLI asset). */

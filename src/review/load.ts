@@ -9,6 +9,7 @@ import {
   parseKubeFile,
   podTemplate,
   readKubeFiles,
+  RUNTIME_CLASS_PREFIX,
   type KubeFile,
   type Workload,
 } from '../kube/index.js';
@@ -88,7 +89,7 @@ export function viewsOfFiles(files: KubeFile[], options: LoadOptions = {}): Load
     if (v) out.workloads.push(v);
     else if (
       options.workload !== undefined ||
-      String(podTemplate(w).spec['runtimeClassName'] ?? '').startsWith('contrast-cc')
+      String(podTemplate(w).spec['runtimeClassName'] ?? '').startsWith(RUNTIME_CLASS_PREFIX)
     )
       out.withoutPolicy.push(`${w.kind}/${w.name} in ${w.file.path}`);
   }

@@ -12,7 +12,7 @@ import {
   setPodAnnotation,
 } from '../kube/index.js';
 import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../policyeval/index.js';
-import { INSECURE_DEBUG_KEY } from '../manifest/initdata.js';
+import { INSECURE_DEBUG_KEY } from '../contrast/initdata.js';
 import { compareYaml, formatStale } from './check.js';
 import { diffPolicies, type Change } from './diff.js';
 import { changePhrase, diffMarkdown, diffText, phrases, showJson, showMarkdown, showText } from './format.js';

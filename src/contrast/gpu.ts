@@ -4,17 +4,18 @@
 // kuberesource.PodSpecRequiresGPU(spec), the handler of platform.WithGPU() instead. A pod naming its
 // platform (contrast-cc-<platform>[-<hash>]) gets that platform's handler and is never switched.
 import { ContrastError } from '../internal/errors.js';
-import { PLATFORMS, type PlatformInfo } from '../manifest/platforms.js';
-import { describe, runtimeClassName, type PodWorkload } from '../kube/inject-pod.js';
-import { isDefaultRuntimeClass } from '../kube/runtime.js';
-import { GPU_RESOURCE, podGPUs } from '../kube/vcpus.js';
+import { PLATFORMS, type PlatformInfo } from './platforms.js';
+import { describe, runtimeClassName } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
+import { isDefaultRuntimeClass } from './runtime.js';
+import { GPU_RESOURCE, podGPUs } from './vcpus.js';
 
 /**
  * The GPU platform `w` switches to, or undefined. PodSpecRequiresGPU's body is not in the stored Go
  * sources; we count the `nvidia.com/gpu` limits GetPodGPUCount counts (cli/verifier/gpu_count_valid_test.go).
  */
 export function gpuPlatformFor(
-  w: PodWorkload,
+  w: Workload,
   defaultPlatform: PlatformInfo | undefined,
 ): PlatformInfo | undefined {
   const rc = runtimeClassName(w);

@@ -4,19 +4,17 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
 import { readTextInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
 import {
-  findWorkloads,
   readKubeFiles,
+  RUNTIME_CLASS_PREFIX,
   serializeKubeFile,
   setPodAnnotation,
   workloadImages,
 } from '../kube/index.js';
-import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import {
   containers,
@@ -24,7 +22,7 @@ import {
   ignoredObjectAnnotations,
   runtimeClassName,
   workloadAnnotations,
-} from '../kube/inject-pod.js';
+} from '../kube/pod.js';
 import {
   ANNOTATION,
   injectDebugShell,
@@ -33,31 +31,29 @@ import {
   injectServiceMesh,
   isCoordinator,
   workloadRole,
-} from '../kube/inject.js';
+} from '../contrast/injections.js';
 import {
   applyImageReplacements,
   parseImageReplacements,
   readImageReplacements,
   type ImageReplacements,
-} from '../kube/replace.js';
-import { patchRuntimeClass, runtimeClassNearMisses, workloadPlatform } from '../kube/runtime.js';
-import { verifyAfter, verifyBefore } from '../kube/verify.js';
-import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../kube/vcpus.js';
-import { gpuPlatformFor } from '../release/gpu.js';
+} from '../contrast/replacements.js';
+import { patchRuntimeClass, workloadPlatform } from '../contrast/runtime.js';
+import { verifyAfter, verifyBefore } from '../contrast/verify.js';
+import { podGPUs, podVCPUs, VCPUS_ANNOTATION } from '../contrast/vcpus.js';
+import { gpuPlatformFor } from '../contrast/gpu.js';
 import { snpIdBlockAnnotations } from '../snp/annotations.js';
-import { verifyCounts, throwFindings, type Finding } from '../kube/verify.js';
+import { verifyCounts, throwFindings, type Finding } from '../contrast/verify.js';
 import { lineInfo } from '../release/lines.js';
 import { releaseHandler, type Release } from '../release/release.js';
-import { needsPin, pinContrastImages } from '../kube/replace-pin.js';
-import { ImageAnalyzer, metadataCacheDir } from '../image/index.js';
-import type { AnalyzedImage } from '../image/types.js';
+import { needsPin, pinContrastImages } from '../contrast/pin-images.js';
 import {
-  decodeInitdata,
   defaultRulesPath,
   defaultSettingsPath,
   generatePolicies,
-  initdataToml,
+  INITDATA_ANNOTATION,
   loadPolicySettings,
+  POLICY_ANNOTATION,
   requiredImages,
   type Flavour,
   type PolicyOptions,
@@ -65,7 +61,7 @@ import {
 import { RegistryClient } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import type { Platform } from '../registry/types.js';
-import { INSECURE_DEBUG_KEY, policyHash } from './initdata.js';
+import { policyHash, withDebugEntry } from '../contrast/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -73,7 +69,7 @@ import {
   seedshareOwnerPubKeyHex,
   workloadOwnerKeyDigest,
   workloadOwnerPubKeyHex,
-} from './keys.js';
+} from '../contrast/keys.js';
 import {
   coordinatorIssues,
   emptyManifest,
@@ -81,17 +77,14 @@ import {
   serializeManifest,
   type Manifest,
   type PolicyEntry,
-} from './manifest.js';
+} from '../contrast/manifest.js';
 import {
-  INITDATA_ANNOTATION,
-  POLICY_ANNOTATION,
   parseRuntimeClass,
   platformByName,
-  RUNTIME_CLASS_PREFIX,
   runtimeHandler,
   UNKNOWN_HANDLER,
   type PlatformInfo,
-} from './platforms.js';
+} from '../contrast/platforms.js';
 import {
   importedFor,
   importReferenceValues,
@@ -100,13 +93,15 @@ import {
   validateReferenceValues,
   type ImportedReferenceValues,
   type ReferenceValues,
-} from './referencevalues.js';
+} from '../contrast/referencevalues.js';
 import {
   applyReferenceValuePatches,
   purgeEmptyReferenceValues,
   readReferenceValuePatches,
-} from './patches.js';
-import { formatIssue } from './validation.js';
+} from '../contrast/patches.js';
+import { formatIssue } from '../contrast/validation.js';
+import { openImageClient, resolveImages } from './resolve-images.js';
+import { findConfidentialWorkloads } from './targets.js';
 import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {
@@ -314,73 +309,6 @@ async function buildManifest(
   return { manifest: emptyManifest(rv), originalText: undefined };
 }
 
-/** Maps each image to the workloads (and containers) using it, for error messages. */
-function imageUsers(workloads: Workload[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const w of workloads) {
-    for (const c of containers(w)) {
-      const image = c.node.get('image');
-      if (typeof image !== 'string') continue;
-      out.set(image, [...(out.get(image) ?? []), `${describe(w)} container "${c.name}"`]);
-    }
-  }
-  return out;
-}
-
-const OFFLINE_HINT =
-  'no route to that registry (air-gapped?): mirror the image into a registry you can reach and point ' +
-  'a [[registry.mirror]] in registries.conf (--registries-conf) at it; the YAML keeps the original name';
-
-/**
- * Analyses every image once (in parallel, layers shared through the analyzer) and, when some fail,
- * throws one error naming each failed image, the reason and every workload container using it.
- */
-async function analyzeAll(
-  analyzer: ImageAnalyzer,
-  refs: string[],
-  platform: Platform | undefined,
-  users: Map<string, string[]>,
-): Promise<Map<string, AnalyzedImage>> {
-  // Every manifest and config first (workloads, pause, injected images): an unreachable image fails
-  // the run before the layers of all the others are downloaded.
-  const resolved = await Promise.allSettled(refs.map((r) => analyzer.resolve(r, platform)));
-  const settled: Array<PromiseSettledResult<unknown>> = resolved.some((s) => s.status === 'rejected')
-    ? resolved
-    : await Promise.allSettled(refs.map((r) => analyzer.analyze(r, platform ? { platform } : {})));
-  const images = new Map<string, AnalyzedImage>();
-  const failed: Array<{ ref: string; err: unknown }> = [];
-  settled.forEach((s, i) => {
-    if (s.status === 'fulfilled') images.set(refs[i]!, s.value as AnalyzedImage);
-    else failed.push({ ref: refs[i]!, err: s.reason });
-  });
-  if (failed.length === 0) return images;
-  const lines = failed.map(({ ref, err }) => {
-    const who = (users.get(ref) ?? ['the policy settings (pause container)'])
-      .map((u) => `\n    used by ${u}`)
-      .join('');
-    return `image ${ref}: ${errorMessage(err)}${who}`;
-  });
-  const first = failed[0]!.err;
-  let hint = first instanceof ContrastError ? first.hint : undefined;
-  if (
-    !hint &&
-    failed.some(({ err }) =>
-      /cannot reach|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|timed out/i.test(errorMessage(err)),
-    )
-  )
-    hint = OFFLINE_HINT;
-  throw new ContrastError(
-    failed.length === 1
-      ? lines[0]!
-      : `${failed.length} images could not be analysed:\n  ${lines.join('\n  ')}`,
-    {
-      code: first instanceof ContrastError ? first.code : 'IMAGE',
-      ...(hint ? { hint } : {}),
-      cause: first,
-    },
-  );
-}
-
 function defaultWorkloadSecretID(w: Workload): string {
   const apiVersion = String(w.doc.getIn([...w.resourcePath, 'apiVersion']) ?? 'v1');
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['core', apiVersion];
@@ -410,49 +338,101 @@ function combinedOutput(kept: KubeFile[]): string {
     .join('');
 }
 
-export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
-  const print = opts.print ?? ((line: string) => log.info(line));
-  const started = performance.now();
-  const phase = (name: string): void =>
-    log.debug(`generate: ${name} after ${((performance.now() - started) / 1000).toFixed(2)} s`);
-  const warnings: string[] = [];
-  const warn = (m: string): void => {
-    warnings.push(m);
-    log.warn(m);
-  };
+/** What every stage of one run shares: the options, the release, and how to report. */
+interface Run {
+  opts: GenerateOptions;
+  release: Release | undefined;
+  line: ReturnType<typeof lineInfo> | undefined;
+  /** Success lines, printed once everything is written. */
+  print: (line: string) => void;
+  warn: (message: string) => void;
+  warnings: string[];
+  phase: (name: string) => void;
+}
+
+/** The inputs of a run: every YAML file read, its confidential workloads and the files holding them. */
+interface Targets {
+  files: KubeFile[];
+  workloads: Workload[];
+  /** The files with at least one workload: what is written back. */
+  kept: KubeFile[];
+}
+
+/** Platform per workload and the platforms in use (in the manifest's order). */
+interface PlatformPlan {
+  defaultPlatform: PlatformInfo | undefined;
+  platformFor: (w: Workload) => PlatformInfo | undefined;
+  /** Pods switched to their TEE's GPU runtime. */
+  gpuPlatform: Map<Workload, PlatformInfo>;
+  platforms: PlatformInfo[];
+}
+
+/** The manifest as it will be written (policies still to fill in) and the text on disk, if any. */
+interface ManifestPlan {
+  manifest: Manifest;
+  originalText: string | undefined;
+  imported: ImportedReferenceValues | undefined;
+}
+
+interface GeneratedPolicies {
+  policies: GenerateResult['policies'];
+  hashOf: Map<Workload, string>;
+  flavours: Flavour[];
+}
+
+interface SeedKey {
+  path: string | undefined;
+  key: Promise<string> | undefined;
+}
+
+/** Stage 0: flag combinations and the output path, before anything is read. */
+async function checkOptions(opts: GenerateOptions): Promise<void> {
   if (opts.disableUpdates && opts.workloadOwnerKeysExplicit) {
     throw new ContrastError('--add-workload-owner-key conflicts with --disable-updates', {
       code: 'BAD_FLAGS',
     });
   }
   await validateOutput(opts.output);
-  // RSA-4096 generation takes seconds: start it now so it overlaps with image analysis.
-  const seedKeyPath =
+}
+
+/** RSA-4096 generation takes seconds: started first so it overlaps with image analysis. */
+function startSeedKey(opts: GenerateOptions): SeedKey {
+  const path =
     !opts.check && opts.seedshareOwnerKeys.length === 1 && !existsSync(opts.seedshareOwnerKeys[0]!)
       ? opts.seedshareOwnerKeys[0]!
       : undefined;
-  const seedKey = seedKeyPath ? newSeedshareOwnerKey() : undefined;
-  seedKey?.catch(() => undefined);
+  const key = path ? newSeedshareOwnerKey() : undefined;
+  key?.catch(() => undefined);
+  return { path, key };
+}
 
-  // Collect files and targets.
-  const files = await readKubeFiles(opts.paths);
+/** Stage 1: read the YAML (and remove temp files an earlier, killed run left). */
+export async function readInputs(paths: string[], manifestPath: string): Promise<KubeFile[]> {
+  const files = await readKubeFiles(paths);
   // Temp files of an earlier, killed run (ours by name, their process gone) go first.
-  await removeStaleTempFilesFor([...files.map((f) => f.path), opts.manifestPath]);
+  await removeStaleTempFilesFor([...files.map((f) => f.path), manifestPath]);
   if (files.length === 0) throw new ContrastError('no .yml/.yaml files found', { code: 'NO_FILES' });
-  const workloads = findWorkloads(files, { runtimeClassPrefix: RUNTIME_CLASS_PREFIX });
-  for (const m of runtimeClassNearMisses(
-    findWorkloads(files, { runtimeClassPrefix: '' }),
-    RUNTIME_CLASS_PREFIX,
-  ))
-    warn(m);
+  return files;
+}
+
+/** Stage 2: the confidential workloads (runtime class `contrast-cc…`). */
+export function findTargets(files: KubeFile[], warn: (m: string) => void): Targets {
+  const workloads = findConfidentialWorkloads(files, RUNTIME_CLASS_PREFIX, warn);
   if (workloads.length === 0) {
     throw new ContrastError(`no .yml/.yaml files with '${RUNTIME_CLASS_PREFIX}' runtime found`, {
       code: 'NO_TARGETS',
     });
   }
   const kept: KubeFile[] = files.filter((f) => workloads.some((w) => w.file === f));
-  const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
+  return { files, workloads, kept };
+}
 
+/** Stage 2b: what Contrast would ignore or refuse in the workloads, before anything changes. */
+export function checkTargets(
+  workloads: Workload[],
+  warn: (m: string) => void,
+  options: { haveDefaultPlatform: boolean },
+): void {
   for (const w of workloads) {
     const ignored = ignoredObjectAnnotations(w);
     if (ignored.length)
@@ -460,11 +440,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
         `${describe(w)}: ${ignored.join(', ')} on the ${w.kind}'s own metadata has no effect: Contrast reads its annotations from the pod template (spec.template.metadata.annotations)`,
       );
   }
-  verifyBefore(workloads, { haveDefaultPlatform: defaultPlatform !== undefined });
+  verifyBefore(workloads, options);
+}
 
-  const release = opts.release;
-  const line = release ? lineInfo(release.line) : undefined;
-  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/release/gpu.ts).
+/** Stage 3: which platform each workload runs on (GPU pods on their TEE's GPU runtime). */
+export function planPlatforms(
+  workloads: Workload[],
+  defaultPlatform: PlatformInfo | undefined,
+  release: Release | undefined,
+): PlatformPlan {
+  // GPU pods with the generic runtime class run under the GPU runtime of their TEE (src/contrast/gpu.ts).
   const gpuPlatform = new Map<Workload, PlatformInfo>();
   if (release) {
     for (const w of workloads) {
@@ -495,6 +480,12 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     platforms.unshift(defaultPlatform);
   }
   refuseMixedPlatforms(workloads, defaultPlatform);
+  return { defaultPlatform, platformFor, gpuPlatform, platforms };
+}
+
+/** Stage 4: the existing manifest (validated) or a new one with the release's reference values. */
+async function prepareManifest(run: Run, platforms: PlatformInfo[]): Promise<ManifestPlan> {
+  const { opts, release, line, warn, warnings } = run;
   const imported = opts.referenceValuesFile
     ? await importReferenceValues(opts.referenceValuesFile)
     : undefined;
@@ -523,13 +514,27 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
         `AP EIP not available; falling back to pre-computed launch digests: ${release!.source} has no ap-eip.hex (the Go CLI of a 2026 release embeds it as cli/cmd/assets/ap-eip.hex), so SNP ID blocks use the APEIP already in the manifest`,
       );
   }
+  return { manifest, originalText, imported };
+}
 
+/**
+ * Stage 5: Contrast's injections and patches, in Go's order: debug shell → Initializer → service mesh
+ * → image store → replacements → runtime class → SNP vCPUs and ID blocks. Returns each workload's platform.
+ */
+async function patchWorkloads(
+  run: Run,
+  workloads: Workload[],
+  plan: PlatformPlan,
+  manifest: ManifestPlan,
+): Promise<Map<Workload, PlatformInfo>> {
+  const { opts, release, line, warn } = run;
+  const { defaultPlatform, platformFor, gpuPlatform } = plan;
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);
   const unknownHash = new Set<string>();
   const handlerFor = (p: PlatformInfo): string => {
     if (release) return releaseHandler(release, p);
-    const h = imported?.handlers.get(p.name);
+    const h = manifest.imported?.handlers.get(p.name);
     if (h) return h;
     const hash = hashes.get(p.name);
     if (!hash) unknownHash.add(p.name);
@@ -537,7 +542,6 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   };
   const defaultHandler = defaultPlatform ? handlerFor(defaultPlatform) : UNKNOWN_HANDLER;
 
-  // Patch: debug shell → Initializer → service mesh → image store → replacements → runtime class → SNP vCPUs.
   const replacements: ImageReplacements = new Map(release?.imageReplacements ?? []);
   // The user's file wins over the release's pins (Go: --image-replacements replaces the embedded file).
   for (const [k, v] of opts.imageReplacements
@@ -578,7 +582,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
       setPodAnnotation(w, VCPUS_ANNOTATION, String(vcpus));
       setIdBlockFromTable(w, p, vcpus, release!, idBlockProblems);
     } else {
-      setComputedIdBlocks(w, p, vcpus, manifest.ReferenceValues.snp ?? [], idBlockProblems);
+      setComputedIdBlocks(w, p, vcpus, manifest.manifest.ReferenceValues.snp ?? [], idBlockProblems);
     }
   }
   throwFindings(countFindings, 'verifying workloads');
@@ -589,298 +593,427 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
         'pass --reference-values-file with the release reference-values.json, or write contrast-cc-<platform>-<hash> in the YAML',
     );
   }
+  return platformOf;
+}
 
-  const clientOptions = clientOptionsFromFlags(opts.registry ?? {});
-  // AKS nodes pull with the pods' imagePullSecrets: when those Secrets are in the input, policy
-  // generation uses the same credentials (ahead of the user's own files).
-  clientOptions.credentials = withPullSecrets(clientOptions.credentials, pullSecretEntries(files, workloads));
-  const platform: Platform | undefined = clientOptions.platform;
-  const client = new RegistryClient(clientOptions);
-  // Before pinning: the Contrast images' manifests and configs then come from the metadata cache too.
-  client.useMetadataCache(opts.cachePath ? metadataCacheDir(opts.cachePath) : undefined, opts.check === true);
-  try {
-    if (release) {
-      const unpinned: string[] = [];
-      for (const w of workloads)
-        for (const c of containers(w)) {
-          const image = c.node.get('image');
-          if (typeof image === 'string' && needsPin(c.name, image))
-            unpinned.push(`${describe(w)} container "${c.name}": ${image}`);
-        }
-      if (unpinned.length)
+/** Stage 6a: every Contrast image pinned, by the release or resolved now (with a warning). */
+async function pinImages(
+  workloads: Workload[],
+  release: Release | undefined,
+  client: RegistryClient,
+  platform: Platform | undefined,
+): Promise<void> {
+  if (release) {
+    const unpinned: string[] = [];
+    for (const w of workloads)
+      for (const c of containers(w)) {
+        const image = c.node.get('image');
+        if (typeof image === 'string' && needsPin(c.name, image))
+          unpinned.push(`${describe(w)} container "${c.name}": ${image}`);
+      }
+    if (unpinned.length)
+      throw new ContrastError(
+        `Contrast ${release.version} (${release.source}) pins no image for:\n  ${unpinned.join('\n  ')}`,
+        {
+          code: 'UNPINNED_IMAGE',
+          hint: "add the release's image-replacements.txt (the Go CLI of that release lists the images in `contrast --version`) to the release directory, or map these images with --image-replacements",
+        },
+      );
+  }
+  // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
+  const pinned = await pinContrastImages(workloads, client, platform);
+  for (const p of pinned)
+    log.warn(
+      `pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`,
+    );
+}
+
+/** The rules (-p) and settings (-s) of one flavour; the built-in ones when the files do not exist. */
+function policyOptions(opts: GenerateOptions, flavour: Flavour): PolicyOptions {
+  return {
+    flavour,
+    ...(existsSync(opts.policyPath) ? { rulesPath: opts.policyPath } : {}),
+    ...(existsSync(opts.settingsPath) ? { settingsPath: opts.settingsPath } : {}),
+  };
+}
+
+/**
+ * Stage 6b + 7: settings per flavour, every image once across all workloads, then one policy per
+ * workload in its platform's flavour, set as its annotation (initdata carries the debug flag).
+ */
+async function generateWorkloadPolicies(
+  run: Run,
+  targets: Targets,
+  platformOf: Map<Workload, PlatformInfo>,
+  client: RegistryClient,
+  platform: Platform | undefined,
+): Promise<GeneratedPolicies> {
+  const { opts } = run;
+  const { files, workloads } = targets;
+  const flavours = [...new Set(workloads.map((w) => platformOf.get(w)!.flavour))];
+  if (!existsSync(opts.policyPath)) log.debug(`${opts.policyPath} not found: using the built-in rules`);
+  if (!existsSync(opts.settingsPath))
+    log.debug(`${opts.settingsPath} not found: using the built-in settings`);
+  const settingsByFlavour = new Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>();
+  for (const f of flavours) settingsByFlavour.set(f, await loadPolicySettings(policyOptions(opts, f)));
+  const refs = [
+    ...new Set(
+      flavours.flatMap((f) =>
+        requiredImages(
+          workloads.filter((w) => platformOf.get(w)!.flavour === f),
+          settingsByFlavour.get(f)!,
+        ),
+      ),
+    ),
+  ];
+  for (const w of workloads) workloadImages(w); // names a container without image early
+  const images = await resolveImages(client, refs, workloads, {
+    cachePath: opts.cachePath,
+    check: opts.check === true,
+    verity: flavours.includes('host-pull'),
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    progress: opts.progress ?? 'auto',
+    ...(platform ? { platform } : {}),
+  });
+  run.phase(`${refs.length} images analysed`);
+  const policies: GenerateResult['policies'] = [];
+  const hashOf = new Map<Workload, string>();
+  for (const f of flavours) {
+    const group = workloads.filter((w) => platformOf.get(w)!.flavour === f);
+    const generated = await generatePolicies(
+      files,
+      group,
+      images,
+      settingsByFlavour.get(f)!,
+      policyOptions(opts, f),
+    );
+    for (const wp of generated) {
+      let value = wp.annotationValue;
+      if (wp.annotationKey === INITDATA_ANNOTATION) {
+        // Existing initdata entries are carried over by the policy encoder; the debug entry must
+        // follow this run's flag.
+        value = withDebugEntry(value, opts.insecureEnableDebugShellAccess === true);
+        if (value !== wp.annotationValue) setPodAnnotation(wp.workload, wp.annotationKey, value);
+      }
+      const hash = policyHash(wp.annotationKey, value);
+      hashOf.set(wp.workload, hash);
+      policies.push({ workload: describe(wp.workload), hash, platform: platformOf.get(wp.workload)!.name });
+    }
+  }
+  return { policies, hashOf, flavours };
+}
+
+/**
+ * Stage 8: the manifest's Policies map (policies.go): equal digest + equal SANs is an error,
+ * different SANs drop the later. Returns the owner (first workload) of each hash.
+ */
+export function policyEntries(
+  workloads: Workload[],
+  hashOf: Map<Workload, string>,
+  warn: (m: string) => void,
+): { map: Record<string, PolicyEntry>; owner: Map<string, Workload> } {
+  const map: Record<string, PolicyEntry> = {};
+  const owner = new Map<string, Workload>();
+  for (const w of workloads) {
+    const hash = hashOf.get(w);
+    if (!hash) throw new ContrastError(`${describe(w)}: no policy was generated`, { code: 'NO_POLICY' });
+    const a = workloadAnnotations(w);
+    const role = workloadRole(w);
+    if (role !== '' && role !== 'coordinator') {
+      throw new ContrastError(
+        `${describe(w)}: annotation ${ANNOTATION.role}="${role}" must be "" or "coordinator"`,
+        { code: 'BAD_ROLE' },
+      );
+    }
+    const entry: PolicyEntry = {
+      SANs: [w.name, '*'],
+      WorkloadSecretID: a[ANNOTATION.workloadSecretID] || defaultWorkloadSecretID(w),
+    };
+    if (role) entry.Role = 'coordinator';
+    const prev = map[hash];
+    if (prev) {
+      if (JSON.stringify(prev.SANs) === JSON.stringify(entry.SANs)) {
         throw new ContrastError(
-          `Contrast ${release.version} (${release.source}) pins no image for:\n  ${unpinned.join('\n  ')}`,
+          `policy hash collision: ${describe(owner.get(hash)!)} and ${describe(w)} have the same policy ${hash} and SANs`,
           {
-            code: 'UNPINNED_IMAGE',
-            hint: "add the release's image-replacements.txt (the Go CLI of that release lists the images in `contrast --version`) to the release directory, or map these images with --image-replacements",
+            code: 'POLICY_COLLISION',
           },
         );
-    }
-    // Contrast's own images (Initializer, mesh, Coordinator) not pinned by a replacement: pin them now.
-    const pinned = await pinContrastImages(workloads, client, platform);
-    for (const p of pinned)
-      log.warn(
-        `pinned ${p.from} to ${p.to.slice(p.from.length + 1)} (resolved now; pin it in --image-replacements for reproducible output)`,
+      }
+      warn(
+        `${describe(w)}: same policy as ${describe(owner.get(hash)!)} (${hash}); its SANs and workload secret ID are not in the manifest (Contrast keeps only the first)`,
       );
-    phase('patched and pinned');
+      continue;
+    }
+    map[hash] = entry;
+    owner.set(hash, w);
+  }
+  return { map, owner };
+}
+
+/** --check: the outputs that differ from the disk. Owner keys and reference values are the operator's. */
+async function staleOutputs(
+  opts: GenerateOptions,
+  kept: KubeFile[],
+  originalText: string | undefined,
+  map: Record<string, PolicyEntry>,
+  owner: Map<string, Workload>,
+): Promise<StaleEntry[]> {
+  const owners = new Map([...owner].map(([h, w]) => [h, `${w.kind}/${w.name}`]));
+  const yaml = opts.output
+    ? compareYaml(opts.output, await readIfExists(opts.output), combinedOutput(kept))
+    : kept.flatMap((f) => compareYaml(f.path, f.text, serializeKubeFile(f)));
+  return [...yaml, ...compareManifestPolicies(opts.manifestPath, originalText, map, owners)];
+}
+
+/** Stage 9a: owner keys generated when exactly one path is given and it does not exist. */
+async function newOwnerKeys(
+  opts: GenerateOptions,
+  seed: SeedKey,
+): Promise<{ generatedKeys: Map<string, string>; newFiles: Staged[] }> {
+  const generatedKeys = new Map<string, string>();
+  const newFiles: Staged[] = [];
+  if (
+    !opts.disableUpdates &&
+    opts.workloadOwnerKeys.length === 1 &&
+    !existsSync(opts.workloadOwnerKeys[0]!)
+  ) {
+    const key = newWorkloadOwnerKey();
+    generatedKeys.set(opts.workloadOwnerKeys[0]!, key);
+    newFiles.push({ path: opts.workloadOwnerKeys[0]!, data: key, mode: 0o600 });
+  }
+  if (seed.path && seed.key) {
+    const key = await seed.key;
+    generatedKeys.set(seed.path, key);
+    newFiles.push({ path: seed.path, data: key, mode: 0o600 });
+  }
+  return { generatedKeys, newFiles };
+}
+
+/**
+ * Stage 9b: the manifest's Coordinator count and reference values, as the release line's Validate().
+ * Findings the user has to fill in are added to `done` (release) or warned (release-less).
+ */
+function validateManifestFor(run: Run, manifest: Manifest, done: string[]): void {
+  const { opts, release, print, warn } = run;
+  const coord = coordinatorIssues(manifest, release?.line);
+  if (coord.length) {
+    const none = Object.values(manifest.Policies ?? {}).every((e) => e.Role !== 'coordinator');
+    // Go prints the hint on stdout, then fails with the count error.
+    if (none && release)
+      print('  No Coordinator resource found, did you forget to add it to your resources?');
+    throw new ContrastError(coord.map(formatIssue).join('\n'), {
+      code: 'COORDINATOR_COUNT',
+      ...(none && !release
+        ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' }
+        : {}),
+    });
+  }
+  const rvIssues = validateReferenceValues(
+    manifest.ReferenceValues,
+    'ReferenceValues',
+    release ? { line: release.line, goRules: true } : {},
+  );
+  const fatal = rvIssues.filter((i) => !i.expectedMissing);
+  if (fatal.length)
+    throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
+      code: 'BAD_MANIFEST',
+    });
+  // One line per reference-value set, naming the fields still to fill in.
+  const bySet = new Map<string, string[]>();
+  for (const i of rvIssues) {
+    const m = /^(ReferenceValues\.(?:snp|tdx)\[\d+\])\.(.*)$/.exec(i.path);
+    const key = m ? m[1]! : i.path;
+    bySet.set(key, [...(bySet.get(key) ?? []), m ? m[2]! : i.message]);
+  }
+  if (release) {
+    // Go prints each reference-value set's findings on stdout: "  snp[0].MinimumTCB.X: Please fill in
+    // all reference values for field cannot be empty" (ValidationError.formatError, continuation lines
+    // unindented; ExpectedMissingReferenceValueError.Error).
+    // Buffered with the ✔ lines (Go's order), printed once everything is written.
+    for (const [set, list] of groupBySet(rvIssues))
+      done.push(
+        `  ${list.map((i) => `${set}${i.rest}: Please fill in all reference values for ${i.message}`).join('\n')}`,
+      );
+  } else for (const [set, fields] of bySet) warn(`${set}: expected missing: ${fields.join(', ')}`);
+  if (rvIssues.length && !release) {
+    warn(
+      `Please fill in the reference values in ${opts.manifestPath} (or import them with --reference-values-file); ` +
+        'the Coordinator rejects every workload until they are set',
+    );
+  }
+}
+
+/** Stage 9c: the owner keys' public parts (2026) or digests (2025) into the manifest. */
+async function recordOwnerKeys(
+  opts: GenerateOptions,
+  release: Release | undefined,
+  manifest: Manifest,
+  generatedKeys: Map<string, string>,
+): Promise<void> {
+  if (release?.line === '2026') {
+    manifest.WorkloadOwnerKeyDigests = null;
+    if (opts.disableUpdates) manifest.WorkloadOwnerPubKeys = null;
+    else {
+      const keys: string[] = [];
+      for (const p of opts.workloadOwnerKeys)
+        keys.push(workloadOwnerPubKeyHex(await readKey(p, generatedKeys), p));
+      manifest.WorkloadOwnerPubKeys = addSorted(manifest.WorkloadOwnerPubKeys ?? null, keys);
+    }
+  } else if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
+  else {
+    const digests: string[] = [];
+    for (const p of opts.workloadOwnerKeys)
+      digests.push(workloadOwnerKeyDigest(await readKey(p, generatedKeys), p));
+    manifest.WorkloadOwnerKeyDigests = addSorted(manifest.WorkloadOwnerKeyDigests, digests);
+  }
+  const seedKeys: string[] = [];
+  for (const p of opts.seedshareOwnerKeys)
+    seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
+  manifest.SeedshareOwnerPubKeys = addSorted(manifest.SeedshareOwnerPubKeys, seedKeys);
+}
+
+/**
+ * Stage 10: stage everything, then write together: YAML and keys first, the manifest last, so a hard
+ * kill between the renames never leaves a manifest describing YAML that is not there.
+ */
+async function writeOutputs(
+  opts: GenerateOptions,
+  kept: KubeFile[],
+  newFiles: Staged[],
+  flavours: Flavour[],
+  manifestText: string,
+  originalText: string | undefined,
+): Promise<{ written: string[]; stdout: string | undefined }> {
+  const staged: Staged[] = [];
+  let stdout: string | undefined;
+  if (opts.output === STDIO_PATH) stdout = combinedOutput(kept);
+  else if (opts.output) staged.push({ path: opts.output, data: combinedOutput(kept) });
+  else {
+    for (const f of kept) {
+      const text = serializeKubeFile(f);
+      if (f.path === STDIO_PATH) stdout = text;
+      else if (text !== f.text) staged.push({ path: f.path, data: text });
+    }
+  }
+  staged.push(...newFiles);
+  // Like Contrast, missing rules/settings files are created from the built-in ones (so the user can
+  // inspect and edit them); settings only when every workload uses the same flavour.
+  const defaults: Staged[] = [];
+  if (!existsSync(opts.policyPath))
+    defaults.push({ path: opts.policyPath, data: await readFile(defaultRulesPath(), 'utf8'), mode: 0o644 });
+  if (!existsSync(opts.settingsPath) && flavours.length === 1) {
+    defaults.push({
+      path: opts.settingsPath,
+      data: await readFile(defaultSettingsPath(flavours[0]!), 'utf8'),
+      mode: 0o644,
+    });
+  }
+  staged.push(...defaults);
+  if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
+  await writeFilesAtomic(staged, opts.writeHooks);
+  for (const f of defaults)
+    log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
+  for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
+  return { written: staged.map((s) => s.path), stdout };
+}
+
+/**
+ * `contrast generate`: read inputs → find workloads → platforms → manifest → injections and patches →
+ * resolve images → policies → manifest entries → validate, keys → write atomically.
+ */
+export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
+  const started = performance.now();
+  const warnings: string[] = [];
+  const release = opts.release;
+  const run: Run = {
+    opts,
+    release,
+    line: release ? lineInfo(release.line) : undefined,
+    print: opts.print ?? ((line: string) => log.info(line)),
+    warnings,
+    warn: (m: string): void => {
+      warnings.push(m);
+      log.warn(m);
+    },
+    phase: (name: string): void =>
+      log.debug(`generate: ${name} after ${((performance.now() - started) / 1000).toFixed(2)} s`),
+  };
+  await checkOptions(opts);
+  const seed = startSeedKey(opts);
+
+  const files = await readInputs(opts.paths, opts.manifestPath);
+  const targets = findTargets(files, run.warn);
+  const { workloads, kept } = targets;
+  const defaultPlatform = opts.referenceValues ? platformByName(opts.referenceValues) : undefined;
+  checkTargets(workloads, run.warn, { haveDefaultPlatform: defaultPlatform !== undefined });
+  const plan = planPlatforms(workloads, defaultPlatform, release);
+  const manifestPlan = await prepareManifest(run, plan.platforms);
+  const { manifest, originalText } = manifestPlan;
+  const platformOf = await patchWorkloads(run, workloads, plan, manifestPlan);
+
+  const clientOptions = clientOptionsFromFlags(opts.registry ?? {});
+  const platform: Platform | undefined = clientOptions.platform;
+  // Before pinning: the Contrast images' manifests and configs then come from the metadata cache too.
+  const client = openImageClient({
+    client: clientOptions,
+    yaml: files,
+    workloads,
+    cachePath: opts.cachePath || null,
+    check: opts.check === true,
+  });
+  try {
+    await pinImages(workloads, release, client, platform);
+    run.phase('patched and pinned');
     // The Go CLI's ✔️ lines are printed only once everything is written (a failure rolls back).
     const done: string[] = ['✔️ Patched targets'];
 
-    // Settings per flavour, then every image once across all workloads.
-    const flavours = [...new Set(workloads.map((w) => platformOf.get(w)!.flavour))] as Flavour[];
-    const policyOptions = (flavour: Flavour): PolicyOptions => ({
-      flavour,
-      ...(existsSync(opts.policyPath) ? { rulesPath: opts.policyPath } : {}),
-      ...(existsSync(opts.settingsPath) ? { settingsPath: opts.settingsPath } : {}),
-    });
-    if (!existsSync(opts.policyPath)) log.debug(`${opts.policyPath} not found: using the built-in rules`);
-    if (!existsSync(opts.settingsPath))
-      log.debug(`${opts.settingsPath} not found: using the built-in settings`);
-    const settingsByFlavour = new Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>();
-    for (const f of flavours) settingsByFlavour.set(f, await loadPolicySettings(policyOptions(f)));
-    const refs = [
-      ...new Set(
-        flavours.flatMap((f) =>
-          requiredImages(
-            workloads.filter((w) => platformOf.get(w)!.flavour === f),
-            settingsByFlavour.get(f)!,
-          ),
-        ),
-      ),
-    ];
-    for (const w of workloads) workloadImages(w); // names a container without image early
-    const analyzer = new ImageAnalyzer({
+    const { policies, hashOf, flavours } = await generateWorkloadPolicies(
+      run,
+      targets,
+      platformOf,
       client,
-      cachePath: opts.cachePath,
-      readOnlyCache: opts.check === true,
-      verity: flavours.includes('host-pull'),
-      ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-      progress: opts.progress ?? 'auto',
-    });
-    const images = await analyzeAll(analyzer, refs, platform, imageUsers(workloads));
-    phase(`${refs.length} images analysed`);
-    // One policy per CC workload, in its platform's flavour.
-    const policies: GenerateResult['policies'] = [];
-    const hashOf = new Map<Workload, string>();
-    for (const f of flavours) {
-      const group = workloads.filter((w) => platformOf.get(w)!.flavour === f);
-      const generated = await generatePolicies(
-        files,
-        group,
-        images,
-        settingsByFlavour.get(f)!,
-        policyOptions(f),
-      );
-      for (const wp of generated) {
-        let value = wp.annotationValue;
-        if (wp.annotationKey === INITDATA_ANNOTATION) {
-          // Existing initdata entries are carried over by the policy encoder; the debug entry must
-          // follow this run's flag (and use the encoder's TOML so re-runs give the same digest).
-          const extras = { ...decodeInitdata(value).data };
-          delete extras['policy.rego'];
-          const hadDebug = INSECURE_DEBUG_KEY in extras;
-          if (opts.insecureEnableDebugShellAccess) extras[INSECURE_DEBUG_KEY] = 'true';
-          else delete extras[INSECURE_DEBUG_KEY];
-          if (opts.insecureEnableDebugShellAccess || hadDebug) {
-            value = gzipSync(Buffer.from(initdataToml(wp.policyText, extras), 'utf8')).toString('base64');
-            setPodAnnotation(wp.workload, wp.annotationKey, value);
-          }
-        }
-        const hash = policyHash(wp.annotationKey, value);
-        hashOf.set(wp.workload, hash);
-        policies.push({ workload: describe(wp.workload), hash, platform: platformOf.get(wp.workload)!.name });
-      }
-    }
-    phase('policies generated');
+      platform,
+    );
+    run.phase('policies generated');
     done.push('✔️ Generated workload policy annotations');
     if (opts.insecureEnableDebugShellAccess) done.push('⚠️ Insecure debug shell access enabled!');
 
-    // Policies map (policies.go): equal digest + equal SANs is an error, different SANs drop the later.
-    const map: Record<string, PolicyEntry> = {};
-    const owner = new Map<string, Workload>();
-    for (const w of workloads) {
-      const hash = hashOf.get(w);
-      if (!hash) throw new ContrastError(`${describe(w)}: no policy was generated`, { code: 'NO_POLICY' });
-      const a = workloadAnnotations(w);
-      const role = workloadRole(w);
-      if (role !== '' && role !== 'coordinator') {
-        throw new ContrastError(
-          `${describe(w)}: annotation ${ANNOTATION.role}="${role}" must be "" or "coordinator"`,
-          { code: 'BAD_ROLE' },
-        );
-      }
-      const entry: PolicyEntry = {
-        SANs: [w.name, '*'],
-        WorkloadSecretID: a[ANNOTATION.workloadSecretID] || defaultWorkloadSecretID(w),
-      };
-      if (role) entry.Role = 'coordinator';
-      const prev = map[hash];
-      if (prev) {
-        if (JSON.stringify(prev.SANs) === JSON.stringify(entry.SANs)) {
-          throw new ContrastError(
-            `policy hash collision: ${describe(owner.get(hash)!)} and ${describe(w)} have the same policy ${hash} and SANs`,
-            {
-              code: 'POLICY_COLLISION',
-            },
-          );
-        }
-        warn(
-          `${describe(w)}: same policy as ${describe(owner.get(hash)!)} (${hash}); its SANs and workload secret ID are not in the manifest (Contrast keeps only the first)`,
-        );
-        continue;
-      }
-      map[hash] = entry;
-      owner.set(hash, w);
-    }
+    const { map, owner } = policyEntries(workloads, hashOf, run.warn);
     manifest.Policies = map;
 
     if (opts.check) {
-      // Owner keys and reference values are the operator's, not derived from the YAML: not compared.
-      const owners = new Map([...owner].map(([h, w]) => [h, `${w.kind}/${w.name}`]));
-      const yaml = opts.output
-        ? compareYaml(opts.output, await readIfExists(opts.output), combinedOutput(kept))
-        : kept.flatMap((f) => compareYaml(f.path, f.text, serializeKubeFile(f)));
-      const stale = [...yaml, ...compareManifestPolicies(opts.manifestPath, originalText, map, owners)];
       return {
         manifest,
         manifestText: serializeManifest(manifest, release?.line),
         written: [],
         warnings,
         policies,
-        stale,
+        stale: await staleOutputs(opts, kept, originalText, map, owner),
       };
     }
 
-    // Owner keys: generated when exactly one path is given and it does not exist.
-    const generatedKeys = new Map<string, string>();
-    const newFiles: Staged[] = [];
-    if (
-      !opts.disableUpdates &&
-      opts.workloadOwnerKeys.length === 1 &&
-      !existsSync(opts.workloadOwnerKeys[0]!)
-    ) {
-      const key = newWorkloadOwnerKey();
-      generatedKeys.set(opts.workloadOwnerKeys[0]!, key);
-      newFiles.push({ path: opts.workloadOwnerKeys[0]!, data: key, mode: 0o600 });
-    }
-    if (seedKeyPath && seedKey) {
-      const key = await seedKey;
-      generatedKeys.set(seedKeyPath, key);
-      newFiles.push({ path: seedKeyPath, data: key, mode: 0o600 });
-    }
-
-    // Validate.
-    const coord = coordinatorIssues(manifest, release?.line);
-    if (coord.length) {
-      const none = Object.values(manifest.Policies ?? {}).every((e) => e.Role !== 'coordinator');
-      // Go prints the hint on stdout, then fails with the count error.
-      if (none && release)
-        print('  No Coordinator resource found, did you forget to add it to your resources?');
-      throw new ContrastError(coord.map(formatIssue).join('\n'), {
-        code: 'COORDINATOR_COUNT',
-        ...(none && !release
-          ? { hint: 'No Coordinator resource found, did you forget to add it to your resources?' }
-          : {}),
-      });
-    }
-    const rvIssues = validateReferenceValues(
-      manifest.ReferenceValues,
-      'ReferenceValues',
-      release ? { line: release.line, goRules: true } : {},
-    );
-    const fatal = rvIssues.filter((i) => !i.expectedMissing);
-    if (fatal.length)
-      throw new ContrastError(`invalid reference values:\n  ${fatal.map(formatIssue).join('\n  ')}`, {
-        code: 'BAD_MANIFEST',
-      });
-    // One line per reference-value set, naming the fields still to fill in.
-    const bySet = new Map<string, string[]>();
-    for (const i of rvIssues) {
-      const m = /^(ReferenceValues\.(?:snp|tdx)\[\d+\])\.(.*)$/.exec(i.path);
-      const key = m ? m[1]! : i.path;
-      bySet.set(key, [...(bySet.get(key) ?? []), m ? m[2]! : i.message]);
-    }
-    if (release) {
-      // Go prints each reference-value set's findings on stdout: "  snp[0].MinimumTCB.X: Please fill in
-      // all reference values for field cannot be empty" (ValidationError.formatError, continuation lines
-      // unindented; ExpectedMissingReferenceValueError.Error).
-      // Buffered with the ✔ lines (Go's order), printed once everything is written.
-      for (const [set, list] of groupBySet(rvIssues))
-        done.push(
-          `  ${list.map((i) => `${set}${i.rest}: Please fill in all reference values for ${i.message}`).join('\n')}`,
-        );
-    } else for (const [set, fields] of bySet) warn(`${set}: expected missing: ${fields.join(', ')}`);
-    if (rvIssues.length && !release) {
-      warn(
-        `Please fill in the reference values in ${opts.manifestPath} (or import them with --reference-values-file); ` +
-          'the Coordinator rejects every workload until they are set',
-      );
-    }
-
-    // Owner keys into the manifest.
-    if (release?.line === '2026') {
-      manifest.WorkloadOwnerKeyDigests = null;
-      if (opts.disableUpdates) manifest.WorkloadOwnerPubKeys = null;
-      else {
-        const keys: string[] = [];
-        for (const p of opts.workloadOwnerKeys)
-          keys.push(workloadOwnerPubKeyHex(await readKey(p, generatedKeys), p));
-        manifest.WorkloadOwnerPubKeys = addSorted(manifest.WorkloadOwnerPubKeys ?? null, keys);
-      }
-    } else if (opts.disableUpdates) manifest.WorkloadOwnerKeyDigests = null;
-    else {
-      const digests: string[] = [];
-      for (const p of opts.workloadOwnerKeys)
-        digests.push(workloadOwnerKeyDigest(await readKey(p, generatedKeys), p));
-      manifest.WorkloadOwnerKeyDigests = addSorted(manifest.WorkloadOwnerKeyDigests, digests);
-    }
-    const seedKeys: string[] = [];
-    for (const p of opts.seedshareOwnerKeys)
-      seedKeys.push(seedshareOwnerPubKeyHex(await readKey(p, generatedKeys), p));
-    manifest.SeedshareOwnerPubKeys = addSorted(manifest.SeedshareOwnerPubKeys, seedKeys);
-
+    const { generatedKeys, newFiles } = await newOwnerKeys(opts, seed);
+    validateManifestFor(run, manifest, done);
+    await recordOwnerKeys(opts, release, manifest, generatedKeys);
     verifyAfter(workloads, release ? { releaseVersion: release.version } : {});
 
-    // Stage everything, then write together: YAML and keys first, the manifest last, so a hard kill
-    // between the renames never leaves a manifest describing YAML that is not there.
     const manifestText = serializeManifest(manifest, release?.line);
-    const staged: Staged[] = [];
-    let stdout: string | undefined;
-    if (opts.output === STDIO_PATH) stdout = combinedOutput(kept);
-    else if (opts.output) staged.push({ path: opts.output, data: combinedOutput(kept) });
-    else {
-      for (const f of kept) {
-        const text = serializeKubeFile(f);
-        if (f.path === STDIO_PATH) stdout = text;
-        else if (text !== f.text) staged.push({ path: f.path, data: text });
-      }
-    }
-    staged.push(...newFiles);
-    // Like Contrast, missing rules/settings files are created from the built-in ones (so the user can
-    // inspect and edit them); settings only when every workload uses the same flavour.
-    const defaults: Staged[] = [];
-    if (!existsSync(opts.policyPath))
-      defaults.push({ path: opts.policyPath, data: await readFile(defaultRulesPath(), 'utf8'), mode: 0o644 });
-    if (!existsSync(opts.settingsPath) && flavours.length === 1) {
-      defaults.push({
-        path: opts.settingsPath,
-        data: await readFile(defaultSettingsPath(flavours[0]!), 'utf8'),
-        mode: 0o644,
-      });
-    }
-    staged.push(...defaults);
-    if (manifestText !== originalText) staged.push({ path: opts.manifestPath, data: manifestText });
-    await writeFilesAtomic(staged, opts.writeHooks);
-    for (const f of defaults)
-      log.info(`wrote the built-in ${f.path === opts.policyPath ? 'rules' : 'settings'} to ${f.path}`);
-    for (const f of newFiles) log.info(`generated ${f.path} (mode 0600)`);
-    phase('written');
+    const { written, stdout } = await writeOutputs(
+      opts,
+      kept,
+      newFiles,
+      flavours,
+      manifestText,
+      originalText,
+    );
+    run.phase('written');
     done.push(`✔️ Updated manifest ${opts.manifestPath}`);
-    for (const line of done) print(line);
+    for (const line of done) run.print(line);
     return {
       manifest,
       manifestText,
-      written: staged.map((s) => s.path),
+      written,
       warnings,
       policies,
       ...(stdout !== undefined ? { stdout } : {}),

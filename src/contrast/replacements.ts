@@ -2,7 +2,8 @@
 // Contrast injects (`…:latest`) for the release's pinned ones, or point any image at a mirror. Exact
 // string match on `.image` of every container and init container.
 import { ContrastError, errorMessage } from '../internal/errors.js';
-import { containers, type PodWorkload } from './inject-pod.js';
+import { containers } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 import { readTextInput } from '../internal/files.js';
 
 const LINE = /^(?<image>[^\s=]+)\s*=\s*(?<replacement>\S+)$/;
@@ -39,7 +40,7 @@ export async function readImageReplacements(path: string): Promise<ImageReplacem
 }
 
 /** Applies the replacements in place; returns how many images changed. */
-export function applyImageReplacements(w: PodWorkload, replacements: ImageReplacements): number {
+export function applyImageReplacements(w: Workload, replacements: ImageReplacements): number {
   let n = 0;
   for (const c of containers(w)) {
     const image = c.node.get('image');

@@ -8,13 +8,12 @@ import {
   ensureVolume,
   getJS,
   podSpecPath,
-  resourcePath,
   templateAnnotations,
   upsertInitContainer,
   upsertMount,
   workloadAnnotations,
-  type PodWorkload,
-} from './inject-pod.js';
+} from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 import { isMap, isSeq } from 'yaml';
 
 export const ANNOTATION = {
@@ -28,11 +27,17 @@ export const ANNOTATION = {
   workloadSecretID: 'contrast.edgeless.systems/workload-secret-id',
 } as const;
 
+/**
+ * Contrast's own images (`ghcr.io/edgelesssys/contrast/<name>:latest` in Contrast's YAML and parts.go);
+ * the release's replacements pin them, or generate resolves them (pin-images.ts). The one definition.
+ */
+export const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast/';
+
 /** Images as Contrast writes them before release replacements pin them. */
 export const INJECTED_IMAGES = {
-  initializer: 'ghcr.io/edgelesssys/contrast/initializer:latest',
-  serviceMesh: 'ghcr.io/edgelesssys/contrast/service-mesh-proxy:latest',
-  debugShell: 'ghcr.io/edgelesssys/contrast/debugshell:latest',
+  initializer: `${CONTRAST_IMAGE_PREFIX}initializer:latest`,
+  serviceMesh: `${CONTRAST_IMAGE_PREFIX}service-mesh-proxy:latest`,
+  debugShell: `${CONTRAST_IMAGE_PREFIX}debugshell:latest`,
 } as const;
 
 export const INITIALIZER_NAME = 'contrast-initializer';
@@ -46,15 +51,15 @@ export const IMAGE_STORE_VOLUME = 'image-store';
 export const DISABLE_SERVICE_MESH_ENV = 'CONTRAST_SERVICE_MESH_DISABLED';
 
 /** `contrast.edgeless.systems/pod-role` of the pod template, '' when absent. */
-export function workloadRole(w: PodWorkload): string {
+export function workloadRole(w: Workload): string {
   return templateAnnotations(w)[ANNOTATION.role] ?? '';
 }
 
-export function isCoordinator(w: PodWorkload): boolean {
+export function isCoordinator(w: Workload): boolean {
   return workloadRole(w) === 'coordinator';
 }
 
-export function hasServiceMeshAnnotations(w: PodWorkload): boolean {
+export function hasServiceMeshAnnotations(w: Workload): boolean {
   const a = workloadAnnotations(w);
   return ANNOTATION.meshIngress in a || ANNOTATION.meshEgress in a || ANNOTATION.meshAdminPort in a;
 }
@@ -63,18 +68,18 @@ function memory(mi: number): Record<string, unknown> {
   return { limits: { memory: `${mi}Mi` }, requests: { memory: `${mi}Mi` } };
 }
 
-function fail(w: PodWorkload, message: string, hint?: string): never {
+function fail(w: Workload, message: string, hint?: string): never {
   throw new ContrastError(`${describe(w)}: ${message}`, { code: 'INJECTION', ...(hint ? { hint } : {}) });
 }
 
-function ensureSecretsVolume(w: PodWorkload): void {
+function ensureSecretsVolume(w: Workload): void {
   const problem = ensureVolume(w, { name: SECRETS_VOLUME, emptyDir: { medium: 'Memory' } }, (existing) =>
     existing['emptyDir'] === undefined ? `volume ${SECRETS_VOLUME} has to be of type emptyDir` : undefined,
   );
   if (problem) fail(w, problem, `rename your volume; ${SECRETS_VOLUME} is reserved for Contrast`);
 }
 
-function mountSecretsEverywhere(w: PodWorkload): void {
+function mountSecretsEverywhere(w: Workload): void {
   for (const c of containers(w)) upsertMount(w, c.node, { name: SECRETS_VOLUME, mountPath: SECRETS_MOUNT });
 }
 
@@ -83,7 +88,7 @@ interface SecurePV {
   mount: string;
 }
 
-function parseSecurePV(w: PodWorkload): SecurePV | undefined {
+function parseSecurePV(w: Workload): SecurePV | undefined {
   const v = workloadAnnotations(w)[ANNOTATION.securePV];
   if (v === undefined) return undefined;
   const m = /^([^:]+):([^:]+)$/.exec(v);
@@ -93,7 +98,7 @@ function parseSecurePV(w: PodWorkload): SecurePV | undefined {
   const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
   const claimTemplates =
     w.kind === 'StatefulSet'
-      ? ((getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as
+      ? ((getJS(w.doc, [...w.resourcePath, 'spec', 'volumeClaimTemplates']) as
           Array<{ metadata?: { name?: string } }> | undefined) ?? [])
       : [];
   const isDevice =
@@ -117,7 +122,7 @@ export interface InitializerOptions {
 }
 
 /** Adds the Initializer as first init container, the shared secrets volume and its mount everywhere. */
-export function injectInitializer(w: PodWorkload, options: InitializerOptions): boolean {
+export function injectInitializer(w: Workload, options: InitializerOptions): boolean {
   if (isCoordinator(w) || workloadAnnotations(w)[ANNOTATION.skipInitializer] === 'true') return false;
   const env: Array<{ name: string; value: string }> = [
     { name: 'COORDINATOR_HOST', value: `coordinator-ready.${options.coordinatorNamespace || 'default'}` },
@@ -164,7 +169,7 @@ export function injectInitializer(w: PodWorkload, options: InitializerOptions): 
 const INGRESS_ENTRY = /^[^#]+#\d{1,5}#(true|false)$/;
 const EGRESS_ENTRY = /^[^#]+#127(\.\d{1,3}){3}:\d{1,5}#[^#:]+:\d{1,5}$/;
 
-function checkMeshConfig(w: PodWorkload, key: string, value: string, entry: RegExp, example: string): void {
+function checkMeshConfig(w: Workload, key: string, value: string, entry: RegExp, example: string): void {
   if (value === '' || (key === ANNOTATION.meshIngress && value === 'DISABLED')) return;
   for (const part of value.split('##')) {
     if (!entry.test(part))
@@ -173,7 +178,7 @@ function checkMeshConfig(w: PodWorkload, key: string, value: string, entry: RegE
 }
 
 /** Appends the service-mesh proxy sidecar when a service-mesh annotation is present. */
-export function injectServiceMesh(w: PodWorkload, options: { image?: string } = {}): boolean {
+export function injectServiceMesh(w: Workload, options: { image?: string } = {}): boolean {
   if (isCoordinator(w) || !hasServiceMeshAnnotations(w)) return false;
   const a = workloadAnnotations(w);
   const ingress = a[ANNOTATION.meshIngress];
@@ -214,7 +219,7 @@ export function injectServiceMesh(w: PodWorkload, options: { image?: string } = 
 }
 
 /** Parses a Kubernetes quantity enough to tell "0" (disabled) from a size. */
-function imageStoreSize(w: PodWorkload): string | undefined {
+function imageStoreSize(w: Workload): string | undefined {
   const v = workloadAnnotations(w)[ANNOTATION.imageStoreSize];
   if (v === undefined) return '10Gi';
   if (/^0+([KMGTPE]i?)?$/.test(v)) return undefined;
@@ -224,7 +229,7 @@ function imageStoreSize(w: PodWorkload): string | undefined {
 }
 
 /** Adds the encrypted ephemeral block device the guest pulls images into, and its holder. */
-export function injectImageStore(w: PodWorkload, options: { initializerImage?: string } = {}): boolean {
+export function injectImageStore(w: Workload, options: { initializerImage?: string } = {}): boolean {
   const size = imageStoreSize(w);
   if (size === undefined) return false;
   upsertInitContainer(
@@ -266,7 +271,7 @@ export function injectImageStore(w: PodWorkload, options: { initializerImage?: s
 }
 
 /** Adds the debug shell sidecar (insecure: for debugging only). */
-export function injectDebugShell(w: PodWorkload, options: { image?: string } = {}): boolean {
+export function injectDebugShell(w: Workload, options: { image?: string } = {}): boolean {
   upsertInitContainer(
     w,
     {

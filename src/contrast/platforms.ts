@@ -2,8 +2,10 @@
 // (which decides the policy flavour and the annotation carrying it) and which TEE's reference values
 // the Coordinator checks. One table so that the CLI, the runtime-class patcher and the manifest agree.
 import { ContrastError } from '../internal/errors.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
+import { INITDATA_ANNOTATION, POLICY_ANNOTATION } from '../policy/initdata.js';
+import type { Flavour } from '../policy/settings.js';
 
-export type PullFlavour = 'host-pull' | 'guest-pull';
 export type ReferenceValueKind = 'snp' | 'tdx';
 
 export interface PlatformInfo {
@@ -13,7 +15,7 @@ export interface PlatformInfo {
   slug: string;
   /** `contrast-cc-<slug>`: runtime class names of this platform start with it. */
   handlerPrefix: string;
-  flavour: PullFlavour;
+  flavour: Flavour;
   /** Pod-template annotation that carries the policy. */
   annotation: string;
   referenceValues: ReferenceValueKind;
@@ -24,15 +26,12 @@ export interface PlatformInfo {
   historical: boolean;
 }
 
-export const POLICY_ANNOTATION = 'io.katacontainers.config.agent.policy';
-export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
-export const RUNTIME_CLASS_PREFIX = 'contrast-cc';
 /** Handler used when no platform is known; every workload must then name an explicit class. */
-export const UNKNOWN_HANDLER = 'contrast-cc-unknown';
+export const UNKNOWN_HANDLER = `${RUNTIME_CLASS_PREFIX}-unknown`;
 
 function platform(
   name: string,
-  flavour: PullFlavour,
+  flavour: Flavour,
   referenceValues: ReferenceValueKind,
   options: { gpu?: boolean; historical?: boolean } = {},
 ): PlatformInfo {

@@ -4,13 +4,10 @@
 // Classes that look like a typo of `contrast-cc` are left alone but reported, since such a pod gets
 // no policy and runs outside the confidential VM.
 import { ContrastError } from '../internal/errors.js';
-import {
-  parseRuntimeClass,
-  runtimeHandler,
-  UNKNOWN_HANDLER,
-  type PlatformInfo,
-} from '../manifest/platforms.js';
-import { describe, podSpecPath, runtimeClassName, type PodWorkload } from './inject-pod.js';
+import { parseRuntimeClass, runtimeHandler, UNKNOWN_HANDLER, type PlatformInfo } from './platforms.js';
+import { describe, podSpecPath, runtimeClassName } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 
 export interface RuntimeHandlers {
   /** Handler for `contrast-cc` (from --reference-values), or contrast-cc-unknown. */
@@ -21,7 +18,7 @@ export interface RuntimeHandlers {
 
 /** The workload's platform (explicit class) or the default one; undefined for `contrast-cc` without default. */
 export function workloadPlatform(
-  w: PodWorkload,
+  w: Workload,
   defaultPlatform: PlatformInfo | undefined,
 ): PlatformInfo | undefined {
   const rc = runtimeClassName(w);
@@ -32,11 +29,14 @@ export function workloadPlatform(
 /** A class that gets the default handler: `contrast-cc`, `kata-cc-isolation` (Go) and `contrast-ccc`… */
 export function isDefaultRuntimeClass(rc: string): boolean {
   // `contrast-ccc`, `contrast-cc2`…: selected by the prefix, so it must not keep a class no node has.
-  return rc === 'kata-cc-isolation' || (rc.startsWith('contrast-cc') && !rc.startsWith('contrast-cc-'));
+  return (
+    rc === 'kata-cc-isolation' ||
+    (rc.startsWith(RUNTIME_CLASS_PREFIX) && !rc.startsWith(`${RUNTIME_CLASS_PREFIX}-`))
+  );
 }
 
 /** Rewrites the runtime class; returns the new name. */
-export function patchRuntimeClass(w: PodWorkload, handlers: RuntimeHandlers): string | undefined {
+export function patchRuntimeClass(w: Workload, handlers: RuntimeHandlers): string | undefined {
   const rc = runtimeClassName(w);
   if (rc === undefined) return undefined;
   let next = rc;
@@ -91,7 +91,7 @@ export function isRuntimeClassNearMiss(value: string, prefix: string): boolean {
 }
 
 /** Warnings for pods whose runtime class nearly matches `prefix`: file, resource and value. */
-export function runtimeClassNearMisses(workloads: PodWorkload[], prefix: string): string[] {
+export function runtimeClassNearMisses(workloads: Workload[], prefix: string): string[] {
   const out: string[] = [];
   for (const w of workloads) {
     const rc = runtimeClassName(w);

@@ -8,7 +8,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { parseRuntimeClass, type PlatformInfo } from './platforms.js';
 import { hexProblem, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 import { readTextInput } from '../internal/files.js';
-import { foldEmbeddedReferenceValues, foldReferenceValues, withGoZeroValues } from '../release/gojson.js';
+import { foldEmbeddedReferenceValues, foldReferenceValues, withGoZeroValues } from './gojson.js';
 
 export type SNPReferenceValues = Record<string, unknown>;
 export type TDXReferenceValues = Record<string, unknown>;

@@ -2,39 +2,16 @@
 // classes). They edit the parsed YAML documents node by node, so comments and formatting of
 // everything they do not change survive, and every edit is an upsert so running twice changes nothing.
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
-import { WORKLOAD_TEMPLATE_PATHS } from './workloads.js';
-
-/** What the patchers need of a workload; `Workload` from ./index.js satisfies it. */
-export interface PodWorkload {
-  file: { path: string };
-  doc: Document;
-  kind: string;
-  name: string;
-  namespace: string;
-  /** Where the pod template lives in `doc` (handles List items); derived from `kind` when absent. */
-  templatePath?: readonly (string | number)[];
-}
+import type { Workload } from './workloads.js';
 
 export type Path = readonly (string | number)[];
 
-/** Path of the pod template (metadata + spec) inside the document; [] for a Pod. */
-export function templatePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
-  return w.templatePath ?? WORKLOAD_TEMPLATE_PATHS[w.kind];
+/** Path of the pod spec inside the document. */
+export function podSpecPath(w: Workload): Path {
+  return [...w.templatePath, 'spec'];
 }
 
-export function podSpecPath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path | undefined {
-  const t = templatePath(w);
-  return t ? [...t, 'spec'] : undefined;
-}
-
-/** Path of the resource itself (the template path minus its kind-specific suffix). */
-export function resourcePath(w: Pick<PodWorkload, 'kind' | 'templatePath'>): Path {
-  const t = templatePath(w) ?? [];
-  const rel = WORKLOAD_TEMPLATE_PATHS[w.kind] ?? [];
-  return t.slice(0, t.length - rel.length);
-}
-
-export function describe(w: PodWorkload): string {
+export function describe(w: Workload): string {
   return `${w.file.path}: ${w.kind}/${w.name}`;
 }
 
@@ -62,27 +39,22 @@ function stringMap(v: unknown): Record<string, string> {
  * ObjectMeta; cli/cmd/generate.go reads the role from Spec.Template.Annotations), so the same
  * annotation on the Deployment/StatefulSet itself has no effect — here neither.
  */
-export function workloadAnnotations(w: PodWorkload): Record<string, string> {
+export function workloadAnnotations(w: Workload): Record<string, string> {
   return templateAnnotations(w);
 }
 
 /** Contrast annotations set on the object's own metadata, which Contrast ignores (for a warning). */
-export function ignoredObjectAnnotations(w: PodWorkload): string[] {
-  if ((templatePath(w) ?? []).length === resourcePath(w).length) return []; // a Pod: one metadata
-  const own = stringMap(getJS(w.doc, [...resourcePath(w), 'metadata', 'annotations']));
+export function ignoredObjectAnnotations(w: Workload): string[] {
+  if (w.templatePath.length === w.resourcePath.length) return []; // a Pod: one metadata
+  const own = stringMap(getJS(w.doc, [...w.resourcePath, 'metadata', 'annotations']));
   const tpl = templateAnnotations(w);
   return Object.keys(own).filter((k) => k.startsWith('contrast.edgeless.systems/') && !(k in tpl));
 }
 
 /** Annotations of the pod template only (what ends up on the pod). */
-export function templateAnnotations(w: PodWorkload): Record<string, string> {
-  const t = templatePath(w) ?? [];
+export function templateAnnotations(w: Workload): Record<string, string> {
+  const t = w.templatePath;
   return stringMap(getJS(w.doc, [...t, 'metadata', 'annotations']));
-}
-
-export function setTemplateAnnotation(w: PodWorkload, key: string, value: string): void {
-  const t = templatePath(w) ?? [];
-  w.doc.setIn([...t, 'metadata', 'annotations', key], value);
 }
 
 export interface ContainerRef {
@@ -107,7 +79,7 @@ function seqAt(doc: Document, path: Path): YAMLSeq | undefined {
 }
 
 export function containers(
-  w: PodWorkload,
+  w: Workload,
   which: 'containers' | 'initContainers' | 'both' = 'both',
 ): ContainerRef[] {
   const spec = podSpecPath(w);
@@ -131,7 +103,7 @@ export type Placement = 'first' | 'last' | 'in-place-or-last';
  * one goes first, last, or where the old one was. Each choice is idempotent.
  */
 export function upsertInitContainer(
-  w: PodWorkload,
+  w: Workload,
   container: Record<string, unknown>,
   placement: Placement,
 ): void {
@@ -153,7 +125,7 @@ export interface VolumeCheck {
 
 /** Adds the volume unless one with its name exists (which `check` may reject). */
 export function ensureVolume(
-  w: PodWorkload,
+  w: Workload,
   volume: Record<string, unknown>,
   check?: VolumeCheck,
 ): string | undefined {
@@ -167,7 +139,7 @@ export function ensureVolume(
 
 /** Replaces a same-name or same-path mount in the container, or appends the mount. */
 export function upsertMount(
-  w: PodWorkload,
+  w: Workload,
   container: YAMLMap,
   mount: { name: string; mountPath: string; [k: string]: unknown },
 ): void {
@@ -189,7 +161,7 @@ export function upsertMount(
   s.items = s.items.flatMap((i, idx) => (idx === at ? [node] : same(i) ? [] : [i]));
 }
 
-export function runtimeClassName(w: PodWorkload): string | undefined {
+export function runtimeClassName(w: Workload): string | undefined {
   const spec = podSpecPath(w);
   if (!spec) return undefined;
   const v = getJS(w.doc, [...spec, 'runtimeClassName']);

@@ -6,7 +6,7 @@
 // camelCase attributes. We fold such keys onto the Go field names before validating, so the same files
 // are accepted and what we write back carries the names Go marshals. Keys that match no field stay as
 // they are: the strict import reports them as unknown, as Go's DisallowUnknownFields decoder does.
-import { isPlainObject } from '../manifest/validation.js';
+import { isPlainObject } from './validation.js';
 import {
   SNP_GUEST_POLICY_FIELDS,
   SNP_TCB_FIELDS,
@@ -15,7 +15,7 @@ import {
   snpPlatformInfoFields,
   type ReferenceValueLine,
   type ReferenceValues,
-} from '../manifest/referencevalues.js';
+} from './referencevalues.js';
 
 /** Field name → nested shape (applied to an object, or to each element of an array) or null for a leaf. */
 export interface GoShape {

@@ -12,7 +12,8 @@
 // Contrast's injected containers (Initializer, mesh, …) carry memory only, so they add 0 — but they
 // are counted like any container, since the count runs after the injections.
 import { ContrastError } from '../internal/errors.js';
-import { containers, describe, getJS, podSpecPath, type PodWorkload } from './inject-pod.js';
+import { containers, describe, getJS, podSpecPath } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
 
 export const VCPUS_ANNOTATION = 'io.katacontainers.config.hypervisor.default_vcpus';
 
@@ -100,7 +101,7 @@ export type VCPUFormula = 'max-request-limit' | 'limits';
  * "only 1 vCPU (hypervisor overhead)"); the regular/init/pod-level structure is the 2025 one, as the
  * 2026 function body was not available to us.
  */
-export function podVCPUs(w: PodWorkload, formula: VCPUFormula = 'max-request-limit'): number {
+export function podVCPUs(w: Workload, formula: VCPUFormula = 'max-request-limit'): number {
   const kinds: ReadonlyArray<'requests' | 'limits'> =
     formula === 'limits' ? ['limits'] : ['requests', 'limits'];
   let regular = 0;
@@ -128,7 +129,7 @@ export function podVCPUs(w: PodWorkload, formula: VCPUFormula = 'max-request-lim
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Σ limits[nvidia.com/gpu] over the pod's containers (kuberesource.GetPodGPUCount). */
-export function podGPUs(w: PodWorkload): number {
+export function podGPUs(w: Workload): number {
   let n = 0;
   for (const c of containers(w, 'containers')) {
     const limits = (c.node.toJSON() as { resources?: { limits?: Record<string, unknown> } })?.resources

@@ -3,12 +3,10 @@
 import { removeStaleTempFilesFor, writeFilesAtomic } from '../internal/atomic.js';
 import { STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
-import { runtimeClassNearMisses } from '../kube/runtime.js';
 import { ContrastError } from '../internal/errors.js';
-import { ImageAnalyzer, type ProgressMode } from '../image/index.js';
-import { findWorkloads, readKubeFiles, serializeKubeFile } from '../kube/index.js';
-import { pullSecretEntries, withPullSecrets } from '../kube/pull-secrets.js';
-import { RegistryClient, parsePlatform, type RegistryClientOptions } from '../registry/index.js';
+import type { ProgressMode } from '../image/index.js';
+import { readKubeFiles, serializeKubeFile } from '../kube/index.js';
+import { parsePlatform, type RegistryClientOptions } from '../registry/index.js';
 import { compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
 import {
   generatePolicies,
@@ -17,7 +15,9 @@ import {
   type PolicyEncoding,
   type PolicyOptions,
   type WorkloadPolicy,
-} from './index.js';
+} from '../policy/index.js';
+import { openImageClient, resolveImages } from './resolve-images.js';
+import { findConfidentialWorkloads } from './targets.js';
 
 export interface AnnotateOptions extends Omit<PolicyOptions, 'configFiles'> {
   paths: string[];
@@ -55,12 +55,7 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
     throw new ContrastError(`-o/--output needs exactly one input file, got ${files.length}`);
   }
   const configFiles = opts.configFilePaths.length > 0 ? await readKubeFiles(opts.configFilePaths) : [];
-  const workloads = findWorkloads(files, { runtimeClassPrefix: opts.runtimeClassPrefix });
-  for (const m of runtimeClassNearMisses(
-    findWorkloads(files, { runtimeClassPrefix: '' }),
-    opts.runtimeClassPrefix,
-  ))
-    log.warn(m);
+  const workloads = findConfidentialWorkloads(files, opts.runtimeClassPrefix, (m) => log.warn(m));
   // In a pipeline the YAML flows on even when there is nothing to annotate.
   // -o - (one input) or the stdin input without -o: that stream goes to stdout.
   const stdoutFile =
@@ -86,29 +81,23 @@ export async function annotateWorkloads(opts: AnnotateOptions): Promise<Annotate
   };
   const settings = await loadPolicySettings(options);
 
-  // AKS nodes pull with the pods' imagePullSecrets: when those Secrets are in the input, policy
-  // generation uses the same credentials (ahead of the user's own files).
-  const client = new RegistryClient({
-    ...opts.client,
-    credentials: withPullSecrets(
-      opts.client.credentials,
-      pullSecretEntries([...files, ...configFiles], workloads),
-    ),
+  const client = openImageClient({
+    client: opts.client,
+    yaml: [...files, ...configFiles],
+    workloads,
+    cachePath: opts.cachePath,
+    check: opts.check === true,
   });
   let policies: WorkloadPolicy[];
   try {
-    const analyzer = new ImageAnalyzer({
-      client,
+    const platform = opts.client.platform ?? (opts.platform ? parsePlatform(opts.platform) : undefined);
+    const images = await resolveImages(client, requiredImages(workloads, settings), workloads, {
       cachePath: opts.cachePath,
-      readOnlyCache: opts.check === true,
+      check: opts.check === true,
       verity: opts.flavour === 'host-pull',
       progress: opts.progress,
+      ...(platform ? { platform } : {}),
     });
-    const platform = opts.platform ? parsePlatform(opts.platform) : undefined;
-    const images = await analyzer.analyzeMany(
-      requiredImages(workloads, settings),
-      platform ? { platform } : {},
-    );
     policies = await generatePolicies(files, workloads, images, settings, options);
   } finally {
     await client.close();

@@ -2,15 +2,15 @@
 // prefix (contrast-generate.md §5); near misses of the prefix are reported.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runtimeClassName } from './inject-pod.js';
+import { runtimeClassName } from '../kube/pod.js';
 import {
   editDistance,
   isRuntimeClassNearMiss,
   patchRuntimeClass,
   runtimeClassNearMisses,
 } from './runtime.js';
-import { findWorkloads } from './workloads.js';
-import { parseKubeFile } from './yaml.js';
+import { findWorkloads } from '../kube/workloads.js';
+import { parseKubeFile } from '../kube/yaml.js';
 
 function pod(rc: string) {
   const f = parseKubeFile(

@@ -4,11 +4,17 @@
 // CA, insecure registries), so an air-gapped mirror works, and written back as `ref@sha256:…`.
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Platform } from '../registry/types.js';
-import { containers, describe, type PodWorkload } from './inject-pod.js';
-import { DEBUG_SHELL_NAME, INITIALIZER_NAME, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
+import { containers, describe } from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
+import {
+  CONTRAST_IMAGE_PREFIX,
+  DEBUG_SHELL_NAME,
+  INITIALIZER_NAME,
+  PVC_HOLDER_NAME,
+  SERVICE_MESH_NAME,
+} from './injections.js';
 import { isDigestReference } from './verify.js';
 
-export const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast/';
 const INJECTED_NAMES = [INITIALIZER_NAME, SERVICE_MESH_NAME, DEBUG_SHELL_NAME, PVC_HOLDER_NAME];
 
 /** What pinning needs of the registry client. */
@@ -30,7 +36,7 @@ export function needsPin(containerName: string, image: string): boolean {
 }
 
 export async function pinContrastImages(
-  workloads: readonly PodWorkload[],
+  workloads: readonly Workload[],
   resolver: ImageResolver,
   platform?: Platform,
 ): Promise<Pin[]> {

@@ -1,18 +1,25 @@
 // Verifiers (contrast-generate.md §3): rules a confidential deployment must satisfy before and after
 // patching. Every finding names file, resource, container and rule; all findings are reported at once.
 import { ContrastError } from '../internal/errors.js';
-import { parseRuntimeClass } from '../manifest/platforms.js';
+import { parseRuntimeClass } from './platforms.js';
 import {
   containers,
   describe,
   getJS,
   podSpecPath,
-  resourcePath,
   runtimeClassName,
   workloadAnnotations,
-  type PodWorkload,
-} from './inject-pod.js';
-import { ANNOTATION, INITIALIZER_NAME, isCoordinator, PVC_HOLDER_NAME, SERVICE_MESH_NAME } from './inject.js';
+} from '../kube/pod.js';
+import type { Workload } from '../kube/workloads.js';
+import {
+  ANNOTATION,
+  CONTRAST_IMAGE_PREFIX,
+  INITIALIZER_NAME,
+  isCoordinator,
+  PVC_HOLDER_NAME,
+  SERVICE_MESH_NAME,
+} from './injections.js';
+import { RUNTIME_CLASS_PREFIX } from '../kube/workloads.js';
 
 export interface Finding {
   workload: string;
@@ -26,8 +33,6 @@ export function formatFinding(f: Finding): string {
 }
 
 const DIGEST_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+|[.:/-]|[a-zA-Z0-9._-])*@sha256:[0-9a-f]{64}$/;
-/** Contrast's own images are pinned later by the release's replacements (or by us, see pin.ts). */
-const CONTRAST_IMAGE_PREFIX = 'ghcr.io/edgelesssys/contrast';
 
 export function isDigestReference(image: string): boolean {
   return DIGEST_REF.test(image);
@@ -45,7 +50,7 @@ export function imageTag(image: string): string {
  * ImageRefValid. Unlike upstream we check init containers too: an init container runs in the same
  * guest and a tag can move, so it needs a digest as much as a regular container does.
  */
-export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages: boolean }): Finding[] {
+export function verifyImagesPinned(w: Workload, options: { skipContrastImages: boolean }): Finding[] {
   const out: Finding[] = [];
   for (const c of containers(w)) {
     const image = c.node.get('image');
@@ -72,7 +77,7 @@ export function verifyImagesPinned(w: PodWorkload, options: { skipContrastImages
 }
 
 /** ServiceMeshEgressNotEmpty. */
-export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
+export function verifyServiceMeshEgress(w: Workload): Finding[] {
   const v = workloadAnnotations(w)[ANNOTATION.meshEgress];
   if (v !== undefined && v.trim() === '') {
     return [
@@ -87,10 +92,10 @@ export function verifyServiceMeshEgress(w: PodWorkload): Finding[] {
 }
 
 /** RuntimeClassesExist. */
-export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatform: boolean }): Finding[] {
+export function verifyRuntimeClass(w: Workload, options: { haveDefaultPlatform: boolean }): Finding[] {
   const rc = runtimeClassName(w);
   if (rc === undefined) return [];
-  if (rc === 'contrast-cc' && !options.haveDefaultPlatform) {
+  if (rc === RUNTIME_CLASS_PREFIX && !options.haveDefaultPlatform) {
     return [
       {
         workload: describe(w),
@@ -111,14 +116,14 @@ export function verifyRuntimeClass(w: PodWorkload, options: { haveDefaultPlatfor
 const ALLOWED_VOLUME_TYPES = ['configMap', 'downwardAPI', 'emptyDir', 'ephemeral', 'projected', 'secret'];
 
 /** NoSharedFSMount: host-shared file systems bypass the guest's integrity protection. */
-export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
+export function verifyNoSharedFSMount(w: Workload): Finding[] {
   const spec = podSpecPath(w);
   if (!spec) return [];
   const volumes = (getJS(w.doc, [...spec, 'volumes']) as Array<Record<string, unknown>> | undefined) ?? [];
   const claimTemplates =
     w.kind === 'StatefulSet'
       ? (
-          (getJS(w.doc, [...resourcePath(w), 'spec', 'volumeClaimTemplates']) as
+          (getJS(w.doc, [...w.resourcePath, 'spec', 'volumeClaimTemplates']) as
             Array<{ metadata?: { name?: string } }> | undefined) ?? []
         ).map((t) => t.metadata?.name ?? '')
       : [];
@@ -154,7 +159,7 @@ export function verifyNoSharedFSMount(w: PodWorkload): Finding[] {
  * (Coordinator, Initializer, service mesh, PVC holder) must all carry the same tag, so a deployment
  * never mixes releases.
  */
-export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Finding[] {
+export function verifyInjectedVersions(workloads: readonly Workload[]): Finding[] {
   const seen: Array<{ workload: string; container: string; image: string; tag: string }> = [];
   for (const w of workloads) {
     for (const c of containers(w)) {
@@ -187,7 +192,7 @@ export function verifyInjectedVersions(workloads: readonly PodWorkload[]): Findi
  * Like Go, only spec.containers are looked at (the injected Initializer and mesh are init containers,
  * so in practice this checks the Coordinator and any such container a user placed in containers).
  */
-export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: string): Finding[] {
+export function verifyVersionsMatch(workloads: readonly Workload[], version: string): Finding[] {
   if (version.includes('dev') || version.includes('pre')) return [];
   const out: Finding[] = [];
   for (const w of workloads) {
@@ -217,7 +222,7 @@ export function verifyVersionsMatch(workloads: readonly PodWorkload[], version: 
  * VM gets 1–220 vCPUs, and at least as many vCPUs as GPUs (one guest NUMA node per GPU, each needing a
  * vCPU). Messages are Go's.
  */
-export function verifyCounts(w: PodWorkload, vcpus: number, gpus: number): Finding[] {
+export function verifyCounts(w: Workload, vcpus: number, gpus: number): Finding[] {
   const out: Finding[] = [];
   if (vcpus < 1 || vcpus > 220)
     out.push({
@@ -245,7 +250,7 @@ export function throwFindings(findings: Finding[], phase: string): void {
 }
 
 export function verifyBefore(
-  workloads: readonly PodWorkload[],
+  workloads: readonly Workload[],
   options: { haveDefaultPlatform: boolean },
 ): void {
   const findings = workloads.flatMap((w) => [
@@ -256,10 +261,7 @@ export function verifyBefore(
   throwFindings(findings, 'verifying workloads');
 }
 
-export function verifyAfter(
-  workloads: readonly PodWorkload[],
-  options: { releaseVersion?: string } = {},
-): void {
+export function verifyAfter(workloads: readonly Workload[], options: { releaseVersion?: string } = {}): void {
   const findings = [
     ...workloads.flatMap((w) => [
       ...verifyImagesPinned(w, { skipContrastImages: false }),

@@ -12,7 +12,7 @@ import {
 import { formatIssue, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 import { readTextInput } from '../internal/files.js';
 import { existsSync } from 'node:fs';
-import { foldManifest } from '../release/gojson.js';
+import { foldManifest } from './gojson.js';
 
 export type Role = '' | 'coordinator';
 

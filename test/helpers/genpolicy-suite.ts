@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pushTestImage } from '../../../test/fixtures/oci/push.js';
-import { entry, tar } from '../../../test/fixtures/oci/tar.js';
-import { AgentSession, agentInput, explainVerdict, formatExplanation } from '../../policyeval/index.js';
-import { annotateWorkloads } from '../pipeline.js';
+import { pushTestImage } from '../fixtures/oci/push.js';
+import { entry, tar } from '../fixtures/oci/tar.js';
+import { AgentSession, agentInput, explainVerdict, formatExplanation } from '../../src/policyeval/index.js';
+import { annotateWorkloads } from '../../src/workflows/annotate.js';
 
 export const SUITE_SUBDIR = join('kata-genpolicy', 'tests', 'policy', 'testdata');
 
@@ -63,7 +63,8 @@ const REDIS: SuiteImage = {
     User: 'redis',
     Volumes: { '/data': {}, '/node-conf': {} },
   },
-  passwd: 'root:x:0:0:root:/root:/bin/sh\nredis:x:1000:1000::/home/redis:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n',
+  passwd:
+    'root:x:0:0:root:/root:/bin/sh\nredis:x:1000:1000::/home/redis:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n',
   group: 'root:x:0:\nredis:x:1000:\nnogroup:x:65534:\n',
 };
 
@@ -200,16 +201,16 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
     let generated: Awaited<ReturnType<typeof annotateWorkloads>>;
     try {
       generated = await annotateWorkloads({
-      paths: [pod],
-      configFilePaths: configFiles,
-      runtimeClassPrefix: 'kata',
-      flavour: 'guest-pull',
-      settingsPath: o.settingsPath,
-      ...(o.rulesPath !== undefined ? { rulesPath: o.rulesPath } : {}),
-      client: { registriesConf: conf, env: {} },
-      cachePath: null,
-      progress: 'off',
-    });
+        paths: [pod],
+        configFilePaths: configFiles,
+        runtimeClassPrefix: 'kata',
+        flavour: 'guest-pull',
+        settingsPath: o.settingsPath,
+        ...(o.rulesPath !== undefined ? { rulesPath: o.rulesPath } : {}),
+        client: { registriesConf: conf, env: {} },
+        cachePath: null,
+        progress: 'off',
+      });
     } catch (err) {
       // Generation refused the pod: no policy, so the agent would refuse every request.
       const cases = JSON.parse(casesText) as SuiteCase[];
@@ -243,9 +244,11 @@ export async function runSuiteDir(dir: string, o: SuiteRunOptions): Promise<Case
     // The same cases on an agent that has admitted the pod's pause container already: its record
     // (sandbox name, namespace, id) taken from the first app container's annotations.
     const firstCreate = cases.find((c) => c.kind === 'CreateContainerRequest');
-    const anno = (agentInput('CreateContainerRequest', firstCreate?.request) as {
-      OCI: { Annotations: Record<string, string> } | null;
-    }).OCI?.Annotations;
+    const anno = (
+      agentInput('CreateContainerRequest', firstCreate?.request) as {
+        OCI: { Annotations: Record<string, string> } | null;
+      }
+    ).OCI?.Annotations;
     const primed =
       anno && anno['io.kubernetes.cri.container-type'] === 'container'
         ? await AgentSession.create(source, {
