@@ -58,8 +58,8 @@ async function generatedPolicy(pod: string): Promise<string | { skip: string }> 
     const kube = (await import('../src/kube/index.js')) as typeof import('../src/kube/index.js');
     const policy = (await import('../src/policy/index.js')) as typeof import('../src/policy/index.js');
     const fx =
-      (await import('../src/policy/testdata/fixtures.js')) as typeof import('../src/policy/testdata/fixtures.js');
-    const yamlPath = join(repoRoot, 'src/policy/testdata/recorded-pods.yaml');
+      (await import('../test/helpers/policy/fixtures.js')) as typeof import('../test/helpers/policy/fixtures.js');
+    const yamlPath = join(repoRoot, 'test/helpers/policy/recorded-pods.yaml');
     const file = kube.parseKubeFile('recorded-pods.yaml', readFileSync(yamlPath, 'utf8'));
     const workloads = kube.findWorkloads([file], { runtimeClassPrefix: 'kata-cc' });
     const settings = await policy.loadPolicySettings({ flavour: 'host-pull' });

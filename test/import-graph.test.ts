@@ -5,7 +5,7 @@
 //   (c) a cycle between the files of one folder (src/<folder>/**).
 // *.test.ts files are left out of (a) and (c): a test may import whatever it checks.
 //
-// KNOWN_* list the violations that exist while the restructuring of issue 16 is under way. A listed
+// KNOWN_* list violations being removed (all empty since issue 16 landed). A listed
 // violation that no longer exists fails the test too, so each entry is removed as soon as its
 // cause is gone, and the lists can only shrink.
 import assert from 'node:assert/strict';
@@ -14,23 +14,17 @@ import { cycles, importEdges, type ImportEdge } from './helpers/import-graph.js'
 import { repoRoot } from './helpers/shared.js';
 
 /**
- * Folder edges on a cycle, `from -> to`. The kube ↔ manifest cycle and everything it pulled in are
- * gone (generate, the policy pipeline and mirror's YAML part in src/workflows, the platforms in
- * src/contrast; issue 16, w16a). Left: test support in src/policy/testdata (harness, lab requests)
- * imports src/policyeval, which reads the annotation names and initdata codec from src/policy; it goes
- * when those helpers move to test/.
+ * Folder edges on a cycle, `from -> to`. None left: the kube ↔ manifest cycle went with the move of
+ * generate, the policy pipeline and mirror's YAML part to src/workflows and of the platforms to
+ * src/contrast; the policy ↔ policyeval one with the move of policy test support to test/helpers.
  */
-const KNOWN_FOLDER_CYCLE_EDGES = new Set<string>(['policy -> policyeval', 'policyeval -> policy']);
+const KNOWN_FOLDER_CYCLE_EDGES = new Set<string>([]);
 
-/** Shipped-code imports into test/ or bench/, `file -> file` (src/policy/testdata moves, branch w11). */
+/** Shipped-code imports into test/ or bench/, `file -> file`. */
 const KNOWN_TEST_IMPORTS = new Set<string>([]);
 
 /** File edges on a cycle inside one folder, `file -> file`. */
-const KNOWN_FILE_CYCLE_EDGES = new Set<string>([
-  // w12's Go-JSON folding reads the field tables of referencevalues.ts, which folds its input with it.
-  'src/contrast/gojson.ts -> src/contrast/referencevalues.ts',
-  'src/contrast/referencevalues.ts -> src/contrast/gojson.ts',
-]);
+const KNOWN_FILE_CYCLE_EDGES = new Set<string>([]);
 
 const folderOf = (path: string): string => path.split('/')[1]!;
 const isTest = (path: string): boolean => path.endsWith('.test.ts');

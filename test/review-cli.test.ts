@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { generated, webYaml } from '../src/review/testdata/generate.js';
+import { generated, webYaml } from './helpers/review-generate.js';
 import { runCli, type CliResult } from './helpers/cli.js';
 import { exampleLab } from './helpers/generate-lab.js';
 import { lab, requireLab, type Lab } from './helpers/lab.js';

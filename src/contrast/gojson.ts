@@ -15,7 +15,7 @@ import {
   snpPlatformInfoFields,
   type ReferenceValueLine,
   type ReferenceValues,
-} from './referencevalues.js';
+} from './reference-fields.js';
 
 /** Field name → nested shape (applied to an object, or to each element of an array) or null for a leaf. */
 export interface GoShape {
@@ -24,8 +24,7 @@ export interface GoShape {
 
 const leaves = (names: readonly string[]): GoShape => Object.fromEntries(names.map((n) => [n, null]));
 
-// Built on first use: referencevalues.ts imports this module, so its field lists are not yet
-// initialised while this module is evaluated.
+// Built on first use: most runs never fold a document.
 let shapes: { referenceValues: GoShape; manifest: GoShape } | undefined;
 
 function goShapes(): { referenceValues: GoShape; manifest: GoShape } {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replay } from '../policyeval/index.js';
-import { agentFor } from './testdata/harness.js';
-import { labDeployment, labImage, labSession } from './testdata/lab-requests.js';
-import { recordedPolicies } from './testdata/recorded.js';
+import { agentFor } from '../../test/helpers/policy/harness.js';
+import { labDeployment, labImage, labSession } from '../../test/helpers/policy/lab-requests.js';
+import { recordedPolicies } from '../../test/helpers/policy/recorded.js';
 
 /** Message name → verdict for an empty request. */
 const API: Record<string, boolean> = {

@@ -1,16 +1,16 @@
 // A StatefulSet built like Contrast's Coordinator: a raw block device from a volumeClaimTemplate
 // (volumeDevices), plus a file-system claim template mounted with volumeMounts. Its pod's agent
-// requests — the lab pod's (testdata/lab-requests.ts) plus the block device and the bind mount the
+// requests — the lab pod's (test/helpers/policy/lab-requests.ts) plus the block device and the bind mount the
 // Kata runtime adds for the claims, written down by hand — must be allowed by the generated policy in
 // both flavours; another device path, an extra device or another mount source/destination denied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Flavour } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
-import { allows, clone, wouldAllow } from './testdata/harness.js';
-import type { AgentRequest } from './testdata/harness.js';
-import { APP_ID, CPATH, NS, labImage, labSession } from './testdata/lab-requests.js';
-import type { Req } from './testdata/lab-requests.js';
+import { allows, clone, wouldAllow } from '../../test/helpers/policy/harness.js';
+import type { AgentRequest } from '../../test/helpers/policy/harness.js';
+import { APP_ID, CPATH, NS, labImage, labSession } from '../../test/helpers/policy/lab-requests.js';
+import type { Req } from '../../test/helpers/policy/lab-requests.js';
 
 const POD = 'coordinator-0';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { ContrastError } from '../internal/errors.js';
 import { findWorkloads, parseKubeFile, serializeKubeFile } from '../kube/index.js';
 import type { KubeFile } from '../kube/index.js';
-import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './testdata/fixtures.js';
+import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from '../../test/helpers/policy/fixtures.js';
 import { criImageName, generatePolicies, loadPolicySettings, sandboxNameValue } from './index.js';
 import type { Flavour, PolicyData } from './index.js';
 

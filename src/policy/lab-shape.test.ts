@@ -1,4 +1,4 @@
-// Our hand-written lab pod requests (testdata/lab-pod-requests.ts) against a real runtime's: the
+// Our hand-written lab pod requests (test/helpers/policy/lab-pod-requests.ts) against a real runtime's: the
 // host-pull sequence must have the request types of the recorded AKS log pod-cm1 in the same order,
 // and each request the same keys with the same value types, so our requests cannot drift from what
 // a runtime sends. The log is third-party data read from ../shared (skipped where absent).
@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sharedPath } from '../../test/helpers/shared.js';
-import { loadRecorded } from './testdata/harness.js';
-import { execProcess, labPodRequests } from './testdata/lab-pod-requests.js';
+import { loadRecorded } from '../../test/helpers/policy/harness.js';
+import { execProcess, labPodRequests } from '../../test/helpers/policy/lab-pod-requests.js';
 
 /**
  * Protocol fields that differ between the recorded (older) agent and the current .proto files our

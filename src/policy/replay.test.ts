@@ -20,8 +20,8 @@ import {
   type ReplayEntry,
 } from '../policyeval/index.js';
 import { generatePolicies, loadPolicySettings, type WorkloadPolicy } from './index.js';
-import { RECORDED_PAUSE, fixtureImage, imageMap } from './testdata/fixtures.js';
-import { RECORDED_LOGS, recordedPolicies } from './testdata/recorded.js';
+import { RECORDED_PAUSE, fixtureImage, imageMap } from '../../test/helpers/policy/fixtures.js';
+import { RECORDED_LOGS, recordedPolicies } from '../../test/helpers/policy/recorded.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

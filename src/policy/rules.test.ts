@@ -1,6 +1,6 @@
 // Our rules + our policy_data against agent requests: the recorded AKS request logs replayed for pods
 // written to match them must be allowed (third-party data from ../shared, skipped where absent), and
-// each tampering of the lab pod's requests — written in this repository (testdata/lab-pod-requests.ts,
+// each tampering of the lab pod's requests — written in this repository (test/helpers/policy/lab-pod-requests.ts,
 // host pull, the shape of those logs) — must be denied.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import { sharedPath } from '../../test/helpers/shared.js';
 import type { WorkloadPolicy } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
-import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from './testdata/harness.js';
-import type { AgentRequest } from './testdata/harness.js';
-import { labDeployment, labSession } from './testdata/lab-requests.js';
+import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from '../../test/helpers/policy/harness.js';
+import type { AgentRequest } from '../../test/helpers/policy/harness.js';
+import { labDeployment, labSession } from '../../test/helpers/policy/lab-requests.js';
 import {
   APP_ID,
   CPATH,
@@ -20,9 +20,9 @@ import {
   execProcess,
   pauseContainer,
   updateInterface,
-} from './testdata/lab-pod-requests.js';
-import type { Req } from './testdata/lab-pod-requests.js';
-import { RECORDED_LOGS, recordedPolicies } from './testdata/recorded.js';
+} from '../../test/helpers/policy/lab-pod-requests.js';
+import type { Req } from '../../test/helpers/policy/lab-pod-requests.js';
+import { RECORDED_LOGS, recordedPolicies } from '../../test/helpers/policy/recorded.js';
 
 /** A fresh agent (initial state {"pstate": {}}) holding the pod's generated policy. */
 function sim(policy: WorkloadPolicy): Promise<AgentSession> {

@@ -1,14 +1,14 @@
 // Request shapes of current runtimes (Kata 3.29–4.1, containerd 1.7/2.x) under guest pull, written
 // by hand from the runtime's source and genpolicy's policy test data (paths cited per case), on the
-// lab pod of testdata/lab-requests.ts. Each accepted shape has tampered variants that must be denied.
+// lab pod of test/helpers/policy/lab-requests.ts. Each accepted shape has tampered variants that must be denied.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findWorkloads, parseKubeFile, serializeKubeFile } from '../kube/index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { generatePolicies, loadPolicySettings } from './index.js';
-import { GUEST_PAUSE, LAB_APP, imageMap } from './testdata/fixtures.js';
-import { allows, clone, wouldAllow } from './testdata/harness.js';
-import type { AgentRequest } from './testdata/harness.js';
+import { GUEST_PAUSE, LAB_APP, imageMap } from '../../test/helpers/policy/fixtures.js';
+import { allows, clone, wouldAllow } from '../../test/helpers/policy/harness.js';
+import type { AgentRequest } from '../../test/helpers/policy/harness.js';
 import {
   APP_ID,
   CPATH,
@@ -18,8 +18,8 @@ import {
   SANDBOX,
   labDeployment,
   labSession,
-} from './testdata/lab-requests.js';
-import type { Req } from './testdata/lab-requests.js';
+} from '../../test/helpers/policy/lab-requests.js';
+import type { Req } from '../../test/helpers/policy/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';
 const OTHER_DIGEST = `sha256:${'0'.repeat(64)}`;

@@ -18,7 +18,7 @@ import { diffPolicies, type Change } from './diff.js';
 import { changePhrase, diffMarkdown, diffText, phrases, showJson, showMarkdown, showText } from './format.js';
 import { viewsOfFiles } from './load.js';
 import { splitPolicy, workloadView } from './model.js';
-import { generated, webYaml, WEB_IMAGE } from './testdata/generate.js';
+import { generated, webYaml, WEB_IMAGE } from '../../test/helpers/review-generate.js';
 
 const views = (text: string, path = 'app.yaml') => viewsOfFiles([parseKubeFile(path, text)]).workloads;
 

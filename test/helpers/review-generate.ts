@@ -1,9 +1,9 @@
 // Generates annotated YAML in memory with the policy package and hand-built image fixtures, so the
 // review tests work on real generated policies without a registry.
-import { findWorkloads, parseKubeFile, serializeKubeFile } from '../../kube/index.js';
-import { generatePolicies, loadPolicySettings, readRules, type Flavour } from '../../policy/index.js';
-import { GUEST_PAUSE, RECORDED_BUSYBOX, RECORDED_PAUSE, fixtureImage } from '../../policy/testdata/fixtures.js';
-import type { AnalyzedImage } from '../../image/types.js';
+import { findWorkloads, parseKubeFile, serializeKubeFile } from '../../src/kube/index.js';
+import { generatePolicies, loadPolicySettings, readRules, type Flavour } from '../../src/policy/index.js';
+import { GUEST_PAUSE, RECORDED_BUSYBOX, RECORDED_PAUSE, fixtureImage } from './policy/fixtures.js';
+import type { AnalyzedImage } from '../../src/image/types.js';
 
 export const WEB_IMAGE = 'registry.example.com/shop/web:v1';
 export const SIDECAR_IMAGE = 'registry.example.com/shop/sidecar:v1';

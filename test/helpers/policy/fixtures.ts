@@ -1,9 +1,9 @@
 // Hand-built AnalyzedImage fixtures: what the layer engine would report for the images our test pods
 // use, so policy tests are deterministic and need no registry.
 import { createHash } from 'node:crypto';
-import type { AnalyzedImage } from '../../image/types.js';
-import { parseReference } from '../../reference/index.js';
-import type { ContainerConfig } from '../../registry/types.js';
+import type { AnalyzedImage } from '../../../src/image/types.js';
+import { parseReference } from '../../../src/reference/index.js';
+import type { ContainerConfig } from '../../../src/registry/types.js';
 
 const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 

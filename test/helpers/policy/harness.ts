@@ -2,7 +2,7 @@
 // the Kata agent's policy module: data seeded with {"pstate": {}}, the rule queried per request,
 // {"allowed", "ops"} results applied to the state. No second agent simulation lives here, so a
 // policy test cannot pass against an agent that behaves differently from the real one.
-import { AgentSession, loadRequestLog } from '../../policyeval/index.js';
+import { AgentSession, loadRequestLog } from '../../../src/policyeval/index.js';
 
 export type AgentRequest = [string, Record<string, unknown>];
 

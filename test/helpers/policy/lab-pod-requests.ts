@@ -8,8 +8,8 @@
 // lab-shape.test.ts compares the host-pull sequence with the recorded AKS log pod-cm1 (where
 // ../shared exists): same request types in the same order, same keys and value types, so these
 // requests cannot drift from what a real runtime sends.
-import { agentInput } from '../../policyeval/index.js';
-import type { Flavour } from '../index.js';
+import { agentInput } from '../../../src/policyeval/index.js';
+import type { Flavour } from '../../../src/policy/index.js';
 import { LAB_APP, RECORDED_PAUSE } from './fixtures.js';
 import type { AgentRequest } from './harness.js';
 

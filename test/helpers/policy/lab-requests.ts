@@ -1,10 +1,10 @@
 // The lab pod's policy and an agent holding it, with the pod's requests written in this repository
 // (lab-pod-requests.ts). Tests adapt the requests (other pod kinds, volumes) and check that the
 // generated policy allows them and denies tampered variants; nothing here needs ../shared.
-import { findWorkloads, parseKubeFile } from '../../kube/index.js';
-import type { AgentSession } from '../../policyeval/index.js';
-import { generatePolicies, loadPolicySettings } from '../index.js';
-import type { Flavour } from '../index.js';
+import { findWorkloads, parseKubeFile } from '../../../src/kube/index.js';
+import type { AgentSession } from '../../../src/policyeval/index.js';
+import { generatePolicies, loadPolicySettings } from '../../../src/policy/index.js';
+import type { Flavour } from '../../../src/policy/index.js';
 import { GUEST_PAUSE, LAB_APP, RECORDED_PAUSE, imageMap } from './fixtures.js';
 import { agentFor } from './harness.js';
 import type { AgentRequest } from './harness.js';

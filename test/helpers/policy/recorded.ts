@@ -2,9 +2,9 @@
 // are recorded in ../shared/agent-requests), generated with the hand-built image fixtures.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findWorkloads, parseKubeFile } from '../../kube/index.js';
-import { generatePolicies, loadPolicySettings } from '../index.js';
-import type { WorkloadPolicy } from '../index.js';
+import { findWorkloads, parseKubeFile } from '../../../src/kube/index.js';
+import { generatePolicies, loadPolicySettings } from '../../../src/policy/index.js';
+import type { WorkloadPolicy } from '../../../src/policy/index.js';
 import { RECORDED_BUSYBOX, RECORDED_PAUSE, imageMap } from './fixtures.js';
 
 export const RECORDED_BUSYBOX_REF = 'mcr.microsoft.com/aks/e2e/library-busybox:master.220314.1-linux-amd64';
