@@ -7,15 +7,7 @@
 // are accepted and what we write back carries the names Go marshals. Keys that match no field stay as
 // they are: the strict import reports them as unknown, as Go's DisallowUnknownFields decoder does.
 import { isPlainObject } from './validation.js';
-import {
-  SNP_GUEST_POLICY_FIELDS,
-  SNP_TCB_FIELDS,
-  TDX_FIELDS,
-  snpFields,
-  snpPlatformInfoFields,
-  type ReferenceValueLine,
-  type ReferenceValues,
-} from './reference-fields.js';
+import * as fields from './reference-fields.js';
 
 /** Field name → nested shape (applied to an object, or to each element of an array) or null for a leaf. */
 export interface GoShape {
@@ -30,14 +22,14 @@ let shapes: { referenceValues: GoShape; manifest: GoShape } | undefined;
 function goShapes(): { referenceValues: GoShape; manifest: GoShape } {
   if (shapes) return shapes;
   const snp: GoShape = {
-    ...leaves(snpFields('2026')),
-    ...leaves(snpFields('2025')),
-    MinimumTCB: leaves(SNP_TCB_FIELDS),
-    GuestPolicy: leaves(SNP_GUEST_POLICY_FIELDS),
-    PlatformInfo: leaves([...snpPlatformInfoFields('2025'), ...snpPlatformInfoFields('2026')]),
+    ...leaves(fields.snpFields('2026')),
+    ...leaves(fields.snpFields('2025')),
+    MinimumTCB: leaves(fields.SNP_TCB_FIELDS),
+    GuestPolicy: leaves(fields.SNP_GUEST_POLICY_FIELDS),
+    PlatformInfo: leaves(fields.snpPlatformInfoFields('2026')),
   };
   // internal/manifest/referencevalues.go ReferenceValues {SNP `json:"snp"`, TDX `json:"tdx"`}.
-  const referenceValues: GoShape = { snp, tdx: leaves(TDX_FIELDS) };
+  const referenceValues: GoShape = { snp, tdx: leaves(fields.TDX_FIELDS) };
   // internal/manifest/manifest.go Manifest (both lines' owner-key fields); Policies is a map: keys kept.
   const manifest: GoShape = {
     Policies: null,
@@ -93,18 +85,18 @@ export function foldEmbeddedReferenceValues(parsed: Record<string, unknown>): Re
   );
 }
 
-function zeroSnp(line: ReferenceValueLine): Record<string, unknown> {
+function zeroSnp(line: fields.ReferenceValueLine): Record<string, unknown> {
   // SNPReferenceValues of the line: strings "", SVN pointers nil, bools false, slices nil.
   // APEIP is left out: generate sets it from the release's ap-eip.hex (or leaves it absent).
   const zero: Record<string, unknown> = {
     Platform: '',
     ProductName: '',
     TrustedMeasurement: '',
-    MinimumTCB: Object.fromEntries(SNP_TCB_FIELDS.map((f) => [f, null])),
+    MinimumTCB: Object.fromEntries(fields.SNP_TCB_FIELDS.map((f) => [f, null])),
     GuestPolicy: Object.fromEntries(
-      SNP_GUEST_POLICY_FIELDS.map((f) => [f, f === 'ABIMinor' || f === 'ABIMajor' ? 0 : false]),
+      fields.SNP_GUEST_POLICY_FIELDS.map((f) => [f, f === 'ABIMinor' || f === 'ABIMajor' ? 0 : false]),
     ),
-    PlatformInfo: Object.fromEntries(snpPlatformInfoFields(line).map((f) => [f, false])),
+    PlatformInfo: Object.fromEntries(fields.snpPlatformInfoFields(line).map((f) => [f, false])),
     MinimumMitigationVector: 0,
     AllowedChipIDs: null,
   };
@@ -142,8 +134,11 @@ function fill(zero: Record<string, unknown>, v: unknown): unknown {
  * reference-values.json names only what the build computes (package.nix: guestPolicy with six fields,
  * platformInfo {SMTEnabled}, trustedMeasurement, productName; mrTd, rtmrs, xfam, memoryIntegrity).
  */
-export function withGoZeroValues(rv: ReferenceValues, line: ReferenceValueLine): ReferenceValues {
-  const out: ReferenceValues = {};
+export function withGoZeroValues(
+  rv: fields.ReferenceValues,
+  line: fields.ReferenceValueLine,
+): fields.ReferenceValues {
+  const out: fields.ReferenceValues = {};
   if (rv.snp) out.snp = rv.snp.map((s) => fill(zeroSnp(line), s) as Record<string, unknown>);
   if (rv.tdx) out.tdx = rv.tdx.map((t) => fill(ZERO_TDX, t) as Record<string, unknown>);
   return out;

@@ -26,17 +26,7 @@ const SNP_FIELDS_2025 = [
   'MinimumMitigationVector',
   'AllowedChipIDs',
 ] as const;
-const SNP_FIELDS_2026 = [
-  'Platform',
-  'ProductName',
-  'TrustedMeasurement',
-  'APEIP',
-  'MinimumTCB',
-  'GuestPolicy',
-  'PlatformInfo',
-  'MinimumMitigationVector',
-  'AllowedChipIDs',
-] as const;
+const SNP_FIELDS_2026 = [...SNP_FIELDS_2025.slice(0, 3), 'APEIP', ...SNP_FIELDS_2025.slice(3)] as const;
 export const SNP_TCB_FIELDS = ['BootloaderVersion', 'TEEVersion', 'SNPVersion', 'MicrocodeVersion'] as const;
 export const SNP_GUEST_POLICY_FIELDS = [
   'ABIMinor',

@@ -22,17 +22,7 @@ import {
   type TDXReferenceValues,
 } from './reference-fields.js';
 
-export {
-  SNP_GUEST_POLICY_FIELDS,
-  SNP_TCB_FIELDS,
-  TDX_FIELDS,
-  snpFields,
-  snpPlatformInfoFields,
-  type ReferenceValueLine,
-  type ReferenceValues,
-  type SNPReferenceValues,
-  type TDXReferenceValues,
-};
+export * from './reference-fields.js';
 
 /** SNP launch digest size (abi.MeasurementSize). */
 const SNP_MEASUREMENT_BYTES = 48;
@@ -203,15 +193,9 @@ export function validateSnp(v: unknown, path: string, options: ValidateOptions =
     const minor = gp['ABIMinor'] ?? 0;
     if (minor !== 0 && minor !== 31) out.push(issue(`${gpPath}.ABIMinor`, notPermitted));
     if (gp['SMT'] !== true) out.push(issue(`${gpPath}.SMT`, notPermitted));
-    for (const f of [
-      'MigrateMA',
-      'Debug',
-      'SingleSocket',
-      'CXLAllowed',
-      'MemAES256XTS',
-      'RAPLDis',
-      'CipherTextHidingDRAM',
-    ]) {
+    // Every other flag but PageSwapDisable must stay off.
+    const checked = new Set(['ABIMajor', 'ABIMinor', 'SMT', 'PageSwapDisable']);
+    for (const f of SNP_GUEST_POLICY_FIELDS.filter((name) => !checked.has(name))) {
       if ((gp[f] ?? false) !== false) out.push(issue(`${gpPath}.${f}`, notPermitted));
     }
     boolFields(gp, ['PageSwapDisable'], gpPath, out);
