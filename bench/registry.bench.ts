@@ -210,7 +210,14 @@ async function blobThroughput(a: string): Promise<void> {
 
 export async function run(): Promise<void> {
   const env = labEnv();
-  if (!env || !env['LAB_REGISTRY_A']) {
+  // lab.env outlives the lab: also ask registry a (plain HTTP) whether it is up.
+  const up =
+    env?.['LAB_REGISTRY_A'] !== undefined &&
+    (await fetch(new URL('/v2/', env['LAB_REGISTRY_A']), { signal: AbortSignal.timeout(2000) }).then(
+      () => true,
+      () => false,
+    ));
+  if (!env || !up) {
     console.log(
       'registry bench: skipped (no registry lab; run `bash test/lab/lab.sh up && bash test/lab/lab.sh seed`)',
     );
