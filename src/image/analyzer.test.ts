@@ -299,12 +299,28 @@ test('--concurrency bounds the layer passes in flight (worker path); results equ
   t.after(() => c.close());
   let active = 0;
   let peak = 0;
+  let target = 1;
+  let held: (() => void)[] = [];
   const open = c.openBlob.bind(c);
   c.openBlob = async (...args: Parameters<RegistryClient['openBlob']>) => {
     const s = await open(...args);
     active++;
     peak = Math.max(peak, active);
     s.once('close', () => active--);
+    // Hold each stream until `target` are open (or 500 ms pass), so reaching the bound does not depend
+    // on timing; a broken bound still shows as a peak above it.
+    if (active >= target) {
+      for (const release of held) release();
+      held = [];
+    } else {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 500);
+        held.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     return s;
   };
   const results = [];
@@ -314,6 +330,7 @@ test('--concurrency bounds the layer passes in flight (worker path); results equ
     [2, false],
   ] as const) {
     peak = 0;
+    target = concurrency;
     const a = new ImageAnalyzer({
       client: c,
       cachePath: null,
