@@ -9,7 +9,6 @@ import { parseRuntimeClass, type PlatformInfo } from './platforms.js';
 import { hexProblem, isHex, isPlainObject, issue, typeName, type ValidationIssue } from './validation.js';
 import { readTextInput } from '../internal/files.js';
 import { foldEmbeddedReferenceValues, foldReferenceValues, withGoZeroValues } from './gojson.js';
-
 import {
   SNP_GUEST_POLICY_FIELDS,
   SNP_TCB_FIELDS,
@@ -18,8 +17,6 @@ import {
   snpPlatformInfoFields,
   type ReferenceValueLine,
   type ReferenceValues,
-  type SNPReferenceValues,
-  type TDXReferenceValues,
 } from './reference-fields.js';
 
 export * from './reference-fields.js';

@@ -8,7 +8,13 @@ import type { Flavour } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
 import { allows, clone, wouldAllow } from '../../test/helpers/policy/harness.js';
 import type { AgentRequest } from '../../test/helpers/policy/harness.js';
-import { APP_ID, CPATH, labDeployment, labImage, labSession } from '../../test/helpers/policy/lab-requests.js';
+import {
+  APP_ID,
+  CPATH,
+  labDeployment,
+  labImage,
+  labSession,
+} from '../../test/helpers/policy/lab-requests.js';
 import type { Req } from '../../test/helpers/policy/lab-requests.js';
 
 const POD = 'web-5d8f7c9b4-x7k2p';

@@ -8,7 +8,14 @@ import { test } from 'node:test';
 import { sharedPath } from '../../test/helpers/shared.js';
 import type { WorkloadPolicy } from './index.js';
 import type { AgentSession } from '../policyeval/index.js';
-import { agentFor, allows, clone, loadRecorded, pstate, wouldAllow } from '../../test/helpers/policy/harness.js';
+import {
+  agentFor,
+  allows,
+  clone,
+  loadRecorded,
+  pstate,
+  wouldAllow,
+} from '../../test/helpers/policy/harness.js';
 import type { AgentRequest } from '../../test/helpers/policy/harness.js';
 import { labDeployment, labSession } from '../../test/helpers/policy/lab-requests.js';
 import {

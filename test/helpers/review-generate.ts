@@ -15,9 +15,7 @@ export function webImage(rebuilt = false): AnalyzedImage {
     ? 'sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'
     : 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
   if (rebuilt)
-    img.layerAnalysis = img.layerAnalysis.map((l, i) =>
-      i === 0 ? { ...l, verityRoot: 'c'.repeat(64) } : l,
-    );
+    img.layerAnalysis = img.layerAnalysis.map((l, i) => (i === 0 ? { ...l, verityRoot: 'c'.repeat(64) } : l));
   return img;
 }
 
@@ -82,8 +80,7 @@ export function webYaml(o: WebOptions = {}): string {
     ...(o.privileged ? ['          securityContext: {privileged: true}'] : []),
     ...(o.volume ? ['          volumeMounts: [{name: cache, mountPath: /cache}]'] : []),
   ];
-  if (o.sidecar !== false)
-    lines.push('        - name: proxy', `          image: ${SIDECAR_IMAGE}`);
+  if (o.sidecar !== false) lines.push('        - name: proxy', `          image: ${SIDECAR_IMAGE}`);
   if (o.volume) lines.push('      volumes: [{name: cache, emptyDir: {}}]');
   return lines.join('\n') + '\n';
 }

@@ -52,7 +52,9 @@ export function updateInterface(): Req {
 
 export function updateRoutes(): Req {
   return msg('UpdateRoutesRequest', {
-    routes: { Routes: [{ dest: '', gateway: '10.244.0.1', device: 'eth0', source: '', scope: 0, family: 0 }] },
+    routes: {
+      Routes: [{ dest: '', gateway: '10.244.0.1', device: 'eth0', source: '', scope: 0, family: 0 }],
+    },
   });
 }
 
@@ -61,7 +63,12 @@ export function updateRoutes(): Req {
 export function createSandbox(pod: string): Req {
   return msg('CreateSandboxRequest', {
     hostname: pod,
-    dns: [`search ${NS}.svc.cluster.local svc.cluster.local cluster.local`, 'nameserver 10.0.0.10', 'options ndots:5', ''],
+    dns: [
+      `search ${NS}.svc.cluster.local svc.cluster.local cluster.local`,
+      'nameserver 10.0.0.10',
+      'options ndots:5',
+      '',
+    ],
     storages: [
       {
         driver: 'ephemeral',
@@ -107,7 +114,8 @@ function copyFile(f: CopiedFile, preprocessed: boolean): Req {
     offset: 0,
   };
   if (!preprocessed) return { ...common, symlink_src: f.target ?? '' };
-  const type = (f.mode & 0o170000) === S_IFREG ? 'Regular' : (f.mode & 0o170000) === S_IFDIR ? 'Directory' : 'Symlink';
+  const type =
+    (f.mode & 0o170000) === S_IFREG ? 'Regular' : (f.mode & 0o170000) === S_IFDIR ? 'Directory' : 'Symlink';
   return msg('CopyFileRequest', { ...common, file_type: type, symlink_target: f.target ?? null });
 }
 
@@ -202,7 +210,12 @@ function defaultMounts(): Req[] {
   ];
 }
 /** The sandbox's /dev/shm, bind-mounted into every container (kata_agent.go handleShm). */
-const SHM = { destination: '/dev/shm', source: '/run/kata-containers/sandbox/shm', type_: 'bind', options: ['rbind'] };
+const SHM = {
+  destination: '/dev/shm',
+  source: '/run/kata-containers/sandbox/shm',
+  type_: 'bind',
+  options: ['rbind'],
+};
 
 const bundle = (cid: string) => `/run/containerd/io.containerd.runtime.v2.task/k8s.io/${cid}`;
 const cgroup = (cid: string) => `/kubepods/besteffort/pod${POD_UID}/${cid}`;
@@ -222,7 +235,9 @@ export function pauseContainer(flavour: Flavour, pod: string): Req {
     // the literal "pause" (kata_agent.go handleImageGuestPullBlockVolume: imageRef = "pause").
     storages: guest
       ? [guestPullStorage('pause', SANDBOX)]
-      : tardevStorages(SANDBOX, [{ name: '9e'.repeat(32), hash: RECORDED_PAUSE.layerAnalysis[0]!.verityRoot! }]),
+      : tardevStorages(SANDBOX, [
+          { name: '9e'.repeat(32), hash: RECORDED_PAUSE.layerAnalysis[0]!.verityRoot! },
+        ]),
     OCI: {
       Version: '1.1.0',
       Process: {
@@ -234,7 +249,10 @@ export function pauseContainer(flavour: Flavour, pod: string): Req {
         NoNewPrivileges: true,
         OOMScoreAdj: -998,
       },
-      Root: { Path: guest ? `/run/kata-containers/${SANDBOX}/rootfs` : `${CPATH}/${SANDBOX}`, Readonly: true },
+      Root: {
+        Path: guest ? `/run/kata-containers/${SANDBOX}/rootfs` : `${CPATH}/${SANDBOX}`,
+        Readonly: true,
+      },
       Hostname: pod,
       Mounts: [
         ...defaultMounts(),
@@ -350,7 +368,11 @@ export function appContainer(flavour: Flavour, pod: string): Req {
         m('/etc/hostname', shared(APP_ID, 'aefaf093e301d5c1', 'hostname')),
         m('/etc/resolv.conf', shared(APP_ID, 'c8a426b90b41420f', 'resolv.conf')),
         SHM,
-        m('/var/run/secrets/kubernetes.io/serviceaccount', shared(APP_ID, 'f6e224b8e9e0262c', 'serviceaccount'), true),
+        m(
+          '/var/run/secrets/kubernetes.io/serviceaccount',
+          shared(APP_ID, 'f6e224b8e9e0262c', 'serviceaccount'),
+          true,
+        ),
         data,
       ],
       Annotations: {
@@ -469,7 +491,10 @@ export function labPodRequests(flavour: Flavour, pod: string): AgentRequest[] {
     ['GuestDetailsRequest', guestDetails()],
     [
       'CopyFileRequest',
-      copyFile({ path: shared(SANDBOX, 'fcc2557fcee4b4da', 'resolv.conf'), size: 102, mode: S_IFREG | 0o644 }, pre),
+      copyFile(
+        { path: shared(SANDBOX, 'fcc2557fcee4b4da', 'resolv.conf'), size: 102, mode: S_IFREG | 0o644 },
+        pre,
+      ),
     ],
     ['CreateContainerRequest', pauseContainer(flavour, pod)],
     // agent.proto StartContainerRequest / WaitProcessRequest (the shim waits on the container's init
