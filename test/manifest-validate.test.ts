@@ -35,8 +35,15 @@ const COORD = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 const MISSING = "expected at least 1 policy with role 'coordinator'";
 
+/** The parts of a manifest document the tests below change. */
+interface Doc {
+  Policies?: Record<string, { SANs: string[] | null; Role?: string }> | null;
+  ReferenceValues: { snp: Record<string, unknown>[] };
+  SeedshareOwnerPubKeys?: string[];
+}
+
 /** A manifest the 2026 Validate() accepts, as a JSON document. */
-async function valid2026(): Promise<Record<string, any>> {
+async function valid2026(): Promise<Doc> {
   const r = await loadRelease(R2026);
   const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
   for (const v of m.ReferenceValues.snp ?? []) {
@@ -58,7 +65,7 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
 
   test('an existing manifest without a Coordinator policy is refused, naming Policies', async () => {
     const doc = await valid2026();
-    delete doc['Policies'][COORD].Role;
+    delete doc.Policies![COORD]!.Role;
     const issues = validateManifest(doc, { line: '2026' });
     assert.deepEqual(
       issues.map((i) => [i.path, i.message, i.expectedMissing]),
@@ -72,8 +79,8 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
   test('no Policies at all (null or absent) is the same finding', async () => {
     for (const policies of [null, undefined, {}]) {
       const doc = await valid2026();
-      if (policies === undefined) delete doc['Policies'];
-      else doc['Policies'] = policies;
+      if (policies === undefined) delete doc.Policies;
+      else doc.Policies = policies;
       assert.deepEqual(
         validateManifest(doc, { line: '2026' }).map((i) => `${i.path}: ${i.message}`),
         [`Policies: ${MISSING}`],
@@ -84,11 +91,11 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
 
   test('the missing Coordinator is the only finding: Go returns it alone, before everything else', async () => {
     const doc = await valid2026();
-    doc['Policies'] = {
+    doc.Policies = {
       ['zz'.repeat(32)]: { SANs: [], Role: 'worker' }, // bad hash + unknown role: dropped by Go
     };
-    doc['ReferenceValues'].snp[0].TrustedMeasurement = ''; // never reached in Go
-    doc['SeedshareOwnerPubKeys'] = ['00']; // never reached in Go
+    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = ''; // never reached in Go
+    doc.SeedshareOwnerPubKeys = ['00']; // never reached in Go
     assert.deepEqual(
       validateManifest(doc, { line: '2026' }).map((i) => `${i.path}: ${i.message}`),
       [`Policies: ${MISSING}`],
@@ -97,8 +104,8 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
 
   test('with a Coordinator, the other findings are all reported', async () => {
     const doc = await valid2026();
-    doc['Policies'][OTHER].Role = 'worker';
-    doc['ReferenceValues'].snp[0].TrustedMeasurement = '';
+    doc.Policies![OTHER]!.Role = 'worker';
+    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
     const paths = validateManifest(doc, { line: '2026' }).map((i) => i.path);
     assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
     assert.ok(
@@ -110,7 +117,7 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
 
   test('more than one Coordinator is fine in 2026 (CoordinatorPolicyHashes returns them all)', async () => {
     const doc = await valid2026();
-    doc['Policies'][OTHER].Role = 'coordinator';
+    doc.Policies![OTHER]!.Role = 'coordinator';
     assert.deepEqual(validateManifest(doc, { line: '2026' }), []);
   });
 
@@ -127,7 +134,7 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
 describe('2026 Role.Validate(): RoleNodeInstaller is declared, but only "" and "coordinator" pass', () => {
   test('Role "contrast-node-installer" is an unknown role at Policies["<hash>"].Role', async () => {
     const doc = await valid2026();
-    doc['Policies'][OTHER].Role = 'contrast-node-installer';
+    doc.Policies![OTHER]!.Role = 'contrast-node-installer';
     const issues = validateManifest(doc, { line: '2026' });
     assert.deepEqual(
       issues.map((i) => i.path),
