@@ -114,6 +114,9 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
     }
   }
   const policies = m['Policies'];
+  // PolicyEntry.Validate() findings (hash, role): Go's 2026 Validate() drops them when the
+  // Coordinator check below fails, so they are held apart from the shape findings.
+  const entryIssues: ValidationIssue[] = [];
   if (policies !== null && policies !== undefined) {
     if (!isPlainObject(policies))
       out.push(issue('Policies', `expected an object, got ${typeName(policies)}`));
@@ -121,7 +124,7 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
       for (const [hash, entry] of Object.entries(policies)) {
         const p = `Policies[${JSON.stringify(hash)}]`;
         if (!isHex(hash) || hash.length !== 64)
-          out.push(issue(p, 'policy hash must be 64 hex characters (sha256)'));
+          entryIssues.push(issue(p, 'policy hash must be 64 hex characters (sha256)'));
         if (!isPlainObject(entry)) {
           out.push(issue(p, `expected an object, got ${typeName(entry)}`));
           continue;
@@ -142,12 +145,23 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
         if (id !== undefined && typeof id !== 'string')
           out.push(issue(`${p}.WorkloadSecretID`, 'expected a string'));
         const role = entry['Role'];
+        // Both lines' Role.Validate() accept RoleNone and RoleCoordinator only; 2026 declares
+        // RoleNodeInstaller ("contrast-node-installer") too, but does not accept it there.
         if (role !== undefined && role !== '' && role !== 'coordinator') {
-          out.push(issue(`${p}.Role`, `unknown role ${JSON.stringify(role)} (expected "" or "coordinator")`));
+          entryIssues.push(
+            issue(`${p}.Role`, `unknown role ${JSON.stringify(role)} (expected "" or "coordinator")`),
+          );
         }
       }
     }
   }
+  // 2026 Validate(): no Coordinator policy → ErrMissingCoordinator is returned alone, before the
+  // reference values and keys are looked at (test/manifest-validate.test.ts cites the source).
+  if (line === '2026' && (policies === null || policies === undefined || isPlainObject(policies))) {
+    const missing = coordinatorIssues({ Policies: (policies ?? null) as Manifest['Policies'] }, line);
+    if (missing.length) return [...out, ...missing];
+  }
+  out.push(...entryIssues);
   out.push(
     ...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues', line ? { line, goRules: true } : {}),
   );
@@ -206,9 +220,15 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
  * Counts coordinator entries. 2025 line: exactly one (manifest.CoordinatorCountError); 2026 line: at
  * least one (ErrMissingCoordinator "expected at least 1 policy with role 'coordinator'").
  */
-export function coordinatorIssues(m: Manifest, line: ReferenceValueLine = '2025'): ValidationIssue[] {
-  const n = Object.values(m.Policies ?? {}).filter((e) => e.Role === 'coordinator').length;
-  if (line === '2026') return n >= 1 ? [] : [issue('', "expected at least 1 policy with role 'coordinator'")];
+export function coordinatorIssues(
+  m: Pick<Manifest, 'Policies'>,
+  line: ReferenceValueLine = '2025',
+): ValidationIssue[] {
+  const n = Object.values(m.Policies ?? {}).filter(
+    (e) => isPlainObject(e) && e.Role === 'coordinator',
+  ).length;
+  if (line === '2026')
+    return n >= 1 ? [] : [issue('Policies', "expected at least 1 policy with role 'coordinator'")];
   if (n === 1) return [];
   return [issue('Policies', `expected exactly 1 policy with role 'coordinator', got ${n}`)];
 }

@@ -1,0 +1,145 @@
+// Manifest.Validate() of the 2026 Contrast line, as our check of an existing manifest models it.
+//
+// Source: edgelesssys/contrast internal/manifest/manifest.go, the newest version the search store
+// holds (the one with `WorkloadOwnerPubKeys`, `ErrMissingCoordinator` and `HasInsecurePlatforms`;
+// read via find_string/read_file, store id 56181973605 — the store names no commit for that
+// version; the versions it does name by commit, e.g. a2046ed5c50cbca489085c225894842d010c274e and
+// 02d873ab2db5a9e048163c970fb41fa065b880fa, are older: `WorkloadOwnerKeyDigests`, "exactly 1"
+// Coordinator). Its Validate():
+//   1. validates each policy entry (hash, `Role.Validate()`), collecting errors;
+//   2. `CoordinatorPolicyHashes()`: no policy with Role "coordinator" → `return err` at once, i.e.
+//      ErrMissingCoordinator ("expected at least 1 policy with role 'coordinator'") ALONE: the
+//      errors of step 1 are dropped and nothing after it is checked;
+//   3. ReferenceValues, the secure/insecure mix, owner keys, seed share keys.
+// `Role.Validate()` accepts RoleNone ("") and RoleCoordinator ("coordinator") only; the constant
+// RoleNodeInstaller = "contrast-node-installer" is declared next to them but is not accepted there.
+// The mix rule (`HasInsecurePlatforms() && HasSecurePlatforms()` → "manifest must not mix secure and
+// insecure platforms") rests on `platforms.IsInsecure`, which no stored internal/platforms/platforms.go
+// defines (newest stored: 0ccdf5158d0cd860fb2e08276bf085dcbf8d4108, platforms Metal-QEMU-SNP,
+// Metal-QEMU-SNP-GPU, Metal-QEMU-TDX only), so which platform is insecure is unknown: not modelled.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  coordinatorIssues,
+  emptyManifest,
+  parseManifest,
+  serializeManifest,
+  validateManifest,
+} from '../src/contrast/manifest.js';
+import { loadRelease } from '../src/release/release.js';
+import { repoRoot } from './helpers/shared.js';
+
+const R2026 = join(repoRoot, 'test/fixtures/releases/fixture-2026');
+const COORD = 'a'.repeat(64);
+const OTHER = 'b'.repeat(64);
+const MISSING = "expected at least 1 policy with role 'coordinator'";
+
+/** The parts of a manifest document the tests below change. */
+interface Doc {
+  Policies?: Record<string, { SANs: string[] | null; Role?: string }> | null;
+  ReferenceValues: { snp: Record<string, unknown>[] };
+  SeedshareOwnerPubKeys?: string[];
+}
+
+/** A manifest the 2026 Validate() accepts, as a JSON document. */
+async function valid2026(): Promise<Doc> {
+  const r = await loadRelease(R2026);
+  const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
+  for (const v of m.ReferenceValues.snp ?? []) {
+    v['APEIP'] = r.apEip;
+    v['Platform'] = 'Metal-QEMU-SNP';
+  }
+  m.WorkloadOwnerPubKeys = [];
+  m.Policies = {
+    [COORD]: { SANs: ['c', '*'], Role: 'coordinator' },
+    [OTHER]: { SANs: ['w'] },
+  };
+  return JSON.parse(serializeManifest(m, '2026'));
+}
+
+describe('2026 Manifest.Validate(): the Coordinator policy is checked first', () => {
+  test('the valid base document passes', async () => {
+    assert.deepEqual(validateManifest(await valid2026(), { line: '2026' }), []);
+  });
+
+  test('an existing manifest without a Coordinator policy is refused, naming Policies', async () => {
+    const doc = await valid2026();
+    delete doc.Policies![COORD]!.Role;
+    const issues = validateManifest(doc, { line: '2026' });
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.message, i.expectedMissing]),
+      [['Policies', MISSING, false]],
+    );
+    assert.throws(() => parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2026' }), {
+      message: `manifest.json: validate existing manifest:\n  Policies: ${MISSING}`,
+    });
+  });
+
+  test('no Policies at all (null or absent) is the same finding', async () => {
+    for (const policies of [null, undefined, {}]) {
+      const doc = await valid2026();
+      if (policies === undefined) delete doc.Policies;
+      else doc.Policies = policies;
+      assert.deepEqual(
+        validateManifest(doc, { line: '2026' }).map((i) => `${i.path}: ${i.message}`),
+        [`Policies: ${MISSING}`],
+        String(policies),
+      );
+    }
+  });
+
+  test('the missing Coordinator is the only finding: Go returns it alone, before everything else', async () => {
+    const doc = await valid2026();
+    doc.Policies = {
+      ['zz'.repeat(32)]: { SANs: [], Role: 'worker' }, // bad hash + unknown role: dropped by Go
+    };
+    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = ''; // never reached in Go
+    doc.SeedshareOwnerPubKeys = ['00']; // never reached in Go
+    assert.deepEqual(
+      validateManifest(doc, { line: '2026' }).map((i) => `${i.path}: ${i.message}`),
+      [`Policies: ${MISSING}`],
+    );
+  });
+
+  test('with a Coordinator, the other findings are all reported', async () => {
+    const doc = await valid2026();
+    doc.Policies![OTHER]!.Role = 'worker';
+    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
+    const paths = validateManifest(doc, { line: '2026' }).map((i) => i.path);
+    assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
+    assert.ok(
+      paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
+      paths.join(),
+    );
+    assert.ok(!paths.includes('Policies'), paths.join());
+  });
+
+  test('more than one Coordinator is fine in 2026 (CoordinatorPolicyHashes returns them all)', async () => {
+    const doc = await valid2026();
+    doc.Policies![OTHER]!.Role = 'coordinator';
+    assert.deepEqual(validateManifest(doc, { line: '2026' }), []);
+  });
+
+  test('a generated manifest: coordinatorIssues names Policies too', () => {
+    const m = emptyManifest({});
+    m.Policies = { [OTHER]: { SANs: null } };
+    assert.deepEqual(
+      coordinatorIssues(m, '2026').map((i) => `${i.path}: ${i.message}`),
+      [`Policies: ${MISSING}`],
+    );
+  });
+});
+
+describe('2026 Role.Validate(): RoleNodeInstaller is declared, but only "" and "coordinator" pass', () => {
+  test('Role "contrast-node-installer" is an unknown role at Policies["<hash>"].Role', async () => {
+    const doc = await valid2026();
+    doc.Policies![OTHER]!.Role = 'contrast-node-installer';
+    const issues = validateManifest(doc, { line: '2026' });
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      [`Policies[${JSON.stringify(OTHER)}].Role`],
+    );
+    assert.match(issues[0]!.message, /unknown role.*contrast-node-installer/);
+  });
+});
