@@ -44,6 +44,12 @@ interface Frame {
 const IN_PROGRESS = Symbol('in-progress');
 const NO_LITERALS: Literal[] = [];
 
+/** The rule a message names: restored when evaluation leaves a rule. */
+interface RuleSite {
+  file: string;
+  src: string;
+}
+
 interface DefResult {
   found: boolean;
   out: Value;
@@ -942,18 +948,27 @@ export class Evaluator {
     return out;
   }
 
-  private withRule<T>(r: Rule, fn: () => T): T {
-    const savedFile = this.file;
-    const savedSrc = this.src;
+  /** Makes `r` the current rule (its file and source for messages, one call level deeper). */
+  private enterRule(r: Rule): RuleSite {
+    const saved = { file: this.file, src: this.src };
     this.file = r.module.file;
     this.src = r.module.src;
     if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
+    return saved;
+  }
+
+  private leaveRule(saved: RuleSite): void {
+    this.shared.depth--;
+    this.file = saved.file;
+    this.src = saved.src;
+  }
+
+  private withRule<T>(r: Rule, fn: () => T): T {
+    const saved = this.enterRule(r);
     try {
       return fn();
     } finally {
-      this.shared.depth--;
-      this.file = savedFile;
-      this.src = savedSrc;
+      this.leaveRule(saved);
     }
   }
 
@@ -1073,12 +1088,8 @@ export class Evaluator {
 
   /** evaluate a definition and its else chain; values from several solutions must agree */
   private evalRuleDef(r: Rule, ctx: Ctx, env: Env, firstOnly: boolean, what = 'rules'): Value | undefined {
-    // (withRule inlined: this runs for every function call and rule definition)
-    const savedFile = this.file;
-    const savedSrc = this.src;
-    this.file = r.module.file;
-    this.src = r.module.src;
-    if (++this.shared.depth > this.shared.budget.limits.maxCallDepth) this.depthExceeded(r);
+    // (not through withRule: this runs for every function call and rule definition, no closure)
+    const saved = this.enterRule(r);
     try {
       const st: DefResult = { found: false, out: null };
       this.evalDefStep(r, r.value, r.body ?? NO_LITERALS, env, ctx, firstOnly, what, st);
@@ -1089,9 +1100,7 @@ export class Evaluator {
       }
       return undefined;
     } finally {
-      this.shared.depth--;
-      this.file = savedFile;
-      this.src = savedSrc;
+      this.leaveRule(saved);
     }
   }
 
