@@ -46,14 +46,7 @@ _contrast() {
   local cur=\${COMP_WORDS[COMP_CWORD]} cpath="" i w words
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
-    [[ $w == -* ]] && continue
-    case "\${cpath:+$cpath }$w" in
-${pathCases(nodes)}
-    esac
-  done
-  case "$cpath" in
-${cases}
-  esac
+${walk(nodes, cases)}
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
   [[ \${#COMPREPLY[@]} -eq 0 ]] && COMPREPLY=($(compgen -f -- "$cur"))
 }
@@ -61,12 +54,23 @@ complete -o default -F _contrast contrast
 `;
 }
 
-/** Shell `case` arms that follow the words typed so far down the command tree (bash and zsh). */
-function pathCases(nodes: Node[]): string {
-  return nodes
+/**
+ * The end of the loop over the words typed so far (bash and zsh share it): follow them down the command
+ * tree into `cpath`, skipping flags, then pick the completions of that command with `cases`.
+ */
+function walk(nodes: Node[], cases: string): string {
+  const arms = nodes
     .filter((n) => n.path.length > 0)
     .map((n) => `      ${quote(n.path.join(' '))}) cpath=${quote(n.path.join(' '))} ;;`)
     .join('\n');
+  return `    [[ $w == -* ]] && continue
+    case "\${cpath:+$cpath }$w" in
+${arms}
+    esac
+  done
+  case "$cpath" in
+${cases}
+  esac`;
 }
 
 function zsh(nodes: Node[]): string {
@@ -90,14 +94,7 @@ _contrast() {
   local -a cmds flags
   local cpath="" w
   for w in \${words[2,CURRENT-1]}; do
-    [[ $w == -* ]] && continue
-    case "\${cpath:+$cpath }$w" in
-${pathCases(nodes)}
-    esac
-  done
-  case "$cpath" in
-${cases}
-  esac
+${walk(nodes, cases)}
   if [[ $PREFIX == -* ]]; then
     _describe -t flags 'flag' flags
   elif (( \${#cmds} )); then
