@@ -4,27 +4,10 @@
 //   (b) an import from shipped code in src/ (anything but *.test.ts) into test/ or bench/,
 //   (c) a cycle between the files of one folder (src/<folder>/**).
 // *.test.ts files are left out of (a) and (c): a test may import whatever it checks.
-//
-// KNOWN_* list violations being removed (all empty since issue 16 landed). A listed
-// violation that no longer exists fails the test too, so each entry is removed as soon as its
-// cause is gone, and the lists can only shrink.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cycles, importEdges, type ImportEdge } from './helpers/import-graph.js';
 import { repoRoot } from './helpers/shared.js';
-
-/**
- * Folder edges on a cycle, `from -> to`. None left: the kube ↔ manifest cycle went with the move of
- * generate, the policy pipeline and mirror's YAML part to src/workflows and of the platforms to
- * src/contrast; the policy ↔ policyeval one with the move of policy test support to test/helpers.
- */
-const KNOWN_FOLDER_CYCLE_EDGES = new Set<string>([]);
-
-/** Shipped-code imports into test/ or bench/, `file -> file`. */
-const KNOWN_TEST_IMPORTS = new Set<string>([]);
-
-/** File edges on a cycle inside one folder, `file -> file`. */
-const KNOWN_FILE_CYCLE_EDGES = new Set<string>([]);
 
 const folderOf = (path: string): string => path.split('/')[1]!;
 const isTest = (path: string): boolean => path.endsWith('.test.ts');
@@ -54,16 +37,13 @@ function edgesOnCycles(edges: ImportEdge[], node: (path: string) => string): Map
   return out;
 }
 
-/** Fails on an unlisted violation and on a listed one that is gone. */
-function compare(what: string, found: Map<string, string[]>, known: Set<string>): void {
-  const fresh = [...found.keys()].filter((k) => !known.has(k)).sort();
-  const gone = [...known].filter((k) => !found.has(k)).sort();
+/** Fails naming every violation found (the issue-16 restructuring left none to tolerate). */
+function noViolations(what: string, found: Map<string, string[]>): void {
   assert.deepEqual(
-    fresh.map((k) => `${k}   (${found.get(k)!.join(', ')})`),
+    [...found.keys()].sort().map((k) => `${k}   (${found.get(k)!.join(', ')})`),
     [],
     `new ${what}: make the arrow run one way`,
   );
-  assert.deepEqual(gone, [], `${what} listed as known but gone: remove them from the list`);
 }
 
 const edges = importEdges(repoRoot, 'src');
@@ -88,13 +68,13 @@ test('cycles() finds strongly connected components', () => {
 
 test('(a) no import cycle between the folders of src/', () => {
   const inSrc = shipped.filter((e) => e.to.startsWith('src/'));
-  compare('folder cycle edges', edgesOnCycles(inSrc, folderOf), KNOWN_FOLDER_CYCLE_EDGES);
+  noViolations('folder cycle edges', edgesOnCycles(inSrc, folderOf));
 });
 
 test('(b) shipped code in src/ imports nothing from test/ or bench/', () => {
   const found = new Map<string, string[]>();
   for (const e of shipped) if (/^(test|bench)\//.test(e.to)) found.set(key(e), [key(e)]);
-  compare('imports from src/ into test/ or bench/', found, KNOWN_TEST_IMPORTS);
+  noViolations('imports from src/ into test/ or bench/', found);
 });
 
 test('(c) no import cycle between the files of one folder', () => {
@@ -103,5 +83,5 @@ test('(c) no import cycle between the files of one folder', () => {
     const inner = shipped.filter((e) => folderOf(e.from) === folder && e.to.startsWith(`src/${folder}/`));
     for (const [k, v] of edgesOnCycles(inner, (p) => p)) found.set(k, v);
   }
-  compare('file cycle edges', found, KNOWN_FILE_CYCLE_EDGES);
+  noViolations('file cycle edges', found);
 });
