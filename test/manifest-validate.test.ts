@@ -143,3 +143,45 @@ describe('2026 Role.Validate(): RoleNodeInstaller is declared, but only "" and "
     assert.match(issues[0]!.message, /unknown role.*contrast-node-installer/);
   });
 });
+
+describe('owner key fields', () => {
+  const issues = (doc: unknown, line: '2025' | '2026') =>
+    validateManifest(doc, { line }).map((i) => `${i.path}: ${i.message}`);
+
+  test('2026: WorkloadOwnerPubKeys and SeedshareOwnerPubKeys: an array of hex PKIX keys', async () => {
+    const doc = { ...(await valid2026()), WorkloadOwnerPubKeys: ['zz', 7], SeedshareOwnerPubKeys: 'x' };
+    const found = issues(doc, '2026');
+    assert.ok(
+      found.some((m) => /^WorkloadOwnerPubKeys\[0\]: invalid workload owner public key: /.test(m)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.includes('WorkloadOwnerPubKeys[1]: invalid workload owner public key: expected a hex string'),
+      found.join('\n'),
+    );
+    assert.ok(found.includes('SeedshareOwnerPubKeys: expected an array, got string'), found.join('\n'));
+    assert.ok(!found.some((m) => m.startsWith('WorkloadOwnerKeyDigests')), 'the 2026 line has no digests');
+  });
+
+  test('2025: WorkloadOwnerKeyDigests are 64 hex characters; the 2026 field is not read', async () => {
+    const doc = {
+      ...(await valid2026()),
+      WorkloadOwnerKeyDigests: ['ab', 'c'.repeat(64)],
+      WorkloadOwnerPubKeys: 'not read',
+    };
+    const found = issues(doc, '2025');
+    assert.ok(
+      found.includes(
+        'WorkloadOwnerKeyDigests[0]: workload owner key digest must be 64 hex characters (sha256)',
+      ),
+      found.join('\n'),
+    );
+    assert.ok(!found.some((m) => m.startsWith('WorkloadOwnerKeyDigests[1]')), found.join('\n'));
+    assert.ok(!found.some((m) => m.startsWith('WorkloadOwnerPubKeys')), found.join('\n'));
+    const notArray = issues({ ...doc, WorkloadOwnerKeyDigests: {} }, '2025');
+    assert.ok(
+      notArray.includes('WorkloadOwnerKeyDigests: expected an array, got object'),
+      notArray.join('\n'),
+    );
+  });
+});

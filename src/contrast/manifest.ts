@@ -165,55 +165,58 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
   out.push(
     ...validateReferenceValues(m['ReferenceValues'], 'ReferenceValues', line ? { line, goRules: true } : {}),
   );
-  const pubKeys = line === '2026' ? m['WorkloadOwnerPubKeys'] : undefined;
-  if (pubKeys !== null && pubKeys !== undefined) {
-    if (!Array.isArray(pubKeys))
-      out.push(issue('WorkloadOwnerPubKeys', `expected an array, got ${typeName(pubKeys)}`));
-    else
-      pubKeys.forEach((k, i) => {
-        try {
-          if (typeof k !== 'string') throw new Error('expected a hex string');
-          parseWorkloadOwnerPubKey(k);
-        } catch (err) {
-          out.push(
-            issue(`WorkloadOwnerPubKeys[${i}]`, `invalid workload owner public key: ${errorMessage(err)}`),
-          );
-        }
-      });
-  }
-  const digests = line === '2026' ? undefined : m['WorkloadOwnerKeyDigests'];
-  if (digests !== null && digests !== undefined) {
-    if (!Array.isArray(digests))
-      out.push(issue('WorkloadOwnerKeyDigests', `expected an array, got ${typeName(digests)}`));
-    else
-      digests.forEach((d, i) => {
-        if (typeof d !== 'string' || !isHex(d) || d.length !== 64) {
-          out.push(
-            issue(
-              `WorkloadOwnerKeyDigests[${i}]`,
-              'workload owner key digest must be 64 hex characters (sha256)',
-            ),
-          );
-        }
-      });
-  }
-  const seedKeys = m['SeedshareOwnerPubKeys'];
-  if (seedKeys !== null && seedKeys !== undefined) {
-    if (!Array.isArray(seedKeys))
-      out.push(issue('SeedshareOwnerPubKeys', `expected an array, got ${typeName(seedKeys)}`));
-    else
-      seedKeys.forEach((k, i) => {
-        try {
-          if (typeof k !== 'string') throw new Error('expected a hex string');
-          parseSeedshareOwnerPubKey(k);
-        } catch (err) {
-          out.push(
-            issue(`SeedshareOwnerPubKeys[${i}]`, `invalid seed share owner public key: ${errorMessage(err)}`),
-          );
-        }
-      });
-  }
+  const problem = (what: string, parse: (hex: string) => unknown) => (k: unknown) => {
+    try {
+      if (typeof k !== 'string') throw new Error('expected a hex string');
+      parse(k);
+      return undefined;
+    } catch (err) {
+      return `invalid ${what}: ${errorMessage(err)}`;
+    }
+  };
+  if (line === '2026')
+    eachElement(
+      m,
+      'WorkloadOwnerPubKeys',
+      problem('workload owner public key', parseWorkloadOwnerPubKey),
+      out,
+    );
+  else
+    eachElement(
+      m,
+      'WorkloadOwnerKeyDigests',
+      (d) =>
+        typeof d !== 'string' || !isHex(d) || d.length !== 64
+          ? 'workload owner key digest must be 64 hex characters (sha256)'
+          : undefined,
+      out,
+    );
+  eachElement(
+    m,
+    'SeedshareOwnerPubKeys',
+    problem('seed share owner public key', parseSeedshareOwnerPubKey),
+    out,
+  );
   return out;
+}
+
+/** Issues for an optional array field of `m` (null or absent is fine) and each element `problem` finds. */
+function eachElement(
+  m: Record<string, unknown>,
+  field: string,
+  problem: (element: unknown) => string | undefined,
+  out: ValidationIssue[],
+): void {
+  const value = m[field];
+  if (value === null || value === undefined) return;
+  if (!Array.isArray(value)) {
+    out.push(issue(field, `expected an array, got ${typeName(value)}`));
+    return;
+  }
+  value.forEach((element, i) => {
+    const p = problem(element);
+    if (p !== undefined) out.push(issue(`${field}[${i}]`, p));
+  });
 }
 
 /**
