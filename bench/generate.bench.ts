@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createCipheriv } from 'node:crypto';
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -295,6 +296,9 @@ export async function run(): Promise<void> {
   }
   const logFile = join(env['LAB_STATE']!, 'logs/registry-a.log');
   const { apps, unique } = await buildImages(registry);
+  // BENCH_GENERATE_KEEP=1 leaves the workspace (deploy/, release/, registries.conf, cache) in place
+  // and prints its path, so runs can be repeated by hand (A/B of two builds, profiles).
+  const keep = process.env['BENCH_GENERATE_KEEP'] === '1';
   const dir = mkdtempSync(join(tmpdir(), 'generate-bench-'));
   try {
     mkdirSync(join(dir, 'deploy'));
@@ -305,6 +309,7 @@ export async function run(): Promise<void> {
       writeFileSync(join(dir, 'deploy', `services-${f}.yml`), docs.join('---\n'));
     }
     writeFileSync(join(dir, 'deploy', 'coordinator.yml'), COORDINATOR);
+    if (keep) cpSync(join(dir, 'deploy'), join(dir, 'deploy.orig'), { recursive: true });
     const conf = join(dir, 'registries.conf');
     writeFileSync(
       conf,
@@ -402,6 +407,8 @@ export async function run(): Promise<void> {
       `warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the whole CLI process, ${cliCommand().label}; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(join(dir, 'oci'), { recursive: true, force: true });
+    if (keep) console.log(`workspace kept in ${dir} (BENCH_GENERATE_KEEP=1)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

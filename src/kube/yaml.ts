@@ -193,10 +193,15 @@ function serializeKnown(doc: Document, source: string): string {
 }
 
 function serializeKnownLf(doc: Document, source: string): string {
-  const pristine = parseDocument(source, { prettyErrors: false, merge: true });
+  // The source is parsed again (for the "before" renderings) only when the edited document does not
+  // render as the source itself: a document nobody changed (every document of a re-run) usually
+  // does, in the first style, and then costs one rendering instead of a parse and two renderings.
+  let pristine: Document | undefined;
   let best: { before: string; after: string; score: number; opts: ToStringOptions } | undefined;
   for (const opts of STYLES) {
     const after = doc.toString(opts);
+    if (after === source) return source;
+    pristine ??= parseDocument(source, { prettyErrors: false, merge: true });
     const before = pristine.toString(opts);
     if (after === before) return source;
     const score = commonLines(before, source);

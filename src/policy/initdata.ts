@@ -3,7 +3,8 @@
 // `policy eval`/`show`/`diff` and `--check` all decode through here, so they cannot disagree on what
 // an annotation holds or which digest the TEE measures. Names are cited in test/go-names.test.ts.
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 
@@ -46,6 +47,13 @@ function tomlString(s: string): string {
 /** The annotation value for an initdata TOML document. */
 export function encodeInitdataValue(toml: string): string {
   return gzipSync(Buffer.from(toml, 'utf8')).toString('base64');
+}
+
+const gzipAsync = promisify(gzip);
+
+/** encodeInitdataValue in zlib's thread pool (the same bytes: same deflate settings). */
+export async function encodeInitdataValueAsync(toml: string): Promise<string> {
+  return (await gzipAsync(Buffer.from(toml, 'utf8'))).toString('base64');
 }
 
 export function isGzip(bytes: Uint8Array): boolean {
