@@ -2,7 +2,7 @@
 // completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,15 +96,52 @@ describe('npm pack', () => {
       'dist/cli/main.js',
       'dist/cli/rules.rego',
       'dist/cli/settings/guest-pull.json',
+      'dist/cli/THIRD-PARTY-NOTICES.txt',
     ])
       assert.ok(files.includes(must), `${must} missing from ${files.join(', ')}`);
     for (const f of files) {
       assert.match(
         f,
-        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json)$/,
+        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json|dist\/cli\/THIRD-PARTY-NOTICES\.txt)$/,
         f,
       );
       assert.doesNotMatch(f, /test|fixture|testdata/);
     }
+  });
+});
+
+describe('the built package (issue 15: dependencies bundled)', () => {
+  it('runs from the packed tarball with no node_modules anywhere, and names every bundled licence', (t) => {
+    if (spawnSync('npm', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('npm not installed');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'packed-'));
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, '--ignore-scripts=false'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const tarball = join(dir, (JSON.parse(out) as Array<{ filename: string }>)[0]!.filename);
+    execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+    assert.ok(!existsSync(join(dir, 'node_modules')) && !existsSync(join(tmpdir(), 'node_modules')));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(dir, 'package/bin/contrast.js'), ...args], { encoding: 'utf8' });
+    // Each loads its command's chunks, so every bundled dependency is evaluated at least once.
+    for (const args of [
+      ['--version'],
+      ['help', 'generate'],
+      ['image', 'inspect', '--help'],
+      ['policy', 'eval', '--help'],
+    ]) {
+      const r = cli(...args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const notices = readFileSync(join(dir, 'package/dist/cli/THIRD-PARTY-NOTICES.txt'), 'utf8');
+    const deps = Object.keys(
+      (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: object })
+        .dependencies,
+    );
+    for (const d of deps) assert.match(notices, new RegExp(`^${d} \\S+ \\(`, 'm'), `${d} licence missing`);
   });
 });
