@@ -145,3 +145,37 @@ describe('the built package (issue 15: dependencies bundled)', () => {
     for (const d of deps) assert.match(notices, new RegExp(`^${d} \\S+ \\(`, 'm'), `${d} licence missing`);
   });
 });
+
+describe('what `contrast generate` loads (issue 15)', () => {
+  it('its static imports leave out the Rego engine, policy eval and review (only --check loads them)', async () => {
+    const { build } = await import('esbuild');
+    const r = await build({
+      absWorkingDir: repoRoot,
+      entryPoints: ['src/cli/generate.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      packages: 'external',
+      write: false,
+      metafile: true,
+      outdir: join(tmpdir(), 'unused'),
+      logLevel: 'silent',
+    });
+    // Breadth-first over static imports only; `await import()` is what keeps a module out.
+    const inputs = r.metafile.inputs;
+    const seen = new Set(['src/cli/generate.ts']);
+    const queue = ['src/cli/generate.ts'];
+    for (let f = queue.shift(); f !== undefined; f = queue.shift())
+      for (const i of inputs[f]?.imports ?? [])
+        if (i.kind === 'import-statement' && !i.external && !seen.has(i.path)) {
+          seen.add(i.path);
+          queue.push(i.path);
+        }
+    assert.ok(seen.has('src/workflows/generate.ts') && seen.has('src/kube/yaml.ts'), [...seen].join(', '));
+    assert.deepEqual(
+      [...seen].filter((p) => /^src\/(rego|policyeval|review)\//.test(p)),
+      [],
+      'generate loads these at start-up',
+    );
+  });
+});

@@ -102,7 +102,7 @@ import {
 import { formatIssue } from '../contrast/validation.js';
 import { openImageClient, resolveImages } from './resolve-images.js';
 import { findConfidentialWorkloads } from './targets.js';
-import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
+import type { StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {
   paths: string[];
@@ -758,6 +758,9 @@ async function staleOutputs(
   map: Record<string, PolicyEntry>,
   owner: Map<string, Workload>,
 ): Promise<StaleEntry[]> {
+  // Loaded for --check only: the review code brings the Rego engine along (~300 KB of the bundle),
+  // which an ordinary run has no use for and would compile at every start.
+  const { compareManifestPolicies, compareYaml, readIfExists } = await import('../review/check.js');
   const owners = new Map([...owner].map(([h, w]) => [h, `${w.kind}/${w.name}`]));
   const yaml = opts.output
     ? compareYaml(opts.output, await readIfExists(opts.output), combinedOutput(kept))
