@@ -138,9 +138,72 @@ export function multiply(k: bigint, p: Point): Point | undefined {
   return k === 0n ? undefined : toAffine(multiplyJacobian(k, p));
 }
 
-/** a·G + b·q (undefined = the point at infinity). */
-export function linearCombination(a: bigint, b: bigint, q: Point): Point | undefined {
+/**
+ * a·G + b·q (undefined = the point at infinity), the BigInt way: the reference the native version
+ * below is tested against.
+ */
+export function linearCombinationJacobian(a: bigint, b: bigint, q: Point): Point | undefined {
   const left = a === 0n ? INFINITY : multiplyJacobian(a, G);
   const right = b === 0n ? INFINITY : multiplyJacobian(b, q);
   return toAffine(add(left, right));
+}
+
+/**
+ * a·G + b·q (undefined = the point at infinity) with Node's native P-384 (OpenSSL) for the two
+ * scalar multiplications: ECDH with private key k gives k·G, and k·q's x (the shared secret). In BigInt
+ * they cost 15–40 ms each, a visible part of every `generate` with SNP ID blocks (issue 15).
+ */
+export function linearCombination(a: bigint, b: bigint, q: Point): Point | undefined {
+  return addAffine(multiplyG(mod(a, N)), multiplyNative(mod(b, N), q));
+}
+
+function ecdh(k: bigint): ReturnType<typeof createECDH> {
+  const e = createECDH('secp384r1');
+  e.setPrivateKey(bigIntToBytes(k, 48));
+  return e;
+}
+
+function encode(p: Point): Buffer {
+  return Buffer.concat([Buffer.from([4]), bigIntToBytes(p.x, 48), bigIntToBytes(p.y, 48)]);
+}
+
+/** k·G for 0 ≤ k < N. */
+function multiplyG(k: bigint): Point | undefined {
+  if (k === 0n) return undefined;
+  const pub = ecdh(k).getPublicKey();
+  return { x: bytesToBigInt(pub.subarray(1, 49)), y: bytesToBigInt(pub.subarray(49, 97)) };
+}
+
+/** x of k·q for 0 < k < N and q on the curve (of prime order N, so k·q is never infinity). */
+function xOfMultiple(k: bigint, q: Point): bigint {
+  return bytesToBigInt(ecdh(k).computeSecret(encode(q)));
+}
+
+/**
+ * k·q for 0 ≤ k < N. ECDH yields only x; of the two points with that x, k·q is the one that
+ * gives (k+1)·q's x when q is added (−k·q + q has another x unless q is of order 2, which P-384 has not).
+ */
+function multiplyNative(k: bigint, q: Point): Point | undefined {
+  if (k === 0n) return undefined;
+  if (!isOnCurve(q)) throw new RangeError('point is not on P-384');
+  if (k === N - 1n) return { x: q.x, y: mod(P - q.y) };
+  const x = xOfMultiple(k, q);
+  const y = sqrtModP(curveRhs(x));
+  if (y === undefined) throw new Error('P-384: ECDH gave an x with no point');
+  const next = xOfMultiple(k + 1n, q);
+  const candidate = { x, y };
+  return addAffine(candidate, q)?.x === next ? candidate : { x, y: mod(P - y) };
+}
+
+/** p + q in affine coordinates (undefined = the point at infinity). */
+export function addAffine(p: Point | undefined, q: Point | undefined): Point | undefined {
+  if (!p) return q;
+  if (!q) return p;
+  let lambda: bigint;
+  if (p.x === q.x) {
+    if (mod(p.y + q.y) === 0n) return undefined;
+    lambda = mod(3n * (p.x * p.x - 1n) * modInverse(2n * p.y, P)!); // tangent, a = −3
+  } else lambda = mod((q.y - p.y) * modInverse(q.x - p.x, P)!);
+  const x = mod(lambda * lambda - p.x - q.x);
+  return { x, y: mod(lambda * (p.x - x) - p.y) };
 }
