@@ -154,7 +154,27 @@ export function linearCombinationJacobian(a: bigint, b: bigint, q: Point): Point
  * they cost 15–40 ms each, a visible part of every `generate` with SNP ID blocks (issue 15).
  */
 export function linearCombination(a: bigint, b: bigint, q: Point): Point | undefined {
-  return addAffine(multiplyG(mod(a, N)), multiplyNative(mod(b, N), q));
+  // k·(−q) = −(k·q): the two candidate points of a recovery (±R) share one product.
+  const flip = q.y > P - q.y;
+  const bq = remembered(mod(b, N), flip ? { x: q.x, y: P - q.y } : q, multiplyNative);
+  const right = bq && flip ? { x: bq.x, y: mod(P - bq.y) } : bq;
+  const sum = addAffine(remembered(mod(a, N), G, multiplyG), right);
+  return sum && { ...sum }; // the remembered points stay ours
+}
+
+/**
+ * The last few products. OpenSSL's P-384 takes 1–2 ms per multiplication, and key recovery repeats
+ * them: with Contrast's fixed signature (r = 2, s = 1) b·q is the same two products for every ID
+ * block, and a·G is shared by both candidates of one recovery.
+ */
+const products = new Map<string, Point | undefined>();
+function remembered(k: bigint, q: Point, fn: (k: bigint, q: Point) => Point | undefined): Point | undefined {
+  const key = `${k.toString(16)}:${q.x.toString(16)}:${q.y.toString(16)}`;
+  if (products.has(key)) return products.get(key);
+  const out = fn(k, q);
+  if (products.size >= 16) products.delete(products.keys().next().value!);
+  products.set(key, out);
+  return out;
 }
 
 function ecdh(k: bigint): ReturnType<typeof createECDH> {
@@ -168,7 +188,7 @@ function encode(p: Point): Buffer {
 }
 
 /** k·G for 0 ≤ k < N. */
-function multiplyG(k: bigint): Point | undefined {
+function multiplyG(k: bigint, _g: Point): Point | undefined {
   if (k === 0n) return undefined;
   const pub = ecdh(k).getPublicKey();
   return { x: bytesToBigInt(pub.subarray(1, 49)), y: bytesToBigInt(pub.subarray(49, 97)) };
