@@ -164,6 +164,8 @@ const COORDINATOR = coordinatorYaml('bench', 'ghcr.io/edgelesssys/contrast/coord
 
 interface Run {
   seconds: number;
+  /** user + system CPU of the process (all threads): steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   rssMiB: number;
   requests: number;
   blobRequests: number;
@@ -242,7 +244,7 @@ function generate(dir: string, conf: string, logFile: string, release: string, p
     '/usr/bin/time',
     [
       '-f',
-      '%M',
+      '%U %S %M',
       process.execPath,
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ...cliCommand().argv,
@@ -265,10 +267,15 @@ function generate(dir: string, conf: string, logFile: string, release: string, p
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`generate failed (${r.status}):\n${r.stderr}`);
-  const rssKiB = Number(r.stderr.trim().split('\n').pop());
+  const [user, sys, rssKiB] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
   const c = countRequests(logFile, logStart);
   return {
     seconds,
+    cpuSeconds: user + sys,
     rssMiB: rssKiB / 1024,
     requests: c.all,
     blobRequests: c.blobs,
@@ -382,7 +389,7 @@ export async function run(): Promise<void> {
     });
 
     const row = (label: string, r: Run, peer: number, peerLabel: string): string =>
-      `${label.padEnd(5)} ${r.seconds.toFixed(2).padStart(6)} s   ${(r.requests / images).toFixed(1).padStart(5)} req/image (${r.blobRequests} blob GETs)   peak RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB   ${(r.seconds / peer).toFixed(2)}× ${peerLabel} (${peer.toFixed(2)} s)`;
+      `${label.padEnd(5)} ${r.seconds.toFixed(2).padStart(6)} s (cpu ${r.cpuSeconds.toFixed(2)} s)   ${(r.requests / images).toFixed(1).padStart(5)} req/image (${r.blobRequests} blob GETs)   peak RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB   ${(r.seconds / peer).toFixed(2)}× ${peerLabel} (${peer.toFixed(2)} s)`;
     console.log(
       `30 workloads, ${apps.length} app images (+ pause, Initializer, Coordinator), ${(unique / MiB).toFixed(0)} MiB of unique compressed layers`,
     );
