@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { parse } from 'smol-toml';
 import { policyHash } from '../contrast/initdata.js';
 import { finishInitdata, planInitdata } from './encode.js';
+import { decodeInitdataValue, decodeInitdataValueAsync } from './initdata.js';
 import {
   decodeInitdata,
   encodeInitdata,
@@ -124,4 +125,20 @@ test('initdata: a re-run keeps an annotation that already holds our TOML (no re-
   const other = encodeInitdata(text, foreign, { 'contrast.insecure-debug': undefined });
   assert.notEqual(other.annotationValue, foreign);
   assert.deepEqual(decodeInitdata(other.annotationValue).data, { 'policy.rego': text });
+});
+
+test('initdata decoded in the pool: same TOML and the same error as the synchronous decode', async () => {
+  const value = encodeInitdata(text).annotationValue;
+  assert.equal(await decodeInitdataValueAsync(value), decodeInitdataValue(value));
+  let syncErr: unknown;
+  try {
+    decodeInitdataValue('bm90IGd6aXA=');
+  } catch (err) {
+    syncErr = err;
+  }
+  await assert.rejects(decodeInitdataValueAsync('bm90IGd6aXA='), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'BAD_INITDATA');
+    assert.equal(err.message, (syncErr as Error).message);
+    return true;
+  });
 });

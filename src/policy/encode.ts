@@ -79,10 +79,12 @@ export function planInitdata(
   text: string,
   existingAnnotation: string | undefined,
   entries: InitdataEntries = {},
+  /** The TOML of existingAnnotation when the caller decoded it already (decodeInitdataValueAsync). */
+  existingToml?: string,
 ): InitdataPlan {
   const wanted = withEntries({}, entries);
   if (!existingAnnotation) return { toml: initdataToml(text, wanted) };
-  const existing = decodeInitdataValue(existingAnnotation);
+  const existing = existingToml ?? decodeInitdataValue(existingAnnotation);
   // The usual re-run: the annotation is what we wrote last time. initdataToml is deterministic, so
   // equal text means its entries are exactly `wanted` (parsing it would give nothing else).
   const guess = initdataToml(text, wanted);

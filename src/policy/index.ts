@@ -5,7 +5,7 @@ import type { AnalyzedImage } from '../image/types.js';
 import { ConfigObjects, getPodAnnotation, setPodAnnotation, workloadImages } from '../kube/index.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import { buildPolicyData } from './data.js';
-import { INITDATA_ANNOTATION } from './initdata.js';
+import { decodeInitdataValueAsync, INITDATA_ANNOTATION } from './initdata.js';
 import type { PolicyData } from './data.js';
 import { encodeLegacy, finishInitdata, planInitdata, policyText } from './encode.js';
 import type { EncodedPolicy, InitdataEntries, InitdataPlan, PolicyEncoding } from './encode.js';
@@ -113,13 +113,23 @@ export async function generatePolicies(
     data: PolicyData;
     enc: InitdataPlan | EncodedPolicy;
   }> = [];
-  for (const workload of workloads) {
+  // Existing initdata annotations are gunzipped in zlib's pool while the policies are built; a
+  // corrupt one still fails in workload order (awaited below), never as an unhandled rejection.
+  const existing = workloads.map((w) => {
+    const annotation = encoding === 'legacy' ? undefined : getPodAnnotation(w, INITDATA_ANNOTATION);
+    if (annotation === undefined) return undefined;
+    const toml = decodeInitdataValueAsync(annotation);
+    toml.catch(() => undefined);
+    return { annotation, toml };
+  });
+  for (const [i, workload] of workloads.entries()) {
     const data = buildPolicyData({ workload, settings, flavour: options.flavour, images, config });
     const text = policyText(rules, data);
+    const old = existing[i];
     const enc =
       encoding === 'legacy'
         ? encodeLegacy(text)
-        : planInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION), options.initdataEntries);
+        : planInitdata(text, old?.annotation, options.initdataEntries, old && (await old.toml));
     planned.push({ workload, text, data, enc });
   }
   const out: WorkloadPolicy[] = await Promise.all(

@@ -4,7 +4,7 @@
 // an annotation holds or which digest the TEE measures. Names are cited in test/go-names.test.ts.
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 
@@ -74,11 +74,26 @@ export function decodeInitdataValue(annotation: string): string {
   try {
     return gunzipSync(Buffer.from(annotation, 'base64')).toString('utf8');
   } catch (err) {
-    throw new ContrastError(
-      `${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${errorMessage(err)}`,
-      { code: 'BAD_INITDATA' },
-    );
+    throw badInitdata(err);
   }
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/** decodeInitdataValue in zlib's thread pool, so the main thread can go on meanwhile. */
+export async function decodeInitdataValueAsync(annotation: string): Promise<string> {
+  try {
+    return (await gunzipAsync(Buffer.from(annotation, 'base64'))).toString('utf8');
+  } catch (err) {
+    throw badInitdata(err);
+  }
+}
+
+function badInitdata(err: unknown): ContrastError {
+  return new ContrastError(
+    `${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${errorMessage(err)}`,
+    { code: 'BAD_INITDATA' },
+  );
 }
 
 /** The TOML document as parsed (every table and value kept). */
