@@ -187,7 +187,8 @@ describe('PlatformInfo names per release line', () => {
 describe('an existing manifest as Go reads it', () => {
   test('json.Unmarshal matches field names case-insensitively: lower-case keys are the same fields', () => {
     const doc = {
-      policies: {},
+      // the 2025 Validate() wants exactly one Coordinator (test/manifest-validate.test.ts)
+      policies: { ['c'.repeat(64)]: { sans: ['c'], role: 'coordinator' } },
       referenceValues: {
         TDX: [
           {
@@ -211,7 +212,8 @@ describe('an existing manifest as Go reads it', () => {
     const { manifest, ignored } = parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2025' });
     assert.deepEqual(ignored, []);
     assert.equal(manifest.ReferenceValues.tdx?.[0]?.['MrTd'], 'a'.repeat(96));
-    // Policy hashes are map keys, never folded.
+    // A PolicyEntry's fields fold too (sans → SANs, role → Role); policy hashes are map keys, never folded.
+    assert.deepEqual(manifest.Policies, { ['c'.repeat(64)]: { SANs: ['c'], Role: 'coordinator' } });
     const withPolicy = { ...doc, policies: { ['AB'.repeat(32)]: { SANs: ['x'] } } };
     assert.ok(Object.hasOwn((foldManifest(withPolicy) as { Policies: object }).Policies, 'AB'.repeat(32)));
   });

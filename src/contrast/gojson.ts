@@ -48,8 +48,17 @@ export function foldReferenceValues(value: unknown): unknown {
 
 /** A manifest.json document with Go's field names (what Go's json.Unmarshal reads it as). */
 export function foldManifest(value: unknown): unknown {
-  return foldGoKeys(value, goShapes().manifest);
+  const folded = foldGoKeys(value, goShapes().manifest);
+  // Policies is a map: its keys (policy hashes) are kept, its values are PolicyEntry structs
+  // (internal/manifest/manifest.go, both lines: SANs, WorkloadSecretID, Role) and fold like any struct.
+  if (isPlainObject(folded) && isPlainObject(folded['Policies']))
+    folded['Policies'] = Object.fromEntries(
+      Object.entries(folded['Policies']).map(([hash, entry]) => [hash, foldGoKeys(entry, POLICY_ENTRY)]),
+    );
+  return folded;
 }
+
+const POLICY_ENTRY: GoShape = leaves(['SANs', 'WorkloadSecretID', 'Role']);
 
 /** The field a JSON key lands in: exact name, else the one equal ignoring ASCII case. */
 function fieldFor(key: string, shape: GoShape): string | undefined {
