@@ -14,6 +14,7 @@ import { loadRegistriesConf, pullSources, type PullSource, type RegistriesConf }
 import { RegistryError } from './registry-error.js';
 import { backoffDelay, defaultRetryPolicy, isRetryableError, networkErrorCode, sleep } from './retry.js';
 import { MetadataCache } from './metadata-cache.js';
+import { PingCache } from './ping-cache.js';
 import {
   RegistryTransport,
   credentialUse,
@@ -130,6 +131,8 @@ export class RegistryClient {
   /** Keeps manifests and configs in `dir` between runs (undefined: only in memory). */
   useMetadataCache(dir: string | undefined, readOnly = false): void {
     this.metadataCache = dir ? new MetadataCache(dir, readOnly) : undefined;
+    // What pings learned goes beside them, so a warm run sends no /v2/ ping (ping-cache.ts).
+    this.transport.usePingCache(dir ? new PingCache(dir, readOnly) : undefined);
   }
 
   requestCount(): number {

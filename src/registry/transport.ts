@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { forgetCredential, resolveCredential, type CredentialOptions } from '../credentials/index.js';
-import { ContrastError } from '../internal/errors.js';
+import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log, registerSecret } from '../internal/log.js';
 import { parseChallenges, preferredChallenge, type Challenge } from './challenge.js';
 import { Connections } from './connection.js';
@@ -19,6 +19,7 @@ import { registryError } from './registry-error.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { Deadline, defaultDeadlines, formatSeconds } from './deadline.js';
 import { mergeScopes, repositoryScope, scopeSetKey, splitScopes } from './scope.js';
+import { PingCache, type PingMode } from './ping-cache.js';
 import { TokenCache } from './token-cache.js';
 import { describeSource, fetchToken } from './token.js';
 import type { TlsOptions } from './tls.js';
@@ -78,6 +79,11 @@ interface RegistryState {
   domain: string;
   base: URL;
   challenges: Challenge[];
+  /**
+   * Read from the ping cache and not yet confirmed by an answer of the registry in this run: a
+   * failure on it re-pings for real and sends the request again (see `request`).
+   */
+  cached?: boolean;
 }
 
 interface AuthHeader {
@@ -124,6 +130,36 @@ function foreignChallengeError(
   );
 }
 
+function sameChallenge(a: Challenge | undefined, b: Challenge | undefined): boolean {
+  return (
+    a?.scheme === b?.scheme &&
+    a?.params['realm'] === b?.params['realm'] &&
+    a?.params['service'] === b?.params['service']
+  );
+}
+
+/**
+ * Why an answer to the first request on a cached state does not confirm it (undefined: it does). A 401
+ * confirms only when it challenges as the cached ping said (then it is a real refusal, handled as
+ * always); an unexpected status (400 from a TLS port spoken to in plain HTTP, 403, 5xx) does not.
+ */
+function staleAnswer(
+  res: SendResult,
+  state: RegistryState,
+  expect: readonly number[] | undefined,
+): string | undefined {
+  if (!sameOrigin(res.url, state.base)) return undefined; // the registry redirected: it answered
+  if (res.status === 401) {
+    const fresh = preferredChallenge(parseChallenges(res.headers['www-authenticate']));
+    const cached = preferredChallenge(state.challenges);
+    return !fresh || sameChallenge(fresh, cached)
+      ? undefined
+      : `HTTP 401 with a ${fresh.scheme} challenge, cached: ${cached ? cached.scheme : 'none'}`;
+  }
+  const ok = expect ? expect.includes(res.status) : res.status >= 200 && res.status < 300;
+  return ok || res.status === 404 ? undefined : `HTTP ${res.status}`;
+}
+
 function safeOrigin(url: string): string {
   try {
     return new URL(url).origin;
@@ -154,6 +190,9 @@ export class RegistryTransport {
   readonly http: HttpSender;
   readonly connections: Connections;
   private readonly states = new Map<string, Promise<RegistryState>>();
+  /** States read from the ping cache, per registry (a real ping in `states` takes precedence). */
+  private readonly cachedStates = new Map<string, Promise<RegistryState>>();
+  private pingCache: PingCache | undefined;
   private readonly creds = new Map<string, Promise<RegistryCredential>>();
   /** Scope sets that worked per repository, so later requests skip a known challenge round trip. */
   private readonly learnedScopes = new Map<string, string[]>();
@@ -196,6 +235,59 @@ export class RegistryTransport {
     return this.http.requests;
   }
 
+  /**
+   * Reuses what earlier runs' pings learned (scheme, challenges), kept in `cache` (`ping-cache.ts`);
+   * requests then skip the `/v2/` ping. `ping` and `authEndpoint` still always ping.
+   */
+  usePingCache(cache: PingCache | undefined): void {
+    this.pingCache = cache;
+    this.cachedStates.clear();
+  }
+
+  private pingMode(domain: string): PingMode {
+    const host = apiHost(domain).toLowerCase();
+    return this.insecure.get(host) ?? this.insecure.get(domain.toLowerCase()) ?? 'secure';
+  }
+
+  /**
+   * The state requests use: a real ping already made in this run, else the ping cache's entry
+   * (marked `cached`), else a real ping.
+   */
+  private stateFor(domain: string): Promise<RegistryState> {
+    const real = this.states.get(domain);
+    if (real || !this.pingCache) return real ?? this.ping(domain);
+    let p = this.cachedStates.get(domain);
+    if (!p) {
+      const cache = this.pingCache;
+      const host = apiHost(domain);
+      p = cache.get(host, this.pingMode(domain)).then((rec): Promise<RegistryState> | RegistryState => {
+        if (!rec) return this.ping(domain);
+        log.debug(
+          `registry ${domain}: ${rec.scheme}, challenges from the ping cache (${cache.dir}); no /v2/ ping`,
+        );
+        return {
+          domain,
+          base: new URL(`${rec.scheme}://${host}/`),
+          challenges: rec.challenges,
+          cached: true,
+        };
+      });
+      p.catch(() => this.cachedStates.delete(domain));
+      this.cachedStates.set(domain, p);
+    }
+    return p;
+  }
+
+  /** A cached state failed: forget it (memory and disk) and ping for real (once for all requests). */
+  private async reping(domain: string, why: string): Promise<RegistryState> {
+    log.debug(`registry ${domain}: the cached ping result did not work (${why}); pinging /v2/`);
+    if (this.cachedStates.get(domain) !== undefined) {
+      this.cachedStates.delete(domain);
+      await this.pingCache?.drop(apiHost(domain), this.pingMode(domain));
+    }
+    return this.ping(domain);
+  }
+
   /** Runs one small exchange (ping, token) under the total request deadline. */
   private async withDeadline<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const ms = this.options.requestDeadlineMs ?? defaultDeadlines.requestMs;
@@ -234,7 +326,10 @@ export class RegistryTransport {
     return p;
   }
 
-  /** Pings `/v2/` once per registry: which scheme works and which auth challenges it sends. */
+  /**
+   * Pings `/v2/` once per registry: which scheme works and which auth challenges it sends. Always a
+   * real ping (never the ping cache, which it updates).
+   */
   ping(domain: string): Promise<RegistryState> {
     let p = this.states.get(domain);
     if (!p) {
@@ -271,7 +366,7 @@ export class RegistryTransport {
 
   private async doPing(domain: string): Promise<RegistryState> {
     const host = apiHost(domain);
-    const mode = this.insecure.get(host.toLowerCase()) ?? this.insecure.get(domain.toLowerCase());
+    const mode = this.pingMode(domain);
     const what = `ping of registry ${domain}`;
     const attempt = async (scheme: 'https' | 'http', retry: boolean): Promise<RegistryState> => {
       const base = new URL(`${scheme}://${host}/`);
@@ -293,6 +388,8 @@ export class RegistryTransport {
         log.debug(
           `registry ${domain} at ${base.origin}: ${ch ? `${ch.scheme} auth${ch.params['realm'] ? ` (realm ${ch.params['realm']}${realmNote(ch.params['realm'], base)})` : ''}` : 'no auth'}`,
         );
+        // Only an answer of the registry itself is worth remembering (not a redirect elsewhere).
+        if (!foreign) await this.pingCache?.put(host, mode, { scheme, challenges });
       } else {
         // Some registries answer /v2/ oddly; the real request will say what is wrong.
         log.debug(`registry ${domain}: /v2/ answered ${res.status}: ${text.slice(0, 200)}`);
@@ -404,7 +501,29 @@ export class RegistryTransport {
 
   /** Sends an authenticated request (see RegistryRequest); non-expected statuses throw RegistryError. */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
-    const state = await this.ping(req.registry);
+    const state = await this.stateFor(req.registry);
+    if (!state.cached) return this.requestWith(state, req);
+    // A state from the ping cache may be stale (scheme, challenges): the first answer of the registry
+    // confirms it; anything else (no connection, a refusal, an unexpected status) re-pings for real
+    // and sends the request once more, as an uncached run would have sent it.
+    const streamed = !!req.body && typeof (req.body as Readable).pipe === 'function';
+    if (streamed) return this.requestWith(await this.reping(req.registry, 'a streamed body'), req);
+    let res: RegistryResponse;
+    try {
+      res = await this.requestWith(state, req, true);
+    } catch (err) {
+      // Once the registry answered, the state is confirmed and its errors are the request's own.
+      if (req.signal?.aborted || !state.cached) throw err;
+      return this.requestWith(await this.reping(req.registry, errorMessage(err)), req);
+    }
+    return res;
+  }
+
+  private async requestWith(
+    state: RegistryState,
+    req: RegistryRequest,
+    onCachedState = false,
+  ): Promise<RegistryResponse> {
     const url = /^https?:\/\//i.test(req.path) ? new URL(req.path) : new URL(req.path, state.base);
     const baseScopes = mergeScopes([repositoryScope(req.repository, req.actions)], req.extraScopes ?? []);
     let scopes = this.scopesFor(req.registry, req.repository, req.actions, req.extraScopes ?? []);
@@ -418,8 +537,18 @@ export class RegistryTransport {
         ...(auth ? { authorization: auth.header, authLabel: auth.label, authOrigin: state.base } : {}),
         ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
+        // A cached state's first request fails fast: the real ping that follows retries.
+        ...(onCachedState ? { retry: false } : {}),
         what: req.what,
       });
+      if (onCachedState && state.cached) {
+        const stale = staleAnswer(res, state, req.expect);
+        if (stale) {
+          await res.body.dump();
+          throw new Error(stale);
+        }
+        state.cached = false;
+      }
       if (res.status === 401 && !sameOrigin(res.url, state.base)) {
         // A redirect target (blob storage) or a foreign upload URL asking for authentication: its
         // challenge is not the registry's, so the registry's credentials must not answer it. The request

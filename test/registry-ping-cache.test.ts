@@ -1,0 +1,151 @@
+// A warm run against the lab's real registries skips the /v2/ ping (what the cold run's ping learned is
+// in the ping cache beside the metadata cache) and still authenticates as before: anonymous over
+// plain HTTP (bare insecure host: HTTPS tried first in the cold run), Basic, Bearer with a password,
+// Bearer with an identity token. The cache file never holds a credential.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireLab, type Lab } from './helpers/lab.js';
+import { RegistryClient, type RegistryClientOptions } from '../src/registry/index.js';
+import { PingCache } from '../src/registry/ping-cache.js';
+import { setLogLevel, setLogSink } from '../src/internal/log.js';
+
+function labClient(lab: Lab, dir: string, extra: RegistryClientOptions = {}): RegistryClient {
+  const c = new RegistryClient({
+    caFile: lab.caCert,
+    insecureRegistries: [lab.a],
+    credentials: { authFile: lab.authFile, env: {} },
+    registriesConfig: { path: undefined, registries: [] },
+    ...extra,
+  });
+  c.useMetadataCache(dir);
+  return c;
+}
+
+/** Runs `fn` with debug logging captured; returns the request lines (`GET https://…/v2/ -> 401 …`). */
+async function requests(fn: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  setLogLevel('debug');
+  const prev = setLogSink({ write: (l: string) => void lines.push(l) });
+  try {
+    await fn();
+  } finally {
+    setLogSink(prev);
+    setLogLevel('silent');
+  }
+  return lines.filter((l) => / -> \d{3} \(| failed: /.test(l));
+}
+
+const pingLines = (lines: string[]) => lines.filter((l) => /(GET|HEAD) https?:\/\/[^ /]+\/v2\/ /.test(l));
+
+function cacheText(dir: string): string {
+  const d = join(dir, 'ping');
+  return readdirSync(d)
+    .map((f) => readFileSync(join(d, f), 'utf8'))
+    .join('\n');
+}
+
+async function coldThenWarm(
+  t: TestContext,
+  lab: Lab,
+  ref: string,
+  extra: RegistryClientOptions,
+  secrets: string[],
+): Promise<{ cold: string[]; warm: string[]; kind: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ping-cache-lab-'));
+  const cold = await requests(async () => {
+    const c = labClient(lab, dir, extra);
+    await c.resolveImage(ref);
+    await c.close();
+  });
+  let kind = '';
+  const warm = await requests(async () => {
+    const c = labClient(lab, dir, extra);
+    t.after(() => c.close());
+    kind = (await c.resolveImage(ref)).credential.kind;
+  });
+  const text = cacheText(dir);
+  for (const s of secrets) assert.ok(s.length > 3 && !text.includes(s), 'the ping cache holds a secret');
+  assert.doesNotMatch(text, /authorization|"token"|Basic [A-Za-z0-9+/=]{8}/i);
+  return { cold, warm, kind };
+}
+
+test('warm resolve skips the ping: anonymous HTTP (bare insecure host), Basic, Bearer', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const a = await coldThenWarm(t, lab, `${lab.a}/test/app:v1`, {}, []);
+  assert.equal(pingLines(a.cold).length, 2, `HTTPS then HTTP ping in the cold run:\n${a.cold.join('')}`);
+  assert.deepEqual(pingLines(a.warm), [], a.warm.join(''));
+  assert.equal(a.warm.length, 1, `one HEAD by tag, no failed HTTPS attempt:\n${a.warm.join('')}`);
+
+  const basic = await coldThenWarm(t, lab, `${lab.b}/test/app:v1`, {}, [lab.pass]);
+  assert.equal(pingLines(basic.cold).length, 1);
+  assert.deepEqual(pingLines(basic.warm), []);
+  assert.equal(basic.kind, 'basic');
+  assert.match(basic.warm.join(''), /HEAD https:\/\/[^ ]+\/manifests\/v1 -> 200 .*auth: basic/);
+
+  const bearer = await coldThenWarm(t, lab, `${lab.c}/test/app:v1`, {}, [lab.pass]);
+  assert.deepEqual(pingLines(bearer.warm), []);
+  assert.equal(bearer.kind, 'basic');
+  // token from the cached realm, then the HEAD with it: no 401 round trip either
+  assert.equal(bearer.warm.length, 2, bearer.warm.join(''));
+  assert.match(bearer.warm.join(''), /HEAD https:\/\/[^ ]+\/manifests\/v1 -> 200 .*auth: bearer/);
+});
+
+test('warm resolve with an identity token: refresh POST to the cached realm, no ping', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { request, Agent } = await import('undici');
+  const agent = new Agent({ connect: { ca: readFileSync(lab.caCert, 'utf8') } });
+  const res = await request(lab.tokenRealm, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username: lab.user,
+      password: lab.pass,
+      service: lab.tokenService,
+      client_id: 'contrast-tests',
+      access_type: 'offline',
+      scope: 'repository:test/app:pull',
+    }).toString(),
+    dispatcher: agent,
+  });
+  const rt = ((await res.body.json()) as { refresh_token: string }).refresh_token;
+  await agent.close();
+  const dir = mkdtempSync(join(tmpdir(), 'ping-cache-auth-'));
+  const file = join(dir, 'auth.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      auths: { [lab.c]: { auth: Buffer.from('alice:').toString('base64'), identitytoken: rt } },
+    }),
+  );
+  const r = await coldThenWarm(t, lab, `${lab.c}/test/app:v1`, { credentials: { authFile: file, env: {} } }, [
+    rt,
+  ]);
+  assert.equal(r.kind, 'identity-token');
+  assert.deepEqual(pingLines(r.warm), []);
+  assert.match(r.warm.join(''), /POST https:\/\/[^ ]+ -> 200/);
+});
+
+test('a cached plain-HTTP scheme for a TLS registry (bare insecure host) falls back to a real ping', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ping-cache-lab-'));
+  await new PingCache(dir).put(lab.b, 'any', {
+    scheme: 'http',
+    challenges: [{ scheme: 'basic', params: { realm: 'Registry Realm' } }],
+  });
+  const lines = await requests(async () => {
+    const c = labClient(lab, dir, { insecureRegistries: [lab.a, lab.b] });
+    t.after(() => c.close());
+    assert.equal((await c.resolveImage(`${lab.b}/test/app:v1`)).credential.kind, 'basic');
+  });
+  // The registry's TLS port answers plain HTTP with 400; the real ping then finds HTTPS.
+  assert.match(lines[0] ?? '', /HEAD http:\/\/[^ ]+ -> 400/);
+  assert.equal(pingLines(lines).length, 1, lines.join(''));
+  assert.match(cacheText(dir), /"scheme":"https"/);
+});
