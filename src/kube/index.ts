@@ -8,6 +8,7 @@ export {
   RUNTIME_CLASS_PREFIX,
   WORKLOAD_TEMPLATE_PATHS,
   findWorkloads,
+  findWorkloadsAndAll,
   getPodAnnotation,
   listResources,
   podTemplate,

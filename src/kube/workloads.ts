@@ -1,5 +1,5 @@
 // Finding the pod templates in Kubernetes resources, and ConfigMaps/Secrets they reference.
-import { isMap, isScalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, YAMLMap } from 'yaml';
 import { ContrastError } from '../internal/errors.js';
 import { documentToJS, type KubeFile } from './yaml.js';
@@ -89,47 +89,90 @@ function walk(
 }
 
 export function findWorkloads(files: KubeFile[], options: FindWorkloadsOptions = {}): Workload[] {
-  const prefix = options.runtimeClassPrefix ?? RUNTIME_CLASS_PREFIX;
-  const out: Workload[] = [];
+  const s = scanWorkloads(files, options.runtimeClassPrefix ?? RUNTIME_CLASS_PREFIX);
+  if (s.matchingError) throw s.matchingError;
+  return s.matching;
+}
+
+/**
+ * `findWorkloads` with the prefix and with `''` (every pod) from one pass over the documents (each
+ * converted once, not twice). Errors as the two calls in that order would throw them: a malformed
+ * matching pod's first, then any other pod's.
+ */
+export function findWorkloadsAndAll(
+  files: KubeFile[],
+  runtimeClassPrefix: string,
+): { workloads: Workload[]; all: Workload[] } {
+  const s = scanWorkloads(files, runtimeClassPrefix);
+  if (s.matchingError) throw s.matchingError;
+  if (s.anyError) throw s.anyError;
+  return { workloads: s.matching, all: s.all };
+}
+
+interface Scan {
+  matching: Workload[];
+  all: Workload[];
+  /** The first malformed pod whose runtime class matches the prefix. */
+  matchingError?: ContrastError;
+  /** The first malformed pod of any runtime class. */
+  anyError?: ContrastError;
+}
+
+function scanWorkloads(files: KubeFile[], prefix: string): Scan {
+  const scan: Scan = { matching: [], all: [] };
   for (const r of listResources(files)) {
     const rel = WORKLOAD_TEMPLATE_PATHS[r.kind];
     if (!rel) continue;
-    const metadata = asRecord(r.value['metadata']);
     const template = asRecord(getPath(r.value, rel));
     const spec = asRecord(template['spec']);
     const rc = spec['runtimeClassName'];
-    if (prefix !== '' && !(typeof rc === 'string' && rc.startsWith(prefix))) continue;
-    const where = `${r.file.path} (document ${r.docIndex + 1}, ${r.kind})`;
-    const rawName = metadata['name'];
-    const rawGen = metadata['generateName'];
-    let name: string;
-    let generateName = false;
-    if (typeof rawName === 'string' && rawName !== '') name = rawName;
-    else if (typeof rawGen === 'string' && rawGen !== '') {
-      name = rawGen;
-      generateName = true;
-    } else throw new ContrastError(`${where}: metadata.name is missing`, { code: 'KUBE_NO_NAME' });
-    const ns = metadata['namespace'];
-    if (ns !== undefined && typeof ns !== 'string')
-      throw new ContrastError(`${where}: metadata.namespace must be a string`);
-    if (!isRecord(spec) || !Array.isArray(spec['containers'])) {
-      throw new ContrastError(`${where} ${name}: pod template has no spec.containers`, {
-        code: 'KUBE_NO_CONTAINERS',
-      });
+    const matches = prefix === '' || (typeof rc === 'string' && rc.startsWith(prefix));
+    let w: Workload;
+    try {
+      w = workloadOf(r, rel, spec);
+    } catch (err) {
+      if (!(err instanceof ContrastError)) throw err;
+      if (matches) scan.matchingError ??= err;
+      scan.anyError ??= err;
+      continue;
     }
-    out.push({
-      file: r.file,
-      doc: r.doc,
-      kind: r.kind,
-      name,
-      generateName,
-      namespace: typeof ns === 'string' && ns !== '' ? ns : 'default',
-      resourcePath: r.path,
-      templatePath: [...r.path, ...rel],
-      docIndex: r.docIndex,
+    scan.all.push(w);
+    if (matches) scan.matching.push(w);
+  }
+  return scan;
+}
+
+function workloadOf(r: Resource, rel: readonly string[], spec: Record<string, unknown>): Workload {
+  const metadata = asRecord(r.value['metadata']);
+  const where = `${r.file.path} (document ${r.docIndex + 1}, ${r.kind})`;
+  const rawName = metadata['name'];
+  const rawGen = metadata['generateName'];
+  let name: string;
+  let generateName = false;
+  if (typeof rawName === 'string' && rawName !== '') name = rawName;
+  else if (typeof rawGen === 'string' && rawGen !== '') {
+    name = rawGen;
+    generateName = true;
+  } else throw new ContrastError(`${where}: metadata.name is missing`, { code: 'KUBE_NO_NAME' });
+  const ns = metadata['namespace'];
+  if (ns !== undefined && typeof ns !== 'string')
+    throw new ContrastError(`${where}: metadata.namespace must be a string`);
+  if (!isRecord(spec) || !Array.isArray(spec['containers'])) {
+    throw new ContrastError(`${where} ${name}: pod template has no spec.containers`, {
+      code: 'KUBE_NO_CONTAINERS',
     });
   }
-  return out;
+  return {
+    file: r.file,
+    doc: r.doc,
+    kind: r.kind,
+    name,
+    generateName,
+    namespace: typeof ns === 'string' && ns !== '' ? ns : 'default',
+    resourcePath: r.path,
+    templatePath: [...r.path, ...rel],
+    docIndex: r.docIndex,
+  };
 }
 
 /** The pod template (`{metadata, spec}`) as plain JSON. */
@@ -181,8 +224,36 @@ function isNullNode(n: unknown): boolean {
 }
 
 export function getPodAnnotation(w: Workload, key: string): string | undefined {
+  // The usual case, plain maps down to a scalar, straight from the nodes: no conversion of the whole
+  // document for one string. Aliases or merge keys on the way take the general path.
+  const found = plainNodeAt(w.doc, [...w.templatePath, 'metadata', 'annotations', key]);
+  if (found && (found.node === undefined || isScalar(found.node))) {
+    const v = found.node?.value;
+    return typeof v === 'string' ? v : undefined;
+  }
   const v = asRecord(podTemplate(w).metadata['annotations'])[key];
   return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * The node at `path` when every step is a plain map or sequence (no alias, no merge key) — what
+ * `toJS` would give there without resolving anything; `{ node: undefined }` when the path ends early
+ * at an absent key; undefined when something on the way needs the general conversion.
+ */
+export function plainNodeAt(doc: Document, path: readonly PathItem[]): { node: unknown } | undefined {
+  let node: unknown = doc.contents;
+  for (const k of path) {
+    if (node === undefined) return { node };
+    if (isMap(node)) {
+      // A merge key's value is a symbol, a plain `<<` key a string: both need the conversion.
+      if (node.items.some((p) => !isScalar(p.key) || typeof p.key.value !== 'string' || p.key.value === '<<'))
+        return undefined;
+      node = node.get(k, true);
+    } else if (isSeq(node) && typeof k === 'number') node = node.get(k, true);
+    else return undefined;
+    if (isAlias(node)) return undefined;
+  }
+  return { node };
 }
 
 /** Images as written in the YAML: init containers, then containers. */

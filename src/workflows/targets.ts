@@ -1,7 +1,7 @@
 // Stage "find workloads", shared by `contrast generate` and `contrast policy generate`: the pods whose
 // runtime class starts with the prefix, and a warning for each class that looks like a typo of it.
 import type { KubeFile, Workload } from '../kube/index.js';
-import { findWorkloads } from '../kube/index.js';
+import { findWorkloadsAndAll } from '../kube/index.js';
 import { runtimeClassNearMisses } from '../contrast/runtime.js';
 
 export function findConfidentialWorkloads(
@@ -9,11 +9,7 @@ export function findConfidentialWorkloads(
   runtimeClassPrefix: string,
   warn: (message: string) => void,
 ): Workload[] {
-  const workloads = findWorkloads(files, { runtimeClassPrefix });
-  for (const m of runtimeClassNearMisses(
-    findWorkloads(files, { runtimeClassPrefix: '' }),
-    runtimeClassPrefix,
-  ))
-    warn(m);
+  const { workloads, all } = findWorkloadsAndAll(files, runtimeClassPrefix);
+  for (const m of runtimeClassNearMisses(all, runtimeClassPrefix)) warn(m);
   return workloads;
 }
