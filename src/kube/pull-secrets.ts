@@ -36,13 +36,15 @@ function namespaceOf(meta: Record<string, unknown>): string {
   return typeof ns === 'string' && ns !== '' ? ns : 'default';
 }
 
+const secretKinds: ReadonlySet<string> = new Set(['Secret', 'ServiceAccount']);
+
 function collectSecrets(files: KubeFile[]): {
   secrets: Map<string, SecretDoc>;
   serviceAccounts: Map<string, string[]>;
 } {
   const secrets = new Map<string, SecretDoc>();
   const serviceAccounts = new Map<string, string[]>();
-  for (const r of listResources(files)) {
+  for (const r of listResources(files, secretKinds)) {
     const meta = asRecord(r.value['metadata']);
     const name = typeof meta['name'] === 'string' ? meta['name'] : '';
     const namespace = namespaceOf(meta);

@@ -8,6 +8,8 @@ import { templateAnnotations } from './pod.js';
 import {
   findWorkloads,
   findWorkloadsAndAll,
+  listResources,
+  asRecord,
   getPodAnnotation,
   podTemplate,
   setPodAnnotation,
@@ -129,4 +131,21 @@ test('findWorkloadsAndAll: both lists from one pass, errors in the order of the 
     ['y'],
     'findWorkloads with the prefix still skips other pods',
   );
+});
+
+test('listResources with kinds: other documents skipped unconverted, Lists and unplain kinds still read', () => {
+  const text = [
+    'kind: Deployment\nmetadata: { name: d }\nspec: { template: { spec: { containers: [] } } }\n',
+    'kind: Secret\nmetadata: { name: s1 }\n',
+    'kind: List\nitems:\n  - { kind: Secret, metadata: { name: s2 } }\n  - { kind: Pod, metadata: { name: p } }\n',
+    'kind: SecretList\nitems:\n  - { kind: Secret, metadata: { name: s3 } }\n',
+    'anchors: { k: &k Secret }\nkind: *k\nmetadata: { name: s4 }\n',
+  ].join('---\n');
+  const files = [parseKubeFile('r.yml', text)];
+  const secrets = (rs: ReturnType<typeof listResources>) =>
+    rs.filter((r) => r.kind === 'Secret').map((r) => asRecord(r.value['metadata'])['name']);
+  const filtered = listResources(files, new Set(['Secret']));
+  assert.deepEqual(secrets(filtered), secrets(listResources(files)));
+  assert.deepEqual(secrets(filtered), ['s1', 's2', 's3', 's4']);
+  assert.ok(!filtered.some((r) => r.kind === 'Deployment'), 'the Deployment was not converted');
 });

@@ -55,12 +55,22 @@ export interface Resource {
   value: Record<string, unknown>;
 }
 
-/** Every resource in the files, with `List`s expanded recursively. Documents that are not maps are skipped. */
-export function listResources(files: KubeFile[]): Resource[] {
+/**
+ * Every resource in the files, with `List`s expanded recursively. Documents that are not maps are
+ * skipped. With `kinds`, the caller wants only those: a document whose `kind` is plainly another one
+ * (not a List) is skipped before it is converted to plain data (callers looking for Secrets and
+ * ConfigMaps do not pay for converting every workload again).
+ */
+export function listResources(files: KubeFile[], kinds?: ReadonlySet<string>): Resource[] {
   const out: Resource[] = [];
   for (const file of files) {
     file.docs.forEach((doc, docIndex) => {
       if (!isMap(doc.contents)) return;
+      if (kinds) {
+        const kind = plainNodeAt(doc, ['kind'])?.node;
+        const k = isScalar(kind) ? kind.value : undefined;
+        if (typeof k === 'string' && !k.endsWith('List') && !kinds.has(k)) return;
+      }
       walk(file, doc, docIndex, [], asRecord(documentToJS(doc, file.path)), out);
     });
   }
@@ -287,12 +297,14 @@ export interface ConfigObject {
   source: string;
 }
 
+const configKinds: ReadonlySet<string> = new Set(['ConfigMap', 'Secret']);
+
 export class ConfigObjects {
   private readonly byKey = new Map<string, ConfigObject>();
 
   static from(files: KubeFile[]): ConfigObjects {
     const c = new ConfigObjects();
-    for (const r of listResources(files)) {
+    for (const r of listResources(files, configKinds)) {
       if (r.kind !== 'ConfigMap' && r.kind !== 'Secret') continue;
       const meta = asRecord(r.value['metadata']);
       const name = typeof meta['name'] === 'string' ? meta['name'] : '';
