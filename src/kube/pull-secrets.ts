@@ -14,7 +14,7 @@ import {
   findWorkloads,
   isRecord,
   listResources,
-  podTemplate,
+  dataAt,
   type FindWorkloadsOptions,
   type Workload,
 } from './workloads.js';
@@ -117,12 +117,10 @@ export function pullSecretAuths(secret: {
 
 /** Names of the pull secrets a pod uses: its own, then its ServiceAccount's (as admission adds them). */
 function podPullSecretNames(w: Workload, serviceAccounts: Map<string, string[]>): string[] {
-  const spec = podTemplate(w).spec;
-  const own = refNames(spec['imagePullSecrets']);
-  const sa =
-    typeof spec['serviceAccountName'] === 'string' && spec['serviceAccountName'] !== ''
-      ? spec['serviceAccountName']
-      : 'default';
+  const spec = [...w.templatePath, 'spec'];
+  const own = refNames(dataAt(w, [...spec, 'imagePullSecrets']));
+  const name = dataAt(w, [...spec, 'serviceAccountName']);
+  const sa = typeof name === 'string' && name !== '' ? name : 'default';
   const fromSa = serviceAccounts.get(`${w.namespace}/${sa}`) ?? [];
   return [...new Set([...own, ...fromSa])];
 }

@@ -8,6 +8,8 @@ import { templateAnnotations } from './pod.js';
 import {
   findWorkloads,
   findWorkloadsAndAll,
+  dataAt,
+  workloadImages,
   listResources,
   asRecord,
   getPodAnnotation,
@@ -148,4 +150,45 @@ test('listResources with kinds: other documents skipped unconverted, Lists and u
   assert.deepEqual(secrets(filtered), secrets(listResources(files)));
   assert.deepEqual(secrets(filtered), ['s1', 's2', 's3', 's4']);
   assert.ok(!filtered.some((r) => r.kind === 'Deployment'), 'the Deployment was not converted');
+});
+
+test('podTemplate, dataAt and workloadImages convert only the part read, with the same result', () => {
+  const withAliases = `kind: Deployment
+metadata: { name: d, labels: &l { app: x } }
+spec:
+  template:
+    metadata: { labels: *l }
+    spec:
+      imagePullSecrets: [{ name: pull }]
+      serviceAccountName: sa
+      containers:
+        - &c { name: a, image: img-a }
+        - { <<: *c, name: b }
+---
+kind: Deployment
+metadata: { name: e }
+spec:
+  template:
+    metadata: { annotations: { k: v } }
+    spec:
+      initContainers: [{ name: i, image: img-i }]
+      containers: [{ name: a, image: img-a, env: [{ name: N, value: '1' }] }]
+`;
+  for (const yaml of [withAliases, ...Object.values(cases)]) {
+    for (const w of workloads(yaml)) {
+      const full = documentToJS(w.doc, w.file.path) as Record<string, unknown>;
+      let want: unknown = full;
+      for (const p of w.templatePath) want = (want as Record<string, unknown>)[p as string];
+      const t = want as { metadata?: unknown; spec?: Record<string, unknown> };
+      assert.deepEqual(podTemplate(w), { metadata: t.metadata ?? {}, spec: t.spec ?? {} }, w.name);
+      for (const key of ['imagePullSecrets', 'serviceAccountName', 'containers', 'initContainers'])
+        assert.deepEqual(dataAt(w, [...w.templatePath, 'spec', key]), t.spec?.[key], `${w.name} ${key}`);
+    }
+  }
+  const [d, e] = workloads(withAliases);
+  assert.deepEqual(workloadImages(d!), ['img-a', 'img-a'], 'the merged container has its image');
+  assert.deepEqual(workloadImages(e!), ['img-i', 'img-a']);
+  // An edit is seen by the next read.
+  setPodAnnotation(e!, 'k', 'w');
+  assert.equal(asRecord(podTemplate(e!).metadata['annotations'])['k'], 'w');
 });

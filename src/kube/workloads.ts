@@ -190,8 +190,33 @@ export function podTemplate(w: Workload): {
   metadata: Record<string, unknown>;
   spec: Record<string, unknown>;
 } {
-  const obj = asRecord(getPath(documentToJS(w.doc, w.file.path), w.templatePath));
+  const obj = asRecord(dataAt(w, w.templatePath));
   return { metadata: asRecord(obj['metadata']), spec: asRecord(obj['spec']) };
+}
+
+/**
+ * The plain data at `path`, as converting the whole document would give it, converting only that
+ * part when it is self-contained (plain maps and sequences down to it, no alias or merge key in it);
+ * otherwise the whole document the general way. Nothing is cached: documents change between reads.
+ */
+export function dataAt(w: Workload, path: readonly PathItem[]): unknown {
+  const found = plainNodeAt(w.doc, path);
+  if (found && selfContained(found.node)) {
+    const n = found.node;
+    return n === undefined || n === null ? n : isScalar(n) ? n.value : (n as YAMLMap).toJSON();
+  }
+  return getPath(documentToJS(w.doc, w.file.path), path);
+}
+
+function selfContained(node: unknown): boolean {
+  if (node === undefined || node === null || isScalar(node)) return true;
+  if (isMap(node))
+    return node.items.every(
+      (p) =>
+        isScalar(p.key) && typeof p.key.value === 'string' && p.key.value !== '<<' && selfContained(p.value),
+    );
+  if (isSeq(node)) return node.items.every(selfContained);
+  return false; // an alias, or a node kind the general conversion should handle
 }
 
 /** The pod template node, for callers that edit it (injection). */
@@ -268,10 +293,9 @@ export function plainNodeAt(doc: Document, path: readonly PathItem[]): { node: u
 
 /** Images as written in the YAML: init containers, then containers. */
 export function workloadImages(w: Workload): string[] {
-  const spec = podTemplate(w).spec;
   const out: string[] = [];
   for (const key of ['initContainers', 'containers']) {
-    const list = spec[key];
+    const list = dataAt(w, [...w.templatePath, 'spec', key]);
     if (!Array.isArray(list)) continue;
     for (const c of list) {
       const image = asRecord(c)['image'];
