@@ -68,6 +68,22 @@ async function valid2026(): Promise<Doc> {
   return JSON.parse(serializeManifest(m, '2026'));
 }
 
+/**
+ * With the Coordinator check passed, an unknown role and an empty TrustedMeasurement are both reported
+ * (Go returns the Coordinator finding alone only when that check fails).
+ */
+function assertOtherFindingsReported(doc: Doc, line: '2025' | '2026'): void {
+  doc.Policies![OTHER]!.Role = 'worker';
+  doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
+  const paths = validateManifest(doc, { line }).map((i) => i.path);
+  assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
+  assert.ok(
+    paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
+    paths.join(),
+  );
+  assert.ok(!paths.includes('Policies'), paths.join());
+}
+
 describe('2026 Manifest.Validate(): the Coordinator policy is checked first', () => {
   test('the valid base document passes', async () => {
     assert.deepEqual(validateManifest(await valid2026(), { line: '2026' }), []);
@@ -113,16 +129,7 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
   });
 
   test('with a Coordinator, the other findings are all reported', async () => {
-    const doc = await valid2026();
-    doc.Policies![OTHER]!.Role = 'worker';
-    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
-    const paths = validateManifest(doc, { line: '2026' }).map((i) => i.path);
-    assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
-    assert.ok(
-      paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
-      paths.join(),
-    );
-    assert.ok(!paths.includes('Policies'), paths.join());
+    assertOtherFindingsReported(await valid2026(), '2026');
   });
 
   test('more than one Coordinator is fine in 2026 (CoordinatorPolicyHashes returns them all)', async () => {
@@ -190,16 +197,7 @@ describe('2025 Manifest.Validate(): exactly one Coordinator, also in an existing
   });
 
   test('with exactly one Coordinator, the other findings are all reported', async () => {
-    const doc = await valid2025();
-    doc.Policies![OTHER]!.Role = 'worker';
-    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
-    const paths = validateManifest(doc, { line: '2025' }).map((i) => i.path);
-    assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
-    assert.ok(
-      paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
-      paths.join(),
-    );
-    assert.ok(!paths.includes('Policies'), paths.join());
+    assertOtherFindingsReported(await valid2025(), '2025');
   });
 });
 

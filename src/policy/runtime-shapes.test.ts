@@ -473,30 +473,46 @@ test('guest pull pins an unpinned YAML image to name:tag@sha256:… (the policy 
   assert.doesNotMatch(serializeKubeFile(h), /@sha256/);
 });
 
-// 7. GPU pods (the settings' pgpu_resource_keys, nvidia.com/pgpu): one VFIO device per GPU
-//    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
-//    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
-//    (genpolicy testdata createcontainer/gpu_vfio_cdi).
-test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async () => {
-  const text = yaml().replace(
-    '          volumeMounts:',
-    '          resources: {limits: {nvidia.com/pgpu: 2}}\n          volumeMounts:',
+/** The lab pod with `limits` on its app container, run up to the app's CreateContainerRequest. */
+async function gpuLab(limits: string): Promise<Lab> {
+  const l = await lab(
+    yaml().replace(
+      '          volumeMounts:',
+      `          resources: {limits: ${limits}}\n          volumeMounts:`,
+    ),
   );
-  const l = await lab(text);
   l.upToApp();
-  const dev = (n: string, addr = '0000:65:00.0=06/00') => ({
+  return l;
+}
+
+/** A hot-plugged GPU as the runtime passes it (genpolicy testdata createcontainer/gpu_vfio_cdi). */
+function vfioGpu(n: string, addr = '0000:65:00.0=06/00'): Req {
+  return {
     id: `vfio${n}`,
     type_: 'vfio-pci-gk',
     vm_path: '',
     container_path: `/dev/vfio/devices/vfio${n}`,
     options: [addr],
-  });
-  const judge = (devices: Req[], cdi: Record<string, string>) => {
-    const a = clone(l.app);
-    a['devices'] = devices;
-    Object.assign(a['OCI']['Annotations'], cdi);
-    return wouldAllow(l.agent, 'CreateContainerRequest', a);
   };
+}
+
+/** Whether the app container is admitted with these devices, CDI annotations and extra env vars. */
+function gpuVerdict(l: Lab, devices: Req[], cdi: Record<string, string>, env: string[] = []): boolean {
+  const a = clone(l.app);
+  a['devices'] = devices;
+  Object.assign(a['OCI']['Annotations'], cdi);
+  a['OCI']['Process']['Env'].push(...env);
+  return wouldAllow(l.agent, 'CreateContainerRequest', a);
+}
+
+// 7. GPU pods (the settings' pgpu_resource_keys, nvidia.com/pgpu): one VFIO device per GPU
+//    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
+//    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
+//    (genpolicy testdata createcontainer/gpu_vfio_cdi).
+test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async () => {
+  const l = await gpuLab('{nvidia.com/pgpu: 2}');
+  const dev = vfioGpu;
+  const judge = (devices: Req[], cdi: Record<string, string>) => gpuVerdict(l, devices, cdi);
   const two = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0', 'cdi.k8s.io/vfio2': 'nvidia.com/gpu=1' };
   assert.equal(judge([dev('1'), dev('2', '0000:66:00.0=06/00')], two), true, 'hot-plug');
   assert.equal(judge([], two), true, 'cold-plug');
@@ -531,10 +547,11 @@ test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', asy
   // A pod without GPUs admits none.
   const plain = await lab();
   plain.upToApp();
-  const a = clone(plain.app);
-  a['devices'] = [dev('1')];
-  Object.assign(a['OCI']['Annotations'], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' });
-  assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
+  assert.equal(
+    gpuVerdict(plain, [dev('1')], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }),
+    false,
+    'GPU for a pod without GPUs',
+  );
 });
 
 // Contrast's production genpolicy settings add three named GPU resources to pgpu_resource_keys
@@ -547,34 +564,12 @@ test("GPU pods: Contrast's named GPU resources (GH100_H100_PCIE, GB100_B200, GB1
     'nvidia.com/GB100_B200',
     'nvidia.com/GB110_B300_SXM6_AC',
   ]) {
-    const text = yaml().replace(
-      '          volumeMounts:',
-      `          resources: {limits: {${key}: 1}}\n          volumeMounts:`,
-    );
-    const l = await lab(text);
-    l.upToApp();
-    const judge = (devices: Req[], cdi: Record<string, string>) => {
-      const a = clone(l.app);
-      a['devices'] = devices;
-      Object.assign(a['OCI']['Annotations'], cdi);
-      return wouldAllow(l.agent, 'CreateContainerRequest', a);
-    };
-    const dev = {
-      id: 'vfio1',
-      type_: 'vfio-pci-gk',
-      vm_path: '',
-      container_path: '/dev/vfio/devices/vfio1',
-      options: ['0000:65:00.0=06/00'],
-    };
+    const l = await gpuLab(`{${key}: 1}`);
     const one = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' };
-    assert.equal(judge([dev], one), true, `${key}: hot-plug`);
-    assert.equal(judge([], one), true, `${key}: cold-plug`);
-    assert.equal(judge([], {}), false, `${key}: no GPU`);
-    assert.equal(
-      judge([dev, { ...dev, id: 'vfio2', container_path: '/dev/vfio/devices/vfio2' }], one),
-      false,
-      `${key}: two`,
-    );
+    assert.equal(gpuVerdict(l, [vfioGpu('1')], one), true, `${key}: hot-plug`);
+    assert.equal(gpuVerdict(l, [], one), true, `${key}: cold-plug`);
+    assert.equal(gpuVerdict(l, [], {}), false, `${key}: no GPU`);
+    assert.equal(gpuVerdict(l, [vfioGpu('1'), vfioGpu('2')], one), false, `${key}: two`);
   }
 });
 
@@ -591,26 +586,9 @@ test("GPU pods: Contrast's named GPU resources (GH100_H100_PCIE, GB100_B200, GB1
 // create_container: is_allowed first) and its update_env_pci rewrites only PCIDEVICE_* variables
 // (src/agent/src/device/mod.rs), so the policy sees the host's BDFs as the device plugin wrote them.
 test("GPU pods: the device plugin's PCI_RESOURCE_NVIDIA_COM_<NAME>=<BDF>[,<BDF>…] variable", async () => {
-  const text = yaml().replace(
-    '          volumeMounts:',
-    '          resources: {limits: {nvidia.com/GH100_H100_PCIE: 1}}\n          volumeMounts:',
-  );
-  const l = await lab(text);
-  l.upToApp();
-  const dev = {
-    id: 'vfio1',
-    type_: 'vfio-pci-gk',
-    vm_path: '',
-    container_path: '/dev/vfio/devices/vfio1',
-    options: ['0000:65:00.0=06/00'],
-  };
-  const judge = (...env: string[]) => {
-    const a = clone(l.app);
-    a['devices'] = [dev];
-    Object.assign(a['OCI']['Annotations'], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' });
-    a['OCI']['Process']['Env'].push(...env);
-    return wouldAllow(l.agent, 'CreateContainerRequest', a);
-  };
+  const l = await gpuLab('{nvidia.com/GH100_H100_PCIE: 1}');
+  const judge = (...env: string[]) =>
+    gpuVerdict(l, [vfioGpu('1')], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }, env);
   assert.equal(judge(), true, 'without the variable');
   for (const ok of [
     'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0',
