@@ -239,3 +239,33 @@ test('a cached state never answers a foreign origin: redirected blob storage ask
   }
   assert.equal(pings(reg), 0, 'the registry answered (a redirect): the cached state stood');
 });
+
+test('a request that fails before its answer re-pings even when another request confirmed the state', async (t) => {
+  let flaky = 0;
+  const reg = await startServer((req, res) => {
+    if (req.url === '/v2/test/app/manifests/flaky' && flaky++ === 0) {
+      // Fails only after the other request was answered (it confirmed the cached state).
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
+    res.writeHead(200).end();
+  });
+  t.after(() => reg.close());
+  const dir = cacheDir();
+  await new PingCache(dir).put(reg.host, 'http', { scheme: 'http', challenges: [] });
+  const tr = transportFor(reg, dir);
+  t.after(() => tr.close());
+  const at = (tag: string) =>
+    tr.request({
+      registry: reg.host,
+      repository: 'test/app',
+      actions: ['pull'],
+      method: 'HEAD',
+      path: `/v2/test/app/manifests/${tag}`,
+      what: `manifest test/app:${tag}`,
+    });
+  const [ok, recovered] = await Promise.all([at('ok'), at('flaky')]);
+  assert.equal(ok.status, 200);
+  assert.equal(recovered.status, 200, 'the failed first attempt was not final');
+  assert.equal(pings(reg), 1);
+});

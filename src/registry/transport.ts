@@ -87,6 +87,11 @@ interface RegistryState {
   cached?: boolean;
 }
 
+/** A request on a state from the ping cache: has the registry answered it (confirming the state)? */
+interface Probe {
+  answered: boolean;
+}
+
 interface AuthHeader {
   header: string;
   label: string;
@@ -509,21 +514,20 @@ export class RegistryTransport {
     // and sends the request once more, as an uncached run would have sent it.
     const streamed = !!req.body && typeof (req.body as Readable).pipe === 'function';
     if (streamed) return this.requestWith(await this.reping(req.registry, 'a streamed body'), req);
-    let res: RegistryResponse;
+    const probe: Probe = { answered: false };
     try {
-      res = await this.requestWith(state, req, true);
+      return await this.requestWith(state, req, probe);
     } catch (err) {
-      // Once the registry answered, the state is confirmed and its errors are the request's own.
-      if (req.signal?.aborted || !state.cached) throw err;
+      // Once the registry answered this request, its errors are the request's own.
+      if (req.signal?.aborted || probe.answered) throw err;
       return this.requestWith(await this.reping(req.registry, errorMessage(err)), req);
     }
-    return res;
   }
 
   private async requestWith(
     state: RegistryState,
     req: RegistryRequest,
-    onCachedState = false,
+    probe?: Probe,
   ): Promise<RegistryResponse> {
     const url = /^https?:\/\//i.test(req.path) ? new URL(req.path) : new URL(req.path, state.base);
     const baseScopes = mergeScopes([repositoryScope(req.repository, req.actions)], req.extraScopes ?? []);
@@ -538,16 +542,18 @@ export class RegistryTransport {
         ...(auth ? { authorization: auth.header, authLabel: auth.label, authOrigin: state.base } : {}),
         ...(req.followRedirects !== undefined ? { followRedirects: req.followRedirects } : {}),
         ...(req.signal ? { signal: req.signal } : {}),
-        // A cached state's first request fails fast: the real ping that follows retries.
-        ...(onCachedState ? { retry: false } : {}),
+        // A request on a cached state fails fast until answered: the real ping that follows retries.
+        ...(probe && !probe.answered ? { retry: false } : {}),
         what: req.what,
       });
-      if (onCachedState && state.cached) {
-        const stale = staleAnswer(res, state, req.expect);
+      if (probe && !probe.answered) {
+        // An answer confirmed by another request already is this request's own answer.
+        const stale = state.cached ? staleAnswer(res, state, req.expect) : undefined;
         if (stale) {
           await res.body.dump();
           throw new Error(stale);
         }
+        probe.answered = true;
         state.cached = false;
       }
       if (res.status === 401 && !sameOrigin(res.url, state.base)) {
