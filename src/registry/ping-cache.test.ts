@@ -94,6 +94,29 @@ test('ping cache file: keyed by configuration, bounded age, no secrets, only tru
   assert.deepEqual(readdirSync(ro), []);
 });
 
+test('Bearer registries are never cached: the realm that gets credentials is always the live one', async () => {
+  const dir = cacheDir();
+  const c = new PingCache(dir);
+  const bearer = {
+    scheme: 'https' as const,
+    challenges: [{ scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'reg' } }],
+  };
+  await c.put('reg.example', 'secure', { scheme: 'https', challenges: [] });
+  assert.ok(await c.get('reg.example', 'secure'), 'an anonymous registry is cached');
+  // The registry now asks for Bearer: the real ping's answer replaces nothing, it removes the entry.
+  await c.put('reg.example', 'secure', bearer);
+  assert.equal(await c.get('reg.example', 'secure'), undefined);
+  assert.deepEqual(readdirSync(join(dir, 'ping')), []);
+  // A file written with a Bearer challenge anyway (older version, by hand) is not used.
+  const key = createHash('sha256').update('reg.example|secure').digest('hex').slice(0, 32);
+  writeFileSync(
+    join(dir, 'ping', `${key}.json`),
+    JSON.stringify({ v: 1, host: 'reg.example', mode: 'secure', savedAt: Date.now(), ...bearer }),
+    { mode: 0o600 },
+  );
+  assert.equal(await c.get('reg.example', 'secure'), undefined);
+});
+
 test('a second transport sharing the cache skips the ping; the file holds no credential', async (t) => {
   const reg = await startServer(registry(() => 'basic'));
   t.after(() => reg.close());

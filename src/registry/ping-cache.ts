@@ -6,10 +6,13 @@
 // see transport.ts). The key includes how the registry is configured (secure, insecure bare host,
 // forced `http://`), so changing that configuration never reuses an entry made under another one.
 //
-// The file holds only what the registry sends to anyone: scheme, challenge scheme and parameters
-// (realm, service). No credential, token or header we send is ever written. Because the realm decides
-// where credentials go, an entry is trusted only when the file belongs to this user and nobody else
-// can write it (a cache directory shared with others is then simply not used for pings).
+// The file holds only what the registry sends to anyone: scheme, challenge scheme and parameters. No
+// credential, token or header we send is ever written. Registries that answer with a Bearer challenge
+// are never cached: its realm decides where credentials are sent, and a realm remembered from an
+// earlier run could send them to a token server the registry no longer names, before the registry is
+// asked at all. So only anonymous and Basic registries (credentials go to the registry's own origin)
+// skip the ping, and an entry is trusted only when the file belongs to this user and nobody else can
+// write it (a cache directory shared with others is then simply not used for pings).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,6 +48,11 @@ function isChallenge(c: unknown): c is Challenge {
     !Array.isArray(params) &&
     Object.values(params).every((v) => typeof v === 'string')
   );
+}
+
+/** Whether a ping answer may be cached: no Bearer challenge, whose realm would steer credentials. */
+function cacheable(challenges: readonly Challenge[]): boolean {
+  return challenges.every((c) => c.scheme.toLowerCase() !== 'bearer');
 }
 
 /** The schemes a configuration allows (a secure registry is never reached over HTTP). */
@@ -100,7 +108,8 @@ export class PingCache {
       schemeAllowed(mode, f.scheme) &&
       typeof f.savedAt === 'number' &&
       Array.isArray(f.challenges) &&
-      f.challenges.every(isChallenge);
+      f.challenges.every(isChallenge) &&
+      cacheable(f.challenges);
     if (!valid) return undefined;
     const age = now - f.savedAt;
     if (age < 0 || age > this.maxAgeMs) return undefined;
@@ -110,9 +119,13 @@ export class PingCache {
     };
   }
 
-  /** Stores what a real ping learned; failures only cost a ping next time. */
+  /**
+   * Stores what a real ping learned (a Bearer registry: removes any entry instead); failures only
+   * cost a ping next time.
+   */
   async put(host: string, mode: PingMode, record: PingRecord, now = Date.now()): Promise<void> {
     if (this.readOnly || !schemeAllowed(mode, record.scheme)) return;
+    if (!cacheable(record.challenges)) return this.drop(host, mode);
     const path = this.file(host, mode);
     const body: PingFile = {
       v: 1,
