@@ -96,12 +96,16 @@ export class TarSink {
   private readonly verity: VerityHasher | undefined;
   private readonly maxBytes: number;
 
-  constructor(spec: SinkSpec, budget?: IndexBudget) {
+  /**
+   * `localVerity: false`: the dm-verity hashing runs elsewhere (a second layer worker, which gets
+   * the chunks after this sink and the index from `finishTar`); this sink builds only the index.
+   */
+  constructor(spec: SinkSpec, budget?: IndexBudget, localVerity = true) {
     ({ alg: this.alg, hash: this.hash } = hasherFor(spec.diffId, 'diff_id'));
     this.maxBytes = spec.maxBytes;
     if (spec.verity) {
       this.index = new TarfsIndexBuilder({ ...spec.tarfs, ...(budget ? { budget } : {}) });
-      this.verity = new VerityHasher();
+      if (localVerity) this.verity = new VerityHasher();
     }
     const index = this.index;
     const users = this.users;
@@ -142,19 +146,24 @@ export class TarSink {
   }
 
   finish(): SinkResult {
-    this.tar.end();
-    const diffId = `${this.alg}:${this.hash.digest('hex')}`;
-    let verityRoot: string | undefined;
+    const result = this.endTar();
     if (this.index && this.verity) {
       for (const piece of this.index.build(this.bytes)) this.verity.update(piece);
-      verityRoot = this.verity.digest();
+      result.verityRoot = this.verity.digest();
     }
-    return {
-      diffId,
-      ...(verityRoot === undefined ? {} : { verityRoot }),
-      users: this.users.result,
-      bytes: this.bytes,
-    };
+    return result;
+  }
+
+  /** Ends the tar when the dm-verity hashing runs elsewhere: the result and the index bytes to hash next. */
+  finishTar(): { result: SinkResult; index: Buffer } {
+    const result = this.endTar();
+    // build() reuses its zero-gap buffer between pieces, so they are gathered into one copy.
+    return { result, index: this.index ? Buffer.concat([...this.index.build(this.bytes)]) : Buffer.alloc(0) };
+  }
+
+  private endTar(): SinkResult {
+    this.tar.end();
+    return { diffId: `${this.alg}:${this.hash.digest('hex')}`, users: this.users.result, bytes: this.bytes };
   }
 }
 
@@ -281,6 +290,9 @@ function identityDecoder(outlet: Outlet): Decoder {
   };
 }
 
+/** Compressed bytes queued in zlib before a decoder write waits (see gunzipDecoder). */
+const INPUT_QUEUE = 1024 * 1024;
+
 /** Inflate output chunk size: the fixed cost per chunk (pool dispatch, callback, Buffer) dominates at 16-64 KiB. */
 export const INFLATE_CHUNK = 1024 * 1024;
 
@@ -292,11 +304,12 @@ function gunzipDecoder(outlet: Outlet): Decoder {
     () => z.resume(),
     () => z.destroy(),
   );
-  // zlib writes into a chunkSize buffer and replaces it once it is full, so a chunk that spans a
-  // whole buffer of its own is no longer written to (node lib/zlib.js processCallback).
-  z.on('data', (b: Buffer) =>
-    outlet.push(b, b.byteOffset === 0 && b.length === INFLATE_CHUNK && b.buffer.byteLength === INFLATE_CHUNK),
-  );
+  // Compressed bytes handed to zlib and not yet inflated. `write` returns while up to INPUT_QUEUE
+  // bytes wait, so the pool always has the next step's input: waiting for 'drain' (an empty queue)
+  // left the pool idle while the main thread gathered the next batch from the network.
+  let queued = 0;
+  let lowered: (() => void) | undefined;
+  z.on('data', (b: Buffer) => outlet.push(b));
   const done = new Promise<void>((resolve, reject) => {
     z.on('end', () => resolve());
     z.on('error', (err) => reject(outlet.failure ?? err));
@@ -306,7 +319,16 @@ function gunzipDecoder(outlet: Outlet): Decoder {
   return {
     async write(c) {
       if (outlet.failure !== undefined) throw outlet.failure;
-      if (!z.write(c)) await Promise.race([once(z, 'drain'), done]);
+      queued += c.length;
+      z.write(c, () => {
+        queued -= c.length;
+        if (queued <= INPUT_QUEUE && lowered) {
+          const l = lowered;
+          lowered = undefined;
+          l();
+        }
+      });
+      if (queued > INPUT_QUEUE) await Promise.race([new Promise<void>((r) => (lowered = r)), done]);
       if (outlet.failure !== undefined) throw outlet.failure;
     },
     async end() {
