@@ -1,11 +1,10 @@
 // Worker thread entry: runs the tar side of layer passes (protocol in layer-workers.ts). Several passes
-// may be interleaved on one worker. The main thread writes a pass's decoded bytes into the pass's ring
-// (a SharedArrayBuffer) and posts the ranges. A pass has a tar stage (diff_id, tar walk, users, tarfs
-// index; a TarSink keyed by the pass id) and, with --verity, a dm-verity stage on a second worker when
-// the pool has one: the tar stage passes each range on over a MessagePort to its peer, which hashes
-// it and acknowledges it to the main thread (the range may then be overwritten), and at the end sends
-// the index bytes and waits for the root. Nothing here keeps a view of the ring past the message that
-// named it: the tar reader copies what it keeps. The tarfs memory budget is shared the same way.
+// may be interleaved on one worker. A pass has a tar stage (diff_id, tar walk, users, tarfs index; a
+// TarSink keyed by the pass id) and, with --verity, a dm-verity stage on a second worker when the pool
+// has one: the tar stage moves each chunk on over a MessagePort to its peer, which hashes it and
+// acknowledges it to the main thread, and at the end sends the index bytes and waits for the root.
+// Moving a chunk detaches it here, so nothing may keep a view of it: the tar reader copies what it
+// keeps. The tarfs memory budget is the main thread's, shared through a SharedArrayBuffer.
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { TarSink } from './layer.js';
 import type { SinkResult } from './layer-sink.js';
@@ -18,7 +17,6 @@ if (!port) throw new Error('layer-worker.ts runs only as a worker thread');
 
 interface TarPass {
   sink: TarSink;
-  ring: SharedArrayBuffer;
   /** The worker hashing this pass's dm-verity tree, when not this one. */
   peer?: MessagePort;
   /** Set once the tar is done and the root is awaited from the peer. */
@@ -27,7 +25,7 @@ interface TarPass {
 
 const passes = new Map<number, TarPass>();
 /** dm-verity stages of passes whose tar stage runs on a peer, by pass id. */
-const verities = new Map<number, { hasher: VerityHasher; from: MessagePort; ring: SharedArrayBuffer }>();
+const verities = new Map<number, { hasher: VerityHasher; from: MessagePort }>();
 /** Channels to the other workers, by their key (sent by the main thread before the first use). */
 const peers = new Map<number, MessagePort>();
 const post = (m: FromWorker): void => port.postMessage(m);
@@ -60,12 +58,8 @@ port.on('message', (m: ToWorker) => {
         const peer = m.verityPeer === undefined ? undefined : peers.get(m.verityPeer);
         if (m.verityPeer !== undefined && !peer) throw new Error('no channel to the dm-verity thread');
         const budget = new IndexBudget(m.budget.maxBytes, m.budget.shared);
-        passes.set(m.id, {
-          sink: new TarSink(m.spec, budget, !peer),
-          ring: m.ring,
-          ...(peer ? { peer } : {}),
-        });
-        peer?.postMessage({ type: 'vstart', id: m.id, ring: m.ring } satisfies PeerMessage);
+        passes.set(m.id, { sink: new TarSink(m.spec, budget, !peer), ...(peer ? { peer } : {}) });
+        peer?.postMessage({ type: 'vstart', id: m.id } satisfies PeerMessage);
       } catch (err) {
         failed(m.id, err);
       }
@@ -74,20 +68,17 @@ port.on('message', (m: ToWorker) => {
       // Chunks of a pass that already failed are dropped (the main thread learns of the failure).
       if (!p) return;
       try {
-        p.sink.write(Buffer.from(p.ring, m.start, m.length));
+        p.sink.write(m.data);
       } catch (err) {
         failed(m.id, err);
         return;
       }
-      // The last stage acknowledges: the range is free only once the peer is done with it too.
+      // The last stage acknowledges: the chunk's memory is free only once the peer is done with it.
       if (p.peer)
-        p.peer.postMessage({
-          type: 'vchunk',
-          id: m.id,
-          start: m.start,
-          length: m.length,
-        } satisfies PeerMessage);
-      else post({ type: 'ack', id: m.id, bytes: m.length });
+        p.peer.postMessage({ type: 'vchunk', id: m.id, data: m.data } satisfies PeerMessage, [
+          m.data.buffer as ArrayBuffer,
+        ]);
+      else post({ type: 'ack', id: m.id, bytes: m.data.length });
       return;
     case 'end':
       if (!p || p.waiting) return;
@@ -122,13 +113,13 @@ function onPeer(from: MessagePort, m: PeerMessage): void {
   switch (m.type) {
     // The dm-verity stage, for a tar stage on the peer.
     case 'vstart':
-      verities.set(m.id, { hasher: new VerityHasher(), from, ring: m.ring });
+      verities.set(m.id, { hasher: new VerityHasher(), from });
       return;
     case 'vchunk': {
       const v = verities.get(m.id);
       if (!v) return;
-      v.hasher.update(new Uint8Array(v.ring, m.start, m.length));
-      post({ type: 'ack', id: m.id, bytes: m.length });
+      v.hasher.update(m.data);
+      post({ type: 'ack', id: m.id, bytes: m.data.length });
       return;
     }
     case 'vend': {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { TarSink } from './layer.js';
-import type { SinkSpec } from './layer-sink.js';
+import { OutputGather, TarSink } from './layer.js';
+import type { Outlet, SinkSpec } from './layer-sink.js';
 import { layerWorkerPool, warmLayerWorkers, workerSink } from './layer-workers.js';
 import { defaultTarLimits } from './tar.js';
 import { IndexBudget } from './tarfs.js';
@@ -30,20 +30,20 @@ function inThread(t: Buffer, verity: boolean): unknown {
 }
 
 /**
- * Feeds `t` into a worker pass through a ring far smaller than the layer, in chunks of assorted sizes
- * (some larger than the ring), all at once: the decoder is paused, chunks wait for room, wrap around
- * the ring's end, and the end must not overtake the chunks still waiting.
+ * Feeds `t` into a worker pass with a window far smaller than the layer, in chunks of assorted sizes
+ * (some larger than the window), all at once: the decoder is paused and resumed as the last stage
+ * acknowledges, and every byte must arrive once and in order, the end after the last chunk.
  */
-async function throughSmallRing(t: Buffer, verity: boolean): Promise<{ result: unknown; pauses: number }> {
-  const sink = workerSink(spec(t, verity), new IndexBudget(64 << 20), 8192, 4096);
+async function throughSmallWindow(
+  t: Buffer,
+  verity: boolean,
+): Promise<{ result: unknown; pauses: number; resumes: number }> {
+  const sink = workerSink(spec(t, verity), new IndexBudget(64 << 20), 8192);
   let pauses = 0;
-  let paused = false;
+  let resumes = 0;
   sink.outlet.bind(
-    () => {
-      if (!paused) pauses++;
-      paused = true;
-    },
-    () => (paused = false),
+    () => pauses++,
+    () => resumes++,
     () => {},
   );
   for (let i = 0, n = 1; i < t.length; i += n, n = (n * 7 + 3001) % 20_000) {
@@ -51,15 +51,17 @@ async function throughSmallRing(t: Buffer, verity: boolean): Promise<{ result: u
     sink.outlet.push(Buffer.from(t.subarray(i, i + n)));
   }
   assert.ok(sink.outlet.full(), 'far more than the ring was pushed: the outlet says it is full');
+  await sink.outlet.drained();
   const result = await sink.finish();
   await sink.release();
-  return { result, pauses };
+  return { result, pauses, resumes };
 }
 
 for (const verity of [false, true]) {
-  test(`worker ring under backpressure: every byte arrives once and in order (${verity ? 'tar and dm-verity stages on two workers' : 'tar stage only'})`, async () => {
-    const { result, pauses } = await throughSmallRing(layer, verity);
+  test(`worker window under backpressure: paused, resumed on the last stage's acks, every byte once and in order (${verity ? 'tar and dm-verity stages on two workers' : 'tar stage only'})`, async () => {
+    const { result, pauses, resumes } = await throughSmallWindow(layer, verity);
     assert.ok(pauses > 0, 'the decoder was paused');
+    assert.ok(resumes > 0, 'and resumed once the workers caught up');
     assert.deepEqual(result, inThread(layer, verity));
   });
 }
@@ -71,7 +73,7 @@ test('with --verity a pass uses two workers: the dm-verity stage runs beside the
 
 test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns its index reservation', async () => {
   const budget = new IndexBudget(64 << 20);
-  const sink = workerSink(spec(layer, true), budget, 8192, 4096);
+  const sink = workerSink(spec(layer, true), budget, 8192);
   sink.outlet.bind(
     () => {},
     () => {},
@@ -94,6 +96,39 @@ test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns
   assert.match(outcome, /the layer analysis thread stopped|dm-verity thread stopped/);
   assert.equal(budget.inUse, 0, 'the index reservation was returned');
   // The next pass gets a working pair again.
-  const { result } = await throughSmallRing(layer, true);
+  const { result } = await throughSmallWindow(layer, true);
   assert.deepEqual(result, inThread(layer, true));
+});
+
+test('inflate output goes to the workers a whole zlib buffer at a time, moved; partial buffers are copied', () => {
+  const pushed: Array<{ offset: number; length: number; owned: boolean; same: boolean }> = [];
+  const zbuf = new ArrayBuffer(1024);
+  const outlet: Outlet = {
+    push: (b, owned) =>
+      pushed.push({ offset: b.byteOffset, length: b.length, owned: owned ?? false, same: b.buffer === zbuf }),
+    bind: () => {},
+    failure: undefined,
+    full: () => false,
+    drained: () => Promise.resolve(),
+    close: () => {},
+  };
+  const g = new OutputGather(outlet, 1024);
+  // zlib's slices of one buffer, contiguous from 0 to its end: one owned push of the whole buffer.
+  g.add(new Uint8Array(zbuf, 0, 300));
+  g.add(new Uint8Array(zbuf, 300, 500));
+  assert.equal(pushed.length, 0, 'nothing is pushed before the buffer is full');
+  g.add(new Uint8Array(zbuf, 800, 224));
+  assert.deepEqual(pushed, [{ offset: 0, length: 1024, owned: true, same: true }]);
+  // A partial buffer at a flush (zlib idle, or the end) is pushed but not owned (it is copied).
+  const next = new ArrayBuffer(1024);
+  g.add(new Uint8Array(next, 0, 100));
+  g.flush();
+  assert.deepEqual(pushed[1], { offset: 0, length: 100, owned: false, same: false });
+  // The rest of that buffer no longer starts at 0: not owned either.
+  g.add(new Uint8Array(next, 100, 924));
+  assert.deepEqual(pushed[2], { offset: 100, length: 924, owned: false, same: false });
+  // Output of another size is passed through as it is.
+  g.add(new Uint8Array(new ArrayBuffer(10)));
+  assert.equal(pushed.length, 4);
+  assert.equal(pushed[3]!.owned, false);
 });
