@@ -1,12 +1,14 @@
 // Worker thread entry: runs the tar side of layer passes (protocol in layer-workers.ts). Several passes
-// may be interleaved on one worker. A pass has a tar stage (diff_id, tar walk, users, tarfs index; a
-// TarSink keyed by the pass id) and, with --verity, a dm-verity stage on a second worker when the pool
-// has one: the tar stage moves each chunk on over a MessagePort to its peer, which hashes it and
-// acknowledges it to the main thread, and at the end sends the index bytes and waits for the root.
+// may be interleaved on one worker. A pass has a tar stage (tar walk, users, tarfs index, and without
+// --verity the diff_id; a TarSink keyed by the pass id) and, with --verity, a hashing stage on a second
+// worker when the pool has one: the tar stage moves each chunk on over a MessagePort to its peer,
+// which hashes it (diff_id and dm-verity: per-byte work, where the tar walk costs per entry) and
+// acknowledges it to the main thread, and at the end gets the index bytes and returns both digests.
 // Moving a chunk detaches it here, so nothing may keep a view of it: the tar reader copies what it
 // keeps. The tarfs memory budget is the main thread's, shared through a SharedArrayBuffer.
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { TarSink } from './layer.js';
+import type { Hash } from 'node:crypto';
+import { TarSink, hasherFor } from './layer.js';
 import type { SinkResult } from './layer-sink.js';
 import { toWire, type FromWorker, type PeerMessage, type ToWorker } from './layer-workers.js';
 import { IndexBudget } from './tarfs.js';
@@ -25,7 +27,7 @@ interface TarPass {
 
 const passes = new Map<number, TarPass>();
 /** dm-verity stages of passes whose tar stage runs on a peer, by pass id. */
-const verities = new Map<number, { hasher: VerityHasher; from: MessagePort }>();
+const verities = new Map<number, { hasher: VerityHasher; diff: Hash; alg: string; from: MessagePort }>();
 /** Channels to the other workers, by their key (sent by the main thread before the first use). */
 const peers = new Map<number, MessagePort>();
 const post = (m: FromWorker): void => port.postMessage(m);
@@ -58,8 +60,11 @@ port.on('message', (m: ToWorker) => {
         const peer = m.verityPeer === undefined ? undefined : peers.get(m.verityPeer);
         if (m.verityPeer !== undefined && !peer) throw new Error('no channel to the dm-verity thread');
         const budget = new IndexBudget(m.budget.maxBytes, m.budget.shared);
-        passes.set(m.id, { sink: new TarSink(m.spec, budget, !peer), ...(peer ? { peer } : {}) });
-        peer?.postMessage({ type: 'vstart', id: m.id } satisfies PeerMessage);
+        passes.set(m.id, {
+          sink: new TarSink(m.spec, budget, peer ? 'elsewhere' : 'here'),
+          ...(peer ? { peer } : {}),
+        });
+        peer?.postMessage({ type: 'vstart', id: m.id, diffId: m.spec.diffId } satisfies PeerMessage);
       } catch (err) {
         failed(m.id, err);
       }
@@ -113,11 +118,16 @@ function onPeer(from: MessagePort, m: PeerMessage): void {
   switch (m.type) {
     // The dm-verity stage, for a tar stage on the peer.
     case 'vstart':
-      verities.set(m.id, { hasher: new VerityHasher(), from });
+      {
+        // The tar stage checked the algorithm already.
+        const { alg, hash } = hasherFor(m.diffId, 'diff_id');
+        verities.set(m.id, { hasher: new VerityHasher(), diff: hash, alg, from });
+      }
       return;
     case 'vchunk': {
       const v = verities.get(m.id);
       if (!v) return;
+      v.diff.update(m.data);
       v.hasher.update(m.data);
       post({ type: 'ack', id: m.id, bytes: m.data.length });
       return;
@@ -128,7 +138,8 @@ function onPeer(from: MessagePort, m: PeerMessage): void {
       verities.delete(m.id);
       try {
         v.hasher.update(m.index);
-        from.postMessage({ type: 'vdone', id: m.id, root: v.hasher.digest() } satisfies PeerMessage);
+        const diffId = `${v.alg}:${v.diff.digest('hex')}`;
+        from.postMessage({ type: 'vdone', id: m.id, root: v.hasher.digest(), diffId } satisfies PeerMessage);
       } catch (err) {
         from.postMessage({ type: 'verror', id: m.id, error: toWire(err) } satisfies PeerMessage);
       }
@@ -142,7 +153,7 @@ function onPeer(from: MessagePort, m: PeerMessage): void {
       const p = passes.get(m.id);
       if (!p?.waiting) return;
       passes.delete(m.id);
-      post({ type: 'done', id: m.id, result: { ...p.waiting, verityRoot: m.root } });
+      post({ type: 'done', id: m.id, result: { ...p.waiting, diffId: m.diffId, verityRoot: m.root } });
       return;
     }
     case 'verror': {

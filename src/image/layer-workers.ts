@@ -30,11 +30,11 @@ export type ToWorker =
 
 /** Between the tar stage of a pass and its dm-verity stage on another worker. */
 export type PeerMessage =
-  | { type: 'vstart'; id: number }
+  | { type: 'vstart'; id: number; diffId: string }
   | { type: 'vchunk'; id: number; data: Uint8Array }
   | { type: 'vend'; id: number; index: Uint8Array }
   | { type: 'vabort'; id: number }
-  | { type: 'vdone'; id: number; root: string }
+  | { type: 'vdone'; id: number; root: string; diffId: string }
   | { type: 'verror'; id: number; error: WireError };
 
 /** An error as it crosses the thread boundary (ContrastError's fields, so the same error is rebuilt). */

@@ -74,7 +74,7 @@ export interface LayerPassResult extends LayerAnalysis {
   users: LayerUserFiles;
 }
 
-function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
+export function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
   const alg = digest.slice(0, digest.indexOf(':'));
   if (alg !== 'sha256' && alg !== 'sha512') {
     throw new ContrastError(`${what} "${digest}" uses an unsupported digest algorithm`, {
@@ -86,8 +86,9 @@ function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
 
 /** Consumes the decompressed tar: diff_id, tar walk, tarfs index and verity. */
 export class TarSink {
-  readonly hash: Hash;
-  readonly alg: string;
+  /** The diff_id hash; undefined when it is computed elsewhere (see the constructor). */
+  private readonly hash: Hash | undefined;
+  private readonly alg: string;
   bytes = 0;
   private released = false;
   private readonly tar: TarReader;
@@ -97,15 +98,19 @@ export class TarSink {
   private readonly maxBytes: number;
 
   /**
-   * `localVerity: false`: the dm-verity hashing runs elsewhere (a second layer worker, which gets
-   * the chunks after this sink and the index from `finishTar`); this sink builds only the index.
+   * `hashes: 'elsewhere'`: the diff_id and the dm-verity tree are hashed by another stage (a second
+   * layer worker, which gets the chunks after this sink and the index from `finishTar`); this sink
+   * walks the tar and builds the index only. The two hashes go together so that the stages balance:
+   * the hashes cost per byte, the tar walk per entry.
    */
-  constructor(spec: SinkSpec, budget?: IndexBudget, localVerity = true) {
-    ({ alg: this.alg, hash: this.hash } = hasherFor(spec.diffId, 'diff_id'));
+  constructor(spec: SinkSpec, budget?: IndexBudget, hashes: 'here' | 'elsewhere' = 'here') {
+    const h = hasherFor(spec.diffId, 'diff_id');
+    this.alg = h.alg;
+    this.hash = hashes === 'here' ? h.hash : undefined;
     this.maxBytes = spec.maxBytes;
     if (spec.verity) {
       this.index = new TarfsIndexBuilder({ ...spec.tarfs, ...(budget ? { budget } : {}) });
-      if (localVerity) this.verity = new VerityHasher();
+      if (hashes === 'here') this.verity = new VerityHasher();
     }
     const index = this.index;
     const users = this.users;
@@ -134,7 +139,7 @@ export class TarSink {
       );
     }
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    this.hash.update(buf);
+    this.hash?.update(buf);
     this.verity?.update(buf);
     this.tar.write(buf);
   }
@@ -154,7 +159,10 @@ export class TarSink {
     return result;
   }
 
-  /** Ends the tar when the dm-verity hashing runs elsewhere: the result and the index bytes to hash next. */
+  /**
+   * Ends the tar when the hashes run elsewhere: the result (its diffId left empty for the hashing stage
+   * to fill in) and the index bytes that follow the tar in the dm-verity tree.
+   */
   finishTar(): { result: SinkResult; index: Buffer } {
     const result = this.endTar();
     // build() reuses its zero-gap buffer between pieces, so they are gathered into one copy.
@@ -163,7 +171,8 @@ export class TarSink {
 
   private endTar(): SinkResult {
     this.tar.end();
-    return { diffId: `${this.alg}:${this.hash.digest('hex')}`, users: this.users.result, bytes: this.bytes };
+    const diffId = this.hash ? `${this.alg}:${this.hash.digest('hex')}` : '';
+    return { diffId, users: this.users.result, bytes: this.bytes };
   }
 }
 
