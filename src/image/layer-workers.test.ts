@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { OutputGather, TarSink } from './layer.js';
-import type { Outlet, SinkSpec } from './layer-sink.js';
-import { layerWorkerPool, warmLayerWorkers, workerSink } from './layer-workers.js';
+import { gzipSync } from 'node:zlib';
+import { RegistryClient } from '../registry/index.js';
+import { ImageAnalyzer } from './analyzer.js';
+import { saveCache } from './cache.js';
+import { OutputGather, TarSink, gunzipDecoder } from './layer.js';
+import type { Outlet, SinkResult, SinkSpec } from './layer-sink.js';
+import { closeLayerWorkers, layerWorkerPool, warmLayerWorkers, workerSink } from './layer-workers.js';
 import { defaultTarLimits } from './tar.js';
 import { IndexBudget } from './tarfs.js';
 import { entry, tar } from '../../test/fixtures/oci/tar.js';
@@ -21,6 +28,8 @@ const layer = tar(
   entry({ name: 'etc/passwd' }, 'root:x:0:0::/:/bin/sh\n'),
   ...Array.from({ length: 30 }, (_, i) => entry({ name: `d/f${i}` }, randomBytes((i * 7919) % 50_000))),
 );
+
+const inThreadUsers = (): SinkResult['users'] => (inThread(layer, false) as SinkResult).users;
 
 /** What the same bytes give in this thread. */
 function inThread(t: Buffer, verity: boolean): unknown {
@@ -131,4 +140,49 @@ test('inflate output goes to the workers a whole zlib buffer at a time, moved; p
   g.add(new Uint8Array(new ArrayBuffer(10)));
   assert.equal(pushed.length, 4);
   assert.equal(pushed[3]!.owned, false);
+});
+
+test('gzip decoder: a write returns while zlib still has the input queued (the pool never waits for the next batch)', async () => {
+  let received = 0;
+  const outlet: Outlet = {
+    push: (b) => void (received += b.length),
+    bind: () => {},
+    failure: undefined,
+    full: () => false,
+    drained: () => Promise.resolve(),
+    close: () => {},
+  };
+  const d = gunzipDecoder(outlet);
+  const t = randomBytes(600_000);
+  await d.write(gzipSync(t));
+  // Waiting for 'drain' (the old way) returned only after the batch was inflated and handed over.
+  assert.equal(received, 0, 'write returned before zlib produced output');
+  await d.end();
+  assert.equal(received, t.length);
+});
+
+test('a run with no layer cache starts the layer workers before its registry round trips; a warm cache starts none', async () => {
+  await closeLayerWorkers();
+  const dir = mkdtempSync(join(tmpdir(), 'contrast-warm-'));
+  try {
+    const client = new RegistryClient({ insecureRegistries: ['http://127.0.0.1:9'], maxRetries: 0 });
+    // A cache with an entry: nothing is started for a run that may need no layer at all.
+    const cachePath = join(dir, 'layers-cache.json');
+    await saveCache(
+      cachePath,
+      [{ diffId: sha(layer), uncompressedSize: layer.length, users: inThreadUsers() }],
+      [],
+    );
+    const warm = new ImageAnalyzer({ client, cachePath, verity: true, progress: 'off' });
+    await assert.rejects(warm.analyze('127.0.0.1:9/nothing/here:tag'));
+    assert.equal(layerWorkerPool.keys().length, 0, 'a warm run started workers');
+    // No cache: every layer will be streamed, so both workers start at once (port 9 refuses the
+    // connection, so no layer was ever requested).
+    const cold = new ImageAnalyzer({ client, cachePath: null, verity: true, progress: 'off' });
+    await assert.rejects(cold.analyze('127.0.0.1:9/nothing/here:tag'));
+    assert.equal(layerWorkerPool.keys().length, 2);
+    await client.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

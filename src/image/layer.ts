@@ -278,7 +278,7 @@ export function localSink(spec: SinkSpec, budget?: IndexBudget): LayerSink {
 }
 
 /** A decompressor fed compressed chunks; it pushes decompressed data into an outlet. */
-interface Decoder {
+export interface Decoder {
   write(chunk: Buffer): Promise<void>;
   end(): Promise<void>;
   abort(): void;
@@ -351,7 +351,7 @@ export class OutputGather {
   }
 }
 
-function gunzipDecoder(outlet: Outlet): Decoder {
+export function gunzipDecoder(outlet: Outlet): Decoder {
   // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
   const z = createGunzip({ chunkSize: INFLATE_CHUNK });
   outlet.bind(
