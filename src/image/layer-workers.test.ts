@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,4 +186,22 @@ test('a run with no layer cache starts the layer workers before its registry rou
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('workers started ahead of their first pass do not keep the process alive', () => {
+  const ts = import.meta.url.endsWith('.ts');
+  const mod = new URL(ts ? './layer-workers.ts' : './layer-workers.js', import.meta.url).href;
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...(ts ? ['--import', 'tsx'] : []),
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(true); console.log('warmed');`,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(r.signal, null, 'the process did not exit by itself (killed after 30 s)');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /warmed/);
 });

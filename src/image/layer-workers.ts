@@ -104,7 +104,6 @@ class PooledWorker {
     readonly key: number,
   ) {
     this.worker = startWorker();
-    this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.passes.get(m.id)?.onMessage(m, this));
     const crash = (err: Error): void => {
       if (this.dead) return;
@@ -120,6 +119,9 @@ class PooledWorker {
     };
     this.worker.on('error', crash);
     this.worker.on('exit', (code) => crash(new Error(`exit code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a worker
+    // started ahead of its first pass (warmLayerWorkers) must not keep the process alive.
+    this.worker.unref();
   }
 
   post(m: ToWorker, transfer?: readonly TransferListItem[]): void {
