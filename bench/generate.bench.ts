@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createCipheriv } from 'node:crypto';
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -163,6 +164,8 @@ const COORDINATOR = coordinatorYaml('bench', 'ghcr.io/edgelesssys/contrast/coord
 
 interface Run {
   seconds: number;
+  /** user + system CPU of the process (all threads): steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   rssMiB: number;
   requests: number;
   blobRequests: number;
@@ -241,7 +244,7 @@ function generate(dir: string, conf: string, logFile: string, release: string, p
     '/usr/bin/time',
     [
       '-f',
-      '%M',
+      '%U %S %M',
       process.execPath,
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ...cliCommand().argv,
@@ -264,10 +267,15 @@ function generate(dir: string, conf: string, logFile: string, release: string, p
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`generate failed (${r.status}):\n${r.stderr}`);
-  const rssKiB = Number(r.stderr.trim().split('\n').pop());
+  const [user, sys, rssKiB] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
   const c = countRequests(logFile, logStart);
   return {
     seconds,
+    cpuSeconds: user + sys,
     rssMiB: rssKiB / 1024,
     requests: c.all,
     blobRequests: c.blobs,
@@ -295,6 +303,9 @@ export async function run(): Promise<void> {
   }
   const logFile = join(env['LAB_STATE']!, 'logs/registry-a.log');
   const { apps, unique } = await buildImages(registry);
+  // BENCH_GENERATE_KEEP=1 leaves the workspace (deploy/, release/, registries.conf, cache) in place
+  // and prints its path, so runs can be repeated by hand (A/B of two builds, profiles).
+  const keep = process.env['BENCH_GENERATE_KEEP'] === '1';
   const dir = mkdtempSync(join(tmpdir(), 'generate-bench-'));
   try {
     mkdirSync(join(dir, 'deploy'));
@@ -305,6 +316,7 @@ export async function run(): Promise<void> {
       writeFileSync(join(dir, 'deploy', `services-${f}.yml`), docs.join('---\n'));
     }
     writeFileSync(join(dir, 'deploy', 'coordinator.yml'), COORDINATOR);
+    if (keep) cpSync(join(dir, 'deploy'), join(dir, 'deploy.orig'), { recursive: true });
     const conf = join(dir, 'registries.conf');
     writeFileSync(
       conf,
@@ -377,7 +389,7 @@ export async function run(): Promise<void> {
     });
 
     const row = (label: string, r: Run, peer: number, peerLabel: string): string =>
-      `${label.padEnd(5)} ${r.seconds.toFixed(2).padStart(6)} s   ${(r.requests / images).toFixed(1).padStart(5)} req/image (${r.blobRequests} blob GETs)   peak RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB   ${(r.seconds / peer).toFixed(2)}× ${peerLabel} (${peer.toFixed(2)} s)`;
+      `${label.padEnd(5)} ${r.seconds.toFixed(2).padStart(6)} s (cpu ${r.cpuSeconds.toFixed(2)} s)   ${(r.requests / images).toFixed(1).padStart(5)} req/image (${r.blobRequests} blob GETs)   peak RSS ${r.rssMiB.toFixed(0).padStart(4)} MiB   ${(r.seconds / peer).toFixed(2)}× ${peerLabel} (${peer.toFixed(2)} s)`;
     console.log(
       `30 workloads, ${apps.length} app images (+ pause, Initializer, Coordinator), ${(unique / MiB).toFixed(0)} MiB of unique compressed layers`,
     );
@@ -402,6 +414,8 @@ export async function run(): Promise<void> {
       `warm target < 3 s: ${warm.seconds < 3 ? 'met' : 'MISSED'} (best of 3; wall time of the whole CLI process, ${cliCommand().label}; cold best of 2; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(join(dir, 'oci'), { recursive: true, force: true });
+    if (keep) console.log(`workspace kept in ${dir} (BENCH_GENERATE_KEEP=1)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,7 @@
 // completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -96,15 +96,89 @@ describe('npm pack', () => {
       'dist/cli/main.js',
       'dist/cli/rules.rego',
       'dist/cli/settings/guest-pull.json',
+      'dist/cli/THIRD-PARTY-NOTICES.txt',
     ])
       assert.ok(files.includes(must), `${must} missing from ${files.join(', ')}`);
     for (const f of files) {
       assert.match(
         f,
-        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json)$/,
+        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json|dist\/cli\/THIRD-PARTY-NOTICES\.txt)$/,
         f,
       );
       assert.doesNotMatch(f, /test|fixture|testdata/);
     }
+  });
+});
+
+describe('the built package (issue 15: dependencies bundled)', () => {
+  it('runs from the packed tarball with no node_modules anywhere, and names every bundled licence', (t) => {
+    if (spawnSync('npm', ['--version'], { stdio: 'ignore' }).status !== 0) {
+      t.skip('npm not installed');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'packed-'));
+    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, '--ignore-scripts=false'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const tarball = join(dir, (JSON.parse(out) as Array<{ filename: string }>)[0]!.filename);
+    execFileSync('tar', ['-xzf', tarball, '-C', dir]);
+    assert.ok(!existsSync(join(dir, 'node_modules')) && !existsSync(join(tmpdir(), 'node_modules')));
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(dir, 'package/bin/contrast.js'), ...args], { encoding: 'utf8' });
+    // Each loads its command's chunks, so every bundled dependency is evaluated at least once.
+    for (const args of [
+      ['--version'],
+      ['help', 'generate'],
+      ['image', 'inspect', '--help'],
+      ['policy', 'eval', '--help'],
+    ]) {
+      const r = cli(...args);
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const notices = readFileSync(join(dir, 'package/dist/cli/THIRD-PARTY-NOTICES.txt'), 'utf8');
+    // The packages the CLI's code imports (all bundled, so package.json needs no `dependencies` and
+    // installing the package downloads nothing else).
+    const packed = JSON.parse(readFileSync(join(dir, 'package/package.json'), 'utf8')) as {
+      dependencies?: object;
+    };
+    assert.equal(packed.dependencies, undefined);
+    for (const d of ['commander', 'fast-json-patch', 'fzstd', 're2js', 'smol-toml', 'undici', 'yaml'])
+      assert.match(notices, new RegExp(`^${d} \\S+ \\(`, 'm'), `${d} licence missing`);
+  });
+});
+
+describe('what `contrast generate` loads (issue 15)', () => {
+  it('its static imports leave out the Rego engine, policy eval and review (only --check loads them)', async () => {
+    const { build } = await import('esbuild');
+    const r = await build({
+      absWorkingDir: repoRoot,
+      entryPoints: ['src/cli/generate.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      packages: 'external',
+      write: false,
+      metafile: true,
+      outdir: join(tmpdir(), 'unused'),
+      logLevel: 'silent',
+    });
+    // Breadth-first over static imports only; `await import()` is what keeps a module out.
+    const inputs = r.metafile.inputs;
+    const seen = new Set(['src/cli/generate.ts']);
+    const queue = ['src/cli/generate.ts'];
+    for (let f = queue.shift(); f !== undefined; f = queue.shift())
+      for (const i of inputs[f]?.imports ?? [])
+        if (i.kind === 'import-statement' && !i.external && !seen.has(i.path)) {
+          seen.add(i.path);
+          queue.push(i.path);
+        }
+    assert.ok(seen.has('src/workflows/generate.ts') && seen.has('src/kube/yaml.ts'), [...seen].join(', '));
+    assert.deepEqual(
+      [...seen].filter((p) => /^src\/(rego|policyeval|review)\//.test(p)),
+      [],
+      'generate loads these at start-up',
+    );
   });
 });

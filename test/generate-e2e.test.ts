@@ -364,15 +364,24 @@ describe('contrast generate on the lab registry', () => {
       MinimumTCB: { BootloaderVersion: 3, TEEVersion: 0, SNPVersion: 8, MicrocodeVersion: 115 },
     }));
     const otherKey = 'f'.repeat(64);
-    writeFileSync(
-      join(dir, 'manifest.json'),
+    const existing = (entry: { SANs: string[]; Role?: string }) =>
       JSON.stringify({
-        Policies: { ['0'.repeat(64)]: { SANs: ['old', '*'] } },
+        Policies: { ['0'.repeat(64)]: entry },
         ReferenceValues: { snp },
         WorkloadOwnerKeyDigests: [otherKey],
         SeedshareOwnerPubKeys: [],
-      }),
+      });
+    // The 2025 line's Validate() wants exactly one Coordinator in the existing manifest too
+    // (CoordinatorCountError; test/manifest-validate.test.ts cites the source); nothing is written.
+    writeFileSync(join(dir, 'manifest.json'), existing({ SANs: ['old', '*'] }));
+    const noCoordinator = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
+    assert.equal(noCoordinator.code, 1, noCoordinator.stderr);
+    assert.match(
+      noCoordinator.stderr,
+      /manifest\.json: validate existing manifest:\n {2}Policies: expected exactly 1 policy with role 'coordinator', got 0/,
     );
+    assert.equal(readFileSync(join(dir, 'manifest.json'), 'utf8'), existing({ SANs: ['old', '*'] }));
+    writeFileSync(join(dir, 'manifest.json'), existing({ SANs: ['old', '*'], Role: 'coordinator' }));
     const r = await generate(dir, ['--reference-values', 'Metal-QEMU-SNP', deploy]);
     ok(t, r);
     assert.doesNotMatch(r.stderr, /Please fill in/);

@@ -1,6 +1,6 @@
-// Manifest.Validate() of the 2026 Contrast line, as our check of an existing manifest models it.
+// Manifest.Validate() of both Contrast release lines, as our check of an existing manifest models it.
 //
-// Source: edgelesssys/contrast internal/manifest/manifest.go, the newest version the search store
+// 2026 line. Source: edgelesssys/contrast internal/manifest/manifest.go, the newest version the search store
 // holds (the one with `WorkloadOwnerPubKeys`, `ErrMissingCoordinator` and `HasInsecurePlatforms`;
 // read via find_string/read_file, store id 56181973605 — the store names no commit for that
 // version; the versions it does name by commit, e.g. a2046ed5c50cbca489085c225894842d010c274e and
@@ -17,6 +17,15 @@
 // insecure platforms") rests on `platforms.IsInsecure`, which no stored internal/platforms/platforms.go
 // defines (newest stored: 0ccdf5158d0cd860fb2e08276bf085dcbf8d4108, platforms Metal-QEMU-SNP,
 // Metal-QEMU-SNP-GPU, Metal-QEMU-TDX only), so which platform is insecure is unknown: not modelled.
+//
+// 2025 line (`WorkloadOwnerKeyDigests`). Source: edgelesssys/contrast internal/manifest/manifest.go,
+// the version with `CoordinatorCountError` and `ExpectedMissingReferenceValueError` (store id
+// 4667383194, no commit named; a2046ed5c50cbca489085c225894842d010c274e has the same rule as a plain
+// fmt.Errorf with the same text). Its Validate() validates the entries, then counts the policies with
+// Role "coordinator" and, if the count is not 1, `return &CoordinatorCountError{Count: coordinatorCount}`
+// ALONE (entry errors dropped, reference values and keys not checked), whose Error() is
+// `fmt.Sprintf("expected exactly 1 policy with role 'coordinator', got %d", e.Count)`. cli/cmd/generate.go
+// of that line runs it on an existing manifest: `return fmt.Errorf("validate existing manifest: %w", err)`.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -30,6 +39,7 @@ import {
 import { loadRelease } from '../src/release/release.js';
 import { repoRoot } from './helpers/shared.js';
 
+const R2025 = join(repoRoot, 'test/fixtures/releases/fixture-2025');
 const R2026 = join(repoRoot, 'test/fixtures/releases/fixture-2026');
 const COORD = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
@@ -56,6 +66,22 @@ async function valid2026(): Promise<Doc> {
     [OTHER]: { SANs: ['w'] },
   };
   return JSON.parse(serializeManifest(m, '2026'));
+}
+
+/**
+ * With the Coordinator check passed, an unknown role and an empty TrustedMeasurement are both reported
+ * (Go returns the Coordinator finding alone only when that check fails).
+ */
+function assertOtherFindingsReported(doc: Doc, line: '2025' | '2026'): void {
+  doc.Policies![OTHER]!.Role = 'worker';
+  doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
+  const paths = validateManifest(doc, { line }).map((i) => i.path);
+  assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
+  assert.ok(
+    paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
+    paths.join(),
+  );
+  assert.ok(!paths.includes('Policies'), paths.join());
 }
 
 describe('2026 Manifest.Validate(): the Coordinator policy is checked first', () => {
@@ -103,16 +129,7 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
   });
 
   test('with a Coordinator, the other findings are all reported', async () => {
-    const doc = await valid2026();
-    doc.Policies![OTHER]!.Role = 'worker';
-    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = '';
-    const paths = validateManifest(doc, { line: '2026' }).map((i) => i.path);
-    assert.ok(paths.includes(`Policies[${JSON.stringify(OTHER)}].Role`), paths.join());
-    assert.ok(
-      paths.some((p) => /snp\[0\]\.TrustedMeasurement$/.test(p)),
-      paths.join(),
-    );
-    assert.ok(!paths.includes('Policies'), paths.join());
+    assertOtherFindingsReported(await valid2026(), '2026');
   });
 
   test('more than one Coordinator is fine in 2026 (CoordinatorPolicyHashes returns them all)', async () => {
@@ -128,6 +145,59 @@ describe('2026 Manifest.Validate(): the Coordinator policy is checked first', ()
       coordinatorIssues(m, '2026').map((i) => `${i.path}: ${i.message}`),
       [`Policies: ${MISSING}`],
     );
+  });
+});
+
+/** A manifest the 2025 Validate() accepts, as a JSON document. */
+async function valid2025(): Promise<Doc> {
+  const r = await loadRelease(R2025);
+  const m = emptyManifest(r.referenceValues!.byPlatform.get('Metal-QEMU-SNP')!);
+  for (const v of m.ReferenceValues.snp ?? []) v['Platform'] = 'Metal-QEMU-SNP';
+  m.WorkloadOwnerKeyDigests = [];
+  m.Policies = {
+    [COORD]: { SANs: ['c', '*'], Role: 'coordinator' },
+    [OTHER]: { SANs: ['w'] },
+  };
+  return JSON.parse(serializeManifest(m, '2025'));
+}
+
+describe('2025 Manifest.Validate(): exactly one Coordinator, also in an existing manifest', () => {
+  const count = (n: number) => `expected exactly 1 policy with role 'coordinator', got ${n}`;
+  const found = (doc: Doc) => validateManifest(doc, { line: '2025' }).map((i) => `${i.path}: ${i.message}`);
+
+  test('the valid base document passes', async () => {
+    assert.deepEqual(found(await valid2025()), []);
+  });
+
+  test('no Coordinator: CoordinatorCountError, got 0, and generate stops ("validate existing manifest")', async () => {
+    const doc = await valid2025();
+    delete doc.Policies![COORD]!.Role;
+    assert.deepEqual(found(doc), [`Policies: ${count(0)}`]);
+    assert.throws(() => parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2025' }), {
+      message: `manifest.json: validate existing manifest:\n  Policies: ${count(0)}`,
+    });
+    for (const policies of [null, undefined, {}]) {
+      const d = await valid2025();
+      if (policies === undefined) delete d.Policies;
+      else d.Policies = policies;
+      assert.deepEqual(found(d), [`Policies: ${count(0)}`], String(policies));
+    }
+  });
+
+  test('two Coordinators: got 2, returned alone before everything else', async () => {
+    const doc = await valid2025();
+    doc.Policies![OTHER]!.Role = 'coordinator';
+    doc.Policies!['zz'.repeat(32)] = { SANs: [], Role: 'worker' }; // bad hash + unknown role: dropped by Go
+    doc.ReferenceValues.snp[0]!['TrustedMeasurement'] = ''; // never reached in Go
+    doc.SeedshareOwnerPubKeys = ['00']; // never reached in Go
+    assert.deepEqual(found(doc), [`Policies: ${count(2)}`]);
+    assert.throws(() => parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2025' }), {
+      message: `manifest.json: validate existing manifest:\n  Policies: ${count(2)}`,
+    });
+  });
+
+  test('with exactly one Coordinator, the other findings are all reported', async () => {
+    assertOtherFindingsReported(await valid2025(), '2025');
   });
 });
 

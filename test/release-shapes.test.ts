@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { emptyManifest, parseManifest, serializeManifest } from '../src/contrast/manifest.js';
 import {
   importReferenceValues,
-  snpPlatformInfoFields,
+  SNP_PLATFORM_INFO_FIELDS,
   validateReferenceValues,
 } from '../src/contrast/referencevalues.js';
 import { foldManifest } from '../src/contrast/gojson.js';
@@ -140,8 +140,7 @@ describe('PlatformInfo names per release line', () => {
       'AliasCheckComplete',
       'TIOEnabled',
     ];
-    assert.deepEqual([...snpPlatformInfoFields('2025')], seven);
-    assert.deepEqual([...snpPlatformInfoFields('2026')], seven);
+    assert.deepEqual([...SNP_PLATFORM_INFO_FIELDS], seven);
     const entry = (pi: Record<string, boolean>) => ({
       snp: [
         {
@@ -187,7 +186,8 @@ describe('PlatformInfo names per release line', () => {
 describe('an existing manifest as Go reads it', () => {
   test('json.Unmarshal matches field names case-insensitively: lower-case keys are the same fields', () => {
     const doc = {
-      policies: {},
+      // the 2025 Validate() wants exactly one Coordinator (test/manifest-validate.test.ts)
+      policies: { ['c'.repeat(64)]: { sans: ['c'], role: 'coordinator' } },
       referenceValues: {
         TDX: [
           {
@@ -211,7 +211,8 @@ describe('an existing manifest as Go reads it', () => {
     const { manifest, ignored } = parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2025' });
     assert.deepEqual(ignored, []);
     assert.equal(manifest.ReferenceValues.tdx?.[0]?.['MrTd'], 'a'.repeat(96));
-    // Policy hashes are map keys, never folded.
+    // A PolicyEntry's fields fold too (sans → SANs, role → Role); policy hashes are map keys, never folded.
+    assert.deepEqual(manifest.Policies, { ['c'.repeat(64)]: { SANs: ['c'], Role: 'coordinator' } });
     const withPolicy = { ...doc, policies: { ['AB'.repeat(32)]: { SANs: ['x'] } } };
     assert.ok(Object.hasOwn((foldManifest(withPolicy) as { Policies: object }).Policies, 'AB'.repeat(32)));
   });

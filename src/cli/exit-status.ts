@@ -3,7 +3,7 @@
 import { CommanderError, type Command } from 'commander';
 import { setErrorExitStatus } from '../internal/errors.js';
 import { log } from '../internal/log.js';
-import { formatStale, type StaleEntry } from '../review/check.js';
+import type { StaleEntry } from '../review/check.js';
 
 export const EXIT_ERROR = 2;
 
@@ -20,11 +20,13 @@ export function errorsExit2(): void {
 }
 
 /** Ends a `--check` run: each stale output on stderr and status 1, or a one-line all-clear. */
-export function reportCheck(stale: StaleEntry[], what: string): void {
+export async function reportCheck(stale: StaleEntry[], what: string): Promise<void> {
   if (stale.length === 0) {
     log.result(`✔️ ${what} up to date`);
     return;
   }
+  // Loaded only when there is something to report: it brings the Rego engine along (see generate).
+  const { formatStale } = await import('../review/check.js');
   process.stderr.write(formatStale(stale));
   const files = new Set(stale.map((s) => s.file)).size;
   log.error(

@@ -26,7 +26,7 @@ function goShapes(): { referenceValues: GoShape; manifest: GoShape } {
     ...leaves(fields.snpFields('2025')),
     MinimumTCB: leaves(fields.SNP_TCB_FIELDS),
     GuestPolicy: leaves(fields.SNP_GUEST_POLICY_FIELDS),
-    PlatformInfo: leaves(fields.snpPlatformInfoFields('2026')),
+    PlatformInfo: leaves(fields.SNP_PLATFORM_INFO_FIELDS),
   };
   // internal/manifest/referencevalues.go ReferenceValues {SNP `json:"snp"`, TDX `json:"tdx"`}.
   const referenceValues: GoShape = { snp, tdx: leaves(fields.TDX_FIELDS) };
@@ -48,8 +48,17 @@ export function foldReferenceValues(value: unknown): unknown {
 
 /** A manifest.json document with Go's field names (what Go's json.Unmarshal reads it as). */
 export function foldManifest(value: unknown): unknown {
-  return foldGoKeys(value, goShapes().manifest);
+  const folded = foldGoKeys(value, goShapes().manifest);
+  // Policies is a map: its keys (policy hashes) are kept, its values are PolicyEntry structs
+  // (internal/manifest/manifest.go, both lines: SANs, WorkloadSecretID, Role) and fold like any struct.
+  if (isPlainObject(folded) && isPlainObject(folded['Policies']))
+    folded['Policies'] = Object.fromEntries(
+      Object.entries(folded['Policies']).map(([hash, entry]) => [hash, foldGoKeys(entry, POLICY_ENTRY)]),
+    );
+  return folded;
 }
+
+const POLICY_ENTRY: GoShape = leaves(['SANs', 'WorkloadSecretID', 'Role']);
 
 /** The field a JSON key lands in: exact name, else the one equal ignoring ASCII case. */
 function fieldFor(key: string, shape: GoShape): string | undefined {
@@ -85,7 +94,7 @@ export function foldEmbeddedReferenceValues(parsed: Record<string, unknown>): Re
   );
 }
 
-function zeroSnp(line: fields.ReferenceValueLine): Record<string, unknown> {
+function zeroSnp(): Record<string, unknown> {
   // SNPReferenceValues of the line: strings "", SVN pointers nil, bools false, slices nil.
   // APEIP is left out: generate sets it from the release's ap-eip.hex (or leaves it absent).
   const zero: Record<string, unknown> = {
@@ -96,7 +105,7 @@ function zeroSnp(line: fields.ReferenceValueLine): Record<string, unknown> {
     GuestPolicy: Object.fromEntries(
       fields.SNP_GUEST_POLICY_FIELDS.map((f) => [f, f === 'ABIMinor' || f === 'ABIMajor' ? 0 : false]),
     ),
-    PlatformInfo: Object.fromEntries(fields.snpPlatformInfoFields(line).map((f) => [f, false])),
+    PlatformInfo: Object.fromEntries(fields.SNP_PLATFORM_INFO_FIELDS.map((f) => [f, false])),
     MinimumMitigationVector: 0,
     AllowedChipIDs: null,
   };
@@ -134,12 +143,9 @@ function fill(zero: Record<string, unknown>, v: unknown): unknown {
  * reference-values.json names only what the build computes (package.nix: guestPolicy with six fields,
  * platformInfo {SMTEnabled}, trustedMeasurement, productName; mrTd, rtmrs, xfam, memoryIntegrity).
  */
-export function withGoZeroValues(
-  rv: fields.ReferenceValues,
-  line: fields.ReferenceValueLine,
-): fields.ReferenceValues {
+export function withGoZeroValues(rv: fields.ReferenceValues): fields.ReferenceValues {
   const out: fields.ReferenceValues = {};
-  if (rv.snp) out.snp = rv.snp.map((s) => fill(zeroSnp(line), s) as Record<string, unknown>);
+  if (rv.snp) out.snp = rv.snp.map((s) => fill(zeroSnp(), s) as Record<string, unknown>);
   if (rv.tdx) out.tdx = rv.tdx.map((t) => fill(ZERO_TDX, t) as Record<string, unknown>);
   return out;
 }

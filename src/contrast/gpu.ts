@@ -8,11 +8,12 @@ import { PLATFORMS, type PlatformInfo } from './platforms.js';
 import { describe, runtimeClassName } from '../kube/pod.js';
 import type { Workload } from '../kube/workloads.js';
 import { isDefaultRuntimeClass } from './runtime.js';
-import { GPU_RESOURCE, podGPUs } from './vcpus.js';
+import { podGPUs } from './vcpus.js';
 
 /**
  * The GPU platform `w` switches to, or undefined. PodSpecRequiresGPU's body is not in the stored Go
- * sources; we count the `nvidia.com/gpu` limits GetPodGPUCount counts (cli/verifier/gpu_count_valid_test.go).
+ * sources; a pod needs a GPU when its limits name one of GPU_RESOURCES (vcpus.ts): `nvidia.com/gpu`,
+ * which GetPodGPUCount counts, and the named GPUs Contrast's docs request with the generic class.
  */
 export function gpuPlatformFor(
   w: Workload,
@@ -24,11 +25,8 @@ export function gpuPlatformFor(
   if (podGPUs(w) === 0) return undefined;
   const gpu = PLATFORMS.find((x) => x.name === `${defaultPlatform.name}-GPU`);
   if (!gpu)
-    throw new ContrastError(
-      `${describe(w)}: requests ${GPU_RESOURCE}, but ${defaultPlatform.name} has no GPU variant`,
-      {
-        code: 'NO_PLATFORM',
-      },
-    );
+    throw new ContrastError(`${describe(w)}: requests GPUs, but ${defaultPlatform.name} has no GPU variant`, {
+      code: 'NO_PLATFORM',
+    });
   return gpu;
 }

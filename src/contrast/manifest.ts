@@ -114,7 +114,7 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
     }
   }
   const policies = m['Policies'];
-  // PolicyEntry.Validate() findings (hash, role): Go's 2026 Validate() drops them when the
+  // PolicyEntry.Validate() findings (hash, role): Go's Validate() (both lines) drops them when the
   // Coordinator check below fails, so they are held apart from the shape findings.
   const entryIssues: ValidationIssue[] = [];
   if (policies !== null && policies !== undefined) {
@@ -155,9 +155,10 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
       }
     }
   }
-  // 2026 Validate(): no Coordinator policy → ErrMissingCoordinator is returned alone, before the
-  // reference values and keys are looked at (test/manifest-validate.test.ts cites the source).
-  if (line === '2026' && (policies === null || policies === undefined || isPlainObject(policies))) {
+  // Both lines' Validate() count the Coordinator policies right after the entries and return that
+  // error alone, before the reference values and keys are looked at: 2026 ErrMissingCoordinator (none),
+  // 2025 CoordinatorCountError (not exactly one). test/manifest-validate.test.ts cites the sources.
+  if (line && (policies === null || policies === undefined || isPlainObject(policies))) {
     const missing = coordinatorIssues({ Policies: (policies ?? null) as Manifest['Policies'] }, line);
     if (missing.length) return [...out, ...missing];
   }

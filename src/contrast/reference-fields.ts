@@ -47,7 +47,7 @@ export const SNP_GUEST_POLICY_FIELDS = [
 // 2025-08-11; upstream f732359, 2025-11-13). Contrast's own pre-APEIP manifests carry all seven
 // (edgelesssys/contrast sdk/verify_test.go at 0258343e8d207fe326c1d3c750dd3f22bdee69a5), so both
 // lines share the list.
-const SNP_PLATFORM_INFO_FIELDS = [
+export const SNP_PLATFORM_INFO_FIELDS = [
   'SMTEnabled',
   'TSMEEnabled',
   'ECCEnabled',
@@ -71,7 +71,4 @@ export const TDX_FIELDS = [
 
 export function snpFields(line: ReferenceValueLine = '2025'): readonly string[] {
   return line === '2026' ? SNP_FIELDS_2026 : SNP_FIELDS_2025;
-}
-export function snpPlatformInfoFields(_line: ReferenceValueLine = '2025'): readonly string[] {
-  return SNP_PLATFORM_INFO_FIELDS;
 }

@@ -14,7 +14,7 @@ import {
   SNP_TCB_FIELDS,
   TDX_FIELDS,
   snpFields,
-  snpPlatformInfoFields,
+  SNP_PLATFORM_INFO_FIELDS,
   type ReferenceValueLine,
   type ReferenceValues,
 } from './reference-fields.js';
@@ -29,10 +29,7 @@ const TDX_MEASUREMENT_BYTES = 48;
 export const DEFAULT_TDX_XFAM = 'e702060000000000';
 
 /** Placeholder sets for a new manifest on `platform`: one per SNP product, or one TDX set. */
-export function placeholderReferenceValues(
-  platform: PlatformInfo,
-  line: ReferenceValueLine = '2025',
-): ReferenceValues {
+export function placeholderReferenceValues(platform: PlatformInfo): ReferenceValues {
   if (platform.referenceValues === 'snp') {
     return {
       snp: ['Milan', 'Genoa'].map((product) => ({
@@ -53,7 +50,7 @@ export function placeholderReferenceValues(
           CipherTextHidingDRAM: false,
           PageSwapDisable: false,
         },
-        PlatformInfo: Object.fromEntries(snpPlatformInfoFields(line).map((f) => [f, false])),
+        PlatformInfo: Object.fromEntries(SNP_PLATFORM_INFO_FIELDS.map((f) => [f, false])),
         MinimumMitigationVector: 0,
         AllowedChipIDs: null,
       })),
@@ -203,7 +200,7 @@ export function validateSnp(v: unknown, path: string, options: ValidateOptions =
     if (!isPlainObject(pi))
       out.push(issue(`${path}.PlatformInfo`, `expected an object, got ${typeName(pi)}`));
     else {
-      const fields = snpPlatformInfoFields(options.line);
+      const fields = SNP_PLATFORM_INFO_FIELDS;
       if (options.strict) unknownFields(pi, fields, `${path}.PlatformInfo`, out);
       boolFields(pi, fields, `${path}.PlatformInfo`, out);
     }
@@ -332,7 +329,7 @@ export function orderReferenceValues(
       ordered(s, snpFields(line), {
         MinimumTCB: SNP_TCB_FIELDS,
         GuestPolicy: SNP_GUEST_POLICY_FIELDS,
-        PlatformInfo: snpPlatformInfoFields(line),
+        PlatformInfo: SNP_PLATFORM_INFO_FIELDS,
       }),
     );
   }
@@ -394,7 +391,7 @@ export async function importReferenceValues(
   const result: ImportedReferenceValues = { byPlatform: new Map(), handlers: new Map(), line: effective };
   if (isGeneric) {
     fail(validateReferenceValues(folded, 'ReferenceValues', { strict: true, line: effective }));
-    result.generic = withGoZeroValues(folded as ReferenceValues, effective);
+    result.generic = withGoZeroValues(folded as ReferenceValues);
     return result;
   }
   for (const [handler, values] of Object.entries(folded)) {
@@ -413,7 +410,7 @@ export async function importReferenceValues(
       platformName,
       mergeReferenceValues([
         result.byPlatform.get(platformName) ?? {},
-        withGoZeroValues(values as ReferenceValues, effective),
+        withGoZeroValues(values as ReferenceValues),
       ]),
     );
     result.handlers.set(platformName, handler);

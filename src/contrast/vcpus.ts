@@ -125,26 +125,43 @@ export function podVCPUs(w: Workload, formula: VCPUFormula = 'max-request-limit'
   return Math.ceil(Math.max(regular, init, pod) / 1000) + 1;
 }
 
-/** GPU resource Contrast's GPU verifier counts (cli/verifier/gpu_count_valid_test.go: limits nvidia.com/gpu). */
-export const GPU_RESOURCE = 'nvidia.com/gpu';
+/**
+ * The GPU resources a pod's limits name, each a whole GPU:
+ * - `nvidia.com/gpu`, which Contrast's GPU verifier counts (cli/verifier/gpu_count_valid_test.go);
+ * - `nvidia.com/pgpu`, genpolicy's pass-through GPU key (its settings' devices.vfio.nvidia.pgpu_resource_keys);
+ * - the named GPUs Contrast's production settings add to those keys
+ *   (packages/by-name/kata/genpolicy/genpolicy_settings_prod.patch @2219980f) and that its GPU docs and
+ *   e2e test request with the generic class (docs GPU-configuration.md: limits "nvidia.com/GH100_H100_PCIE": 1;
+ *   e2e/gpu: nvidia.com/GB100_B200 on Metal-QEMU-TDX-GPU, nvidia.com/GH100_H100_PCIE on Metal-QEMU-SNP-GPU).
+ * The built-in guest-pull settings list the same keys (test/release-gpu.test.ts keeps them equal).
+ */
+export const GPU_RESOURCES: readonly string[] = [
+  'nvidia.com/gpu',
+  'nvidia.com/pgpu',
+  'nvidia.com/GB100_B200',
+  'nvidia.com/GB110_B300_SXM6_AC',
+  'nvidia.com/GH100_H100_PCIE',
+];
 
-/** Σ limits[nvidia.com/gpu] over the pod's containers (kuberesource.GetPodGPUCount). */
+/** Σ over the pod's containers of their GPU limits (kuberesource.GetPodGPUCount). */
 export function podGPUs(w: Workload): number {
   let n = 0;
   for (const c of containers(w, 'containers')) {
     const limits = (c.node.toJSON() as { resources?: { limits?: Record<string, unknown> } })?.resources
       ?.limits;
-    const v = limits?.[GPU_RESOURCE];
-    if (v === undefined || v === null) continue;
-    const milli = quantityMilli(v);
-    if (milli === undefined || milli < 0)
-      throw new ContrastError(
-        `${describe(w)} container "${c.name}": limits.${GPU_RESOURCE} "${String(v)}" is not a count`,
-        {
-          code: 'BAD_RESOURCES',
-        },
-      );
-    n += Math.ceil(milli / 1000);
+    for (const key of GPU_RESOURCES) {
+      const v = limits?.[key];
+      if (v === undefined || v === null) continue;
+      const milli = quantityMilli(v);
+      if (milli === undefined || milli < 0)
+        throw new ContrastError(
+          `${describe(w)} container "${c.name}": limits.${key} "${String(v)}" is not a count`,
+          {
+            code: 'BAD_RESOURCES',
+          },
+        );
+      n += Math.ceil(milli / 1000);
+    }
   }
   return n;
 }

@@ -289,7 +289,11 @@ export class ImageAnalyzer {
     return this.limit(async () => {
       const task = this.progress?.task(`layer ${d.digest.slice(0, 19)}`, d.size);
       try {
-        const stream = await this.client.openBlob(image.reference, d);
+        // analyzeLayerStream checks the blob's size and digest and refuses a mismatch: the registry
+        // client checks the size only instead of hashing the same bytes a second time.
+        const stream = await this.client.openBlob(image.reference, d, Infinity, {
+          digestCheckedByCaller: true,
+        });
         this.fetchedLayers++;
         const r = await analyzeLayerStream(stream, d, diffId, {
           ...this.passOptions,

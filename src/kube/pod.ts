@@ -99,6 +99,39 @@ export function containers(
 export type Placement = 'first' | 'last' | 'in-place-or-last';
 
 /**
+ * A node holding `value`: `old` itself where it already holds it in the same layout (map keys in
+ * the same order, sequences of the same length), with differing scalar values set in place, else a
+ * fresh node (`doc.createNode`) for the part that differs. An upsert of what is already there (every
+ * re-run) thus keeps the parsed nodes, and the document keeps its parse-time shape, so serialization
+ * writes its source back without rendering it (issue 15). The bytes are those a fresh node gives
+ * unless the old node was restyled by hand (quotes, flow style, comments inside it), which is then
+ * kept rather than re-rendered: same meaning either way.
+ */
+function reconcile(doc: Document, old: unknown, value: unknown): unknown {
+  // An anchored node may be aliased elsewhere: an edit in place would change those too.
+  if ((old as { anchor?: string } | undefined)?.anchor) return doc.createNode(value);
+  if (isScalar(old) && value !== null && typeof value !== 'object' && typeof old.value === typeof value) {
+    if (old.value !== value) old.value = value;
+    return old;
+  }
+  if (isMap(old) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (
+      old.items.length === entries.length &&
+      old.items.every((p, i) => isScalar(p.key) && p.key.value === entries[i]![0])
+    ) {
+      old.items.forEach((p, i) => (p.value = reconcile(doc, p.value, entries[i]![1]) as typeof p.value));
+      return old;
+    }
+  }
+  if (isSeq(old) && Array.isArray(value) && old.items.length === value.length) {
+    old.items = old.items.map((item, i) => reconcile(doc, item, value[i]));
+    return old;
+  }
+  return doc.createNode(value);
+}
+
+/**
  * Puts `container` into the pod's init containers: same-name containers are removed first and the new
  * one goes first, last, or where the old one was. Each choice is idempotent.
  */
@@ -111,8 +144,9 @@ export function upsertInitContainer(
   const seq = ensureSeq(w.doc, [...spec, 'initContainers']);
   const name = container['name'];
   const oldIndex = seq.items.findIndex((i) => isMap(i) && i.get('name') === name);
+  const old = oldIndex >= 0 ? seq.items[oldIndex] : undefined;
   seq.items = seq.items.filter((i) => !(isMap(i) && i.get('name') === name));
-  const node = w.doc.createNode(container);
+  const node = reconcile(w.doc, old, container);
   if (placement === 'first') seq.items.unshift(node);
   else if (placement === 'in-place-or-last' && oldIndex >= 0) seq.items.splice(oldIndex, 0, node);
   else seq.items.push(node);
@@ -153,7 +187,7 @@ export function upsertMount(
   const same = (i: unknown): boolean =>
     isMap(i) && (i.get('name') === mount.name || i.get('mountPath') === mount.mountPath);
   const at = s.items.findIndex(same);
-  const node = w.doc.createNode(mount);
+  const node = reconcile(w.doc, at >= 0 ? s.items[at] : undefined, mount);
   if (at < 0) {
     s.items.push(node);
     return;

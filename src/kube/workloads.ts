@@ -168,6 +168,11 @@ export function setPodAnnotation(w: Workload, key: string, value: string): void 
   }
   if (ann !== undefined && !isMap(ann))
     throw new ContrastError(`${w.file.path}: ${w.kind} ${w.name}: metadata.annotations is not a mapping`);
+  // The same string again (every re-run): leave the node alone. The library would only assign the
+  // scalar's value, which is already this one (a CPU profile of a warm `generate` put 50 ms under
+  // these calls; ~1 ms after this check).
+  const prev = ann?.get(key, true);
+  if (isScalar(prev) && prev.value === value) return;
   node.setIn(['metadata', 'annotations', key], value);
 }
 

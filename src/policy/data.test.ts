@@ -596,3 +596,43 @@ test('volumeClaimTemplates outside a StatefulSet are not volumes', async () => {
   ).replace('kind: StatefulSet', 'kind: Deployment');
   await assert.rejects(generate(text, 'host-pull'), /volumeDevices refers to unknown volume "state-device"/);
 });
+
+test('corrupt initdata annotations (decoded in the pool): the first workload in order fails, no stray rejection', async () => {
+  const pod = (name: string, image: string) => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  annotations:
+    io.katacontainers.config.hypervisor.cc_init_data: bm90IGd6aXA=
+spec:
+  runtimeClassName: contrast-cc
+  containers:
+    - name: c
+      image: ${image}
+`;
+  const stray: unknown[] = [];
+  const onStray = (err: unknown) => stray.push(err);
+  process.on('unhandledRejection', onStray);
+  try {
+    await assert.rejects(
+      generate(pod('a', APP) + '---\n' + pod('b', APP), 'guest-pull'),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'BAD_INITDATA');
+        return true;
+      },
+    );
+    // The first workload fails before its annotation is looked at: that error wins, and the second
+    // workload's failed decode is not left unhandled.
+    await assert.rejects(
+      generate(pod('a', 'unknown.example/x:v1') + '---\n' + pod('b', APP), 'guest-pull'),
+      (err: Error & { code?: string }) => {
+        assert.notEqual(err.code, 'BAD_INITDATA');
+        return true;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(stray, []);
+  } finally {
+    process.off('unhandledRejection', onStray);
+  }
+});

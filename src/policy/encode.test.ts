@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { parse } from 'smol-toml';
+import { policyHash } from '../contrast/initdata.js';
+import { finishInitdata, planInitdata } from './encode.js';
+import { decodeInitdataValue, decodeInitdataValueAsync } from './initdata.js';
 import {
   decodeInitdata,
   encodeInitdata,
+  withInitdataEntries,
   encodeLegacy,
   initdataToml,
   INITDATA_ANNOTATION,
@@ -63,4 +68,77 @@ test('texts a literal TOML string cannot hold fall back to an escaped string', (
 test('encoding is deterministic', () => {
   assert.equal(encodeInitdata(text).hash, encodeInitdata(text).hash);
   assert.equal(encodeInitdata(text).annotationValue, encodeInitdata(text).annotationValue);
+});
+
+// Issue 15: the encoder no longer decodes + parses the annotation three times (carry-over, debug entry,
+// manifest digest). The old pipeline, written out, is the reference: encode with carried-over entries,
+// then set/remove entries on the result, then the digest decoded back from the annotation.
+function oldPipeline(
+  policy: string,
+  existing: string | undefined,
+  entries: Record<string, string | undefined>,
+): { value: string; hash: string } {
+  const value = withInitdataEntries(encodeInitdataOld(policy, existing), entries);
+  const toml = gunzipSync(Buffer.from(value, 'base64')).toString();
+  return { value, hash: sha(toml) };
+}
+function encodeInitdataOld(policy: string, existing: string | undefined): string {
+  const extra: Record<string, string> = {};
+  if (existing)
+    for (const [k, v] of Object.entries(decodeInitdata(existing).data)) if (k !== 'policy.rego') extra[k] = v;
+  return gzipSync(initdataToml(policy, extra)).toString('base64');
+}
+
+test('initdata: same value and digest as decoding, parsing and re-encoding (property)', async () => {
+  const key = fc.constantFrom('contrast.insecure-debug', 'a', 'z.key', 'policy.rego.bak');
+  const val = fc.oneof(fc.constant('true'), fc.string({ maxLength: 8 }));
+  const policy = fc.oneof(fc.constant(text), fc.string({ maxLength: 40 }), fc.constant("x'''y"));
+  await fc.assert(
+    fc.asyncProperty(
+      policy,
+      fc.option(fc.tuple(policy, fc.dictionary(key, val, { maxKeys: 3 })), { nil: undefined }),
+      fc.dictionary(key, fc.option(val, { nil: undefined }), { maxKeys: 2 }),
+      async (p, prior, entries) => {
+        const existing = prior ? gzipSync(initdataToml(prior[0], prior[1])).toString('base64') : undefined;
+        const want = oldPipeline(p, existing, entries);
+        const sync = encodeInitdata(p, existing, entries);
+        const viaPool = await finishInitdata(planInitdata(p, existing, entries));
+        for (const got of [sync, viaPool]) {
+          assert.equal(got.annotationValue, want.value);
+          assert.equal(got.hash, want.hash);
+          assert.equal(got.hash, policyHash(INITDATA_ANNOTATION, got.annotationValue));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('initdata: a re-run keeps an annotation that already holds our TOML (no re-encode)', () => {
+  const toml = initdataToml(text, { 'contrast.insecure-debug': 'true' });
+  // Written by another gzip (level 1, a file name in the header): other bytes, same TOML.
+  const foreign = gzipSync(toml, { level: 1 }).toString('base64');
+  const e = encodeInitdata(text, foreign, { 'contrast.insecure-debug': 'true' });
+  assert.equal(e.annotationValue, foreign);
+  assert.equal(e.hash, sha(toml));
+  // Anything else in it (another policy, another entry) is re-encoded, the entries carried over.
+  const other = encodeInitdata(text, foreign, { 'contrast.insecure-debug': undefined });
+  assert.notEqual(other.annotationValue, foreign);
+  assert.deepEqual(decodeInitdata(other.annotationValue).data, { 'policy.rego': text });
+});
+
+test('initdata decoded in the pool: same TOML and the same error as the synchronous decode', async () => {
+  const value = encodeInitdata(text).annotationValue;
+  assert.equal(await decodeInitdataValueAsync(value), decodeInitdataValue(value));
+  let syncErr: unknown;
+  try {
+    decodeInitdataValue('bm90IGd6aXA=');
+  } catch (err) {
+    syncErr = err;
+  }
+  await assert.rejects(decodeInitdataValueAsync('bm90IGd6aXA='), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'BAD_INITDATA');
+    assert.equal(err.message, (syncErr as Error).message);
+    return true;
+  });
 });

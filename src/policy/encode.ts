@@ -2,11 +2,13 @@
 // initdata document (initdata era), each with the hash that attestation measures.
 import type { PolicyData } from './data.js';
 import {
-  decodeInitdata,
+  decodeInitdataValue,
   encodeInitdataValue,
+  encodeInitdataValueAsync,
   INITDATA_ANNOTATION,
   INITDATA_POLICY_KEY,
   initdataToml,
+  parseInitdataToml,
   POLICY_ANNOTATION,
   sha256Hex,
 } from './initdata.js';
@@ -35,21 +37,69 @@ export function encodeLegacy(text: string): EncodedPolicy {
   };
 }
 
+/** `[data]` entries to set (a string) or remove (undefined) besides the policy. */
+export type InitdataEntries = Readonly<Record<string, string | undefined>>;
+
 /**
  * Initdata TOML with the policy under `data."policy.rego"`. Other data keys of an existing initdata
- * annotation (e.g. Contrast's debug flag) are kept; `algorithm` stays sha256 because our hash is.
+ * annotation are kept, then `entries` applied (e.g. Contrast's debug flag); `algorithm` stays sha256
+ * because our hash is. When the existing annotation already holds exactly the TOML we would write, it
+ * is returned as it is: same TOML, same measured digest, and no TOML parse and no gzip on a re-run.
  */
-export function encodeInitdata(text: string, existingAnnotation?: string): EncodedPolicy {
+export function encodeInitdata(
+  text: string,
+  existingAnnotation?: string,
+  entries: InitdataEntries = {},
+): EncodedPolicy {
+  const plan = planInitdata(text, existingAnnotation, entries);
+  return plan.annotationValue !== undefined
+    ? initdataResult(plan.toml, plan.annotationValue)
+    : initdataResult(plan.toml, encodeInitdataValue(plan.toml));
+}
+
+/**
+ * encodeInitdata in two steps: planInitdata does the checks (and throws) synchronously, finishInitdata
+ * runs the gzip, when one is needed, in zlib's thread pool, so the gzips of many workloads overlap.
+ */
+export async function finishInitdata(plan: InitdataPlan): Promise<EncodedPolicy> {
+  return initdataResult(plan.toml, plan.annotationValue ?? (await encodeInitdataValueAsync(plan.toml)));
+}
+
+function initdataResult(toml: string, annotationValue: string): EncodedPolicy {
+  return { annotationKey: INITDATA_ANNOTATION, annotationValue, hash: sha256Hex(toml), initdata: toml };
+}
+
+/** The TOML to write, and the existing annotation value when it already holds exactly that TOML. */
+export interface InitdataPlan {
+  toml: string;
+  annotationValue?: string;
+}
+
+export function planInitdata(
+  text: string,
+  existingAnnotation: string | undefined,
+  entries: InitdataEntries = {},
+  /** The TOML of existingAnnotation when the caller decoded it already (decodeInitdataValueAsync). */
+  existingToml?: string,
+): InitdataPlan {
+  const wanted = withEntries({}, entries);
+  if (!existingAnnotation) return { toml: initdataToml(text, wanted) };
+  const existing = existingToml ?? decodeInitdataValue(existingAnnotation);
+  // The usual re-run: the annotation is what we wrote last time. initdataToml is deterministic, so
+  // equal text means its entries are exactly `wanted` (parsing it would give nothing else).
+  const guess = initdataToml(text, wanted);
+  if (existing === guess) return { toml: guess, annotationValue: existingAnnotation };
   const extra: Record<string, string> = {};
-  if (existingAnnotation) {
-    const old = decodeInitdata(existingAnnotation);
-    for (const [k, v] of Object.entries(old.data)) if (k !== INITDATA_POLICY_KEY) extra[k] = v;
+  for (const [k, v] of Object.entries(parseInitdataToml(existing).data))
+    if (k !== INITDATA_POLICY_KEY) extra[k] = v;
+  return { toml: initdataToml(text, withEntries(extra, entries)) };
+}
+
+function withEntries(base: Record<string, string>, entries: InitdataEntries): Record<string, string> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(entries)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
   }
-  const toml = initdataToml(text, extra);
-  return {
-    annotationKey: INITDATA_ANNOTATION,
-    annotationValue: encodeInitdataValue(toml),
-    hash: sha256Hex(toml),
-    initdata: toml,
-  };
+  return out;
 }

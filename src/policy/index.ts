@@ -5,10 +5,10 @@ import type { AnalyzedImage } from '../image/types.js';
 import { ConfigObjects, getPodAnnotation, setPodAnnotation, workloadImages } from '../kube/index.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import { buildPolicyData } from './data.js';
-import { INITDATA_ANNOTATION } from './initdata.js';
+import { decodeInitdataValueAsync, INITDATA_ANNOTATION } from './initdata.js';
 import type { PolicyData } from './data.js';
-import { encodeInitdata, encodeLegacy, policyText } from './encode.js';
-import type { PolicyEncoding } from './encode.js';
+import { encodeLegacy, finishInitdata, planInitdata, policyText } from './encode.js';
+import type { EncodedPolicy, InitdataEntries, InitdataPlan, PolicyEncoding } from './encode.js';
 import { applyPins, plannedPins } from './pin.js';
 import type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
 import { readTextInput } from '../internal/files.js';
@@ -25,7 +25,7 @@ export type { Flavour, PolicyOptions, PolicySettings } from './settings.js';
 export { buildPolicyData, criImageName, layerNames, pinnedReference, sandboxNameValue } from './data.js';
 export type { ContainerPolicy, PolicyData, BuildContext } from './data.js';
 export { policyText, encodeLegacy, encodeInitdata } from './encode.js';
-export type { PolicyEncoding, EncodedPolicy } from './encode.js';
+export type { PolicyEncoding, EncodedPolicy, InitdataEntries } from './encode.js';
 export {
   POLICY_ANNOTATION,
   INITDATA_ANNOTATION,
@@ -96,21 +96,50 @@ export async function generatePolicies(
   workloads: Workload[],
   images: ReadonlyMap<string, AnalyzedImage>,
   settings: PolicySettings,
-  options: PolicyOptions & { encoding?: PolicyEncoding; rules?: string },
+  options: PolicyOptions & {
+    encoding?: PolicyEncoding;
+    rules?: string;
+    /** Initdata `[data]` entries to set (string) or remove (undefined) besides the policy. */
+    initdataEntries?: InitdataEntries;
+  },
 ): Promise<WorkloadPolicy[]> {
   const rules = options.rules ?? (await readRules(options));
   const config = ConfigObjects.from([...files, ...(options.configFiles ?? [])]);
   const encoding = options.encoding ?? defaultEncoding(options.flavour);
-  const out: WorkloadPolicy[] = [];
-  for (const workload of workloads) {
+  // Every check (and error) first, in workload order; then the gzips, concurrently in zlib's pool.
+  const planned: Array<{
+    workload: Workload;
+    text: string;
+    data: PolicyData;
+    enc: InitdataPlan | EncodedPolicy;
+  }> = [];
+  // Existing initdata annotations are gunzipped in zlib's pool while the policies are built; a
+  // corrupt one still fails in workload order (awaited below), never as an unhandled rejection.
+  const existing = workloads.map((w) => {
+    const annotation = encoding === 'legacy' ? undefined : getPodAnnotation(w, INITDATA_ANNOTATION);
+    if (annotation === undefined) return undefined;
+    const toml = decodeInitdataValueAsync(annotation);
+    toml.catch(() => undefined);
+    return { annotation, toml };
+  });
+  for (const [i, workload] of workloads.entries()) {
     const data = buildPolicyData({ workload, settings, flavour: options.flavour, images, config });
     const text = policyText(rules, data);
+    const old = existing[i];
     const enc =
       encoding === 'legacy'
         ? encodeLegacy(text)
-        : encodeInitdata(text, getPodAnnotation(workload, INITDATA_ANNOTATION));
-    out.push({ workload, policyText: text, data, ...enc });
+        : planInitdata(text, old?.annotation, options.initdataEntries, old && (await old.toml));
+    planned.push({ workload, text, data, enc });
   }
+  const out: WorkloadPolicy[] = await Promise.all(
+    planned.map(async ({ workload, text, data, enc }) => ({
+      workload,
+      policyText: text,
+      data,
+      ...('annotationKey' in enc ? enc : await finishInitdata(enc)),
+    })),
+  );
   // Annotate (and, for guest pull, pin unpinned images) only after every workload succeeded: an
   // error leaves the documents untouched.
   if (options.flavour === 'guest-pull') applyPins(plannedPins(workloads, images));

@@ -3,7 +3,8 @@
 // `policy eval`/`show`/`diff` and `--check` all decode through here, so they cannot disagree on what
 // an annotation holds or which digest the TEE measures. Names are cited in test/go-names.test.ts.
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 
@@ -48,6 +49,13 @@ export function encodeInitdataValue(toml: string): string {
   return gzipSync(Buffer.from(toml, 'utf8')).toString('base64');
 }
 
+const gzipAsync = promisify(gzip);
+
+/** encodeInitdataValue in zlib's thread pool (the same bytes: same deflate settings). */
+export async function encodeInitdataValueAsync(toml: string): Promise<string> {
+  return (await gzipAsync(Buffer.from(toml, 'utf8'))).toString('base64');
+}
+
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -66,11 +74,26 @@ export function decodeInitdataValue(annotation: string): string {
   try {
     return gunzipSync(Buffer.from(annotation, 'base64')).toString('utf8');
   } catch (err) {
-    throw new ContrastError(
-      `${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${errorMessage(err)}`,
-      { code: 'BAD_INITDATA' },
-    );
+    throw badInitdata(err);
   }
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/** decodeInitdataValue in zlib's thread pool, so the main thread can go on meanwhile. */
+export async function decodeInitdataValueAsync(annotation: string): Promise<string> {
+  try {
+    return (await gunzipAsync(Buffer.from(annotation, 'base64'))).toString('utf8');
+  } catch (err) {
+    throw badInitdata(err);
+  }
+}
+
+function badInitdata(err: unknown): ContrastError {
+  return new ContrastError(
+    `${INITDATA_ANNOTATION} annotation is not base64(gzip(TOML)): ${errorMessage(err)}`,
+    { code: 'BAD_INITDATA' },
+  );
 }
 
 /** The TOML document as parsed (every table and value kept). */

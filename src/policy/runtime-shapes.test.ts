@@ -473,30 +473,46 @@ test('guest pull pins an unpinned YAML image to name:tag@sha256:… (the policy 
   assert.doesNotMatch(serializeKubeFile(h), /@sha256/);
 });
 
-// 7. GPU pods (the settings' pgpu_resource_keys, nvidia.com/pgpu): one VFIO device per GPU
-//    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
-//    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
-//    (genpolicy testdata createcontainer/gpu_vfio_cdi).
-test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async () => {
-  const text = yaml().replace(
-    '          volumeMounts:',
-    '          resources: {limits: {nvidia.com/pgpu: 2}}\n          volumeMounts:',
+/** The lab pod with `limits` on its app container, run up to the app's CreateContainerRequest. */
+async function gpuLab(limits: string): Promise<Lab> {
+  const l = await lab(
+    yaml().replace(
+      '          volumeMounts:',
+      `          resources: {limits: ${limits}}\n          volumeMounts:`,
+    ),
   );
-  const l = await lab(text);
   l.upToApp();
-  const dev = (n: string, addr = '0000:65:00.0=06/00') => ({
+  return l;
+}
+
+/** A hot-plugged GPU as the runtime passes it (genpolicy testdata createcontainer/gpu_vfio_cdi). */
+function vfioGpu(n: string, addr = '0000:65:00.0=06/00'): Req {
+  return {
     id: `vfio${n}`,
     type_: 'vfio-pci-gk',
     vm_path: '',
     container_path: `/dev/vfio/devices/vfio${n}`,
     options: [addr],
-  });
-  const judge = (devices: Req[], cdi: Record<string, string>) => {
-    const a = clone(l.app);
-    a['devices'] = devices;
-    Object.assign(a['OCI']['Annotations'], cdi);
-    return wouldAllow(l.agent, 'CreateContainerRequest', a);
   };
+}
+
+/** Whether the app container is admitted with these devices, CDI annotations and extra env vars. */
+function gpuVerdict(l: Lab, devices: Req[], cdi: Record<string, string>, env: string[] = []): boolean {
+  const a = clone(l.app);
+  a['devices'] = devices;
+  Object.assign(a['OCI']['Annotations'], cdi);
+  a['OCI']['Process']['Env'].push(...env);
+  return wouldAllow(l.agent, 'CreateContainerRequest', a);
+}
+
+// 7. GPU pods (the settings' pgpu_resource_keys, nvidia.com/pgpu): one VFIO device per GPU
+//    (hot-plug: /dev/vfio/devices/vfio<n>, id vfio<n>, type vfio-pci-gk, PCI address options) or
+//    none (cold-plug), and one CDI annotation cdi.k8s.io/vfio<n> = nvidia.com/gpu=<k> per GPU
+//    (genpolicy testdata createcontainer/gpu_vfio_cdi).
+test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', async () => {
+  const l = await gpuLab('{nvidia.com/pgpu: 2}');
+  const dev = vfioGpu;
+  const judge = (devices: Req[], cdi: Record<string, string>) => gpuVerdict(l, devices, cdi);
   const two = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0', 'cdi.k8s.io/vfio2': 'nvidia.com/gpu=1' };
   assert.equal(judge([dev('1'), dev('2', '0000:66:00.0=06/00')], two), true, 'hot-plug');
   assert.equal(judge([], two), true, 'cold-plug');
@@ -531,10 +547,11 @@ test('GPU pods: exactly the VFIO devices and CDI annotations of their GPUs', asy
   // A pod without GPUs admits none.
   const plain = await lab();
   plain.upToApp();
-  const a = clone(plain.app);
-  a['devices'] = [dev('1')];
-  Object.assign(a['OCI']['Annotations'], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' });
-  assert.equal(wouldAllow(plain.agent, 'CreateContainerRequest', a), false, 'GPU for a pod without GPUs');
+  assert.equal(
+    gpuVerdict(plain, [dev('1')], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }),
+    false,
+    'GPU for a pod without GPUs',
+  );
 });
 
 // Contrast's production genpolicy settings add three named GPU resources to pgpu_resource_keys
@@ -547,35 +564,84 @@ test("GPU pods: Contrast's named GPU resources (GH100_H100_PCIE, GB100_B200, GB1
     'nvidia.com/GB100_B200',
     'nvidia.com/GB110_B300_SXM6_AC',
   ]) {
-    const text = yaml().replace(
-      '          volumeMounts:',
-      `          resources: {limits: {${key}: 1}}\n          volumeMounts:`,
-    );
-    const l = await lab(text);
-    l.upToApp();
-    const judge = (devices: Req[], cdi: Record<string, string>) => {
-      const a = clone(l.app);
-      a['devices'] = devices;
-      Object.assign(a['OCI']['Annotations'], cdi);
-      return wouldAllow(l.agent, 'CreateContainerRequest', a);
-    };
-    const dev = {
-      id: 'vfio1',
-      type_: 'vfio-pci-gk',
-      vm_path: '',
-      container_path: '/dev/vfio/devices/vfio1',
-      options: ['0000:65:00.0=06/00'],
-    };
+    const l = await gpuLab(`{${key}: 1}`);
     const one = { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' };
-    assert.equal(judge([dev], one), true, `${key}: hot-plug`);
-    assert.equal(judge([], one), true, `${key}: cold-plug`);
-    assert.equal(judge([], {}), false, `${key}: no GPU`);
-    assert.equal(
-      judge([dev, { ...dev, id: 'vfio2', container_path: '/dev/vfio/devices/vfio2' }], one),
-      false,
-      `${key}: two`,
-    );
+    assert.equal(gpuVerdict(l, [vfioGpu('1')], one), true, `${key}: hot-plug`);
+    assert.equal(gpuVerdict(l, [], one), true, `${key}: cold-plug`);
+    assert.equal(gpuVerdict(l, [], {}), false, `${key}: no GPU`);
+    assert.equal(gpuVerdict(l, [vfioGpu('1'), vfioGpu('2')], one), false, `${key}: two`);
   }
+});
+
+// GPU env vars. ../shared/docs/contrast-generate.md:353: Contrast's base genpolicy settings allow
+// `PCI_RESOURCE_NVIDIA_COM…` variables for GPU pods (the exact regex is in no Contrast source we could
+// read). Their shape comes from NVIDIA's kubevirt GPU device plugin (NVIDIA/kubevirt-gpu-device-plugin
+// @d26f2374): pkg/device_plugin/generic_device_plugin.go `gpuPrefix = "PCI_RESOURCE_NVIDIA_COM"`,
+// Allocate's key `fmt.Sprintf("%s_%s", gpuPrefix, strings.ToUpper(dpi.deviceName))` and buildEnv's
+// value `strings.Join(devList, ",")` of the allocated device IDs, which are the sysfs names under
+// /sys/bus/pci/devices (device_plugin.go createIommuDeviceMap: `addr: info.Name()`, kernel format
+// %04x:%02x:%02x.%d); deviceName is the pci.ids name upper-cased, `/`, `.` and spaces turned into
+// `_`, anything but [a-zA-Z0-9_.] dropped (device_plugin.go getDeviceName), or the hex device ID.
+// The agent checks the request before add_devices (kata-containers src/agent/src/rpc.rs
+// create_container: is_allowed first) and its update_env_pci rewrites only PCIDEVICE_* variables
+// (src/agent/src/device/mod.rs), so the policy sees the host's BDFs as the device plugin wrote them.
+test("GPU pods: the device plugin's PCI_RESOURCE_NVIDIA_COM_<NAME>=<BDF>[,<BDF>…] variable", async () => {
+  const l = await gpuLab('{nvidia.com/GH100_H100_PCIE: 1}');
+  const judge = (...env: string[]) =>
+    gpuVerdict(l, [vfioGpu('1')], { 'cdi.k8s.io/vfio1': 'nvidia.com/gpu=0' }, env);
+  assert.equal(judge(), true, 'without the variable');
+  for (const ok of [
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0',
+    'PCI_RESOURCE_NVIDIA_COM_GA100_A100_PCIE_40GB=0000:65:00.0',
+    // older plugin versions list every function of the IOMMU group (GPU + audio)
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0,0000:65:00.1,0000:66:1f.7',
+    // getDeviceName's fallback: the hex device ID, upper-cased by Allocate
+    'PCI_RESOURCE_NVIDIA_COM_2331=0000:65:00.0',
+  ])
+    assert.equal(judge(ok), true, ok);
+  for (const bad of [
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0;rm -rf /',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=/dev/vfio/vfio1',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0,/etc/passwd',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0=x',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE==0000:65:00.0',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0,',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0\n',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:20.0', // slot > 0x1f
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.8', // function > 7
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:6G:00.0',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0 ',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0:0',
+    'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:AB:00.0', // sysfs names are lower-case
+    'PCI_RESOURCE_NVIDIA_COM_gh100_h100_pcie=0000:65:00.0', // Allocate upper-cases the name
+    'PCI_RESOURCE_NVIDIA_COM_GH100-H100=0000:65:00.0',
+    'PCI_RESOURCE_NVIDIA_COM_GH100.H100=0000:65:00.0',
+    'PCI_RESOURCE_NVIDIA_COM_=0000:65:00.0',
+    'PCI_RESOURCE_NVIDIA_COM=0000:65:00.0',
+    'PCI_RESOURCE_AMD_COM_MI300X=0000:65:00.0',
+    'MDEV_PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0',
+    'XPCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0',
+    'LD_PRELOAD=/tmp/x.so',
+  ])
+    assert.equal(judge(bad), false, JSON.stringify(bad));
+});
+
+// Host pull (the historical AKS-CLH-SNP platform) had no GPU variant in any Contrast release we could
+// read, so its settings keep genpolicy's allowances only.
+test('host pull: no PCI_RESOURCE_NVIDIA_COM allowance', async () => {
+  const settings = await loadPolicySettings({ flavour: 'host-pull' });
+  const env = 'PCI_RESOURCE_NVIDIA_COM_GH100_H100_PCIE=0000:65:00.0';
+  assert.ok(
+    settings.request_defaults.CreateContainerRequest.allow_env_regex.every(
+      (r) => !r.includes('PCI_RESOURCE'),
+    ),
+  );
+  const guest = await loadPolicySettings({ flavour: 'guest-pull' });
+  assert.ok(
+    guest.request_defaults.CreateContainerRequest.allow_env_regex.some((r) => new RegExp(r).test(env)),
+    'guest pull allows it',
+  );
 });
 
 test('other nvidia.com resources: generation fails naming the container and the resource', async () => {

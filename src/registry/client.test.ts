@@ -236,6 +236,30 @@ test('wrong content for a digest: the stream errors and never ends', async (t) =
   await expectLayerStreamFails(t, reg, new RegExp(`digest mismatch: expected ${img.layerDigest}`));
 });
 
+test('digestCheckedByCaller: wrong content passes to the caller (who hashes it), a wrong size still fails', async (t) => {
+  const evil = Buffer.from(img.layer);
+  evil[100] = 0x41;
+  let body: Buffer = evil;
+  const reg = await startServer(
+    registryHandler(img, 'test/app', (req, res) => {
+      if (!req.url?.endsWith(img.layerDigest)) return false;
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+      return true;
+    }),
+  );
+  t.after(() => reg.close());
+  const c = client(reg);
+  t.after(() => c.close());
+  const open = () =>
+    c.openBlob(`${reg.host}/test/app:v1`, layer(), Infinity, { digestCheckedByCaller: true });
+  const { bytes, ended } = await drain(await open());
+  assert.ok(ended && bytes.equals(evil));
+  body = Buffer.concat([img.layer, Buffer.from('x')]);
+  await assert.rejects(drain(await open()), /received more than the 12000 bytes/);
+  body = img.layer.subarray(0, 10);
+  await assert.rejects(drain(await open()), /got 10 bytes, its descriptor declares 12000/);
+});
+
 test('a complete but short body (consistent Content-Length) is a size mismatch', async (t) => {
   const reg = await startServer(
     registryHandler(img, 'test/app', (req, res) => {

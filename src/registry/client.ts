@@ -541,12 +541,21 @@ export class RegistryClient {
    * Streams a blob. The promise rejects for errors before the first byte (404, auth); afterwards the
    * stream errors — always before 'end' — on a size or digest mismatch or when the connection breaks
    * more often than we resume. Interrupted downloads resume with a Range request.
+   * `digestCheckedByCaller`: the caller hashes the bytes and refuses a mismatch itself (the layer
+   * pass), so only the size is checked here and the blob is not hashed twice.
    */
-  async openBlob(input: string | Reference, descriptor: Descriptor, maxMs = Infinity): Promise<Readable> {
+  async openBlob(
+    input: string | Reference,
+    descriptor: Descriptor,
+    maxMs = Infinity,
+    options: { digestCheckedByCaller?: boolean } = {},
+  ): Promise<Readable> {
     const ref = toReference(input);
     parseDigest(descriptor.digest);
     const what = `blob ${descriptor.digest} of ${display(ref)}`;
-    const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
+    const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what, {
+      hash: options.digestCheckedByCaller !== true,
+    });
     const deadline = this.blobDeadline(descriptor.size, what, verifier, maxMs);
     const signal = deadline.signal;
     let refetch: (offset: number) => Promise<SendResult>;

@@ -22,7 +22,18 @@ import {
   idKeyRecoveries,
   recoverPublicKeys,
 } from './idblock.js';
-import { B, bigIntToBytes, bytesToBigInt, G, multiply, N, P } from './p384.js';
+import fc from 'fast-check';
+import {
+  B,
+  bigIntToBytes,
+  bytesToBigInt,
+  G,
+  linearCombination,
+  linearCombinationJacobian,
+  multiply,
+  N,
+  P,
+} from './p384.js';
 import {
   SNP_GUEST_POLICY_ANNOTATION,
   SNP_ID_AUTH_ANNOTATION,
@@ -120,6 +131,35 @@ describe('P-384 arithmetic', () => {
     const own = publicKey.export({ format: 'jwk' });
     assert.ok(keys.some((k) => bigIntToBytes(k.x, 48).toString('base64url') === own.x));
     assert.ok(keys[0]!.x < keys[1]!.x || (keys[0]!.x === keys[1]!.x && keys[0]!.y < keys[1]!.y));
+  });
+});
+
+describe('P-384 a·G + b·q with native scalar multiplication (issue 15)', () => {
+  const same = (a: bigint, b: bigint, q: { x: bigint; y: bigint }) =>
+    assert.deepEqual(linearCombination(a, b, q), linearCombinationJacobian(a, b, q), `a=${a} b=${b}`);
+  test('equals the BigInt computation (property)', () => {
+    const scalar = fc.bigInt({ min: 0n, max: N - 1n });
+    fc.assert(
+      fc.property(scalar, scalar, fc.bigInt({ min: 1n, max: N - 1n }), (a, b, k) =>
+        same(a, b, multiply(k, G)!),
+      ),
+      { numRuns: 12 },
+    );
+  });
+  test('edges: zero scalars, b = 1 and N − 1, doubling, and a sum at infinity', () => {
+    const q = multiply(0xc0ffeen, G)!;
+    for (const [a, b] of [
+      [0n, 0n],
+      [0n, 5n],
+      [5n, 0n],
+      [0n, 1n],
+      [0n, N - 1n],
+      [7n, N - 1n],
+      [0xc0ffeen, 1n], // a·G = q: doubling
+      [N - 0xc0ffeen, 1n], // a·G = −q: infinity
+    ] as const)
+      same(a, b, q);
+    assert.equal(linearCombination(N - 0xc0ffeen, 1n, q), undefined);
   });
 });
 

@@ -61,7 +61,7 @@ import {
 import { RegistryClient } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import type { Platform } from '../registry/types.js';
-import { policyHash, withDebugEntry } from '../contrast/initdata.js';
+import { INSECURE_DEBUG_KEY } from '../contrast/initdata.js';
 import {
   addSorted,
   newSeedshareOwnerKey,
@@ -102,7 +102,7 @@ import {
 import { formatIssue } from '../contrast/validation.js';
 import { openImageClient, resolveImages } from './resolve-images.js';
 import { findConfidentialWorkloads } from './targets.js';
-import { compareManifestPolicies, compareYaml, readIfExists, type StaleEntry } from '../review/check.js';
+import type { StaleEntry } from '../review/check.js';
 
 export interface GenerateOptions {
   paths: string[];
@@ -680,24 +680,23 @@ async function generateWorkloadPolicies(
   const hashOf = new Map<Workload, string>();
   for (const f of flavours) {
     const group = workloads.filter((w) => platformOf.get(w)!.flavour === f);
-    const generated = await generatePolicies(
-      files,
-      group,
-      images,
-      settingsByFlavour.get(f)!,
-      policyOptions(opts, f),
-    );
+    const generated = await generatePolicies(files, group, images, settingsByFlavour.get(f)!, {
+      ...policyOptions(opts, f),
+      // Initdata carries the debug entry following this run's flag (an earlier run's entry is
+      // removed); the other entries of an existing annotation are carried over by the encoder.
+      initdataEntries: {
+        [INSECURE_DEBUG_KEY]: opts.insecureEnableDebugShellAccess === true ? 'true' : undefined,
+      },
+    });
     for (const wp of generated) {
-      let value = wp.annotationValue;
-      if (wp.annotationKey === INITDATA_ANNOTATION) {
-        // Existing initdata entries are carried over by the policy encoder; the debug entry must
-        // follow this run's flag.
-        value = withDebugEntry(value, opts.insecureEnableDebugShellAccess === true);
-        if (value !== wp.annotationValue) setPodAnnotation(wp.workload, wp.annotationKey, value);
-      }
-      const hash = policyHash(wp.annotationKey, value);
-      hashOf.set(wp.workload, hash);
-      policies.push({ workload: describe(wp.workload), hash, platform: platformOf.get(wp.workload)!.name });
+      // wp.hash is the digest the TEE measures (sha256 of the policy text or of the initdata TOML we
+      // wrote with algorithm sha256), what policyHash() would decode the annotation back to.
+      hashOf.set(wp.workload, wp.hash);
+      policies.push({
+        workload: describe(wp.workload),
+        hash: wp.hash,
+        platform: platformOf.get(wp.workload)!.name,
+      });
     }
   }
   return { policies, hashOf, flavours };
@@ -759,6 +758,9 @@ async function staleOutputs(
   map: Record<string, PolicyEntry>,
   owner: Map<string, Workload>,
 ): Promise<StaleEntry[]> {
+  // Loaded for --check only: the review code brings the Rego engine along (~300 KB of the bundle),
+  // which an ordinary run has no use for and would compile at every start.
+  const { compareManifestPolicies, compareYaml, readIfExists } = await import('../review/check.js');
   const owners = new Map([...owner].map(([h, w]) => [h, `${w.kind}/${w.name}`]));
   const yaml = opts.output
     ? compareYaml(opts.output, await readIfExists(opts.output), combinedOutput(kept))
