@@ -27,7 +27,10 @@ export interface SinkSpec {
  * consumption caught up. When consuming fails, `failure` is set and `onFailure` called.
  */
 export interface Outlet {
-  /** `owned`: nothing else uses the memory behind `b` any more, so it may be moved to another thread. */
+  /**
+   * `b` must stay unchanged until consumed (zlib never rewrites output it has emitted). `owned`: nothing
+   * else uses the memory behind `b` any more, so it may be moved to another thread.
+   */
   push(b: Uint8Array, owned?: boolean): void;
   bind(pause: () => void, resume: () => void, onFailure: (err: unknown) => void): void;
   readonly failure: unknown;

@@ -5,17 +5,37 @@
 // thread carried ~2 s of CPU against ~1.6 s of inflate, so it was the critical path; with the tar
 // analysis on a worker the pass is bounded by the inflate and several layers use every core.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ContrastError } from '../internal/errors.js';
 import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 import type { IndexBudget } from './tarfs.js';
 
-/** Messages to a worker. Chunks are copied into a fresh ArrayBuffer and transferred (no second copy). */
+/**
+ * Messages to a worker. Decoded chunks are moved (transferred): the tar stage moves each on to the
+ * dm-verity stage, which frees it; nothing is copied between threads.
+ */
 export type ToWorker =
-  | { type: 'start'; id: number; spec: SinkSpec; budget: { shared: SharedArrayBuffer; maxBytes: number } }
+  | { type: 'peer'; key: number; port: MessagePort }
+  | {
+      type: 'start';
+      id: number;
+      spec: SinkSpec;
+      budget: { shared: SharedArrayBuffer; maxBytes: number };
+      /** The worker (by key) that hashes this pass's dm-verity tree; absent: this worker does. */
+      verityPeer?: number;
+    }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number }
   | { type: 'abort'; id: number };
+
+/** Between the tar stage of a pass and its dm-verity stage on another worker. */
+export type PeerMessage =
+  | { type: 'vstart'; id: number; diffId: string }
+  | { type: 'vchunk'; id: number; data: Uint8Array }
+  | { type: 'vend'; id: number; index: Uint8Array }
+  | { type: 'vabort'; id: number }
+  | { type: 'vdone'; id: number; root: string; diffId: string }
+  | { type: 'verror'; id: number; error: WireError };
 
 /** An error as it crosses the thread boundary (ContrastError's fields, so the same error is rebuilt). */
 export interface WireError {
@@ -52,8 +72,11 @@ export function fromWire(e: WireError): Error {
 export function startWorker(): Worker {
   // A small young generation: the worker's own garbage is tiny (digests, header copies), and V8's
   // default sizing cost ~22 MiB of peak RSS (10 images sharing a base, whole CLI: 158-163 MiB with
-  // 4 MiB against 184-185 MiB, same CPU, measured alternately in one session).
-  const options = { resourceLimits: { maxYoungGenerationSizeMb: 4 } };
+  // 4 MiB against 184-185 MiB, same CPU, measured alternately in one session). 2 MiB since the chunks
+  // are moved to the workers: a moved 1 MiB buffer is freed only when its worker collects garbage, and
+  // the dm-verity stage makes little garbage of its own (165 MiB gzip layer, whole CLI: peak RSS
+  // 163-174 MiB with 2 MiB against 174-181 MiB with 4; the 1 GiB layer 147-152 against 158-161).
+  const options = { resourceLimits: { maxYoungGenerationSizeMb: 2 } };
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./layer-worker.js', import.meta.url), options);
   const script = new URL('./layer-worker.ts', import.meta.url).href;
@@ -65,19 +88,23 @@ export function startWorker(): Worker {
 }
 
 interface Pass {
-  onMessage(m: FromWorker): void;
-  onCrash(err: Error): void;
+  onMessage(m: FromWorker, from: PooledWorker): void;
+  onCrash(err: Error, from: PooledWorker): void;
 }
 
 class PooledWorker {
   readonly worker: Worker;
   readonly passes = new Map<number, Pass>();
+  /** Workers this one has a channel to (for split passes). */
+  readonly peers = new Set<PooledWorker>();
   dead = false;
 
-  constructor(private readonly pool: WorkerPool) {
+  constructor(
+    private readonly pool: WorkerPool,
+    readonly key: number,
+  ) {
     this.worker = startWorker();
-    this.worker.unref();
-    this.worker.on('message', (m: FromWorker) => this.passes.get(m.id)?.onMessage(m));
+    this.worker.on('message', (m: FromWorker) => this.passes.get(m.id)?.onMessage(m, this));
     const crash = (err: Error): void => {
       if (this.dead) return;
       this.dead = true;
@@ -85,11 +112,20 @@ class PooledWorker {
       const e = new ContrastError(`the layer analysis thread stopped: ${err.message}`, {
         code: 'LAYER_WORKER',
       });
-      for (const p of [...this.passes.values()]) p.onCrash(e);
+      const passes = [...this.passes.values()];
       this.passes.clear();
+      this.worker.unref();
+      for (const p of passes) p.onCrash(e, this);
     };
     this.worker.on('error', crash);
     this.worker.on('exit', (code) => crash(new Error(`exit code ${code}`)));
+    // After the listeners: adding a 'message' listener refs the worker's port again, and a worker
+    // started ahead of its first pass (warmLayerWorkers) must not keep the process alive.
+    this.worker.unref();
+  }
+
+  post(m: ToWorker, transfer?: readonly TransferListItem[]): void {
+    if (!this.dead) this.worker.postMessage(m, transfer);
   }
 
   attach(id: number, pass: Pass): void {
@@ -98,29 +134,52 @@ class PooledWorker {
   }
 
   detach(id: number): void {
-    this.passes.delete(id);
+    if (!this.passes.delete(id)) return;
     // Idle workers must not keep the process alive.
     if (this.passes.size === 0) this.worker.unref();
   }
 }
 
-/** Workers shared by every pass in the process: one per core, each taking several passes. */
+/**
+ * Workers shared by every pass in the process, each taking several passes. With --verity a pass is
+ * split over two of them (tar stage, dm-verity stage), so there are at least two.
+ */
 class WorkerPool {
   private readonly workers: PooledWorker[] = [];
+  private nextKey = 1;
   constructor(private readonly size: number) {}
 
-  pick(): PooledWorker {
+  /** The least busy worker other than `not`; a new one while the pool is not full and all are busy. */
+  pick(not?: PooledWorker): PooledWorker | undefined {
     let best: PooledWorker | undefined;
-    for (const w of this.workers) if (!best || w.passes.size < best.passes.size) best = w;
+    for (const w of this.workers) if (w !== not && (!best || w.passes.size < best.passes.size)) best = w;
     if (best && (best.passes.size === 0 || this.workers.length >= this.size)) return best;
-    const w = new PooledWorker(this);
+    if (this.workers.length >= this.size) return undefined;
+    const w = new PooledWorker(this, this.nextKey++);
     this.workers.push(w);
     return w;
+  }
+
+  /** Starts workers up to `n` (at most the pool size) so their start-up overlaps the registry round trips. */
+  warm(n: number): void {
+    while (this.workers.length < Math.min(n, this.size))
+      this.workers.push(new PooledWorker(this, this.nextKey++));
+  }
+
+  /** Gives `a` and `b` a MessagePort to each other (once per pair). */
+  connect(a: PooledWorker, b: PooledWorker): void {
+    if (a.peers.has(b)) return;
+    const { port1, port2 } = new MessageChannel();
+    a.post({ type: 'peer', key: b.key, port: port1 }, [port1]);
+    b.post({ type: 'peer', key: a.key, port: port2 }, [port2]);
+    a.peers.add(b);
+    b.peers.add(a);
   }
 
   remove(w: PooledWorker): void {
     const i = this.workers.indexOf(w);
     if (i >= 0) this.workers.splice(i, 1);
+    for (const p of this.workers) p.peers.delete(w);
   }
 
   /** Stops every worker (tests; the process exits without this since idle workers are unref'd). */
@@ -128,11 +187,28 @@ class WorkerPool {
     const all = this.workers.splice(0);
     await Promise.all(all.map((w) => w.worker.terminate()));
   }
+
+  /** Stops one worker (tests: a dm-verity stage that dies mid-pass). */
+  async kill(key: number): Promise<void> {
+    const w = this.workers.find((x) => x.key === key);
+    // The passes on it may end (and unref every worker) before its exit is reported; the timer keeps
+    // the event loop alive until then.
+    const alive = setInterval(() => {}, 1000);
+    try {
+      await w?.worker.terminate();
+    } finally {
+      clearInterval(alive);
+    }
+  }
+
+  keys(): number[] {
+    return this.workers.map((w) => w.key);
+  }
 }
 
-// One core is left to the main thread and zlib's pool (the inflate); each worker is a V8 isolate
-// (~10 MiB) plus the chunks in flight, so more workers than cores would only cost memory.
-const pool = new WorkerPool(Math.max(1, availableParallelism() - 1));
+// Each worker is a V8 isolate (~10 MiB) plus the chunks in flight. One per core but the main
+// thread's, and at least two, so a --verity pass can run its tar and dm-verity stages side by side.
+const pool = new WorkerPool(Math.max(2, availableParallelism() - 1));
 let nextId = 1;
 
 /** Stops the layer workers (tests use it to check a crash is reported). */
@@ -140,16 +216,45 @@ export function closeLayerWorkers(): Promise<void> {
   return pool.close();
 }
 
-/** A pass whose tar analysis runs on a pooled worker thread. */
-export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 4 * 1024 * 1024): LayerSink {
+/** Test hook: the keys of the running workers, and a way to stop one of them. */
+export const layerWorkerPool = {
+  keys: (): number[] => pool.keys(),
+  kill: (key: number): Promise<void> => pool.kill(key),
+};
+
+/**
+ * Starts the layer workers a run of `verity` passes will use, before its registry round trips (a
+ * worker's start-up, ~50-100 ms of loading its module, would otherwise delay the first layer).
+ */
+export function warmLayerWorkers(verity: boolean): void {
+  pool.warm(verity ? 2 : 1);
+}
+
+/** Decoded bytes handed to the workers and not yet acknowledged before the decoder is paused. */
+export const WINDOW = 4 * 1024 * 1024;
+
+/**
+ * A pass whose tar analysis runs on pooled worker threads: the tar stage on one, and with verity the
+ * dm-verity stage on a second (the tar stage forwards each chunk to it), so the two hashes of every
+ * byte (diff_id and the verity tree) use two cores. `highWater`: unacknowledged bytes before the
+ * decoder is paused (memory bound).
+ */
+export function workerSink(
+  spec: SinkSpec,
+  budget: IndexBudget,
+  highWater = WINDOW,
+): LayerSink & { readonly stages: { tar: number; verity: number | undefined } } {
   const id = nextId++;
-  const w = pool.pick();
+  const a = pool.pick()!;
+  const b = spec.verity ? pool.pick(a) : undefined;
+  if (b) pool.connect(a, b);
   let outstanding = 0;
   let failure: unknown;
   let pause: () => void = () => {};
   let resume: () => void = () => {};
   let onFailure: (err: unknown) => void = () => {};
   let waiters: Array<() => void> = [];
+  /** The tar stage holds nothing for this pass any more (done, failed, released or dead). */
   let settled = false;
   let finished: { resolve: (r: SinkResult) => void; reject: (e: unknown) => void } | undefined;
   let result: SinkResult | undefined;
@@ -172,57 +277,72 @@ export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 4 * 
   const end = (): void => {
     if (settled) return;
     settled = true;
-    w.detach(id);
+    a.detach(id);
+    b?.detach(id);
     released();
   };
 
-  w.attach(id, {
-    onMessage(m) {
+  const pass: Pass = {
+    onMessage(m, from) {
       if (m.type === 'ack') {
-        const wasFull = outstanding > highWater;
+        const wasFull = full();
         outstanding -= m.bytes;
-        if (wasFull && outstanding <= highWater) {
+        if (wasFull && !full()) {
           resume();
           wake();
         }
-      } else if (m.type === 'done') {
+        return;
+      }
+      // Only the tar stage reports how the pass ended.
+      if (from !== a) return;
+      if (m.type === 'done') {
         result = m.result;
         finished?.resolve(m.result);
-        end();
       } else if (m.type === 'error') {
         fail(fromWire(m.error));
-        end();
-      } else {
-        end();
       }
-    },
-    onCrash(err) {
-      fail(err);
       end();
     },
-  });
-  w.worker.postMessage({
+    onCrash(err, from) {
+      fail(err);
+      if (from === a) {
+        // The dm-verity stage's state for this pass is dropped when its channel to `a` closes.
+        end();
+        return;
+      }
+      // The dm-verity stage died: the tar stage still holds the index reservation; it reports
+      // `released` once it has dropped the pass.
+      b?.detach(id);
+      a.post({ type: 'abort', id });
+    },
+  };
+  a.attach(id, pass);
+  b?.attach(id, pass);
+  a.post({
     type: 'start',
     id,
     spec,
     budget: { shared: budget.shared, maxBytes: budget.maxBytes },
-  } satisfies ToWorker);
+    ...(b ? { verityPeer: b.key } : {}),
+  });
+
+  const full = (): boolean => failure === undefined && outstanding > highWater;
 
   const outlet: Outlet = {
-    push(b, owned) {
-      if (failure !== undefined || closed || settled) return;
-      // Moved when the decoder is done with it; otherwise copied, since the decoder may write its
-      // next output into the same memory (and a caller's buffer must not be detached).
+    push(chunk, owned) {
+      if (failure !== undefined || closed || settled || chunk.length === 0) return;
+      // Moved when the decoder is done with the memory; otherwise copied, since the decoder may write
+      // its next output into the same buffer (and a caller's buffer must not be detached).
       let data: Uint8Array;
       if (owned) {
-        data = b;
+        data = chunk;
       } else {
-        data = new Uint8Array(b.length);
-        data.set(b);
+        data = new Uint8Array(chunk.length);
+        data.set(chunk);
       }
-      outstanding += b.length;
-      w.worker.postMessage({ type: 'chunk', id, data } satisfies ToWorker, [data.buffer as ArrayBuffer]);
-      if (outstanding > highWater) pause();
+      outstanding += chunk.length;
+      a.post({ type: 'chunk', id, data }, [data.buffer as ArrayBuffer]);
+      if (full()) pause();
     },
     bind(p, r, f) {
       pause = p;
@@ -232,11 +352,8 @@ export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 4 * 
     get failure() {
       return failure;
     },
-    full: () => failure === undefined && outstanding > highWater,
-    drained: () =>
-      failure === undefined && outstanding > highWater
-        ? new Promise<void>((r) => waiters.push(r))
-        : Promise.resolve(),
+    full,
+    drained: () => (full() ? new Promise<void>((r) => waiters.push(r)) : Promise.resolve()),
     close() {
       closed = true;
       wake();
@@ -245,18 +362,19 @@ export function workerSink(spec: SinkSpec, budget: IndexBudget, highWater = 4 * 
 
   return {
     outlet,
+    stages: { tar: a.key, verity: b?.key },
     finish() {
       if (failure !== undefined) return Promise.reject(failure);
       if (result) return Promise.resolve(result);
       return new Promise<SinkResult>((resolve, reject) => {
         finished = { resolve, reject };
-        w.worker.postMessage({ type: 'end', id } satisfies ToWorker);
+        a.post({ type: 'end', id });
       });
     },
     async release() {
       // The worker returns the index reservation before it reports done or an error; otherwise
       // tell it to stop and wait until it has.
-      if (!settled) w.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
+      if (!settled) a.post({ type: 'abort', id });
       await releasedP;
     },
   };

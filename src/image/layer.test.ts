@@ -162,7 +162,7 @@ test('worker thread and in-thread passes agree: random data and a real tar, gzip
   }
 });
 
-test('errors raised on the worker surface as the same clear error as in-thread', async () => {
+test('errors raised on the workers (tar stage, or split with dm-verity) surface as the same clear error as in-thread', async () => {
   const gz = gzipSync(layer);
   const tampered = Buffer.from(gz);
   tampered[100] = tampered[100]! ^ 1;
@@ -178,7 +178,11 @@ test('errors raised on the worker surface as the same clear error as in-thread',
     [hp, desc(hp, GZ), sha(hugePax), {}, /exceeds the 1048576-byte limit/],
     [gz, desc(gz, GZ), sha(layer), { maxUncompressedSize: 100_000 }, /decompression bomb/],
   ];
-  for (const [blob, d, diffId, options, re] of cases) {
+  // With verity the worker pass is split over two workers (tar stage, dm-verity stage).
+  for (const [blob, d, diffId, options, re] of cases.flatMap((c) => [
+    c,
+    [...c.slice(0, 3), { ...c[3], verity: true }, c[4]] as typeof c,
+  ])) {
     const r = await bothWays(blob, d, diffId, options);
     assert.ok('err' in r, `${re} expected`);
     assert.match(r.err.message, re);

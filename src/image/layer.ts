@@ -74,7 +74,7 @@ export interface LayerPassResult extends LayerAnalysis {
   users: LayerUserFiles;
 }
 
-function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
+export function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
   const alg = digest.slice(0, digest.indexOf(':'));
   if (alg !== 'sha256' && alg !== 'sha512') {
     throw new ContrastError(`${what} "${digest}" uses an unsupported digest algorithm`, {
@@ -86,8 +86,9 @@ function hasherFor(digest: string, what: string): { alg: string; hash: Hash } {
 
 /** Consumes the decompressed tar: diff_id, tar walk, tarfs index and verity. */
 export class TarSink {
-  readonly hash: Hash;
-  readonly alg: string;
+  /** The diff_id hash; undefined when it is computed elsewhere (see the constructor). */
+  private readonly hash: Hash | undefined;
+  private readonly alg: string;
   bytes = 0;
   private released = false;
   private readonly tar: TarReader;
@@ -96,12 +97,20 @@ export class TarSink {
   private readonly verity: VerityHasher | undefined;
   private readonly maxBytes: number;
 
-  constructor(spec: SinkSpec, budget?: IndexBudget) {
-    ({ alg: this.alg, hash: this.hash } = hasherFor(spec.diffId, 'diff_id'));
+  /**
+   * `hashes: 'elsewhere'`: the diff_id and the dm-verity tree are hashed by another stage (a second
+   * layer worker, which gets the chunks after this sink and the index from `finishTar`); this sink
+   * walks the tar and builds the index only. The two hashes go together so that the stages balance:
+   * the hashes cost per byte, the tar walk per entry.
+   */
+  constructor(spec: SinkSpec, budget?: IndexBudget, hashes: 'here' | 'elsewhere' = 'here') {
+    const h = hasherFor(spec.diffId, 'diff_id');
+    this.alg = h.alg;
+    this.hash = hashes === 'here' ? h.hash : undefined;
     this.maxBytes = spec.maxBytes;
     if (spec.verity) {
       this.index = new TarfsIndexBuilder({ ...spec.tarfs, ...(budget ? { budget } : {}) });
-      this.verity = new VerityHasher();
+      if (hashes === 'here') this.verity = new VerityHasher();
     }
     const index = this.index;
     const users = this.users;
@@ -130,7 +139,7 @@ export class TarSink {
       );
     }
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    this.hash.update(buf);
+    this.hash?.update(buf);
     this.verity?.update(buf);
     this.tar.write(buf);
   }
@@ -142,19 +151,28 @@ export class TarSink {
   }
 
   finish(): SinkResult {
-    this.tar.end();
-    const diffId = `${this.alg}:${this.hash.digest('hex')}`;
-    let verityRoot: string | undefined;
+    const result = this.endTar();
     if (this.index && this.verity) {
       for (const piece of this.index.build(this.bytes)) this.verity.update(piece);
-      verityRoot = this.verity.digest();
+      result.verityRoot = this.verity.digest();
     }
-    return {
-      diffId,
-      ...(verityRoot === undefined ? {} : { verityRoot }),
-      users: this.users.result,
-      bytes: this.bytes,
-    };
+    return result;
+  }
+
+  /**
+   * Ends the tar when the hashes run elsewhere: the result (its diffId left empty for the hashing stage
+   * to fill in) and the index bytes that follow the tar in the dm-verity tree.
+   */
+  finishTar(): { result: SinkResult; index: Buffer } {
+    const result = this.endTar();
+    // build() reuses its zero-gap buffer between pieces, so they are gathered into one copy.
+    return { result, index: this.index ? Buffer.concat([...this.index.build(this.bytes)]) : Buffer.alloc(0) };
+  }
+
+  private endTar(): SinkResult {
+    this.tar.end();
+    const diffId = this.hash ? `${this.alg}:${this.hash.digest('hex')}` : '';
+    return { diffId, users: this.users.result, bytes: this.bytes };
   }
 }
 
@@ -260,7 +278,7 @@ export function localSink(spec: SinkSpec, budget?: IndexBudget): LayerSink {
 }
 
 /** A decompressor fed compressed chunks; it pushes decompressed data into an outlet. */
-interface Decoder {
+export interface Decoder {
   write(chunk: Buffer): Promise<void>;
   end(): Promise<void>;
   abort(): void;
@@ -281,10 +299,59 @@ function identityDecoder(outlet: Outlet): Decoder {
   };
 }
 
+/** Compressed bytes queued in zlib before a decoder write waits (see gunzipDecoder). */
+const INPUT_QUEUE = 1024 * 1024;
+
 /** Inflate output chunk size: the fixed cost per chunk (pool dispatch, callback, Buffer) dominates at 16-64 KiB. */
 export const INFLATE_CHUNK = 1024 * 1024;
 
-function gunzipDecoder(outlet: Outlet): Decoder {
+/**
+ * Hands zlib's output to an outlet a whole output buffer at a time. zlib inflates into a chunkSize
+ * buffer, emits each step's output as a slice of it and starts a new buffer once it is full (node
+ * lib/zlib.js processCallback), so the slices of one buffer are contiguous from offset 0, and once the
+ * last one ends at the buffer's end zlib never writes to that buffer again: it is pushed as one owned
+ * chunk, which a worker outlet moves to its thread instead of copying. (Pushing each slice meant
+ * copying nearly all of them: a 256 KiB input batch yields ~900 KiB, rarely exactly one buffer.)
+ * `flush` pushes what is gathered as a copy, when zlib may still write to the rest of the buffer.
+ */
+export class OutputGather {
+  private buffer: ArrayBufferLike | undefined;
+  private start = 0;
+  private end = 0;
+
+  constructor(
+    private readonly outlet: Outlet,
+    private readonly bufferSize = INFLATE_CHUNK,
+  ) {}
+
+  add(b: Uint8Array): void {
+    if (this.buffer !== undefined && (b.buffer !== this.buffer || b.byteOffset !== this.end)) this.flush();
+    if (b.buffer.byteLength !== this.bufferSize) {
+      this.outlet.push(b);
+      return;
+    }
+    if (this.buffer === undefined) {
+      this.buffer = b.buffer;
+      this.start = b.byteOffset;
+    }
+    this.end = b.byteOffset + b.length;
+    if (this.end === this.bufferSize) {
+      const chunk = new Uint8Array(this.buffer, this.start, this.end - this.start);
+      const whole = this.start === 0;
+      this.buffer = undefined;
+      this.outlet.push(chunk, whole);
+    }
+  }
+
+  flush(): void {
+    if (this.buffer === undefined) return;
+    const chunk = new Uint8Array(this.buffer, this.start, this.end - this.start);
+    this.buffer = undefined;
+    this.outlet.push(chunk);
+  }
+}
+
+export function gunzipDecoder(outlet: Outlet): Decoder {
   // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
   const z = createGunzip({ chunkSize: INFLATE_CHUNK });
   outlet.bind(
@@ -292,13 +359,22 @@ function gunzipDecoder(outlet: Outlet): Decoder {
     () => z.resume(),
     () => z.destroy(),
   );
-  // zlib writes into a chunkSize buffer and replaces it once it is full, so a chunk that spans a
-  // whole buffer of its own is no longer written to (node lib/zlib.js processCallback).
-  z.on('data', (b: Buffer) =>
-    outlet.push(b, b.byteOffset === 0 && b.length === INFLATE_CHUNK && b.buffer.byteLength === INFLATE_CHUNK),
-  );
+  // Compressed bytes handed to zlib and not yet inflated. `write` returns while up to INPUT_QUEUE
+  // bytes wait, so the pool always has the next step's input: waiting for 'drain' (an empty queue)
+  // left the pool idle while the main thread gathered the next batch from the network.
+  let queued = 0;
+  let lowered: (() => void) | undefined;
+  const gather = new OutputGather(outlet);
+  z.on('data', (b: Buffer) => {
+    gather.add(b);
+    // Output that arrives while zlib has no input (resumed after a pause, the end) goes on now.
+    if (queued === 0) gather.flush();
+  });
   const done = new Promise<void>((resolve, reject) => {
-    z.on('end', () => resolve());
+    z.on('end', () => {
+      gather.flush();
+      resolve();
+    });
     z.on('error', (err) => reject(outlet.failure ?? err));
     z.on('close', () => (outlet.failure !== undefined ? reject(outlet.failure) : undefined));
   });
@@ -306,7 +382,19 @@ function gunzipDecoder(outlet: Outlet): Decoder {
   return {
     async write(c) {
       if (outlet.failure !== undefined) throw outlet.failure;
-      if (!z.write(c)) await Promise.race([once(z, 'drain'), done]);
+      queued += c.length;
+      z.write(c, () => {
+        queued -= c.length;
+        // zlib waits for input (the network is the slower side): what it made must not wait for a
+        // full buffer.
+        if (queued === 0) gather.flush();
+        if (queued <= INPUT_QUEUE && lowered) {
+          const l = lowered;
+          lowered = undefined;
+          l();
+        }
+      });
+      if (queued > INPUT_QUEUE) await Promise.race([new Promise<void>((r) => (lowered = r)), done]);
       if (outlet.failure !== undefined) throw outlet.failure;
     },
     async end() {

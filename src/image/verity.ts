@@ -10,9 +10,14 @@ const PER_BLOCK = BLOCK / DIGEST; // 128 digests per hash block
 const ZERO_SALT = new Uint8Array(32);
 
 interface Level {
-  /** The hash block being filled (digests of the level below). */
-  block: Buffer;
-  /** Digests in `block`. */
+  /**
+   * Digests of the level below in the hash block being filled, as a latin1 string (one char per
+   * byte): `hash(..., 'binary')` (latin1) returns a short V8 string, where a Buffer result costs an
+   * ArrayBuffer with its own backing store. Per 4 KiB data block that was ~1.7 µs of ~4.8 µs
+   * (the SHA-256 itself ~2.4 µs with SHA-NI) — about 0.25 s of a 579 MiB layer.
+   */
+  digests: string;
+  /** Digests in `digests`. */
   fill: number;
   /** Blocks of this level completed so far. */
   blocks: number;
@@ -50,11 +55,11 @@ export class VerityHasher {
       pos = take;
       if (this.pending < BLOCK) return;
       this.pending = 0;
-      this.dataBlock(this.scratch);
+      this.dataBlock();
     }
     while (chunk.length - pos >= BLOCK) {
       this.scratch.set(chunk.subarray(pos, pos + BLOCK), s);
-      this.dataBlock(this.scratch);
+      this.dataBlock();
       pos += BLOCK;
     }
     if (pos < chunk.length) {
@@ -63,29 +68,32 @@ export class VerityHasher {
     }
   }
 
-  private dataBlock(saltedBlock: Buffer): void {
+  /** Hashes the salted data block in `scratch`. */
+  private dataBlock(): void {
     this.dataBlocks++;
-    this.push(0, hash('sha256', saltedBlock, 'buffer'));
+    this.push(0, hash('sha256', this.scratch, 'binary'));
   }
 
-  private push(level: number, digest: Buffer): void {
+  private push(level: number, digest: string): void {
     let l = this.levels[level];
     if (!l) {
-      l = { block: Buffer.alloc(BLOCK), fill: 0, blocks: 0 };
+      l = { digests: '', fill: 0, blocks: 0 };
       this.levels[level] = l;
     }
-    digest.copy(l.block, l.fill * DIGEST);
+    l.digests += digest;
     l.fill++;
     if (l.fill === PER_BLOCK) this.closeBlock(level, l);
   }
 
   private closeBlock(level: number, l: Level): void {
     const s = this.salt.length;
-    this.scratch.set(l.block, s);
-    l.block.fill(0);
+    // A partial block (the last of a level) is zero padded.
+    const n = this.scratch.write(l.digests, s, 'latin1');
+    this.scratch.fill(0, s + n);
+    l.digests = '';
     l.fill = 0;
     l.blocks++;
-    this.push(level + 1, hash('sha256', this.scratch, 'buffer'));
+    this.push(level + 1, hash('sha256', this.scratch, 'binary'));
   }
 
   /**
@@ -97,12 +105,13 @@ export class VerityHasher {
     if (this.done) throw new Error('VerityHasher: digest called twice');
     this.done = true;
     if (this.dataBlocks === 0) throw new Error('dm-verity needs at least one full 4096-byte block');
-    if (this.dataBlocks === 1) return this.levels[0]!.block.subarray(0, DIGEST).toString('hex');
+    const hex = (digest: string): string => Buffer.from(digest.slice(0, DIGEST), 'latin1').toString('hex');
+    if (this.dataBlocks === 1) return hex(this.levels[0]!.digests);
     for (let i = 0; ; i++) {
       const l = this.levels[i]!;
       if (l.fill > 0) this.closeBlock(i, l);
       // The level above now holds one digest per block of this level; one block means it is the top.
-      if (l.blocks === 1) return this.levels[i + 1]!.block.subarray(0, DIGEST).toString('hex');
+      if (l.blocks === 1) return hex(this.levels[i + 1]!.digests);
     }
   }
 }
