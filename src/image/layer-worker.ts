@@ -59,7 +59,7 @@ port.on('message', (m: ToWorker) => {
       try {
         const peer = m.verityPeer === undefined ? undefined : peers.get(m.verityPeer);
         if (m.verityPeer !== undefined && !peer) throw new Error('no channel to the dm-verity thread');
-        const budget = new IndexBudget(m.budget.maxBytes, m.budget.shared);
+        const budget = new IndexBudget(m.budget.maxBytes, m.budget.shared, m.budget.held);
         passes.set(m.id, {
           sink: new TarSink(m.spec, budget, peer ? 'elsewhere' : 'here'),
           ...(peer ? { peer } : {}),

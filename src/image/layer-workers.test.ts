@@ -110,6 +110,34 @@ test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns
   assert.deepEqual(result, inThread(layer, true));
 });
 
+// Only --verity passes build a tarfs index, so only they reserve index memory.
+test('a tar stage that dies mid-pass fails the pass and its index reservation is returned', async () => {
+  const budget = new IndexBudget(64 << 20);
+  const sink = workerSink(spec(layer, true), budget, 8192);
+  sink.outlet.bind(
+    () => {},
+    () => {},
+    () => {},
+  );
+  sink.outlet.push(Buffer.from(layer.subarray(0, 20_000)));
+  for (let i = 0; budget.inUse === 0; i++) {
+    assert.ok(i < 500, 'the tar stage never reserved index memory');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Another pass's reservation in the same budget stays where it is.
+  budget.reserve(1000, 0);
+  await layerWorkerPool.kill(sink.stages.tar);
+  const outcome = await sink.finish().then(
+    () => 'ok',
+    (e: Error) => e.message,
+  );
+  await sink.release();
+  assert.match(outcome, /the layer analysis thread stopped/);
+  assert.equal(budget.inUse, 1000, "the dead stage's reservation was returned, no one else's");
+  const { result } = await throughSmallWindow(layer, true);
+  assert.deepEqual(result, inThread(layer, true));
+});
+
 test('inflate output goes to the workers a whole zlib buffer at a time, moved; partial buffers are copied', () => {
   const pushed: Array<{ offset: number; length: number; owned: boolean; same: boolean }> = [];
   const zbuf = new ArrayBuffer(1024);

@@ -20,7 +20,8 @@ export type ToWorker =
       type: 'start';
       id: number;
       spec: SinkSpec;
-      budget: { shared: SharedArrayBuffer; maxBytes: number };
+      /** `held`: this pass's own reservation, returned by the main thread if the worker dies. */
+      budget: { shared: SharedArrayBuffer; maxBytes: number; held: SharedArrayBuffer };
       /** The worker (by key) that hashes this pass's dm-verity tree; absent: this worker does. */
       verityPeer?: number;
     }
@@ -245,6 +246,7 @@ export function workerSink(
   highWater = WINDOW,
 ): LayerSink & { readonly stages: { tar: number; verity: number | undefined } } {
   const id = nextId++;
+  const held = new SharedArrayBuffer(8);
   const a = pool.pick()!;
   const b = spec.verity ? pool.pick(a) : undefined;
   if (b) pool.connect(a, b);
@@ -306,7 +308,10 @@ export function workerSink(
     onCrash(err, from) {
       fail(err);
       if (from === a) {
-        // The dm-verity stage's state for this pass is dropped when its channel to `a` closes.
+        // The tar stage died holding this pass's index reservation: return it here, or the budget
+        // shrinks for every later pass of the process. The dm-verity stage's state for this pass is
+        // dropped when its channel to `a` closes.
+        budget.releaseHeld(held);
         end();
         return;
       }
@@ -322,7 +327,7 @@ export function workerSink(
     type: 'start',
     id,
     spec,
-    budget: { shared: budget.shared, maxBytes: budget.maxBytes },
+    budget: { shared: budget.shared, maxBytes: budget.maxBytes, held },
     ...(b ? { verityPeer: b.key } : {}),
   });
 

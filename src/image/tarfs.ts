@@ -43,12 +43,30 @@ export class IndexBudget {
    * budget bounds the whole process, so every thread reserves in the same counter.
    */
   private readonly used: BigInt64Array;
+  /**
+   * What this view of the budget holds, when it is one pass's view on a worker thread: shared with the
+   * main thread, which returns it to `used` when that worker dies mid-pass (its own release never
+   * comes).
+   */
+  private readonly held: BigInt64Array | undefined;
   constructor(
     readonly maxBytes: number,
     /** The counter of an existing budget (a worker thread rebuilding the main thread's budget). */
     shared?: SharedArrayBuffer,
+    /** One pass's own counter (see `held`). */
+    heldShared?: SharedArrayBuffer,
   ) {
     this.used = new BigInt64Array(shared ?? new SharedArrayBuffer(8));
+    this.held = heldShared ? new BigInt64Array(heldShared) : undefined;
+  }
+
+  /**
+   * Returns what a pass's view (built with `heldShared`) still holds, as a dead worker cannot: the
+   * main thread calls this with the same counter after the worker is gone.
+   */
+  releaseHeld(heldShared: SharedArrayBuffer): void {
+    const held = Atomics.exchange(new BigInt64Array(heldShared), 0, 0n);
+    if (held > 0n) this.release(Number(held));
   }
 
   /** The shared counter, to hand this budget to a worker thread. */
@@ -79,11 +97,15 @@ export class IndexBudget {
         );
       }
       // Another thread may have reserved in between: retry with its figure.
-      if (Atomics.compareExchange(this.used, 0, was, was + BigInt(n)) === was) return;
+      if (Atomics.compareExchange(this.used, 0, was, was + BigInt(n)) === was) {
+        if (this.held) Atomics.add(this.held, 0, BigInt(n));
+        return;
+      }
     }
   }
 
   release(n: number): void {
+    if (this.held) Atomics.sub(this.held, 0, BigInt(n));
     for (;;) {
       const was = Atomics.load(this.used, 0);
       const next = was > BigInt(n) ? was - BigInt(n) : 0n;
