@@ -3,9 +3,10 @@
 // extra scopes such as `repository:<from>:pull` for cross-repository mounts).
 //
 // Flow per request: ping /v2/ once per registry (learn the challenges and, for insecure registries,
-// whether it speaks HTTPS), or take what an earlier run's ping learned from the ping cache (confirmed
-// by the registry's first answer, else a real ping and the request again); pick Bearer over Basic; get a token for the scope set from the cache or the
-// token server; send; on a 401 merge the challenged scope (first) or drop an invalid token and
+// whether it speaks HTTPS), or, for an anonymous or Basic registry, take what an earlier run's ping
+// learned from the ping cache (confirmed by the registry's first answer, else a real ping and the
+// request again); pick Bearer over Basic; get a token for the scope set from the cache or the token
+// server; send; on a 401 merge the challenged scope (first) or drop an invalid token and
 // re-authenticate exactly once; a second 401 is an error that quotes the server.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
