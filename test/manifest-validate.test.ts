@@ -255,3 +255,26 @@ describe('owner key fields', () => {
     );
   });
 });
+
+describe('unknown fields inside a policy entry', () => {
+  // Go decodes manifest.json with json.Unmarshal into PolicyEntry{SANs, WorkloadSecretID, Role}
+  // (internal/manifest/manifest.go): a field it does not know is dropped, not an error.
+  test('with a release line they are dropped and reported as ignored, as Go does', async () => {
+    const doc = (await valid2026()) as Doc & { Policies: Record<string, Record<string, unknown>> };
+    doc.Policies[OTHER]!['Comment'] = 'added by hand';
+    assert.deepEqual(validateManifest(doc, { line: '2026' }), []);
+    const r = parseManifest(JSON.stringify(doc), 'manifest.json', { line: '2026' });
+    assert.deepEqual(r.ignored, [`Policies[${JSON.stringify(OTHER)}].Comment`]);
+    assert.equal(JSON.stringify(r.manifest.Policies).includes('Comment'), false);
+  });
+  test('without one (no release selected) they stay errors naming the field', async () => {
+    const doc = (await valid2026()) as Doc & { Policies: Record<string, Record<string, unknown>> };
+    doc.Policies[OTHER]!['Comment'] = 'added by hand';
+    assert.deepEqual(
+      validateManifest(doc)
+        .map((i) => `${i.path}: ${i.message}`)
+        .filter((s) => s.includes('Comment')),
+      [`Policies[${JSON.stringify(OTHER)}].Comment: unknown field`],
+    );
+  });
+});

@@ -129,10 +129,10 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
           out.push(issue(p, `expected an object, got ${typeName(entry)}`));
           continue;
         }
-        for (const k of Object.keys(entry)) {
-          if (!['SANs', 'WorkloadSecretID', 'Role'].includes(k))
-            out.push(issue(`${p}.${k}`, 'unknown field'));
-        }
+        // As at the top level: with a release line Go's json.Unmarshal drops them (parseManifest
+        // reports them as ignored); without one they stay errors.
+        if (!line)
+          for (const k of unknownEntryFields(entry)) out.push(issue(`${p}.${k}`, 'unknown field'));
         const sans = entry['SANs'];
         if (
           sans !== null &&
@@ -201,6 +201,12 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
   return out;
 }
 
+const ENTRY_FIELDS: readonly string[] = ['SANs', 'WorkloadSecretID', 'Role'];
+
+function unknownEntryFields(entry: Record<string, unknown>): string[] {
+  return Object.keys(entry).filter((k) => !ENTRY_FIELDS.includes(k));
+}
+
 /** Issues for an optional array field of `m` (null or absent is fine) and each element `problem` finds. */
 function eachElement(
   m: Record<string, unknown>,
@@ -267,6 +273,13 @@ export function parseManifest(
   const known = topLevelFields(options.line);
   const ignored = isPlainObject(raw) ? Object.keys(raw).filter((k) => !known.includes(k)) : [];
   const r = raw as Record<string, unknown>;
+  if (isPlainObject(r['Policies']))
+    for (const [hash, entry] of Object.entries(r['Policies']))
+      if (isPlainObject(entry))
+        for (const k of unknownEntryFields(entry)) {
+          ignored.push(`Policies[${JSON.stringify(hash)}].${k}`);
+          delete entry[k];
+        }
   const manifest: Manifest = {
     Policies: (r['Policies'] as Manifest['Policies']) ?? null,
     ReferenceValues: (r['ReferenceValues'] as ReferenceValues) ?? {},
