@@ -81,8 +81,11 @@ test('with --verity a pass uses two workers: the dm-verity stage runs beside the
   assert.ok(layerWorkerPool.keys().length >= 2, `${layerWorkerPool.keys().length} workers`);
 });
 
-test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns its index reservation', async () => {
-  const budget = new IndexBudget(64 << 20);
+/**
+ * A --verity pass on the workers (only those build a tarfs index) that has been fed the start of the
+ * layer and whose tar stage has reserved index memory (it has seen headers).
+ */
+async function passHoldingIndex(budget: IndexBudget): Promise<ReturnType<typeof workerSink>> {
   const sink = workerSink(spec(layer, true), budget, 8192);
   sink.outlet.bind(
     () => {},
@@ -90,11 +93,16 @@ test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns
     () => {},
   );
   sink.outlet.push(Buffer.from(layer.subarray(0, 20_000)));
-  // Wait until the tar stage has reserved index memory (it has seen headers).
   for (let i = 0; budget.inUse === 0; i++) {
     assert.ok(i < 500, 'the tar stage never reserved index memory');
     await new Promise((r) => setTimeout(r, 10));
   }
+  return sink;
+}
+
+test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns its index reservation', async () => {
+  const budget = new IndexBudget(64 << 20);
+  const sink = await passHoldingIndex(budget);
   assert.notEqual(sink.stages.verity, undefined, 'the dm-verity stage runs on its own worker');
   assert.notEqual(sink.stages.verity, sink.stages.tar);
   await layerWorkerPool.kill(sink.stages.verity!);
@@ -110,20 +118,9 @@ test('a dm-verity stage that dies mid-pass fails the pass; the tar stage returns
   assert.deepEqual(result, inThread(layer, true));
 });
 
-// Only --verity passes build a tarfs index, so only they reserve index memory.
 test('a tar stage that dies mid-pass fails the pass and its index reservation is returned', async () => {
   const budget = new IndexBudget(64 << 20);
-  const sink = workerSink(spec(layer, true), budget, 8192);
-  sink.outlet.bind(
-    () => {},
-    () => {},
-    () => {},
-  );
-  sink.outlet.push(Buffer.from(layer.subarray(0, 20_000)));
-  for (let i = 0; budget.inUse === 0; i++) {
-    assert.ok(i < 500, 'the tar stage never reserved index memory');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const sink = await passHoldingIndex(budget);
   // Another pass's reservation in the same budget stays where it is.
   budget.reserve(1000, 0);
   await layerWorkerPool.kill(sink.stages.tar);
