@@ -131,8 +131,7 @@ export function validateManifest(m: unknown, options: ManifestValidateOptions = 
         }
         // As at the top level: with a release line Go's json.Unmarshal drops them (parseManifest
         // reports them as ignored); without one they stay errors.
-        if (!line)
-          for (const k of unknownEntryFields(entry)) out.push(issue(`${p}.${k}`, 'unknown field'));
+        if (!line) for (const k of unknownEntryFields(entry)) out.push(issue(`${p}.${k}`, 'unknown field'));
         const sans = entry['SANs'];
         if (
           sans !== null &&
