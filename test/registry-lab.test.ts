@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireLab, seed, type Lab } from './helpers/lab.js';
+import { refreshToken, requireLab, seed, type Lab } from './helpers/lab.js';
 import { runCli } from './helpers/cli.js';
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/index.js';
 import { setLogSink, setLogLevel, type LogSink } from '../src/internal/log.js';
@@ -26,31 +26,6 @@ function tempAuthFile(content: object): string {
   const file = join(dir, 'auth.json');
   writeFileSync(file, JSON.stringify(content));
   return file;
-}
-
-async function refreshToken(lab: Lab): Promise<string> {
-  const { request, Agent } = await import('undici');
-  const agent = new Agent({ connect: { ca: readFileSync(lab.caCert, 'utf8') } });
-  const form = new URLSearchParams({
-    grant_type: 'password',
-    username: lab.user,
-    password: lab.pass,
-    service: lab.tokenService,
-    client_id: 'contrast-tests',
-    access_type: 'offline',
-    scope: 'repository:test/app:pull',
-  });
-  const res = await request(lab.tokenRealm, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-    dispatcher: agent,
-  });
-  const body = (await res.body.json()) as { refresh_token?: string };
-  await agent.close();
-  assert.equal(res.statusCode, 200);
-  assert.ok(body.refresh_token);
-  return body.refresh_token;
 }
 
 test('all three lab registries: OCI manifest without mediaType, same digest everywhere', async (t) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireLab, type Lab } from './helpers/lab.js';
+import { refreshToken, requireLab, type Lab } from './helpers/lab.js';
 import { RegistryClient, type RegistryClientOptions } from '../src/registry/index.js';
 import { PingCache } from '../src/registry/ping-cache.js';
 import { setLogLevel, setLogSink } from '../src/internal/log.js';
@@ -99,24 +99,7 @@ test('warm resolve skips the ping: anonymous HTTP (bare insecure host), Basic, B
 test('warm resolve with an identity token: pinged again, refresh POST to the realm it names now', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;
-  const { request, Agent } = await import('undici');
-  const agent = new Agent({ connect: { ca: readFileSync(lab.caCert, 'utf8') } });
-  const res = await request(lab.tokenRealm, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      username: lab.user,
-      password: lab.pass,
-      service: lab.tokenService,
-      client_id: 'contrast-tests',
-      access_type: 'offline',
-      scope: 'repository:test/app:pull',
-    }).toString(),
-    dispatcher: agent,
-  });
-  const rt = ((await res.body.json()) as { refresh_token: string }).refresh_token;
-  await agent.close();
+  const rt = await refreshToken(lab);
   const dir = mkdtempSync(join(tmpdir(), 'ping-cache-auth-'));
   const file = join(dir, 'auth.json');
   writeFileSync(

@@ -1,4 +1,6 @@
 // Access to the registry lab that scripts/test.mjs starts (real distribution registries on 127.0.0.1).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export interface Lab {
@@ -69,3 +71,32 @@ export const seed = {
   multiV1: 'sha256:47e2ee6f1c9c2bde20f57ab6ff04a6172c7e739b0c578d7d052fe7d8f272bfd1',
   multiV1Docker: 'sha256:e981cc5b6a4c18b569e023e28420e91d17783bcbfbe06f0e9ef9b4464089385a',
 } as const;
+
+/**
+ * A refresh token (an identity token, as `docker login` stores it) from the lab's token server: the
+ * OAuth2 password grant with `access_type=offline`.
+ */
+export async function refreshToken(lab: Lab): Promise<string> {
+  const { request, Agent } = await import('undici');
+  const agent = new Agent({ connect: { ca: readFileSync(lab.caCert, 'utf8') } });
+  const form = new URLSearchParams({
+    grant_type: 'password',
+    username: lab.user,
+    password: lab.pass,
+    service: lab.tokenService,
+    client_id: 'contrast-tests',
+    access_type: 'offline',
+    scope: 'repository:test/app:pull',
+  });
+  const res = await request(lab.tokenRealm, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: form.toString(),
+    dispatcher: agent,
+  });
+  const body = (await res.body.json()) as { refresh_token?: string };
+  await agent.close();
+  assert.equal(res.statusCode, 200);
+  assert.ok(body.refresh_token);
+  return body.refresh_token;
+}
