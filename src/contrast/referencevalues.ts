@@ -126,6 +126,31 @@ export interface ValidateOptions {
   goRules?: boolean;
 }
 
+/**
+ * The launch measurement (SNP TrustedMeasurement, TDX MrTd): `bytes` of hex. Empty is our placeholder
+ * (the launch digest comes with a release), "expected missing" unless Go's rules apply; anything else
+ * malformed is fatal.
+ */
+function measurementIssue(
+  v: Record<string, unknown>,
+  field: string,
+  bytes: number,
+  path: string,
+  options: ValidateOptions,
+  out: ValidationIssue[],
+): void {
+  const value = v[field];
+  const problem = hexProblem(value, bytes);
+  if (problem)
+    out.push(
+      issue(
+        `${path}.${field}`,
+        problem,
+        !options.goRules && (value === '' || value === undefined || value === null),
+      ),
+    );
+}
+
 export function validateSnp(v: unknown, path: string, options: ValidateOptions = {}): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   if (!isPlainObject(v)) return [issue(path, `expected an object, got ${typeName(v)}`)];
@@ -154,17 +179,7 @@ export function validateSnp(v: unknown, path: string, options: ValidateOptions =
     out.push(issue(`${path}.ProductName`, `unknown product name: ${String(product ?? '')}`));
   }
 
-  const tm = v['TrustedMeasurement'];
-  const tmProblem = hexProblem(tm, SNP_MEASUREMENT_BYTES);
-  // Empty = our placeholder (the launch digest comes with a release); anything else malformed is fatal.
-  if (tmProblem)
-    out.push(
-      issue(
-        `${path}.TrustedMeasurement`,
-        tmProblem,
-        !options.goRules && (tm === '' || tm === undefined || tm === null),
-      ),
-    );
+  measurementIssue(v, 'TrustedMeasurement', SNP_MEASUREMENT_BYTES, path, options, out);
   const apeip = v['APEIP'];
   if (apeip !== undefined && apeip !== '' && apeip !== null) {
     // SNPValidatorOptions.APEIP: "when set (4 bytes)"; only the 2026 line has the field.
@@ -230,16 +245,7 @@ export function validateTdx(v: unknown, path: string, options: ValidateOptions =
   if (tcbEval !== undefined && !(typeof tcbEval === 'number' && Number.isInteger(tcbEval))) {
     out.push(issue(`${path}.MinTCBEvaluationDataNumber`, 'expected an integer'));
   }
-  const mrTd = v['MrTd'];
-  const mrTdProblem = hexProblem(mrTd, TDX_MEASUREMENT_BYTES);
-  if (mrTdProblem)
-    out.push(
-      issue(
-        `${path}.MrTd`,
-        mrTdProblem,
-        !options.goRules && (mrTd === '' || mrTd === undefined || mrTd === null),
-      ),
-    );
+  measurementIssue(v, 'MrTd', TDX_MEASUREMENT_BYTES, path, options, out);
   // MrSeam identifies the TDX module the host runs: only its owner knows it (always "expected missing").
   const mrSeamProblem = hexProblem(v['MrSeam'], TDX_MEASUREMENT_BYTES);
   if (mrSeamProblem) out.push(issue(`${path}.MrSeam`, mrSeamProblem, true));
