@@ -80,6 +80,11 @@ function workspace(options: { freshKeys?: boolean } = {}): { dir: string; deploy
   return { dir, deploy };
 }
 
+/** Runs generate of `deploy` for `platform` with the release directory `rel`. */
+function generateWithRelease(dir: string, platform: string, rel: string, deploy: string): Promise<CliResult> {
+  return generate(dir, ['--reference-values', platform, '--contrast-release', rel, deploy]);
+}
+
 /** Runs generate; the 2025-line fixture release unless args select one (or `release: null` omits it). */
 function generate(
   dir: string,
@@ -824,13 +829,7 @@ describe('generate per Contrast release line', () => {
     >;
     for (const v of Object.values(rv)) for (const s of v.snp ?? []) delete s['minimumTCB'];
     writeFileSync(rvPath, JSON.stringify(rv));
-    const r = await generate(dir, [
-      '--reference-values',
-      'Metal-QEMU-SNP',
-      '--contrast-release',
-      rel,
-      deploy,
-    ]);
+    const r = await generateWithRelease(dir, 'Metal-QEMU-SNP', rel, deploy);
     ok(t, r);
     for (const i of [0, 1])
       assert.match(
@@ -863,13 +862,7 @@ describe('generate per Contrast release line', () => {
     const rel = copyRelease('2026', 'release-2026-no-apeip', 'ap-eip.hex');
     // Without ap-eip.hex only a manifest.json of that release tells the line (reference values do not).
     writeFileSync(join(rel, 'manifest.json'), '{"WorkloadOwnerPubKeys": []}\n');
-    const r = await generate(dir, [
-      '--reference-values',
-      'Metal-QEMU-SNP',
-      '--contrast-release',
-      rel,
-      deploy,
-    ]);
+    const r = await generateWithRelease(dir, 'Metal-QEMU-SNP', rel, deploy);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -892,13 +885,7 @@ describe('release pins and output lines', () => {
       join(rel, 'image-replacements.txt'),
       readFileSync(join(rel, 'image-replacements.txt'), 'utf8').replace(/^.*\/initializer:latest=.*\n/m, ''),
     );
-    const r = await generate(dir, [
-      '--reference-values',
-      'Metal-QEMU-SNP',
-      '--contrast-release',
-      rel,
-      deploy,
-    ]);
+    const r = await generateWithRelease(dir, 'Metal-QEMU-SNP', rel, deploy);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -916,13 +903,7 @@ describe('release pins and output lines', () => {
     delete rv['contrast-cc-metal-qemu-tdx-f26a0001'];
     writeFileSync(rvPath, JSON.stringify(rv));
     const before = snapshot(dir);
-    const r = await generate(dir, [
-      '--reference-values',
-      'Metal-QEMU-TDX',
-      '--contrast-release',
-      rel,
-      deploy,
-    ]);
+    const r = await generateWithRelease(dir, 'Metal-QEMU-TDX', rel, deploy);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
