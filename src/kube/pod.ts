@@ -2,7 +2,7 @@
 // classes). They edit the parsed YAML documents node by node, so comments and formatting of
 // everything they do not change survive, and every edit is an upsert so running twice changes nothing.
 import { isMap, isScalar, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
-import { plainNodeAt, podTemplate, type Workload } from './workloads.js';
+import { dataAt, type Workload } from './workloads.js';
 
 export type Path = readonly (string | number)[];
 
@@ -51,31 +51,13 @@ export function ignoredObjectAnnotations(w: Workload): string[] {
   return Object.keys(own).filter((k) => k.startsWith('contrast.edgeless.systems/') && !(k in tpl));
 }
 
-/** Annotations of the pod template only (what ends up on the pod). */
-export function templateAnnotations(w: Workload): Record<string, string> {
-  const found = plainNodeAt(w.doc, [...w.templatePath, 'metadata', 'annotations']);
-  return (found && plainStringMap(found.node)) ?? stringMap(podTemplate(w).metadata['annotations']);
-}
-
 /**
- * `stringMap(node.toJSON())` read straight from the nodes, for the common shape (a map of plain scalar
- * keys and scalar values); undefined for anything else (aliases, merge keys, nested values), which the
- * caller converts the general way (the template as plain data, aliases resolved). The patchers ask for annotations several times per workload while
- * documents change between the calls: reading the nodes is cheap and can never be stale (a CPU profile
- * of a warm `generate` put ~10 ms under the conversions this replaces).
+ * Annotations of the pod template only (what ends up on the pod). The patchers ask for them several
+ * times per workload while documents change between the calls, so they are read from the nodes each
+ * time (`dataAt`: only this map is converted when it is self-contained; never stale).
  */
-function plainStringMap(node: unknown): Record<string, string> | undefined {
-  if (node === undefined || node === null) return {};
-  if (!isMap(node)) return undefined;
-  const out: Record<string, string> = {};
-  for (const pair of node.items) {
-    const { key, value } = pair;
-    if (!isScalar(key) || typeof key.value !== 'string' || key.value === '<<') return undefined;
-    if (value === null) continue;
-    if (!isScalar(value)) return undefined;
-    if (value.value !== null && value.value !== undefined) out[key.value] = String(value.value);
-  }
-  return out;
+export function templateAnnotations(w: Workload): Record<string, string> {
+  return stringMap(dataAt(w, [...w.templatePath, 'metadata', 'annotations']));
 }
 
 export interface ContainerRef {

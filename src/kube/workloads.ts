@@ -259,14 +259,8 @@ function isNullNode(n: unknown): boolean {
 }
 
 export function getPodAnnotation(w: Workload, key: string): string | undefined {
-  // The usual case, plain maps down to a scalar, straight from the nodes: no conversion of the whole
-  // document for one string. Aliases or merge keys on the way take the general path.
-  const found = plainNodeAt(w.doc, [...w.templatePath, 'metadata', 'annotations', key]);
-  if (found && (found.node === undefined || isScalar(found.node))) {
-    const v = found.node?.value;
-    return typeof v === 'string' ? v : undefined;
-  }
-  const v = asRecord(podTemplate(w).metadata['annotations'])[key];
+  // Usually straight from the scalar node (`dataAt`), not a conversion of the whole document.
+  const v = dataAt(w, [...w.templatePath, 'metadata', 'annotations', key]);
   return typeof v === 'string' ? v : undefined;
 }
 
