@@ -33,6 +33,8 @@ export interface ImageAnalyzerOptions {
   maxUncompressedSize?: number;
   /** Where each layer's tar analysis runs (LayerPassOptions.worker); default `auto`. */
   worker?: LayerPassOptions['worker'];
+  /** Where a gzip pass on the workers inflates (LayerPassOptions.inflateOn); default `worker`. */
+  inflateOn?: LayerPassOptions['inflateOn'];
 }
 
 interface LayerOutcome {
@@ -67,6 +69,8 @@ export class ImageAnalyzer {
   private readonly newImages = new Map<string, CachedImage>();
   private progress: Progress | undefined;
   private active = 0;
+  /** The layer workers were asked to start (once per analyzer). */
+  private warmed = false;
   /** Layer blobs actually streamed in this run (tests, benchmarks). */
   fetchedLayers = 0;
 
@@ -90,6 +94,7 @@ export class ImageAnalyzer {
       ...(o.zstdDecoder ? { zstdDecoder: o.zstdDecoder } : {}),
       ...(o.maxUncompressedSize ? { maxUncompressedSize: o.maxUncompressedSize } : {}),
       ...(o.worker === undefined ? {} : { worker: o.worker }),
+      ...(o.inflateOn === undefined ? {} : { inflateOn: o.inflateOn }),
     };
   }
 
@@ -170,9 +175,10 @@ export class ImageAnalyzer {
    * first layer. A warm run of cached images starts none.
    */
   private warmWorkers(): void {
-    if (this.passOptions.worker === false) return;
+    if (this.passOptions.worker === false || this.warmed) return;
+    this.warmed = true;
     void this.loadCache().then(
-      (c) => (c.layers.size === 0 ? warmLayerWorkers(this.verity) : undefined),
+      (c) => (c.layers.size === 0 ? warmLayerWorkers() : undefined),
       () => undefined,
     );
   }
@@ -193,6 +199,8 @@ export class ImageAnalyzer {
    * layer of the others is downloaded.
    */
   resolve(ref: string, platform?: Platform): Promise<ResolvedImage> {
+    // Callers resolve every image before any layer streams: the workers start during those round trips.
+    this.warmWorkers();
     const key = `${ref}\n${platformKey(platform)}`;
     let p = this.resolved.get(key);
     if (!p) {

@@ -5,15 +5,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { RegistryClient } from '../registry/index.js';
 import { ImageAnalyzer } from './analyzer.js';
 import { saveCache } from './cache.js';
 import { OutputGather, TarSink, gunzipDecoder } from './layer.js';
 import type { Outlet, SinkResult, SinkSpec } from './layer-sink.js';
-import { closeLayerWorkers, layerWorkerPool, warmLayerWorkers, workerSink } from './layer-workers.js';
+import {
+  INFLATE_BATCH,
+  batchStats,
+  closeLayerWorkers,
+  layerWorkerPool,
+  takeBatch,
+  warmLayerWorkers,
+  workerInflatePass,
+  workerSink,
+} from './layer-workers.js';
 import { defaultTarLimits } from './tar.js';
 import { IndexBudget } from './tarfs.js';
+import { StageOutlet, moveOnConsumer } from './inflate-stage.js';
 import { entry, tar } from '../../test/fixtures/oci/tar.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -77,7 +88,7 @@ for (const verity of [false, true]) {
 }
 
 test('with --verity a pass uses two workers: the dm-verity stage runs beside the tar stage', () => {
-  warmLayerWorkers(true);
+  warmLayerWorkers();
   assert.ok(layerWorkerPool.keys().length >= 2, `${layerWorkerPool.keys().length} workers`);
 });
 
@@ -133,6 +144,100 @@ test('a tar stage that dies mid-pass fails the pass and its index reservation is
   assert.equal(budget.inUse, 1000, "the dead stage's reservation was returned, no one else's");
   const { result } = await throughSmallWindow(layer, true);
   assert.deepEqual(result, inThread(layer, true));
+});
+
+/** Copies `b` into memory of its own (what the main thread moves to a worker must be its own). */
+const owned = (b: Buffer): Uint8Array => new Uint8Array(b);
+
+test('a gzip pass inflating on a tar stage that dies mid-pass fails with a clear error; its index reservation is returned', async () => {
+  const budget = new IndexBudget(64 << 20);
+  budget.reserve(1000, 0);
+  const gz = gzipSync(layer);
+  const pass = workerInflatePass(spec(layer, true), budget, 'sha256');
+  await pass.write(owned(gz.subarray(0, 40_000)));
+  for (let i = 0; budget.inUse === 1000; i++) {
+    assert.ok(i < 500, 'the tar stage never reserved index memory');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await layerWorkerPool.kill(pass.stages.tar);
+  const outcome = await pass.finish().then(
+    () => 'ok',
+    (e: Error) => e.message,
+  );
+  await pass.release();
+  assert.match(outcome, /the layer analysis thread stopped/);
+  assert.equal(budget.inUse, 1000, "the dead stage's reservation was returned, no one else's");
+});
+
+for (const verity of [false, true]) {
+  test(`a gzip pass inflating on the workers: digest of the compressed bytes, same result as in-thread, a decoding failure reported with the digest (${verity ? 'with' : 'without'} dm-verity)`, async () => {
+    const gz = gzipSync(layer);
+    const run = async (blob: Buffer, step: number) => {
+      const pass = workerInflatePass(spec(layer, verity), new IndexBudget(64 << 20), 'sha256', 8192);
+      for (let i = 0; i < blob.length; i += step) await pass.write(owned(blob.subarray(i, i + step)));
+      const o = await pass.finish();
+      await pass.release();
+      return o;
+    };
+    // Batches larger and smaller than the window.
+    for (const step of [3000, 100_000]) {
+      const o = await run(gz, step);
+      assert.equal(o.blobDigest, sha(gz));
+      assert.equal(o.failure, undefined);
+      assert.deepEqual(o.result, inThread(layer, verity));
+    }
+    // A corrupt stream: the worker keeps digesting past the failure, so the caller can prefer the digest
+    // verdict; the failure itself comes with it.
+    const bad = Buffer.concat([gz.subarray(0, 20), randomBytes(gz.length - 20)]);
+    const o = await run(bad, 5000);
+    assert.equal(o.blobDigest, sha(bad));
+    assert.ok(o.failure instanceof Error, 'the decoding failure is reported');
+    assert.equal(o.result, undefined);
+  });
+}
+
+test('an inflating pass counts the chunks it moved to the hashing stage until acknowledged: past its window the inflate stays paused', () => {
+  const { port1, port2 } = new MessageChannel();
+  let pauses = 0;
+  let resumes = 0;
+  const outlet = new StageOutlet(moveOnConsumer(1, { write: () => {} }, port1), 4 << 20);
+  outlet.bind(
+    () => pauses++,
+    () => resumes++,
+    () => {},
+  );
+  for (let i = 0; i < 6; i++) outlet.push(new Uint8Array(1 << 20), i % 2 === 0);
+  assert.equal(pauses, 1, 'paused once more than the window waited');
+  // The tar stage consumed everything; the 6 MiB moved on are not acknowledged yet.
+  outlet.drain();
+  assert.ok(outlet.full(), 'the moved bytes still count');
+  assert.equal(resumes, 0);
+  outlet.acked(3 << 20);
+  assert.equal(resumes, 1, 'resumed once the hashing stage caught up');
+  port1.close();
+  port2.close();
+});
+
+test('batch buffers moved to an inflating worker come back with its acknowledgement and are reused', async () => {
+  const big = tar(entry({ name: 'big' }, randomBytes(6 * INFLATE_BATCH)));
+  const gz = gzipSync(big, { level: 1 });
+  const before = { ...batchStats };
+  const pass = workerInflatePass(spec(big, false), new IndexBudget(64 << 20), 'sha256');
+  for (let i = 0; i < gz.length; i += INFLATE_BATCH) {
+    const batch = takeBatch();
+    const n = gz.copy(batch, 0, i, i + INFLATE_BATCH);
+    await pass.write(batch.subarray(0, n));
+    assert.equal(batch.buffer.byteLength, 0, 'the batch was moved, not copied');
+  }
+  const o = await pass.finish();
+  await pass.release();
+  assert.equal(o.blobDigest, sha(gz));
+  assert.equal(o.result?.diffId, sha(big));
+  assert.ok(batchStats.reused > before.reused, `no batch buffer was reused (${JSON.stringify(batchStats)})`);
+  assert.ok(
+    batchStats.fresh - before.fresh < Math.ceil(gz.length / INFLATE_BATCH),
+    'fewer buffers were allocated than batches were sent',
+  );
 });
 
 test('inflate output goes to the workers a whole zlib buffer at a time, moved; partial buffers are copied', () => {
@@ -207,6 +312,13 @@ test('a run with no layer cache starts the layer workers before its registry rou
     const cold = new ImageAnalyzer({ client, cachePath: null, verity: true, progress: 'off' });
     await assert.rejects(cold.analyze('127.0.0.1:9/nothing/here:tag'));
     assert.equal(layerWorkerPool.keys().length, 2);
+    // generate resolves every image (manifests, configs) before it analyses any: the workers start at
+    // the first resolve, so their start-up overlaps those round trips; both of them without --verity
+    // too (a cold run has layers for both).
+    await closeLayerWorkers();
+    const resolving = new ImageAnalyzer({ client, cachePath: null, verity: false, progress: 'off' });
+    await assert.rejects(resolving.resolve('127.0.0.1:9/nothing/here:tag'));
+    assert.equal(layerWorkerPool.keys().length, 2);
     await client.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -222,7 +334,7 @@ test('workers started ahead of their first pass do not keep the process alive', 
       ...(ts ? ['--import', 'tsx'] : []),
       '--input-type=module',
       '-e',
-      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(true); console.log('warmed');`,
+      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(); console.log('warmed');`,
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );

@@ -24,15 +24,23 @@ export type ToWorker =
       budget: { shared: SharedArrayBuffer; maxBytes: number; held: SharedArrayBuffer };
       /** The worker (by key) that hashes this pass's dm-verity tree; absent: this worker does. */
       verityPeer?: number;
+      /**
+       * The pass gets the compressed gzip blob ('cchunk') and digests (with this algorithm) and inflates
+       * it on the worker; absent: it gets decoded chunks ('chunk').
+       */
+      inflate?: string;
     }
   | { type: 'chunk'; id: number; data: Uint8Array }
+  | { type: 'cchunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number }
   | { type: 'abort'; id: number };
 
 /** Between the tar stage of a pass and its dm-verity stage on another worker. */
 export type PeerMessage =
-  | { type: 'vstart'; id: number; diffId: string }
+  /** `ackPeer`: acknowledge chunks to the tar stage ('vack'), which paces the inflate; else to the main thread. */
+  | { type: 'vstart'; id: number; diffId: string; ackPeer?: boolean }
   | { type: 'vchunk'; id: number; data: Uint8Array }
+  | { type: 'vack'; id: number; bytes: number }
   | { type: 'vend'; id: number; index: Uint8Array }
   | { type: 'vabort'; id: number }
   | { type: 'vdone'; id: number; root: string; diffId: string }
@@ -46,10 +54,15 @@ export interface WireError {
   hint?: string;
 }
 
+/**
+ * `ack`: bytes the main thread sent (decoded, or compressed for an inflating pass) that are consumed.
+ * `blobDigest` (inflating passes): the digest of the compressed bytes, which the main thread checks
+ * before it looks at the result or the error.
+ */
 export type FromWorker =
-  | { type: 'ack'; id: number; bytes: number }
-  | { type: 'done'; id: number; result: SinkResult }
-  | { type: 'error'; id: number; error: WireError }
+  | { type: 'ack'; id: number; bytes: number; buffer?: ArrayBuffer }
+  | { type: 'done'; id: number; result: SinkResult; blobDigest?: string }
+  | { type: 'error'; id: number; error: WireError; blobDigest?: string }
   | { type: 'released'; id: number };
 
 export function toWire(err: unknown): WireError {
@@ -224,11 +237,13 @@ export const layerWorkerPool = {
 };
 
 /**
- * Starts the layer workers a run of `verity` passes will use, before its registry round trips (a
- * worker's start-up, ~50-100 ms of loading its module, would otherwise delay the first layer).
+ * Starts two layer workers ahead of a run's first layer, during its registry round trips (a worker's
+ * start-up, ~50-100 ms of CPU loading its module, would otherwise land in the layer phase). Two with or
+ * without --verity: a --verity pass uses both, and a cold run of several layers spreads them over both
+ * (a cold `generate` started the second one lazily, mid-layers).
  */
-export function warmLayerWorkers(verity: boolean): void {
-  pool.warm(verity ? 2 : 1);
+export function warmLayerWorkers(): void {
+  pool.warm(2);
 }
 
 /** Decoded bytes handed to the workers and not yet acknowledged before the decoder is paused. */
@@ -379,6 +394,169 @@ export function workerSink(
     async release() {
       // The worker returns the index reservation before it reports done or an error; otherwise
       // tell it to stop and wait until it has.
+      if (!settled) a.post({ type: 'abort', id });
+      await releasedP;
+    },
+  };
+}
+
+/** Compressed bytes sent to an inflating pass and not yet consumed by its zlib, before `write` waits. */
+export const INFLATE_WINDOW = 2 * 1024 * 1024;
+
+/** Compressed bytes moved to an inflating pass at once (fewer, bigger messages cost less to post). */
+export const INFLATE_BATCH = 1024 * 1024;
+
+/**
+ * Batch buffers the workers gave back once their zlib had consumed them (moved back with the 'ack'),
+ * for any pass of the process. Reusing them saves the page faults of fresh memory: copying the
+ * network's chunks into new 256 KiB buffers was the largest main-thread cost left in a cold
+ * `generate`'s layer phase (~48 ms of ~210 ms busy, most of it the kernel zeroing pages).
+ */
+const freeBatches: ArrayBuffer[] = [];
+const MAX_FREE_BATCHES = 8;
+
+/** How many batch buffers were allocated and how many reused (tests). */
+export const batchStats = { fresh: 0, reused: 0 };
+
+/** A buffer of INFLATE_BATCH bytes this thread owns outright (it is moved to a worker when full). */
+export function takeBatch(): Buffer {
+  const b = freeBatches.pop();
+  if (b) {
+    batchStats.reused++;
+    return Buffer.from(b);
+  }
+  batchStats.fresh++;
+  return Buffer.allocUnsafeSlow(INFLATE_BATCH);
+}
+
+/** How an inflating pass ended on its worker: the compressed digest, and the result or the failure. */
+export interface InflateOutcome {
+  blobDigest: string;
+  result?: SinkResult;
+  failure?: Error;
+}
+
+/**
+ * A gzip pass that runs entirely on the layer workers (inflate-stage.ts): this thread moves the
+ * compressed bytes to the tar stage's worker, which digests and inflates them and walks the tar (and
+ * with verity moves the decoded chunks on to the hashing stage on a second worker). Only the size
+ * check and the reading stay here. `window`: compressed bytes unconsumed before `write` waits.
+ */
+export function workerInflatePass(
+  spec: SinkSpec,
+  budget: IndexBudget,
+  blobAlg: string,
+  window = INFLATE_WINDOW,
+): {
+  /**
+   * Moves `chunk` to the worker: the whole ArrayBuffer behind it is detached, so the caller must own
+   * it (see layer.ts: the batches it fills) and never touch it again.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the input; resolves with the outcome, rejects only when the pass could not run (worker death). */
+  finish(): Promise<InflateOutcome>;
+  release(): Promise<void>;
+  readonly stages: { tar: number; verity: number | undefined };
+} {
+  const id = nextId++;
+  const held = new SharedArrayBuffer(8);
+  const a = pool.pick()!;
+  const b = spec.verity ? pool.pick(a) : undefined;
+  if (b) pool.connect(a, b);
+  let outstanding = 0;
+  let failure: unknown;
+  let waiter: (() => void) | undefined;
+  let settled = false;
+  let finished: { resolve: (r: InflateOutcome) => void; reject: (e: unknown) => void } | undefined;
+  let outcome: InflateOutcome | undefined;
+  let released: () => void = () => {};
+  const releasedP = new Promise<void>((r) => (released = r));
+
+  const wake = (): void => {
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+  const fail = (err: unknown): void => {
+    if (failure !== undefined) return;
+    failure = err;
+    wake();
+    finished?.reject(err);
+  };
+  const settle = (o: InflateOutcome): void => {
+    outcome = o;
+    finished?.resolve(o);
+  };
+  const end = (): void => {
+    if (settled) return;
+    settled = true;
+    a.detach(id);
+    b?.detach(id);
+    wake();
+    released();
+  };
+  const pass: Pass = {
+    onMessage(m, from) {
+      if (from !== a) return;
+      if (m.type === 'ack') {
+        outstanding -= m.bytes;
+        if (m.buffer?.byteLength === INFLATE_BATCH && freeBatches.length < MAX_FREE_BATCHES)
+          freeBatches.push(m.buffer);
+        if (outstanding <= window) wake();
+        return;
+      }
+      if (m.type === 'done') settle({ blobDigest: m.blobDigest ?? '', result: m.result });
+      else if (m.type === 'error') {
+        // With the digest, the error is about the content (reported only if the digest matches);
+        // without, the pass could not run at all.
+        if (m.blobDigest !== undefined) settle({ blobDigest: m.blobDigest, failure: fromWire(m.error) });
+        else fail(fromWire(m.error));
+      }
+      end();
+    },
+    onCrash(err, from) {
+      fail(err);
+      if (from === a) {
+        // As in workerSink: the tar stage died holding this pass's index reservation.
+        budget.releaseHeld(held);
+        end();
+        return;
+      }
+      b?.detach(id);
+      a.post({ type: 'abort', id });
+    },
+  };
+  a.attach(id, pass);
+  b?.attach(id, pass);
+  a.post({
+    type: 'start',
+    id,
+    spec,
+    budget: { shared: budget.shared, maxBytes: budget.maxBytes, held },
+    ...(b ? { verityPeer: b.key } : {}),
+    inflate: blobAlg,
+  });
+
+  return {
+    stages: { tar: a.key, verity: b?.key },
+    async write(chunk) {
+      if (failure !== undefined) throw failure;
+      if (settled || chunk.length === 0) return;
+      outstanding += chunk.length;
+      a.post({ type: 'cchunk', id, data: chunk }, [chunk.buffer as ArrayBuffer]);
+      while (outstanding > window && failure === undefined && !settled)
+        await new Promise<void>((r) => (waiter = r));
+      if (failure !== undefined) throw failure;
+    },
+    finish() {
+      if (failure !== undefined) return Promise.reject(failure);
+      if (outcome) return Promise.resolve(outcome);
+      return new Promise<InflateOutcome>((resolve, reject) => {
+        finished = { resolve, reject };
+        a.post({ type: 'end', id });
+      });
+    },
+    async release() {
       if (!settled) a.post({ type: 'abort', id });
       await releasedP;
     },

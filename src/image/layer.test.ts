@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Descriptor } from '../registry/types.js';
 import { analyzeLayerStream, type LayerPassOptions } from './layer.js';
-import { closeLayerWorkers } from './layer-workers.js';
+import { INFLATE_BATCH, closeLayerWorkers } from './layer-workers.js';
 import { createProgress } from './progress.js';
 import { INDEX_BYTES_PER_NODE, IndexBudget, defaultIndexBudget } from './tarfs.js';
 import { entry, pax, tar } from '../../test/fixtures/oci/tar.js';
@@ -126,7 +126,10 @@ test('broken input: truncated gzip, truncated tar, garbage, decompression bomb, 
   );
 });
 
-/** Runs a pass in this thread and on a worker; both must end the same way (result or error). */
+/**
+ * Runs a pass in this thread, on the workers with the inflate dispatched from this thread, and on the
+ * workers with the digest and inflate there too (gzip); all must end the same way (result or error).
+ */
 async function bothWays(
   blob: Buffer,
   d: Descriptor,
@@ -134,17 +137,45 @@ async function bothWays(
   options: LayerPassOptions = {},
 ): Promise<{ ok: unknown } | { err: { message: string; code: unknown; name: string } }> {
   const outcomes = [];
-  for (const worker of [false, true]) {
+  const ways: LayerPassOptions[] = [{ worker: false }, { worker: true, inflateOn: 'main' }, { worker: true }];
+  for (const way of ways) {
     try {
-      outcomes.push({ ok: await analyzeLayerStream(chunks(blob), d, diffId, { ...options, worker }) });
+      outcomes.push({ ok: await analyzeLayerStream(chunks(blob), d, diffId, { ...options, ...way }) });
     } catch (e) {
       const err = e as Error & { code?: unknown };
       outcomes.push({ err: { message: err.message, code: err.code, name: err.constructor.name } });
     }
   }
   assert.deepEqual(outcomes[1], outcomes[0], 'worker and in-thread passes end the same way');
+  assert.deepEqual(outcomes[2], outcomes[0], 'a pass inflating on the workers ends the same way');
   return outcomes[0]!;
 }
+
+test("a pass on the workers never moves the caller's memory: the network's chunks stay intact", async () => {
+  const t = tar(
+    entry({ name: 'etc/passwd' }, 'root:x:0:0::/:/bin/sh\n'),
+    entry({ name: 'big' }, randomBytes(3 << 20)),
+  );
+  const gz = gzipSync(t);
+  // What an HTTP client hands over: views of one larger buffer, and small pooled Buffers (which share
+  // Node's 8 KiB allocation pool with unrelated data).
+  const body = Buffer.from(gz);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < body.length; i += 65_536) parts.push(body.subarray(i, i + 65_536));
+  const pooled = Buffer.from(gz.subarray(0, 100));
+  assert.equal(pooled.buffer.byteLength > pooled.length, true, 'a pooled Buffer');
+  const source = [pooled, ...parts.map((p, i) => (i === 0 ? p.subarray(100) : p))];
+  for (const verity of [false, true]) {
+    const r = await analyzeLayerStream(Readable.from(source), desc(gz, GZ), sha(t), { worker: true, verity });
+    assert.equal(r.diffId, sha(t));
+    assert.equal(body.buffer.byteLength, body.length, 'the body buffer was detached (moved to a worker)');
+    assert.ok(body.equals(gz), 'the body was changed');
+    assert.ok(
+      pooled.equals(gz.subarray(0, 100)) && pooled.buffer.byteLength > 0,
+      'the pooled Buffer was moved',
+    );
+  }
+});
 
 test('worker thread and in-thread passes agree: random data and a real tar, gzip and plain, with verity', async () => {
   const real = execFileSync('tar', ['-C', import.meta.dirname, '--sort=name', '-cf', '-', '.']);
@@ -257,7 +288,9 @@ for (const worker of [false, true]) {
   test(`tarfs index memory: the byte budget is shared by the layers in flight and released after each (${worker ? 'worker threads' : 'one thread'})`, async () => {
     // Each layer alone needs ~3000 nodes; the budget fits one and a half.
     const budget = new IndexBudget(Math.round(3000 * INDEX_BYTES_PER_NODE * 1.5));
-    const tail = randomBytes(400_000);
+    // More than one batch of compressed bytes (a pass moves the network's bytes on in batches of
+    // INFLATE_BATCH, the last when the blob ends), so layer p's headers reach its tar stage before the end.
+    const tail = randomBytes(INFLATE_BATCH + 400_000);
     const layers = ['p', 'q'].map((r) => deepPaxLayer([r], 3000, tail));
     const gzs = layers.map((t) => gzipSync(t));
     const run = (i: number, source: AsyncIterable<Uint8Array> = chunks(gzs[i]!)): Promise<unknown> =>

@@ -14,7 +14,7 @@ import { IndexBudget, TarfsIndexBuilder, defaultIndexBudget, type TarfsOptions }
 import type { LayerAnalysis } from './types.js';
 import { UserFilesCollector, type LayerUserFiles } from './users.js';
 import { VerityHasher } from './verity.js';
-import { workerSink } from './layer-workers.js';
+import { INFLATE_BATCH, takeBatch, workerInflatePass, workerSink } from './layer-workers.js';
 import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 
 export type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
@@ -65,6 +65,11 @@ export interface LayerPassOptions {
    * (`auto`, the default).
    */
   worker?: boolean | 'auto';
+  /**
+   * For a gzip pass on the workers: digest and inflate the blob there, so this thread only reads the
+   * network (`worker`, the default), or here, moving the decoded chunks (`main`; the bench's A/B).
+   */
+  inflateOn?: 'worker' | 'main';
   /** Called with the compressed bytes read so far. */
   onProgress?: (compressedBytes: number) => void;
 }
@@ -517,6 +522,9 @@ export async function analyzeLayerStream(
     options.worker === 'auto' || options.worker === undefined
       ? descriptor.size >= WORKER_MIN_SIZE
       : options.worker;
+  if (onWorker && compression === 'gzip' && options.inflateOn !== 'main') {
+    return passInflatingOnWorker(source, descriptor, expectedDiffId, options, spec);
+  }
   const sink = onWorker
     ? workerSink(spec, options.tarfs?.budget ?? defaultIndexBudget)
     : localSink(spec, options.tarfs?.budget);
@@ -610,20 +618,29 @@ async function passOver(
     if (decodeError !== undefined) throw decodeError;
     result = await sink.finish();
   } catch (err) {
-    if (err instanceof ContrastError) {
-      throw new ContrastError(`${where}: ${err.message}`, {
-        code: err.code,
-        ...(err.hint ? { hint: err.hint } : {}),
-      });
-    }
-    throw new ContrastError(`${where}: cannot decompress (${compression}): ${errorMessage(err)}`, {
-      code: 'LAYER_DECODE',
-      cause: err,
+    throw passFailure(where, compression, err);
+  }
+  return passResult(descriptor, expectedDiffId, result);
+}
+
+/** A failure of the decoding or tar side of a pass, as reported for the layer. */
+function passFailure(where: string, compression: Compression, err: unknown): ContrastError {
+  if (err instanceof ContrastError) {
+    return new ContrastError(`${where}: ${err.message}`, {
+      code: err.code,
+      ...(err.hint ? { hint: err.hint } : {}),
     });
   }
+  return new ContrastError(`${where}: cannot decompress (${compression}): ${errorMessage(err)}`, {
+    code: 'LAYER_DECODE',
+    cause: err,
+  });
+}
+
+function passResult(descriptor: Descriptor, expectedDiffId: string, result: SinkResult): LayerPassResult {
   if (result.diffId !== expectedDiffId) {
     throw new ContrastError(
-      `${where}: uncompressed content has diff_id ${result.diffId}, but the image config says ${expectedDiffId}`,
+      `layer ${descriptor.digest}: uncompressed content has diff_id ${result.diffId}, but the image config says ${expectedDiffId}`,
       {
         code: 'DIFF_ID_MISMATCH',
         hint: 'the image config and its layers do not belong together; refusing the image',
@@ -639,4 +656,80 @@ async function passOver(
     ...(result.verityRoot === undefined ? {} : { verityRoot: result.verityRoot }),
     users: result.users,
   };
+}
+
+function blobSizeError(where: string, what: string): ContrastError {
+  return new ContrastError(`${where}: ${what}`, { code: 'BLOB_SIZE' });
+}
+
+function blobDigestCheck(where: string, declared: string, got: string): void {
+  if (got !== declared) {
+    throw new ContrastError(`${where}: content digest is ${got}; refusing the tampered or corrupt blob`, {
+      code: 'BLOB_DIGEST',
+    });
+  }
+}
+
+/**
+ * A gzip pass whose per-byte work all runs on the layer workers (layer-workers.ts workerInflatePass):
+ * this thread reads the network, checks the size and copies the network's chunks into batches it owns
+ * (the chunks themselves are the HTTP client's and may share memory), which are moved to the worker.
+ * The same checks in the same order as passOver: size, then the digest (computed on the worker, which
+ * keeps digesting after a decoding failure), then the decoding/tar failure, then the diff_id.
+ */
+async function passInflatingOnWorker(
+  source: Readable | AsyncIterable<Uint8Array>,
+  descriptor: Descriptor,
+  expectedDiffId: string,
+  options: LayerPassOptions,
+  spec: SinkSpec,
+): Promise<LayerPassResult> {
+  const where = `layer ${descriptor.digest}`;
+  const alg = descriptor.digest.slice(0, descriptor.digest.indexOf(':'));
+  const pass = workerInflatePass(spec, options.tarfs?.budget ?? defaultIndexBudget, alg);
+  // A failure of the pass itself (its worker died, it could not start) has no digest verdict to prefer.
+  const onPass = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      throw passFailure(where, 'gzip', err);
+    }
+  };
+  try {
+    let compressed = 0;
+    let batch = takeBatch();
+    let fill = 0;
+    for await (const c of source) {
+      compressed += c.length;
+      if (compressed > descriptor.size) {
+        throw blobSizeError(
+          where,
+          `blob is larger than the ${descriptor.size} bytes its descriptor declares`,
+        );
+      }
+      options.onProgress?.(compressed);
+      for (let at = 0; at < c.length;) {
+        const n = Math.min(c.length - at, INFLATE_BATCH - fill);
+        batch.set(n === c.length ? c : c.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === INFLATE_BATCH) {
+          const full = batch;
+          batch = takeBatch();
+          fill = 0;
+          await onPass(() => pass.write(full));
+        }
+      }
+    }
+    if (fill > 0) await onPass(() => pass.write(batch.subarray(0, fill)));
+    if (compressed !== descriptor.size) {
+      throw blobSizeError(where, `blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`);
+    }
+    const outcome = await onPass(() => pass.finish());
+    blobDigestCheck(where, descriptor.digest, outcome.blobDigest);
+    if (outcome.failure !== undefined) throw passFailure(where, 'gzip', outcome.failure);
+    return passResult(descriptor, expectedDiffId, outcome.result!);
+  } finally {
+    await pass.release();
+  }
 }
