@@ -178,7 +178,7 @@ export class ImageAnalyzer {
     if (this.passOptions.worker === false || this.warmed) return;
     this.warmed = true;
     void this.loadCache().then(
-      (c) => (c.layers.size === 0 ? warmLayerWorkers() : undefined),
+      (c) => (c.layers.size === 0 ? warmLayerWorkers(this.verity) : undefined),
       () => undefined,
     );
   }

@@ -14,6 +14,7 @@ import { OutputGather, TarSink, gunzipDecoder } from './layer.js';
 import type { Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 import {
   INFLATE_BATCH,
+  SHARED_BYTES,
   batchStats,
   closeLayerWorkers,
   layerWorkerPool,
@@ -88,7 +89,7 @@ for (const verity of [false, true]) {
 }
 
 test('with --verity a pass uses two workers: the dm-verity stage runs beside the tar stage', () => {
-  warmLayerWorkers();
+  warmLayerWorkers(true);
   assert.ok(layerWorkerPool.keys().length >= 2, `${layerWorkerPool.keys().length} workers`);
 });
 
@@ -218,6 +219,26 @@ test('an inflating pass counts the chunks it moved to the hashing stage until ac
   port2.close();
 });
 
+test('passes share one worker up to SHARED_BYTES of compressed input in flight; past that a second one starts', async () => {
+  await closeLayerWorkers();
+  const budget = new IndexBudget(64 << 20);
+  const MiB = 1 << 20;
+  const passes = [
+    workerSink(spec(layer, false), budget, undefined, 20 * MiB),
+    workerInflatePass(spec(layer, false), budget, 'sha256', undefined, 20 * MiB),
+    workerSink(spec(layer, false), budget, undefined, SHARED_BYTES - 40 * MiB),
+  ];
+  assert.deepEqual(
+    new Set(passes.map((p) => p.stages.tar)).size,
+    1,
+    'small passes (a cold generate: 17 layers, 64 MiB) keep one worker busy instead of starting more',
+  );
+  const more = workerSink(spec(layer, false), budget, undefined, 1);
+  assert.notEqual(more.stages.tar, passes[0]!.stages.tar, 'more work in flight starts the second worker');
+  for (const p of [...passes, more]) await p.release();
+  assert.equal(budget.inUse, 0);
+});
+
 test('batch buffers moved to an inflating worker come back with its acknowledgement and are reused', async () => {
   const big = tar(entry({ name: 'big' }, randomBytes(6 * INFLATE_BATCH)));
   const gz = gzipSync(big, { level: 1 });
@@ -313,12 +334,11 @@ test('a run with no layer cache starts the layer workers before its registry rou
     await assert.rejects(cold.analyze('127.0.0.1:9/nothing/here:tag'));
     assert.equal(layerWorkerPool.keys().length, 2);
     // generate resolves every image (manifests, configs) before it analyses any: the workers start at
-    // the first resolve, so their start-up overlaps those round trips; both of them without --verity
-    // too (a cold run has layers for both).
+    // the first resolve, so their start-up overlaps those round trips (one without --verity).
     await closeLayerWorkers();
     const resolving = new ImageAnalyzer({ client, cachePath: null, verity: false, progress: 'off' });
     await assert.rejects(resolving.resolve('127.0.0.1:9/nothing/here:tag'));
-    assert.equal(layerWorkerPool.keys().length, 2);
+    assert.equal(layerWorkerPool.keys().length, 1);
     await client.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -334,7 +354,7 @@ test('workers started ahead of their first pass do not keep the process alive', 
       ...(ts ? ['--import', 'tsx'] : []),
       '--input-type=module',
       '-e',
-      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(); console.log('warmed');`,
+      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(true); console.log('warmed');`,
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );

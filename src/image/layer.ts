@@ -526,7 +526,7 @@ export async function analyzeLayerStream(
     return passInflatingOnWorker(source, descriptor, expectedDiffId, options, spec);
   }
   const sink = onWorker
-    ? workerSink(spec, options.tarfs?.budget ?? defaultIndexBudget)
+    ? workerSink(spec, options.tarfs?.budget ?? defaultIndexBudget, undefined, descriptor.size)
     : localSink(spec, options.tarfs?.budget);
   try {
     return await passOver(source, descriptor, expectedDiffId, options, compression, blobHash, sink);
@@ -686,7 +686,13 @@ async function passInflatingOnWorker(
 ): Promise<LayerPassResult> {
   const where = `layer ${descriptor.digest}`;
   const alg = descriptor.digest.slice(0, descriptor.digest.indexOf(':'));
-  const pass = workerInflatePass(spec, options.tarfs?.budget ?? defaultIndexBudget, alg);
+  const pass = workerInflatePass(
+    spec,
+    options.tarfs?.budget ?? defaultIndexBudget,
+    alg,
+    undefined,
+    descriptor.size,
+  );
   // A failure of the pass itself (its worker died, it could not start) has no digest verdict to prefer.
   const onPass = async <T>(step: () => Promise<T>): Promise<T> => {
     try {
