@@ -239,16 +239,6 @@ test('passes share one worker up to SHARED_BYTES of compressed input in flight; 
   assert.equal(budget.inUse, 0);
 });
 
-test('--verity passes in flight put their tar stages (which also digest and inflate) on different workers', async () => {
-  await closeLayerWorkers();
-  const budget = new IndexBudget(64 << 20);
-  const first = workerInflatePass(spec(layer, true), budget, 'sha256', undefined, 10 << 20);
-  const second = workerInflatePass(spec(layer, true), budget, 'sha256', undefined, 10 << 20);
-  assert.notEqual(second.stages.tar, first.stages.tar);
-  assert.equal(second.stages.verity, first.stages.tar, 'each worker runs one tar and one hashing stage');
-  for (const p of [first, second]) await p.release();
-});
-
 test('batch buffers moved to an inflating worker come back with its acknowledgement and are reused', async () => {
   const big = tar(entry({ name: 'big' }, randomBytes(6 * INFLATE_BATCH)));
   const gz = gzipSync(big, { level: 1 });

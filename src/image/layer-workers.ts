@@ -142,25 +142,21 @@ class PooledWorker {
     if (!this.dead) this.worker.postMessage(m, transfer);
   }
 
-  /** Compressed bytes of the passes attached (their weight), and of those whose tar stage runs here. */
+  /** Compressed bytes of the passes attached (their weight). */
   bytes = 0;
-  tarBytes = 0;
-  private readonly weights = new Map<number, { weight: number; tar: boolean }>();
+  private readonly weights = new Map<number, number>();
 
-  attach(id: number, pass: Pass, weight = 0, tar = true): void {
+  attach(id: number, pass: Pass, weight = 0): void {
     if (this.passes.size === 0) this.worker.ref();
     this.passes.set(id, pass);
-    this.weights.set(id, { weight, tar });
+    this.weights.set(id, weight);
     this.bytes += weight;
-    if (tar) this.tarBytes += weight;
   }
 
   detach(id: number): void {
     if (!this.passes.delete(id)) return;
-    const w = this.weights.get(id);
+    this.bytes -= this.weights.get(id) ?? 0;
     this.weights.delete(id);
-    this.bytes -= w?.weight ?? 0;
-    if (w?.tar) this.tarBytes -= w.weight;
     // Idle workers must not keep the process alive.
     if (this.passes.size === 0) this.worker.unref();
   }
@@ -184,20 +180,16 @@ class WorkerPool {
   constructor(private readonly size: number) {}
 
   /**
-   * A worker for a pass of `weight` compressed bytes: for its tar stage (`not` absent) the one with the
-   * fewest bytes of tar stages in flight, then the fewest bytes; for a --verity pass's hashing stage the
-   * least loaded other than `not` (the tar stage's). A new one while the pool is not full and the
-   * choice would take more than SHARED_BYTES. Balancing tar stages apart matters since a tar stage also
-   * digests and inflates (inflate-stage.ts): with ties broken by the first worker, all tar stages of
-   * ten --verity images went to one worker and their hashing stages to the other.
+   * The least loaded worker other than `not` (compressed bytes in flight, then passes) for a pass of
+   * `weight` bytes; a new one while the pool is not full and that one would take more than SHARED_BYTES.
    */
   pick(weight: number, not?: PooledWorker): PooledWorker | undefined {
     let best: PooledWorker | undefined;
-    const key = (w: PooledWorker): [number, number, number] =>
-      not ? [w.bytes, w.passes.size, 0] : [w.tarBytes, w.bytes, w.passes.size];
-    const less = (x: [number, number, number], y: [number, number, number]): boolean =>
-      x[0] !== y[0] ? x[0] < y[0] : x[1] !== y[1] ? x[1] < y[1] : x[2] < y[2];
-    for (const w of this.workers) if (w !== not && (!best || less(key(w), key(best)))) best = w;
+    for (const w of this.workers) {
+      if (w === not) continue;
+      if (!best || w.bytes < best.bytes || (w.bytes === best.bytes && w.passes.size < best.passes.size))
+        best = w;
+    }
     if (
       best &&
       (best.passes.size === 0 || best.bytes + weight <= SHARED_BYTES || this.workers.length >= this.size)
@@ -374,7 +366,7 @@ export function workerSink(
     },
   };
   a.attach(id, pass, weight);
-  b?.attach(id, pass, weight, false);
+  b?.attach(id, pass, weight);
   a.post({
     type: 'start',
     id,
@@ -566,7 +558,7 @@ export function workerInflatePass(
     },
   };
   a.attach(id, pass, weight);
-  b?.attach(id, pass, weight, false);
+  b?.attach(id, pass, weight);
   a.post({
     type: 'start',
     id,
