@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -217,9 +217,13 @@ test('layer cache: hits skip downloads, corrupt files are reported and rebuilt, 
   );
   assert.ok(cached.some((e) => typeof e['image_ref'] === 'string'));
 
+  const written = statSync(cachePath);
   const second = new ImageAnalyzer({ client: c, cachePath, verity: true, progress: 'off' });
   const b = await second.analyze(ref);
   assert.equal(second.fetchedLayers, 0);
+  // Nothing new: the file is left alone (a rewrite is a new inode, through the temp file's rename).
+  assert.equal(statSync(cachePath).ino, written.ino);
+  assert.equal(existsSync(`${cachePath}.lock`), false);
   assert.deepEqual(b.layerAnalysis, a.layerAnalysis);
   assert.deepEqual(b.user, a.user);
 

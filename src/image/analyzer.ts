@@ -249,10 +249,13 @@ export class ImageAnalyzer {
       size: d.size,
       ...outcomes[i]!.analysis,
     }));
-    this.newImages.set(name, {
+    const entry: CachedImage = {
       imageRef: name,
       layers: layerAnalysis.map((l) => ({ diffId: l.diffId, compressedSize: l.size })),
-    });
+    };
+    // A warm run finds every entry as it was: rewriting the file (lock, temp file, fsync, rename) then
+    // changed nothing and cost ~15 ms of a ~0.45 s run.
+    if (!sameImageEntry((await this.loadCache()).images.get(name), entry)) this.newImages.set(name, entry);
     return {
       ...resolved,
       layerAnalysis,
@@ -321,4 +324,14 @@ export class ImageAnalyzer {
       }
     });
   }
+}
+
+function sameImageEntry(a: CachedImage | undefined, b: CachedImage): boolean {
+  return (
+    a !== undefined &&
+    a.layers.length === b.layers.length &&
+    a.layers.every(
+      (l, i) => l.diffId === b.layers[i]!.diffId && l.compressedSize === b.layers[i]!.compressedSize,
+    )
+  );
 }
