@@ -258,6 +258,48 @@ test('shared layers are fetched once across images', async (t) => {
   assert.equal(analyzer.fetchedLayers, 2, 'the three images share both layers');
 });
 
+/** Proxies registry a and records every request line ("GET /v2/…"). */
+async function recordingProxy(upstream: string): Promise<{ server: Server; seen: string[] }> {
+  const [host, port] = upstream.split(':');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const up = request(
+      { host, port: Number(port), path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, seen };
+}
+
+test('prefetch sends the manifest and config requests by itself, no layer; analyze reuses them', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { server, seen } = await recordingProxy(lab.a);
+  t.after(() => server.close());
+  const proxy = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = client(proxy);
+  t.after(() => c.close());
+  const ref = `${proxy}/test/app:v1`;
+  const analyzer = new ImageAnalyzer({ client: c, cachePath: null, progress: 'off', worker: false });
+  const count = (re: RegExp): number => seen.filter((l) => re.test(l)).length;
+  analyzer.prefetch([ref, ref]);
+  // Nobody awaits anything: the requests must go out on their own (manifest, then the config blob).
+  for (let i = 0; i < 400 && count(/\/blobs\//) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 100)); // room for a wrong extra request to show up
+  assert.equal(count(/\/manifests\//), 1, seen.join(', '));
+  assert.equal(count(/\/blobs\//), 1, `the config only, no layer: ${seen.join(', ')}`);
+  await analyzer.analyze(ref);
+  assert.equal(count(/\/manifests\//), 1, `analyze reused the prefetched manifest: ${seen.join(', ')}`);
+  assert.equal(count(/\/blobs\//), 3, `config once, then the two layers: ${seen.join(', ')}`);
+  assert.equal(analyzer.fetchedLayers, 2);
+});
+
 test('contrast image analyze --json', async (t) => {
   const lab = requireLab(t);
   if (!lab) return;

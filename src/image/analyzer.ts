@@ -188,6 +188,16 @@ export class ImageAnalyzer {
   }
 
   /**
+   * Requests the manifests and configs of `refs` now (memoized: a later `analyze` or `resolve` awaits
+   * the same requests) and, on a cold cache, starts the layer workers. Lets a caller overlap the
+   * registry round trips with its own work; failures surface to whoever awaits the image later.
+   */
+  prefetch(refs: readonly string[], platform?: Platform): void {
+    for (const r of new Set(refs)) void this.resolve(r, platform);
+    this.warmWorkers();
+  }
+
+  /**
    * Manifest and config of an image (memoized). Callers resolve every image first and stream layers
    * only when all resolved, so an unreachable image (say the pause image) fails the run before any
    * layer of the others is downloaded.
