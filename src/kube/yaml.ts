@@ -14,7 +14,9 @@ import {
   Parser,
   parseDocument,
 } from 'yaml';
-import type { ToStringOptions } from 'yaml';
+import type { CST, ToStringOptions } from 'yaml';
+
+type Token = CST.Token;
 import { ContrastError } from '../internal/errors.js';
 import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
@@ -111,9 +113,18 @@ export function documentToJS(doc: Document, path: string): unknown {
 export function parseKubeFile(path: string, input: string | Uint8Array): KubeFile {
   const text = typeof input === 'string' ? input : decodeUtf8Strict(path, input);
   // One lexing pass serves both the composer and the document offsets (what parseAllDocuments
-  // does inside, plus the offsets; lexing twice was ~10% of a warm `generate`'s CPU time).
+  // does inside, plus the offsets; lexing twice was ~10% of a warm `generate`'s CPU time). The
+  // composer takes each document's syntax tree as the parser yields it, so a tree is garbage once
+  // composed instead of all of them living until the last one is.
   const lineCounter = new LineCounter();
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const bounds: number[] = [];
+  function* recordingBounds(tokens: Iterable<Token>): Generator<Token> {
+    for (const t of tokens) {
+      if (t.type === 'document') bounds.push(t.offset);
+      yield t;
+    }
+  }
+  const tokens = recordingBounds(new Parser(lineCounter.addNewLine).parse(text));
   const docs = Array.from(new Composer({ merge: true }).compose(tokens, false, text.length));
   if (docs.length === 0) return { path, text, docs: [] }; // empty stream
   for (const doc of docs) {
@@ -134,7 +145,6 @@ export function parseKubeFile(path: string, input: string | Uint8Array): KubeFil
     if (s.aliases) documentToJS(doc, path); // fail now, naming the file, not later in some consumer
     return s.shape;
   });
-  const bounds = tokens.filter((t) => t.type === 'document').map((t) => t.offset);
   if (bounds.length !== docs.length) {
     // Cannot happen for a stream the composer accepted; keep correctness by never splicing.
     log.debug(
