@@ -179,8 +179,12 @@ export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
     if (st.isDirectory()) files.push(...(await yamlFilesUnder(p, seenDirs, `${st.dev}:${st.ino}`)));
     else files.push(p);
   }
+  // Every file is read at once (the reads wait on the thread pool) and parsed in order as it
+  // arrives, so the next file's read overlaps this one's parse; errors come in file order as before.
+  const texts = files.map((f) => readTextInput(f, 'YAML input'));
+  for (const t of texts) t.catch(() => undefined); // each is awaited below, in order
   const out: KubeFile[] = [];
-  for (const f of files) out.push(parseKubeFile(f, await readTextInput(f, 'YAML input')));
+  for (const [i, f] of files.entries()) out.push(parseKubeFile(f, await texts[i]!));
   return out;
 }
 

@@ -154,17 +154,23 @@ export async function loadRelease(path: string): Promise<Release> {
   const files: string[] = [];
   const handlers = new Map<string, string>();
   const pins: Pin[] = [];
-  for (const name of names) {
+  // The runtime files are read at once and checked in name order (errors as if read one by one).
+  const runtimeFiles = names.flatMap((name) => {
     const m = /^runtime-([a-z0-9-]+)\.ya?ml$/.exec(name);
-    if (!m) continue;
+    if (!m) return [];
     const file = join(dir, name);
-    const text = await readText(file);
+    const text = readText(file);
+    text.catch(() => undefined); // awaited below, in order
+    return [{ file, slug: m[1]!, text }];
+  });
+  for (const { file, slug, text: reading } of runtimeFiles) {
+    const text = await reading;
     files.push(file);
     const classes = runtimeClasses(text);
     if (classes.length !== 1) fail(`${file}: expected exactly one RuntimeClass, found ${classes.length}`);
     const rc = parseRuntimeClass(classes[0]!);
-    if (!rc?.hash || rc.platform.slug !== m[1])
-      fail(`${file}: RuntimeClass "${classes[0]}" is not contrast-cc-${m[1]}-<hash>`);
+    if (!rc?.hash || rc.platform.slug !== slug)
+      fail(`${file}: RuntimeClass "${classes[0]}" is not contrast-cc-${slug}-<hash>`);
     handlers.set(rc.platform.name, classes[0]!);
     pins.push(...contrastPins(text, file));
   }
