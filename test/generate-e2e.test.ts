@@ -795,6 +795,9 @@ describe('generate per Contrast release line', () => {
       few.stderr,
       /GPUCountValid: pod failed verification: GPU workloads require at least as many vCPUs as GPUs, but 1 vCPUs were requested for 2 GPUs/,
     );
+    // The count checks run while the manifests and configs are being fetched, but a failing check
+    // comes before any layer is streamed: no layer was analysed, so no layer cache was written.
+    assert.equal(existsSync(join(dir2, 'layers-cache.json')), false);
 
     const { dir: dir3, deploy: deploy3 } = workspace();
     const api3 = join(deploy3, 'api.yml');

@@ -87,6 +87,10 @@ describe('reading a release directory', () => {
     const noTable = copyRelease(R2025);
     rmSync(join(noTable, 'snp-id-blocks.json'));
     await assert.rejects(loadRelease(noTable), /cannot tell which Contrast release line/);
+    // Each runtime file is parsed once, errors first: broken YAML is named as such.
+    const broken = copyRelease(R2026);
+    writeFileSync(join(broken, 'runtime-metal-qemu-snp.yml'), 'kind: RuntimeClass\nmetadata: {name: [\n');
+    await assert.rejects(loadRelease(broken), /runtime-metal-qemu-snp\.yml: invalid YAML/);
     const badEip = copyRelease(R2026);
     writeFileSync(
       join(badEip, 'ap-eip.hex'),

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -217,9 +217,13 @@ test('layer cache: hits skip downloads, corrupt files are reported and rebuilt, 
   );
   assert.ok(cached.some((e) => typeof e['image_ref'] === 'string'));
 
+  const written = statSync(cachePath);
   const second = new ImageAnalyzer({ client: c, cachePath, verity: true, progress: 'off' });
   const b = await second.analyze(ref);
   assert.equal(second.fetchedLayers, 0);
+  // Nothing new: the file is left alone (a rewrite is a new inode, through the temp file's rename).
+  assert.equal(statSync(cachePath).ino, written.ino);
+  assert.equal(existsSync(`${cachePath}.lock`), false);
   assert.deepEqual(b.layerAnalysis, a.layerAnalysis);
   assert.deepEqual(b.user, a.user);
 
@@ -252,6 +256,48 @@ test('shared layers are fetched once across images', async (t) => {
   ]);
   assert.equal(res.size, 3);
   assert.equal(analyzer.fetchedLayers, 2, 'the three images share both layers');
+});
+
+/** Proxies registry a and records every request line ("GET /v2/…"). */
+async function recordingProxy(upstream: string): Promise<{ server: Server; seen: string[] }> {
+  const [host, port] = upstream.split(':');
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const up = request(
+      { host, port: Number(port), path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, seen };
+}
+
+test('prefetch sends the manifest and config requests by itself, no layer; analyze reuses them', async (t) => {
+  const lab = requireLab(t);
+  if (!lab) return;
+  const { server, seen } = await recordingProxy(lab.a);
+  t.after(() => server.close());
+  const proxy = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const c = client(proxy);
+  t.after(() => c.close());
+  const ref = `${proxy}/test/app:v1`;
+  const analyzer = new ImageAnalyzer({ client: c, cachePath: null, progress: 'off', worker: false });
+  const count = (re: RegExp): number => seen.filter((l) => re.test(l)).length;
+  analyzer.prefetch([ref, ref]);
+  // Nobody awaits anything: the requests must go out on their own (manifest, then the config blob).
+  for (let i = 0; i < 400 && count(/\/blobs\//) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 100)); // room for a wrong extra request to show up
+  assert.equal(count(/\/manifests\//), 1, seen.join(', '));
+  assert.equal(count(/\/blobs\//), 1, `the config only, no layer: ${seen.join(', ')}`);
+  await analyzer.analyze(ref);
+  assert.equal(count(/\/manifests\//), 1, `analyze reused the prefetched manifest: ${seen.join(', ')}`);
+  assert.equal(count(/\/blobs\//), 3, `config once, then the two layers: ${seen.join(', ')}`);
+  assert.equal(analyzer.fetchedLayers, 2);
 });
 
 test('contrast image analyze --json', async (t) => {

@@ -135,6 +135,19 @@ test('readKubeFiles walks directories recursively, .yml/.yaml only, sorted', asy
   await assert.rejects(readKubeFiles([join(dir, 'missing.yaml')]), /missing\.yaml: cannot read: ENOENT/);
 });
 
+test('readKubeFiles reads every file at once but reports errors in file order', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kube-'));
+  await writeFile(join(dir, 'a.yaml'), 'kind: [A\n');
+  await writeFile(join(dir, 'b.yaml'), Buffer.from([0x6b, 0x3a, 0x20, 0xff, 0x0a])); // invalid UTF-8
+  await writeFile(join(dir, 'c.yaml'), 'kind: C\n');
+  // a.yaml's YAML error wins over b.yaml's unreadable text, as when the files were read one by one;
+  // b.yaml's failure must not surface as an unhandled rejection either.
+  await assert.rejects(readKubeFiles([dir]), /a\.yaml:\d+:\d+: invalid YAML/);
+  await new Promise((r) => setImmediate(r));
+  await writeFile(join(dir, 'a.yaml'), 'kind: A\n');
+  await assert.rejects(readKubeFiles([dir]), /b\.yaml is not valid UTF-8/);
+});
+
 test('empty metadata or annotations are filled in; new metadata goes first in the template', () => {
   const text = [
     'kind: Pod\nmetadata:\n  name: a\n  annotations:\nspec: {runtimeClassName: contrast-cc, containers: [{name: c, image: x}]}\n',

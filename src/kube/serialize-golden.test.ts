@@ -25,7 +25,7 @@ const inputs = [
   join(here, 'testdata/commented.yaml'),
   join(here, 'testdata/pod-no-metadata-annotations.yaml'),
 ];
-const LONG = Buffer.alloc(600, 7).toString('base64');
+const LONG = Buffer.alloc(1200, 7).toString('base64'); // 1600 characters: long enough for parseKubeFile to stand it in
 
 type Edit = (text: string, path: string) => string;
 

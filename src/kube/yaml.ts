@@ -1,6 +1,7 @@
 // Kubernetes YAML in and out. Documents are kept as `yaml` Document objects so that callers edit the
 // tree, and serialization rewrites only the lines their edits touched: comments, key order, quoting
 // and formatting of everything else stay byte-identical to the input.
+import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -13,8 +14,11 @@ import {
   LineCounter,
   Parser,
   parseDocument,
+  Scalar,
 } from 'yaml';
-import type { ToStringOptions } from 'yaml';
+import type { CST, ToStringOptions } from 'yaml';
+
+type Token = CST.Token;
 import { ContrastError } from '../internal/errors.js';
 import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
@@ -106,15 +110,63 @@ export function documentToJS(doc: Document, path: string): unknown {
  * Parses a multi-document YAML stream. Malformed YAML is a ContrastError naming path:line:col. Bytes
  * must be valid UTF-8 ("FILE is not valid UTF-8 (line L)"): we rewrite these files, and replacing bad
  * bytes by U+FFFD would silently change them. Documents whose aliases expand beyond
- * `yamlMaxAliasCount` are refused ("too many YAML aliases in FILE").
+ * `yamlMaxAliasCount` are refused ("too many YAML aliases in FILE"). `standIns: false` parses long
+ * values as they are (see `standInLongValues`; tests compare both ways).
  */
-export function parseKubeFile(path: string, input: string | Uint8Array): KubeFile {
+export function parseKubeFile(
+  path: string,
+  input: string | Uint8Array,
+  options: { standIns?: boolean } = {},
+): KubeFile {
   const text = typeof input === 'string' ? input : decodeUtf8Strict(path, input);
+  const standIns = options.standIns === false ? undefined : standInLongValues(text);
+  if (standIns) {
+    const stream = composeStream(standIns.text);
+    // Any error, or a stand-in not found back as a whole value: parse the text as it is, which
+    // also reports errors exactly as before.
+    if (!stream.docs.some((d) => d.errors.length > 0) && restoreLongValues(stream.docs, standIns)) {
+      longValueStandIns.used++;
+      return finishKubeFile(path, text, stream, standIns.originalOffset);
+    }
+    longValueStandIns.fellBack++;
+  }
+  return finishKubeFile(path, text, composeStream(text), (offset) => offset);
+}
+
+/** Files parsed with long values stood in, and files that had some but were parsed as they are (tests). */
+export const longValueStandIns = { used: 0, fellBack: 0 };
+
+interface ComposedStream {
+  docs: Document[];
+  lineCounter: LineCounter;
+  /** Offset of each document's start in the composed text. */
+  bounds: number[];
+}
+
+function composeStream(text: string): ComposedStream {
   // One lexing pass serves both the composer and the document offsets (what parseAllDocuments
-  // does inside, plus the offsets; lexing twice was ~10% of a warm `generate`'s CPU time).
+  // does inside, plus the offsets; lexing twice was ~10% of a warm `generate`'s CPU time). The
+  // composer takes each document's syntax tree as the parser yields it, so a tree is garbage once
+  // composed instead of all of them living until the last one is.
   const lineCounter = new LineCounter();
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const bounds: number[] = [];
+  function* recordingBounds(tokens: Iterable<Token>): Generator<Token> {
+    for (const t of tokens) {
+      if (t.type === 'document') bounds.push(t.offset);
+      yield t;
+    }
+  }
+  const tokens = recordingBounds(new Parser(lineCounter.addNewLine).parse(text));
   const docs = Array.from(new Composer({ merge: true }).compose(tokens, false, text.length));
+  return { docs, lineCounter, bounds };
+}
+
+function finishKubeFile(
+  path: string,
+  text: string,
+  { docs, lineCounter, bounds }: ComposedStream,
+  originalOffset: (offset: number) => number,
+): KubeFile {
   if (docs.length === 0) return { path, text, docs: [] }; // empty stream
   for (const doc of docs) {
     const err = doc.errors[0];
@@ -134,7 +186,6 @@ export function parseKubeFile(path: string, input: string | Uint8Array): KubeFil
     if (s.aliases) documentToJS(doc, path); // fail now, naming the file, not later in some consumer
     return s.shape;
   });
-  const bounds = tokens.filter((t) => t.type === 'document').map((t) => t.offset);
   if (bounds.length !== docs.length) {
     // Cannot happen for a stream the composer accepted; keep correctness by never splicing.
     log.debug(
@@ -142,12 +193,99 @@ export function parseKubeFile(path: string, input: string | Uint8Array): KubeFil
     );
   } else {
     docs.forEach((doc, i) => {
-      const start = i === 0 ? 0 : (bounds[i] ?? 0);
-      const end = bounds[i + 1] ?? text.length;
+      const start = i === 0 ? 0 : originalOffset(bounds[i] ?? 0);
+      const end = i + 1 < bounds.length ? originalOffset(bounds[i + 1]!) : text.length;
       origins.set(doc, { source: text.slice(start, end), shape: shapes[i]! });
     });
   }
   return { path, text, docs };
+}
+
+/**
+ * A single-line plain mapping value of at least 1 KiB of base64 characters that starts with a letter
+ * (so the core schema reads it as a string, whatever follows: only `true`, `null` and the like start
+ * with a letter and are not strings), up to the end of its line.
+ */
+const LONG_VALUE = /^( *[\w./-]+: )([A-Za-z][A-Za-z0-9+/=]{1023,})$/gm;
+
+interface StandIns {
+  /** The text with each long value replaced by its stand-in. */
+  text: string;
+  prefix: string;
+  values: string[];
+  /** Maps an offset in `text` back to the original text. */
+  originalOffset(offset: number): number;
+}
+
+/**
+ * The base64 annotations `generate` writes (initdata ~20 KB and the SNP ID blocks per pod) are ~90% of
+ * the bytes a re-run reads; the `yaml` lexer and composer walk each one character by character, ~25 ms
+ * of a warm `generate` of 30 workloads (issue 15). So they are parsed as short stand-ins and put back
+ * into their scalar nodes (`restoreLongValues`). Undefined when the text has none.
+ */
+function standInLongValues(text: string): StandIns | undefined {
+  if (text.length < 1024) return undefined;
+  const prefix = `contrastStandIn${randomBytes(6).toString('hex')}n`;
+  const values: string[] = [];
+  /** Per stand-in: where it ends in the new text, and how many characters were removed up to there. */
+  const ends: number[] = [];
+  const removedAt: number[] = [];
+  let removed = 0;
+  const replaced = text.replace(LONG_VALUE, (_m, key: string, value: string, offset: number) => {
+    const standIn = `${prefix}${values.length}`;
+    values.push(value);
+    ends.push(offset - removed + key.length + standIn.length);
+    removed += value.length - standIn.length;
+    removedAt.push(removed);
+    return `${key}${standIn}`;
+  });
+  if (values.length === 0) return undefined;
+  return {
+    text: replaced,
+    prefix,
+    values,
+    originalOffset(offset: number): number {
+      let delta = 0;
+      for (let i = 0; i < ends.length && offset >= ends[i]!; i++) delta = removedAt[i]!;
+      return offset + delta;
+    },
+  };
+}
+
+/**
+ * Puts each long value back into its node (value and source, as a parse of the original sets them).
+ * False when a stand-in was not found as a whole plain mapping value exactly once (say its line was
+ * inside a block scalar or a quoted string): the caller then parses the original text.
+ */
+function restoreLongValues(docs: Document[], standIns: StandIns): boolean {
+  const { prefix, values } = standIns;
+  const found = new Set<number>();
+  let misplaced = false;
+  const walk = (node: unknown): void => {
+    if (isPair(node)) {
+      const v = node.value;
+      if (isScalar(v) && typeof v.value === 'string' && v.value.startsWith(prefix)) {
+        const i = Number(v.value.slice(prefix.length));
+        const original = values[i];
+        if (v.type !== Scalar.PLAIN || v.source !== v.value || original === undefined || found.has(i))
+          misplaced = true;
+        else {
+          v.value = original;
+          v.source = original;
+          found.add(i);
+        }
+      } else walk(v);
+      if (isScalar(node.key) && typeof node.key.value === 'string' && node.key.value.includes(prefix))
+        misplaced = true;
+      else walk(node.key);
+    } else if (isCollection(node)) {
+      for (const item of node.items) walk(item);
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes(prefix)) {
+      misplaced = true;
+    }
+  };
+  for (const doc of docs) walk(doc.contents);
+  return !misplaced && found.size === values.length;
 }
 
 /**
@@ -169,8 +307,12 @@ export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
     if (st.isDirectory()) files.push(...(await yamlFilesUnder(p, seenDirs, `${st.dev}:${st.ino}`)));
     else files.push(p);
   }
+  // Every file is read at once (the reads wait on the thread pool) and parsed in order as it
+  // arrives, so the next file's read overlaps this one's parse; errors come in file order as before.
+  const texts = files.map((f) => readTextInput(f, 'YAML input'));
+  for (const t of texts) t.catch(() => undefined); // each is awaited below, in order
   const out: KubeFile[] = [];
-  for (const f of files) out.push(parseKubeFile(f, await readTextInput(f, 'YAML input')));
+  for (const [i, f] of files.entries()) out.push(parseKubeFile(f, await texts[i]!));
   return out;
 }
 

@@ -2,7 +2,8 @@
 // origin and HTTPS_PROXY / HTTP_PROXY / NO_PROXY applied (read from the given environment, not only
 // process.env, so callers and tests can control it).
 import { createSecureContext } from 'node:tls';
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { EnvHttpProxyAgent } from './undici-parts.js';
 import { tlsSettingsFor, type TlsOptions, type TlsSettings } from './tls.js';
 
 export interface ConnectionOptions extends TlsOptions {

@@ -3,7 +3,7 @@
 // retries with backoff for transient failures, request counting and debug lines without secrets.
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import type { Connections } from './connection.js';
@@ -120,11 +120,12 @@ export class HttpSender {
       this.count++;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(current, {
+        res = await this.connections.dispatcher(current).request({
+          origin: current.origin,
+          path: `${current.pathname}${current.search}`,
           method,
           headers,
           body,
-          dispatcher: this.connections.dispatcher(current),
           ...(init.signal ? { signal: init.signal } : {}),
         });
       } catch (err) {

@@ -68,32 +68,37 @@ interface Pin {
   file: string;
 }
 
-/** Every pinned Contrast image in a YAML file (containers and init containers, any kind). */
-function contrastPins(text: string, file: string): Pin[] {
-  const out: Pin[] = [];
-  for (const doc of parseAllDocuments(text)) {
+/** The documents of a release YAML file as plain data (each file is parsed once). */
+function releaseYaml(text: string, file: string): unknown[] {
+  return parseAllDocuments(text).map((doc) => {
     if (doc.errors.length) fail(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
-    const walk = (v: unknown): void => {
-      if (Array.isArray(v)) v.forEach(walk);
-      else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) {
-          if (k === 'image' && typeof x === 'string') {
-            const m = CONTRAST_IMAGE.exec(x);
-            if (m) out.push({ image: x, tag: m[2]!, file });
-          } else walk(x);
-        }
+    return doc.toJS() as unknown;
+  });
+}
+
+/** Every pinned Contrast image in a YAML file (containers and init containers, any kind). */
+function contrastPins(docs: unknown[], file: string): Pin[] {
+  const out: Pin[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'image' && typeof x === 'string') {
+          const m = CONTRAST_IMAGE.exec(x);
+          if (m) out.push({ image: x, tag: m[2]!, file });
+        } else walk(x);
       }
-    };
-    walk(doc.toJS());
-  }
+    }
+  };
+  docs.forEach(walk);
   return out;
 }
 
 /** RuntimeClass names in a runtime-<platform>.yml. */
-function runtimeClasses(text: string): string[] {
+function runtimeClasses(docs: unknown[]): string[] {
   const out: string[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    const v = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+  for (const doc of docs) {
+    const v = doc as { kind?: string; metadata?: { name?: string } } | null;
     if (v?.kind === 'RuntimeClass' && typeof v.metadata?.name === 'string') out.push(v.metadata.name);
   }
   return out;
@@ -154,24 +159,32 @@ export async function loadRelease(path: string): Promise<Release> {
   const files: string[] = [];
   const handlers = new Map<string, string>();
   const pins: Pin[] = [];
-  for (const name of names) {
+  // The runtime files are read at once and checked in name order (errors as if read one by one).
+  const runtimeFiles = names.flatMap((name) => {
     const m = /^runtime-([a-z0-9-]+)\.ya?ml$/.exec(name);
-    if (!m) continue;
+    if (!m) return [];
     const file = join(dir, name);
-    const text = await readText(file);
+    const text = readText(file);
+    text.catch(() => undefined); // awaited below, in order
+    return [{ file, slug: m[1]!, text }];
+  });
+  for (const { file, slug, text: reading } of runtimeFiles) {
+    const docs = releaseYaml(await reading, file);
     files.push(file);
-    const classes = runtimeClasses(text);
+    const classes = runtimeClasses(docs);
     if (classes.length !== 1) fail(`${file}: expected exactly one RuntimeClass, found ${classes.length}`);
     const rc = parseRuntimeClass(classes[0]!);
-    if (!rc?.hash || rc.platform.slug !== m[1])
-      fail(`${file}: RuntimeClass "${classes[0]}" is not contrast-cc-${m[1]}-<hash>`);
+    if (!rc?.hash || rc.platform.slug !== slug)
+      fail(`${file}: RuntimeClass "${classes[0]}" is not contrast-cc-${slug}-<hash>`);
     handlers.set(rc.platform.name, classes[0]!);
-    pins.push(...contrastPins(text, file));
+    pins.push(...contrastPins(docs, file));
   }
   if (handlers.size === 0) fail(`${dir}: no runtime-<platform>.yml in this release directory`);
   const coordinatorFile = join(dir, 'coordinator.yml');
   if (existsSync(coordinatorFile)) {
-    pins.push(...contrastPins(await readText(coordinatorFile), coordinatorFile));
+    pins.push(
+      ...contrastPins(releaseYaml(await readText(coordinatorFile), coordinatorFile), coordinatorFile),
+    );
     files.push(coordinatorFile);
   }
   const replacementsFile = join(dir, 'image-replacements.txt');

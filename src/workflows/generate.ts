@@ -2,6 +2,7 @@
 // in memory; only when every step succeeded are the manifest, the YAML files and new key files
 // written, together (temp file + rename each), so a failure leaves every file byte-identical.
 import { existsSync } from 'node:fs';
+import { setImmediate as yieldToIo } from 'node:timers/promises';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ContrastError, errorMessage } from '../internal/errors.js';
@@ -100,7 +101,7 @@ import {
   readReferenceValuePatches,
 } from '../contrast/patches.js';
 import { formatIssue } from '../contrast/validation.js';
-import { openImageClient, resolveImages } from './resolve-images.js';
+import { openImageClient, startImageResolution, type ImageResolution } from './resolve-images.js';
 import { findConfidentialWorkloads } from './targets.js';
 import type { StaleEntry } from '../review/check.js';
 
@@ -518,17 +519,55 @@ async function prepareManifest(run: Run, platforms: PlatformInfo[]): Promise<Man
 }
 
 /**
- * Stage 5: Contrast's injections and patches, in Go's order: debug shell → Initializer → service mesh
- * → image store → replacements → runtime class → SNP vCPUs and ID blocks. Returns each workload's platform.
+ * Stage 5: Contrast's injections, in Go's order: debug shell → Initializer → service mesh → image
+ * store → replacements. Everything that decides which images the workloads use; returns each
+ * workload's platform. Go's remaining patches follow in stage 8, once the image requests are out.
  */
-async function patchWorkloads(
+async function injectContainers(
+  run: Run,
+  workloads: Workload[],
+  plan: PlatformPlan,
+): Promise<Map<Workload, PlatformInfo>> {
+  const { opts, release } = run;
+  const replacements: ImageReplacements = new Map(release?.imageReplacements ?? []);
+  // The user's file wins over the release's pins (Go: --image-replacements replaces the embedded file).
+  for (const [k, v] of opts.imageReplacements
+    ? await readImageReplacements(opts.imageReplacements)
+    : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements'))
+    replacements.set(k, v);
+  const coordNs = coordinatorNamespace(workloads);
+  const platformOf = new Map<Workload, PlatformInfo>();
+  for (const w of workloads) {
+    const p = plan.platformFor(w);
+    if (!p)
+      throw new ContrastError(
+        `${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`,
+        { code: 'NO_PLATFORM' },
+      );
+    platformOf.set(w, p);
+    if (opts.insecureEnableDebugShellAccess) injectDebugShell(w);
+    if (!opts.skipInitializer) injectInitializer(w, { coordinatorNamespace: coordNs });
+    if (!opts.skipServiceMesh) injectServiceMesh(w);
+    if (opts.injectImageStore) injectImageStore(w);
+    applyImageReplacements(w, replacements);
+  }
+  return platformOf;
+}
+
+/**
+ * Stage 8: the rest of Go's patch order for every workload, after its injections (stage 5): runtime
+ * class → SNP vCPUs and ID blocks. Touches no image, so it runs while the registry answers stage 7's
+ * requests: it yields to the event loop after each workload for their responses to be handled.
+ */
+async function patchPlatforms(
   run: Run,
   workloads: Workload[],
   plan: PlatformPlan,
   manifest: ManifestPlan,
-): Promise<Map<Workload, PlatformInfo>> {
-  const { opts, release, line, warn } = run;
-  const { defaultPlatform, platformFor, gpuPlatform } = plan;
+  platformOf: Map<Workload, PlatformInfo>,
+): Promise<void> {
+  const { release, line, warn } = run;
+  const { defaultPlatform, gpuPlatform } = plan;
   // Runtime handlers: the release's (from the imported file), else the hash the YAML names.
   const hashes = explicitHashes(workloads);
   const unknownHash = new Set<string>();
@@ -541,30 +580,11 @@ async function patchWorkloads(
     return runtimeHandler(p, hash ?? '');
   };
   const defaultHandler = defaultPlatform ? handlerFor(defaultPlatform) : UNKNOWN_HANDLER;
-
-  const replacements: ImageReplacements = new Map(release?.imageReplacements ?? []);
-  // The user's file wins over the release's pins (Go: --image-replacements replaces the embedded file).
-  for (const [k, v] of opts.imageReplacements
-    ? await readImageReplacements(opts.imageReplacements)
-    : parseImageReplacements(EMBEDDED_IMAGE_REPLACEMENTS, 'embedded image replacements'))
-    replacements.set(k, v);
   const countFindings: Finding[] = [];
   const idBlockProblems: string[] = [];
-  const coordNs = coordinatorNamespace(workloads);
-  const platformOf = new Map<Workload, PlatformInfo>();
   for (const w of workloads) {
-    const p = platformFor(w);
-    if (!p)
-      throw new ContrastError(
-        `${describe(w)}: no platform for runtime class "${runtimeClassName(w) ?? ''}"`,
-        { code: 'NO_PLATFORM' },
-      );
-    platformOf.set(w, p);
-    if (opts.insecureEnableDebugShellAccess) injectDebugShell(w);
-    if (!opts.skipInitializer) injectInitializer(w, { coordinatorNamespace: coordNs });
-    if (!opts.skipServiceMesh) injectServiceMesh(w);
-    if (opts.injectImageStore) injectImageStore(w);
-    applyImageReplacements(w, replacements);
+    await yieldToIo();
+    const p = platformOf.get(w)!;
     if (gpuPlatform.has(w)) w.doc.setIn([...w.templatePath, 'spec', 'runtimeClassName'], handlerFor(p));
     else patchRuntimeClass(w, { defaultHandler, handlerFor });
     if (!line) {
@@ -593,10 +613,9 @@ async function patchWorkloads(
         'pass --reference-values-file with the release reference-values.json, or write contrast-cc-<platform>-<hash> in the YAML',
     );
   }
-  return platformOf;
 }
 
-/** Stage 6a: every Contrast image pinned, by the release or resolved now (with a warning). */
+/** Stage 6: every Contrast image pinned, by the release or resolved now (with a warning). */
 async function pinImages(
   workloads: Workload[],
   release: Release | undefined,
@@ -637,19 +656,27 @@ function policyOptions(opts: GenerateOptions, flavour: Flavour): PolicyOptions {
   };
 }
 
+/** What stage 9 needs besides the workloads: settings per flavour and the images being resolved. */
+interface PolicyInputs {
+  flavours: Flavour[];
+  settingsByFlavour: Map<Flavour, Awaited<ReturnType<typeof loadPolicySettings>>>;
+  refs: string[];
+  images: ImageResolution;
+}
+
 /**
- * Stage 6b + 7: settings per flavour, every image once across all workloads, then one policy per
- * workload in its platform's flavour, set as its annotation (initdata carries the debug flag).
+ * Stage 7: settings per flavour, then every image once across all workloads, its manifest and
+ * config requested now (stage 8 runs meanwhile; layers follow in stage 9).
  */
-async function generateWorkloadPolicies(
+async function startImages(
   run: Run,
   targets: Targets,
   platformOf: Map<Workload, PlatformInfo>,
   client: RegistryClient,
   platform: Platform | undefined,
-): Promise<GeneratedPolicies> {
+): Promise<PolicyInputs> {
   const { opts } = run;
-  const { files, workloads } = targets;
+  const { workloads } = targets;
   const flavours = [...new Set(workloads.map((w) => platformOf.get(w)!.flavour))];
   if (!existsSync(opts.policyPath)) log.debug(`${opts.policyPath} not found: using the built-in rules`);
   if (!existsSync(opts.settingsPath))
@@ -667,7 +694,7 @@ async function generateWorkloadPolicies(
     ),
   ];
   for (const w of workloads) workloadImages(w); // names a container without image early
-  const images = await resolveImages(client, refs, workloads, {
+  const images = startImageResolution(client, refs, workloads, {
     cachePath: opts.cachePath,
     check: opts.check === true,
     verity: flavours.includes('host-pull'),
@@ -675,6 +702,23 @@ async function generateWorkloadPolicies(
     progress: opts.progress ?? 'auto',
     ...(platform ? { platform } : {}),
   });
+  return { flavours, settingsByFlavour, refs, images };
+}
+
+/**
+ * Stage 9: every image analysed (layers), then one policy per workload in its platform's flavour,
+ * set as its annotation (initdata carries the debug flag).
+ */
+async function generateWorkloadPolicies(
+  run: Run,
+  targets: Targets,
+  platformOf: Map<Workload, PlatformInfo>,
+  inputs: PolicyInputs,
+): Promise<GeneratedPolicies> {
+  const { opts } = run;
+  const { files, workloads } = targets;
+  const { flavours, settingsByFlavour, refs } = inputs;
+  const images = await inputs.images.analyze();
   run.phase(`${refs.length} images analysed`);
   const policies: GenerateResult['policies'] = [];
   const hashOf = new Map<Workload, string>();
@@ -703,7 +747,7 @@ async function generateWorkloadPolicies(
 }
 
 /**
- * Stage 8: the manifest's Policies map (policies.go): equal digest + equal SANs is an error,
+ * Stage 10: the manifest's Policies map (policies.go): equal digest + equal SANs is an error,
  * different SANs drop the later. Returns the owner (first workload) of each hash.
  */
 export function policyEntries(
@@ -768,7 +812,7 @@ async function staleOutputs(
   return [...yaml, ...compareManifestPolicies(opts.manifestPath, originalText, map, owners)];
 }
 
-/** Stage 9a: owner keys generated when exactly one path is given and it does not exist. */
+/** Stage 11a: owner keys generated when exactly one path is given and it does not exist. */
 async function newOwnerKeys(
   opts: GenerateOptions,
   seed: SeedKey,
@@ -793,7 +837,7 @@ async function newOwnerKeys(
 }
 
 /**
- * Stage 9b: the manifest's Coordinator count and reference values, as the release line's Validate().
+ * Stage 11b: the manifest's Coordinator count and reference values, as the release line's Validate().
  * Findings the user has to fill in are added to `done` (release) or warned (release-less).
  */
 function validateManifestFor(run: Run, manifest: Manifest, done: string[]): void {
@@ -846,7 +890,7 @@ function validateManifestFor(run: Run, manifest: Manifest, done: string[]): void
   }
 }
 
-/** Stage 9c: the owner keys' public parts (2026) or digests (2025) into the manifest. */
+/** Stage 11c: the owner keys' public parts (2026) or digests (2025) into the manifest. */
 async function recordOwnerKeys(
   opts: GenerateOptions,
   release: Release | undefined,
@@ -876,7 +920,7 @@ async function recordOwnerKeys(
 }
 
 /**
- * Stage 10: stage everything, then write together: YAML and keys first, the manifest last, so a hard
+ * Stage 12: stage everything, then write together: YAML and keys first, the manifest last, so a hard
  * kill between the renames never leaves a manifest describing YAML that is not there.
  */
 async function writeOutputs(
@@ -921,8 +965,9 @@ async function writeOutputs(
 }
 
 /**
- * `contrast generate`: read inputs → find workloads → platforms → manifest → injections and patches →
- * resolve images → policies → manifest entries → validate, keys → write atomically.
+ * `contrast generate`: read inputs → find workloads → platforms → manifest → injections → pins →
+ * image requests sent → runtime-class and SNP patches (while the registry answers) → layers and
+ * policies → manifest entries → validate, keys → write atomically.
  */
 export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult> {
   const started = performance.now();
@@ -952,7 +997,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   const plan = planPlatforms(workloads, defaultPlatform, release);
   const manifestPlan = await prepareManifest(run, plan.platforms);
   const { manifest, originalText } = manifestPlan;
-  const platformOf = await patchWorkloads(run, workloads, plan, manifestPlan);
+  const platformOf = await injectContainers(run, workloads, plan);
 
   const clientOptions = clientOptionsFromFlags(opts.registry ?? {});
   const platform: Platform | undefined = clientOptions.platform;
@@ -966,17 +1011,13 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   });
   try {
     await pinImages(workloads, release, client, platform);
+    const inputs = await startImages(run, targets, platformOf, client, platform);
+    await patchPlatforms(run, workloads, plan, manifestPlan, platformOf);
     run.phase('patched and pinned');
     // The Go CLI's ✔️ lines are printed only once everything is written (a failure rolls back).
     const done: string[] = ['✔️ Patched targets'];
 
-    const { policies, hashOf, flavours } = await generateWorkloadPolicies(
-      run,
-      targets,
-      platformOf,
-      client,
-      platform,
-    );
+    const { policies, hashOf, flavours } = await generateWorkloadPolicies(run, targets, platformOf, inputs);
     run.phase('policies generated');
     done.push('✔️ Generated workload policy annotations');
     if (opts.insecureEnableDebugShellAccess) done.push('⚠️ Insecure debug shell access enabled!');

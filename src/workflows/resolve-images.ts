@@ -46,13 +46,24 @@ export interface ResolveImagesOptions {
   platform?: Platform;
 }
 
-/** Analyses `refs` once each with `client`; `workloads` name the users of a failed image. */
-export async function resolveImages(
+/** Images whose manifests and configs are already being fetched; `analyze` adds the layers. */
+export interface ImageResolution {
+  /** Every image analysed once (layers shared); one error names each failed image and its users. */
+  analyze(): Promise<Map<string, AnalyzedImage>>;
+}
+
+/**
+ * Sends the registry requests for the manifests and configs of `refs` now, so the caller's own work
+ * (e.g. the SNP patches of `generate`) runs while they are answered. Layers are streamed only when
+ * `analyze` is called: a caller that fails meanwhile has downloaded no layer. `workloads` name the
+ * users of a failed image; they are read when `analyze` is called.
+ */
+export function startImageResolution(
   client: RegistryClient,
   refs: readonly string[],
   workloads: readonly Workload[],
   o: ResolveImagesOptions,
-): Promise<Map<string, AnalyzedImage>> {
+): ImageResolution {
   const analyzer = new ImageAnalyzer({
     client,
     cachePath: o.cachePath,
@@ -61,7 +72,18 @@ export async function resolveImages(
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     progress: o.progress,
   });
-  return analyzeAll(analyzer, [...refs], o.platform, imageUsers(workloads));
+  analyzer.prefetch(refs, o.platform);
+  return { analyze: () => analyzeAll(analyzer, [...refs], o.platform, imageUsers(workloads)) };
+}
+
+/** Analyses `refs` once each with `client`; `workloads` name the users of a failed image. */
+export async function resolveImages(
+  client: RegistryClient,
+  refs: readonly string[],
+  workloads: readonly Workload[],
+  o: ResolveImagesOptions,
+): Promise<Map<string, AnalyzedImage>> {
+  return startImageResolution(client, refs, workloads, o).analyze();
 }
 
 /** Maps each image to the workloads (and containers) using it, for error messages. */
