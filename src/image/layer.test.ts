@@ -222,6 +222,30 @@ test('errors raised on the workers (tar stage, or split with dm-verity) surface 
   }
 });
 
+test('a download that breaks mid-pass on the workers fails with its own error; the pass lets go of its index reservation', async () => {
+  const t = tar(
+    entry({ name: 'etc/passwd' }, 'root:x:0:0::/:/bin/sh\n'),
+    entry({ name: 'big' }, randomBytes(3 << 20)),
+  );
+  const gz = gzipSync(t);
+  const budget = new IndexBudget(64 << 20);
+  for (const verity of [false, true]) {
+    const broken = (async function* () {
+      for (let i = 0; i < gz.length; i += 65_536) {
+        if (i >= 3 * INFLATE_BATCH) throw new Error('connection reset by peer');
+        yield gz.subarray(i, i + 65_536);
+      }
+    })();
+    await assert.rejects(
+      analyzeLayerStream(broken, desc(gz, GZ), sha(t), { worker: true, verity, tarfs: { budget } }),
+      /connection reset by peer/,
+    );
+    assert.equal(budget.inUse, 0);
+  }
+  const r = await analyzeLayerStream(chunks(gz), desc(gz, GZ), sha(t), { worker: true, verity: true });
+  assert.equal(r.diffId, sha(t));
+});
+
 test('a worker that dies mid-pass fails the pass with a clear error; the next pass gets a new worker', async () => {
   const big = tar(entry({ name: 'big' }, randomBytes(3 << 20)));
   const gz = gzipSync(big);
