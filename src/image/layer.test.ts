@@ -193,6 +193,20 @@ test('worker thread and in-thread passes agree: random data and a real tar, gzip
   }
 });
 
+test('sha512 blob digests and diff_ids are checked the same way in this thread and on the workers', async () => {
+  const sha512 = (b: Buffer): string => `sha512:${createHash('sha512').update(b).digest('hex')}`;
+  const gz = gzipSync(layer);
+  const d: Descriptor = { mediaType: GZ, digest: sha512(gz), size: gz.length };
+  const r = await bothWays(gz, d, sha512(layer), { verity: true });
+  assert.ok('ok' in r);
+  assert.equal((r.ok as { diffId: string }).diffId, sha512(layer));
+  const tampered = Buffer.from(gz);
+  tampered[200] = tampered[200]! ^ 1;
+  const bad = await bothWays(tampered, d, sha512(layer));
+  assert.ok('err' in bad);
+  assert.match(bad.err.message, /content digest is sha512:[0-9a-f]{128}; refusing the tampered/);
+});
+
 test('errors raised on the workers (tar stage, or split with dm-verity) surface as the same clear error as in-thread', async () => {
   const gz = gzipSync(layer);
   const tampered = Buffer.from(gz);
