@@ -276,6 +276,67 @@ export function warmLayerWorkers(verity: boolean): void {
 /** Decoded bytes handed to the workers and not yet acknowledged before the decoder is paused. */
 export const WINDOW = 4 * 1024 * 1024;
 
+/** The workers of one pass: its tar stage and, with --verity, a dm-verity stage on another worker. */
+interface PassStages {
+  id: number;
+  /** This pass's own index reservation, in shared memory (see `IndexBudget`). */
+  held: SharedArrayBuffer;
+  a: PooledWorker;
+  b: PooledWorker | undefined;
+}
+
+function pickStages(spec: SinkSpec, weight: number): PassStages {
+  const a = pool.pick(weight)!;
+  const b = spec.verity ? pool.pick(weight, a) : undefined;
+  if (b) pool.connect(a, b);
+  return { id: nextId++, held: new SharedArrayBuffer(8), a, b };
+}
+
+/**
+ * A pass's answer to the death of one of its workers. When the tar stage died it held the pass's
+ * index reservation: returned here, or the budget shrinks for every later pass of the process (the
+ * dm-verity stage drops its state when its channel to the tar stage closes). When the dm-verity stage
+ * died, the tar stage still holds the reservation and reports `released` once it has dropped the pass.
+ */
+function onStageCrash(
+  { id, held, a, b }: PassStages,
+  budget: IndexBudget,
+  fail: (err: unknown) => void,
+  end: () => void,
+): Pass['onCrash'] {
+  return (err, from) => {
+    fail(err);
+    if (from === a) {
+      budget.releaseHeld(held);
+      end();
+      return;
+    }
+    b?.detach(id);
+    a.post({ type: 'abort', id });
+  };
+}
+
+/** Attaches `pass` to its workers and starts it on the tar stage (`inflate`: see ToWorker 'start'). */
+function startPass(
+  { id, held, a, b }: PassStages,
+  pass: Pass,
+  weight: number,
+  spec: SinkSpec,
+  budget: IndexBudget,
+  inflate?: string,
+): void {
+  a.attach(id, pass, weight);
+  b?.attach(id, pass, weight);
+  a.post({
+    type: 'start',
+    id,
+    spec,
+    budget: { shared: budget.shared, maxBytes: budget.maxBytes, held },
+    ...(b ? { verityPeer: b.key } : {}),
+    ...(inflate ? { inflate } : {}),
+  });
+}
+
 /**
  * A pass whose tar analysis runs on pooled worker threads: the tar stage on one, and with verity the
  * dm-verity stage on a second (the tar stage forwards each chunk to it), so the two hashes of every
@@ -289,11 +350,8 @@ export function workerSink(
   /** Compressed size of the layer: how the pass loads its worker (WorkerPool.pick). */
   weight = 0,
 ): LayerSink & { readonly stages: { tar: number; verity: number | undefined } } {
-  const id = nextId++;
-  const held = new SharedArrayBuffer(8);
-  const a = pool.pick(weight)!;
-  const b = spec.verity ? pool.pick(weight, a) : undefined;
-  if (b) pool.connect(a, b);
+  const stages = pickStages(spec, weight);
+  const { id, a, b } = stages;
   let outstanding = 0;
   let failure: unknown;
   let pause: () => void = () => {};
@@ -349,31 +407,9 @@ export function workerSink(
       }
       end();
     },
-    onCrash(err, from) {
-      fail(err);
-      if (from === a) {
-        // The tar stage died holding this pass's index reservation: return it here, or the budget
-        // shrinks for every later pass of the process. The dm-verity stage's state for this pass is
-        // dropped when its channel to `a` closes.
-        budget.releaseHeld(held);
-        end();
-        return;
-      }
-      // The dm-verity stage died: the tar stage still holds the index reservation; it reports
-      // `released` once it has dropped the pass.
-      b?.detach(id);
-      a.post({ type: 'abort', id });
-    },
+    onCrash: onStageCrash(stages, budget, fail, end),
   };
-  a.attach(id, pass, weight);
-  b?.attach(id, pass, weight);
-  a.post({
-    type: 'start',
-    id,
-    spec,
-    budget: { shared: budget.shared, maxBytes: budget.maxBytes, held },
-    ...(b ? { verityPeer: b.key } : {}),
-  });
+  startPass(stages, pass, weight, spec, budget);
 
   const full = (): boolean => failure === undefined && outstanding > highWater;
 
@@ -489,11 +525,8 @@ export function workerInflatePass(
   release(): Promise<void>;
   readonly stages: { tar: number; verity: number | undefined };
 } {
-  const id = nextId++;
-  const held = new SharedArrayBuffer(8);
-  const a = pool.pick(weight)!;
-  const b = spec.verity ? pool.pick(weight, a) : undefined;
-  if (b) pool.connect(a, b);
+  const stages = pickStages(spec, weight);
+  const { id, a, b } = stages;
   let outstanding = 0;
   let failure: unknown;
   let waiter: (() => void) | undefined;
@@ -545,28 +578,9 @@ export function workerInflatePass(
       }
       end();
     },
-    onCrash(err, from) {
-      fail(err);
-      if (from === a) {
-        // As in workerSink: the tar stage died holding this pass's index reservation.
-        budget.releaseHeld(held);
-        end();
-        return;
-      }
-      b?.detach(id);
-      a.post({ type: 'abort', id });
-    },
+    onCrash: onStageCrash(stages, budget, fail, end),
   };
-  a.attach(id, pass, weight);
-  b?.attach(id, pass, weight);
-  a.post({
-    type: 'start',
-    id,
-    spec,
-    budget: { shared: budget.shared, maxBytes: budget.maxBytes, held },
-    ...(b ? { verityPeer: b.key } : {}),
-    inflate: blobAlg,
-  });
+  startPass(stages, pass, weight, spec, budget, blobAlg);
 
   return {
     stages: { tar: a.key, verity: b?.key },
