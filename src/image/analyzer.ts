@@ -195,12 +195,12 @@ export class ImageAnalyzer {
 
   /**
    * Requests the manifests and configs of `refs` now (memoized: a later `analyze` or `resolve` awaits
-   * the same requests) and, on a cold cache, starts the layer workers. Lets a caller overlap the
-   * registry round trips with its own work; failures surface to whoever awaits the image later.
+   * the same requests; like any `resolve`, on a cold cache this starts the layer workers). Lets a
+   * caller overlap the registry round trips with its own work; failures surface to whoever awaits
+   * the image later.
    */
   prefetch(refs: readonly string[], platform?: Platform): void {
     for (const r of new Set(refs)) void this.resolve(r, platform);
-    this.warmWorkers();
   }
 
   /**
