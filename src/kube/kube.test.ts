@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,22 @@ test('readKubeFiles reads every file at once but reports errors in file order', 
   await new Promise((r) => setImmediate(r));
   await writeFile(join(dir, 'a.yaml'), 'kind: A\n');
   await assert.rejects(readKubeFiles([dir]), /b\.yaml is not valid UTF-8/);
+});
+
+test('readKubeFiles reads a directory of 600 files under a 128-descriptor limit (bounded read-ahead)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kube-many-'));
+  for (let i = 0; i < 600; i++)
+    await writeFile(join(dir, `f${String(i).padStart(3, '0')}.yaml`), `kind: K${i}\n`);
+  const script = `const { readKubeFiles } = await import(${JSON.stringify(join(import.meta.dirname, 'yaml.ts'))});
+const files = await readKubeFiles([${JSON.stringify(dir)}]);
+console.log(files.length, files[599].docs[0].get('kind'));`;
+  const r = spawnSync(
+    'bash',
+    ['-c', 'ulimit -n 128 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+    { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '600 K599');
 });
 
 test('empty metadata or annotations are filled in; new metadata goes first in the template', () => {

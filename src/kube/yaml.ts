@@ -21,6 +21,7 @@ import type { CST, ToStringOptions } from 'yaml';
 type Token = CST.Token;
 import { ContrastError } from '../internal/errors.js';
 import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
+import { limit } from '../internal/limit.js';
 import { log } from '../internal/log.js';
 import { decodeUtf8Strict } from '../internal/utf8.js';
 import { spliceLineDiff } from './linediff.js';
@@ -288,6 +289,9 @@ function restoreLongValues(docs: Document[], standIns: StandIns): boolean {
   return !misplaced && found.size === values.length;
 }
 
+/** Input files read ahead of the one being parsed. */
+const READ_AHEAD = 8;
+
 /**
  * Reads files or directories (recursively: `.yml`/`.yaml`, sorted by path; symlinks followed, each
  * directory visited once). `-` is stdin. Devices, FIFOs and sockets are refused, never read.
@@ -307,9 +311,11 @@ export async function readKubeFiles(paths: string[]): Promise<KubeFile[]> {
     if (st.isDirectory()) files.push(...(await yamlFilesUnder(p, seenDirs, `${st.dev}:${st.ino}`)));
     else files.push(p);
   }
-  // Every file is read at once (the reads wait on the thread pool) and parsed in order as it
-  // arrives, so the next file's read overlaps this one's parse; errors come in file order as before.
-  const texts = files.map((f) => readTextInput(f, 'YAML input'));
+  // Files are read ahead (the reads wait on the thread pool) and parsed in order as they arrive, so
+  // the next file's read overlaps this one's parse; errors come in file order as before. At most
+  // READ_AHEAD are open at once: a directory of thousands of files must not exhaust the descriptors.
+  const reading = limit(READ_AHEAD);
+  const texts = files.map((f) => reading(() => readTextInput(f, 'YAML input')));
   for (const t of texts) t.catch(() => undefined); // each is awaited below, in order
   const out: KubeFile[] = [];
   for (const [i, f] of files.entries()) out.push(parseKubeFile(f, await texts[i]!));
