@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../internal/errors.js';
+import { limit, type Limit } from '../internal/limit.js';
 import { log } from '../internal/log.js';
 import { digestOf, parseDigest } from './digest.js';
 
@@ -24,7 +25,16 @@ export interface CachedMetadata {
   mediaType: string;
 }
 
+/**
+ * Files of the cache open at once. A run resolves all its images concurrently; without a bound,
+ * hundreds of distinct images would open as many files at the same moment and run out of
+ * descriptors (EMFILE) — the thread pool serves four at a time anyway.
+ */
+const OPEN_FILES = 16;
+
 export class MetadataCache {
+  private readonly io: Limit = limit(OPEN_FILES);
+
   /** `readOnly`: entries are read but never stored or removed (`--check` writes nothing). */
   constructor(
     readonly dir: string,
@@ -43,7 +53,7 @@ export class MetadataCache {
     const path = this.file(repository, digest);
     let raw: Buffer;
     try {
-      raw = await readFile(path);
+      raw = await this.io(() => readFile(path));
     } catch {
       return undefined;
     }
@@ -64,9 +74,11 @@ export class MetadataCache {
     const path = this.file(repository, digest);
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await mkdir(join(path, '..'), { recursive: true });
-      await writeFile(tmp, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), { mode: 0o644 });
-      await rename(tmp, path);
+      await this.io(async () => {
+        await mkdir(join(path, '..'), { recursive: true });
+        await writeFile(tmp, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), { mode: 0o644 });
+        await rename(tmp, path);
+      });
     } catch (err) {
       log.debug(`metadata cache: cannot store ${digest} in ${this.dir}: ${errorMessage(err)}`);
       await unlink(tmp).catch(() => undefined);
