@@ -2,7 +2,7 @@
 // handling of a cached state that went stale. Small local servers stand in where a real registry
 // will not produce the fault (a registry that switches auth scheme, a storage origin that challenges);
 // the lab's real registries are used in test/registry-ping-cache.test.ts.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,19 +21,29 @@ function cacheDir(): string {
   return mkdtempSync(join(tmpdir(), 'ping-cache-'));
 }
 
+/** A cache directory in which an earlier run recorded `rec` for `host` under `mode`. */
+async function cacheWith(...entry: Parameters<PingCache['put']>): Promise<string> {
+  const dir = cacheDir();
+  await new PingCache(dir).put(...entry);
+  return dir;
+}
+
+/** A transport for `reg` using the ping cache in `dir`, closed after the test. */
 function transportFor(
+  t: TestContext,
   reg: FakeServer,
   dir: string,
   credential: RegistryCredential = basicCredential('alice', password),
   insecure = `http://${reg.host}`,
 ): RegistryTransport {
-  const t = new RegistryTransport({
+  const tr = new RegistryTransport({
     insecureRegistries: [insecure],
     credentialResolver: async () => credential,
     retry: fastRetry,
   });
-  t.usePingCache(new PingCache(dir));
-  return t;
+  tr.usePingCache(new PingCache(dir));
+  t.after(() => tr.close());
+  return tr;
 }
 
 const head = (t: RegistryTransport, reg: FakeServer) =>
@@ -55,6 +65,13 @@ function registry(auth: () => 'basic' | 'none') {
     }
     res.writeHead(200, { 'docker-content-digest': 'sha256:' + '0'.repeat(64) }).end();
   };
+}
+
+/** `registry(auth)` on a local server, stopped after the test. */
+async function fakeRegistry(t: TestContext, auth: () => 'basic' | 'none'): Promise<FakeServer> {
+  const reg = await startServer(registry(auth));
+  t.after(() => reg.close());
+  return reg;
 }
 
 const pings = (s: FakeServer) => s.requests.filter((r) => r.url === '/v2/').length;
@@ -118,15 +135,13 @@ test('Bearer registries are never cached: the realm that gets credentials is alw
 });
 
 test('a second transport sharing the cache skips the ping; the file holds no credential', async (t) => {
-  const reg = await startServer(registry(() => 'basic'));
-  t.after(() => reg.close());
+  const reg = await fakeRegistry(t, () => 'basic');
   const dir = cacheDir();
-  const first = transportFor(reg, dir);
+  const first = transportFor(t, reg, dir);
   await head(first, reg);
   await first.close();
   assert.equal(pings(reg), 1);
-  const second = transportFor(reg, dir);
-  t.after(() => second.close());
+  const second = transportFor(t, reg, dir);
   const res = await head(second, reg);
   assert.equal(res.status, 200);
   assert.equal(pings(reg), 1, 'no ping in the second run');
@@ -141,15 +156,13 @@ test('a second transport sharing the cache skips the ping; the file holds no cre
 
 test('stale cached challenge: a registry that started asking for auth recovers through its 401', async (t) => {
   let auth: 'basic' | 'none' = 'none';
-  const reg = await startServer(registry(() => auth));
-  t.after(() => reg.close());
+  const reg = await fakeRegistry(t, () => auth);
   const dir = cacheDir();
-  const first = transportFor(reg, dir);
+  const first = transportFor(t, reg, dir);
   await head(first, reg);
   await first.close();
   auth = 'basic';
-  const second = transportFor(reg, dir);
-  t.after(() => second.close());
+  const second = transportFor(t, reg, dir);
   assert.equal((await head(second, reg)).status, 200);
   // Anonymous HEAD (cached: no auth) → 401 Basic → real ping → HEAD with Basic.
   assert.deepEqual(
@@ -157,22 +170,19 @@ test('stale cached challenge: a registry that started asking for auth recovers t
     ['HEAD /v2/test/app/manifests/v1 anon', 'GET /v2/ anon', 'HEAD /v2/test/app/manifests/v1 auth'],
   );
   // The new challenge is what the next run reads.
-  const third = transportFor(reg, dir);
-  t.after(() => third.close());
+  const third = transportFor(t, reg, dir);
   const before = reg.requests.length;
   await head(third, reg);
   assert.equal(reg.requests.length - before, 1);
 });
 
 test('a refused Basic credential on a cached state is sent once, not again after a re-ping', async (t) => {
-  const reg = await startServer(registry(() => 'basic'));
-  t.after(() => reg.close());
+  const reg = await fakeRegistry(t, () => 'basic');
   const dir = cacheDir();
-  const first = transportFor(reg, dir);
+  const first = transportFor(t, reg, dir);
   await head(first, reg);
   await first.close();
-  const wrong = transportFor(reg, dir, basicCredential('alice', 'wrong-password'));
-  t.after(() => wrong.close());
+  const wrong = transportFor(t, reg, dir, basicCredential('alice', 'wrong-password'));
   const before = reg.requests.length;
   await assert.rejects(head(wrong, reg), /HTTP 401/);
   const sent = reg.requests.slice(before);
@@ -184,39 +194,29 @@ test('a refused Basic credential on a cached state is sent once, not again after
 });
 
 test('a cached scheme that stops working falls back to a real ping (bare insecure host)', async (t) => {
-  const reg = await startServer(registry(() => 'none'));
-  t.after(() => reg.close());
-  const dir = cacheDir();
+  const reg = await fakeRegistry(t, () => 'none');
   // As if an earlier run had found HTTPS working on this insecure bare host.
-  await new PingCache(dir).put(reg.host, 'any', { scheme: 'https', challenges: [] });
-  const tr = transportFor(reg, dir, basicCredential('alice', password), reg.host);
-  t.after(() => tr.close());
+  const dir = await cacheWith(reg.host, 'any', { scheme: 'https', challenges: [] });
+  const tr = transportFor(t, reg, dir, basicCredential('alice', password), reg.host);
   assert.equal((await head(tr, reg)).status, 200);
   assert.equal(pings(reg), 1, 'a real ping after HTTPS failed');
-  const again = transportFor(reg, dir, basicCredential('alice', password), reg.host);
-  t.after(() => again.close());
+  const again = transportFor(t, reg, dir, basicCredential('alice', password), reg.host);
   await head(again, reg);
   assert.equal(pings(reg), 1, 'the ping stored http for the next run');
 });
 
 test('configured http:// never uses an entry learned for the bare host', async (t) => {
-  const reg = await startServer(registry(() => 'none'));
-  t.after(() => reg.close());
-  const dir = cacheDir();
-  await new PingCache(dir).put(reg.host, 'any', { scheme: 'https', challenges: [] });
-  const tr = transportFor(reg, dir); // http://host
-  t.after(() => tr.close());
+  const reg = await fakeRegistry(t, () => 'none');
+  const dir = await cacheWith(reg.host, 'any', { scheme: 'https', challenges: [] });
+  const tr = transportFor(t, reg, dir); // http://host
   await head(tr, reg);
   assert.equal(pings(reg), 1, 'pinged over HTTP; the bare-host entry was not read');
 });
 
 test('authEndpoint (auth show --ping) really pings even when the cache has the registry', async (t) => {
-  const reg = await startServer(registry(() => 'basic'));
-  t.after(() => reg.close());
-  const dir = cacheDir();
-  await new PingCache(dir).put(reg.host, 'http', { scheme: 'http', challenges: [] });
-  const tr = transportFor(reg, dir);
-  t.after(() => tr.close());
+  const reg = await fakeRegistry(t, () => 'basic');
+  const dir = await cacheWith(reg.host, 'http', { scheme: 'http', challenges: [] });
+  const tr = transportFor(t, reg, dir);
   const ep = await tr.authEndpoint(reg.host);
   assert.equal(pings(reg), 1);
   assert.equal(ep.scheme, 'basic', 'the live answer, not the cached "no auth"');
@@ -237,13 +237,11 @@ test('a cached state never answers a foreign origin: redirected blob storage ask
     res.writeHead(307, { location: `${storage.origin}/blob` }).end();
   });
   t.after(() => reg.close());
-  const dir = cacheDir();
-  await new PingCache(dir).put(reg.host, 'http', {
+  const dir = await cacheWith(reg.host, 'http', {
     scheme: 'http',
     challenges: [{ scheme: 'basic', params: { realm: 'reg' } }],
   });
-  const tr = transportFor(reg, dir);
-  t.after(() => tr.close());
+  const tr = transportFor(t, reg, dir);
   await assert.rejects(
     tr.request({
       registry: reg.host,
@@ -274,10 +272,8 @@ test('a request that fails before its answer re-pings even when another request 
     res.writeHead(200).end();
   });
   t.after(() => reg.close());
-  const dir = cacheDir();
-  await new PingCache(dir).put(reg.host, 'http', { scheme: 'http', challenges: [] });
-  const tr = transportFor(reg, dir);
-  t.after(() => tr.close());
+  const dir = await cacheWith(reg.host, 'http', { scheme: 'http', challenges: [] });
+  const tr = transportFor(t, reg, dir);
   const at = (tag: string) =>
     tr.request({
       registry: reg.host,
