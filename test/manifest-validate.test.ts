@@ -27,7 +27,6 @@
 // `fmt.Sprintf("expected exactly 1 policy with role 'coordinator', got %d", e.Count)`. cli/cmd/generate.go
 // of that line runs it on an existing manifest: `return fmt.Errorf("validate existing manifest: %w", err)`.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   coordinatorIssues,
@@ -37,10 +36,10 @@ import {
   validateManifest,
 } from '../src/contrast/manifest.js';
 import { loadRelease } from '../src/release/release.js';
-import { repoRoot } from './helpers/shared.js';
+import { fixtureRelease } from './helpers/shared.js';
 
-const R2025 = join(repoRoot, 'test/fixtures/releases/fixture-2025');
-const R2026 = join(repoRoot, 'test/fixtures/releases/fixture-2026');
+const R2025 = fixtureRelease('2025');
+const R2026 = fixtureRelease('2026');
 const COORD = 'a'.repeat(64);
 const OTHER = 'b'.repeat(64);
 const MISSING = "expected at least 1 policy with role 'coordinator'";

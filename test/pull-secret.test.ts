@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { requireLab, seed } from './helpers/lab.js';
 import { runCli } from './helpers/cli.js';
-import { repoRoot } from './helpers/shared.js';
+import { fixtureRelease } from './helpers/shared.js';
 import { parseKubeFile } from '../src/kube/index.js';
 import { pullSecretEntries, withPullSecrets } from '../src/kube/pull-secrets.js';
 import { resolveCredential } from '../src/credentials/index.js';
@@ -268,7 +268,7 @@ test('contrast generate uses the pods\' imagePullSecrets from the input YAML (so
     'generate',
     '--no-progress',
     '--contrast-release',
-    join(repoRoot, 'test/fixtures/releases/fixture-2025'),
+    fixtureRelease('2025'),
     '--skip-initializer',
     '--skip-service-mesh',
     '--reference-values',

@@ -21,11 +21,10 @@ import { platformByName } from '../src/contrast/platforms.js';
 import { SNP_GUEST_POLICY_FIELDS, validateReferenceValues } from '../src/contrast/referencevalues.js';
 import { loadRelease, releaseHandler } from '../src/release/release.js';
 import { runCli } from './helpers/cli.js';
-import { repoRoot } from './helpers/shared.js';
+import { fixtureRelease, repoRoot } from './helpers/shared.js';
 
-const FIXTURES = join(repoRoot, 'test/fixtures/releases');
-const R2025 = join(FIXTURES, 'fixture-2025');
-const R2026 = join(FIXTURES, 'fixture-2026');
+const R2025 = fixtureRelease('2025');
+const R2026 = fixtureRelease('2026');
 
 function copyRelease(src: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'release-'));

@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import { repoRoot } from './shared.js';
+import { fixtureRelease } from './shared.js';
 
 /** Copies seeded lab images to `<lab a>/<ns>/…` under the names the examples and Contrast use. */
 export function pushExampleImages(l: Lab, ns: string): void {
@@ -62,7 +62,7 @@ export function writeExampleRegistriesConf(path: string, mirrorHost: string, ns:
  * copies of Contrast's images (pushExampleImages), so generate can resolve them through the mirror.
  */
 export function writeLabRelease(l: Lab, ns: string, line: '2025' | '2026', dir: string): string {
-  const src = join(repoRoot, 'test/fixtures/releases', `fixture-${line}`);
+  const src = fixtureRelease(line);
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(src)) copyFileSync(join(src, f), join(dir, f));
   const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: join(l.dir, 'config/registries.conf') };

@@ -10,6 +10,10 @@ import type { TestContext } from 'node:test';
  * the lab are read where they live.
  */
 export const repoRoot = dirname(realpathSync(resolve(import.meta.dirname, '../../package.json')));
+/** The checked-in FIXTURE release directory of a Contrast release line (test/fixtures/releases). */
+export function fixtureRelease(line: '2025' | '2026'): string {
+  return join(repoRoot, 'test/fixtures/releases', `fixture-${line}`);
+}
 export const sharedDir = process.env['CONTRAST_SHARED'] ?? resolve(repoRoot, '../shared');
 
 /** Path of a file or folder under ../shared, or undefined (and the test skipped) when missing. */
