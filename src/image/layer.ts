@@ -571,12 +571,7 @@ async function passOver(
       const chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length);
       compressed += chunk.length;
       if (compressed > descriptor.size) {
-        throw new ContrastError(
-          `${where}: blob is larger than the ${descriptor.size} bytes its descriptor declares`,
-          {
-            code: 'BLOB_SIZE',
-          },
-        );
+        throw blobTooLarge(where, descriptor.size);
       }
       blobHash.update(chunk);
       options.onProgress?.(compressed);
@@ -592,19 +587,12 @@ async function passOver(
   }
   if (compressed !== descriptor.size) {
     decoder.abort();
-    throw new ContrastError(
-      `${where}: blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`,
-      {
-        code: 'BLOB_SIZE',
-      },
-    );
+    throw blobSizeMismatch(where, compressed, descriptor.size);
   }
   const got = `${descriptor.digest.slice(0, descriptor.digest.indexOf(':'))}:${blobHash.digest('hex')}`;
   if (got !== descriptor.digest) {
     decoder.abort();
-    throw new ContrastError(`${where}: content digest is ${got}; refusing the tampered or corrupt blob`, {
-      code: 'BLOB_DIGEST',
-    });
+    throw blobDigestMismatch(where, got);
   }
   if (decodeError === undefined) {
     try {
@@ -658,16 +646,23 @@ function passResult(descriptor: Descriptor, expectedDiffId: string, result: Sink
   };
 }
 
-function blobSizeError(where: string, what: string): ContrastError {
-  return new ContrastError(`${where}: ${what}`, { code: 'BLOB_SIZE' });
+/** The blob checks of both pass kinds (passOver, passInflatingOnWorker), worded once. */
+function blobTooLarge(where: string, declared: number): ContrastError {
+  return new ContrastError(`${where}: blob is larger than the ${declared} bytes its descriptor declares`, {
+    code: 'BLOB_SIZE',
+  });
 }
 
-function blobDigestCheck(where: string, declared: string, got: string): void {
-  if (got !== declared) {
-    throw new ContrastError(`${where}: content digest is ${got}; refusing the tampered or corrupt blob`, {
-      code: 'BLOB_DIGEST',
-    });
-  }
+function blobSizeMismatch(where: string, got: number, declared: number): ContrastError {
+  return new ContrastError(`${where}: blob has ${got} bytes, its descriptor declares ${declared}`, {
+    code: 'BLOB_SIZE',
+  });
+}
+
+function blobDigestMismatch(where: string, got: string): ContrastError {
+  return new ContrastError(`${where}: content digest is ${got}; refusing the tampered or corrupt blob`, {
+    code: 'BLOB_DIGEST',
+  });
 }
 
 /**
@@ -708,10 +703,7 @@ async function passInflatingOnWorker(
     for await (const c of source) {
       compressed += c.length;
       if (compressed > descriptor.size) {
-        throw blobSizeError(
-          where,
-          `blob is larger than the ${descriptor.size} bytes its descriptor declares`,
-        );
+        throw blobTooLarge(where, descriptor.size);
       }
       options.onProgress?.(compressed);
       for (let at = 0; at < c.length;) {
@@ -729,10 +721,10 @@ async function passInflatingOnWorker(
     }
     if (fill > 0) await onPass(() => pass.write(batch.subarray(0, fill)));
     if (compressed !== descriptor.size) {
-      throw blobSizeError(where, `blob has ${compressed} bytes, its descriptor declares ${descriptor.size}`);
+      throw blobSizeMismatch(where, compressed, descriptor.size);
     }
     const outcome = await onPass(() => pass.finish());
-    blobDigestCheck(where, descriptor.digest, outcome.blobDigest);
+    if (outcome.blobDigest !== descriptor.digest) throw blobDigestMismatch(where, outcome.blobDigest);
     if (outcome.failure !== undefined) throw passFailure(where, 'gzip', outcome.failure);
     return passResult(descriptor, expectedDiffId, outcome.result!);
   } finally {
