@@ -9,13 +9,7 @@ import { ContrastError, errorMessage } from '../internal/errors.js';
 import { removeStaleTempFilesFor, writeFilesAtomic, type AtomicHooks } from '../internal/atomic.js';
 import { readTextInput, STDIO_PATH } from '../internal/files.js';
 import { log } from '../internal/log.js';
-import {
-  readKubeFiles,
-  RUNTIME_CLASS_PREFIX,
-  serializeKubeFile,
-  setPodAnnotation,
-  workloadImages,
-} from '../kube/index.js';
+import { readKubeFiles, RUNTIME_CLASS_PREFIX, serializeKubeFile, setPodAnnotation } from '../kube/index.js';
 import type { KubeFile, Workload } from '../kube/index.js';
 import {
   containers,
@@ -693,7 +687,6 @@ async function startImages(
       ),
     ),
   ];
-  for (const w of workloads) workloadImages(w); // names a container without image early
   const images = startImageResolution(client, refs, workloads, {
     cachePath: opts.cachePath,
     check: opts.check === true,
