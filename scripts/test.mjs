@@ -161,6 +161,10 @@ const files = (targets.length ? targets : ['src', 'test']).flatMap((t) =>
   existsSync(t) ? findTests(resolve(root, t)) : [],
 );
 files.sort();
+// Every temporary file and directory the tests make goes under one directory, removed at the end:
+// tests that leave theirs behind (a crash, a forgotten clean-up) do not fill the machine's /tmp.
+const testTmp = mkdtempSync(join(tmpdir(), 'contrast-tests-'));
+env.TMPDIR = testTmp;
 let status;
 if (args.includes('--no-compile')) {
   status = run(
@@ -185,6 +189,7 @@ if (args.includes('--no-compile')) {
   );
   rmSync(out, { recursive: true, force: true });
 }
+rmSync(testTmp, { recursive: true, force: true });
 
 if (startedLab && !process.env.LAB_KEEP) {
   run('bash', [join(labDir, 'lab.sh'), 'down'], { env: { ...process.env, LAB_STATE: labState } });
