@@ -34,6 +34,8 @@ const OPEN_FILES = 16;
 
 export class MetadataCache {
   private readonly io: Limit = limit(OPEN_FILES);
+  /** Directories made in this run: a cold run stores ~2 entries per image in a few directories. */
+  private readonly made = new Map<string, Promise<unknown>>();
 
   /** `readOnly`: entries are read but never stored or removed (`--check` writes nothing). */
   constructor(
@@ -68,6 +70,16 @@ export class MetadataCache {
     return { bytes: new Uint8Array(bytes), mediaType: raw.subarray(0, nl).toString('utf8') };
   }
 
+  private mkdirOnce(dir: string): Promise<unknown> {
+    let made = this.made.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true });
+      this.made.set(dir, made);
+      made.catch(() => this.made.delete(dir));
+    }
+    return made;
+  }
+
   /** Stores verified bytes under their digest; failures only cost a later request. */
   async put(repository: string, digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
     if (this.readOnly || bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
@@ -75,11 +87,13 @@ export class MetadataCache {
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await this.io(async () => {
-        await mkdir(join(path, '..'), { recursive: true });
+        await this.mkdirOnce(join(path, '..'));
         await writeFile(tmp, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), { mode: 0o644 });
         await rename(tmp, path);
       });
     } catch (err) {
+      // Made in this run but gone now (a concurrent clean-up): the next entry makes it again.
+      this.made.delete(join(path, '..'));
       log.debug(`metadata cache: cannot store ${digest} in ${this.dir}: ${errorMessage(err)}`);
       await unlink(tmp).catch(() => undefined);
     }
