@@ -195,7 +195,7 @@ function countRequests(
 
 /** The built CLI when dist/ is up to date (what users run), else the sources through tsx. */
 function cliCommand(): { argv: string[]; label: string } {
-  const built = join(repo, 'dist/cli/main.js');
+  const built = join(repo, 'dist/cli/main.cjs');
   const fresh =
     existsSync(built) && statSync(built).mtimeMs >= statSync(join(repo, 'src/workflows/generate.ts')).mtimeMs;
   return fresh

@@ -19,7 +19,7 @@ function ms(argv: string[]): number {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function run(): Promise<void> {
-  const main = join(repo, 'dist/cli/main.js');
+  const main = join(repo, 'dist/cli/main.cjs');
   const stale = !existsSync(main) || statSync(main).mtimeMs < statSync(join(repo, 'src/cli/main.ts')).mtimeMs;
   if (stale) {
     console.log('startup: building dist/ (npm run build)');

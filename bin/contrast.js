@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The published entry point runs the compiled CLI (npm run build); tests run src/ through tsx.
-import { main } from '../dist/cli/main.js';
+// The published entry point runs the compiled CLI (npm run build) through its code cache
+// (src/cli/launch.ts); tests run src/ through tsx.
+import { launch } from '../dist/cli/launch.js';
 
-process.exitCode = await main(process.argv);
+process.exitCode = await launch(process.argv);

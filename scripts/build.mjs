@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// npm run build (and prepack): bundles the CLI with esbuild into dist/cli/. Each command's modules
-// are split into their own chunk and loaded only when that command runs (main.ts imports them
-// dynamically), so `contrast --version` loads commander and one small file. The npm dependencies are
+// npm run build (and prepack): bundles the CLI with esbuild into dist/cli/: main.cjs (the CLI),
+// launch.js (bin/contrast.js's loader with the code cache) and layer-worker.js. Each command's modules
+// are evaluated only when that command runs (main.ts imports them dynamically). The npm dependencies are
 // bundled too (issue 15): loading them from node_modules (undici, yaml: hundreds of CommonJS files,
 // each resolved, read and wrapped) cost ~60 ms more CPU per `generate` than one chunk does (measured
 // with `import()` of the generate chunk, 166 → 107 ms median; minifying gained nothing, so the code
 // stays readable). Their licence texts go to dist/cli/THIRD-PARTY-NOTICES.txt. The rules and default
-// settings ship beside the chunks, where `new URL('./rules.rego', import.meta.url)` finds them. Only
+// settings ship beside the bundle, where `new URL('./rules.rego', import.meta.url)` finds them. Only
 // what runs is shipped: no test code.
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,29 +15,46 @@ import { build } from 'esbuild';
 const root = resolve(import.meta.dirname, '..');
 const out = join(root, 'dist/cli');
 rmSync(join(root, 'dist'), { recursive: true, force: true });
-const result = await build({
+const common = {
   absWorkingDir: root,
-  // The layer worker thread is started from its own file (src/image/layer-workers.ts looks for
-  // ./layer-worker.js beside the chunk that starts it), so it is a second entry point.
-  entryPoints: { main: 'src/cli/main.ts', 'layer-worker': 'src/image/layer-worker.ts' },
   outdir: out,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20.18',
-  // Bundled CommonJS dependencies call require() for Node's built-in modules; an ES module has none.
-  banner: {
-    js: "import { createRequire as __contrastRequire } from 'node:module';\nconst require = __contrastRequire(import.meta.url);",
-  },
-  chunkNames: '[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
-});
+};
+const results = await Promise.all([
+  // The CLI: one CommonJS file, which src/cli/launch.ts evaluates through node:vm with a V8 code cache
+  // (src/internal/compile-cache.ts: Node 20 cannot give an ES module cached data). Commands stay lazy:
+  // main.ts imports them dynamically, so their modules are evaluated only when they run, and V8 only
+  // pre-parses the rest (nothing at all once the cache holds it).
+  build({
+    ...common,
+    entryPoints: { main: 'src/cli/main.ts' },
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    // launch.ts passes the bundle's own file URL under this name. import.meta.resolve serves only the
+    // sources run through tsx (layer-workers.ts), never the bundle.
+    define: { 'import.meta.url': '__contrastImportMetaUrl', 'import.meta.resolve': 'undefined' },
+  }),
+  // The loader itself, and the layer worker thread, which src/image/layer-workers.ts starts from
+  // ./layer-worker.js beside the bundle (a worker has no code cache: its start-up is mostly Node's).
+  build({
+    ...common,
+    entryPoints: { launch: 'src/cli/launch.ts', 'layer-worker': 'src/image/layer-worker.ts' },
+    format: 'esm',
+    // Bundled CommonJS dependencies call require() for Node's built-in modules; an ES module has none.
+    banner: {
+      js: "import { createRequire as __contrastRequire } from 'node:module';\nconst require = __contrastRequire(import.meta.url);",
+    },
+  }),
+]);
+const inputs = Object.assign({}, ...results.map((r) => r.metafile.inputs));
 // One notice per bundled package: its name, version and licence file, as the licences require.
 const packages = new Map();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of Object.keys(inputs)) {
   const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (m) packages.set(m[1], input.slice(0, m.index + m[0].length));
 }

@@ -32,7 +32,7 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 for tool in node docker-registry skopeo umoci openssl htpasswd curl jq; do
   command -v "$tool" >/dev/null || die "missing $tool (apt-get install -y docker-registry skopeo umoci apache2-utils openssl curl jq)"
 done
-if [[ -f $ROOT/dist/cli/main.js ]]; then
+if [[ -f $ROOT/dist/cli/main.cjs ]]; then
   CONTRAST=(node "$ROOT/bin/contrast.js")
 else
   echo "demo: dist/ not built (npm run build); running from source through tsx" >&2

@@ -2,7 +2,7 @@
 // completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -93,7 +93,9 @@ describe('npm pack', () => {
       'README.md',
       'package.json',
       'bin/contrast.js',
-      'dist/cli/main.js',
+      'dist/cli/launch.js',
+      'dist/cli/main.cjs',
+      'dist/cli/layer-worker.js',
       'dist/cli/rules.rego',
       'dist/cli/settings/guest-pull.json',
       'dist/cli/THIRD-PARTY-NOTICES.txt',
@@ -102,7 +104,7 @@ describe('npm pack', () => {
     for (const f of files) {
       assert.match(
         f,
-        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(js|rego)|dist\/cli\/settings\/[^/]+\.json|dist\/cli\/THIRD-PARTY-NOTICES\.txt)$/,
+        /^(LICENSE|README\.md|package\.json|bin\/contrast\.js|dist\/cli\/[^/]+\.(c?js|rego)|dist\/cli\/settings\/[^/]+\.json|dist\/cli\/THIRD-PARTY-NOTICES\.txt)$/,
         f,
       );
       assert.doesNotMatch(f, /test|fixture|testdata/);
@@ -125,8 +127,12 @@ describe('the built package (issue 15: dependencies bundled)', () => {
     const tarball = join(dir, (JSON.parse(out) as Array<{ filename: string }>)[0]!.filename);
     execFileSync('tar', ['-xzf', tarball, '-C', dir]);
     assert.ok(!existsSync(join(dir, 'node_modules')) && !existsSync(join(tmpdir(), 'node_modules')));
+    const cacheHome = join(dir, 'xdg-cache');
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, [join(dir, 'package/bin/contrast.js'), ...args], { encoding: 'utf8' });
+      spawnSync(process.execPath, [join(dir, 'package/bin/contrast.js'), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, XDG_CACHE_HOME: cacheHome },
+      });
     // Each loads its command's chunks, so every bundled dependency is evaluated at least once.
     for (const args of [
       ['--version'],
@@ -137,6 +143,26 @@ describe('the built package (issue 15: dependencies bundled)', () => {
       const r = cli(...args);
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     }
+    // The code cache (src/internal/compile-cache.ts): one file for this bundle, in the user's cache
+    // directory, covering each command that ran; a command it covers leaves it as it is.
+    const compileCache = join(cacheHome, 'contrast/compile-cache');
+    const files = readdirSync(compileCache);
+    assert.equal(files.length, 1, files.join(', '));
+    const cacheFile = join(compileCache, files[0]!);
+    const header = () =>
+      JSON.parse(readFileSync(cacheFile, 'latin1').split('\n')[1]!) as { covered: string[] };
+    assert.deepEqual(header().covered.sort(), ['', 'generate', 'image inspect', 'policy eval']);
+    const before = statSync(cacheFile);
+    assert.equal(cli('--version').status, 0);
+    assert.equal(statSync(cacheFile).mtimeMs, before.mtimeMs);
+    assert.equal(statSync(cacheFile).ino, before.ino);
+    // Node's switch for its own compile cache turns ours off too.
+    const off = spawnSync(process.execPath, [join(dir, 'package/bin/contrast.js'), '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg-off'), NODE_DISABLE_COMPILE_CACHE: '1' },
+    });
+    assert.equal(off.status, 0, off.stderr);
+    assert.ok(!existsSync(join(dir, 'xdg-off')));
     const notices = readFileSync(join(dir, 'package/dist/cli/THIRD-PARTY-NOTICES.txt'), 'utf8');
     // The packages the CLI's code imports (all bundled, so package.json needs no `dependencies` and
     // installing the package downloads nothing else).

@@ -1,8 +1,8 @@
 // Flags shared by the commands that analyse image layers (`image analyze`, `policy generate`): the
 // layer cache and the progress display, parsed the same way everywhere.
-import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { userCacheDir } from '../internal/cache-dir.js';
 import { ContrastError } from '../internal/errors.js';
 import type { ProgressMode } from '../image/progress.js';
 
@@ -12,16 +12,6 @@ export interface LayerFlags {
 }
 
 const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'off'];
-
-/**
- * Where the layer cache lives unless told otherwise: the XDG cache directory, never the working
- * directory (`generate` keeps Contrast's workspace default for compatibility).
- */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  // XDG Base Directory spec: a relative XDG_CACHE_HOME is invalid and must be ignored.
-  const xdg = env['XDG_CACHE_HOME'];
-  return join(xdg && isAbsolute(xdg) ? xdg : join(env['HOME'] || homedir(), '.cache'), 'contrast');
-}
 
 /** Adds --cache/--no-cache and --progress/--no-progress. */
 export function addLayerOptions(cmd: Command): Command {
@@ -47,11 +37,13 @@ export function layerSettings(
     });
   }
   const workspace = cmd.optsWithGlobals()['workspaceDir'] as string | undefined;
+  // Unless told otherwise the layer cache lives in the user's cache directory, never the working
+  // directory (`generate` keeps Contrast's workspace default for compatibility).
   const cachePath =
     flags.cache === false
       ? null
       : typeof flags.cache === 'string'
         ? flags.cache
-        : join(workspace ?? defaultCacheDir(), 'layers-cache.json');
+        : join(workspace ?? userCacheDir(), 'layers-cache.json');
   return { cachePath, progress: progress as ProgressMode };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ContrastError, errorExitStatus, errorMessage } from '../internal/errors.js';
@@ -163,6 +163,11 @@ function placeholder(parent: Command, c: { name: string; description: string }):
     });
 }
 
+/** Which command `argv` runs, as its words (`policy generate`; empty for `--version` or help). */
+export function commandKey(argv: string[]): string {
+  return commandPath(argv.slice(2)).join(' ');
+}
+
 /**
  * The CLI program. With `argv`, only the command it names is loaded (the others are help entries);
  * without, every command is loaded (completion scripts, tests).
@@ -210,7 +215,6 @@ async function printVersion(workspaceDir: string | undefined): Promise<void> {
   const lines = [packageVersion]; // first line: our version alone, as before (scripts read it)
   // The release parser (YAML) loads only when a release is recorded: start-up stays ≤ 2× node.
   const { recordPath } = await import('../release/record-path.js');
-  const { existsSync } = await import('node:fs');
   const recorded = existsSync(recordPath(workspaceDir));
   const { readRecord } = recorded
     ? await import('../release/record.js')
@@ -280,6 +284,5 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  process.exitCode = await main(process.argv);
-}
+// Not a top-level await: the built CLI is a CommonJS bundle (src/cli/launch.ts).
+if (invokedDirectly) void main(process.argv).then((code) => (process.exitCode = code));

@@ -1,0 +1,26 @@
+// The installed entry point (bin/contrast.js → dist/cli/launch.js): runs the bundled CLI
+// (dist/cli/main.cjs) through the compile cache in the user's cache directory. Like Node's own
+// compile cache, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { userCacheDir } from '../internal/cache-dir.js';
+import { loadBundle } from '../internal/compile-cache.js';
+
+type Cli = typeof import('./main.js');
+
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : join(userCacheDir(env), 'compile-cache');
+}
+
+export async function launch(argv: string[]): Promise<number> {
+  const file = fileURLToPath(new URL('./main.cjs', import.meta.url));
+  // The bundle's `import.meta.url` is compiled to this name (scripts/build.mjs).
+  const cli = loadBundle<Cli>(file, {
+    dir: compileCacheDir(),
+    globals: { __contrastImportMetaUrl: pathToFileURL(file).href },
+  });
+  const code = await cli.exports.main(argv);
+  // A failed run may have stopped early: its code would make a thin cache.
+  if (code === 0) cli.save(cli.exports.commandKey(argv));
+  return code;
+}
