@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { userCacheDir } from '../internal/cache-dir.js';
 import { loadBundle } from '../internal/compile-cache.js';
+import { commandKey } from './command-path.js';
 
 type Cli = typeof import('./main.js');
 
@@ -17,10 +18,11 @@ export async function launch(argv: string[]): Promise<number> {
   // The bundle's `import.meta.url` is compiled to this name (scripts/build.mjs).
   const cli = loadBundle<Cli>(file, {
     dir: compileCacheDir(),
+    variant: commandKey(argv),
     globals: { __contrastImportMetaUrl: pathToFileURL(file).href },
   });
   const code = await cli.exports.main(argv);
   // A failed run may have stopped early: its code would make a thin cache.
-  if (code === 0) cli.save(cli.exports.commandKey(argv));
+  if (code === 0) cli.save();
   return code;
 }

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ContrastError, errorExitStatus, errorMessage } from '../internal/errors.js';
 import { DEFAULT_LOG_LEVEL, isLogLevel, log, setLogLevel } from '../internal/log.js';
+import { commandPath } from './command-path.js';
 
 // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
 const packageVersion = (
@@ -130,27 +131,6 @@ const GROUPS: Array<{ name: string; description: string; commands: LazyCommand[]
   },
 ];
 
-/** Global options that take a value (so the value is not taken for a command name). */
-const GLOBAL_VALUE_OPTIONS = new Set(['--log-level', '--workspace-dir']);
-
-/** The operands before the first option of a command: `['policy', 'generate']` for `policy generate -o x f`. */
-function commandPath(args: string[]): string[] {
-  const out: string[] = [];
-  let limit = 2;
-  for (let i = 0; i < args.length && out.length < limit; i++) {
-    const a = args[i]!;
-    if (a === '--') break;
-    if (a.startsWith('-')) {
-      if (out.length === 0 && GLOBAL_VALUE_OPTIONS.has(a)) i++;
-      if (out.length > 0) break;
-      continue;
-    }
-    out.push(a);
-    if (out.length === 1 && a === 'help') limit = 3; // `contrast help policy generate`
-  }
-  return out[0] === 'help' ? out.slice(1) : out;
-}
-
 /** A stand-in that only lists the command in help; the real one replaces it when it runs. */
 function placeholder(parent: Command, c: { name: string; description: string }): void {
   parent
@@ -161,11 +141,6 @@ function placeholder(parent: Command, c: { name: string; description: string }):
     .action(() => {
       throw new Error(`internal: command "${c.name}" was not loaded for this command line`);
     });
-}
-
-/** Which command `argv` runs, as its words (`policy generate`; empty for `--version` or help). */
-export function commandKey(argv: string[]): string {
-  return commandPath(argv.slice(2)).join(' ');
 }
 
 /**

@@ -1,21 +1,25 @@
 // Runs a CommonJS bundle through node:vm with a V8 code cache, so a CLI process does not parse and
-// compile again the functions the same command compiled last time (issue 15: ~35 ms of a warm
-// `generate`, ~0.1 s of a cold one, measured on Node 20). Node 22.1+ has module.enableCompileCache
-// for ES modules; Node 20 has no public way to give an ES module cached data, hence the CommonJS
-// bundle and vm.Script's cachedData, the same on every Node version.
+// compile again the functions the same command compiled last time (issue 15, Node 20: warm
+// `generate` 0.49 → 0.42 s, cold 0.86 → 0.77 s). Node 22.1+ has module.enableCompileCache, but it
+// stores a module's code as compiled at load time, before any function ran (measured: no gain
+// here); Node 20 has no public way to give an ES module cached data at all. Hence the CommonJS
+// bundle and vm.Script's cachedData, created after the run, the same on every Node version.
 //
-// Cache file: `<dir>/<name>-<key>.bin`, where the key hashes the bundle's text, Node's version, the
-// architecture and the V8 flags (V8 itself only checks the source's length and its flags). Content:
-//   contrast-compile-cache 1\n  {"sha256": <hex of the V8 data>, "covered": [<command keys>]}\n  <V8 data>
+// One cache file per bundle and command (`variant`): V8 deserializes a whole cache file, so one file
+// for every command made `--version` pay for `generate`'s code. `<dir>/<name>-<key>.bin`, where the
+// key hashes the bundle's bytes, the variant, Node's version, the architecture and Node's options
+// (V8 itself only checks the source's length and its flags). Content:
+//   contrast-compile-cache 2\n  {"sha256": <hex of the V8 data>}\n  <V8 data>
 // The V8 data is checked against its sha256 before V8 sees it (a torn or altered file is recompiled,
 // never deserialized), and the file is only read when the current user owns it and nobody else may
 // write it: cached bytecode runs as code.
+import { isAscii } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  mkdirSync,
-  openSync,
   closeSync,
   fstatSync,
+  mkdirSync,
+  openSync,
   readFileSync,
   readSync,
   renameSync,
@@ -26,12 +30,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
 
-const MAGIC = 'contrast-compile-cache 1\n';
-
-interface CacheFile {
-  covered: string[];
-  data: Buffer;
-}
+const MAGIC = 'contrast-compile-cache 2\n';
 
 export interface CompiledBundle<T> {
   exports: T;
@@ -41,33 +40,41 @@ export interface CompiledBundle<T> {
    */
   cache: 'used' | 'none' | 'rejected' | 'invalid' | 'off';
   /**
-   * Stores the code compiled so far when the cache was not used or does not yet cover `key` (the
-   * command that ran), so each command's functions get in after its first successful run. Returns
-   * whether a file was written; never throws (the cache is only an optimisation).
+   * Stores the code compiled so far, unless the cache was used: call it when the run went well (a
+   * failed run may have stopped early and would leave a thin cache). Returns whether a file was
+   * written; never throws (the cache is only an optimisation).
    */
-  save(key: string): boolean;
+  save(): boolean;
 }
 
 export interface CompileCacheOptions {
   /** Directory of the cache files; undefined = no cache (compile only). */
   dir: string | undefined;
+  /** What this run will do (the command), so each gets a cache of the code it runs. */
+  variant?: string;
   /** Extra names the bundle's code sees as variables (the wrapper function's parameters). */
   globals?: Record<string, unknown>;
 }
 
-/** Hex sha256 of the bundle and everything V8's cached data depends on. */
-function cacheKey(source: string): string {
+/** Hex digest of the bundle and everything its cached code depends on. */
+function cacheKey(bundle: Buffer, variant: string): string {
   return createHash('sha256')
-    .update(source)
+    .update(bundle)
     .update(
-      `\0${process.version}\0${process.arch}\0${process.execArgv.join(' ')}\0${process.env['NODE_OPTIONS'] ?? ''}`,
+      [
+        variant,
+        process.version,
+        process.arch,
+        process.execArgv.join(' '),
+        process.env['NODE_OPTIONS'] ?? '',
+      ].join('\0'),
     )
     .digest('hex')
     .slice(0, 24);
 }
 
-/** The cache file's content; `none` when absent, `invalid` when foreign, not ours alone, or damaged. */
-function readCacheFile(path: string): CacheFile | 'none' | 'invalid' {
+/** The V8 data of the cache file; `none` when absent, `invalid` when foreign, not ours alone, or damaged. */
+function readCacheFile(path: string): Buffer | 'none' | 'invalid' {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -83,14 +90,9 @@ function readCacheFile(path: string): CacheFile | 'none' | 'invalid' {
     if (!buf.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'invalid';
     const nl = buf.indexOf(10, MAGIC.length);
     if (nl < 0) return 'invalid';
-    const header = JSON.parse(buf.subarray(MAGIC.length, nl).toString('utf8')) as {
-      sha256?: unknown;
-      covered?: unknown;
-    };
+    const header = JSON.parse(buf.subarray(MAGIC.length, nl).toString('utf8')) as { sha256?: unknown };
     const data = buf.subarray(nl + 1);
-    if (header.sha256 !== createHash('sha256').update(data).digest('hex')) return 'invalid';
-    const covered = Array.isArray(header.covered) ? header.covered.filter((c) => typeof c === 'string') : [];
-    return { covered, data };
+    return header.sha256 === createHash('sha256').update(data).digest('hex') ? data : 'invalid';
   } catch {
     return 'invalid';
   } finally {
@@ -98,9 +100,9 @@ function readCacheFile(path: string): CacheFile | 'none' | 'invalid' {
   }
 }
 
-function writeCacheFile(path: string, covered: string[], data: Buffer): void {
+function writeCacheFile(path: string, data: Buffer): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const header = JSON.stringify({ sha256: createHash('sha256').update(data).digest('hex'), covered });
+  const header = JSON.stringify({ sha256: createHash('sha256').update(data).digest('hex') });
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), data]), { mode: 0o600 });
@@ -116,25 +118,38 @@ function writeCacheFile(path: string, covered: string[], data: Buffer): void {
  * `options.dir`, and returns its exports.
  */
 export function loadBundle<T>(file: string, options: CompileCacheOptions): CompiledBundle<T> {
-  const source = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  // esbuild writes ASCII (non-ASCII characters escaped): latin1 is then the same text, decoded ~5×
+  // faster than UTF-8 for the 2 MB bundle.
+  const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const names = Object.keys(options.globals ?? {});
   const path =
     options.dir === undefined
       ? undefined
-      : join(options.dir, `${basename(file).replace(/\.[^.]*$/, '')}-${cacheKey(source)}.bin`);
+      : join(
+          options.dir,
+          `${basename(file).replace(/\.[^.]*$/, '')}-${cacheKey(bytes, options.variant ?? '')}.bin`,
+        );
   const found = path === undefined ? 'none' : readCacheFile(path);
-  const cached = typeof found === 'object' ? found : undefined;
-  // The same wrapper as Node's own module loader, plus the extra names.
+  const cachedData = typeof found === 'object' ? found : undefined;
+  // The same wrapper as Node's own CommonJS loader, plus the extra names.
   const script = new vm.Script(
     `(function (exports, require, module, __filename, __dirname${names.map((n) => `, ${n}`).join('')}) {${source}\n})`,
     {
       filename: file,
-      ...(cached ? { cachedData: cached.data } : {}),
+      ...(cachedData ? { cachedData } : {}),
       // A real `import()` left in the bundle (node: built-ins) goes to Node's loader.
       importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
     },
   );
-  const kept = cached !== undefined && !script.cachedDataRejected ? cached : undefined;
+  const state: CompiledBundle<T>['cache'] =
+    path === undefined
+      ? 'off'
+      : cachedData === undefined
+        ? (found as 'none' | 'invalid')
+        : script.cachedDataRejected
+          ? 'rejected'
+          : 'used';
   const fn = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} as T };
   fn.call(
@@ -146,15 +161,13 @@ export function loadBundle<T>(file: string, options: CompileCacheOptions): Compi
     dirname(file),
     ...names.map((n) => options.globals![n]),
   );
-  const state: CompiledBundle<T>['cache'] =
-    path === undefined ? 'off' : kept ? 'used' : cached ? 'rejected' : (found as 'none' | 'invalid');
   return {
     exports: module.exports,
     cache: state,
-    save(key) {
-      if (path === undefined || kept?.covered.includes(key)) return false;
+    save() {
+      if (path === undefined || state === 'used') return false;
       try {
-        writeCacheFile(path, [...new Set([...(kept?.covered ?? []), key])], script.createCachedData());
+        writeCacheFile(path, script.createCachedData());
         return true;
       } catch {
         return false;
