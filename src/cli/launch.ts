@@ -10,7 +10,12 @@ import { commandKey } from './command-path.js';
 type Cli = typeof import('./main.js');
 
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : join(userCacheDir(env), 'compile-cache');
+  if (env['NODE_DISABLE_COMPILE_CACHE']) return undefined;
+  try {
+    return join(userCacheDir(env), 'compile-cache');
+  } catch {
+    return undefined; // no home directory to be found: run without the cache
+  }
 }
 
 export async function launch(argv: string[]): Promise<number> {
