@@ -3,17 +3,20 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadBundle } from './compile-cache.js';
+import { loadBundle, STALE_AFTER_MS } from './compile-cache.js';
 
 interface Bundle {
   add(a: number, b: number): number;
@@ -158,5 +161,27 @@ describe('loadBundle (compile cache)', () => {
     assert.equal(blocked.cache, 'none');
     assert.equal(blocked.save(), false);
     assert.equal(readdirSync(join(dir, '..')).filter((f) => f.endsWith('.tmp')).length, 0);
+  });
+});
+
+describe('loadBundle: old cache files', () => {
+  it('writing a file removes those not written for 30 days (old builds) and stale temp files', (t) => {
+    const { file, dir } = setUp(t);
+    mkdirSync(dir, { mode: 0o700 });
+    const old = join(dir, 'main-000000000000000000000000.bin');
+    const recent = join(dir, 'main-111111111111111111111111.bin');
+    const tmp = join(dir, 'main-222222222222222222222222.bin.123-abcd.tmp');
+    const other = join(dir, 'notes.txt');
+    for (const f of [old, recent, tmp, other]) writeFileSync(f, 'x', { mode: 0o600 });
+    const ago = (ms: number) => new Date(Date.now() - ms);
+    utimesSync(old, ago(STALE_AFTER_MS + 60_000), ago(STALE_AFTER_MS + 60_000));
+    utimesSync(recent, ago(STALE_AFTER_MS - 60_000), ago(STALE_AFTER_MS - 60_000));
+    utimesSync(tmp, ago(2 * 3600 * 1000), ago(2 * 3600 * 1000));
+    utimesSync(other, ago(STALE_AFTER_MS + 60_000), ago(STALE_AFTER_MS + 60_000));
+    const b = loadBundle<Bundle>(file, { dir, globals });
+    assert.equal(b.save(), true);
+    assert.ok(!existsSync(old) && !existsSync(tmp));
+    assert.ok(existsSync(recent) && existsSync(other));
+    assert.equal(cacheFiles(dir).length, 2);
   });
 });

@@ -12,7 +12,8 @@
 //   contrast-compile-cache 2\n  {"sha256": <hex of the V8 data>}\n  <V8 data>
 // The V8 data is checked against its sha256 before V8 sees it (a torn or altered file is recompiled,
 // never deserialized), and the file is only read when the current user owns it and nobody else may
-// write it: cached bytecode runs as code.
+// write it: cached bytecode runs as code. Writing a file removes the directory's files older than 30
+// days (old builds).
 import { isAscii } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -20,10 +21,12 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -110,6 +113,28 @@ function writeCacheFile(path: string, data: Buffer): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+  pruneOldFiles(dirname(path));
+}
+
+/** A file not written for this long belongs to an old build, most likely: it is removed. */
+export const STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Every build (and Node version) gets new files, so old ones are removed when a new one is written:
+ * a file still in use comes back after its command's next run. Temp files a killed run left go too.
+ */
+function pruneOldFiles(dir: string): void {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!/\.(bin|tmp)$/.test(name)) continue;
+    const file = join(dir, name);
+    try {
+      const age = now - statSync(file).mtimeMs;
+      if (age > (name.endsWith('.tmp') ? 3600 * 1000 : STALE_AFTER_MS)) rmSync(file, { force: true });
+    } catch {
+      // removed by another run meanwhile
+    }
   }
 }
 
