@@ -798,6 +798,22 @@ describe('generate per Contrast release line', () => {
     // The count checks run while the manifests and configs are being fetched, but a failing check
     // comes before any layer is streamed: no layer was analysed, so no layer cache was written.
     assert.equal(existsSync(join(dir2, 'layers-cache.json')), false);
+    // Go runs every patch before it reads the policy settings: with a broken settings file too, the
+    // count check's error is the one reported (we read the settings earlier, to request the images).
+    writeFileSync(join(dir2, 'settings.json'), '{ not json');
+    const both = await generate(dir2, ['--reference-values', 'Metal-QEMU-TDX', deploy2], undefined, {
+      release: '2026',
+    });
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /GPUCountValid: pod failed verification/);
+    assert.doesNotMatch(both.stderr, /settings/);
+    // Alone, the broken settings file is reported.
+    writeFileSync(api2, text);
+    const settingsOnly = await generate(dir2, ['--reference-values', 'Metal-QEMU-TDX', deploy2], undefined, {
+      release: '2026',
+    });
+    assert.equal(settingsOnly.code, 1);
+    assert.match(settingsOnly.stderr, /settings\.json/);
 
     const { dir: dir3, deploy: deploy3 } = workspace();
     const api3 = join(deploy3, 'api.yml');

@@ -1004,8 +1004,16 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   });
   try {
     await pinImages(workloads, release, client, platform);
-    const inputs = await startImages(run, targets, platformOf, client, platform);
+    // The settings decide the images (the pause container), so they are read before the requests go
+    // out; but as in Go, whose patches all run before the settings are read, a patch's error (stage 8)
+    // comes before a settings error.
+    const started = await startImages(run, targets, platformOf, client, platform).then(
+      (inputs) => ({ inputs }),
+      (err: unknown) => ({ err }),
+    );
     await patchPlatforms(run, workloads, plan, manifestPlan, platformOf);
+    if ('err' in started) throw started.err;
+    const { inputs } = started;
     run.phase('patched and pinned');
     // The Go CLI's ✔️ lines are printed only once everything is written (a failure rolls back).
     const done: string[] = ['✔️ Patched targets'];
