@@ -8,6 +8,7 @@
 // stays readable). Their licence texts go to dist/cli/THIRD-PARTY-NOTICES.txt. The rules and default
 // settings ship beside the bundle, where `new URL('./rules.rego', import.meta.url)` finds them. Only
 // what runs is shipped: no test code.
+import { createHash } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -25,32 +26,37 @@ const common = {
   logLevel: 'warning',
   metafile: true,
 };
-const results = await Promise.all([
-  // The CLI: one CommonJS file, which src/cli/launch.ts evaluates through node:vm with a V8 code cache
-  // (src/internal/compile-cache.ts: Node 20 cannot give an ES module cached data). Commands stay lazy:
-  // main.ts imports them dynamically, so their modules are evaluated only when they run, and V8 only
-  // pre-parses the rest (nothing at all once the cache holds it).
-  build({
-    ...common,
-    entryPoints: { main: 'src/cli/main.ts' },
-    outExtension: { '.js': '.cjs' },
-    format: 'cjs',
-    // launch.ts passes the bundle's own file URL under this name. import.meta.resolve serves only the
-    // sources run through tsx (layer-workers.ts), never the bundle.
-    define: { 'import.meta.url': '__contrastImportMetaUrl', 'import.meta.resolve': 'undefined' },
-  }),
-  // The loader itself, and the layer worker thread, which src/image/layer-workers.ts starts from
-  // ./layer-worker.js beside the bundle (a worker has no code cache: its start-up is mostly Node's).
-  build({
-    ...common,
-    entryPoints: { launch: 'src/cli/launch.ts', 'layer-worker': 'src/image/layer-worker.ts' },
-    format: 'esm',
-    // Bundled CommonJS dependencies call require() for Node's built-in modules; an ES module has none.
-    banner: {
-      js: "import { createRequire as __contrastRequire } from 'node:module';\nconst require = __contrastRequire(import.meta.url);",
-    },
-  }),
-]);
+// The CLI: one CommonJS file, which src/cli/launch.ts evaluates through node:vm with a V8 code cache
+// (src/internal/compile-cache.ts: Node 20 cannot give an ES module cached data). Commands stay lazy:
+// main.ts imports them dynamically, so their modules are evaluated only when they run, and V8 only
+// pre-parses the rest (nothing at all once the cache holds it).
+const cli = await build({
+  ...common,
+  entryPoints: { main: 'src/cli/main.ts' },
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // launch.ts passes the bundle's own file URL under this name. import.meta.resolve serves only the
+  // sources run through tsx (layer-workers.ts), never the bundle.
+  define: { 'import.meta.url': '__contrastImportMetaUrl', 'import.meta.resolve': 'undefined' },
+});
+// The loader knows the bundle by this digest, so it need not hash 2 MB at every start.
+const bundleId = createHash('sha256')
+  .update(readFileSync(join(out, 'main.cjs')))
+  .digest('hex')
+  .slice(0, 32);
+// The loader itself, and the layer worker thread, which src/image/layer-workers.ts starts from
+// ./layer-worker.js beside the bundle (a worker has no code cache: its start-up is mostly Node's).
+const rest = await build({
+  ...common,
+  entryPoints: { launch: 'src/cli/launch.ts', 'layer-worker': 'src/image/layer-worker.ts' },
+  format: 'esm',
+  define: { __CONTRAST_BUNDLE_ID__: JSON.stringify(bundleId) },
+  // Bundled CommonJS dependencies call require() for Node's built-in modules; an ES module has none.
+  banner: {
+    js: "import { createRequire as __contrastRequire } from 'node:module';\nconst require = __contrastRequire(import.meta.url);",
+  },
+});
+const results = [cli, rest];
 const inputs = Object.assign({}, ...results.map((r) => r.metafile.inputs));
 // One notice per bundled package: its name, version and licence file, as the licences require.
 const packages = new Map();

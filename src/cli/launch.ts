@@ -9,6 +9,10 @@ import { commandKey } from './command-path.js';
 
 type Cli = typeof import('./main.js');
 
+// A digest of main.cjs, written in by scripts/build.mjs (absent when this file runs from source).
+declare const __CONTRAST_BUNDLE_ID__: string | undefined;
+const buildId = typeof __CONTRAST_BUNDLE_ID__ === 'string' ? __CONTRAST_BUNDLE_ID__ : undefined;
+
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env['NODE_DISABLE_COMPILE_CACHE']) return undefined;
   try {
@@ -24,6 +28,7 @@ export async function launch(argv: string[]): Promise<number> {
   const cli = loadBundle<Cli>(file, {
     dir: compileCacheDir(),
     variant: commandKey(argv),
+    ...(buildId ? { buildId } : {}),
     globals: { __contrastImportMetaUrl: pathToFileURL(file).href },
   });
   const code = await cli.exports.main(argv);

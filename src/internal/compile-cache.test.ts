@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadBundle, STALE_AFTER_MS } from './compile-cache.js';
+import { checksum, loadBundle, STALE_AFTER_MS } from './compile-cache.js';
 
 interface Bundle {
   add(a: number, b: number): number;
@@ -84,7 +84,7 @@ describe('loadBundle (compile cache)', () => {
     const { file, dir } = setUp(t);
     assert.deepEqual(loadInChild(file, dir), { cache: 'none', sum: 5, saved: true });
     const [name] = cacheFiles(dir);
-    assert.match(name!, /^main-[0-9a-f]{24}\.bin$/);
+    assert.match(name!, /^main-[0-9a-f]{8}\.bin$/);
     const path = join(dir, name!);
     // Only the user may read or write it: cached bytecode runs as code.
     assert.equal(statSync(path).mode & 0o777, 0o600);
@@ -122,15 +122,43 @@ describe('loadBundle (compile cache)', () => {
   });
 
   it('reports data V8 refuses as rejected and replaces it', (t) => {
-    // Intact data of another script under this bundle's name (what a key collision would give).
+    // Intact data of another script under this bundle's key (what a key that misses a difference
+    // would give): our checks pass, V8's do not.
     const a = setUp(t, '// the other bundle, a little longer');
     loadInChild(a.file, a.dir);
     const b = setUp(t);
     loadInChild(b.file, b.dir);
+    const parts = (path: string) => {
+      const buf = readFileSync(path);
+      const first = buf.indexOf(10);
+      const second = buf.indexOf(10, first + 1);
+      return {
+        magic: buf.subarray(0, first + 1),
+        header: JSON.parse(buf.subarray(first + 1, second).toString()) as { key: string },
+        data: buf.subarray(second + 1),
+      };
+    };
     const target = join(b.dir, cacheFiles(b.dir)[0]!);
-    writeFileSync(target, readFileSync(join(a.dir, cacheFiles(a.dir)[0]!)), { mode: 0o600 });
+    const other = parts(join(a.dir, cacheFiles(a.dir)[0]!));
+    const ours = parts(target);
+    const header = JSON.stringify({ key: ours.header.key, check: checksum(other.data) });
+    writeFileSync(target, Buffer.concat([ours.magic, Buffer.from(`${header}\n`), other.data]), {
+      mode: 0o600,
+    });
     assert.deepEqual(loadInChild(b.file, b.dir), { cache: 'rejected', sum: 5, saved: true });
     assert.equal(loadInChild(b.file, b.dir).cache, 'used');
+  });
+
+  it('takes a build id for the identity of the bundle, with its size and mtime', (t) => {
+    const { file, dir } = setUp(t);
+    const load = (buildId: string) => loadBundle<Bundle>(file, { dir, globals, buildId });
+    assert.equal(load('build-1').save(), true);
+    assert.equal(load('build-2').cache, 'none', 'another build');
+    // An edit after the build (same length) changes the mtime: not this build's code any more.
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('a + b', 'a - b'));
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    assert.equal(load('build-1').cache, 'none');
   });
 
   it('ignores a file others may write, or another user owns', (t) => {

@@ -6,23 +6,23 @@
 // bundle and vm.Script's cachedData, created after the run, the same on every Node version.
 //
 // One cache file per bundle and command (`variant`): V8 deserializes a whole cache file, so one file
-// for every command made `--version` pay for `generate`'s code. `<dir>/<name>-<key>.bin`, where the
-// key hashes the bundle's bytes, the variant, Node's version, the architecture and Node's options
-// (V8 itself only checks the source's length and its flags). Content:
-//   contrast-compile-cache 2\n  {"sha256": <hex of the V8 data>}\n  <V8 data>
-// The V8 data is checked against its sha256 before V8 sees it (a torn or altered file is recompiled,
-// never deserialized), and the file is only read when the current user owns it and nobody else may
-// write it: cached bytecode runs as code. Writing a file removes the directory's files older than 30
-// days (old builds).
+// for every command made `--version` pay for `generate`'s code. The file's key names the bundle
+// (its build id and the file's size and mtime, or its sha256 when there is no build id), the variant,
+// Node's version, the architecture and Node's options: V8 itself only checks the source's length and
+// its flags. `<dir>/<name>-<hash of the key>.bin`:
+//   contrast-compile-cache 3\n  {"key": …, "check": "crc32:…" | "sha256:…"}\n  <V8 data>
+// The key is compared and the V8 data checked before V8 sees it (a torn or altered file is
+// recompiled, never deserialized): with zlib's crc32 where Node has it (22.2+; loading node:crypto
+// for a sha256 costs Node 24 ~6 ms of a 40 ms start), else sha256. The file is only read when the
+// current user owns it and nobody else may write it: cached bytecode runs as code. Writing a file
+// removes the directory's files older than 30 days (old builds).
 import { isAscii } from 'node:buffer';
-import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -33,7 +33,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
 
-const MAGIC = 'contrast-compile-cache 2\n';
+const MAGIC = 'contrast-compile-cache 3\n';
 
 export interface CompiledBundle<T> {
   exports: T;
@@ -53,31 +53,62 @@ export interface CompiledBundle<T> {
 export interface CompileCacheOptions {
   /** Directory of the cache files; undefined = no cache (compile only). */
   dir: string | undefined;
+  /**
+   * The bundle's build id (a digest of it, written at build time), so a start need not hash 2 MB:
+   * with it, the file's size and mtime stand for the bytes (an edit after the build changes them).
+   */
+  buildId?: string;
   /** What this run will do (the command), so each gets a cache of the code it runs. */
   variant?: string;
   /** Extra names the bundle's code sees as variables (the wrapper function's parameters). */
   globals?: Record<string, unknown>;
 }
 
-/** Hex digest of the bundle and everything its cached code depends on. */
-function cacheKey(bundle: Buffer, variant: string): string {
-  return createHash('sha256')
-    .update(bundle)
-    .update(
-      [
-        variant,
-        process.version,
-        process.arch,
-        process.execArgv.join(' '),
-        process.env['NODE_OPTIONS'] ?? '',
-      ].join('\0'),
-    )
-    .digest('hex')
-    .slice(0, 24);
+/** Loaded only when used: node:crypto alone costs Node 24 ~6 ms of start-up. */
+function sha256(data: Uint8Array | string): string {
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(data).digest('hex');
+}
+
+/** `crc32:…` where zlib has it (Node 22.2+), else `sha256:…`. */
+export function checksum(data: Uint8Array): string {
+  const { crc32 } = process.getBuiltinModule('node:zlib') as { crc32?: (d: Uint8Array) => number };
+  return crc32 ? `crc32:${crc32(data)}` : `sha256:${sha256(data)}`;
+}
+
+/** Verifies `check` with its own algorithm. */
+function checks(data: Uint8Array, check: unknown): boolean {
+  if (typeof check !== 'string') return false;
+  if (check.startsWith('sha256:')) return check === `sha256:${sha256(data)}`;
+  const { crc32 } = process.getBuiltinModule('node:zlib') as { crc32?: (d: Uint8Array) => number };
+  return crc32 !== undefined && check === `crc32:${crc32(data)}`;
+}
+
+/** 32-bit FNV-1a, for the file name only (the whole key is compared on reading). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Everything the cached code depends on. */
+function cacheKey(
+  bundle: Buffer,
+  stat: { size: number; mtimeMs: number },
+  options: CompileCacheOptions,
+): string {
+  const identity = options.buildId ? `${options.buildId} ${stat.size} ${stat.mtimeMs}` : sha256(bundle);
+  return JSON.stringify([
+    identity,
+    options.variant ?? '',
+    process.version,
+    process.arch,
+    process.execArgv,
+    process.env['NODE_OPTIONS'] ?? '',
+  ]);
 }
 
 /** The V8 data of the cache file; `none` when absent, `invalid` when foreign, not ours alone, or damaged. */
-function readCacheFile(path: string): Buffer | 'none' | 'invalid' {
+function readCacheFile(path: string, key: string): Buffer | 'none' | 'invalid' {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -93,9 +124,12 @@ function readCacheFile(path: string): Buffer | 'none' | 'invalid' {
     if (!buf.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'invalid';
     const nl = buf.indexOf(10, MAGIC.length);
     if (nl < 0) return 'invalid';
-    const header = JSON.parse(buf.subarray(MAGIC.length, nl).toString('utf8')) as { sha256?: unknown };
+    const header = JSON.parse(buf.subarray(MAGIC.length, nl).toString('utf8')) as {
+      key?: unknown;
+      check?: unknown;
+    };
     const data = buf.subarray(nl + 1);
-    return header.sha256 === createHash('sha256').update(data).digest('hex') ? data : 'invalid';
+    return header.key === key && checks(data, header.check) ? data : 'invalid';
   } catch {
     return 'invalid';
   } finally {
@@ -103,10 +137,10 @@ function readCacheFile(path: string): Buffer | 'none' | 'invalid' {
   }
 }
 
-function writeCacheFile(path: string, data: Buffer): void {
+function writeCacheFile(path: string, key: string, data: Buffer): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const header = JSON.stringify({ sha256: createHash('sha256').update(data).digest('hex') });
-  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const header = JSON.stringify({ key, check: checksum(data) });
+  const tmp = `${path}.${process.pid}-${Math.random().toString(16).slice(2, 10)}.tmp`;
   try {
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), data]), { mode: 0o600 });
     renameSync(tmp, path);
@@ -143,19 +177,26 @@ function pruneOldFiles(dir: string): void {
  * `options.dir`, and returns its exports.
  */
 export function loadBundle<T>(file: string, options: CompileCacheOptions): CompiledBundle<T> {
-  const bytes = readFileSync(file);
+  const fd = openSync(file, 'r');
+  let bytes: Buffer;
+  let stat: { size: number; mtimeMs: number };
+  try {
+    stat = fstatSync(fd);
+    bytes = Buffer.allocUnsafe(stat.size);
+    if (readSync(fd, bytes, 0, stat.size, 0) !== stat.size) throw new Error(`${file}: short read`);
+  } finally {
+    closeSync(fd);
+  }
   // esbuild writes ASCII (non-ASCII characters escaped): latin1 is then the same text, decoded ~5×
   // faster than UTF-8 for the 2 MB bundle.
   const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const names = Object.keys(options.globals ?? {});
+  const key = options.dir === undefined ? '' : cacheKey(bytes, stat, options);
   const path =
     options.dir === undefined
       ? undefined
-      : join(
-          options.dir,
-          `${basename(file).replace(/\.[^.]*$/, '')}-${cacheKey(bytes, options.variant ?? '')}.bin`,
-        );
-  const found = path === undefined ? 'none' : readCacheFile(path);
+      : join(options.dir, `${basename(file).replace(/\.[^.]*$/, '')}-${fnv1a(key)}.bin`);
+  const found = path === undefined ? 'none' : readCacheFile(path, key);
   const cachedData = typeof found === 'object' ? found : undefined;
   // The same wrapper as Node's own CommonJS loader, plus the extra names.
   const script = new vm.Script(
@@ -192,7 +233,7 @@ export function loadBundle<T>(file: string, options: CompileCacheOptions): Compi
     save() {
       if (path === undefined || state === 'used') return false;
       try {
-        writeCacheFile(path, script.createCachedData());
+        writeCacheFile(path, key, script.createCachedData());
         return true;
       } catch {
         return false;
