@@ -2,13 +2,22 @@
 // completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
 import { runCli } from './helpers/cli.js';
+import { lab } from './helpers/lab.js';
 import { repoRoot } from './helpers/shared.js';
 
 function tree(cmd: Command, prefix = ''): Record<string, string> {
@@ -173,6 +182,40 @@ describe('the built package (issue 15: dependencies bundled)', () => {
     assert.equal(packed.dependencies, undefined);
     for (const d of ['commander', 'fast-json-patch', 'fzstd', 're2js', 'smol-toml', 'undici', 'yaml'])
       assert.match(notices, new RegExp(`^${d} \\S+ \\(`, 'm'), `${d} licence missing`);
+
+    // A real run of the package: the bundle finds its rules and default settings beside it (its
+    // `import.meta.url` is the launcher's doing in a CommonJS bundle) and analyses a lab image.
+    const l = lab();
+    if (!l) {
+      t.diagnostic('registry lab not running: the packed policy generate run is skipped');
+      return;
+    }
+    const image = `${l.a}/test/app:v1`;
+    const work = join(dir, 'work');
+    mkdirSync(join(work, 'settings.d'), { recursive: true });
+    writeFileSync(
+      join(work, 'settings.d/10-pause.json'),
+      JSON.stringify([{ op: 'replace', path: '/cluster_config/pause_container_image', value: image }]),
+    );
+    const pod = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  runtimeClassName: contrast-cc-metal-qemu-snp\n  containers:\n    - name: app\n      image: "${image}"\n`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(dir, 'package/bin/contrast.js'),
+        'policy',
+        'generate',
+        '-',
+        '--settings-drop-in',
+        join(work, 'settings.d'),
+        '--insecure-registry',
+        l.a,
+        '--no-cache',
+        '--no-progress',
+      ],
+      { encoding: 'utf8', input: pod, cwd: work, env: { ...process.env, XDG_CACHE_HOME: cacheHome } },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /io\.katacontainers\.config\.hypervisor\.cc_init_data: /);
   });
 });
 
