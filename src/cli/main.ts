@@ -5,7 +5,7 @@ import { ContrastError, errorExitStatus, errorMessage } from '../internal/errors
 import { DEFAULT_LOG_LEVEL, isLogLevel, log, setLogLevel } from '../internal/log.js';
 import { commandPath } from './command-path.js';
 
-// src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+// src/cli/main.ts and dist/cli/main.cjs both sit two levels below package.json.
 const packageVersion = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
