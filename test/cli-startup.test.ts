@@ -1,6 +1,7 @@
 // The installable package and its start-up (issue 13): the lazy command table matches the commands,
 // completion scripts work, and `npm pack` ships only what runs (built dist/, LICENSE, no tests).
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -154,6 +155,8 @@ describe('the built package (issue 15: dependencies bundled)', () => {
     }
     // The code cache (src/internal/compile-cache.ts): in the user's cache directory, one file for
     // each command that ran; a run that used its file leaves it as it is.
+    // The loader decodes an ASCII bundle as latin1, a copy (scripts/build.mjs escapes what esbuild left).
+    assert.ok(isAscii(readFileSync(join(dir, 'package/dist/cli/main.cjs'))), 'main.cjs is not ASCII');
     const compileCache = join(cacheHome, 'contrast/compile-cache');
     const cacheFiles = () => readdirSync(compileCache).sort();
     const files = cacheFiles();
