@@ -45,7 +45,7 @@ const cli = await build({
 // identifier, and in a comment it is text.
 const bundlePath = join(out, 'main.cjs');
 const bundleText = readFileSync(bundlePath, 'utf8').replace(
-  /[^\x00-\x7f]/g,
+  /[\u0080-\uffff]/g,
   (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
 );
 writeFileSync(bundlePath, bundleText);

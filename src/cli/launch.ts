@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { userCacheDir } from '../internal/cache-dir.js';
 import { loadBundle } from '../internal/compile-cache.js';
+import { raiseTierUpBudget } from '../internal/tiering.js';
 import { commandKey } from './command-path.js';
 
 type Cli = typeof import('./main.js');
@@ -23,6 +24,7 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 export async function launch(argv: string[]): Promise<number> {
+  raiseTierUpBudget();
   const file = fileURLToPath(new URL('./main.cjs', import.meta.url));
   // The bundle's `import.meta.url` is compiled to this name (scripts/build.mjs).
   const cli = loadBundle<Cli>(file, {
@@ -33,6 +35,10 @@ export async function launch(argv: string[]): Promise<number> {
   });
   const code = await cli.exports.main(argv);
   // A failed run may have stopped early: its code would make a thin cache.
-  if (code === 0) cli.save();
+  if (code === 0) {
+    // The cached data is tied to V8's flags as they were at this run's start.
+    raiseTierUpBudget();
+    cli.save();
+  }
   return code;
 }

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ContrastError } from '../internal/errors.js';
+import { defaultTierUpBudget } from '../internal/tiering.js';
 import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 import type { IndexBudget } from './tarfs.js';
 
@@ -91,6 +92,9 @@ export function startWorker(): Worker {
   // the dm-verity stage makes little garbage of its own (165 MiB gzip layer, whole CLI: peak RSS
   // 163-174 MiB with 2 MiB against 174-181 MiB with 4; the 1 GiB layer 147-152 against 158-161).
   const options = { resourceLimits: { maxYoungGenerationSizeMb: 2 } };
+  // A layer pass runs long enough for early optimization to pay, and Node's own code cache (which
+  // the worker's start-up uses) needs V8's flags as Node was built with (src/internal/tiering.ts).
+  defaultTierUpBudget();
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./layer-worker.js', import.meta.url), options);
   const script = new URL('./layer-worker.ts', import.meta.url).href;
