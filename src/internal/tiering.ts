@@ -29,7 +29,10 @@ export function raiseTierUpBudget(): void {
   if (applies()) setBudget(RAISED_BUDGET);
 }
 
-/** Before a layer worker thread starts (a no-op where the budget was never raised). */
+/**
+ * Before a layer worker thread starts. Where the budget was never raised (a library caller), setting
+ * the default changes nothing.
+ */
 export function defaultTierUpBudget(): void {
   if (applies()) setBudget(DEFAULT_BUDGET);
 }
