@@ -3,7 +3,7 @@
 // compile cache, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { userCacheDir } from '../internal/cache-dir.js';
+import { userCacheDir } from '../internal/cache-files.js';
 import { loadBundle } from '../internal/compile-cache.js';
 import { raiseTierUpBudget } from '../internal/tiering.js';
 import { commandKey } from './command-path.js';

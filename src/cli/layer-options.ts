@@ -2,7 +2,7 @@
 // layer cache and the progress display, parsed the same way everywhere.
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { userCacheDir } from '../internal/cache-dir.js';
+import { userCacheDir } from '../internal/cache-files.js';
 import { ContrastError } from '../internal/errors.js';
 import type { ProgressMode } from '../image/progress.js';
 

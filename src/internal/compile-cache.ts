@@ -32,6 +32,7 @@ import {
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
+import { ownedByUserAlone, tempBeside } from './cache-files.js';
 
 const MAGIC = 'contrast-compile-cache 3\n';
 
@@ -118,7 +119,7 @@ function readCacheFile(path: string, key: string): Buffer | 'none' | 'invalid' {
   try {
     const st = fstatSync(fd);
     // Another user's file, or one others may write, could hold any bytecode.
-    if ((process.getuid && st.uid !== process.getuid()) || (st.mode & 0o022) !== 0) return 'invalid';
+    if (!ownedByUserAlone(st)) return 'invalid';
     const buf = Buffer.allocUnsafe(st.size);
     if (readSync(fd, buf, 0, st.size, 0) !== st.size) return 'invalid';
     if (!buf.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC))) return 'invalid';
@@ -140,7 +141,7 @@ function readCacheFile(path: string, key: string): Buffer | 'none' | 'invalid' {
 function writeCacheFile(path: string, key: string, data: Buffer): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const header = JSON.stringify({ key, check: checksum(data) });
-  const tmp = `${path}.${process.pid}-${Math.random().toString(16).slice(2, 10)}.tmp`;
+  const tmp = tempBeside(path);
   try {
     writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), data]), { mode: 0o600 });
     renameSync(tmp, path);

@@ -8,9 +8,10 @@
 // removed), never trusted. Writes go to a unique temp file and are renamed into place, so
 // concurrent runs sharing the directory never see half a file; two writers of one digest write the
 // same bytes.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceCacheFile } from '../internal/cache-files.js';
 import { errorMessage } from '../internal/errors.js';
 import { limit, type Limit } from '../internal/limit.js';
 import { log } from '../internal/log.js';
@@ -84,18 +85,15 @@ export class MetadataCache {
   async put(repository: string, digest: string, bytes: Uint8Array, mediaType: string): Promise<void> {
     if (this.readOnly || bytes.length > maxEntryBytes || /[\r\n]/.test(mediaType)) return;
     const path = this.file(repository, digest);
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await this.io(async () => {
         await this.mkdirOnce(join(path, '..'));
-        await writeFile(tmp, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), { mode: 0o644 });
-        await rename(tmp, path);
+        await replaceCacheFile(path, Buffer.concat([Buffer.from(`${mediaType}\n`, 'utf8'), bytes]), 0o644);
       });
     } catch (err) {
       // Made in this run but gone now (a concurrent clean-up): the next entry makes it again.
       this.made.delete(join(path, '..'));
       log.debug(`metadata cache: cannot store ${digest} in ${this.dir}: ${errorMessage(err)}`);
-      await unlink(tmp).catch(() => undefined);
     }
   }
 }

@@ -13,9 +13,10 @@
 // asked at all. So only anonymous and Basic registries (credentials go to the registry's own origin)
 // skip the ping, and an entry is trusted only when the file belongs to this user and nobody else can
 // write it (a cache directory shared with others is then simply not used for pings).
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ownedByUserAlone, replaceCacheFile } from '../internal/cache-files.js';
 import { errorMessage } from '../internal/errors.js';
 import { log } from '../internal/log.js';
 import type { Challenge } from './challenge.js';
@@ -80,9 +81,7 @@ export class PingCache {
     try {
       const fh = await open(path, 'r');
       try {
-        const st = await fh.stat();
-        const uid = process.getuid?.();
-        if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+        if (!ownedByUserAlone(await fh.stat())) {
           log.debug(`ping cache: ${path} is not owned by this user or writable by others; not used`);
           return undefined;
         }
@@ -136,14 +135,11 @@ export class PingCache {
       challenges: record.challenges.map((c) => ({ scheme: c.scheme, params: { ...c.params } })),
       savedAt: now,
     };
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-      await writeFile(tmp, JSON.stringify(body), { mode: 0o600 });
-      await rename(tmp, path);
+      await replaceCacheFile(path, JSON.stringify(body), 0o600);
     } catch (err) {
       log.debug(`ping cache: cannot store ${host} in ${this.dir}: ${errorMessage(err)}`);
-      await unlink(tmp).catch(() => undefined);
     }
   }
 
