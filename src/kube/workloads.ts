@@ -210,13 +210,17 @@ export function dataAt(w: Workload, path: readonly PathItem[]): unknown {
 
 function selfContained(node: unknown): boolean {
   if (node === undefined || node === null || isScalar(node)) return true;
-  if (isMap(node))
-    return node.items.every(
-      (p) =>
-        isScalar(p.key) && typeof p.key.value === 'string' && p.key.value !== '<<' && selfContained(p.value),
-    );
+  if (isMap(node)) return plainKeys(node) && node.items.every((p) => selfContained(p.value));
   if (isSeq(node)) return node.items.every(selfContained);
   return false; // an alias, or a node kind the general conversion should handle
+}
+
+/**
+ * Every key a plain string (a merge key's value is a symbol, a plain `<<` key a string: both need the
+ * general conversion).
+ */
+function plainKeys(map: YAMLMap): boolean {
+  return map.items.every((p) => isScalar(p.key) && typeof p.key.value === 'string' && p.key.value !== '<<');
 }
 
 /** The pod template node, for callers that edit it (injection). */
@@ -274,9 +278,7 @@ export function plainNodeAt(doc: Document, path: readonly PathItem[]): { node: u
   for (const k of path) {
     if (node === undefined) return { node };
     if (isMap(node)) {
-      // A merge key's value is a symbol, a plain `<<` key a string: both need the conversion.
-      if (node.items.some((p) => !isScalar(p.key) || typeof p.key.value !== 'string' || p.key.value === '<<'))
-        return undefined;
+      if (!plainKeys(node)) return undefined;
       node = node.get(k, true);
     } else if (isSeq(node) && typeof k === 'number') node = node.get(k, true);
     else return undefined;

@@ -17,8 +17,6 @@ import {
   Scalar,
 } from 'yaml';
 import type { CST, ToStringOptions } from 'yaml';
-
-type Token = CST.Token;
 import { ContrastError } from '../internal/errors.js';
 import { displayPath, readTextInput, statInput, STDIO_PATH } from '../internal/files.js';
 import { limit } from '../internal/limit.js';
@@ -151,7 +149,7 @@ function composeStream(text: string): ComposedStream {
   // composed instead of all of them living until the last one is.
   const lineCounter = new LineCounter();
   const bounds: number[] = [];
-  function* recordingBounds(tokens: Iterable<Token>): Generator<Token> {
+  function* recordingBounds(tokens: Iterable<CST.Token>): Generator<CST.Token> {
     for (const t of tokens) {
       if (t.type === 'document') bounds.push(t.offset);
       yield t;

@@ -1007,13 +1007,13 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
     // The settings decide the images (the pause container), so they are read before the requests go
     // out; but as in Go, whose patches all run before the settings are read, a patch's error (stage 8)
     // comes before a settings error.
-    const started = await startImages(run, targets, platformOf, client, platform).then(
+    const imagesStarted = await startImages(run, targets, platformOf, client, platform).then(
       (inputs) => ({ inputs }),
       (err: unknown) => ({ err }),
     );
     await patchPlatforms(run, workloads, plan, manifestPlan, platformOf);
-    if ('err' in started) throw started.err;
-    const { inputs } = started;
+    if ('err' in imagesStarted) throw imagesStarted.err;
+    const { inputs } = imagesStarted;
     run.phase('patched and pinned');
     // The Go CLI's ✔️ lines are printed only once everything is written (a failure rolls back).
     const done: string[] = ['✔️ Patched targets'];
