@@ -6,8 +6,8 @@
 // thread as the bound of the layer phase (blob digest, zlib dispatch, copying partial zlib slices,
 // posting) while both workers idled.
 import type { Hash } from 'node:crypto';
-import { createGunzip, type Gunzip } from 'node:zlib';
 import type { MessagePort } from 'node:worker_threads';
+import { GzipInflate } from './gzip.js';
 import type { Outlet } from './layer-sink.js';
 import { INFLATE_CHUNK, OutputGather } from './layer.js';
 import type { PeerMessage } from './layer-workers.js';
@@ -143,7 +143,7 @@ export function moveOnConsumer(
  * `write` keeps hashing and acknowledging after a failure and `end` returns both.
  */
 export class InflateStage {
-  private readonly z: Gunzip;
+  private readonly z: GzipInflate;
   private readonly gather: OutputGather | undefined;
   /** Compressed bytes handed to zlib and not yet consumed. */
   private queued = 0;
@@ -163,7 +163,7 @@ export class InflateStage {
     private readonly ack: (bytes: number, spent?: Uint8Array) => void,
     whole: boolean,
   ) {
-    this.z = createGunzip({ chunkSize: INFLATE_CHUNK });
+    this.z = new GzipInflate(INFLATE_CHUNK);
     const z = this.z;
     const gather = whole ? new OutputGather(outlet) : undefined;
     this.gather = gather;
@@ -187,7 +187,7 @@ export class InflateStage {
         gather?.flush();
         resolve();
       });
-      z.on('error', (err) => {
+      z.on('error', (err: unknown) => {
         this.fail(err);
         reject(err);
       });

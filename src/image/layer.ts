@@ -5,10 +5,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { ContrastError, errorMessage } from '../internal/errors.js';
 import type { Descriptor } from '../registry/types.js';
+import { GzipInflate } from './gzip.js';
 import { TarReader, defaultTarLimits, type TarLimits } from './tar.js';
 import { IndexBudget, TarfsIndexBuilder, defaultIndexBudget, type TarfsOptions } from './tarfs.js';
 import type { LayerAnalysis } from './types.js';
@@ -357,8 +357,8 @@ export class OutputGather {
 }
 
 export function gunzipDecoder(outlet: Outlet): Decoder {
-  // Node's gunzip runs in the libuv thread pool and accepts multi-member streams.
-  const z = createGunzip({ chunkSize: INFLATE_CHUNK });
+  // The inflate runs in the libuv thread pool; multi-member streams are accepted (gzip.ts).
+  const z = new GzipInflate(INFLATE_CHUNK);
   outlet.bind(
     () => z.pause(),
     () => z.resume(),
@@ -380,7 +380,7 @@ export function gunzipDecoder(outlet: Outlet): Decoder {
       gather.flush();
       resolve();
     });
-    z.on('error', (err) => reject(outlet.failure ?? err));
+    z.on('error', (err: unknown) => reject(outlet.failure ?? err));
     z.on('close', () => (outlet.failure !== undefined ? reject(outlet.failure) : undefined));
   });
   done.catch(() => {});
