@@ -51,13 +51,21 @@ const bundleText = readFileSync(bundlePath, 'utf8').replace(
 writeFileSync(bundlePath, bundleText);
 // The loader knows the bundle by this digest, so it need not hash 2 MB at every start.
 const bundleId = createHash('sha256').update(bundleText).digest('hex').slice(0, 32);
+// Node's modules the bundle requires, which the loader loads before it changes a V8 flag (see
+// src/internal/tiering.ts). node:sqlite is left out: undici only tries it, and Node 22 warns on load.
+const builtins = [...new Set([...bundleText.matchAll(/\brequire\("node:([a-z0-9_/]+)"\)/g)].map((m) => m[1]))]
+  .filter((name) => name !== 'sqlite')
+  .sort();
 // The loader itself, and the layer worker thread, which src/image/layer-workers.ts starts from
 // ./layer-worker.js beside the bundle (a worker has no code cache: its start-up is mostly Node's).
 const rest = await build({
   ...common,
   entryPoints: { launch: 'src/cli/launch.ts', 'layer-worker': 'src/image/layer-worker.ts' },
   format: 'esm',
-  define: { __CONTRAST_BUNDLE_ID__: JSON.stringify(bundleId) },
+  define: {
+    __CONTRAST_BUNDLE_ID__: JSON.stringify(bundleId),
+    __CONTRAST_BUILTINS__: JSON.stringify(builtins),
+  },
   // Bundled CommonJS dependencies call require() for Node's built-in modules; an ES module has none.
   banner: {
     js: "import { createRequire as __contrastRequire } from 'node:module';\nconst require = __contrastRequire(import.meta.url);",

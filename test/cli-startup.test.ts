@@ -156,7 +156,20 @@ describe('the built package (issue 15: dependencies bundled)', () => {
     // The code cache (src/internal/compile-cache.ts): in the user's cache directory, one file for
     // each command that ran; a run that used its file leaves it as it is.
     // The loader decodes an ASCII bundle as latin1, a copy (scripts/build.mjs escapes what esbuild left).
-    assert.ok(isAscii(readFileSync(join(dir, 'package/dist/cli/main.cjs'))), 'main.cjs is not ASCII');
+    const bundle = readFileSync(join(dir, 'package/dist/cli/main.cjs'));
+    assert.ok(isAscii(bundle), 'main.cjs is not ASCII');
+    // The loader loads Node's modules the bundle requires before it raises V8's tier-up budget
+    // (src/internal/tiering.ts): the list written into it must name each of them.
+    const required = new Set(
+      [...bundle.toString('latin1').matchAll(/require\("node:([a-z0-9_/]+)"\)/g)].map((m) => m[1]!),
+    );
+    const listed = /"assert",[^\]]*\]/.exec(readFileSync(join(dir, 'package/dist/cli/launch.js'), 'utf8'));
+    assert.ok(listed, 'no list of Node modules in launch.js');
+    const preloaded = new Set(JSON.parse(`[${listed[0]}`) as string[]);
+    assert.ok(required.has('zlib') && required.has('http') && required.size > 10, [...required].join(', '));
+    for (const name of required)
+      if (name !== 'sqlite') assert.ok(preloaded.has(name), `${name} is not loaded first`);
+    assert.ok(!preloaded.has('sqlite'), 'node:sqlite warns when loaded on Node 22');
     const compileCache = join(cacheHome, 'contrast/compile-cache');
     const cacheFiles = () => readdirSync(compileCache).sort();
     const files = cacheFiles();

@@ -10,9 +10,12 @@ import { commandKey } from './command-path.js';
 
 type Cli = typeof import('./main.js');
 
-// A digest of main.cjs, written in by scripts/build.mjs (absent when this file runs from source).
+// A digest of main.cjs and Node's modules it requires, written in by scripts/build.mjs (absent when
+// this file runs from source).
 declare const __CONTRAST_BUNDLE_ID__: string | undefined;
+declare const __CONTRAST_BUILTINS__: string[] | undefined;
 const buildId = typeof __CONTRAST_BUNDLE_ID__ === 'string' ? __CONTRAST_BUNDLE_ID__ : undefined;
+const builtins = typeof __CONTRAST_BUILTINS__ === 'object' ? __CONTRAST_BUILTINS__ : [];
 
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env['NODE_DISABLE_COMPILE_CACHE']) return undefined;
@@ -24,12 +27,14 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 }
 
 export async function launch(argv: string[]): Promise<number> {
-  raiseTierUpBudget();
+  const command = commandKey(argv);
+  // `--version` and help need few of Node's modules: loading them all would double their start-up.
+  raiseTierUpBudget(command === '' ? [] : builtins);
   const file = fileURLToPath(new URL('./main.cjs', import.meta.url));
   // The bundle's `import.meta.url` is compiled to this name (scripts/build.mjs).
   const cli = loadBundle<Cli>(file, {
     dir: compileCacheDir(),
-    variant: commandKey(argv),
+    variant: command,
     ...(buildId ? { buildId } : {}),
     globals: { __contrastImportMetaUrl: pathToFileURL(file).href },
   });
