@@ -127,11 +127,21 @@ class Node {
   size = 0;
   offset = 0;
   children: Map<string, Node> | null = null;
+  // Set by build(): the inode number, the sorted names of the children, and the directory body.
+  ino = 0;
+  names: string[] | null = null;
+  bodyOffset = -1;
 }
 
 /** Path components of the raw bytes read as latin1 (so every byte survives); null if it escapes. */
 function clean(path: Buffer): string[] | null {
   return pathComponents(path.toString('latin1'));
+}
+
+/** A u64, little-endian, of a value a double holds exactly (no BigInt: see build). */
+function setU64(v: DataView, at: number, value: number): void {
+  v.setUint32(at, value % 0x1_0000_0000, true);
+  v.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
 }
 
 function direntType(mode: number): number {
@@ -163,6 +173,7 @@ export class TarfsIndexBuilder {
   private readonly budget: IndexBudget;
   /** Bytes reserved in `budget` by this builder (returned by `release`). */
   private reserved = 0;
+  private built = false;
 
   constructor(options: TarfsOptions = {}) {
     this.root.mode = S_IFDIR | 0o555;
@@ -287,26 +298,31 @@ export class TarfsIndexBuilder {
 
   /**
    * The index bytes that follow a tar of `tarSize` bytes, handed out in pieces (the zero gap in
-   * bounded chunks) so the caller can hash them without holding a second copy.
+   * bounded chunks) so the caller can hash them without holding a second copy. Once per builder: the
+   * walk keeps its state on the nodes. It runs once per layer, at the end of the pass, before V8 has
+   * optimized any of it and after the tar walk filled the heap: it allocates little (no map or tuple
+   * per name) and writes through DataViews, whose methods are builtins where Buffer's are JavaScript
+   * (a 21 k-entry layer: ~42 → ~15 ms).
    */
   *build(tarSize: number): Generator<Buffer> {
+    if (this.built) throw new Error('TarfsIndexBuilder.build runs once');
+    this.built = true;
     // Breadth-first walk over every name; entries are numbered at their first visit.
-    const ino = new Map<Node, number>([[this.root, 1]]);
-    const order: Node[] = [this.root];
-    const visits: Node[] = [this.root];
-    const sorted = new Map<Node, Array<[string, Node]>>();
+    const root = this.root;
+    root.ino = 1;
+    const order: Node[] = [root];
+    const visits: Node[] = [root];
     const maxVisits = this.maxEntries * 4 + 16;
     for (let i = 0; i < visits.length; i++) {
       const n = visits[i]!;
-      if (!n.children || n.children.size === 0) continue;
-      let kids = sorted.get(n);
-      if (!kids) {
-        kids = [...n.children.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-        sorted.set(n, kids);
-      }
-      for (const [, c] of kids) {
-        if (!ino.has(c)) {
-          ino.set(c, order.length + 1);
+      const children = n.children;
+      if (!children || children.size === 0) continue;
+      // The default sort compares strings by UTF-16 code units, as `<` does, without a callback.
+      n.names ??= [...children.keys()].sort();
+      for (const name of n.names) {
+        const c = children.get(name)!;
+        if (c.ino === 0) {
+          c.ino = order.length + 1;
           order.push(c);
         }
         visits.push(c);
@@ -323,45 +339,49 @@ export class TarfsIndexBuilder {
     const bodiesStart = inodeTable + 32 * order.length;
     let bodyBytes = 0;
     let nameBytes = 0;
-    const dirOffset = new Map<Node, { offset: number; size: number }>();
-    const bodies: Array<Array<[string, Node]>> = [];
+    const bodies: Node[] = [];
     for (const n of visits) {
       if ((n.mode & S_IFMT) !== S_IFDIR) continue;
-      const kids = sorted.get(n) ?? [];
-      dirOffset.set(n, { offset: bodiesStart + bodyBytes, size: 32 * kids.length });
-      bodyBytes += 32 * kids.length;
-      for (const [name] of kids) nameBytes += Buffer.byteLength(name, 'latin1');
-      bodies.push(kids);
+      n.bodyOffset = bodiesStart + bodyBytes;
+      const names = n.names ?? [];
+      bodyBytes += 32 * names.length;
+      // A latin1 string has a byte per character.
+      for (const name of names) nameBytes += name.length;
+      bodies.push(n);
     }
     const namesStart = bodiesStart + bodyBytes;
     const namesEnd = namesStart + nameBytes;
 
     const table = Buffer.alloc(32 * order.length);
-    order.forEach((n, i) => {
+    const tv = new DataView(table.buffer, table.byteOffset, table.length);
+    for (let i = 0; i < order.length; i++) {
+      const n = order[i]!;
       const o = i * 32;
-      const d = dirOffset.get(n);
-      table.writeUInt16LE(n.mode & 0xffff, o);
-      table.writeUInt8(n.flags, o + 2);
-      table.writeUInt8(n.mtimeHi, o + 3);
-      table.writeUInt32LE(n.owner >>> 0, o + 4);
-      table.writeUInt32LE(n.group >>> 0, o + 8);
-      table.writeUInt32LE(n.mtimeLo >>> 0, o + 12);
-      table.writeBigUInt64LE(BigInt(d ? d.size : n.size), o + 16);
-      table.writeBigUInt64LE(BigInt(d ? d.offset : n.offset), o + 24);
-    });
+      const dir = n.bodyOffset >= 0;
+      tv.setUint16(o, n.mode & 0xffff, true);
+      tv.setUint8(o + 2, n.flags);
+      tv.setUint8(o + 3, n.mtimeHi);
+      tv.setUint32(o + 4, n.owner >>> 0, true);
+      tv.setUint32(o + 8, n.group >>> 0, true);
+      tv.setUint32(o + 12, n.mtimeLo >>> 0, true);
+      setU64(tv, o + 16, dir ? 32 * (n.names?.length ?? 0) : n.size);
+      setU64(tv, o + 24, dir ? n.bodyOffset : n.offset);
+    }
     yield table;
 
     const dirents = Buffer.alloc(bodyBytes);
+    const dv = new DataView(dirents.buffer, dirents.byteOffset, dirents.length);
     const names = Buffer.alloc(nameBytes);
     let dp = 0;
     let np = 0;
-    for (const kids of bodies) {
-      for (const [name, c] of kids) {
+    for (const n of bodies) {
+      for (const name of n.names ?? []) {
+        const c = n.children!.get(name)!;
         const len = names.write(name, np, 'latin1');
-        dirents.writeBigUInt64LE(BigInt(ino.get(c)!), dp);
-        dirents.writeBigUInt64LE(BigInt(namesStart + np), dp + 8);
-        dirents.writeBigUInt64LE(BigInt(len), dp + 16);
-        dirents.writeUInt8(direntType(c.mode), dp + 24);
+        setU64(dv, dp, c.ino);
+        setU64(dv, dp + 8, namesStart + np);
+        setU64(dv, dp + 16, len);
+        dv.setUint8(dp + 24, direntType(c.mode));
         dp += 32;
         np += len;
       }
