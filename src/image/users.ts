@@ -46,6 +46,9 @@ export class UserFilesCollector {
 
   /** Returns the byte cap if the entry's content is needed (then `onData` follows), else 0. */
   onEntry(e: TarEntry): number {
+    // Every path this looks for has an `etc` or `.wh.etc` component, which cleaning keeps: most entries
+    // are passed over without decoding their paths (the tar walk runs this for every entry).
+    if (!e.path.includes('etc') && !e.headerPath.includes('etc')) return 0;
     const raw = e.headerPath.toString('utf8');
     let want = 0;
     if (raw === 'etc/.wh.passwd') apply(this.result.genpolicy.passwd, 'whiteout');
