@@ -88,10 +88,20 @@ interface Extensions {
   pax?: Buffer;
 }
 
+/** Shared by every empty field (most linknames; every ustar prefix of a GNU archive); never written. */
+const EMPTY = Buffer.alloc(0);
+
 function cstr(buf: Buffer, start: number, len: number): Buffer {
+  if (buf[start] === 0) return EMPTY;
   const field = buf.subarray(start, start + len);
   const nul = field.indexOf(0);
   return Buffer.from(nul < 0 ? field : field.subarray(0, nul));
+}
+
+/** A PAX `uid`/`gid` when present and numeric. */
+function paxId(pax: Map<string, Buffer> | undefined, key: string): number | null {
+  const v = pax?.get(key)?.toString('latin1');
+  return v !== undefined && /^[0-9]+$/.test(v) ? u32(BigInt(v)) : null;
 }
 
 /** Octal as the tar crate reads it: up to the first NUL, trimmed; undefined when it does not parse. */
@@ -308,7 +318,7 @@ export class TarReader {
     // A member: resolve the effective fields from the pending extensions.
     const pax = this.ext.pax ? parsePax(this.ext.pax) : undefined;
     const headerName = cstr(h, 0, 100);
-    const prefix = isUstar ? cstr(h, 345, 155) : Buffer.alloc(0);
+    const prefix = isUstar ? cstr(h, 345, 155) : EMPTY;
     const headerPath = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), headerName]) : headerName;
     const headerLinkname = cstr(h, 157, 100);
     const path = this.ext.longName ? stripOneNul(this.ext.longName) : (pax?.get('path') ?? headerPath);
@@ -319,10 +329,6 @@ export class TarReader {
       const s = pax.get('size')!.toString('latin1');
       if (/^[0-9]+$/.test(s) && Number(s) <= Number.MAX_SAFE_INTEGER) size = Number(s);
     }
-    const paxId = (k: string): number | null => {
-      const v = pax?.get(k)?.toString('latin1');
-      return v !== undefined && /^[0-9]+$/.test(v) ? u32(BigInt(v)) : null;
-    };
     const mode = octalNumber(h, 100, 8);
     const hasDev = isUstar || isGnu;
     const devMajor = hasDev ? octalNumber(h, 329, 8) : undefined;
@@ -348,8 +354,8 @@ export class TarReader {
       mode: mode ?? null,
       uid: numericU32(h, 108, 8),
       gid: numericU32(h, 116, 8),
-      paxUid: paxId('uid'),
-      paxGid: paxId('gid'),
+      paxUid: paxId(pax, 'uid'),
+      paxGid: paxId(pax, 'gid'),
       mtime: mtime >= 0 ? BigInt(mtime) : (numeric(h, 136, 12) ?? 0n),
       devMajor: devMajor ?? null,
       devMinor: devMinor ?? null,

@@ -211,9 +211,10 @@ export class TarfsIndexBuilder {
     return n;
   }
 
-  private lookup(comps: readonly string[]): Node {
+  /** The node at the first `depth` components of `comps` (all of them by default), made as needed. */
+  private lookup(comps: readonly string[], depth = comps.length): Node {
     let n = this.root;
-    for (const c of comps) n = this.child(n, c);
+    for (let i = 0; i < depth; i++) n = this.child(n, comps[i]!);
     return n;
   }
 
@@ -246,7 +247,7 @@ export class TarfsIndexBuilder {
         this.root = t;
         return;
       }
-      const parent = this.lookup(comps.slice(0, -1));
+      const parent = this.lookup(comps, comps.length - 1);
       if (!parent.children?.has(last)) this.account(last);
       parent.children ??= new Map();
       parent.children.set(last, t);
@@ -284,7 +285,7 @@ export class TarfsIndexBuilder {
       default:
         return;
     }
-    const n = last === undefined ? this.root : this.child(this.lookup(comps.slice(0, -1)), last);
+    const n = last === undefined ? this.root : this.child(this.lookup(comps, comps.length - 1), last);
     n.children = null;
     n.flags = 0;
     n.mode = type | (e.mode & 0o777);
