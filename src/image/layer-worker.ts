@@ -246,3 +246,6 @@ function onPeer(from: MessagePort, m: PeerMessage): void {
     }
   }
 }
+
+// Every module this worker needs is loaded: the main thread may change V8's flags again.
+post({ type: 'ready' });

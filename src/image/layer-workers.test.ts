@@ -362,3 +362,38 @@ test('workers started ahead of their first pass do not keep the process alive', 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /warmed/);
 });
+
+test("the CLI's raised tier-up budget is back once every worker started has loaded; a library caller's stays the default", (t) => {
+  if (!process.versions.v8.startsWith('11.3.')) {
+    t.skip(`only Node 20's V8 (11.3) has its budget raised; this is V8 ${process.versions.v8}`);
+    return;
+  }
+  const ts = import.meta.url.endsWith('.ts');
+  const workers = new URL(`./layer-workers.${ts ? 'ts' : 'js'}`, import.meta.url).href;
+  const tiering = new URL(`../internal/tiering.${ts ? 'ts' : 'js'}`, import.meta.url).href;
+  const run = (cli: boolean): string[] => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        ...(ts ? ['--import', 'tsx'] : []),
+        '--input-type=module',
+        '-e',
+        `const w = await import(${JSON.stringify(workers)});
+         const b = await import(${JSON.stringify(tiering)});
+         ${cli ? 'b.raiseTierUpBudget();' : ''}
+         const seen = [b.tierUpBudget()];
+         w.warmLayerWorkers(true);
+         seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
+         for (let i = 0; i < 600 && w.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+         seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
+         console.log(seen.join(' '));`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split(' ');
+  };
+  // Raised; the default while two workers start; raised again once both have loaded.
+  assert.deepEqual(run(true), ['540672', '67584', '2', '0', '540672', '2']);
+  assert.deepEqual(run(false), ['67584', '67584', '2', '0', '67584', '2']);
+});

@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ContrastError } from '../internal/errors.js';
-import { defaultTierUpBudget } from '../internal/tiering.js';
+import { defaultTierUpBudget, restoreTierUpBudget } from '../internal/tiering.js';
 import type { LayerSink, Outlet, SinkResult, SinkSpec } from './layer-sink.js';
 import type { IndexBudget } from './tarfs.js';
 
@@ -61,6 +61,7 @@ export interface WireError {
  * before it looks at the result or the error.
  */
 export type FromWorker =
+  | { type: 'ready' }
   | { type: 'ack'; id: number; bytes: number; buffer?: ArrayBuffer }
   | { type: 'done'; id: number; result: SinkResult; blobDigest?: string }
   | { type: 'error'; id: number; error: WireError; blobDigest?: string }
@@ -105,8 +106,15 @@ export function startWorker(): Worker {
   );
 }
 
+/**
+ * Workers started that have not yet loaded their modules: V8's default tier-up budget must hold
+ * meanwhile (src/internal/tiering.ts: a changed flag makes V8 refuse Node's code cache for the modules
+ * a starting worker loads).
+ */
+let loadingWorkers = 0;
+
 interface Pass {
-  onMessage(m: FromWorker, from: PooledWorker): void;
+  onMessage(m: Exclude<FromWorker, { type: 'ready' }>, from: PooledWorker): void;
   onCrash(err: Error, from: PooledWorker): void;
 }
 
@@ -122,10 +130,15 @@ class PooledWorker {
     readonly key: number,
   ) {
     this.worker = startWorker();
-    this.worker.on('message', (m: FromWorker) => this.passes.get(m.id)?.onMessage(m, this));
+    loadingWorkers++;
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') this.loaded();
+      else this.passes.get(m.id)?.onMessage(m, this);
+    });
     const crash = (err: Error): void => {
       if (this.dead) return;
       this.dead = true;
+      this.loaded();
       this.pool.remove(this);
       const e = new ContrastError(`the layer analysis thread stopped: ${err.message}`, {
         code: 'LAYER_WORKER',
@@ -140,6 +153,15 @@ class PooledWorker {
     // After the listeners: adding a 'message' listener refs the worker's port again, and a worker
     // started ahead of its first pass (warmLayerWorkers) must not keep the process alive.
     this.worker.unref();
+  }
+
+  private loading = true;
+
+  /** The worker has loaded its modules (or died): once none is loading, the CLI's budget is back. */
+  private loaded(): void {
+    if (!this.loading) return;
+    this.loading = false;
+    if (--loadingWorkers === 0) restoreTierUpBudget();
   }
 
   post(m: ToWorker, transfer?: readonly TransferListItem[]): void {
@@ -261,9 +283,10 @@ export function closeLayerWorkers(): Promise<void> {
   return pool.close();
 }
 
-/** Test hook: the keys of the running workers, and a way to stop one of them. */
+/** Test hook: the keys of the running workers, how many are loading, and a way to stop one of them. */
 export const layerWorkerPool = {
   keys: (): number[] => pool.keys(),
+  loading: (): number => loadingWorkers,
   kill: (key: number): Promise<void> => pool.kill(key),
 };
 

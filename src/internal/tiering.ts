@@ -2,15 +2,17 @@
 // tier and tiers up after a small budget: a warm `generate` had V8's threads compile 67–71 functions
 // (mostly the yaml parser's) with ~0.5 s of CPU (`--trace-opt`), most of it too late to pay back in a
 // run of under half a second. With an 8× budget 11–14 are compiled. But V8's flags are per process,
-// and a changed flag also makes V8 refuse Node's embedded code cache for its own modules: a worker
-// thread then starts in ~67 ms instead of ~36 ms, and a long layer pass wants its hot loops optimized
-// early anyway. So the CLI raises the budget at start (`raiseTierUpBudget`), puts the default back
-// before a layer worker starts (`defaultTierUpBudget`; the flags then match Node's cache again), and
-// raises it again before it stores its own code cache, whose data V8 ties to the flags. Node's modules
-// that the CLI requires are loaded before the budget is raised (`loadFirst`): with the flag changed,
-// loading the bundle's 25 took 33–40 ms against 12–15 ms, and a warm `generate` took 0.33 s against
-// 0.315 s. Node 22+ (V8 12+) tiers through Maglev by invocation counts; raising those showed no gain:
-// left alone, as is a budget the user set.
+// and a changed flag also makes V8 refuse Node's embedded code cache for its own modules (a worker
+// thread then starts in ~67 ms instead of ~36 ms). So:
+// - the CLI loads Node's modules it requires first (`loadFirst`: loading the bundle's 25 took 33–40 ms
+//   with the flag changed against 12–15 ms, and a warm `generate` 0.33 s against 0.315 s), then
+//   raises the budget (`raiseTierUpBudget`);
+// - it puts the default back while a layer worker starts (`defaultTierUpBudget`: the flags then match
+//   Node's cache again) and raises it again once every worker started has loaded its modules
+//   (`restoreTierUpBudget`);
+// - it raises it before it stores its own code cache, whose data V8 ties to the flags.
+// Node 22+ (V8 12+) tiers through Maglev by invocation counts; raising those showed no gain: left
+// alone, as is a budget the user set.
 
 /**
  * The default of Node 20's V8, 11.3 (`node --v8-options`), and the raised budget. Other V8 versions
@@ -26,9 +28,15 @@ function applies(): boolean {
   );
 }
 
+let current = DEFAULT_BUDGET;
+
 function setBudget(budget: number): void {
   process.getBuiltinModule('node:v8').setFlagsFromString(`--interrupt-budget=${budget}`);
+  current = budget;
 }
+
+/** Whether the CLI asked for the raised budget (a library caller never does). */
+let wanted = false;
 
 /**
  * The CLI's start, before any of its code runs, and again before it stores its code cache.
@@ -36,8 +44,24 @@ function setBudget(budget: number): void {
  */
 export function raiseTierUpBudget(loadFirst: readonly string[] = []): void {
   if (!applies()) return;
+  wanted = true;
   for (const name of loadFirst) process.getBuiltinModule(`node:${name}`);
   setBudget(RAISED_BUDGET);
+}
+
+/**
+ * Once every layer worker started has loaded its modules: the budget the CLI asked for, if it did.
+ * The default served only the workers' start-up; left in place, it had V8 optimize the rest of the
+ * main thread's run (TurboFan 247 → 104 ms of CPU in a cold `generate`, 285 → 154 ms on the 165 MiB
+ * layer, whose main thread is ~90% idle; cold `generate` CPU −25 to −50 ms, 20 pairs twice).
+ */
+export function restoreTierUpBudget(): void {
+  if (wanted && applies()) setBudget(RAISED_BUDGET);
+}
+
+/** The budget this module last set (tests); undefined where it sets none. */
+export function tierUpBudget(): number | undefined {
+  return applies() ? current : undefined;
 }
 
 /**
