@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -345,22 +345,28 @@ test('a run with no layer cache starts the layer workers before its registry rou
   }
 });
 
-test('workers started ahead of their first pass do not keep the process alive', () => {
+test('workers started ahead of their first pass do not keep the process alive', (t) => {
   const ts = import.meta.url.endsWith('.ts');
   const mod = new URL(ts ? './layer-workers.ts' : './layer-workers.js', import.meta.url).href;
-  const r = spawnSync(
-    process.execPath,
-    [
-      ...(ts ? ['--import', 'tsx'] : []),
-      '--input-type=module',
-      '-e',
-      `const m = await import(${JSON.stringify(mod)}); m.warmLayerWorkers(true); console.log('warmed');`,
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
+  // A script file, not `-e`: workers inherit the process's options, and `--input-type` stops them.
+  const dir = mkdtempSync(join(tmpdir(), 'warm-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'warm.mjs');
+  writeFileSync(
+    script,
+    `const m = await import(${JSON.stringify(mod)});
+     m.warmLayerWorkers(true);
+     for (let i = 0; i < 600 && m.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+     console.log('warmed', m.layerWorkerPool.keys().length);`,
   );
+  const r = spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(r.signal, null, 'the process did not exit by itself (killed after 30 s)');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /warmed/);
+  // Both workers loaded and alive when the script ended.
+  assert.match(r.stdout, /warmed 2/);
 });
 
 test("the CLI's raised tier-up budget is back once every worker started has loaded; a library caller's stays the default", (t) => {
@@ -371,25 +377,27 @@ test("the CLI's raised tier-up budget is back once every worker started has load
   const ts = import.meta.url.endsWith('.ts');
   const workers = new URL(`./layer-workers.${ts ? 'ts' : 'js'}`, import.meta.url).href;
   const tiering = new URL(`../internal/tiering.${ts ? 'ts' : 'js'}`, import.meta.url).href;
+  // A script file, not `-e`: workers inherit the process's options, and `--input-type` stops them.
+  const dir = mkdtempSync(join(tmpdir(), 'tier-up-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const run = (cli: boolean): string[] => {
-    const r = spawnSync(
-      process.execPath,
-      [
-        ...(ts ? ['--import', 'tsx'] : []),
-        '--input-type=module',
-        '-e',
-        `const w = await import(${JSON.stringify(workers)});
-         const b = await import(${JSON.stringify(tiering)});
-         ${cli ? 'b.raiseTierUpBudget();' : ''}
-         const seen = [b.tierUpBudget()];
-         w.warmLayerWorkers(true);
-         seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
-         for (let i = 0; i < 600 && w.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
-         seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
-         console.log(seen.join(' '));`,
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
+    const script = join(dir, `run-${cli}.mjs`);
+    writeFileSync(
+      script,
+      `const w = await import(${JSON.stringify(workers)});
+       const b = await import(${JSON.stringify(tiering)});
+       ${cli ? 'b.raiseTierUpBudget();' : ''}
+       const seen = [b.tierUpBudget()];
+       w.warmLayerWorkers(true);
+       seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
+       for (let i = 0; i < 600 && w.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+       seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
+       console.log(seen.join(' '));`,
     );
+    const r = spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split(' ');
   };
