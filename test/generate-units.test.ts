@@ -47,7 +47,13 @@ import {
 } from '../src/contrast/referencevalues.js';
 import { formatIssue } from '../src/contrast/validation.js';
 import { ContrastError } from '../src/internal/errors.js';
-import { findTargets, planPlatforms, policyEntries } from '../src/workflows/generate.js';
+import {
+  findTargets,
+  planPlatforms,
+  policyEntries,
+  startLayerWorkersEarly,
+} from '../src/workflows/generate.js';
+import { closeLayerWorkers, layerWorkerPool } from '../src/image/layer-workers.js';
 import { coordinatorYaml } from './helpers/kube-fixtures.js';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
@@ -793,4 +799,20 @@ describe('generate stages on their own (src/workflows/generate.ts)', () => {
       ['Metal-QEMU-SNP'],
     );
   });
+});
+
+test('generate starts a layer worker before it reads its YAML when there is no layer cache, and none when there is one', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'early-workers-'));
+  t.after(() => closeLayerWorkers());
+  const cachePath = join(dir, 'layers-cache.json');
+  await closeLayerWorkers();
+  startLayerWorkersEarly(cachePath);
+  assert.equal(layerWorkerPool.keys().length, 1);
+  await closeLayerWorkers();
+  startLayerWorkersEarly('');
+  assert.equal(layerWorkerPool.keys().length, 1, 'no cache at all (--no-cache)');
+  await closeLayerWorkers();
+  await writeFile(cachePath, '{}');
+  startLayerWorkersEarly(cachePath);
+  assert.equal(layerWorkerPool.keys().length, 0);
 });

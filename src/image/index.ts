@@ -20,4 +20,5 @@ export { TarfsIndexBuilder, type TarfsOptions } from './tarfs.js';
 export { TarReader, type TarEntry } from './tar.js';
 export { loadCache, saveCache, parseCache } from './cache.js';
 export { createProgress, type ProgressMode } from './progress.js';
+export { warmLayerWorkers } from './layer-workers.js';
 export type { ImageUser, LayerAnalysis, AnalyzedImage } from './types.js';

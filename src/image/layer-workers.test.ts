@@ -380,15 +380,15 @@ test("the CLI's raised tier-up budget is back once every worker started has load
   // A script file, not `-e`: workers inherit the process's options, and `--input-type` stops them.
   const dir = mkdtempSync(join(tmpdir(), 'tier-up-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (cli: boolean): string[] => {
-    const script = join(dir, `run-${cli}.mjs`);
+  const run = (cli: boolean, keepFlags = false): string[] => {
+    const script = join(dir, `run-${cli}-${keepFlags}.mjs`);
     writeFileSync(
       script,
       `const w = await import(${JSON.stringify(workers)});
        const b = await import(${JSON.stringify(tiering)});
        ${cli ? 'b.raiseTierUpBudget();' : ''}
        const seen = [b.tierUpBudget()];
-       w.warmLayerWorkers(true);
+       w.warmLayerWorkers(${!keepFlags}, ${keepFlags});
        seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
        for (let i = 0; i < 600 && w.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
        seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
@@ -404,4 +404,6 @@ test("the CLI's raised tier-up budget is back once every worker started has load
   // Raised; the default while two workers start; raised again once both have loaded.
   assert.deepEqual(run(true), ['540672', '67584', '2', '0', '540672', '2']);
   assert.deepEqual(run(false), ['67584', '67584', '2', '0', '67584', '2']);
+  // A worker started early, while the CLI's own work runs (generate): the raised budget throughout.
+  assert.deepEqual(run(true, true), ['540672', '540672', '1', '0', '540672', '1']);
 });

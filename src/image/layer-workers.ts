@@ -85,7 +85,7 @@ export function fromWire(e: WireError): Error {
  * not inherit the `--import tsx` hooks of the main thread, so under tsx (tests, benches) a small
  * bootstrap registers them in the worker first.
  */
-export function startWorker(): Worker {
+export function startWorker(keepFlags = false): Worker {
   // A small young generation: the worker's own garbage is tiny (digests, header copies), and V8's
   // default sizing cost ~22 MiB of peak RSS (10 images sharing a base, whole CLI: 158-163 MiB with
   // 4 MiB against 184-185 MiB, same CPU, measured alternately in one session). 2 MiB since the chunks
@@ -93,9 +93,9 @@ export function startWorker(): Worker {
   // the dm-verity stage makes little garbage of its own (165 MiB gzip layer, whole CLI: peak RSS
   // 163-174 MiB with 2 MiB against 174-181 MiB with 4; the 1 GiB layer 147-152 against 158-161).
   const options = { resourceLimits: { maxYoungGenerationSizeMb: 2 } };
-  // A layer pass runs long enough for early optimization to pay, and Node's own code cache (which
-  // the worker's start-up uses) needs V8's flags as Node was built with (src/internal/tiering.ts).
-  defaultTierUpBudget();
+  // Node's own code cache, which the worker's start-up uses, needs V8's flags as Node was built with
+  // (src/internal/tiering.ts), unless the caller keeps them (`warmLayerWorkers`).
+  if (!keepFlags) defaultTierUpBudget();
   if (!import.meta.url.endsWith('.ts'))
     return new Worker(new URL('./layer-worker.js', import.meta.url), options);
   const script = new URL('./layer-worker.ts', import.meta.url).href;
@@ -128,8 +128,9 @@ class PooledWorker {
   constructor(
     private readonly pool: WorkerPool,
     readonly key: number,
+    keepFlags = false,
   ) {
-    this.worker = startWorker();
+    this.worker = startWorker(keepFlags);
     loadingWorkers++;
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') this.loaded();
@@ -228,9 +229,9 @@ class WorkerPool {
   }
 
   /** Starts workers up to `n` (at most the pool size) so their start-up overlaps the registry round trips. */
-  warm(n: number): void {
+  warm(n: number, keepFlags: boolean): void {
     while (this.workers.length < Math.min(n, this.size))
-      this.workers.push(new PooledWorker(this, this.nextKey++));
+      this.workers.push(new PooledWorker(this, this.nextKey++, keepFlags));
   }
 
   /** Gives `a` and `b` a MessagePort to each other (once per pair). */
@@ -295,9 +296,15 @@ export const layerWorkerPool = {
  * worker's start-up, ~50-100 ms of CPU loading its module, would otherwise land in the layer phase):
  * two for --verity (a pass uses both), else one (WorkerPool.pick starts a second for more than
  * SHARED_BYTES in flight).
+ *
+ * `keepFlags`: for a start long before the first layer, while this thread is busy with work of its own
+ * (`generate` reading its YAML). V8's flags stay as they are, so that work keeps the CLI's tier-up
+ * budget (with the default, V8 optimized the `yaml` parser: cold `generate` 0.765 → 0.80 s), and the
+ * worker loads Node's modules without Node's code cache: ~65 instead of ~35 ms, on a core that is
+ * idle then.
  */
-export function warmLayerWorkers(verity: boolean): void {
-  pool.warm(verity ? 2 : 1);
+export function warmLayerWorkers(verity: boolean, keepFlags = false): void {
+  pool.warm(verity ? 2 : 1, keepFlags);
 }
 
 /** Decoded bytes handed to the workers and not yet acknowledged before the decoder is paused. */

@@ -53,6 +53,7 @@ import {
   type Flavour,
   type PolicyOptions,
 } from '../policy/index.js';
+import { warmLayerWorkers } from '../image/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { clientOptionsFromFlags, type RegistryFlags } from '../registry/options.js';
 import type { Platform } from '../registry/types.js';
@@ -388,6 +389,16 @@ async function checkOptions(opts: GenerateOptions): Promise<void> {
     });
   }
   await validateOutput(opts.output);
+}
+
+/**
+ * With no layer cache every layer will be analysed: a layer worker starts now, on the core the YAML
+ * reading leaves idle, instead of at the first registry request, where the main thread, the registry
+ * and V8's compiler threads already share both cores (cold `generate`, 20 pairs twice: 0.735 → 0.70 s
+ * and 0.705 → 0.66 s; CPU −55 and −40 ms).
+ */
+export function startLayerWorkersEarly(cachePath: string): void {
+  if (!cachePath || !existsSync(cachePath)) warmLayerWorkers(false, true);
 }
 
 /** RSA-4096 generation takes seconds: started first so it overlaps with image analysis. */
@@ -981,6 +992,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<GenerateResult
   };
   await checkOptions(opts);
   const seed = startSeedKey(opts);
+  startLayerWorkersEarly(opts.cachePath);
 
   const files = await readInputs(opts.paths, opts.manifestPath);
   const targets = findTargets(files, run.warn);
