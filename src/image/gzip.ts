@@ -20,9 +20,12 @@ const RESERVED = 0xe0;
 /** A header beyond this (a huge FEXTRA, a name without its NUL) is refused rather than buffered. */
 export const MAX_GZIP_HEADER = 1024 * 1024;
 
-function gzipError(message: string): Error {
-  return Object.assign(new Error(message), { code: 'Z_DATA_ERROR' });
+function gzipError(message: string, code = 'Z_DATA_ERROR'): Error {
+  return Object.assign(new Error(message), { code });
 }
+
+/** Input ended inside a header, the deflate data or a trailer (zlib's words and code). */
+const unexpectedEnd = (): Error => gzipError('unexpected end of file', 'Z_BUF_ERROR');
 
 /**
  * The length of the gzip member header at the start of `h`, or undefined while `h` holds only part of
@@ -279,12 +282,11 @@ export class GzipInflate extends EventEmitter {
     switch (this.state) {
       case 'header':
       case 'trailer':
-        this.fail(Object.assign(gzipError('unexpected end of file'), { code: 'Z_BUF_ERROR' }));
+        this.fail(unexpectedEnd());
         return;
       case 'body':
         // zlib found the deflate data complete but the trailer is missing (cut short, it errs itself).
-        if (this.rawEnded)
-          this.fail(Object.assign(gzipError('unexpected end of file'), { code: 'Z_BUF_ERROR' }));
+        if (this.rawEnded) this.fail(unexpectedEnd());
         return;
       case 'after':
       case 'done':

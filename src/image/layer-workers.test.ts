@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { RegistryClient } from '../registry/index.js';
@@ -345,25 +345,38 @@ test('a run with no layer cache starts the layer workers before its registry rou
   }
 });
 
-test('workers started ahead of their first pass do not keep the process alive', (t) => {
+/**
+ * Runs `code` (an ES module that may `await import(src(name))` this directory's modules) in a child
+ * process. A script file, not `-e`: workers inherit the process's options, and `--input-type` stops
+ * them.
+ */
+function runChild(t: TestContext, code: (src: (name: string) => string) => string) {
   const ts = import.meta.url.endsWith('.ts');
-  const mod = new URL(ts ? './layer-workers.ts' : './layer-workers.js', import.meta.url).href;
-  // A script file, not `-e`: workers inherit the process's options, and `--input-type` stops them.
-  const dir = mkdtempSync(join(tmpdir(), 'warm-'));
+  const src = (name: string): string =>
+    JSON.stringify(new URL(`${name}.${ts ? 'ts' : 'js'}`, import.meta.url).href);
+  const dir = mkdtempSync(join(tmpdir(), 'layer-workers-child-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const script = join(dir, 'warm.mjs');
-  writeFileSync(
-    script,
-    `const m = await import(${JSON.stringify(mod)});
+  const script = join(dir, 'child.mjs');
+  writeFileSync(script, code(src));
+  return spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+/** Script lines: wait (up to 30 s) until the pool `w` has no worker loading. */
+const untilLoaded = (w: string): string =>
+  `for (let i = 0; i < 600 && ${w}.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));`;
+
+test('workers started ahead of their first pass do not keep the process alive', (t) => {
+  const r = runChild(
+    t,
+    (src) => `const m = await import(${src('./layer-workers')});
      m.warmLayerWorkers(true);
-     for (let i = 0; i < 600 && m.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+     ${untilLoaded('m')}
      console.log('warmed', m.layerWorkerPool.keys().length);`,
   );
-  const r = spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  assert.equal(r.signal, null, 'the process did not exit by itself (killed after 30 s)');
+  assert.equal(r.signal, null, 'the process did not exit by itself (killed after 60 s)');
   assert.equal(r.status, 0, r.stderr);
   // Both workers loaded and alive when the script ended.
   assert.match(r.stdout, /warmed 2/);
@@ -374,30 +387,19 @@ test("the CLI's raised tier-up budget is back once every worker started has load
     t.skip(`only Node 20's V8 (11.3) has its budget raised; this is V8 ${process.versions.v8}`);
     return;
   }
-  const ts = import.meta.url.endsWith('.ts');
-  const workers = new URL(`./layer-workers.${ts ? 'ts' : 'js'}`, import.meta.url).href;
-  const tiering = new URL(`../internal/tiering.${ts ? 'ts' : 'js'}`, import.meta.url).href;
-  // A script file, not `-e`: workers inherit the process's options, and `--input-type` stops them.
-  const dir = mkdtempSync(join(tmpdir(), 'tier-up-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const run = (cli: boolean, keepFlags = false): string[] => {
-    const script = join(dir, `run-${cli}-${keepFlags}.mjs`);
-    writeFileSync(
-      script,
-      `const w = await import(${JSON.stringify(workers)});
-       const b = await import(${JSON.stringify(tiering)});
+    const r = runChild(
+      t,
+      (src) => `const w = await import(${src('./layer-workers')});
+       const b = await import(${src('../internal/tiering')});
        ${cli ? 'b.raiseTierUpBudget();' : ''}
        const seen = [b.tierUpBudget()];
        w.warmLayerWorkers(${!keepFlags}, ${keepFlags});
        seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
-       for (let i = 0; i < 600 && w.layerWorkerPool.loading() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+       ${untilLoaded('w')}
        seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
        console.log(seen.join(' '));`,
     );
-    const r = spawnSync(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split(' ');
   };
