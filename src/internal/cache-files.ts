@@ -1,6 +1,7 @@
 // The user's cache directory and the files the caches keep (metadata, pings, compiled code). A cache
 // file is only an optimisation: it is replaced whole (temp file + rename, no fsync: a torn file is a
 // miss, never trusted), and read only when nobody but the user could have written it.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -36,6 +37,18 @@ export async function replaceCacheFile(path: string, data: string | Uint8Array, 
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `replaceCacheFile` for a process about to exit (the code cache is saved after the run). */
+export function replaceCacheFileSync(path: string, data: string | Uint8Array, mode: number): void {
+  const tmp = tempBeside(path);
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
     throw err;
   }
 }

@@ -17,22 +17,11 @@
 // current user owns it and nobody else may write it: cached bytecode runs as code. Writing a file
 // removes the directory's files older than 30 days (old builds).
 import { isAscii } from 'node:buffer';
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
-import { ownedByUserAlone, tempBeside } from './cache-files.js';
+import { ownedByUserAlone, replaceCacheFileSync } from './cache-files.js';
 
 const MAGIC = 'contrast-compile-cache 3\n';
 
@@ -76,12 +65,10 @@ export function checksum(data: Uint8Array): string {
   return crc32 ? `crc32:${crc32(data)}` : `sha256:${sha256(data)}`;
 }
 
-/** Verifies `check` with its own algorithm. */
+/** Verifies `check` with its own algorithm (a crc32 where Node has none fails: recompiled). */
 function checks(data: Uint8Array, check: unknown): boolean {
   if (typeof check !== 'string') return false;
-  if (check.startsWith('sha256:')) return check === `sha256:${sha256(data)}`;
-  const { crc32 } = process.getBuiltinModule('node:zlib') as { crc32?: (d: Uint8Array) => number };
-  return crc32 !== undefined && check === `crc32:${crc32(data)}`;
+  return check === (check.startsWith('sha256:') ? `sha256:${sha256(data)}` : checksum(data));
 }
 
 /** 32-bit FNV-1a, for the file name only (the whole key is compared on reading). */
@@ -141,14 +128,7 @@ function readCacheFile(path: string, key: string): Buffer | 'none' | 'invalid' {
 function writeCacheFile(path: string, key: string, data: Buffer): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const header = JSON.stringify({ key, check: checksum(data) });
-  const tmp = tempBeside(path);
-  try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), data]), { mode: 0o600 });
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  replaceCacheFileSync(path, Buffer.concat([Buffer.from(`${MAGIC}${header}\n`), data]), 0o600);
   pruneOldFiles(dirname(path));
 }
 
