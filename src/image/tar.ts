@@ -158,16 +158,15 @@ function octalNumber(buf: Buffer, start: number, len: number): number | undefine
   return big === undefined ? undefined : Number(big);
 }
 
-/** `u32(numeric(...))`: uid and gid. */
-function numericU32(buf: Buffer, start: number, len: number): number {
-  if ((buf[start]! & 0x80) !== 0) return u32(numeric(buf, start, len));
-  const v = octalNumber(buf, start, len);
-  return v === undefined ? 0 : v % 2 ** 32;
-}
-
 /** `numeric(...)` as a number when it is octal (uid, gid, size); base-256 values stay BigInts. */
 function numericValue(buf: Buffer, start: number, len: number): number | bigint | undefined {
   return (buf[start]! & 0x80) === 0 ? octalNumber(buf, start, len) : numeric(buf, start, len);
+}
+
+/** `u32(numeric(...))`: uid and gid. */
+function numericU32(buf: Buffer, start: number, len: number): number {
+  const v = numericValue(buf, start, len);
+  return typeof v === 'bigint' ? u32(v) : (v ?? 0) % 2 ** 32;
 }
 
 function asciiAt(buf: Buffer, at: number, text: string): boolean {
