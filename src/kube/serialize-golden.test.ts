@@ -1,5 +1,6 @@
 // Issue 15: serialization skips the second parse of a document's source when the document renders as
-// its source, and the rendering itself when the document's shape is as parsed. These goldens were written by the code before that change (UPDATE_GOLDEN=1 rewrites
+// its source, the rendering itself when the document's shape is as parsed, and the check of a splice
+// that is the edited document's own rendering. These goldens were written by the code before that change (UPDATE_GOLDEN=1 rewrites
 // them), so any byte the new path writes differently fails here: unchanged documents, documents whose
 // only change is our annotation (the re-run case, with the long base64 value already in place), and
 // documents with real edits, over the examples and the commented test file, LF and CRLF.
@@ -15,6 +16,7 @@ import {
   serializeKubeFile,
   setPodAnnotation,
 } from './index.js';
+import { spliceChecks } from './yaml.js';
 
 const here = import.meta.dirname;
 const golden = join(here, 'testdata/serialize');
@@ -121,3 +123,28 @@ for (const input of inputs) {
     }
   }
 }
+
+test("serialize: a splice that is the edited document's rendering is written without parsing it again", () => {
+  const annotate = (text: string): { out: string; checks: number } => {
+    const f = parseKubeFile('in.yaml', text);
+    for (const w of findWorkloads([f], { runtimeClassPrefix: '' }))
+      setPodAnnotation(w, 'example.com/p', LONG);
+    const before = spliceChecks.parsed;
+    const out = serializeKubeFile(f);
+    return { out, checks: spliceChecks.parsed - before };
+  };
+  // Written as the library writes it (what `generate` wrote last time, or plain kubectl-style YAML):
+  // the splice is the rendering, and it is not checked.
+  const plain = 'kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: i\n';
+  const own = annotate(plain);
+  assert.equal(own.checks, 0);
+  assert.equal(
+    own.out,
+    `kind: Pod\nmetadata:\n  name: p\n  annotations:\n    example.com/p: ${LONG}\nspec:\n  containers:\n    - name: c\n      image: i\n`,
+  );
+  // A comment the library would place differently: the splice keeps the source's lines, and is checked.
+  const commented = plain.replace('image: i\n', 'image: i    # the image\n');
+  const spliced = annotate(commented);
+  assert.equal(spliced.checks, 1);
+  assert.equal(spliced.out, own.out.replace('image: i\n', 'image: i    # the image\n'));
+});
