@@ -382,7 +382,7 @@ test('workers started ahead of their first pass do not keep the process alive', 
   assert.match(r.stdout, /warmed 2/);
 });
 
-test("the CLI's raised tier-up budget is back once every worker started has loaded; a library caller's stays the default", (t) => {
+test("the CLI's raised tier-up budgets are back once every worker started has loaded; a library caller's stay the defaults", (t) => {
   if (!process.versions.v8.startsWith('11.3.')) {
     t.skip(`only Node 20's V8 (11.3) has its budget raised; this is V8 ${process.versions.v8}`);
     return;
@@ -393,19 +393,23 @@ test("the CLI's raised tier-up budget is back once every worker started has load
       (src) => `const w = await import(${src('./layer-workers')});
        const b = await import(${src('../internal/tiering')});
        ${cli ? 'b.raiseTierUpBudget();' : ''}
-       const seen = [b.tierUpBudget()];
+       const budgets = () => b.tierUpBudget() + '/' + b.wasmTieringBudget();
+       const seen = [budgets()];
        w.warmLayerWorkers(${!keepFlags}, ${keepFlags});
-       seen.push(b.tierUpBudget(), w.layerWorkerPool.loading());
+       seen.push(budgets(), w.layerWorkerPool.loading());
        ${untilLoaded('w')}
-       seen.push(w.layerWorkerPool.loading(), b.tierUpBudget(), w.layerWorkerPool.keys().length);
+       seen.push(w.layerWorkerPool.loading(), budgets(), w.layerWorkerPool.keys().length);
        console.log(seen.join(' '));`,
     );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trim().split(' ');
   };
-  // Raised; the default while two workers start; raised again once both have loaded.
-  assert.deepEqual(run(true), ['540672', '67584', '2', '0', '540672', '2']);
-  assert.deepEqual(run(false), ['67584', '67584', '2', '0', '67584', '2']);
-  // A worker started early, while the CLI's own work runs (generate): the raised budget throughout.
-  assert.deepEqual(run(true, true), ['540672', '540672', '1', '0', '540672', '1']);
+  // Raised (both V8's interrupt budget and its WebAssembly tiering budget); the defaults while two
+  // workers start; raised again once both have loaded.
+  const raised = '540672/2000000000';
+  const defaults = '67584/1800000';
+  assert.deepEqual(run(true), [raised, defaults, '2', '0', raised, '2']);
+  assert.deepEqual(run(false), [defaults, defaults, '2', '0', defaults, '2']);
+  // A worker started early, while the CLI's own work runs (generate): the raised budgets throughout.
+  assert.deepEqual(run(true, true), [raised, raised, '1', '0', raised, '1']);
 });
