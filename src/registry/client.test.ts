@@ -92,6 +92,34 @@ test('warm resolve by tag costs one HEAD; by digest costs nothing', async (t) =>
   assert.equal(c.requestCount(), before);
 });
 
+test('metadata cache: a tag in a repository the cache holds nothing for goes straight to the GET', async (t) => {
+  const reg = await startServer(registryHandler(img));
+  t.after(() => reg.close());
+  const dir = mkdtempSync(join(tmpdir(), 'metadata-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const run = async (): Promise<string[]> => {
+    const c = client(reg);
+    c.useMetadataCache(dir);
+    const from = reg.requests.length;
+    try {
+      assert.equal((await c.resolveImage(`${reg.host}/test/app:v1`)).digest, img.manifestDigest);
+      return reg.requests
+        .slice(from)
+        .map((q) => `${q.method} ${q.url}`)
+        .filter((q) => q !== 'GET /v2/');
+    } finally {
+      await c.close();
+    }
+  };
+  // First run: no cached copy the HEAD's digest could point to, so no HEAD.
+  assert.deepEqual(await run(), [
+    'GET /v2/test/app/manifests/v1',
+    `GET /v2/test/app/blobs/${img.configDigest}`,
+  ]);
+  // Next run: the HEAD tells whether the cached copy is still what the tag points to.
+  assert.deepEqual(await run(), ['HEAD /v2/test/app/manifests/v1']);
+});
+
 test('metadata cache across runs: by digest no request, by tag one HEAD; damaged files are refetched', async (t) => {
   const reg = await startServer(registryHandler(img));
   t.after(() => reg.close());

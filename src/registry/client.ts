@@ -289,8 +289,12 @@ export class RegistryClient {
     } else {
       const tagKey = `${name}:${tagOrDigest}@${src.domain}/${src.path}`;
       const known = this.tagDigests.get(tagKey);
-      if ((known || this.metadataCache) && !this.headRefused.has(src.domain)) {
+      const cached = known || (await this.metadataCache?.holds(`${src.domain}/${src.path}`));
+      if (cached && !this.headRefused.has(src.domain)) {
         // Tags move; a HEAD (free on Docker Hub's rate limit) tells us whether the cached copy is current.
+        // Without a copy to compare (a repository's first run) the GET comes right away: on a cold
+        // run the HEAD was one more round trip before the image's config, and all configs come
+        // before the first layer.
         const head = await this.headManifest(src, tagOrDigest, what, [200, 404]);
         const digest = head && headerValue(head.headers, 'docker-content-digest');
         if (head?.status === 200 && digest) {

@@ -3,13 +3,14 @@
 // digest cached for one repository says nothing about another (which may not exist, or may not be
 // readable with the same credential). Content-addressed data never
 // goes stale, so a by-digest lookup that hits here needs no request at all (a warm `generate` of
-// digest-pinned images touches no registry); by-tag lookups still cost one HEAD to learn the digest.
+// digest-pinned images touches no registry); by-tag lookups still cost one HEAD to learn the digest
+// (none in a repository the cache holds nothing for: the GET follows anyway).
 // Every read is verified against its digest again: a damaged or tampered file is a miss (and is
 // removed), never trusted. Writes go to a unique temp file and are renamed into place, so
 // concurrent runs sharing the directory never see half a file; two writers of one digest write the
 // same bytes.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { access, mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceCacheFile } from '../internal/cache-files.js';
 import { errorMessage } from '../internal/errors.js';
@@ -47,8 +48,24 @@ export class MetadataCache {
   /** `repository` is `registry/path` of where the bytes were served; hashed to one safe file name. */
   private file(repository: string, digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
-    const scope = createHash('sha256').update(repository).digest('hex').slice(0, 32);
-    return join(this.dir, scope, algorithm, hex);
+    return join(this.scopeDir(repository), algorithm, hex);
+  }
+
+  private scopeDir(repository: string): string {
+    return join(this.dir, createHash('sha256').update(repository).digest('hex').slice(0, 32));
+  }
+
+  /**
+   * Whether anything was ever stored for `repository`. A tag's HEAD (to learn its digest) can only
+   * lead to a hit here when this is true: a first run of a repository goes straight to the GET.
+   */
+  async holds(repository: string): Promise<boolean> {
+    try {
+      await this.io(() => access(this.scopeDir(repository)));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The verified entry, or undefined (absent, unreadable, or not matching its digest). */
