@@ -1,9 +1,10 @@
 // Issue 15: serialization skips the second parse of a document's source when the document renders as
 // its source, the rendering itself when the document's shape is as parsed, and the check of a splice
-// that is the edited document's own rendering. These goldens were written by the code before that change (UPDATE_GOLDEN=1 rewrites
-// them), so any byte the new path writes differently fails here: unchanged documents, documents whose
-// only change is our annotation (the re-run case, with the long base64 value already in place), and
-// documents with real edits, over the examples and the commented test file, LF and CRLF.
+// that is the edited document's own rendering. These goldens were written by the code before the
+// first of these changes (UPDATE_GOLDEN=1 rewrites them), so any byte the new paths write differently
+// fails here: unchanged documents, documents whose only change is our annotation (the re-run case,
+// with the long base64 value already in place), and documents with real edits, over the examples and
+// the commented test file, LF and CRLF.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
