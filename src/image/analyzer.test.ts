@@ -347,18 +347,12 @@ test('--concurrency bounds the layer passes in flight (worker path); results equ
   let peak = 0;
   let target = 1;
   let held: (() => void)[] = [];
-  const open = c.blobChunks.bind(c);
-  c.blobChunks = async (...args: Parameters<RegistryClient['blobChunks']>) => {
-    const chunks = await open(...args);
+  const open = c.openBlob.bind(c);
+  c.openBlob = async (...args: Parameters<RegistryClient['openBlob']>) => {
+    const s = await open(...args);
     active++;
     peak = Math.max(peak, active);
-    const s = (async function* () {
-      try {
-        yield* chunks;
-      } finally {
-        active--;
-      }
-    })();
+    s.once('close', () => active--);
     // Hold each stream until `target` are open (or 500 ms pass), so reaching the bound does not depend
     // on timing; a broken bound still shows as a peak above it.
     if (active >= target) {

@@ -312,7 +312,7 @@ export class ImageAnalyzer {
       try {
         // analyzeLayerStream checks the blob's size and digest and refuses a mismatch: the registry
         // client checks the size only instead of hashing the same bytes a second time.
-        const stream = await this.client.blobChunks(image.reference, d, Infinity, {
+        const stream = await this.client.openBlob(image.reference, d, Infinity, {
           digestCheckedByCaller: true,
         });
         this.fetchedLayers++;

@@ -538,9 +538,9 @@ export class RegistryClient {
         },
       );
     }
+    const stream = await this.openBlob(input, descriptor, this.deadlines.requestMs);
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.blobChunks(input, descriptor, this.deadlines.requestMs))
-      chunks.push(chunk);
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
     return new Uint8Array(Buffer.concat(chunks));
   }
 
@@ -557,20 +557,6 @@ export class RegistryClient {
     maxMs = Infinity,
     options: { digestCheckedByCaller?: boolean } = {},
   ): Promise<Readable> {
-    return Readable.from(await this.blobChunks(input, descriptor, maxMs, options), { objectMode: false });
-  }
-
-  /**
-   * `openBlob`'s chunks without the stream around them, for a caller that only iterates: each chunk of
-   * a layer went through two more promise hops and a stream's bookkeeping (~20 µs per 64 KiB chunk,
-   * 20–30 ms of main-thread CPU per 64 MiB; issue 15).
-   */
-  async blobChunks(
-    input: string | Reference,
-    descriptor: Descriptor,
-    maxMs = Infinity,
-    options: { digestCheckedByCaller?: boolean } = {},
-  ): Promise<AsyncIterable<Buffer>> {
     const ref = toReference(input);
     parseDigest(descriptor.digest);
     const what = `blob ${descriptor.digest} of ${display(ref)}`;
@@ -615,7 +601,10 @@ export class RegistryClient {
         throw foreignErr;
       }
     }
-    return this.chunksUntilDone(first, (o) => refetch(o), verifier, what, deadline);
+    return Readable.from(
+      this.blobChunks(first, (o) => refetch(o), verifier, what, deadline),
+      { objectMode: false },
+    );
   }
 
   /** Size / minimum throughput plus a base allowance, for the whole download including resumes. */
@@ -681,70 +670,78 @@ export class RegistryClient {
     );
   }
 
-  /** The blob's chunks, resuming an interrupted download; the deadline stops when they end. */
-  private async *chunksUntilDone(
+  private async *blobChunks(
     first: SendResult,
     refetch: (offset: number) => Promise<SendResult>,
     verifier: DigestVerifier,
     what: string,
     deadline: Deadline,
   ): AsyncGenerator<Buffer> {
-    let res = first;
-    let offset = 0;
-    let resumes = 0;
     try {
-      for (;;) {
-        let skip = 0;
-        if (offset > 0) {
-          if (res.status === 206) {
-            const range = headerValue(res.headers, 'content-range') ?? '';
-            if (!range.startsWith(`bytes ${offset}-`)) {
-              res.body.destroy();
-              throw new ContrastError(
-                `${what}: resumed download returned range "${range}", wanted bytes ${offset}-`,
-                {
-                  code: 'BLOB_RANGE',
-                },
-              );
-            }
-          } else {
-            skip = offset; // server ignored Range: drop what we already have
-          }
-        }
-        try {
-          for await (const raw of res.body as AsyncIterable<Buffer>) {
-            let chunk = raw;
-            if (skip > 0) {
-              if (chunk.length <= skip) {
-                skip -= chunk.length;
-                continue;
-              }
-              chunk = chunk.subarray(skip);
-              skip = 0;
-            }
-            verifier.update(chunk);
-            offset += chunk.length;
-            yield chunk;
-          }
-          break;
-        } catch (err) {
-          if (err instanceof ContrastError) throw err;
-          if (!isRetryableError(err) || resumes >= maxBlobResumes) {
-            throw new ContrastError(
-              `${what}: download interrupted after ${offset} of ${verifier.expectedSize ?? '?'} bytes (${networkErrorCode(err) ?? errorMessage(err)})`,
-              { code: 'BLOB_INTERRUPTED', cause: err },
-            );
-          }
-          resumes++;
-          const delay = backoffDelay(resumes - 1, defaultRetryPolicy) / 4;
-          log.debug(`${what}: ${networkErrorCode(err)} after ${offset} bytes; resuming in ${delay} ms`);
-          await sleep(delay);
-          res = await refetch(offset);
-        }
-      }
-      verifier.finish();
+      yield* this.blobChunksUntil(first, refetch, verifier, what);
     } finally {
       deadline.stop();
     }
+  }
+
+  private async *blobChunksUntil(
+    first: SendResult,
+    refetch: (offset: number) => Promise<SendResult>,
+    verifier: DigestVerifier,
+    what: string,
+  ): AsyncGenerator<Buffer> {
+    let res = first;
+    let offset = 0;
+    let resumes = 0;
+    for (;;) {
+      let skip = 0;
+      if (offset > 0) {
+        if (res.status === 206) {
+          const range = headerValue(res.headers, 'content-range') ?? '';
+          if (!range.startsWith(`bytes ${offset}-`)) {
+            res.body.destroy();
+            throw new ContrastError(
+              `${what}: resumed download returned range "${range}", wanted bytes ${offset}-`,
+              {
+                code: 'BLOB_RANGE',
+              },
+            );
+          }
+        } else {
+          skip = offset; // server ignored Range: drop what we already have
+        }
+      }
+      try {
+        for await (const raw of res.body as AsyncIterable<Buffer>) {
+          let chunk = raw;
+          if (skip > 0) {
+            if (chunk.length <= skip) {
+              skip -= chunk.length;
+              continue;
+            }
+            chunk = chunk.subarray(skip);
+            skip = 0;
+          }
+          verifier.update(chunk);
+          offset += chunk.length;
+          yield chunk;
+        }
+        break;
+      } catch (err) {
+        if (err instanceof ContrastError) throw err;
+        if (!isRetryableError(err) || resumes >= maxBlobResumes) {
+          throw new ContrastError(
+            `${what}: download interrupted after ${offset} of ${verifier.expectedSize ?? '?'} bytes (${networkErrorCode(err) ?? errorMessage(err)})`,
+            { code: 'BLOB_INTERRUPTED', cause: err },
+          );
+        }
+        resumes++;
+        const delay = backoffDelay(resumes - 1, defaultRetryPolicy) / 4;
+        log.debug(`${what}: ${networkErrorCode(err)} after ${offset} bytes; resuming in ${delay} ms`);
+        await sleep(delay);
+        res = await refetch(offset);
+      }
+    }
+    verifier.finish();
   }
 }
