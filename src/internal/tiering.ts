@@ -39,15 +39,17 @@ function applies(): boolean {
 }
 
 let current = DEFAULT_BUDGET;
-let currentWasm = DEFAULT_WASM_BUDGET;
+
+/** The WebAssembly budget that goes with an interrupt budget: both are raised or default together. */
+function wasmBudgetWith(budget: number): number {
+  return budget === DEFAULT_BUDGET ? DEFAULT_WASM_BUDGET : RAISED_WASM_BUDGET;
+}
 
 function setBudget(budget: number): void {
   const v8 = process.getBuiltinModule('node:v8');
   v8.setFlagsFromString(`--interrupt-budget=${budget}`);
-  const wasm = budget === DEFAULT_BUDGET ? DEFAULT_WASM_BUDGET : RAISED_WASM_BUDGET;
-  v8.setFlagsFromString(`--wasm-tiering-budget=${wasm}`);
+  v8.setFlagsFromString(`--wasm-tiering-budget=${wasmBudgetWith(budget)}`);
   current = budget;
-  currentWasm = wasm;
 }
 
 /** Whether the CLI asked for the raised budget (a library caller never does). */
@@ -81,7 +83,7 @@ export function tierUpBudget(): number | undefined {
 
 /** The WebAssembly tiering budget this module last set (tests); undefined where it sets none. */
 export function wasmTieringBudget(): number | undefined {
-  return applies() ? currentWasm : undefined;
+  return applies() ? wasmBudgetWith(current) : undefined;
 }
 
 /**
