@@ -332,7 +332,7 @@ export class TarReader {
     const hasDev = isUstar || isGnu;
     const devMajor = hasDev ? octalNumber(h, 329, 8) : undefined;
     const devMinor = hasDev ? octalNumber(h, 337, 8) : undefined;
-    const mtime = (h[136]! & 0x80) === 0 ? plainOctal(h, 136, 12) : -1;
+    const mtime = numericValue(h, 136, 12);
     this.ext = {};
 
     const dataOffset = at + BLOCK;
@@ -355,7 +355,7 @@ export class TarReader {
       gid: numericU32(h, 116, 8),
       paxUid: paxId(pax, 'uid'),
       paxGid: paxId(pax, 'gid'),
-      mtime: mtime >= 0 ? BigInt(mtime) : (numeric(h, 136, 12) ?? 0n),
+      mtime: typeof mtime === 'bigint' ? mtime : BigInt(mtime ?? 0),
       devMajor: devMajor ?? null,
       devMinor: devMinor ?? null,
     };
