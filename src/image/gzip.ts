@@ -32,8 +32,8 @@ const unexpectedEnd = (): Error => gzipError('unexpected end of file', 'Z_BUF_ER
  * it. Throws on a header Node's gunzip refuses, in zlib's words.
  */
 export function gzipHeaderLength(h: Uint8Array): number | undefined {
-  if (h.length >= 2 && (h[0] !== 0x1f || h[1] !== 0x8b)) throw gzipError('incorrect header check');
-  if (h.length >= 1 && h[0] !== 0x1f) throw gzipError('incorrect header check');
+  if ((h.length >= 1 && h[0] !== 0x1f) || (h.length >= 2 && h[1] !== 0x8b))
+    throw gzipError('incorrect header check');
   if (h.length >= 3 && h[2] !== 8) throw gzipError('unknown compression method');
   if (h.length >= 4 && (h[3]! & RESERVED) !== 0) throw gzipError('unknown header flags set');
   if (h.length < 10) return undefined;
@@ -153,7 +153,7 @@ export class GzipInflate extends EventEmitter {
           case 'header': {
             // Nearly always the whole header is in the first chunk: read it there, copy nothing.
             const before = this.head.length;
-            const view = before === 0 ? c.subarray(off) : join(this.head, c.subarray(off));
+            const view = before === 0 ? c.subarray(off) : Buffer.concat([this.head, c.subarray(off)]);
             const n = gzipHeaderLength(view);
             if (n === undefined) {
               if (view.length > MAX_GZIP_HEADER)
@@ -173,7 +173,7 @@ export class GzipInflate extends EventEmitter {
           }
           case 'trailer': {
             const take = Math.min(8 - this.head.length, c.length - off);
-            this.head = join(this.head, c.subarray(off, off + take));
+            this.head = Buffer.concat([this.head, c.subarray(off, off + take)]);
             off += take;
             if (this.head.length === 8) {
               const h = this.head;
@@ -306,11 +306,4 @@ export class GzipInflate extends EventEmitter {
     this.finished = true;
     this.emit('end');
   }
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
