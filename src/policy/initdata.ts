@@ -65,8 +65,8 @@ export async function encodeInitdataValueAsync(toml: string): Promise<string> {
 }
 
 // The policies of one run share their rules: in each workload's TOML everything up to the policy
-// data is the same ~37 KB, and deflating it for every workload was two thirds of the gzips' CPU
-// (30 workloads: ~45 of ~70 ms in zlib's pool, at the end of every first `generate`). That part is
+// data is the same ~37 KB of its ~87 KB, deflated again for every workload (`perf`, a first
+// `generate` of 30 workloads: 33–35 ms of deflate in zlib's pool; 14–15 ms now). That part is
 // deflated once, ending with a sync flush (a non-final empty stored block, so the stream stands at
 // a byte boundary), and each workload's own part is deflated by a fresh compressor and appended:
 // one gzip member any inflater reads (RFC 1951 §3.2.3 allows any sequence of blocks), ~1% larger
