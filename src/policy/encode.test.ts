@@ -104,7 +104,7 @@ test('initdata: same value and digest as decoding, parsing and re-encoding (prop
         const sync = encodeInitdata(p, existing, entries);
         const viaPool = await finishInitdata(planInitdata(p, existing, entries));
         // The same TOML (its gzip bytes differ where the rules are deflated once for all
-        // workloads: see the shared-part tests below), and the same bytes from either encoder.
+        // workloads: see initdata.test.ts), and the same bytes from either encoder.
         assert.equal(viaPool.annotationValue, sync.annotationValue);
         for (const got of [sync, viaPool]) {
           assert.equal(decodeInitdataValue(got.annotationValue), decodeInitdataValue(want.value));

@@ -2,6 +2,7 @@
 // run, each workload's policy data deflated on its own, joined into one gzip member.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -11,7 +12,6 @@ import {
   encodeInitdataValueAsync,
   initdataToml,
 } from './initdata.js';
-import { readFileSync } from 'node:fs';
 import { defaultRulesPath } from './index.js';
 
 const rules = readFileSync(defaultRulesPath(), 'utf8');
