@@ -55,7 +55,10 @@ export function encodeInitdataValue(toml: string): string {
 const gzipAsync = promisify(gzip);
 const deflateRawAsync = promisify(deflateRaw);
 
-/** encodeInitdataValue in zlib's thread pool (the same bytes: same deflate settings). */
+/**
+ * encodeInitdataValue in zlib's thread pool (the same bytes: same deflate settings). The shared rules
+ * part is deflated synchronously, once per distinct part (~1 ms for 37 KB).
+ */
 export async function encodeInitdataValueAsync(toml: string): Promise<string> {
   const bytes = Buffer.from(toml, 'utf8');
   const shared = sharedDeflate(toml, bytes);
